@@ -1,0 +1,179 @@
+"""The standard BNN topologies (TFC, SFC, LFC, CNV after FINN / BNN-PYNQ) and user models.
+
+Each model takes images in [0, 1] (N, C, H, W) and maps them to [-1, 1] inside the model, so the exported
+QONNX graph holds the whole input path and the compiler can reproduce it exactly on the host.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import brevitas.nn as qnn
+import torch
+from torch import nn
+
+from bnn.quant import act_quant, weight_quant
+
+FC_HIDDEN = {"tfc": (64, 64, 64), "sfc": (256, 256, 256), "lfc": (1024, 1024, 1024)}
+# CNV from BNN-PYNQ: (out_channels, max-pool after) for six 3x3 unpadded convs, then three FC layers.
+CNV_CONVS = ((64, False), (64, True), (128, False), (128, True), (256, False), (256, False))
+CNV_FC = (512, 512)
+CNV_INPUT_BITS = 8
+
+
+@dataclass
+class ModelSpec:
+    """Everything needed to rebuild a model (stored in checkpoints)."""
+
+    name: str
+    weight_bits: int | None = 1
+    act_bits: int | None = 1
+    width: float = 1.0
+    in_channels: int = 1
+    in_size: int = 28
+    num_classes: int = 10
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class InputScale(nn.Module):
+    """[0, 1] -> [-1, 1]; exported as a Mul and an Add the compiler folds into the host-side input step."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 2.0 - 1.0
+
+
+class ScaleBias(nn.Module):
+    """Per-class affine after the last layer: keeps logits in a trainable range (FINN's TensorNorm role),
+    written as an explicit Mul then Add so torch and ONNX round identically."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(n))
+        self.bias = nn.Parameter(torch.zeros(n))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale + self.bias
+
+
+def _scaled(n: int, width: float) -> int:
+    return max(1, int(round(n * width)))
+
+
+def _act(bits: int | None) -> nn.Module:
+    return nn.ReLU() if bits is None else qnn.QuantIdentity(act_quant=act_quant(bits))
+
+
+def _linear(i: int, o: int, bits: int | None) -> nn.Module:
+    if bits is None:
+        return nn.Linear(i, o, bias=False)
+    return qnn.QuantLinear(i, o, bias=False, weight_quant=weight_quant(bits))
+
+
+def _conv(i: int, o: int, bits: int | None) -> nn.Module:
+    if bits is None:
+        return nn.Conv2d(i, o, 3, bias=False)
+    return qnn.QuantConv2d(i, o, 3, bias=False, weight_quant=weight_quant(bits))
+
+
+def _input_quant(bits: int | None) -> nn.Module:
+    return nn.Identity() if bits is None else qnn.QuantIdentity(act_quant=act_quant(bits))
+
+
+def build_fc(spec: ModelSpec, dropout: float = 0.0) -> nn.Sequential:
+    hidden = [_scaled(n, spec.width) for n in FC_HIDDEN[spec.name]]
+    layers: list[nn.Module] = [nn.Flatten(), InputScale(), _input_quant(spec.act_bits)]
+    n_in = spec.in_channels * spec.in_size * spec.in_size
+    for n in hidden:
+        layers += [_linear(n_in, n, spec.weight_bits), nn.BatchNorm1d(n), _act(spec.act_bits)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        n_in = n
+    layers += [_linear(n_in, spec.num_classes, spec.weight_bits), ScaleBias(spec.num_classes)]
+    return nn.Sequential(*layers)
+
+
+def build_cnv(spec: ModelSpec) -> nn.Sequential:
+    in_bits = None if spec.act_bits is None else CNV_INPUT_BITS
+    layers: list[nn.Module] = [InputScale(), _input_quant(in_bits)]
+    c_in, size = spec.in_channels, spec.in_size
+    for c, pool in CNV_CONVS:
+        c = _scaled(c, spec.width)
+        layers += [_conv(c_in, c, spec.weight_bits), nn.BatchNorm2d(c), _act(spec.act_bits)]
+        size -= 2
+        if pool:
+            layers.append(nn.MaxPool2d(2))
+            size //= 2
+        c_in = c
+    if size < 1:
+        raise ValueError(f"cnv needs inputs of at least 32x32, got {spec.in_size}x{spec.in_size}")
+    layers.append(nn.Flatten())
+    n_in = c_in * size * size
+    for n in CNV_FC:
+        n = _scaled(n, spec.width)
+        layers += [_linear(n_in, n, spec.weight_bits), nn.BatchNorm1d(n), _act(spec.act_bits)]
+        n_in = n
+    layers += [_linear(n_in, spec.num_classes, spec.weight_bits), ScaleBias(spec.num_classes)]
+    return nn.Sequential(*layers)
+
+
+TOPOLOGIES: dict[str, Callable[[ModelSpec], nn.Module]] = {
+    "tfc": build_fc, "sfc": build_fc, "lfc": build_fc, "cnv": build_cnv,
+}
+
+
+def build(
+    name: str,
+    weight_bits: int | None = 1,
+    act_bits: int | None = 1,
+    width: float = 1.0,
+    in_channels: int = 1,
+    in_size: int | None = None,
+    num_classes: int = 10,
+) -> nn.Module:
+    """A standard topology, or a user model given as 'path/to/file.py:factory' (factory(**spec) -> nn.Module)."""
+    spec = make_spec(name, weight_bits, act_bits, width, in_channels, in_size, num_classes)
+    return from_spec(spec)
+
+
+def make_spec(name, weight_bits=1, act_bits=1, width=1.0, in_channels=1, in_size=None, num_classes=10) -> ModelSpec:
+    key = name.lower()
+    if in_size is None:
+        in_size = 32 if key == "cnv" else 28
+    if width <= 0:
+        raise ValueError(f"width multiplier must be > 0, got {width}")
+    return ModelSpec(key if key in TOPOLOGIES else name, weight_bits, act_bits, width, in_channels, in_size, num_classes)
+
+
+def from_spec(spec: ModelSpec | dict) -> nn.Module:
+    """Rebuild a model from a ModelSpec (or its dict form, as stored in checkpoints)."""
+    if isinstance(spec, dict):
+        spec = ModelSpec(**spec)
+    if spec.name in TOPOLOGIES:
+        return TOPOLOGIES[spec.name](spec)
+    if ":" in spec.name:
+        return _user_model(spec)
+    raise ValueError(
+        f"unknown model {spec.name!r}: choose one of {sorted(TOPOLOGIES)} or give 'file.py:factory' for your own"
+    )
+
+
+def _user_model(spec: ModelSpec) -> nn.Module:
+    path, _, factory = spec.name.rpartition(":")
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"user model file {file} not found (from model spec {spec.name!r})")
+    mod_spec = importlib.util.spec_from_file_location(f"bnnc_user_{file.stem}", file)
+    module = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(module)
+    fn = getattr(module, factory, None)
+    if not callable(fn):
+        raise ValueError(f"{file} has no callable {factory!r}")
+    model = fn(**{k: v for k, v in spec.to_dict().items() if k != "name"})
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"{file}:{factory} returned {type(model).__name__}, not a torch.nn.Module")
+    return model

@@ -1,0 +1,229 @@
+"""The dataflow IR: plain typed data shared by lowering, simulator, cost model, codegen and runtime.
+
+The semantics of every layer kind are specified in docs/ir.md; the NumPy simulator implements them
+and is the reference every other backend is checked against.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from qonnx.core.datatype import DataType
+
+KINDS = ("MVTU", "Thresholding", "SlidingWindow", "MaxPool", "LabelSelect")
+FORMAT_VERSION = 1
+
+
+class IRError(ValueError):
+    """An IR graph or file that breaks the contract in docs/ir.md."""
+
+
+def dtype(name: str) -> DataType:
+    """qonnx DataType from its name, with an error that names the bad value."""
+    try:
+        return DataType[name]
+    except KeyError:
+        raise IRError(f"unknown datatype {name!r}") from None
+
+
+@dataclass
+class Layer:
+    name: str
+    kind: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    in_dtype: str
+    out_dtype: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    folding: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pe(self) -> int:
+        return int(self.folding.get("pe", 1))
+
+    @property
+    def simd(self) -> int:
+        return int(self.folding.get("simd", 1))
+
+    def validate(self) -> None:
+        where = f"layer {self.name!r} ({self.kind})"
+        if self.kind not in KINDS:
+            raise IRError(f"{where}: unknown kind; expected one of {KINDS}")
+        dtype(self.in_dtype), dtype(self.out_dtype)
+        for axis, key in _folded_dims(self):
+            n = self.folding.get(key, 1)
+            if n < 1 or axis % n:
+                raise IRError(f"{where}: {key}={n} must be a positive divisor of {axis}")
+
+
+def _folded_dims(layer: Layer) -> list[tuple[int, str]]:
+    a = layer.attrs
+    if layer.kind == "MVTU":
+        return [(a["MH"], "pe"), (a["MW"], "simd")]
+    if layer.kind == "Thresholding":
+        return [(a["num_channels"], "pe")]
+    if layer.kind == "SlidingWindow":
+        return [(a["channels"], "simd")]
+    if layer.kind == "MaxPool":
+        return [(a["channels"], "pe")]
+    return []
+
+
+@dataclass
+class InputSpec:
+    """What the host feeds the pipeline: `pre` ops turn user images into layer 0's integers."""
+
+    shape: tuple[int, ...]          # per-frame shape of the user's input (e.g. (1, 28, 28) or (784,))
+    dtype: str                      # datatype of the integer tensor entering layer 0
+    pre: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class OutputSpec:
+    """How the host turns the last layer's integers into the model's output (see docs/ir.md)."""
+
+    shape: tuple[int, ...]
+    post: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class DataflowGraph:
+    name: str
+    layers: list[Layer]
+    input: InputSpec
+    output: OutputSpec
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def layer(self, name: str) -> Layer:
+        for l in self.layers:
+            if l.name == name:
+                return l
+        raise IRError(f"no layer named {name!r}")
+
+    def validate(self) -> None:
+        if not self.layers:
+            raise IRError(f"graph {self.name!r} has no layers")
+        names = set()
+        prev = None
+        for l in self.layers:
+            l.validate()
+            if l.name in names:
+                raise IRError(f"duplicate layer name {l.name!r}")
+            names.add(l.name)
+            if prev is not None and int(np.prod(prev.out_shape)) != int(np.prod(l.in_shape)):
+                raise IRError(
+                    f"layer {l.name!r} expects {l.in_shape} but {prev.name!r} produces {prev.out_shape}"
+                )
+            prev = l
+
+    # ---- persistence -------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        def arrays_ref(l: Layer) -> dict[str, str]:
+            return {k: f"{l.name}/{k}" for k in l.arrays}
+
+        return {
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "meta": self.meta,
+            "input": {"shape": list(self.input.shape), "dtype": self.input.dtype, "pre": _jsonable(self.input.pre)},
+            "output": {"shape": list(self.output.shape), "post": _jsonable(self.output.post)},
+            "layers": [
+                {
+                    "name": l.name, "kind": l.kind,
+                    "in_shape": list(l.in_shape), "out_shape": list(l.out_shape),
+                    "in_dtype": l.in_dtype, "out_dtype": l.out_dtype,
+                    "attrs": _jsonable(l.attrs), "folding": dict(l.folding), "arrays": arrays_ref(l),
+                }
+                for l in self.layers
+            ],
+        }
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write graph.json + arrays.npz atomically: a crash never leaves a half-written graph."""
+        self.validate()
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            (tmp / "graph.json").write_text(json.dumps(self.to_json(), indent=1))
+            arrays = {f"{l.name}/{k}": v for l in self.layers for k, v in l.arrays.items()}
+            arrays.update({f"__pre__/{i}/{k}": np.asarray(v) for i, op in enumerate(self.input.pre)
+                           for k, v in op.items() if isinstance(v, np.ndarray)})
+            arrays.update({f"__post__/{i}/{k}": np.asarray(v) for i, op in enumerate(self.output.post)
+                           for k, v in op.items() if isinstance(v, np.ndarray)})
+            np.savez(tmp / "arrays.npz", **arrays)
+            if directory.exists():
+                shutil.rmtree(directory)
+            os.replace(tmp, directory)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> "DataflowGraph":
+        directory = Path(directory)
+        gfile, afile = directory / "graph.json", directory / "arrays.npz"
+        for f in (gfile, afile):
+            if not f.is_file():
+                raise IRError(f"{f}: missing (not a bnnc dataflow graph directory?)")
+        try:
+            doc = json.loads(gfile.read_text())
+        except json.JSONDecodeError as e:
+            raise IRError(f"{gfile}: not valid JSON ({e})") from None
+        if doc.get("format_version") != FORMAT_VERSION:
+            raise IRError(f"{gfile}: format_version {doc.get('format_version')!r}, expected {FORMAT_VERSION}")
+        with np.load(afile) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+
+        def restore(ops: list[dict], tag: str) -> list[dict]:
+            out = []
+            for i, op in enumerate(ops):
+                op = dict(op)
+                for k in list(op):
+                    key = f"__{tag}__/{i}/{k}"
+                    if key in arrays:
+                        op[k] = arrays[key]
+                out.append(op)
+            return out
+
+        try:
+            layers = [
+                Layer(
+                    name=d["name"], kind=d["kind"],
+                    in_shape=tuple(d["in_shape"]), out_shape=tuple(d["out_shape"]),
+                    in_dtype=d["in_dtype"], out_dtype=d["out_dtype"],
+                    attrs=d["attrs"], folding=d.get("folding", {}),
+                    arrays={k: arrays[ref] for k, ref in d["arrays"].items()},
+                )
+                for d in doc["layers"]
+            ]
+            g = cls(
+                name=doc["name"], layers=layers, meta=doc.get("meta", {}),
+                input=InputSpec(tuple(doc["input"]["shape"]), doc["input"]["dtype"], restore(doc["input"]["pre"], "pre")),
+                output=OutputSpec(tuple(doc["output"]["shape"]), restore(doc["output"]["post"], "post")),
+            )
+        except KeyError as e:
+            raise IRError(f"{gfile}: missing field or array {e}") from None
+        g.validate()
+        return g
+
+
+def _jsonable(obj: Any) -> Any:
+    """Scalars and lists as JSON; NumPy arrays are stored in arrays.npz, so they become a marker."""
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return "<npz>"
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj

@@ -1,0 +1,54 @@
+import brevitas.nn as qnn
+import pytest
+import torch
+
+from bnn.topologies import ModelSpec, build, from_spec, make_spec
+
+BITS = [(1, 1), (1, 2), (2, 2), (None, None)]
+
+
+@pytest.mark.parametrize("name,hidden", [("tfc", 64), ("sfc", 256), ("lfc", 1024)])
+@pytest.mark.parametrize("wb,ab", BITS)
+def test_fc_shapes_and_layers(name, hidden, wb, ab):
+    m = build(name, wb, ab, width=0.125)
+    out = m.eval()(torch.rand(3, 1, 28, 28))
+    assert out.shape == (3, 10)
+    linears = [l for l in m.modules() if isinstance(l, (torch.nn.Linear,))]
+    assert [l.out_features for l in linears] == [int(round(hidden * 0.125))] * 3 + [10]
+    if wb is not None:
+        assert all(isinstance(l, qnn.QuantLinear) for l in linears)
+
+
+@pytest.mark.parametrize("wb,ab", BITS)
+def test_cnv_shapes(wb, ab):
+    m = build("cnv", wb, ab, width=0.125, in_channels=3)
+    assert m.eval()(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+    convs = [l for l in m.modules() if isinstance(l, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [8, 8, 16, 16, 32, 32]
+    assert sum(isinstance(l, torch.nn.MaxPool2d) for l in m.modules()) == 2
+
+
+def test_cnv_too_small_input_is_rejected():
+    with pytest.raises(ValueError, match="32x32"):
+        build("cnv", 1, 1, in_size=16)
+
+
+def test_spec_roundtrip_rebuilds_same_architecture():
+    spec = make_spec("lfc", 1, 2, width=0.25)
+    a, b = from_spec(spec), from_spec(spec.to_dict())
+    assert [type(m) for m in a.modules()] == [type(m) for m in b.modules()]
+
+
+def test_user_model_from_file(tmp_path):
+    f = tmp_path / "mine.py"
+    f.write_text(
+        "import torch.nn as nn\n"
+        "def make(weight_bits, act_bits, width, in_channels, in_size, num_classes, extra):\n"
+        "    return nn.Sequential(nn.Flatten(), nn.Linear(in_channels*in_size*in_size, num_classes))\n"
+    )
+    m = build(f"{f}:make")
+    assert m(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    with pytest.raises(ValueError, match="no callable 'nope'"):
+        build(f"{f}:nope")
+    with pytest.raises(ValueError, match="unknown model"):
+        from_spec(ModelSpec("resnet"))

