@@ -7,6 +7,7 @@ FMNIST  ?= /usr/share/datasets/fashion-mnist
 BUILD   ?= build
 EPOCHS  ?= 10
 MODEL   ?= lfc
+export OMP_WAIT_POLICY ?= PASSIVE   # torch's spinning OpenMP threads crawl on a busy CPU
 BITS    ?= w1a1
 
 .PHONY: setup test demo data clean

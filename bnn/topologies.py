@@ -51,13 +51,18 @@ class ScaleBias(nn.Module):
     """Per-class affine after the last layer: keeps logits in a trainable range (FINN's TensorNorm role),
     written as an explicit Mul then Add so torch and ONNX round identically."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, init_scale: float = 1.0):
         super().__init__()
-        self.scale = nn.Parameter(torch.ones(n))
+        self.scale = nn.Parameter(torch.full((n,), float(init_scale)))
         self.bias = nn.Parameter(torch.zeros(n))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale + self.bias
+
+
+def _head(n_in: int, n_out: int, bits: int | None) -> list[nn.Module]:
+    """Last layer + affine; quantized logits are sums of n_in integer products, so start them at unit scale."""
+    return [_linear(n_in, n_out, bits), ScaleBias(n_out, 1.0 if bits is None else n_in ** -0.5)]
 
 
 def _scaled(n: int, width: float) -> int:
@@ -93,7 +98,7 @@ def build_fc(spec: ModelSpec, dropout: float = 0.0) -> nn.Sequential:
         if dropout:
             layers.append(nn.Dropout(dropout))
         n_in = n
-    layers += [_linear(n_in, spec.num_classes, spec.weight_bits), ScaleBias(spec.num_classes)]
+    layers += _head(n_in, spec.num_classes, spec.weight_bits)
     return nn.Sequential(*layers)
 
 
@@ -117,7 +122,7 @@ def build_cnv(spec: ModelSpec) -> nn.Sequential:
         n = _scaled(n, spec.width)
         layers += [_linear(n_in, n, spec.weight_bits), nn.BatchNorm1d(n), _act(spec.act_bits)]
         n_in = n
-    layers += [_linear(n_in, spec.num_classes, spec.weight_bits), ScaleBias(spec.num_classes)]
+    layers += _head(n_in, spec.num_classes, spec.weight_bits)
     return nn.Sequential(*layers)
 
 

@@ -1,4 +1,20 @@
-import click
-@click.group()
+"""The `bnnc` command line: one click group, one module per command."""
+import os
+
+# torch's OpenMP threads spin-wait by default, which makes them ~15x slower on a shared or busy CPU.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import click  # noqa: E402
+
+from compiler.cli.demo import demo_cmd  # noqa: E402
+from compiler.cli.export import export_cmd  # noqa: E402
+from compiler.cli.train import train_cmd  # noqa: E402
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """bnnc: binarized networks from PyTorch to FPGA dataflow."""
+    """bnnc: binarized networks from PyTorch to FPGA dataflow accelerators."""
+
+
+for _cmd in (train_cmd, export_cmd, demo_cmd):
+    main.add_command(_cmd)

@@ -1,0 +1,361 @@
+"""The trainer: seeded, resumable training with per-epoch metrics and atomic best/last checkpoints.
+
+A checkpoint holds everything needed to continue exactly where a run stopped (model, optimizer, RNG states, epoch,
+metric history) and to rebuild the model elsewhere (the topology spec and the input preprocessing spec).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from bnn.loader import ImageDataset, make_loader
+from bnn.evaluate import evaluate
+
+CHECKPOINT_FORMAT = "bnnc-checkpoint"
+CHECKPOINT_VERSION = 1
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("cosine", "step", "none")
+
+
+class TrainError(RuntimeError):
+    """Training cannot start or continue (bad config, incompatible checkpoint, diverged loss, ...)."""
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 256
+    optimizer: str = "adam"          # adam | adamw | sgd (momentum below)
+    lr: float = 1e-3
+    schedule: str = "cosine"         # cosine (to 0 over `epochs`) | step (x gamma every step_size epochs) | none
+    step_size: int | None = None     # default: epochs // 3
+    gamma: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    seed: int = 0
+    out_dir: str | None = None       # None: keep nothing on disk
+    resume: str | None = None        # a last.pt to continue from
+    num_workers: int = 0
+    eval_batch_size: int = 512
+    device: str = "cpu"
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("out_dir", "resume"):
+            v = getattr(self, name)
+            if v is not None:
+                setattr(self, name, str(v))
+
+    def validate(self) -> None:
+        problems = []
+        if self.epochs < 1:
+            problems.append(f"epochs must be >= 1 (got {self.epochs})")
+        if self.batch_size < 2:
+            problems.append(f"batch_size must be >= 2 for BatchNorm (got {self.batch_size})")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer must be one of {OPTIMIZERS} (got {self.optimizer!r})")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"schedule must be one of {SCHEDULES} (got {self.schedule!r})")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            problems.append(f"lr must be a positive number (got {self.lr})")
+        if self.weight_decay < 0:
+            problems.append(f"weight_decay must be >= 0 (got {self.weight_decay})")
+        if self.step_size is not None and self.step_size < 1:
+            problems.append(f"step_size must be >= 1 (got {self.step_size})")
+        if problems:
+            raise TrainError("bad training config: " + "; ".join(problems))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module                 # trained in place; holds the last epoch's weights
+    metrics: list[dict]              # one dict per epoch (also in metrics.json)
+    best_epoch: int                  # 1-based epoch with the best test accuracy (train loss if no test set)
+    out_dir: Path | None = None
+    last_path: Path | None = None
+    best_path: Path | None = None
+    stopped_early: bool = False
+
+    @property
+    def final(self) -> dict:
+        return self.metrics[-1]
+
+    @property
+    def best(self) -> dict:
+        return self.metrics[self.best_epoch - 1]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch, numpy and random; call before building a model so its initial weights follow the seed too."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def lr_factor(epoch: int, config: TrainConfig) -> float:
+    """Multiplier of config.lr during 0-based `epoch`; a pure function, so resuming (even with more epochs) is exact."""
+    if config.schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs))
+    if config.schedule == "step":
+        step = config.step_size or max(1, config.epochs // 3)
+        return config.gamma ** (epoch // step)
+    return 1.0
+
+
+def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise TrainError(f"{type(model).__name__} has no trainable parameters")
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Checkpoints
+
+
+def _rng_state(loader_gen: torch.Generator) -> dict:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "loader": loader_gen.get_state(),
+        "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+        "python": random.getstate(),
+    }
+
+
+def _set_rng_state(state: dict, loader_gen: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    loader_gen.set_state(state["loader"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write via a temporary file in the same directory and os.replace, so `path` is never half-written."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, lambda p: torch.save(payload, p))
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a bnnc checkpoint (tensors and plain data only: loaded with weights_only=True)."""
+    path = Path(path)
+    if not path.is_file():
+        raise TrainError(f"{path}: no such checkpoint")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise TrainError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from e
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise TrainError(f"{path}: not a bnnc checkpoint (no format marker {CHECKPOINT_FORMAT!r})")
+    if ckpt.get("version", 0) > CHECKPOINT_VERSION:
+        raise TrainError(f"{path}: checkpoint version {ckpt['version']} is newer than this bnnc "
+                         f"({CHECKPOINT_VERSION}); upgrade bnnc")
+    return ckpt
+
+
+def model_from_checkpoint(path: str | os.PathLike) -> nn.Module:
+    """Rebuild the model stored in a checkpoint (its topology spec plus weights), in eval mode."""
+    from bnn.topologies import from_spec
+
+    ckpt = load_checkpoint(path)
+    if not ckpt.get("model_spec"):
+        raise TrainError(f"{path}: the checkpoint has no model spec, so the model cannot be rebuilt from it; "
+                         "build the model yourself and load ckpt['model_state']")
+    model = from_spec(ckpt["model_spec"])
+    try:
+        model.load_state_dict(ckpt["model_state"])
+    except RuntimeError as e:
+        raise TrainError(f"{path}: weights do not fit the model spec {ckpt['model_spec']}: {e}") from e
+    return model.eval()
+
+
+def _write_metrics(out_dir: Path, history: list[dict], best_epoch: int) -> None:
+    text = json.dumps({"best_epoch": best_epoch, "epochs": history}, indent=1)
+    _atomic_write(out_dir / "metrics.json", lambda p: p.write_text(text + "\n"))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Training
+
+
+def _score(m: dict) -> float:
+    return m["test_acc"] if m.get("test_acc") is not None else -m["train_loss"]
+
+
+def train(
+    model: nn.Module,
+    train_set: ImageDataset,
+    test_set: ImageDataset | None,
+    config: TrainConfig,
+    model_spec: dict | None = None,
+    on_epoch_end: Callable[[dict], bool | None] | None = None,
+) -> TrainResult:
+    """Train `model` in place with cross-entropy; returns the metric history and checkpoint paths.
+
+    Deterministic on CPU for a given seed (also seed before building the model: see seed_everything). With
+    `config.resume`, continues from that checkpoint and ends exactly where an uninterrupted run would. The
+    `model_spec` (bnn.topologies.ModelSpec.to_dict()) and the datasets' preprocessing are stored in checkpoints.
+    `on_epoch_end(metrics)` may return True to stop after that epoch.
+    """
+    config.validate()
+    if len(train_set) < 2:
+        raise TrainError(f"training set has {len(train_set)} samples; need at least 2")
+    out_dir = Path(config.out_dir) if config.out_dir else None
+    if out_dir is not None and config.resume is None and (out_dir / "last.pt").exists():
+        raise TrainError(f"{out_dir} already holds a run (last.pt); resume it or choose another output directory")
+
+    previous_det = torch.are_deterministic_algorithms_enabled()
+    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        return _train(model, train_set, test_set, config, out_dir, model_spec, on_epoch_end)
+    finally:
+        torch.use_deterministic_algorithms(previous_det, warn_only=previous_warn)
+
+
+def _train(model, train_set, test_set, config, out_dir, model_spec, on_epoch_end) -> TrainResult:
+    device = torch.device(config.device)
+    model.to(device)
+    optimizer = _make_optimizer(model, config)
+    loader_gen = torch.Generator()
+    seed_everything(config.seed)
+    loader_gen.manual_seed(config.seed)
+    history: list[dict] = []
+    start, best_epoch = 0, 0
+
+    if config.resume:
+        ckpt = load_checkpoint(config.resume)
+        try:
+            model.load_state_dict(ckpt["model_state"])
+            optimizer.load_state_dict(ckpt["optimizer_state"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise TrainError(f"{config.resume}: checkpoint does not fit this model/optimizer: {e}") from e
+        start, history, best_epoch = ckpt["epoch"], list(ckpt["metrics"]), ckpt["best_epoch"]
+        _set_rng_state(ckpt["rng"], loader_gen)
+        model_spec = model_spec or ckpt.get("model_spec")
+        if start >= config.epochs:
+            raise TrainError(f"{config.resume} already finished {start} epochs; ask for more than {start} epochs "
+                             "to continue")
+
+    preprocess = getattr(train_set, "preprocess", None)
+    base = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "config": config.to_dict(),
+        "model_spec": model_spec,
+        "preprocess": preprocess.to_dict() if preprocess is not None else None,
+        "dataset": {
+            "name": getattr(getattr(train_set, "data", None), "name", None),
+            "train_size": len(train_set),
+            "test_size": len(test_set) if test_set is not None else 0,
+            "sample_shape": list(getattr(train_set, "sample_shape", ()) or ()),
+        },
+        # bit-identical reruns need the same torch version and CPU thread count
+        "env": {"torch": str(torch.__version__), "threads": torch.get_num_threads()},
+    }
+    loader = make_loader(train_set, config.batch_size, shuffle=True, generator=loader_gen,
+                         num_workers=config.num_workers)
+    last_path = best_path = None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+
+    stopped = False
+    for epoch in range(start, config.epochs):
+        lr = config.lr * lr_factor(epoch, config)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        t0 = time.perf_counter()
+        train_loss, train_acc = _train_epoch(model, loader, optimizer, device, epoch, config)
+        train_seconds = time.perf_counter() - t0
+        m = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc, "test_loss": None,
+             "test_acc": None, "lr": lr}
+        if test_set is not None:
+            ev = evaluate(model, test_set, config.eval_batch_size, device)
+            m["test_loss"], m["test_acc"] = ev.loss, ev.accuracy
+        m["train_seconds"], m["seconds"] = train_seconds, time.perf_counter() - t0
+        history.append(m)
+        is_best = best_epoch == 0 or _score(m) > _score(history[best_epoch - 1])
+        if is_best:
+            best_epoch = epoch + 1
+        if out_dir is not None:
+            payload = dict(base, epoch=epoch + 1, best_epoch=best_epoch, metrics=history,
+                           model_state=model.state_dict(), optimizer_state=optimizer.state_dict(),
+                           scheduler_state={"schedule": config.schedule, "epoch": epoch + 1,
+                                            "next_lr": config.lr * lr_factor(epoch + 1, config)},
+                           rng=_rng_state(loader_gen))
+            save_checkpoint(last_path, payload)
+            if is_best:
+                save_checkpoint(best_path, payload)
+            _write_metrics(out_dir, history, best_epoch)
+        if config.progress:
+            tqdm.write(_summary(m, config.epochs))
+        if on_epoch_end is not None and on_epoch_end(dict(m)) and epoch + 1 < config.epochs:
+            stopped = True
+            break
+
+    return TrainResult(model=model, metrics=history, best_epoch=best_epoch, out_dir=out_dir,
+                       last_path=last_path, best_path=best_path if best_epoch else None, stopped_early=stopped)
+
+
+def _train_epoch(model, loader, optimizer, device, epoch, config) -> tuple[float, float]:
+    model.train()
+    total_loss, correct, n = 0.0, 0, 0
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=not config.progress,
+               unit="batch")
+    for i, (x, y) in enumerate(bar):
+        x, y = x.to(device), y.to(device)
+        out = model(x)
+        loss = nn.functional.cross_entropy(out, y)
+        loss_value = float(loss.detach())
+        if not math.isfinite(loss_value):
+            raise TrainError(f"loss became {loss_value} at epoch {epoch + 1}, batch {i + 1}; "
+                             f"try a lower learning rate than {config.lr}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss_value * len(y)
+        correct += int((out.detach().argmax(dim=1) == y).sum())
+        n += len(y)
+        if i % 10 == 0:
+            bar.set_postfix(loss=f"{total_loss / n:.4f}", acc=f"{correct / n:.3f}")
+    return total_loss / n, correct / n
+
+
+def _summary(m: dict, epochs: int) -> str:
+    s = f"epoch {m['epoch']}/{epochs}: train loss {m['train_loss']:.4f} acc {m['train_acc']:.4f}"
+    if m["test_acc"] is not None:
+        s += f" | test loss {m['test_loss']:.4f} acc {m['test_acc']:.4f}"
+    return s + f" | lr {m['lr']:.2e} | {m['seconds']:.1f}s"

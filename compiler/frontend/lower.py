@@ -1,0 +1,375 @@
+"""Lowering a cleaned QONNX ModelWrapper to the dataflow IR (docs/ir.md).
+
+The graph is walked from its input: the float ops up to the first quantizer become the host-side `input.pre`;
+every MatMul/Gemm/Conv plus the float ops up to the next activation quantizer becomes ONE MVTU whose
+thresholds come from exhaustive evaluation (compiler.frontend.thresholds); a last layer without a quantizer
+becomes a `noact` MVTU whose remaining float ops go to `output.post`.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from compiler.errors import CompileError
+from compiler.frontend.quantizers import QUANT_OPS, QuantSpec, const_value, quantized_weight, range_dtype, read_quant
+from compiler.frontend.thresholds import MAX_ACC_VALUES, Step, eval_chain, thresholds_from_levels
+from compiler.ir import DataflowGraph, InputSpec, Layer, OutputSpec, dtype
+
+ELEMENTWISE = ("Mul", "Add", "Sub", "Div")
+
+
+@dataclass
+class State:
+    """The quantized tensor flowing between layers: QONNX name/shape, IR shape/order, datatype and scale."""
+
+    tensor: str
+    qshape: tuple[int, ...]              # per-frame QONNX shape (C, H, W) or (K,)
+    dtype: str
+    scale: float
+    perm: np.ndarray | None = None       # flat tensors: ir[i] = qonnx[perm[i]]
+
+    @property
+    def spatial(self) -> bool:
+        return len(self.qshape) == 3
+
+    @property
+    def ir_shape(self) -> tuple[int, ...]:
+        return (self.qshape[1], self.qshape[2], self.qshape[0]) if self.spatial else self.qshape
+
+
+@dataclass
+class Lowering:
+    model: object
+    name: str
+    layers: list[Layer] = field(default_factory=list)
+    qmap: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def shape(self, t: str) -> tuple[int, ...]:
+        s = self.model.get_tensor_shape(t)
+        if s is None:
+            raise CompileError(f"tensor {t!r} has no inferred shape")
+        return tuple(int(v) for v in s[1:])
+
+    def consumer(self, t: str):
+        cs = self.model.find_consumers(t) or []
+        if len(cs) > 1:
+            raise CompileError.at(cs[1], f"tensor {t!r} feeds {len(cs)} nodes; only linear pipelines are supported")
+        return cs[0] if cs else None
+
+    def record(self, layer: Layer, st: State) -> None:
+        self.qmap[layer.name] = {"tensor": st.tensor, "scale": st.scale, "spatial": st.spatial,
+                                 "perm": None if st.perm is None else st.perm.tolist()}
+
+
+def lower(model, name: str = "model", topk: int | None = None) -> DataflowGraph:
+    """Lower a cleaned QONNX model (compiler.frontend.load_model) to a validated DataflowGraph."""
+    lw = Lowering(model, name)
+    inp, st = _lower_input(lw)
+    out = None
+    while out is None:
+        node = lw.consumer(st.tensor)
+        if node is None:
+            out = _finish(lw, st)
+        elif node.op_type in ("Reshape", "Flatten"):
+            st = _reshape(lw, node, st)
+        elif node.op_type == "Identity":
+            st.tensor = node.output[0]
+        elif node.op_type == "MaxPool":
+            st = _maxpool(lw, node, st, node.output[0])
+        elif node.op_type in ("MatMul", "Gemm", "Conv"):
+            st, out = _linear(lw, node, st)
+        else:
+            raise CompileError.at(node, f"{node.op_type} on a quantized tensor cannot be lowered here",
+                                  hint="expected MatMul/Gemm/Conv, MaxPool or Reshape after an activation quantizer")
+    if topk is not None:
+        out = _label_select(lw, out, topk)
+    g = DataflowGraph(name, lw.layers, inp, out,
+                      meta={"qonnx_map": lw.qmap, "notes": lw.notes, "output_exact": not lw.notes})
+    g.validate()
+    return g
+
+
+# ---- input -----------------------------------------------------------------------------------------------
+def _lower_input(lw: Lowering) -> tuple[InputSpec, State]:
+    m = lw.model
+    t = m.graph.input[0].name
+    user_shape = lw.shape(t)
+    pre: list[dict] = []
+    while True:
+        node = lw.consumer(t)
+        if node is None:
+            raise CompileError(f"graph input {m.graph.input[0].name!r} reaches the output without a quantizer")
+        if node.op_type in ELEMENTWISE:
+            pre.append(_elementwise_op(lw, node, t))
+        elif node.op_type in ("Reshape", "Flatten"):
+            pre.append({"op": "reshape", "shape": list(lw.shape(node.output[0]))})
+        elif node.op_type == "Identity":
+            pass
+        elif node.op_type in QUANT_OPS:
+            q = read_quant(m, node)
+            s = q.scalar_scale()
+            if s is None:
+                raise CompileError.at(node, "the input quantizer has a per-channel scale; bnnc needs one scale "
+                                      "for the whole input", hint="use a per-tensor input quantizer")
+            pre.append(q.to_op())
+            st = State(node.output[0], lw.shape(node.output[0]), q.dtype(), s)
+            break
+        else:
+            raise CompileError.at(node, f"{node.op_type} before the input quantizer is not supported",
+                                  hint="the first layer's input must go through an input QuantIdentity first")
+        t = node.output[0]
+    if len(st.qshape) not in (1, 3):
+        raise CompileError(f"input quantizer output has shape {st.qshape}; expected (C, H, W) or (K,)")
+    if st.spatial:
+        pre.append({"op": "transpose", "perm": [1, 2, 0]})
+    return InputSpec(user_shape, st.dtype, pre), st
+
+
+def _elementwise_op(lw: Lowering, node, data: str) -> dict:
+    other = [t for t in node.input if t != data]
+    if len(other) != 1 or (v := const_value(lw.model, other[0])) is None:
+        raise CompileError.at(node, "needs one constant operand to be folded")
+    op = {"Mul": "mul", "Add": "add", "Sub": "sub", "Div": "div"}[node.op_type]
+    res = {"op": op, "value": np.asarray(v, np.float32)}
+    if node.input[0] != data and op in ("sub", "div"):
+        res["reverse"] = True
+    return res
+
+
+# ---- shape ops ---------------------------------------------------------------------------------------------
+def _reshape(lw: Lowering, node, st: State) -> State:
+    new = lw.shape(node.output[0])
+    if len(new) != 1:
+        raise CompileError.at(node, f"reshape to {new} is not supported; only flattening to (N, K)")
+    perm = st.perm
+    if st.spatial:
+        c, h, w = st.qshape
+        perm = np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).ravel()
+    return State(node.output[0], new, st.dtype, st.scale, perm)
+
+
+def _maxpool(lw: Lowering, node, st: State, out_tensor: str, scale: float | None = None) -> State:
+    from onnx import helper
+
+    a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+    if not st.spatial:
+        raise CompileError.at(node, "MaxPool on a flat tensor is not supported")
+    k = list(a.get("kernel_shape", []))
+    s = list(a.get("strides", [1] * len(k)))
+    if any(a.get("pads", [0])) or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])) or len(k) != 2:
+        raise CompileError.at(node, "only 2-D MaxPool without padding, dilation or ceil_mode is supported")
+    if scale is None and st.scale <= 0:
+        raise CompileError.at(node, "MaxPool on a tensor with non-positive scale")
+    c, h, w = st.qshape
+    ofm = [(h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1]
+    lay = Layer(node.name, "MaxPool", (h, w, c), (ofm[0], ofm[1], c), st.dtype, st.dtype,
+                attrs={"ifm_dim": [h, w], "channels": c, "kernel": k, "stride": s, "ofm_dim": ofm})
+    lw.layers.append(lay)
+    new = State(out_tensor, (c, ofm[0], ofm[1]), st.dtype, st.scale if scale is None else scale)
+    if tuple(lw.shape(out_tensor)) != new.qshape:
+        raise CompileError.at(node, f"output shape {lw.shape(out_tensor)} differs from floor-mode {new.qshape}")
+    lw.record(lay, new)
+    return new
+
+
+# ---- MatMul / Gemm / Conv + activation --------------------------------------------------------------------
+def _linear(lw: Lowering, node, st: State):
+    from onnx import helper
+
+    m = lw.model
+    a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+    wi, ws, wdt = quantized_weight(m, node, node.input[1])
+    bias = const_value(m, node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if len(node.input) > 2 and node.input[2] and bias is None:
+        raise CompileError.at(node, "bias is not a constant")
+    in_dtype = st.dtype
+    spatial = node.op_type == "Conv"
+    if spatial:
+        if not st.spatial:
+            raise CompileError.at(node, "Conv on a flat tensor")
+        if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
+            raise CompileError.at(node, "grouped/depthwise or dilated convolutions are not supported")
+        mh, c, kh, kw = wi.shape
+        stride = list(a.get("strides", [1, 1]))
+        pads = list(a.get("pads", [0, 0, 0, 0]))
+        _, h, w = st.qshape
+        ofm = [(h + pads[0] + pads[2] - kh) // stride[0] + 1, (w + pads[1] + pads[3] - kw) // stride[1] + 1]
+        swg_dt = in_dtype
+        if any(pads):
+            swg_dt = "INT2" if in_dtype == "BIPOLAR" else in_dtype
+            if not dtype(swg_dt).allowed(0):
+                swg_dt = range_dtype(min(0, int(dtype(in_dtype).min())), max(0, int(dtype(in_dtype).max())))
+        swg = Layer(f"{node.name}_swg", "SlidingWindow", (h, w, c), (ofm[0], ofm[1], kh * kw * c), in_dtype, swg_dt,
+                    attrs={"ifm_dim": [h, w], "channels": c, "kernel": [kh, kw], "stride": stride, "pad": pads,
+                           "pad_value": 0, "ofm_dim": ofm})
+        lw.layers.append(swg)
+        in_dtype = swg_dt
+        W = wi.transpose(0, 2, 3, 1).reshape(mh, -1)
+        Ws = ws.transpose(0, 2, 3, 1).reshape(mh, -1)
+        num_vectors, out_prefix = ofm[0] * ofm[1], (ofm[0], ofm[1])
+    else:
+        if st.spatial:
+            raise CompileError.at(node, f"{node.op_type} on a 4-D tensor; flatten first")
+        if node.op_type == "Gemm":
+            if a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
+                raise CompileError.at(node, "Gemm with transA/alpha/beta is not supported")
+            W, Ws = (wi, ws) if a.get("transB", 0) else (wi.T, ws.T)
+        else:
+            if wi.ndim != 2:
+                raise CompileError.at(node, f"MatMul weight of rank {wi.ndim} is not supported")
+            W, Ws = wi.T, ws.T
+        if st.perm is not None:
+            W, Ws = W[:, st.perm], Ws[:, st.perm]
+        mh = W.shape[0]
+        num_vectors, out_prefix = 1, ()
+    mw = W.shape[1]
+    if not np.all(Ws == Ws[:, :1]):
+        raise CompileError.at(node, "weight scale varies along the input axis; only per-tensor or per-output-channel "
+                              "weight scales can be moved past the accumulator")
+    s_row = Ws[:, 0].astype(np.float64) * st.scale          # the exact float value of one accumulator unit
+    if not _all_pow2(s_row):
+        lw.notes.append(f"{node.name}: input x weight scale is not a power of two, so QONNX's float32 "
+                        f"{node.op_type} rounds partial sums; outputs computed from this accumulator may differ "
+                        "from QONNX in rare cases (use power-of-two scales, as bnn.quant does, for guaranteed exactness)")
+
+    # accumulator range from the actual weights and the input value range
+    xd = dtype(in_dtype)
+    xlo, xhi = int(xd.min()), int(xd.max())
+    amin = np.minimum(W * xlo, W * xhi).sum(axis=1)
+    amax = np.maximum(W * xlo, W * xhi).sum(axis=1)
+    a0, a1 = int(min(amin.min(), -amax.max())), int(max(amax.max(), -amin.min()))
+    if a1 - a0 + 1 > MAX_ACC_VALUES or max(-a0, a1) >= 2**24:
+        raise CompileError.at(node, f"accumulator range [{a0}, {a1}] is too wide for exact float32 folding",
+                              hint="use fewer weight/activation bits or a smaller layer")
+    acc_dt = range_dtype(a0, a1)
+
+    # the float ops up to the activation quantizer (or the graph output)
+    steps = [Step(bias=bias)] if bias is not None else []
+    pool, act, t = None, None, node.output[0]
+    while True:
+        c_ = lw.consumer(t)
+        if c_ is None:
+            break
+        if c_.op_type in ELEMENTWISE + ("BatchNormalization", "Relu"):
+            steps.append(Step(node=c_, data=t))
+        elif c_.op_type == "Identity":
+            pass
+        elif c_.op_type == "MaxPool" and pool is None:
+            pool = c_
+        elif c_.op_type in QUANT_OPS:
+            act = c_
+            t = c_.output[0]
+            break
+        else:
+            raise CompileError.at(c_, f"{c_.op_type} between {node.name} and its activation quantizer is not supported")
+        t = c_.output[0]
+
+    lname = f"{node.name}_mvtu"
+    attrs = {"MW": mw, "MH": mh, "num_vectors": num_vectors, "weight_dtype": wdt, "acc_dtype": acc_dt,
+             "out_bias": 0, "binary_xnor": in_dtype == "BIPOLAR" and wdt == "BIPOLAR", "noact": act is None}
+    if act is None:
+        if pool is not None:
+            raise CompileError.at(pool, "MaxPool after the last (un-quantized) layer is not supported")
+        lay = Layer(lname, "MVTU", out_prefix + (mw,), out_prefix + (mh,), in_dtype, acc_dt, attrs, {"weights": W})
+        lw.layers.append(lay)
+        if not steps or (len(steps) and steps[0].bias is None):
+            lw.qmap[lname] = {"tensor": node.output[0], "scale": s_row.tolist(), "spatial": spatial, "perm": None}
+        post = _post_ops(lw, node, steps, s_row, spatial)
+        return None, OutputSpec(lw.shape(t), post)
+
+    q = read_quant(lw.model, act)
+    s_out = q.scalar_scale()
+    if s_out is None:
+        raise CompileError.at(act, "activation quantizer with a per-channel scale is not supported",
+                              hint="use a per-tensor activation quantizer")
+    acc = np.arange(a0, a1 + 1, dtype=np.int64)
+    acc_float = (acc[:, None].astype(np.float64) * s_row[None, :]).astype(np.float32)
+    levels = q.levels(eval_chain(lw.model, steps, acc_float, spatial))
+    lo, hi = q.level_range()
+    if q.is_bipolar:                     # one threshold: count 0 -> -1, count 1 -> +1
+        levels, lo, hi = (levels + 1) / 2, 0, 1
+    thr, neg = thresholds_from_levels(levels, a0, lo, hi, act)
+    if pool is not None and neg.any():
+        raise CompileError.at(pool, f"MaxPool sits before the activation and channels {np.flatnonzero(neg)[:8].tolist()}"
+                              " of the activation are decreasing, so the pool cannot move past it")
+    if neg.any():
+        W = W.copy()
+        W[neg] = -W[neg]
+        if wdt != "BIPOLAR" and not (dtype(wdt).allowed(W.min()) and dtype(wdt).allowed(W.max())):
+            wdt = range_dtype(int(W.min()), int(W.max()))
+            attrs["weight_dtype"] = wdt
+    attrs["out_bias"] = 0 if q.is_bipolar else lo
+    lay = Layer(lname, "MVTU", out_prefix + (mw,), out_prefix + (mh,), in_dtype, q.dtype(), attrs,
+                {"weights": W, "thresholds": thr})
+    lw.layers.append(lay)
+    if pool is not None:
+        c_out = out_prefix and (mh, out_prefix[0], out_prefix[1])
+        pre_pool = State(pool.input[0], c_out, q.dtype(), s_out)
+        return _maxpool(lw, pool, pre_pool, t, s_out), None
+    new = State(t, lw.shape(t), q.dtype(), s_out)
+    lw.record(lay, new)
+    return new, None
+
+
+def _all_pow2(v: np.ndarray) -> bool:
+    m, _ = np.frexp(np.abs(np.asarray(v, np.float64)))
+    return bool(np.all(m == 0.5))
+
+
+def _post_ops(lw: Lowering, node, steps: list[Step], s_row: np.ndarray, spatial: bool) -> list[dict]:
+    """Float ops after a noact layer, in QONNX's order: one unit of acc -> float, then the chain's ops."""
+    post: list[dict] = []
+    if spatial:
+        post.append({"op": "transpose", "perm": [2, 0, 1]})
+    shp = (-1, 1, 1) if spatial else (-1,)
+    post.append({"op": "mul", "value": s_row.astype(np.float32).reshape(shp)})
+    for st in steps:
+        if st.bias is not None:
+            post.append({"op": "add", "value": np.asarray(st.bias, np.float32).reshape(shp)})
+        elif st.node.op_type in ELEMENTWISE:
+            post.append(_elementwise_op(lw, st.node, st.data))
+        elif st.node.op_type == "Relu":
+            post.append({"op": "relu"})
+        else:  # BatchNormalization: approximate as mul/add, and say so
+            sc, b, mean, var = (np.asarray(const_value(lw.model, t), np.float64) for t in st.node.input[1:5])
+            eps = next((x.f for x in st.node.attribute if x.name == "epsilon"), 1e-5)
+            k = sc / np.sqrt(var + eps)
+            post += [{"op": "mul", "value": k.astype(np.float32).reshape(shp)},
+                     {"op": "add", "value": (b - mean * k).astype(np.float32).reshape(shp)}]
+            msg = (f"{st.node.name}: BatchNormalization after the last layer is applied on the host as mul/add; "
+                   "float outputs may differ from QONNX in the last bits")
+            lw.notes.append(msg)
+            warnings.warn(msg)
+    return post
+
+
+def _finish(lw: Lowering, st: State) -> OutputSpec:
+    """Graph output right after a quantizer / pool / reshape: turn levels back into QONNX floats."""
+    post = []
+    if st.spatial:
+        post.append({"op": "transpose", "perm": [2, 0, 1]})
+    elif st.perm is not None:
+        post.append({"op": "gather", "index": np.argsort(st.perm)})
+    post.append({"op": "mul", "value": np.float32(st.scale)})
+    return OutputSpec(lw.shape(st.tensor), post)
+
+
+def _label_select(lw: Lowering, out: OutputSpec, k: int) -> OutputSpec:
+    last = lw.layers[-1]
+    n = int(np.prod(last.out_shape))
+    if len(last.out_shape) != 1 or not 1 <= k <= n:
+        raise CompileError(f"--topk {k}: the last layer must produce a vector of at least {k} classes")
+    for op in out.post:
+        v = np.asarray(op.get("value", 1.0))
+        if op["op"] not in ("mul", "add") or (v.size > 1 and not np.all(v == v.reshape(-1)[0])) or \
+                (op["op"] == "mul" and v.reshape(-1)[0] <= 0):
+            raise CompileError(f"--topk: the output step {op['op']} is per-class or not increasing, so top-k of "
+                               "the integer accumulators would differ from top-k of the model's outputs",
+                               hint="compile without --topk and take the arg-max on the host")
+    lay = Layer("label_select", "LabelSelect", (n,), (k,), last.out_dtype, range_dtype(0, max(1, n - 1)),
+                attrs={"num_labels": n, "k": k})
+    lw.layers.append(lay)
+    return OutputSpec((k,), [])

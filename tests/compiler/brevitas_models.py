@@ -1,0 +1,97 @@
+"""Small Brevitas models for front-end tests, exported to QONNX, plus the compile-and-compare helper."""
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import brevitas.nn as qnn
+import numpy as np
+import torch
+from torch import nn
+
+from bnn.export import export_qonnx
+from bnn.quant import act_quant, weight_quant
+
+
+def simulator():
+    """compiler.simulate.simulate once it exists; until then the naive reading of docs/ir.md in naive_ir."""
+    if importlib.util.find_spec("compiler.simulate") is not None:
+        from compiler.simulate import simulate
+
+        return simulate
+    from naive_ir import simulate
+
+    return simulate
+
+
+def randomize_bn(model: nn.Module, seed: int, negative: bool = False) -> nn.Module:
+    """Non-trivial BatchNorm statistics/affine so thresholds are not all at zero (optionally some gamma < 0)."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            with torch.no_grad():
+                m.running_mean.copy_(torch.randn(n, generator=g) * 2)
+                m.running_var.copy_(torch.rand(n, generator=g) * 4 + 0.2)
+                w = torch.rand(n, generator=g) + 0.2
+                if negative:
+                    w = w * torch.where(torch.arange(n) % 2 == 0, -1.0, 1.0)
+                m.weight.copy_(w)
+                m.bias.copy_(torch.randn(n, generator=g) * 0.5)
+    return model.eval()
+
+
+def quant_act(bits: int):
+    return qnn.QuantIdentity(act_quant=act_quant(bits))
+
+
+def mlp(w: int, a: int, sizes=(16, 12), n_in=20, n_out=5, bias=False, bn=True, in_bits=None, seed=0, negative=False):
+    torch.manual_seed(seed)
+    layers: list[nn.Module] = [quant_act(in_bits or a)]
+    for n in sizes:
+        layers += [qnn.QuantLinear(n_in, n, bias=bias, weight_quant=weight_quant(w))]
+        layers += [nn.BatchNorm1d(n)] if bn else []
+        layers += [quant_act(a)]
+        n_in = n
+    layers += [qnn.QuantLinear(n_in, n_out, bias=bias, weight_quant=weight_quant(w))]
+    return randomize_bn(nn.Sequential(*layers), seed, negative)
+
+
+def cnn(w: int, a: int, chans=(4, 6), in_ch=2, size=8, pad=0, pool_before_act=False, pool=True, in_bits=None,
+        bias=False, seed=0, negative=False, n_out=5):
+    torch.manual_seed(seed)
+    layers: list[nn.Module] = [quant_act(in_bits or a)]
+    c_in = in_ch
+    for i, c in enumerate(chans):
+        layers += [qnn.QuantConv2d(c_in, c, 3, padding=pad, bias=bias, weight_quant=weight_quant(w)), nn.BatchNorm2d(c)]
+        size = size - 2 + 2 * pad
+        do_pool = pool and i == 0
+        if do_pool and pool_before_act:
+            layers += [nn.MaxPool2d(2), quant_act(a)]
+        elif do_pool:
+            layers += [quant_act(a), nn.MaxPool2d(2)]
+        else:
+            layers += [quant_act(a)]
+        size = size // 2 if do_pool else size
+        c_in = c
+    layers += [nn.Flatten(), qnn.QuantLinear(c_in * size * size, n_out, bias=bias, weight_quant=weight_quant(w))]
+    return randomize_bn(nn.Sequential(*layers), seed, negative)
+
+
+def export(model: nn.Module, path, in_shape) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export_qonnx(model, path, in_shape)
+    return str(path)
+
+
+def compile_and_verify(onnx_path, out_dir, inputs=None, num_random=32, **kw):
+    """Compile, then verify against QONNX execution; returns (graph, report)."""
+    from compiler.build import compile_model
+    from compiler.frontend import load_model
+    from compiler.verify import verify_graph
+
+    g = compile_model(onnx_path, out_dir, **kw)
+    rep = verify_graph(onnx_path, g, inputs=inputs, num_random=num_random, cleaned=load_model(onnx_path),
+                       simulate=simulator())
+    return g, rep
