@@ -9,10 +9,21 @@ EPOCHS  ?= 10
 MODEL   ?= lfc
 export OMP_WAIT_POLICY ?= PASSIVE   # torch's spinning OpenMP threads crawl on a busy CPU
 BITS    ?= w1a1
+INBITS  ?= 8
+BOARD   ?= pynq-z2
+# The HLS targets take a compiled build folder: MODEL=path/with/graph.json, or a topology trained by `make demo`
+# (then $(BUILD)/demo/$(MODEL)-$(BITS)-in$(INBITS)/dataflow).
+GRAPH_DIR   = $(if $(wildcard $(MODEL)/graph.json),$(MODEL),$(BUILD)/demo/$(MODEL)-$(BITS)-in$(INBITS)/dataflow)
+DEPLOY_NAME = $(if $(wildcard $(MODEL)/graph.json),$(notdir $(abspath $(MODEL))),$(MODEL)-$(BITS)-in$(INBITS))
 
-.PHONY: setup test demo data clean
+.PHONY: setup test demo data clean hls csim bitstream deploy
 
+# tclsh lets the tests syntax-check the generated Vitis HLS / Vivado scripts (installed via apt when root).
 setup: $(VENV)/.installed
+	@command -v tclsh >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && apt-get install -y -qq tcl) || echo "warning: could not install tcl"; \
+	  else echo "note: tclsh missing (apt-get install tcl); the generated-Tcl syntax test will be skipped"; fi; }
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -33,7 +44,21 @@ test: setup
 	$(PY) -m pytest -n auto -q
 
 demo: setup data
-	$(BNNC) demo --model $(MODEL) --bits $(BITS) --epochs $(EPOCHS) --out $(BUILD)/demo
+	$(BNNC) demo --model $(MODEL) --bits $(BITS) --epochs $(EPOCHS) --input-bits $(INBITS) --out $(BUILD)/demo
 
 clean:
 	rm -rf $(BUILD) .pytest_cache
+
+# HLS backend. vitis_hls / vivado run when on PATH; otherwise the target stops with a message naming the missing
+# tool and listing what was generated (the HLS project in $(GRAPH_DIR)/hls).
+hls: setup
+	$(BNNC) hls $(GRAPH_DIR) --board $(BOARD) --require-tools
+
+csim: setup
+	$(BNNC) csim $(GRAPH_DIR) --board $(BOARD)
+
+bitstream: setup
+	$(BNNC) bitstream $(GRAPH_DIR) --board $(BOARD)
+
+deploy: setup
+	$(BNNC) deploy $(GRAPH_DIR) --board $(BOARD) -o deploy/$(DEPLOY_NAME)

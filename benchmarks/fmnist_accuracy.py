@@ -26,18 +26,20 @@ from bnn.topologies import from_spec, make_spec  # noqa: E402
 from bnn.train import TrainConfig, seed_everything, train  # noqa: E402
 
 
-def run(model: str, bits: str, args, train_set, test_set) -> dict:
+def run(model: str, config: str, args, train_set, test_set) -> dict:
+    """config: 'w1a1', 'float', or e.g. 'w1a1-in8' (8-bit input quantizer instead of the activation width)."""
+    bits, _, inp = config.partition("-in")
     wb, ab = parse_bits(bits)
     seed_everything(args.seed)
     spec = make_spec(model, wb, ab, width=args.width, in_channels=train_set.sample_shape[0],
-                     in_size=train_set.sample_shape[1])
+                     in_size=train_set.sample_shape[1], dropout=args.dropout, input_bits=int(inp) if inp else None)
     net = from_spec(spec)
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule="cosine",
-                      seed=args.seed, out_dir=str(args.out / f"{model}-{bits}"))
+                      seed=args.seed, out_dir=str(args.out / f"{model}-{config}"))
     t0 = time.perf_counter()
     res = train(net, train_set, test_set, cfg, model_spec=spec.to_dict())
     wall = time.perf_counter() - t0
-    return {"model": model, "bits": bits, "epochs": args.epochs, "wall_s": round(wall, 1),
+    return {"model": model, "bits": config, "epochs": args.epochs, "wall_s": round(wall, 1),
             "final_test_acc": res.final["test_acc"], "best_test_acc": res.best["test_acc"],
             "curve": [m["test_acc"] for m in res.metrics], "checkpoint": str(res.last_path)}
 
@@ -45,12 +47,14 @@ def run(model: str, bits: str, args, train_set, test_set) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="lfc")
-    p.add_argument("--bits", nargs="+", default=["w1a1", "float"])
+    p.add_argument("--bits", nargs="+", default=["w1a1", "w1a1-in8", "float"],
+                   help="configs: wXaY, float, or wXaY-inB (B-bit input quantizer)")
     p.add_argument("--dataset", default="fashion-mnist")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--width", type=float, default=1.0)
+    p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="use only the first N training images (smoke runs)")
     p.add_argument("--out", type=Path, default=Path("runs/fmnist_accuracy"))
@@ -66,7 +70,7 @@ def main() -> None:
 
     ref = next((r for r in results if r["bits"] == "float"), results[-1])
     lines = [f"{args.model.upper()} on {args.dataset} ({len(tr)} train / {len(te)} test images), "
-             f"Adam lr {args.lr} cosine, batch {args.batch_size}, seed {args.seed}",
+             f"Adam lr {args.lr} cosine, batch {args.batch_size}, dropout {args.dropout}, seed {args.seed}",
              "", "| model | epochs | final test acc | best-epoch test acc | gap to float (final) | wall time |",
              "|---|---|---|---|---|---|"]
     for r in results:

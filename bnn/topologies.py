@@ -35,6 +35,8 @@ class ModelSpec:
     in_size: int = 28
     num_classes: int = 10
     extra: dict = field(default_factory=dict)
+    dropout: float = 0.0      # FC topologies: on the input and after every hidden activation (training only)
+    input_bits: int | None = None   # input quantizer width; None: the activation width (MLPs, as in FINN), 8 for CNV
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,9 +91,13 @@ def _input_quant(bits: int | None) -> nn.Module:
     return nn.Identity() if bits is None else qnn.QuantIdentity(act_quant=act_quant(bits))
 
 
-def build_fc(spec: ModelSpec, dropout: float = 0.0) -> nn.Sequential:
+def build_fc(spec: ModelSpec) -> nn.Sequential:
     hidden = [_scaled(n, spec.width) for n in FC_HIDDEN[spec.name]]
-    layers: list[nn.Module] = [nn.Flatten(), InputScale(), _input_quant(spec.act_bits)]
+    dropout = spec.dropout
+    layers: list[nn.Module] = [nn.Flatten(), InputScale()]
+    if dropout:  # before the input quantizer, like BNN-PYNQ's in_dropout
+        layers.append(nn.Dropout(dropout))
+    layers.append(_input_quant(None if spec.act_bits is None else (spec.input_bits or spec.act_bits)))
     n_in = spec.in_channels * spec.in_size * spec.in_size
     for n in hidden:
         layers += [_linear(n_in, n, spec.weight_bits), nn.BatchNorm1d(n), _act(spec.act_bits)]
@@ -103,7 +109,7 @@ def build_fc(spec: ModelSpec, dropout: float = 0.0) -> nn.Sequential:
 
 
 def build_cnv(spec: ModelSpec) -> nn.Sequential:
-    in_bits = None if spec.act_bits is None else CNV_INPUT_BITS
+    in_bits = None if spec.act_bits is None else (spec.input_bits or CNV_INPUT_BITS)
     layers: list[nn.Module] = [InputScale(), _input_quant(in_bits)]
     c_in, size = spec.in_channels, spec.in_size
     for c, pool in CNV_CONVS:
@@ -145,13 +151,21 @@ def build(
     return from_spec(spec)
 
 
-def make_spec(name, weight_bits=1, act_bits=1, width=1.0, in_channels=1, in_size=None, num_classes=10) -> ModelSpec:
+def make_spec(name, weight_bits=1, act_bits=1, width=1.0, in_channels=1, in_size=None, num_classes=10,
+              dropout: float = 0.0, input_bits: int | None = None) -> ModelSpec:
+    """`input_bits=None`: the MLPs quantize their input like their activations (binary for W1A1, as FINN's
+    LFC does), CNV to 8 bits; a wider input keeps the grey levels a 1-bit input throws away."""
     key = name.lower()
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if input_bits is not None and not 1 <= input_bits <= 8:
+        raise ValueError(f"input_bits must be in 1..8, got {input_bits}")
     if in_size is None:
         in_size = 32 if key == "cnv" else 28
     if width <= 0:
         raise ValueError(f"width multiplier must be > 0, got {width}")
-    return ModelSpec(key if key in TOPOLOGIES else name, weight_bits, act_bits, width, in_channels, in_size, num_classes)
+    return ModelSpec(key if key in TOPOLOGIES else name, weight_bits, act_bits, width, in_channels, in_size, num_classes,
+                     dropout=dropout, input_bits=input_bits)
 
 
 def from_spec(spec: ModelSpec | dict) -> nn.Module:
@@ -178,7 +192,8 @@ def _user_model(spec: ModelSpec) -> nn.Module:
     fn = getattr(module, factory, None)
     if not callable(fn):
         raise ValueError(f"{file} has no callable {factory!r}")
-    model = fn(**{k: v for k, v in spec.to_dict().items() if k != "name"})
+    kwargs = {k: v for k, v in spec.to_dict().items() if k != "name" and not (k in ("dropout", "input_bits") and not v)}
+    model = fn(**kwargs)
     if not isinstance(model, nn.Module):
         raise ValueError(f"{file}:{factory} returned {type(model).__name__}, not a torch.nn.Module")
     return model

@@ -5,6 +5,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -14,11 +15,16 @@ from compiler.ir import DataflowGraph
 
 def compile_model(onnx_path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
                   name: str | None = None, topk: int | None = None, verify: bool = False,
-                  verify_inputs: np.ndarray | None = None, num_random: int = 16, seed: int = 0) -> DataflowGraph:
+                  verify_inputs: np.ndarray | None = None, num_random: int = 16, seed: int = 0,
+                  transform: Callable[[DataflowGraph], None] | None = None,
+                  extra_files: Callable[[DataflowGraph, Path], None] | None = None) -> DataflowGraph:
     """Lower `onnx_path` to the IR and (optionally) verify it, then write `out_dir` atomically.
 
     The build folder holds graph.json, arrays.npz, a copy of the source model (model.onnx) and, when verified,
     verify.json. On any failure nothing is left at `out_dir` (an existing build there stays untouched).
+    Post-lowering hooks: `transform(graph)` may edit the verified graph in place (e.g. set its folding) before
+    it is saved; `extra_files(graph, folder)` writes more files (e.g. a cost report) into the temporary build
+    folder, so they appear atomically with the graph.
     """
     from compiler.frontend import load_model, lower
 
@@ -39,12 +45,15 @@ def compile_model(onnx_path: str | os.PathLike, out_dir: str | os.PathLike | Non
             hint = ("see the notes: this model's float arithmetic is not exactly reproducible" if report.notes
                     else "this is a compiler bug; please report it with the model")
             raise VerifyError(report.describe(), hint=hint)
+    if transform is not None:
+        transform(graph)
     if out_dir is not None:
-        _write_build(graph, onnx_path, Path(out_dir), report)
+        _write_build(graph, onnx_path, Path(out_dir), report, extra_files)
     return graph
 
 
-def _write_build(graph: DataflowGraph, onnx_path: Path, out_dir: Path, report) -> None:
+def _write_build(graph: DataflowGraph, onnx_path: Path, out_dir: Path, report,
+                 extra_files: Callable[[DataflowGraph, Path], None] | None = None) -> None:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.build.", dir=out_dir.parent))
     try:
@@ -57,6 +66,8 @@ def _write_build(graph: DataflowGraph, onnx_path: Path, out_dir: Path, report) -
             import json
 
             (tmp / "verify.json").write_text(json.dumps(report.summary(), indent=1))
+        if extra_files is not None:
+            extra_files(graph, tmp)
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old")
             shutil.rmtree(old, ignore_errors=True)

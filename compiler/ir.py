@@ -28,7 +28,7 @@ def dtype(name: str) -> DataType:
     """qonnx DataType from its name, with an error that names the bad value."""
     try:
         return DataType[name]
-    except KeyError:
+    except (KeyError, ValueError):
         raise IRError(f"unknown datatype {name!r}") from None
 
 

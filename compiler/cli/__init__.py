@@ -6,8 +6,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import click  # noqa: E402
 
+from compiler.cli.bitstream import bitstream_cmd  # noqa: E402
+from compiler.cli.boards import boards_cmd  # noqa: E402
+from compiler.cli.compile import compile_cmd  # noqa: E402
+from compiler.cli.csim import csim_cmd  # noqa: E402
 from compiler.cli.demo import demo_cmd  # noqa: E402
+from compiler.cli.deploy import deploy_cmd  # noqa: E402
 from compiler.cli.export import export_cmd  # noqa: E402
+from compiler.cli.hls import hls_cmd  # noqa: E402
 from compiler.cli.train import train_cmd  # noqa: E402
 
 
@@ -16,5 +22,8 @@ def main() -> None:
     """bnnc: binarized networks from PyTorch to FPGA dataflow accelerators."""
 
 
-for _cmd in (train_cmd, export_cmd, demo_cmd):
+for _cmd in (train_cmd, export_cmd, compile_cmd, boards_cmd, demo_cmd):
+    main.add_command(_cmd)
+
+for _cmd in (hls_cmd, csim_cmd, bitstream_cmd, deploy_cmd):   # HLS backend
     main.add_command(_cmd)

@@ -22,23 +22,26 @@ def _dataset() -> str:
 @click.option("--bits", default="w1a1", show_default=True)
 @click.option("--epochs", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--lr", default=2e-3, show_default=True, type=float)
+@click.option("--input-bits", default=8, show_default=True, type=click.IntRange(1, 8),
+              help="input quantizer width: 8 keeps Fashion-MNIST's grey levels (1 = FINN's binarized-input LFC)")
+@click.option("--board", default="pynq-z2", show_default=True, help="board to fold the design for (see `bnnc boards`)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build/demo"), show_default=True)
 @click.pass_context
-def demo_cmd(ctx: click.Context, model: str, bits: str, epochs: int, lr: float, out: Path) -> None:
+def demo_cmd(ctx: click.Context, model: str, bits: str, epochs: int, lr: float, input_bits: int, board: str, out: Path) -> None:
     """Train, export and check a model; later stages run as they are available."""
     from compiler.cli.export import export_cmd
     from compiler.cli.train import train_cmd
 
     dataset = _dataset()
-    run = out / f"{model}-{bits}"
+    run = out / (f"{model}-{bits}" if bits == "float" else f"{model}-{bits}-in{input_bits}")
     stage = click.style
-    click.echo(stage(f"[1] train {model}-{bits} on {dataset} for {epochs} epochs", bold=True))
+    click.echo(stage(f"[1] train {run.name} on {dataset} for {epochs} epochs", bold=True))
     resume = (run / "last.pt").exists()
     if resume:
         click.echo(f"    (continuing the run in {run})")
     try:
         ctx.invoke(train_cmd, model_name=model, bits=bits, dataset=dataset, epochs=epochs, lr=lr, out_dir=run,
-                   resume=resume)
+                   resume=resume, input_bits=None if bits == "float" else input_bits)
     except click.ClickException as e:
         if not (resume and "already finished" in e.message):
             raise
@@ -50,5 +53,63 @@ def demo_cmd(ctx: click.Context, model: str, bits: str, epochs: int, lr: float, 
         extra(ctx, run, onnx, dataset)
 
 
+def _compile_and_verify(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
+    """Lower to the dataflow IR and check it against QONNX execution on real test images (zero tolerance)."""
+    import numpy as np
+
+    from bnn.train import load_checkpoint
+    from compiler.cli.compile import compile_cmd
+    from compiler.cli.export import real_inputs
+
+    board = ctx.params.get("board") or "pynq-z2"
+    click.echo(click.style(f"[3] compile to the dataflow IR, verified bit-exactly against QONNX execution, "
+                           f"folded for {board}", bold=True))
+    x, _ = real_inputs(load_checkpoint(run / "last.pt"), 1000)
+    np.save(run / "verify_inputs.npy", x)
+    ctx.invoke(compile_cmd, model=onnx, out_dir=run / "dataflow", verify_inputs=run / "verify_inputs.npy",
+               num_random=200, board=board)
+
+
+def _simulated_accuracy(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
+    """What the accelerator will score: the bit-accurate simulator on the whole test set, beside PyTorch."""
+    import time
+
+    import numpy as np
+
+    from bnn.datasets import Preprocess, load_dataset
+    from bnn.evaluate import predict
+    from bnn.loader import ImageDataset
+    from bnn.train import load_checkpoint, model_from_checkpoint
+    from compiler.ir import DataflowGraph
+    from compiler.simulate import simulate
+
+    click.echo(click.style("[4] test-set accuracy: bit-accurate simulator vs the PyTorch module", bold=True))
+    ckpt = load_checkpoint(run / "last.pt")
+    data = load_dataset(dataset, split="test")
+    pre = Preprocess.from_dict(ckpt["preprocess"])
+    x = pre.apply(data.images)
+    g = DataflowGraph.load(run / "dataflow")
+    t0 = time.perf_counter()
+    sim = np.concatenate([simulate(g, x[i : i + 1000]) for i in range(0, len(x), 1000)])
+    dt = time.perf_counter() - t0
+    torch_out = predict(model_from_checkpoint(run / "last.pt"), ImageDataset(data, pre)).numpy()
+    sim_pred, torch_pred = sim.argmax(axis=1), torch_out.argmax(axis=1)
+    acc_sim, acc_torch = float((sim_pred == data.labels).mean()), float((torch_pred == data.labels).mean())
+    click.echo(f"    simulator {100 * acc_sim:.2f}%  PyTorch {100 * acc_torch:.2f}%  on {len(x)} {dataset} test images; "
+               f"predictions differ on {int((sim_pred != torch_pred).sum())} images; simulator {len(x) / dt:,.0f} images/s")
+
+
+def _csim(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
+    """The generated HLS C++ (the code Vitis HLS synthesises), compiled with g++, against the simulator."""
+    import numpy as np
+
+    from compiler.cli.csim import csim_cmd
+
+    board = ctx.params.get("board") or "pynq-z2"
+    click.echo(click.style(f"[5] HLS project for {board}, C-simulated with g++ against the simulator", bold=True))
+    np.save(run / "csim_inputs.npy", np.load(run / "verify_inputs.npy")[:200])
+    ctx.invoke(csim_cmd, build_dir=run / "dataflow", inputs_path=run / "csim_inputs.npy", frames=16, board=board)
+
+
 def _later_stages() -> list:
-    return []
+    return [_compile_and_verify, _simulated_accuracy, _csim]

@@ -25,6 +25,10 @@ from bnn.train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainError, load_check
 @click.option("--optimizer", default="adam", show_default=True, type=click.Choice(OPTIMIZERS))
 @click.option("--weight-decay", default=0.0, show_default=True, type=float)
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--dropout", default=0.0, show_default=True, type=float,
+              help="Dropout on the input and hidden activations of TFC/SFC/LFC.")
+@click.option("--input-bits", default=None, type=click.IntRange(1, 8),
+              help="Input quantizer width (default: the activation width for the MLPs, as in FINN; 8 for CNV).")
 @click.option("--width", default=1.0, show_default=True, type=float, help="Width multiplier for every layer.")
 @click.option("--channels", default=None, type=click.IntRange(min=1),
               help="Replicate 1-channel images to this many channels.")
@@ -36,7 +40,7 @@ from bnn.train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainError, load_check
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Run directory.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def train_cmd(model_name, bits, dataset, data_root, epochs, batch_size, lr, schedule, optimizer, weight_decay, seed,
+def train_cmd(model_name, bits, dataset, data_root, epochs, batch_size, lr, schedule, optimizer, weight_decay, seed, dropout, input_bits,
               width, channels, limit, workers, threads, out_dir, resume, progress):
     """Train a (quantised) model; writes last.pt, best.pt and metrics.json into --out."""
     from bnn.quant import parse_bits
@@ -62,7 +66,8 @@ def train_cmd(model_name, bits, dataset, data_root, epochs, batch_size, lr, sche
         if h != w:
             raise ValueError(f"{dataset} images are {h}x{w}; the topologies need square images")
         spec = make_spec(model_name, weight_bits, act_bits, width, in_channels=c, in_size=h,
-                         num_classes=train_data.num_classes)
+                         num_classes=train_data.num_classes, dropout=dropout,
+                         input_bits=input_bits)
         seed_everything(seed)
         model = from_spec(spec)
     except ValueError as e:

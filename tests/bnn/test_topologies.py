@@ -52,3 +52,30 @@ def test_user_model_from_file(tmp_path):
         build(f"{f}:nope")
     with pytest.raises(ValueError, match="unknown model"):
         from_spec(ModelSpec("resnet"))
+
+
+def test_fc_dropout_default_and_eval_determinism():
+    from torch import nn
+
+    assert make_spec("lfc").dropout == 0.0
+    with pytest.raises(ValueError, match="dropout"):
+        make_spec("tfc", dropout=1.0)
+    m = from_spec(make_spec("tfc", width=0.25, dropout=0.2))
+    assert sum(isinstance(x, nn.Dropout) for x in m.modules()) == 4  # input + 3 hidden
+    x = torch.rand(8, 1, 28, 28)
+    m.eval()
+    assert torch.equal(m(x), m(x))
+    m.train()
+    assert not torch.equal(m(x), m(x))  # dropout is active while training
+
+
+def test_input_bits():
+    from bnn.export import export_qonnx  # noqa: F401  (the exporter must accept both)
+
+    q = [m for m in from_spec(make_spec("tfc", 1, 1, width=0.25, input_bits=8)).modules()
+         if isinstance(m, qnn.QuantIdentity)]
+    assert int(q[0].act_quant.bit_width()) == 8 and int(q[1].act_quant.bit_width()) == 1
+    q = [m for m in from_spec(make_spec("tfc", 1, 1, width=0.25)).modules() if isinstance(m, qnn.QuantIdentity)]
+    assert int(q[0].act_quant.bit_width()) == 1
+    with pytest.raises(ValueError, match="input_bits"):
+        make_spec("tfc", input_bits=9)

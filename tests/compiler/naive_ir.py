@@ -17,6 +17,10 @@ def layer(l, x: np.ndarray) -> np.ndarray:
             cnt = (acc[..., None] >= l.arrays["thresholds"]).sum(-1)
             y = 2 * cnt - 1 if l.out_dtype == "BIPOLAR" else a["out_bias"] + cnt
         return y.reshape((len(x), *l.out_shape))
+    if l.kind == "Thresholding":
+        cnt = (x.reshape(len(x), -1, a["num_channels"]).astype(np.int64)[..., None] >= l.arrays["thresholds"]).sum(-1)
+        y = 2 * cnt - 1 if l.out_dtype == "BIPOLAR" else a["out_bias"] + cnt
+        return y.reshape((len(x), *l.out_shape))
     if l.kind == "SlidingWindow":
         (h, w), c, (kh, kw), (sh, sw), p = a["ifm_dim"], a["channels"], a["kernel"], a["stride"], a["pad"]
         xi = np.pad(x.reshape(len(x), h, w, c), ((0, 0), (p[0], p[2]), (p[1], p[3]), (0, 0)), constant_values=a["pad_value"])

@@ -33,6 +33,10 @@ def test_compile_verify_with_inputs(tmp_path, sim_available):
     assert [l.kind for l in g.layers] == ["MVTU"] * 3 and g.name == "tiny"
     assert json.loads((out / "verify.json").read_text())["ok"] is True
     assert (out / "model.onnx").is_file()
+    from compiler.finn_export import from_finn_onnx
+
+    finn = from_finn_onnx(out / "finn_dataflow.onnx")
+    assert [l.name for l in finn.layers] == [l.name for l in g.layers]
 
 
 def test_compile_without_verify(tmp_path):

@@ -1,0 +1,137 @@
+"""Throughput of the bit-accurate IR simulator against QONNX execution and onnxruntime, same inputs, same run.
+
+For each model (default LFC-w1a1, CNV-w1a1 and the low-bit LFC-w2a2; untrained, calibrated random BatchNorm):
+  - sim:   compiler.simulate.Simulator (host pre-ops, all layers, host post-ops), float images in, logits out,
+           prepared once per model as the ORT session and the re-batched QONNX model are;
+  - qonnx: qonnx.core.onnx_exec.execute_onnx on the exported QONNX model (the reference the compiler matches);
+  - ort:   onnxruntime on the same QONNX model rewritten into standard ONNX (benchmarks/_ort_model.py: weight
+           quantizers folded, Quant -> QuantizeLinear/Clip/DequantizeLinear via qonnx QuantToQCDQ, BipolarQuant ->
+           Where(x >= 0, 1, -1) * scale). Brevitas's export_onnx_qcdq cannot export binary quantizers.
+All three get the same Fashion-MNIST test images in the same batches, on one thread each (BLAS and ORT pinned),
+best of --repeats round-robin timed passes after a warm-up. Outputs are compared: sim and ort against qonnx, zero tolerance.
+
+    .venv/bin/python benchmarks/simulator_throughput.py --out runs/sim_throughput
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")            # before numpy loads: every backend on one core
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+
+from _bench_models import export_and_compile, fmnist  # noqa: E402
+from _ort_model import ort_session, qonnx_to_ort  # noqa: E402
+from compiler.simulate import Simulator  # noqa: E402
+
+
+def qonnx_runner(path: Path, batch: int):
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.change_batchsize import ChangeBatchSize
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    m = ModelWrapper(str(path)).transform(ChangeBatchSize(batch)).transform(InferShapes())
+    iname, oname = m.graph.input[0].name, m.graph.output[0].name
+    return lambda x: execute_onnx(m, {iname: x})[oname]
+
+
+def timed(fns: dict, x: np.ndarray, batch: int, repeats: int) -> tuple[dict, dict]:
+    """Best wall time of each backend over `repeats` passes through x in batches, and its outputs.
+
+    One warm-up batch each, then the passes round-robin (sim, qonnx, ort, sim, ...) so load from other
+    processes on a shared machine hits every backend alike.
+    """
+    for fn in fns.values():
+        fn(x[:batch])
+    best, outs = {k: float("inf") for k in fns}, {}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            outs[k] = np.concatenate([fn(x[s : s + batch]) for s in range(0, len(x), batch)])
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return best, outs
+
+
+def frames_differ(a: np.ndarray, b: np.ndarray) -> int:
+    return int((np.asarray(a).reshape(len(b), -1) != np.asarray(b).reshape(len(b), -1)).any(1).sum())
+
+
+def run_one(name: str, bits: str, n: int, batch: int, repeats: int, work: Path) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    path, graph, _ = export_and_compile(name, bits, work)
+    ort_path = qonnx_to_ort(str(path), str(work / f"{name}-{bits}.ort.onnx"))
+    sess = ort_session(ort_path, threads=1)
+    iname = sess.get_inputs()[0].name
+    x = fmnist(name, n)
+    sim = Simulator(graph)              # prepared once, like the ORT session and the re-batched QONNX model
+    t, y = timed({"sim": sim, "qonnx": qonnx_runner(path, batch), "ort": lambda b: sess.run(None, {iname: b})[0]},
+                 x, batch, repeats)
+    t_sim, t_q, t_ort, y_sim, y_q, y_ort = t["sim"], t["qonnx"], t["ort"], y["sim"], y["qonnx"], y["ort"]
+    return {"model": name.upper(), "bits": bits, "images": n, "batch": batch,
+            "sim_img_s": n / t_sim, "qonnx_img_s": n / t_q, "ort_img_s": n / t_ort,
+            "sim_over_qonnx": t_q / t_sim, "sim_over_ort": t_ort / t_sim,
+            "sim_vs_qonnx_mismatches": frames_differ(y_sim, y_q), "ort_vs_qonnx_mismatches": frames_differ(y_ort, y_q)}
+
+
+def markdown(rows: list[dict]) -> str:
+    head = ["model", "bits", "images (batch)", "sim img/s", "qonnx img/s", "ort img/s", "sim/qonnx", "sim/ort",
+            "sim != qonnx", "ort != qonnx"]
+    lines = ["# Simulator throughput vs QONNX execution and onnxruntime", "",
+             f"Command: `.venv/bin/python benchmarks/simulator_throughput.py {' '.join(sys.argv[1:])}`".rstrip(), "",
+             "One thread per backend (OMP/OpenBLAS/ORT pinned), best of the round-robin timed passes, same "
+             f"Fashion-MNIST test images and batches, on {os.cpu_count()} shared cores (other jobs may run: "
+             "absolute numbers are noisy, ratios less so). The simulator and the QONNX model are prepared once "
+             "per model, like the ORT session. Ratios > 1 mean the simulator is faster. ORT runs the QONNX model rewritten to "
+             "standard ONNX (folded weights, QCDQ activations, BipolarQuant as Where). The last two columns count "
+             "frames whose output differs from QONNX execution (zero tolerance).", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['bits']} | {r['images']} ({r['batch']}) | {r['sim_img_s']:.0f} | "
+                     f"{r['qonnx_img_s']:.0f} | {r['ort_img_s']:.0f} | {r['sim_over_qonnx']:.2f}x | "
+                     f"{r['sim_over_ort']:.2f}x | {r['sim_vs_qonnx_mismatches']} | {r['ort_vs_qonnx_mismatches']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="+", default=["lfc:w1a1", "cnv:w1a1", "lfc:w2a2"], help="name:bits")
+    p.add_argument("--mlp-images", type=int, default=2000)
+    p.add_argument("--cnv-images", type=int, default=500)
+    p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--out", type=Path, default=Path("runs/sim_throughput"))
+    args = p.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bnnc-simtp-") as work:
+        for spec in args.models:
+            name, bits = spec.split(":")
+            n = args.cnv_images if name == "cnv" else args.mlp_images
+            r = run_one(name, bits, n, args.batch, args.repeats, Path(work))
+            rows.append(r)
+            print(f"{r['model']}-{r['bits']}: sim {r['sim_img_s']:.0f} img/s, qonnx {r['qonnx_img_s']:.0f}, "
+                  f"ort {r['ort_img_s']:.0f}; sim/qonnx {r['sim_over_qonnx']:.2f}x, sim/ort {r['sim_over_ort']:.2f}x; "
+                  f"mismatches sim {r['sim_vs_qonnx_mismatches']}, ort {r['ort_vs_qonnx_mismatches']}", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for fname, text in (("results.json", json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                                     "rows": rows}, indent=1)), ("results.md", markdown(rows))):
+        tmp = args.out / f".{fname}.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, args.out / fname)
+    print(f"wrote {args.out}/results.md")
+    return 1 if any(r["sim_vs_qonnx_mismatches"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

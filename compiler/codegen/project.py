@@ -1,0 +1,168 @@
+"""Write a complete HLS project for a folded DataflowGraph into a folder, all or nothing.
+
+Layout (everything relative, so the folder can be copied to a machine with Vitis HLS / Vivado):
+  project.json        stream packing metadata (input/output words), board, clock, stages
+  include/bnnc/       the HLS library (copied from the bnnc package)
+  src/top.hpp/.cpp    the dataflow top function bnnc_top
+  src/params/*.hpp    per-layer weight / threshold memories
+  tb/tb.cpp           C-simulation testbench (packed files in and out)
+  hls.tcl             Vitis HLS: csynth + export as IP
+  vivado.tcl          Vivado: block design with PS + AXI DMA + accelerator -> bitstream + hwh
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from boards.catalog import Board, get_board
+from compiler.codegen import tcl
+from compiler.codegen.cxx import identifier
+from compiler.codegen.plan import Plan, make_plan
+from compiler.codegen.testbench import TESTBENCH
+from compiler.codegen.top import TOP, top_header, top_source
+from compiler.errors import CompileError
+from compiler.ir import DataflowGraph
+
+DEFAULT_BOARD = "Pynq-Z2"
+
+
+@dataclass
+class Project:
+    path: Path
+    plan: Plan
+    board: Board
+    clock_mhz: float
+    meta: dict
+
+
+def library_dir() -> Path:
+    """hls/include of this bnnc installation (package data of `hls`, a sibling of `compiler` both in the
+    source tree and in site-packages; found by path so a same-named folder on sys.path cannot shadow it)."""
+    inc = Path(__file__).resolve().parents[2] / "hls" / "include"
+    if not (inc / "bnnc" / "bnnc.hpp").is_file():
+        raise CompileError(f"the bnnc HLS library is missing: {inc / 'bnnc'} (broken installation?)")
+    return inc
+
+
+def stream_metadata(graph: DataflowGraph, plan: Plan) -> dict:
+    """What a host needs to talk to the accelerator (also deploy.json's core)."""
+    return {
+        "graph": graph.name,
+        "top": TOP,
+        "input": plan.input.as_dict(),
+        "output": plan.output.as_dict(),
+        "control": {"interface": "s_axilite", "num_frames_offset": 0x10, "ap_ctrl_offset": 0x00,
+                    "tlast": "last output word of each num_frames batch"},
+    }
+
+
+def generate_project(graph: DataflowGraph, out_dir: str | os.PathLike, board: str | Board = DEFAULT_BOARD,
+                     clock_mhz: float | None = None) -> Project:
+    """Generate the HLS project for `graph` (folding from layer.folding, default 1) into `out_dir`.
+
+    Raises IRError/CompileError naming the layer or board at fault; on any failure `out_dir` is untouched.
+    """
+    b = board if isinstance(board, Board) else get_board(board)
+    clock = float(clock_mhz or b.default_clock_mhz)
+    if clock <= 0:
+        raise CompileError(f"clock must be positive, got {clock} MHz")
+    plan = make_plan(graph)
+    top_cpp, headers = top_source(graph, plan)
+    stem = identifier(graph.name).strip("_") or "bnnc"
+    meta = {**stream_metadata(graph, plan), "board": b.name, "part": b.part, "ps": b.ps, "clock_mhz": clock,
+            "bitstream_stem": stem,
+            "stages": [{"kind": s.kind, "layer": s.layer.name if s.layer else None, "index": s.index,
+                        "in_elems": s.in_elems, "out_elems": s.out_elems} for s in plan.stages]}
+    files = {
+        "src/top.hpp": top_header(graph, plan),
+        "src/top.cpp": top_cpp,
+        "tb/tb.cpp": TESTBENCH,
+        "hls.tcl": tcl.hls_tcl(graph.name, b, clock),
+        "vivado.tcl": tcl.vivado_tcl(graph.name, stem, b, clock, plan),
+        **{f"src/params/{name}": text for name, text in headers},
+    }
+    lib = library_dir() / "bnnc"
+    library = {f"include/bnnc/{f.name}": f.read_text() for f in sorted(lib.glob("*.hpp"))}
+    meta["source_digest"] = _digest({**files, **library})
+    files["project.json"] = json.dumps(meta, indent=1) + "\n"
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for rel, text in files.items():
+            f = tmp / rel
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(text)
+        for rel, text in library.items():
+            f = tmp / rel
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(text)
+        if _digest_of(out) == meta["source_digest"]:
+            _keep_tool_outputs(out, tmp)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise CompileError(f"writing HLS project {out} failed: {e}") from None
+        raise
+    return Project(out, plan, b, clock, meta)
+
+
+def load_build(build_dir: str | os.PathLike) -> DataflowGraph:
+    """The graph of a `bnnc compile` build folder, with an error that says what to run when it is not one."""
+    d = Path(build_dir)
+    if not (d / "graph.json").is_file():
+        raise CompileError(f"{d}: not a bnnc build folder (no graph.json)",
+                           hint="compile a model first: bnnc compile model.onnx -o BUILD_DIR")
+    return DataflowGraph.load(d)
+
+
+def project_for_build(build_dir: str | os.PathLike, board: str | None = None,
+                      clock_mhz: float | None = None) -> tuple[DataflowGraph, Project]:
+    """(Re)generate BUILD_DIR/hls from BUILD_DIR's graph. Board and clock default to the existing project's
+    (then to Pynq-Z2 at its default clock), so regenerating unchanged sources keeps what the tools built."""
+    graph = load_build(build_dir)
+    project = Path(build_dir) / "hls"
+    old = {}
+    try:
+        old = json.loads((project / "project.json").read_text())
+    except (OSError, ValueError):
+        pass
+    return graph, generate_project(graph, project, board or old.get("board") or DEFAULT_BOARD,
+                                   clock_mhz or (old.get("clock_mhz") if not board else None))
+
+
+TOOL_OUTPUTS = ("hls_prj", "vivado", "output", "csim")
+
+
+def _digest(files: dict[str, str]) -> str:
+    h = hashlib.sha256()
+    for rel in sorted(files):
+        h.update(rel.encode() + b"\0" + files[rel].encode() + b"\0")
+    return h.hexdigest()
+
+
+def _digest_of(project: Path) -> str | None:
+    try:
+        return json.loads((project / "project.json").read_text()).get("source_digest")
+    except (OSError, ValueError):
+        return None
+
+
+def _keep_tool_outputs(old: Path, new: Path) -> None:
+    """Regenerating identical sources keeps what the tools built from them (C-sim binary, HLS IP, bitstream)."""
+    for name in TOOL_OUTPUTS:
+        if (old / name).exists():
+            os.replace(old / name, new / name)

@@ -1,0 +1,157 @@
+"""C simulation of a generated HLS project: compile it with g++, stream packed frames through bnnc_top and
+compare with the NumPy simulator (the reference semantics), bit for bit.
+
+The Xilinx ap_int / hls::stream C++ models (Apache-2.0) come from the hls4ml package (`pip install bnnc[hls]`).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from compiler.errors import CompileError
+from compiler.ir import DataflowGraph, dtype as ir_dtype
+from compiler.packing import pack, unpack
+
+CXXFLAGS = ("-O2", "-std=c++14")
+STREAM_WARNING = "WARNING: Hls::stream"       # printed by the hls::stream model on reads of empty / leftover data
+
+
+def ap_types_dir() -> Path:
+    """Folder holding ap_int.h and hls_stream.h (hls4ml's copy of Xilinx's ap_types), without importing hls4ml."""
+    spec = importlib.util.find_spec("hls4ml")
+    if spec is None or not spec.submodule_search_locations:
+        raise CompileError("C simulation needs the Xilinx ap_types headers shipped with hls4ml, which is not "
+                           "installed", hint="pip install 'bnnc[hls]' (or hls4ml)")
+    for loc in spec.submodule_search_locations:
+        d = Path(loc) / "templates" / "vivado" / "ap_types"
+        if (d / "ap_int.h").is_file() and (d / "hls_stream.h").is_file():
+            return d
+    raise CompileError(f"hls4ml at {list(spec.submodule_search_locations)} has no templates/vivado/ap_types/ap_int.h",
+                       hint="reinstall hls4ml (>= 1.0)")
+
+
+def _meta(project: Path) -> dict:
+    f = Path(project) / "project.json"
+    try:
+        return json.loads(f.read_text())
+    except (OSError, ValueError) as e:
+        raise CompileError(f"{f}: not a generated bnnc HLS project ({e})", hint="run `bnnc hls BUILD_DIR` first") from None
+
+
+def compile_csim(project: str | os.PathLike, cxx: str = "g++",
+                 defines: tuple[str, ...] = ()) -> tuple[Path, float, bool]:
+    """Build project/csim/csim (csim/csim-<DEFINES> with -D flags); returns (executable, compile seconds, reused).
+    Reuses a binary built from the same sources (project.json's source_digest) and flags."""
+    project = Path(project)
+    digest = _meta(project)["source_digest"] + " " + " ".join(defines)
+    name = "-".join(("csim", *(re.sub(r"\W", "_", d) for d in defines)))
+    exe, stamp = project / "csim" / name, project / "csim" / f"{name}.digest"
+    if exe.is_file() and stamp.is_file() and stamp.read_text() == digest:
+        return exe, 0.0, True
+    if shutil.which(cxx) is None:
+        raise CompileError(f"C simulation needs a C++ compiler: {cxx!r} is not on PATH",
+                           hint="apt-get install g++ (or pass another compiler)")
+    exe.parent.mkdir(exist_ok=True)
+    stamp.unlink(missing_ok=True)
+    cmd = [cxx, *CXXFLAGS, *(f"-D{d}" for d in defines), "-I", str(ap_types_dir()), "-I", str(project / "include"),
+           "-I", str(project / "src"), str(project / "src" / "top.cpp"), str(project / "tb" / "tb.cpp"),
+           "-o", str(exe)]
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if res.returncode:
+        tail = "\n".join(res.stderr.strip().splitlines()[-25:])
+        raise CompileError(f"compiling the C simulation of {project} failed ({cxx} exit {res.returncode}):\n{tail}",
+                           hint="this is a bnnc code generation bug; please report it with the graph")
+    stamp.write_text(digest)
+    return exe, seconds, False
+
+
+def run_csim(project: str | os.PathLike, ints: np.ndarray, batch: int = 64,
+             exe: str | os.PathLike | None = None) -> tuple[np.ndarray, float]:
+    """Integer layer-0 input (N, *in_shape) -> (last layer's output (N, *out_shape) int64, seconds inside bnnc_top).
+
+    Goes through the same packed files the runtime's DMA buffers hold (compiler.packing)."""
+    project = Path(project)
+    meta = _meta(project)
+    exe = Path(exe) if exe is not None else project / "csim" / "csim"
+    if not exe.is_file():
+        raise CompileError(f"{exe} not built", hint="call compile_csim first")
+    i, o = meta["input"], meta["output"]
+    x = np.asarray(ints)
+    n = len(x)
+    data = pack(x.reshape(n, -1), i["dtype"], i["elems_per_word"])
+    with tempfile.TemporaryDirectory(prefix="bnnc-csim-") as tmp:
+        fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
+        fin.write_bytes(data.tobytes())
+        res = subprocess.run([str(exe), str(fin), str(fout), str(int(batch))], capture_output=True, text=True)
+        if res.returncode or STREAM_WARNING in res.stdout:
+            msg = (res.stderr.strip() + "\n" + res.stdout.strip()).strip().splitlines()[-10:]
+            raise CompileError(f"C simulation of {project} failed (exit {res.returncode}):\n" + "\n".join(msg))
+        raw = np.frombuffer(fout.read_bytes(), np.uint8)
+    length = int(np.prod(o["shape"]))
+    expect = n * o["words_per_frame"] * o["word_bytes"]
+    if raw.size != expect:
+        raise CompileError(f"C simulation wrote {raw.size} bytes, expected {expect}")
+    y = unpack(raw.reshape(n, -1), o["dtype"], o["elems_per_word"], length).reshape(n, *o["shape"])
+    seconds = float(res.stdout.rsplit("run_seconds=", 1)[1].split()[0])
+    return y, seconds
+
+
+def random_inputs(graph: DataflowGraph, n: int, seed: int = 0) -> np.ndarray:
+    """n frames of uniformly random layer-0 values over its whole datatype (both signs, extremes included)."""
+    first = graph.layers[0]
+    rng = np.random.default_rng(seed)
+    shape = (n, *first.in_shape)
+    if first.in_dtype == "BIPOLAR":
+        return rng.choice(np.array([-1, 1]), size=shape)
+    d = ir_dtype(first.in_dtype)
+    lo, hi = int(d.min()), int(d.max())
+    x = rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64)
+    if n >= 2:                                       # make sure both extremes occur
+        x[0].flat[0], x[1].flat[0] = lo, hi
+    return x
+
+
+@dataclass
+class CsimReport:
+    frames: int
+    mismatched_elements: int
+    mismatched_frames: int
+    compile_seconds: float
+    reused_binary: bool
+    run_seconds: float                 # inside bnnc_top (testbench timer)
+    wall_seconds: float                # packing + process + unpacking
+    first_mismatch: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatched_elements == 0
+
+
+def check_csim(graph: DataflowGraph, project: str | os.PathLike, ints: np.ndarray, batch: int = 64) -> CsimReport:
+    """Compile (or reuse) the C simulation, run `ints` through it and compare with compiler.simulate."""
+    from compiler.simulate import simulate_layers
+
+    _, comp_s, reused = compile_csim(project)
+    t0 = time.perf_counter()
+    got, run_s = run_csim(project, ints, batch=batch)
+    wall = time.perf_counter() - t0
+    ref = simulate_layers(graph, ints)
+    diff = got.reshape(len(got), -1) != ref.reshape(len(ref), -1)
+    first = None
+    if diff.any():
+        f, e = (int(v) for v in np.argwhere(diff)[0])
+        first = (f"frame {f}, output element {e}: C-sim {got.reshape(len(got), -1)[f, e]}, "
+                 f"simulator {ref.reshape(len(ref), -1)[f, e]}")
+    return CsimReport(len(got), int(diff.sum()), int(diff.any(axis=1).sum()), comp_s, reused, run_s, wall, first)

@@ -1,0 +1,145 @@
+"""Stream packing (docs/ir.md, "Stream packing"): IR values <-> the bits and bytes hardware streams carry.
+
+Shared by the simulator, the C-simulation data files and the board runtime, so every backend lays out a
+word the same way: element i of a word at bits [i*b, (i+1)*b), BIPOLAR -1/+1 as 0/1, signed types in two's
+complement, each word padded to whole bytes and written little-endian.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.ir import IRError, dtype as ir_dtype
+
+MAX_BITS = 64
+
+
+def _dtype(name: str):
+    try:
+        return ir_dtype(name)
+    except ValueError as e:          # qonnx raises ValueError (not KeyError) for names like 'INT3x'
+        if isinstance(e, IRError):
+            raise
+        raise IRError(f"unknown datatype {name!r}") from None
+
+
+def _bits(name: str) -> int:
+    d = _dtype(name)
+    if not d.is_integer() or d.bitwidth() > MAX_BITS or name.startswith("SCALED"):
+        raise IRError(f"datatype {name} cannot be packed: only integer datatypes of at most {MAX_BITS} bits")
+    return int(d.bitwidth())
+
+
+def word_bits(dtype: str, elems: int) -> int:
+    """Bits of a word holding `elems` elements of `dtype`."""
+    if int(elems) < 1:
+        raise IRError(f"a word must hold at least one element, got {elems}")
+    return _bits(dtype) * int(elems)
+
+
+def word_bytes(dtype: str, elems: int) -> int:
+    """Bytes of a word holding `elems` elements of `dtype`, padded up to whole bytes."""
+    return -(-word_bits(dtype, elems) // 8)
+
+
+def _as_int_values(values, dtype: str) -> np.ndarray:
+    v = np.asarray(values)
+    if v.dtype.kind == "f":
+        bad = ~np.isfinite(v) | (v != np.round(v))
+        if bad.any():
+            i = tuple(int(j) for j in np.argwhere(bad)[0])
+            raise IRError(f"value {v[i].item()!r} at index {i} is not an integer, so it has no {dtype} encoding")
+        v = v.astype(np.int64)
+    elif v.dtype.kind == "b":
+        v = v.astype(np.int64)
+    elif v.dtype.kind not in "iu":
+        raise IRError(f"cannot encode an array of {v.dtype} as {dtype}")
+    return v
+
+
+def encode(values, dtype: str) -> np.ndarray:
+    """Values -> raw codes (uint64, same shape); raises IRError naming the first value `dtype` cannot hold."""
+    b = _bits(dtype)
+    d = _dtype(dtype)
+    v = _as_int_values(values, dtype)
+    if v.size:
+        if dtype == "BIPOLAR":
+            bad = (v != 1) & (v != -1)
+        else:
+            bad = (v < int(d.min())) | (v > int(d.max()))
+        if bad.any():
+            i = tuple(int(j) for j in np.argwhere(bad)[0])
+            allowed = "-1 or +1" if dtype == "BIPOLAR" else f"[{int(d.min())}, {int(d.max())}]"
+            raise IRError(f"value {int(v[i])} at index {i} is out of range for {dtype} (allowed {allowed})")
+    if dtype == "BIPOLAR":
+        return (v > 0).astype(np.uint64)
+    if v.dtype.kind == "u":
+        return v.astype(np.uint64)
+    mask = np.uint64((1 << b) - 1)
+    return v.astype(np.int64).view(np.uint64) & mask   # two's complement, truncated to b bits
+
+
+def decode(codes, dtype: str) -> np.ndarray:
+    """Raw codes -> values (int64); raises IRError when a code does not fit in the datatype's bits."""
+    b = _bits(dtype)
+    d = _dtype(dtype)
+    c = np.asarray(codes)
+    if c.dtype.kind not in "iu":
+        raise IRError(f"codes must be an unsigned integer array, got {c.dtype}")
+    if c.dtype.kind == "i" and c.size and c.min() < 0:
+        raise IRError(f"negative code {int(c.min())} for {dtype}")
+    c = c.astype(np.uint64)
+    if b < 64 and c.size and c.max() >> np.uint64(b):
+        raise IRError(f"code {int(c.max())} does not fit in the {b} bits of {dtype}")
+    if dtype == "BIPOLAR":
+        return c.astype(np.int64) * 2 - 1
+    if not d.signed():
+        if b == 64:
+            raise IRError(f"{dtype} values do not fit in int64")
+        return c.astype(np.int64)
+    if b == 64:
+        return c.view(np.int64)
+    v = c.astype(np.int64)
+    return np.where(v >= (1 << (b - 1)), v - (1 << b), v)
+
+
+def pack(values, dtype: str, elems_per_word: int) -> np.ndarray:
+    """(N, L) values (or (N, ...) flattened in C order, the stream order) -> uint8 (N, L // elems, word_bytes)."""
+    v = np.asarray(values)
+    if v.ndim < 2:
+        raise IRError(f"pack expects a batch (N, L) of streams, got shape {v.shape}")
+    v = v.reshape(len(v), -1)
+    n, length = v.shape
+    e = int(elems_per_word)
+    wb = word_bytes(dtype, e)
+    if length % e:
+        raise IRError(f"stream length {length} is not a multiple of {e} elements per word")
+    b = _bits(dtype)
+    codes = encode(v, dtype)
+    # bits of every code, LSB first: (N, L, b); a word is then the concatenation of its elements' bits
+    bits = np.unpackbits(codes.astype("<u8").view(np.uint8).reshape(n, length, 8), axis=-1, bitorder="little")
+    bits = bits[..., :b].reshape(n, length // e, e * b)
+    pad = wb * 8 - e * b
+    if pad:
+        bits = np.concatenate([bits, np.zeros((n, length // e, pad), np.uint8)], axis=-1)
+    return np.packbits(bits, axis=-1, bitorder="little")
+
+
+def unpack(data, dtype: str, elems_per_word: int, length: int) -> np.ndarray:
+    """Inverse of `pack`: uint8 (N, words, word_bytes) (or (N, words * word_bytes)) -> (N, length) int64 values."""
+    d = np.asarray(data)
+    e = int(elems_per_word)
+    wb = word_bytes(dtype, e)
+    b = _bits(dtype)
+    if d.dtype != np.uint8:
+        raise IRError(f"packed data must be uint8 bytes, got {d.dtype}")
+    if d.ndim < 2 or (len(d) and d[0].size % wb):
+        raise IRError(f"packed data of shape {d.shape} is not a batch of {wb}-byte words")
+    n = len(d)
+    d = d.reshape(n, -1, wb)
+    words = d.shape[1]
+    if not 0 <= int(length) <= words * e:
+        raise IRError(f"length {length} does not fit in {words} words of {e} elements")
+    bits = np.unpackbits(d, axis=-1, bitorder="little")[..., : e * b].reshape(n, words * e, b)
+    bits = np.concatenate([bits, np.zeros((n, words * e, 64 - b), np.uint8)], axis=-1)
+    codes = np.packbits(bits, axis=-1, bitorder="little").view("<u8")[..., 0]
+    return decode(codes[:, : int(length)], dtype)

@@ -1,0 +1,328 @@
+"""compiler.simulate equals the naive reading of docs/ir.md on random hand-built graphs, and QONNX on real models."""
+import numpy as np
+import pytest
+
+import naive_ir
+from compiler.ir import DataflowGraph, InputSpec, IRError, Layer, OutputSpec, dtype
+from compiler.simulate import Simulator, _exact_matmul_plan, popcount_thresholds, simulate, simulate_layers
+
+
+# ---- random graph builder ----------------------------------------------------------------------------------
+class Builder:
+    def __init__(self, rng, shape, in_dtype):
+        self.rng, self.shape, self.dt, self.layers = rng, tuple(shape), in_dtype, []
+        self.in_shape, self.in_dtype = tuple(shape), in_dtype
+
+    def add(self, kind, out_shape, out_dtype, attrs, arrays=None, in_shape=None):
+        name = f"l{len(self.layers)}_{kind}"
+        self.layers.append(Layer(name, kind, in_shape or self.shape, tuple(out_shape), self.dt, out_dtype, attrs,
+                                 arrays or {}))
+        self.shape, self.dt = tuple(out_shape), out_dtype
+
+    def _thresholds(self, lo, hi, rows, out_dtype):
+        """Sorted thresholds per row, partly outside [lo, hi] (never / always reached), sometimes one shared row."""
+        n_thr = 1 if out_dtype == "BIPOLAR" else int(dtype(out_dtype).max() - dtype(out_dtype).min())
+        shared = self.rng.random() < 0.25
+        r = 1 if shared else rows
+        lo_, hi_ = (np.min(lo), np.max(hi)) if shared else (np.asarray(lo)[:, None], np.asarray(hi)[:, None])
+        u = self.rng.random((r, n_thr))
+        t = np.floor(lo_ - 3 + u * (hi_ - lo_ + 7)).astype(np.int64)
+        return np.sort(t, axis=1)
+
+    def mvtu(self, mh, out_dtype=None, weight_dtype=None, flatten=False):
+        rng = self.rng
+        prefix = () if flatten or len(self.shape) == 1 else self.shape[:-1]
+        mw = int(np.prod(self.shape)) if flatten else self.shape[-1]
+        in_shape = (mw,) if flatten else self.shape
+        wdt = weight_dtype or ("BIPOLAR" if self.dt == "BIPOLAR" else rng.choice(["BIPOLAR", "INT2", "INT4"]))
+        if wdt == "BIPOLAR":
+            w = rng.choice([-1, 1], size=(mh, mw))
+        else:
+            d = dtype(wdt)
+            w = rng.integers(int(d.min()), int(d.max()), size=(mh, mw), endpoint=True)
+        xd = dtype(self.dt)
+        amin = np.minimum(w * int(xd.min()), w * int(xd.max())).sum(1)
+        amax = np.maximum(w * int(xd.min()), w * int(xd.max())).sum(1)
+        attrs = {"MW": mw, "MH": mh, "num_vectors": int(np.prod(prefix)) if prefix else 1, "weight_dtype": wdt,
+                 "acc_dtype": "INT32", "out_bias": 0, "binary_xnor": self.dt == "BIPOLAR" and wdt == "BIPOLAR",
+                 "noact": out_dtype is None}
+        arrays = {"weights": w}
+        if out_dtype is None:
+            out_dtype = "INT32"
+        else:
+            arrays["thresholds"] = self._thresholds(amin, amax, mh, out_dtype)
+            attrs["out_bias"] = 0 if out_dtype == "BIPOLAR" else int(dtype(out_dtype).min())
+        self.add("MVTU", prefix + (mh,), out_dtype, attrs, arrays, in_shape=in_shape)
+
+    def thresholding(self, out_dtype):
+        c = self.shape[-1]
+        d = dtype(self.dt)
+        t = self._thresholds(np.full(c, int(d.min())), np.full(c, int(d.max())), c, out_dtype)
+        bias = 0 if out_dtype == "BIPOLAR" else int(dtype(out_dtype).min())
+        nv = int(np.prod(self.shape[:-1])) if len(self.shape) > 1 else 1
+        self.add("Thresholding", self.shape, out_dtype, {"num_channels": c, "num_vectors": nv, "out_bias": bias},
+                 {"thresholds": t})
+
+    def sliding_window(self, k, s, pad, pad_value=0):
+        h, w, c = self.shape
+        oh, ow = (h + pad[0] + pad[2] - k[0]) // s[0] + 1, (w + pad[1] + pad[3] - k[1]) // s[1] + 1
+        out_dt = "INT2" if self.dt == "BIPOLAR" and any(pad) else self.dt
+        self.add("SlidingWindow", (oh, ow, k[0] * k[1] * c), out_dt,
+                 {"ifm_dim": [h, w], "channels": c, "kernel": list(k), "stride": list(s), "pad": list(pad),
+                  "pad_value": pad_value, "ofm_dim": [oh, ow]})
+
+    def maxpool(self, k, s):
+        h, w, c = self.shape
+        oh, ow = (h - k) // s + 1, (w - k) // s + 1
+        self.add("MaxPool", (oh, ow, c), self.dt, {"ifm_dim": [h, w], "channels": c, "kernel": [k, k],
+                                                   "stride": [s, s], "ofm_dim": [oh, ow]})
+
+    def label_select(self, k):
+        n = int(np.prod(self.shape))
+        self.add("LabelSelect", (k,), "UINT8", {"num_labels": n, "k": k}, in_shape=(n,))
+
+    def graph(self):
+        g = DataflowGraph("rand", self.layers, InputSpec(self.in_shape, self.in_dtype), OutputSpec(self.shape))
+        g.validate()
+        return g
+
+    def inputs(self, n):
+        if self.in_dtype == "BIPOLAR":
+            return self.rng.choice([-1, 1], size=(n, *self.in_shape))
+        d = dtype(self.in_dtype)
+        return self.rng.integers(int(d.min()), int(d.max()), size=(n, *self.in_shape), endpoint=True)
+
+
+ACT = ["BIPOLAR", "UINT2", "INT2", "UINT4", "UINT8"]
+
+
+def random_mlp(seed):
+    rng = np.random.default_rng(seed)
+    in_dt = rng.choice(["BIPOLAR", "BIPOLAR", "INT8", "UINT2"])
+    # odd lengths, exactly 64, just past a word, several words
+    b = Builder(rng, (int(rng.choice([1, 7, 63, 64, 65, 100, 130, 200])),), in_dt)
+    for _ in range(rng.integers(1, 4)):
+        b.mvtu(int(rng.integers(1, 40)), out_dtype=str(rng.choice(ACT)))
+        if rng.random() < 0.2:
+            b.thresholding(str(rng.choice(ACT)))
+    b.mvtu(int(rng.integers(2, 12)), out_dtype=None)
+    if rng.random() < 0.5:
+        b.label_select(int(rng.integers(1, b.shape[0] + 1)))
+    return b
+
+
+def random_cnn(seed):
+    rng = np.random.default_rng(seed)
+    in_dt = rng.choice(["BIPOLAR", "INT8", "INT2"])
+    b = Builder(rng, (int(rng.integers(5, 11)), int(rng.integers(5, 11)), int(rng.integers(1, 4))), in_dt)
+    for _ in range(rng.integers(1, 3)):
+        pad = [int(v) for v in rng.integers(0, 2, 4)] if rng.random() < 0.5 else [0, 0, 0, 0]
+        hmax, wmax = b.shape[0] + pad[0] + pad[2], b.shape[1] + pad[1] + pad[3]
+        k = (int(rng.integers(1, min(3, hmax) + 1)), int(rng.integers(1, min(3, wmax) + 1)))
+        pad_value = int(rng.choice([0, -1])) if b.dt not in ("BIPOLAR",) and dtype(b.dt).signed() else 0
+        b.sliding_window(k, (int(rng.integers(1, 3)), int(rng.integers(1, 3))), pad, pad_value)
+        b.mvtu(int(rng.integers(1, 9)), out_dtype=str(rng.choice(ACT)))
+        if min(b.shape[:2]) >= 3 and rng.random() < 0.6:
+            b.maxpool(int(rng.choice([2, 3])), int(rng.choice([1, 2])))
+    b.mvtu(int(rng.integers(2, 12)), out_dtype=str(rng.choice(ACT)) if rng.random() < 0.3 else None, flatten=True)
+    if rng.random() < 0.5:
+        b.label_select(int(rng.integers(1, b.shape[0] + 1)))
+    return b
+
+
+def _compare(b, n=37, batch=16):
+    g = b.graph()
+    x = b.inputs(n)
+    last, outs = simulate_layers(g, x, return_all=True, batch=batch)
+    ref_outs = [], x
+    ref = x
+    for l, y in zip(g.layers, outs):
+        ref = naive_ir.layer(l, ref)
+        assert y.dtype == np.int64 and y.shape == (n, *l.out_shape), l.name
+        assert np.array_equal(y, ref), f"{l.name}: {np.flatnonzero((y != ref).reshape(n, -1).any(1))[:5]}"
+    assert np.array_equal(last, ref) and np.array_equal(simulate_layers(g, x), ref)
+    return g, outs
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_mlp_matches_naive(seed):
+    _compare(random_mlp(seed))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_cnn_matches_naive(seed):
+    _compare(random_cnn(seed))
+
+
+def test_generators_cover_the_paths():
+    """The random graphs above really exercise every path (otherwise the comparisons prove little)."""
+    seen = set()
+    for seed in range(40):
+        for b in (random_mlp(seed), random_cnn(seed)):
+            for l in b.layers:
+                a = l.attrs
+                if l.kind == "MVTU":
+                    seen.add("xnor" if a["binary_xnor"] else "lowbit")
+                    seen.add("noact" if a["noact"] else f"T{l.arrays['thresholds'].shape[1]}")
+                    seen.add("xnor_odd" if a["binary_xnor"] and a["MW"] % 64 else "")
+                    seen.add("xnor_multiword" if a["binary_xnor"] and a["MW"] > 64 else "")
+                    seen.add("shared_thr" if not a["noact"] and len(l.arrays["thresholds"]) == 1 else "")
+                seen.add(l.kind)
+                if l.kind == "SlidingWindow":
+                    seen.add("pad" if any(a["pad"]) else "nopad")
+                    seen.add("stride2" if max(a["stride"]) > 1 else "")
+                    seen.add("pad_value" if a["pad_value"] else "")
+    assert {"xnor", "lowbit", "noact", "T1", "T3", "T15", "T255", "xnor_odd", "xnor_multiword", "shared_thr",
+            "Thresholding", "MaxPool", "LabelSelect", "pad", "nopad", "stride2", "pad_value"} <= seen
+
+
+# ---- targeted cases ------------------------------------------------------------------------------------------
+def test_xnor_padding_bits_do_not_count():
+    """MW=65: one bit in the second word. acc must be the exact +-1 dot product for all-equal / all-opposite."""
+    b = Builder(np.random.default_rng(0), (65,), "BIPOLAR")
+    b.mvtu(2, out_dtype=None, weight_dtype="BIPOLAR")
+    b.layers[0].arrays["weights"] = np.array([[1] * 65, [-1] * 65])
+    x = np.array([[1] * 65, [-1] * 65, [1] * 64 + [-1]])
+    assert simulate_layers(b.graph(), x).tolist() == [[65, -65], [-65, 65], [63, -63]]
+
+
+def test_popcount_threshold_conversion_is_equivalent():
+    for mw in (1, 2, 7, 64, 65):
+        pc = np.arange(mw + 1)
+        acc = 2 * pc - mw
+        t = np.arange(-mw - 3, mw + 4)
+        tp = popcount_thresholds(t[None, :], mw)[0]
+        assert np.array_equal(acc[:, None] >= t[None, :], pc[:, None] >= tp[None, :])
+    assert popcount_thresholds(np.array([[0, 1, -3]]), 5).tolist() == [[3, 3, 1]]
+
+
+def test_label_select_ties_go_to_lower_index():
+    b = Builder(np.random.default_rng(0), (6,), "INT4")
+    b.label_select(4)
+    x = np.array([[3, 7, 7, -1, 7, 3], [0, 0, 0, 0, 0, 0], [-8, 2, -8, 2, 5, -8]])
+    assert simulate_layers(b.graph(), x).tolist() == [[1, 2, 4, 0], [0, 1, 2, 3], [4, 1, 3, 0]]
+
+
+def test_sliding_window_order_is_ky_kx_c():
+    b = Builder(np.random.default_rng(0), (3, 3, 2), "INT8")
+    b.sliding_window((2, 2), (1, 1), [1, 0, 0, 0], pad_value=-5)
+    x = np.arange(18).reshape(1, 3, 3, 2)
+    y = simulate_layers(b.graph(), x)
+    assert y.shape == (1, 3, 2, 8)
+    assert y[0, 0, 0].tolist() == [-5, -5, -5, -5, 0, 1, 2, 3]        # top row is padding
+    assert y[0, 2, 1].tolist() == [8, 9, 10, 11, 14, 15, 16, 17]
+
+
+@pytest.mark.parametrize("wbits,xbits,expect", [(4, 8, np.float32), (24, 8, np.float64), (31, 16, np.int64)])
+def test_wide_accumulators_stay_exact(wbits, xbits, expect):
+    """Weights/inputs wide enough to push the product past float32 (then float64) exactness use a wider path."""
+    rng = np.random.default_rng(wbits)
+    wd, xd = f"INT{wbits}", f"INT{xbits}"
+    b = Builder(rng, (300,), xd)
+    b.mvtu(5, out_dtype=None, weight_dtype=wd)
+    w = b.layers[0].arrays["weights"] = rng.choice([dtype(wd).min(), dtype(wd).max()], (5, 300)).astype(np.int64)
+    assert _exact_matmul_plan(w, int(dtype(xd).min()), int(dtype(xd).max()), "t")["dtype"] is expect
+    x = b.inputs(9)
+    x[0] = dtype(xd).min()
+    assert np.array_equal(simulate_layers(b.graph(), x), x.astype(object) @ w.T.astype(object))
+
+
+def test_batch_size_does_not_matter_and_empty_batch():
+    b = random_cnn(3)
+    g, x = b.graph(), b.inputs(20)
+    assert np.array_equal(simulate_layers(g, x, batch=1), simulate_layers(g, x, batch=256))
+    assert simulate_layers(g, x[:0]).shape == (0, *g.layers[-1].out_shape)
+
+
+def test_prepared_simulator_snapshots_the_graph():
+    b = random_mlp(4)
+    g, x = b.graph(), b.inputs(10)
+    sim = Simulator(g)
+    before = sim.run_layers(x)
+    assert np.array_equal(before, simulate_layers(g, x))
+    g.layers[0].arrays["weights"] *= -1                   # in-place change after preparation
+    assert np.array_equal(sim.run_layers(x), before)      # the prepared one keeps what it read
+    assert not np.array_equal(simulate_layers(g, x, return_all=True)[1][0],
+                              sim.run_layers(x, return_all=True)[1][0])
+
+
+def test_host_ops_around_layers():
+    b = Builder(np.random.default_rng(5), (20,), "INT4")
+    b.mvtu(6, out_dtype="UINT2")
+    b.mvtu(3, out_dtype=None)
+    g = b.graph()
+    g.input = InputSpec((4, 5), "INT4", [{"op": "reshape", "shape": [20]},
+                                         {"op": "quant", "scale": np.float32(0.25), "zeropt": np.float32(0),
+                                          "bitwidth": np.float32(4), "signed": 1, "narrow": 0,
+                                          "rounding_mode": "ROUND"}])
+    g.output = OutputSpec((3,), [{"op": "mul", "value": np.float32([0.5, 0.25, 2.0])},
+                                 {"op": "add", "value": np.float32([1, 2, 3])}])
+    x = np.random.default_rng(1).normal(0, 1.5, (11, 4, 5)).astype(np.float32)
+    out, layers = simulate(g, x, return_all=True)
+    ref, ref_layers = naive_ir.simulate(g, x, return_all=True)
+    assert out.dtype == np.float32 and np.array_equal(out, ref)
+    assert all(np.array_equal(a, r) for a, r in zip(layers, ref_layers))
+    assert np.array_equal(simulate(g, x), ref)
+
+
+def test_bad_inputs_name_the_layer():
+    b = Builder(np.random.default_rng(0), (8,), "BIPOLAR")
+    b.mvtu(3, out_dtype="BIPOLAR")
+    g = b.graph()
+    with pytest.raises(IRError, match=r"l0_MVTU.*input value 0 is not a BIPOLAR"):
+        simulate_layers(g, np.zeros((2, 8), np.int64))
+    with pytest.raises(IRError, match="expects a batch"):
+        simulate_layers(g, np.ones((2, 9), np.int64))
+    with pytest.raises(IRError, match="integer values"):
+        simulate_layers(g, np.full((2, 8), 0.5))
+    b2 = Builder(np.random.default_rng(0), (8,), "UINT2")
+    b2.mvtu(3, out_dtype="UINT2")
+    with pytest.raises(IRError, match=r"input value 4 is not a UINT2"):
+        simulate_layers(b2.graph(), np.full((1, 8), 4))
+    b3 = Builder(np.random.default_rng(0), (6, 6, 2), "INT4")
+    b3.sliding_window((3, 3), (1, 1), [0, 0, 0, 0])
+    b3.layers[0].attrs["ofm_dim"] = [3, 4]
+    with pytest.raises(IRError, match=r"l0_SlidingWindow.*disagree"):
+        simulate_layers(b3.graph(), np.zeros((1, 6, 6, 2), np.int64))
+    b3.layers[0].attrs["ofm_dim"] = [4, 4]
+    b3.mvtu(3, out_dtype=None)
+    b3.layers[1].attrs["MW"] = 17
+    with pytest.raises(IRError, match="l1_MVTU.*disagree"):
+        simulate_layers(b3.graph(), np.zeros((1, 6, 6, 2), np.int64))
+    b2.layers[0].arrays["thresholds"] = b2.layers[0].arrays["thresholds"][:, ::-1]
+    with pytest.raises(IRError, match="sorted ascending"):
+        simulate_layers(b2.graph(), np.ones((1, 8), np.int64))
+
+
+# ---- exactness against QONNX execution on real models (small widths) -----------------------------------------
+@pytest.mark.parametrize("name,w,a,width", [("tfc", 1, 1, 0.5), ("tfc", 1, 2, 0.5), ("tfc", 2, 2, 0.5),
+                                            ("cnv", 1, 1, 0.0625), ("cnv", 2, 2, 0.0625)])
+def test_exact_against_qonnx_on_fashion_mnist(tmp_path, name, w, a, width):
+    import torch
+
+    from brevitas_models import calibrate_bn, export
+    from bnn.datasets import DatasetError, load_dataset, preprocess_for
+    from bnn.topologies import build
+    from compiler.build import compile_model
+    from compiler.verify import QonnxExec, random_inputs
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    try:
+        data = load_dataset("fashion-mnist", split="test").subset(60)
+    except DatasetError as e:
+        pytest.skip(f"Fashion-MNIST not installed: {e}")
+    shape = (1, 32, 32) if name == "cnv" else (1, 28, 28)
+    real = preprocess_for(name, data.shape).apply(data.images)
+    x = np.concatenate([real, random_inputs(shape, 35, seed=w + a)])
+    torch.manual_seed(0)
+    model = calibrate_bn(build(name, w, a, width=width, in_channels=1), real[:30], seed=3)
+    path = export(model, tmp_path / "m.onnx", shape)
+    g = compile_model(path)
+    out, layers = simulate(g, x, return_all=True)
+    m = ModelWrapper(str(path))
+    ref = QonnxExec(m)(x)[m.graph.output[0].name]
+    assert out.dtype == np.float32 and out.shape == ref.shape
+    assert np.array_equal(out, ref), f"{int((out != ref).any(1).sum())}/{len(x)} frames differ"
+    varying = [int((y.reshape(-1, y.shape[-1]).min(0) != y.reshape(-1, y.shape[-1]).max(0)).sum())
+               for l, y in zip(g.layers, layers) if l.kind == "MVTU" and not l.attrs["noact"]]
+    assert all(v > 0 for v in varying), f"some layer's activations are constant: {varying}"

@@ -1,0 +1,120 @@
+"""Small hand-built IR graphs for the HLS library tests: each layer kind with padding, stride, folding and
+datatype corners that the standard topologies do not reach."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from compiler.ir import DataflowGraph, InputSpec, Layer, OutputSpec, dtype
+
+
+def _signed_name(lo: int, hi: int) -> str:
+    b = 2
+    while not (-(1 << (b - 1)) <= lo and hi <= (1 << (b - 1)) - 1):
+        b += 1
+    return f"INT{b}"
+
+
+def swg(name, in_shape, kernel, stride, pad, in_dtype, out_dtype=None, pad_value=0, simd=1) -> Layer:
+    h, w, c = in_shape
+    oh = (h + pad[0] + pad[2] - kernel[0]) // stride[0] + 1
+    ow = (w + pad[1] + pad[3] - kernel[1]) // stride[1] + 1
+    return Layer(name, "SlidingWindow", (h, w, c), (oh, ow, kernel[0] * kernel[1] * c), in_dtype,
+                 out_dtype or in_dtype,
+                 attrs={"ifm_dim": [h, w], "channels": c, "kernel": list(kernel), "stride": list(stride),
+                        "pad": list(pad), "pad_value": pad_value, "ofm_dim": [oh, ow]},
+                 folding={"simd": simd})
+
+
+def _thresholds(rng, rows: int, nt: int, lo: int, hi: int) -> np.ndarray:
+    return np.sort(rng.integers(lo, hi + 1, size=(rows, nt)), axis=1)
+
+
+def mvtu(name, rng, prefix, mw, mh, in_dtype, weight_dtype, out_dtype=None, nt=1, out_bias=0, pe=1, simd=1,
+         broadcast=False) -> Layer:
+    """out_dtype None: noact (output the accumulator)."""
+    wd = dtype(weight_dtype)
+    w = rng.choice([-1, 1], size=(mh, mw)) if weight_dtype == "BIPOLAR" else \
+        rng.integers(int(wd.min()), int(wd.max()) + 1, size=(mh, mw))
+    lo_x, hi_x = int(dtype(in_dtype).min()), int(dtype(in_dtype).max())
+    neg = np.minimum(np.minimum(w * lo_x, w * hi_x), 0).sum(1)
+    pos = np.maximum(np.maximum(w * lo_x, w * hi_x), 0).sum(1)
+    acc = _signed_name(int(neg.min()), int(pos.max()))
+    xnor = in_dtype == "BIPOLAR" and weight_dtype == "BIPOLAR"
+    nv = math.prod(prefix)
+    attrs = {"MW": mw, "MH": mh, "num_vectors": nv, "weight_dtype": weight_dtype, "acc_dtype": acc,
+             "out_bias": out_bias, "binary_xnor": xnor, "noact": out_dtype is None}
+    arrays = {"weights": w}
+    if out_dtype is not None:
+        # about one standard deviation of the accumulator on random inputs, so every count occurs
+        span = max(1, int(math.sqrt(mw) * max(abs(lo_x), abs(hi_x)) * max(abs(int(wd.min())), int(wd.max()))))
+        arrays["thresholds"] = _thresholds(rng, 1 if broadcast else mh, nt, -span, span)
+    return Layer(name, "MVTU", (*prefix, mw), (*prefix, mh), in_dtype, out_dtype or acc, attrs=attrs,
+                 arrays=arrays, folding={"pe": pe, "simd": simd})
+
+
+def thresholding(name, rng, prefix, c, in_dtype, out_dtype, nt, out_bias=0, pe=1, broadcast=False) -> Layer:
+    lo, hi = int(dtype(in_dtype).min()), int(dtype(in_dtype).max())
+    t = _thresholds(rng, 1 if broadcast else c, nt, lo // 2, hi // 2)
+    return Layer(name, "Thresholding", (*prefix, c), (*prefix, c), in_dtype, out_dtype,
+                 attrs={"num_channels": c, "num_vectors": math.prod(prefix), "out_bias": out_bias},
+                 arrays={"thresholds": t}, folding={"pe": pe})
+
+
+def maxpool(name, in_shape, kernel, stride, in_dtype, pe=1) -> Layer:
+    h, w, c = in_shape
+    oh, ow = (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1
+    return Layer(name, "MaxPool", (h, w, c), (oh, ow, c), in_dtype, in_dtype,
+                 attrs={"ifm_dim": [h, w], "channels": c, "kernel": list(kernel), "stride": list(stride),
+                        "ofm_dim": [oh, ow]}, folding={"pe": pe})
+
+
+def label_select(name, n, k, in_dtype) -> Layer:
+    bits = max(1, (n - 1).bit_length())
+    return Layer(name, "LabelSelect", (n,), (k,), in_dtype, f"UINT{max(2, bits)}",
+                 attrs={"num_labels": n, "k": k})
+
+
+def graph(name: str, layers: list[Layer]) -> DataflowGraph:
+    g = DataflowGraph(name, layers, InputSpec(tuple(layers[0].in_shape), layers[0].in_dtype),
+                      OutputSpec(tuple(layers[-1].out_shape)))
+    g.validate()
+    return g
+
+
+def conv_int(seed: int = 0) -> DataflowGraph:
+    """Integer conv path: asymmetric padding with a non-zero pad value, stride 2x1, a 2 -> 8 and a 3 -> 2
+    width converter, overlapping max-pool windows (floor mode), zero padding, a 96-bit weight word."""
+    rng = np.random.default_rng(seed)
+    l0 = swg("swg0", (7, 6, 4), (3, 2), (2, 1), (1, 0, 2, 1), "INT4", pad_value=-3, simd=2)        # -> (4, 6, 24)
+    l1 = mvtu("mvtu1", rng, (4, 6), 24, 6, "INT4", "INT3", "UINT2", nt=3, pe=3, simd=8)
+    l2 = maxpool("pool2", (4, 6, 6), (2, 3), (1, 2), "UINT2", pe=2)                              # -> (3, 2, 6)
+    l3 = swg("swg3", (3, 2, 6), (2, 2), (1, 1), (0, 1, 1, 0), "UINT2", simd=3)                   # -> (3, 2, 24)
+    l4 = mvtu("mvtu4", rng, (3, 2), 24, 5, "UINT2", "INT4", None, pe=5, simd=24)                 # 24 x 4 bits
+    return graph("conv_int", [l0, l1, l2, l3, l4])
+
+
+def conv_bipolar(seed: int = 1) -> DataflowGraph:
+    """Binary path: a zero-padded BIPOLAR input widened to INT2, MAC into BIPOLAR, disjoint 2x2 pooling of
+    an odd image (floor mode), XNOR layers with thresholds moved to the popcount domain, a noact XNOR FC
+    layer with 128-bit weight words and top-3 selection."""
+    rng = np.random.default_rng(seed)
+    l0 = swg("swg0", (8, 8, 16), (3, 3), (1, 1), (1, 1, 0, 0), "BIPOLAR", "INT2", simd=8)         # -> (7, 7, 144)
+    l1 = mvtu("mvtu1", rng, (7, 7), 144, 16, "INT2", "BIPOLAR", "BIPOLAR", pe=4, simd=16)
+    l2 = maxpool("pool2", (7, 7, 16), (2, 2), (2, 2), "BIPOLAR", pe=16)                           # -> (3, 3, 16)
+    l3 = swg("swg3", (3, 3, 16), (2, 2), (1, 1), (0, 0, 0, 0), "BIPOLAR", simd=16)                # -> (2, 2, 64)
+    l4 = mvtu("mvtu4", rng, (2, 2), 64, 32, "BIPOLAR", "BIPOLAR", "BIPOLAR", pe=8, simd=32)
+    l5 = mvtu("fc5", rng, (), 128, 10, "BIPOLAR", "BIPOLAR", None, pe=2, simd=128)      # 128-bit words
+    l6 = label_select("top6", 10, 3, l5.out_dtype)
+    return graph("conv_bipolar", [l0, l1, l2, l3, l4, l5, l6])
+
+
+def ties(seed: int = 2) -> DataflowGraph:
+    """Thresholding with broadcast thresholds into a 2-bit range, then to INT2 values -1..1, then top-5 of 36:
+    ties everywhere, negative values."""
+    rng = np.random.default_rng(seed)
+    l0 = thresholding("thr0", rng, (3,), 12, "INT8", "UINT2", nt=3, pe=4, broadcast=True)
+    l1 = thresholding("thr1", rng, (3,), 12, "UINT2", "INT2", nt=2, out_bias=-1, pe=6)
+    l2 = label_select("top2", 36, 5, "INT2")
+    return graph("ties", [l0, l1, l2])
