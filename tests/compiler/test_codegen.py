@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hls"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hls_lib"))
 import irgraphs  # noqa: E402
 
 from compiler.cli import main  # noqa: E402
