@@ -66,10 +66,19 @@ def _end(shape: tuple[int, ...], dtype: str, elems: int, where: str) -> StreamEn
     return StreamEnd(tuple(int(s) for s in shape), dtype, elems, wb, nbytes, axi // 8, math.prod(shape) // elems)
 
 
+MAX_WORD_BITS = 4096   # AP_INT_MAX_W in hls/include/bnnc/types.hpp (Vitis HLS accepts up to 4096 by default)
+
+
 def _check_layer(l: Layer) -> None:
     """What the templates rely on beyond DataflowGraph.validate (folding divides, shapes agree)."""
     where = f"layer {l.name!r} ({l.kind})"
     a = l.attrs
+    words = {"MVTU": (l.simd, l.pe), "SlidingWindow": (l.simd, l.simd), "Thresholding": (l.pe, l.pe),
+             "MaxPool": (l.pe, l.pe)}.get(l.kind, (1, 1))
+    for side, elems, dt in (("input", words[0], l.in_dtype), ("output", words[1], l.out_dtype)):
+        if elems * bits(dt) > MAX_WORD_BITS:
+            raise IRError(f"{where}: its {side} word of {elems} x {dt} ({elems * bits(dt)} bits) exceeds "
+                          f"{MAX_WORD_BITS} bits; lower its pe/simd")
     n_in, n_out = math.prod(l.in_shape), math.prod(l.out_shape)
     if l.kind == "MVTU":
         ok = n_in == a["num_vectors"] * a["MW"] and n_out == a["num_vectors"] * a["MH"]

@@ -210,3 +210,19 @@ def test_cli_hls_and_bitstream_without_xilinx_tools(build_dir, monkeypatch):
     assert r.exit_code == 1 and "not a bnnc build folder" in r.output
     r = CliRunner().invoke(main, ["hls", str(build_dir), "--board", "nope"])
     assert r.exit_code == 1 and "unknown board 'nope'" in r.output
+
+
+def test_words_wider_than_ap_int_max_are_refused_and_wide_ones_accepted():
+    """1040-bit words (ap_int's default limit is 1024) must generate; > MAX_WORD_BITS is a clear error."""
+    from compiler.codegen.plan import MAX_WORD_BITS
+
+    rng = np.random.default_rng(0)
+    ok = irgraphs.graph("wide", [irgraphs.thresholding("t", rng, (), 130, "INT8", "INT8", 255, out_bias=-128),
+                                 irgraphs.mvtu("fc", rng, (), 130, 4, "INT8", "BIPOLAR", "BIPOLAR", simd=130)])
+    make_plan(ok)
+    types = (Path(__file__).resolve().parents[2] / "hls" / "include" / "bnnc" / "types.hpp").read_text()
+    assert f"#define AP_INT_MAX_W {MAX_WORD_BITS}" in types
+    bad = irgraphs.graph("too_wide", [irgraphs.thresholding("t", rng, (), 520, "INT8", "INT8", 255, out_bias=-128),
+                                      irgraphs.mvtu("fc", rng, (), 520, 4, "INT8", "BIPOLAR", "BIPOLAR", simd=520)])
+    with pytest.raises(IRError, match=r"'fc'.*4160 bits\) exceeds 4096"):
+        make_plan(bad)
