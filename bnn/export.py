@@ -16,8 +16,12 @@ class ExportError(RuntimeError):
     """Export failed or the exported graph does not reproduce the module."""
 
 
-def export_qonnx(model: nn.Module, path: str | os.PathLike, in_shape: tuple[int, ...]) -> Path:
-    """Export `model` (eval mode) to QONNX at `path`, cleaned up by qonnx; the file appears only when complete."""
+def export_qonnx(model: nn.Module, path: str | os.PathLike, in_shape: tuple[int, ...],
+                 metadata: dict[str, str] | None = None) -> Path:
+    """Export `model` (eval mode) to QONNX at `path`, cleaned up by qonnx; the file appears only when complete.
+
+    `metadata` goes into the model's metadata_props (e.g. the input preprocessing, which the compiler carries on
+    to the board runtime so it can turn raw images into exactly the input the model was trained on)."""
     from brevitas.export import export_qonnx as brevitas_export
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.util.cleanup import cleanup_model
@@ -33,7 +37,10 @@ def export_qonnx(model: nn.Module, path: str | os.PathLike, in_shape: tuple[int,
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")
                 brevitas_export(model, input_t=torch.rand(1, *in_shape), export_path=raw)
-            cleanup_model(ModelWrapper(raw)).save(str(final_tmp))
+            clean = cleanup_model(ModelWrapper(raw))
+            for key, value in (metadata or {}).items():
+                clean.set_metadata_prop(str(key), str(value))
+            clean.save(str(final_tmp))
         os.replace(final_tmp, path)
     except Exception as e:
         final_tmp.unlink(missing_ok=True)

@@ -20,7 +20,7 @@ import numpy as np
 
 from compiler.errors import CompileError
 from compiler.ir import DataflowGraph, dtype as ir_dtype
-from compiler.packing import pack, unpack
+from compiler.packing import pack_beats, unpack_beats
 
 CXXFLAGS = ("-O2", "-std=c++14")
 STREAM_WARNING = "WARNING: Hls::stream"       # printed by the hls::stream model on reads of empty / leftover data
@@ -81,31 +81,46 @@ def run_csim(project: str | os.PathLike, ints: np.ndarray, batch: int = 64,
              exe: str | os.PathLike | None = None) -> tuple[np.ndarray, float]:
     """Integer layer-0 input (N, *in_shape) -> (last layer's output (N, *out_shape) int64, seconds inside bnnc_top).
 
-    Goes through the same packed files the runtime's DMA buffers hold (compiler.packing)."""
+    Goes through the bytes the runtime's DMA buffers hold (compiler.packing.pack_beats)."""
+    meta = _meta(Path(project))
+    i, o = meta["input"], meta["output"]
+    x = np.asarray(ints)
+    n = len(x)
+    data = pack_beats(x.reshape(n, -1), i["dtype"], i["elems_per_word"], i["axi_bytes"])
+    raw, seconds = run_csim_bytes(project, data.reshape(n, -1), batch=batch, exe=exe)
+    length = int(np.prod(o["shape"]))
+    y = unpack_beats(raw, o["dtype"], o["elems_per_word"], o["axi_bytes"], length).reshape(n, *o["shape"])
+    return y, seconds
+
+
+def run_csim_bytes(project: str | os.PathLike, data: np.ndarray, batch: int = 64,
+                   exe: str | os.PathLike | None = None) -> tuple[np.ndarray, float]:
+    """DMA input buffer bytes (N, in_frame_bytes) uint8 -> (DMA output bytes (N, out_frame_bytes), seconds inside
+    bnnc_top), `batch` frames per bnnc_top call as one DMA transfer would carry them."""
     project = Path(project)
     meta = _meta(project)
     exe = Path(exe) if exe is not None else project / "csim" / "csim"
     if not exe.is_file():
         raise CompileError(f"{exe} not built", hint="call compile_csim first")
     i, o = meta["input"], meta["output"]
-    x = np.asarray(ints)
-    n = len(x)
-    data = pack(x.reshape(n, -1), i["dtype"], i["elems_per_word"])
+    frame_in = i["words_per_frame"] * i["axi_bytes"]
+    frame_out = o["words_per_frame"] * o["axi_bytes"]
+    d = np.ascontiguousarray(data, dtype=np.uint8)
+    n = len(d)
+    if d.size != n * frame_in:
+        raise CompileError(f"C simulation input of shape {d.shape} is not N frames of {frame_in} bytes")
     with tempfile.TemporaryDirectory(prefix="bnnc-csim-") as tmp:
         fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
-        fin.write_bytes(data.tobytes())
+        fin.write_bytes(d.tobytes())
         res = subprocess.run([str(exe), str(fin), str(fout), str(int(batch))], capture_output=True, text=True)
         if res.returncode or STREAM_WARNING in res.stdout:
             msg = (res.stderr.strip() + "\n" + res.stdout.strip()).strip().splitlines()[-10:]
             raise CompileError(f"C simulation of {project} failed (exit {res.returncode}):\n" + "\n".join(msg))
         raw = np.frombuffer(fout.read_bytes(), np.uint8)
-    length = int(np.prod(o["shape"]))
-    expect = n * o["words_per_frame"] * o["word_bytes"]
-    if raw.size != expect:
-        raise CompileError(f"C simulation wrote {raw.size} bytes, expected {expect}")
-    y = unpack(raw.reshape(n, -1), o["dtype"], o["elems_per_word"], length).reshape(n, *o["shape"])
+    if raw.size != n * frame_out:
+        raise CompileError(f"C simulation wrote {raw.size} bytes, expected {n * frame_out}")
     seconds = float(res.stdout.rsplit("run_seconds=", 1)[1].split()[0])
-    return y, seconds
+    return raw.reshape(n, frame_out), seconds
 
 
 def random_inputs(graph: DataflowGraph, n: int, seed: int = 0) -> np.ndarray:

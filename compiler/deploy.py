@@ -3,7 +3,10 @@
 deploy/NAME/
   NAME.bit, NAME.hwh   from the HLS project's Vivado run (absent until built; deploy.json says so)
   graph.json, arrays.npz   the dataflow IR (host pre/post ops run from it)
-  deploy.json          input/output shapes, dtypes, elements per word, word bytes, AXI beat bytes, control
+  deploy.json          input/output shapes, dtypes, elements per word, word bytes, AXI beat bytes, control,
+                       IP names, DMA limits, and the image preprocessing the model was trained with
+  hls/                 the HLS sources (project.json, src, include, tb): the runtime's `csim` backend builds them
+  samples.npz          a few raw test images + labels of the training dataset, when it is available
 """
 from __future__ import annotations
 
@@ -13,31 +16,50 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from compiler.codegen.project import project_for_build
 from compiler.codegen.tools import bitstream_files
 from compiler.errors import CompileError
 
 
+HLS_SOURCES = ("project.json", "src", "include", "tb")
+
+
 def assemble_deploy(build_dir: str | os.PathLike, out_dir: str | os.PathLike, board: str | None = None,
-                    clock_mhz: float | None = None) -> dict:
+                    clock_mhz: float | None = None, samples: int = 16) -> dict:
     """Write out_dir atomically; returns the deploy.json contents. The HLS project (build_dir/hls) is
     regenerated first, which keeps its bitstream only if it was built from identical sources."""
     build_dir, out = Path(build_dir), Path(out_dir)
-    _, proj = project_for_build(build_dir, board, clock_mhz)
+    graph, proj = project_for_build(build_dir, board, clock_mhz)
     bit, hwh = bitstream_files(proj.path)
     built = bit.is_file() and hwh.is_file()
     stem = proj.meta["bitstream_stem"]
     meta = {k: v for k, v in proj.meta.items() if k not in ("stages", "source_digest")}
     meta.update({"name": out.name, "bitfile": f"{stem}.bit" if built else None,
-                 "hwh": f"{stem}.hwh" if built else None, "ir": ["graph.json", "arrays.npz"]})
+                 "hwh": f"{stem}.hwh" if built else None, "ir": ["graph.json", "arrays.npz"], "hls": "hls"})
+    model = graph.meta.get("model", {})
+    meta["preprocess"] = model.get("preprocess")      # None: the model was not exported by `bnnc export`
+    meta["dataset"] = (model.get("dataset") or {}).get("name")
+    sample_arrays = _samples(meta["dataset"], samples, meta)
     if not built:
-        meta["notes"] = [f"no bitstream yet: run `bnnc bitstream {build_dir}` (needs vitis_hls and vivado), "
-                         "then deploy again"]
+        meta.setdefault("notes", []).append(f"no bitstream yet: run `bnnc bitstream {build_dir}` (needs vitis_hls "
+                                            "and vivado), then deploy again")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         for f in ("graph.json", "arrays.npz"):
             shutil.copyfile(build_dir / f, tmp / f)
+        (tmp / "hls").mkdir()
+        for f in HLS_SOURCES:
+            src = proj.path / f
+            if src.is_dir():
+                shutil.copytree(src, tmp / "hls" / f)
+            else:
+                shutil.copyfile(src, tmp / "hls" / f)
+        if sample_arrays is not None:
+            np.savez(tmp / "samples.npz", **sample_arrays)
+            meta["samples"] = "samples.npz"
         if built:
             shutil.copyfile(bit, tmp / bit.name)
             shutil.copyfile(hwh, tmp / hwh.name)
@@ -51,3 +73,17 @@ def assemble_deploy(build_dir: str | os.PathLike, out_dir: str | os.PathLike, bo
             raise CompileError(f"writing deploy folder {out} failed: {e}") from None
         raise
     return meta
+
+
+def _samples(dataset: str | None, n: int, meta: dict) -> dict | None:
+    """The first n test images (raw uint8, NCHW) and labels of `dataset`, for demos on the board."""
+    if n <= 0 or not dataset:
+        return None
+    from bnn.datasets import DatasetError, load_dataset
+
+    try:
+        data = load_dataset(dataset, split="test").subset(n)
+    except DatasetError as e:
+        meta.setdefault("notes", []).append(f"no samples.npz: {e}")
+        return None
+    return {"images": data.images, "labels": data.labels}

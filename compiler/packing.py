@@ -143,3 +143,36 @@ def unpack(data, dtype: str, elems_per_word: int, length: int) -> np.ndarray:
     bits = np.concatenate([bits, np.zeros((n, words * e, 64 - b), np.uint8)], axis=-1)
     codes = np.packbits(bits, axis=-1, bitorder="little").view("<u8")[..., 0]
     return decode(codes[:, : int(length)], dtype)
+
+
+def pack_beats(values, dtype: str, elems_per_word: int, beat_bytes: int) -> np.ndarray:
+    """(N, L) values -> uint8 (N, words, beat_bytes): the DMA buffer layout, one word per AXI-stream beat,
+    zero-extended to the beat width (what the accelerator's AXI adapters expect)."""
+    words = pack(values, dtype, elems_per_word)
+    wb = words.shape[-1]
+    if int(beat_bytes) < wb:
+        raise IRError(f"a {wb}-byte word does not fit in a {beat_bytes}-byte AXI beat")
+    if int(beat_bytes) == wb:
+        return words
+    out = np.zeros((*words.shape[:2], int(beat_bytes)), np.uint8)
+    out[..., :wb] = words
+    return out
+
+
+def unpack_beats(data, dtype: str, elems_per_word: int, beat_bytes: int, length: int) -> np.ndarray:
+    """Inverse of `pack_beats`: uint8 (N, words * beat_bytes) -> (N, length) int64 values. Non-zero padding
+    means the stream does not follow this layout (e.g. a bitstream built for another graph), so it is refused."""
+    d = np.asarray(data)
+    wb, bb = word_bytes(dtype, elems_per_word), int(beat_bytes)
+    if d.dtype != np.uint8:
+        raise IRError(f"packed data must be uint8 bytes, got {d.dtype}")
+    if bb < wb:
+        raise IRError(f"a {wb}-byte word does not fit in a {bb}-byte AXI beat")
+    if d.ndim < 2 or (len(d) and d[0].size % bb):
+        raise IRError(f"packed data of shape {d.shape} is not a batch of {bb}-byte beats")
+    beats = d.reshape(len(d), -1, bb)
+    if bb > wb and beats[..., wb:].any():
+        f, w = (int(v) for v in np.argwhere(beats[..., wb:].any(axis=-1))[0])
+        raise IRError(f"frame {f}, beat {w}: padding bytes beyond the {wb}-byte word are not zero "
+                      f"(stream layout differs from deploy.json)")
+    return unpack(np.ascontiguousarray(beats[..., :wb]), dtype, elems_per_word, length)

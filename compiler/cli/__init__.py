@@ -14,6 +14,7 @@ from compiler.cli.demo import demo_cmd  # noqa: E402
 from compiler.cli.deploy import deploy_cmd  # noqa: E402
 from compiler.cli.export import export_cmd  # noqa: E402
 from compiler.cli.hls import hls_cmd  # noqa: E402
+from compiler.cli.run import run_cmd  # noqa: E402
 from compiler.cli.train import train_cmd  # noqa: E402
 
 
@@ -27,3 +28,6 @@ for _cmd in (train_cmd, export_cmd, compile_cmd, boards_cmd, demo_cmd):
 
 for _cmd in (hls_cmd, csim_cmd, bitstream_cmd, deploy_cmd):   # HLS backend
     main.add_command(_cmd)
+
+main.add_command(run_cmd)   # board runtime
+

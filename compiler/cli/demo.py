@@ -111,5 +111,29 @@ def _csim(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
     ctx.invoke(csim_cmd, build_dir=run / "dataflow", inputs_path=run / "csim_inputs.npy", frames=16, board=board)
 
 
+def _deploy_and_run(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
+    """The deployment folder a board runs, exercised through the runtime's simulator and C-sim backends."""
+    import numpy as np
+
+    from boards.runtime import Accelerator
+    from compiler.cli.deploy import deploy_cmd
+
+    click.echo(click.style("[6] deployment folder + runtime: the board's API on the sim and csim backends", bold=True))
+    deploy = run / "deploy"
+    ctx.invoke(deploy_cmd, build_dir=run / "dataflow", out_dir=deploy, board=ctx.params.get("board"), samples=64)
+    accs = {b: Accelerator(deploy, backend=b, batch_size=16) for b in ("sim", "csim")}
+    images, labels = accs["sim"].deployment.samples()
+    (sent, sim_out), (_, csim_out) = (accs[b].raw(images) for b in ("sim", "csim"))
+    res = accs["sim"].run(images)
+    same = np.array_equal(sim_out, csim_out)
+    click.echo(f"    {len(images)} sample images: {int((res.labels == labels).sum())} correct; DMA output bytes of "
+               f"sim and csim {'identical' if same else 'DIFFER'} ({sent.nbytes} bytes in, {sim_out.nbytes} out)")
+    click.echo(f"    on a PYNQ board: copy {deploy} after `bnnc bitstream`, then "
+               f"`bnnc run {deploy.name} --backend pynq --input {deploy.name}/samples.npz` or "
+               "boards/notebooks/classify.ipynb")
+    if not same:
+        raise click.ClickException("the C simulation and the simulator disagree on the deployment's DMA bytes")
+
+
 def _later_stages() -> list:
-    return [_compile_and_verify, _simulated_accuracy, _csim]
+    return [_compile_and_verify, _simulated_accuracy, _csim, _deploy_and_run]

@@ -13,13 +13,16 @@ from compiler.cli.hls import BOARD_HELP, tool_errors
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="deployment folder (default: deploy/<build folder name>)")
 @click.option("--board", default=None, help=BOARD_HELP)
-def deploy_cmd(build_dir: Path, out_dir: Path | None, board: str | None) -> None:
-    """Write deploy/NAME: NAME.bit + NAME.hwh (when built), graph.json + arrays.npz, deploy.json."""
+@click.option("--samples", default=16, show_default=True,
+              help="test images of the training dataset to include (samples.npz) for on-board demos")
+def deploy_cmd(build_dir: Path, out_dir: Path | None, board: str | None, samples: int) -> None:
+    """Write deploy/NAME: NAME.bit + NAME.hwh (when built), graph.json + arrays.npz, deploy.json, HLS sources,
+    samples.npz. Run it with `bnnc run deploy/NAME` (or boards.runtime.Accelerator)."""
     from compiler.deploy import assemble_deploy
 
     out_dir = out_dir or Path("deploy") / build_dir.resolve().name
     try:
-        meta = assemble_deploy(build_dir, out_dir, board)
+        meta = assemble_deploy(build_dir, out_dir, board, samples=samples)
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"deploy folder {out_dir} for {meta['board']}: IR, deploy.json"

@@ -22,6 +22,16 @@ def real_inputs(ckpt: dict, n: int, data_root: str | None = None) -> tuple[np.nd
     return pre.apply(data.images), name
 
 
+def model_metadata(ckpt: dict) -> dict[str, str]:
+    """What the runtime needs beyond the graph: how raw uint8 images become the model's input, and their source."""
+    meta = {}
+    if ckpt.get("preprocess"):
+        meta["bnnc.preprocess"] = json.dumps(ckpt["preprocess"])
+    if ckpt.get("dataset"):
+        meta["bnnc.dataset"] = json.dumps(ckpt["dataset"])
+    return meta
+
+
 @click.command("export")
 @click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="QONNX file (default: next to the checkpoint)")
@@ -41,7 +51,7 @@ def export_cmd(checkpoint: Path, output: Path | None, check_n: int, data_root: s
     x_real, dname = real_inputs(ckpt, check_n)
     shape = tuple(x_real.shape[1:])
     try:
-        export_qonnx(model, output, shape)
+        export_qonnx(model, output, shape, metadata=model_metadata(ckpt))
         x_rand = np.random.default_rng(0).random((check_n, *shape), dtype=np.float32)
         res = check_export(model, output, np.concatenate([x_real, x_rand]))
     except ExportError as e:

@@ -13,6 +13,8 @@ from compiler.codegen.top import TOP
 from compiler.errors import CompileError
 
 IP_VLNV = f"bnnc:hls:{TOP}:1.0"
+DMA_CELL, ACCEL_CELL = "dma", "accel"   # block-design cell names = the PYNQ overlay's attribute names
+DMA_LENGTH_WIDTH = 26                    # AXI DMA buffer-length register bits: one transfer < 64 MiB
 
 
 def hls_tcl(graph_name: str, board: Board, clock_mhz: float) -> str:
@@ -92,23 +94,23 @@ create_bd_design bnnc
 {_ps_block(board, clock_mhz)}
 
 # AXI DMA (simple mode): MM2S feeds the accelerator's input words, S2MM stores its output words
-set dma [create_bd_cell -type ip -vlnv [bnnc_latest_ip axi_dma] dma]
-set_property -dict [list CONFIG.c_include_sg {{0}} CONFIG.c_sg_length_width {{26}} \\
+set dma [create_bd_cell -type ip -vlnv [bnnc_latest_ip axi_dma] {DMA_CELL}]
+set_property -dict [list CONFIG.c_include_sg {{0}} CONFIG.c_sg_length_width {{{DMA_LENGTH_WIDTH}}} \\
     CONFIG.c_m_axis_mm2s_tdata_width {{{in_bits}}} CONFIG.c_s_axis_s2mm_tdata_width {{{out_bits}}} \\
     CONFIG.c_m_axi_mm2s_data_width {{{max(32, in_bits)}}} CONFIG.c_m_axi_s2mm_data_width {{{max(32, out_bits)}}} \\
     CONFIG.c_mm2s_burst_size {{16}} CONFIG.c_s2mm_burst_size {{16}}] $dma
 
-set accel [create_bd_cell -type ip -vlnv {IP_VLNV} accel]
-connect_bd_intf_net [get_bd_intf_pins dma/M_AXIS_MM2S] [get_bd_intf_pins accel/in0]
-connect_bd_intf_net [get_bd_intf_pins accel/out0] [get_bd_intf_pins dma/S_AXIS_S2MM]
+set accel [create_bd_cell -type ip -vlnv {IP_VLNV} {ACCEL_CELL}]
+connect_bd_intf_net [get_bd_intf_pins {DMA_CELL}/M_AXIS_MM2S] [get_bd_intf_pins {ACCEL_CELL}/in0]
+connect_bd_intf_net [get_bd_intf_pins {ACCEL_CELL}/out0] [get_bd_intf_pins {DMA_CELL}/S_AXIS_S2MM]
 
 # AXI-Lite control (DMA registers, accelerator's num_frames/ap_ctrl) and DMA data path, all on {sh.clock}
 set clk /ps/{sh.clock}
-foreach pin [list dma/S_AXI_LITE accel/s_axi_control] {{
+foreach pin [list {DMA_CELL}/S_AXI_LITE {ACCEL_CELL}/s_axi_control] {{
     apply_bd_automation -rule xilinx.com:bd_rule:axi4 \\
         -config [list Master /ps/{sh.control_port} Clk_master $clk Clk_slave $clk Clk_xbar $clk] [get_bd_intf_pins $pin]
 }}
-foreach pin [list dma/M_AXI_MM2S dma/M_AXI_S2MM] {{
+foreach pin [list {DMA_CELL}/M_AXI_MM2S {DMA_CELL}/M_AXI_S2MM] {{
     apply_bd_automation -rule xilinx.com:bd_rule:axi4 \\
         -config [list Slave /ps/{sh.data_port} Clk_master $clk Clk_slave $clk Clk_xbar $clk] [get_bd_intf_pins $pin]
 }}

@@ -7,6 +7,7 @@ becomes a `noact` MVTU whose remaining float ops go to `output.post`.
 """
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass, field
 
@@ -87,9 +88,23 @@ def lower(model, name: str = "model", topk: int | None = None) -> DataflowGraph:
     if topk is not None:
         out = _label_select(lw, out, topk)
     g = DataflowGraph(name, lw.layers, inp, out,
-                      meta={"qonnx_map": lw.qmap, "notes": lw.notes, "output_exact": not lw.notes})
+                      meta={"qonnx_map": lw.qmap, "notes": lw.notes, "output_exact": not lw.notes,
+                            "model": _bnnc_metadata(lw.model)})
     g.validate()
     return g
+
+
+def _bnnc_metadata(model) -> dict:
+    """bnnc.* metadata_props written by `bnnc export` (JSON values), e.g. the input preprocessing. qonnx keeps
+    them on the graph; the model level is read too, for files written by other tools."""
+    out = {}
+    for p in [*model.model.metadata_props, *model.model.graph.metadata_props]:
+        if p.key.startswith("bnnc."):
+            try:
+                out[p.key[5:]] = json.loads(p.value)
+            except ValueError:
+                out[p.key[5:]] = p.value
+    return out
 
 
 # ---- input -----------------------------------------------------------------------------------------------

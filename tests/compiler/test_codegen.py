@@ -173,7 +173,9 @@ def build_dir(tmp_path):
 def test_deploy_folder_and_stale_bitstreams(build_dir, tmp_path):
     meta = assemble_deploy(build_dir, tmp_path / "deploy" / "ties")
     d = tmp_path / "deploy" / "ties"
-    assert sorted(p.name for p in d.iterdir()) == ["arrays.npz", "deploy.json", "graph.json"]
+    assert sorted(p.name for p in d.iterdir()) == ["arrays.npz", "deploy.json", "graph.json", "hls"]
+    assert sorted(p.name for p in (d / "hls").iterdir()) == ["include", "project.json", "src", "tb"]
+    assert "samples" not in meta and meta["preprocess"] is None   # a hand-made graph: no bnnc export metadata
     assert meta["bitfile"] is None and "bnnc bitstream" in meta["notes"][0]
     saved = json.loads((d / "deploy.json").read_text())
     assert saved["input"] == {"shape": [3, 12], "dtype": "INT8", "elems_per_word": 4, "word_bits": 32,

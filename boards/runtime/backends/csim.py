@@ -1,0 +1,31 @@
+"""The generated HLS C++ (hls/ sources in the deployment) compiled with g++, fed the DMA bytes as a file."""
+from __future__ import annotations
+
+import numpy as np
+
+from boards.runtime.errors import AcceleratorError
+from compiler.errors import CompileError
+
+
+class CsimBackend:
+    name = "csim"
+
+    def __init__(self, deployment):
+        from compiler.csim import compile_csim
+
+        self.project = deployment.hls_project()
+        try:
+            self.exe, self.compile_seconds, self.reused = compile_csim(self.project)
+        except CompileError as e:
+            raise AcceleratorError(f"csim backend: {e}") from None
+
+    def run(self, inbuf: np.ndarray) -> tuple[np.ndarray, float]:
+        from compiler.csim import run_csim_bytes
+
+        try:
+            return run_csim_bytes(self.project, inbuf, batch=max(1, len(inbuf)), exe=self.exe)
+        except CompileError as e:
+            raise AcceleratorError(f"csim backend: {e}") from None
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,105 @@
+"""The accelerator on a Zynq board through PYNQ: Overlay from the .bit/.hwh, `pynq.allocate` buffers, the AXI
+DMA's send (MM2S) and receive (S2MM) channels, and the HLS block's AXI-Lite registers (deploy.json "control").
+
+pynq is imported here only, so nothing else in bnnc needs it. Per batch the call sequence is:
+write num_frames -> recvchannel.transfer(out) -> sendchannel.transfer(in) -> ap_start -> wait for both channels
+(polled against a deadline, so a wedged design raises AcceleratorTimeout instead of hanging).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from boards.runtime.errors import AcceleratorError, AcceleratorTimeout
+
+AP_START = 0x1
+
+
+def import_pynq():
+    try:
+        import pynq
+    except ImportError as e:
+        raise AcceleratorError(f"the 'pynq' backend needs the pynq package, which is not importable here ({e}); "
+                               "run on a PYNQ board image (pip install 'bnnc[pynq]'), or use backend='sim' or "
+                               "'csim' off-board") from None
+    return pynq
+
+
+class PynqBackend:
+    name = "pynq"
+
+    def __init__(self, deployment, timeout_s: float = 5.0, pynq_module=None):
+        self.dep = deployment
+        self.timeout_s = float(timeout_s)
+        if self.timeout_s <= 0:
+            raise AcceleratorError(f"timeout must be positive, got {timeout_s}")
+        self.pynq = pynq_module or import_pynq()
+        bit, _ = deployment.bitstream()          # Overlay finds the .hwh of the same stem beside the .bit
+        try:
+            self.overlay = self.pynq.Overlay(str(bit))
+        except Exception as e:                    # pynq raises many kinds (IOError, RuntimeError, ValueError)
+            raise AcceleratorError(f"loading overlay {bit} failed: {type(e).__name__}: {e}") from None
+        ip = deployment.meta["ip"]
+        self.dma = self._ip(ip["dma"])
+        self.accel = self._ip(ip["accel"])
+        ctl = deployment.meta["control"]
+        self.num_frames_offset, self.ap_ctrl_offset = int(ctl["num_frames_offset"]), int(ctl["ap_ctrl_offset"])
+        self.in_frame, self.out_frame = deployment.frame_bytes("input"), deployment.frame_bytes("output")
+        self.capacity = 0
+        self.ibuf = self.obuf = None
+
+    def _ip(self, name: str):
+        try:
+            return getattr(self.overlay, name)
+        except AttributeError:
+            raise AcceleratorError(f"the overlay has no IP named {name!r} (deploy.json 'ip'); is the bitstream "
+                                   f"from this deployment?") from None
+
+    def _ensure_buffers(self, n: int) -> None:
+        """Allocate contiguous buffers once and reuse them; grow only when a larger batch arrives."""
+        if n <= self.capacity:
+            return
+        self._free()
+        self.ibuf = self.pynq.allocate(shape=(n * self.in_frame,), dtype=np.uint8)
+        self.obuf = self.pynq.allocate(shape=(n * self.out_frame,), dtype=np.uint8)
+        self.capacity = n
+
+    def run(self, inbuf: np.ndarray) -> tuple[np.ndarray, float]:
+        n = len(inbuf)
+        self._ensure_buffers(n)
+        ib, ob = self.ibuf[: n * self.in_frame], self.obuf[: n * self.out_frame]
+        ib[:] = np.asarray(inbuf, np.uint8).reshape(-1)
+        ib.flush()
+        t0 = time.perf_counter()
+        self.accel.write(self.num_frames_offset, n)
+        self.dma.recvchannel.transfer(ob)
+        self.dma.sendchannel.transfer(ib)
+        self.accel.write(self.ap_ctrl_offset, AP_START)
+        deadline = t0 + self.timeout_s
+        self._wait(self.dma.sendchannel, "send (MM2S, input)", deadline, n)
+        self._wait(self.dma.recvchannel, "receive (S2MM, output)", deadline, n)
+        seconds = time.perf_counter() - t0
+        ob.invalidate()
+        return np.array(ob, dtype=np.uint8).reshape(n, self.out_frame), seconds
+
+    def _wait(self, channel, what: str, deadline: float, n: int) -> None:
+        """Busy-poll like pynq's own wait() (a batch can take microseconds), but against a deadline."""
+        while not channel.idle:
+            if time.perf_counter() > deadline:
+                raise AcceleratorTimeout(
+                    f"DMA {what} channel not done after {self.timeout_s:g} s for {n} frames "
+                    f"({n * self.in_frame} bytes in, {n * self.out_frame} bytes expected out). The bitstream may not "
+                    f"match {self.dep.path}/deploy.json, or the accelerator stalled; create a new Accelerator to "
+                    "reload the overlay (or raise timeout_s for very large batches)")
+        channel.wait()          # returns at once now; lets pynq finish its bookkeeping
+
+    def _free(self) -> None:
+        for buf in (self.ibuf, self.obuf):
+            if buf is not None and hasattr(buf, "freebuffer"):
+                buf.freebuffer()
+        self.ibuf = self.obuf = None
+        self.capacity = 0
+
+    def close(self) -> None:
+        self._free()

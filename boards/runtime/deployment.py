@@ -1,0 +1,94 @@
+"""A deployment folder (written by `bnnc deploy`, see compiler/deploy.py) as the runtime reads it."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from boards.runtime.errors import AcceleratorError
+from compiler.ir import DataflowGraph, IRError
+
+_STREAM_KEYS = ("shape", "dtype", "elems_per_word", "word_bytes", "axi_bytes", "words_per_frame")
+
+
+@dataclass
+class Deployment:
+    path: Path
+    meta: dict
+    graph: DataflowGraph
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Deployment":
+        path = Path(path)
+        f = path / "deploy.json"
+        if not f.is_file():
+            raise AcceleratorError(f"{path}: not a deployment folder (no deploy.json); create one with "
+                                   "`bnnc deploy BUILD_DIR -o DIR`")
+        try:
+            meta = json.loads(f.read_text())
+        except ValueError as e:
+            raise AcceleratorError(f"{f}: not valid JSON ({e})") from None
+        for side in ("input", "output"):
+            missing = [k for k in _STREAM_KEYS if k not in meta.get(side, {})]
+            if missing:
+                raise AcceleratorError(f"{f}: '{side}' lacks {', '.join(missing)} (written by an older bnnc? "
+                                       "run `bnnc deploy` again)")
+        for key in ("control", "ip", "dma"):
+            if key not in meta:
+                raise AcceleratorError(f"{f}: no '{key}' section (written by an older bnnc? run `bnnc deploy` again)")
+        try:
+            graph = DataflowGraph.load(path)
+        except IRError as e:
+            raise AcceleratorError(f"{path}: {e}") from None
+        dep = cls(path, meta, graph)
+        dep._check_consistent()
+        return dep
+
+    def _check_consistent(self) -> None:
+        """deploy.json and graph.json must describe the same streams, or packing would silently disagree."""
+        first, last = self.graph.layers[0], self.graph.layers[-1]
+        i, o = self.meta["input"], self.meta["output"]
+        for side, s, shape, dt in (("input", i, first.in_shape, first.in_dtype),
+                                   ("output", o, last.out_shape, last.out_dtype)):
+            if tuple(s["shape"]) != tuple(shape) or s["dtype"] != dt:
+                raise AcceleratorError(f"{self.path}: deploy.json {side} {s['shape']} {s['dtype']} disagrees with "
+                                       f"graph.json ({list(shape)} {dt}); run `bnnc deploy` again")
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("name") or self.path.name
+
+    def frame_bytes(self, side: str) -> int:
+        """Bytes of one frame in the DMA buffer of `side` ('input' or 'output')."""
+        s = self.meta[side]
+        return int(s["words_per_frame"]) * int(s["axi_bytes"])
+
+    def bitstream(self) -> tuple[Path, Path]:
+        """(.bit, .hwh); a clear error when the folder was deployed before a bitstream existed."""
+        if not self.meta.get("bitfile") or not self.meta.get("hwh"):
+            raise AcceleratorError(f"{self.path} has no bitstream: build one with `bnnc bitstream BUILD_DIR` on a "
+                                   "machine with Vitis HLS + Vivado, then `bnnc deploy` again (the 'sim' and 'csim' "
+                                   "backends need no bitstream)")
+        bit, hwh = self.path / self.meta["bitfile"], self.path / self.meta["hwh"]
+        for f in (bit, hwh):
+            if not f.is_file():
+                raise AcceleratorError(f"{f}: listed in deploy.json but missing")
+        return bit, hwh
+
+    def hls_project(self) -> Path:
+        p = self.path / self.meta.get("hls", "hls")
+        if not (p / "project.json").is_file():
+            raise AcceleratorError(f"{p}: no HLS sources in this deployment (needed by the 'csim' backend); "
+                                   "run `bnnc deploy` again")
+        return p
+
+    def samples(self) -> tuple[np.ndarray, np.ndarray]:
+        """(raw uint8 images, labels) shipped in the folder for demos."""
+        if not self.meta.get("samples"):
+            raise AcceleratorError(f"{self.path}: no samples.npz (the training dataset was not available to "
+                                   "`bnnc deploy`)")
+        with np.load(self.path / self.meta["samples"]) as z:
+            return z["images"], z["labels"]
