@@ -29,6 +29,10 @@ def _bits(name: str) -> int:
     return int(d.bitwidth())
 
 
+def _container_bytes(bits: int) -> int:
+    return next(c for c in (1, 2, 4, 8) if 8 * c >= bits)
+
+
 def word_bits(dtype: str, elems: int) -> int:
     """Bits of a word holding `elems` elements of `dtype`."""
     if int(elems) < 1:
@@ -115,8 +119,10 @@ def pack(values, dtype: str, elems_per_word: int) -> np.ndarray:
         raise IRError(f"stream length {length} is not a multiple of {e} elements per word")
     b = _bits(dtype)
     codes = encode(v, dtype)
-    # bits of every code, LSB first: (N, L, b); a word is then the concatenation of its elements' bits
-    bits = np.unpackbits(codes.astype("<u8").view(np.uint8).reshape(n, length, 8), axis=-1, bitorder="little")
+    # bits of every code, LSB first: (N, L, b); a word is then the concatenation of its elements' bits.
+    # Codes go through the narrowest little-endian container that holds b bits (8x less work for <= 8 bits).
+    c = _container_bytes(b)
+    bits = np.unpackbits(codes.astype(f"<u{c}").view(np.uint8).reshape(n, length, c), axis=-1, bitorder="little")
     bits = bits[..., :b].reshape(n, length // e, e * b)
     pad = wb * 8 - e * b
     if pad:
@@ -140,8 +146,10 @@ def unpack(data, dtype: str, elems_per_word: int, length: int) -> np.ndarray:
     if not 0 <= int(length) <= words * e:
         raise IRError(f"length {length} does not fit in {words} words of {e} elements")
     bits = np.unpackbits(d, axis=-1, bitorder="little")[..., : e * b].reshape(n, words * e, b)
-    bits = np.concatenate([bits, np.zeros((n, words * e, 64 - b), np.uint8)], axis=-1)
-    codes = np.packbits(bits, axis=-1, bitorder="little").view("<u8")[..., 0]
+    c = _container_bytes(b)
+    if 8 * c > b:
+        bits = np.concatenate([bits, np.zeros((n, words * e, 8 * c - b), np.uint8)], axis=-1)
+    codes = np.packbits(bits, axis=-1, bitorder="little").view(f"<u{c}")[..., 0].astype(np.uint64)
     return decode(codes[:, : int(length)], dtype)
 
 
