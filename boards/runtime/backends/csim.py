@@ -18,6 +18,8 @@ class CsimBackend:
             self.exe, self.compile_seconds, self.reused = compile_csim(self.project)
         except CompileError as e:
             raise AcceleratorError(f"csim backend: {e}") from None
+        except OSError as e:         # e.g. a read-only deployment folder: the binary is built inside it
+            raise AcceleratorError(f"csim backend: cannot build in {self.project}: {e}") from None
 
     def run(self, inbuf: np.ndarray) -> tuple[np.ndarray, float]:
         from compiler.csim import run_csim_bytes
