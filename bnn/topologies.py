@@ -37,9 +37,15 @@ class ModelSpec:
     extra: dict = field(default_factory=dict)
     dropout: float = 0.0      # FC topologies: on the input and after every hidden activation (training only)
     input_bits: int | None = None   # input quantizer width; None: the activation width (MLPs, as in FINN), 8 for CNV
+    # Per-layer widths overriding `width` (e.g. after a width search or pruning): the MLPs take any number of
+    # hidden widths; CNV takes 8 (its six convs, then its two hidden FCs). None: the topology's widths x `width`.
+    hidden: list[int] | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["hidden"] is None:   # keep the dict of a plain spec as it was before `hidden` existed (checkpoints,
+            del d["hidden"]       # `bnnc train --resume` compares them)
+        return d
 
 
 class InputScale(nn.Module):
@@ -91,8 +97,22 @@ def _input_quant(bits: int | None) -> nn.Module:
     return nn.Identity() if bits is None else qnn.QuantIdentity(act_quant=act_quant(bits))
 
 
+def hidden_widths(spec: ModelSpec) -> list[int]:
+    """The layer widths a spec builds: `spec.hidden` when given, else the topology's widths x `spec.width`."""
+    if spec.hidden is not None:
+        widths = [int(n) for n in spec.hidden]
+        if spec.name == "cnv" and len(widths) != len(CNV_CONVS) + len(CNV_FC):
+            raise ValueError(f"cnv takes {len(CNV_CONVS) + len(CNV_FC)} hidden widths (6 convs, 2 FCs), got {len(widths)}")
+        if not widths or any(n < 1 for n in widths):
+            raise ValueError(f"hidden widths must be a non-empty list of positive integers, got {spec.hidden}")
+        return widths
+    if spec.name == "cnv":
+        return [_scaled(c, spec.width) for c, _ in CNV_CONVS] + [_scaled(n, spec.width) for n in CNV_FC]
+    return [_scaled(n, spec.width) for n in FC_HIDDEN[spec.name]]
+
+
 def build_fc(spec: ModelSpec) -> nn.Sequential:
-    hidden = [_scaled(n, spec.width) for n in FC_HIDDEN[spec.name]]
+    hidden = hidden_widths(spec)
     dropout = spec.dropout
     layers: list[nn.Module] = [nn.Flatten(), InputScale()]
     if dropout:  # before the input quantizer, like BNN-PYNQ's in_dropout
@@ -112,8 +132,8 @@ def build_cnv(spec: ModelSpec) -> nn.Sequential:
     in_bits = None if spec.act_bits is None else (spec.input_bits or CNV_INPUT_BITS)
     layers: list[nn.Module] = [InputScale(), _input_quant(in_bits)]
     c_in, size = spec.in_channels, spec.in_size
-    for c, pool in CNV_CONVS:
-        c = _scaled(c, spec.width)
+    widths = hidden_widths(spec)
+    for (_, pool), c in zip(CNV_CONVS, widths):
         layers += [_conv(c_in, c, spec.weight_bits), nn.BatchNorm2d(c), _act(spec.act_bits)]
         size -= 2
         if pool:
@@ -124,8 +144,7 @@ def build_cnv(spec: ModelSpec) -> nn.Sequential:
         raise ValueError(f"cnv needs inputs of at least 32x32, got {spec.in_size}x{spec.in_size}")
     layers.append(nn.Flatten())
     n_in = c_in * size * size
-    for n in CNV_FC:
-        n = _scaled(n, spec.width)
+    for n in widths[len(CNV_CONVS):]:
         layers += [_linear(n_in, n, spec.weight_bits), nn.BatchNorm1d(n), _act(spec.act_bits)]
         n_in = n
     layers += _head(n_in, spec.num_classes, spec.weight_bits)
@@ -152,7 +171,7 @@ def build(
 
 
 def make_spec(name, weight_bits=1, act_bits=1, width=1.0, in_channels=1, in_size=None, num_classes=10,
-              dropout: float = 0.0, input_bits: int | None = None) -> ModelSpec:
+              dropout: float = 0.0, input_bits: int | None = None, hidden: list[int] | None = None) -> ModelSpec:
     """`input_bits=None`: the MLPs quantize their input like their activations (binary for W1A1, as FINN's
     LFC does), CNV to 8 bits; a wider input keeps the grey levels a 1-bit input throws away."""
     key = name.lower()
@@ -164,8 +183,11 @@ def make_spec(name, weight_bits=1, act_bits=1, width=1.0, in_channels=1, in_size
         in_size = 32 if key == "cnv" else 28
     if width <= 0:
         raise ValueError(f"width multiplier must be > 0, got {width}")
-    return ModelSpec(key if key in TOPOLOGIES else name, weight_bits, act_bits, width, in_channels, in_size, num_classes,
-                     dropout=dropout, input_bits=input_bits)
+    spec = ModelSpec(key if key in TOPOLOGIES else name, weight_bits, act_bits, width, in_channels, in_size, num_classes,
+                     dropout=dropout, input_bits=input_bits, hidden=None if hidden is None else [int(n) for n in hidden])
+    if spec.hidden is not None and spec.name in TOPOLOGIES:
+        hidden_widths(spec)   # validate now rather than at build time
+    return spec
 
 
 def from_spec(spec: ModelSpec | dict) -> nn.Module:
@@ -192,7 +214,8 @@ def _user_model(spec: ModelSpec) -> nn.Module:
     fn = getattr(module, factory, None)
     if not callable(fn):
         raise ValueError(f"{file} has no callable {factory!r}")
-    kwargs = {k: v for k, v in spec.to_dict().items() if k != "name" and not (k in ("dropout", "input_bits") and not v)}
+    kwargs = {k: v for k, v in spec.to_dict().items()
+              if k != "name" and not (k in ("dropout", "input_bits", "hidden") and not v)}
     model = fn(**kwargs)
     if not isinstance(model, nn.Module):
         raise ValueError(f"{file}:{factory} returned {type(model).__name__}, not a torch.nn.Module")

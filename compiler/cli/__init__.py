@@ -9,6 +9,7 @@ import click  # noqa: E402
 from compiler.cli.bitstream import bitstream_cmd  # noqa: E402
 from compiler.cli.boards import boards_cmd  # noqa: E402
 from compiler.cli.compile import compile_cmd  # noqa: E402
+from compiler.cli.compress import compress_cmd  # noqa: E402
 from compiler.cli.csim import csim_cmd  # noqa: E402
 from compiler.cli.demo import demo_cmd  # noqa: E402
 from compiler.cli.deploy import deploy_cmd  # noqa: E402
@@ -31,3 +32,4 @@ for _cmd in (hls_cmd, csim_cmd, bitstream_cmd, deploy_cmd):   # HLS backend
 
 main.add_command(run_cmd)   # board runtime
 
+main.add_command(compress_cmd)

@@ -8,12 +8,7 @@ from bnn.train import load_checkpoint, model_from_checkpoint
 from compiler.cli.train import train_cmd
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def invoke(*args):

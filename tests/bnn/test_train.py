@@ -19,13 +19,7 @@ from bnn.train import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # torch's OpenMP threads spin badly on a busy 2-core machine (100x slower); one thread keeps this file fast
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def mlp() -> nn.Module:

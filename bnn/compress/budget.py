@@ -1,0 +1,160 @@
+"""Fitting layer widths to a resource budget under the compiler's cost model.
+
+Shared by the MorphNet search and the pruning baseline: channels are ranked globally by a score, the lowest are
+removed (never below `min_width` per layer) and the smallest removal count whose estimated cost meets the budget
+is found by bisection (cost falls with every removed channel up to folding-divisibility noise, which the final
+check catches). `expand_to_budget` then scales all widths by one factor to use the budget left over.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from bnn.compress.hwcost import estimate_spec, with_widths
+from bnn.topologies import ModelSpec, hidden_widths
+
+
+@dataclass
+class BudgetFit:
+    spec: ModelSpec
+    keep: list[list[int]] | None    # indices kept per hidden layer (None: not a channel selection)
+    cost: float
+    budget: float
+    metric: str
+    met: bool
+    message: str
+    evaluations: list[tuple[list[int], float]] = field(default_factory=list)
+
+    @property
+    def widths(self) -> list[int]:
+        return hidden_widths(self.spec)
+
+
+def _cost(spec: ModelSpec, widths: list[int], board: str, target, metric: str, margin: float) -> float:
+    return estimate_spec(with_widths(spec, widths), board, target, margin).metric(metric)
+
+
+def removal_order(scores: list[torch.Tensor], min_width: int = 1) -> list[tuple[int, int]]:
+    """(layer, channel) pairs from lowest score up, excluding each layer's `min_width` best channels."""
+    pairs = []
+    for li, s in enumerate(scores):
+        order = torch.argsort(s, stable=True).tolist()
+        pairs += [(float(s[c]), li, c) for c in order[: max(0, len(order) - min_width)]]
+    pairs.sort()
+    return [(li, c) for _, li, c in pairs]
+
+
+def _round(w: int, granularity: int, min_width: int) -> int:
+    """Round a width down to a multiple of `granularity` (foldable widths), never below min_width."""
+    return max(min_width, (w // granularity) * granularity) if granularity > 1 else max(min_width, w)
+
+
+def _keep_after(scores: list[torch.Tensor], order: list[tuple[int, int]], n: int, granularity: int = 1,
+                min_width: int = 1) -> list[list[int]]:
+    """The channels left after removing the first n of `order`, each layer rounded to the granularity (the
+    highest-scored channels of a layer are the ones kept)."""
+    removed = [0] * len(scores)
+    for li, _ in order[:n]:
+        removed[li] += 1
+    keep = []
+    for li, s in enumerate(scores):
+        w = _round(len(s) - removed[li], granularity, min(min_width, len(s)))
+        keep.append(sorted(torch.argsort(s, descending=True, stable=True)[:w].tolist()))
+    return keep
+
+
+def fit_to_budget(spec: ModelSpec, scores: list[torch.Tensor], budget: float, board: str, target_fps, *,
+                  metric: str = "lut", margin: float = 0.85, min_width: int = 1, granularity: int = 1) -> BudgetFit:
+    """Drop the lowest-scored channels until the estimated cost is <= budget (or say why that is impossible).
+
+    `granularity` > 1 rounds every width down to a multiple of it: the folding optimiser needs PE/SIMD to divide
+    the widths, so widths like 173 fold badly and can cost more than wider ones.
+    """
+    widths = hidden_widths(spec)
+    if [len(s) for s in scores] != widths:
+        raise ValueError(f"scores per layer {[len(s) for s in scores]} do not match the spec's widths {widths}")
+    order = removal_order(scores, min_width)
+    evals: list[tuple[list[int], float]] = []
+
+    def cost_after(n: int) -> float:
+        w = [len(k) for k in _keep_after(scores, order, n, granularity, min_width)]
+        c = _cost(spec, w, board, target_fps, metric, margin)
+        evals.append((w, c))
+        return c
+
+    c0 = cost_after(0)
+    if c0 <= budget:
+        keep = _keep_after(scores, order, 0, granularity, min_width)
+        return BudgetFit(with_widths(spec, widths), keep, c0, budget, metric, True,
+                         f"already within budget ({c0:,.0f} <= {budget:,.0f} {metric})", evals)
+    c_max = cost_after(len(order))
+    if c_max > budget:
+        keep = _keep_after(scores, order, len(order), granularity, min_width)
+        return BudgetFit(with_widths(spec, [len(k) for k in keep]), keep, c_max, budget, metric, False,
+                         f"cannot meet {budget:,.0f} {metric}: even with {min_width} channel(s) per hidden layer the "
+                         f"estimate is {c_max:,.0f} {metric} (the input layer, output layer and DMA shell do not shrink)",
+                         evals)
+    lo, hi = 0, len(order)          # cost(lo) > budget >= cost(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if cost_after(mid) <= budget:
+            hi = mid
+        else:
+            lo = mid
+    keep = _keep_after(scores, order, hi, granularity, min_width)
+    c = _cost(spec, [len(k) for k in keep], board, target_fps, metric, margin)
+    removed = sum(widths) - sum(len(k) for k in keep)
+    return BudgetFit(with_widths(spec, [len(k) for k in keep]), keep, c, budget, metric, c <= budget,
+                     f"removed {removed} of {sum(widths)} channels: {c:,.0f} {'<=' if c <= budget else '>'} "
+                     f"{budget:,.0f} {metric}", evals)
+
+
+def _scaled(widths: list[int], f: float, granularity: int = 1) -> list[int]:
+    if granularity > 1:
+        return [max(granularity, int(round(w * f / granularity)) * granularity) for w in widths]
+    return [max(1, int(round(w * f))) for w in widths]
+
+
+def scale_to_budget(spec: ModelSpec, widths: list[int], budget: float, board: str, target_fps, *,
+                    metric: str = "lut", margin: float = 0.85, max_factor: float = 16.0, iters: int = 12,
+                    granularity: int = 1) -> BudgetFit:
+    """The largest uniform factor f (bisection) with cost(round(widths * f)) <= budget; f may be < 1."""
+    def cost(f: float) -> float:
+        return _cost(spec, _scaled(widths, f, granularity), board, target_fps, metric, margin)
+
+    lo, hi = 0.0, 1.0
+    while cost(hi) <= budget and hi < max_factor:
+        lo, hi = hi, hi * 2
+    if cost(hi) <= budget:
+        lo = hi
+    else:
+        for _ in range(iters):
+            mid = (lo + hi) / 2
+            if cost(mid) <= budget:
+                lo = mid
+            else:
+                hi = mid
+    w = _scaled(widths, lo, granularity) if lo > 0 else [max(1, granularity)] * len(widths)
+    c = _cost(spec, w, board, target_fps, metric, margin)
+    ok = c <= budget
+    msg = (f"widths x{lo:.3f} -> {w}: {c:,.0f} {metric} (budget {budget:,.0f})" if ok else
+           f"cannot meet {budget:,.0f} {metric} by uniform scaling: smallest tried {w} costs {c:,.0f}")
+    return BudgetFit(with_widths(spec, w), None, c, budget, metric, ok, msg)
+
+
+def expand_to_budget(fit: BudgetFit, board: str, target_fps, *, margin: float = 0.85, granularity: int = 1) -> BudgetFit:
+    """MorphNet's expand step: grow a shrunk spec uniformly (factor >= 1) to use the rest of the budget."""
+    out = scale_to_budget(fit.spec, fit.widths, fit.budget, board, target_fps, metric=fit.metric, margin=margin,
+                          granularity=granularity)
+    if not out.met or out.cost < fit.cost or out.widths == fit.widths:
+        return fit
+    return out
+
+
+def uniform_to_budget(spec: ModelSpec, budget: float, board: str, target_fps, *, metric: str = "lut",
+                      margin: float = 0.85, granularity: int = 1) -> BudgetFit:
+    """The uniform width-multiplier baseline at the same budget (all of the topology's widths x one factor)."""
+    base = ModelSpec(**{**spec.to_dict(), "hidden": None, "width": 1.0})
+    return scale_to_budget(base, hidden_widths(base), budget, board, target_fps, metric=metric, margin=margin,
+                           granularity=granularity)

@@ -1,0 +1,189 @@
+"""The compiler's cost model seen from training: estimated LUTs/FPS of a model, or of a spec at given widths.
+
+Nothing here re-derives hardware costs: a model is exported to QONNX, lowered by compiler.frontend, folded for
+the board and target FPS by compiler.folding.optimize_folding, and priced by compiler.cost. A spec's cost is
+that of a freshly built model of the spec (binary weights make it weight-independent; for k-bit weights the
+accumulator widths of trained weights can differ slightly), cached per spec.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from bnn.topologies import ModelSpec, from_spec, hidden_widths
+
+METRICS = ("lut", "cycles")
+
+
+@dataclass
+class HardwareEstimate:
+    lut: float
+    ff: float
+    bram18: float
+    dsp: float
+    fps: float
+    ii_cycles: int
+    work_cycles: int       # sum of all stages' cycles when fully folded (pe = simd = 1): the network's work
+    met: bool              # fits the board and reaches the target FPS
+    fits: bool
+    reason: str
+    board: str
+    target_fps: float | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def metric(self, name: str) -> float:
+        if name not in METRICS:
+            raise ValueError(f"cost metric must be one of {METRICS}, got {name!r}")
+        return float(self.lut if name == "lut" else self.work_cycles)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The torch ONNX exporter prints progress lines; keep them out of training logs."""
+    prev = logging.getLogger("torch").level
+    logging.getLogger("torch").setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logging.getLogger("torch").setLevel(prev)
+
+
+def _fast_export(model: nn.Module, path: Path, in_shape: tuple[int, ...]) -> None:
+    """Brevitas QONNX export through torch's TorchScript exporter (dynamo=False): ~10x faster than the default
+    dynamo exporter bnn.export uses, which matters when a width search prices dozens of candidate widths.
+    tests/bnn/compress/test_hwcost.py checks both give the same estimate."""
+    import warnings
+
+    from brevitas.export import export_qonnx as brevitas_export
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.util.cleanup import cleanup_model
+
+    was = model.training
+    model.eval()
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            brevitas_export(model, input_t=torch.rand(1, *in_shape), export_path=str(path), dynamo=False)
+        cleanup_model(ModelWrapper(str(path))).save(str(path))
+    finally:
+        model.train(was)
+
+
+def export_and_lower(model: nn.Module, in_shape: tuple[int, ...], fast: bool = True):
+    """QONNX export + lowering to the dataflow IR (compiler.frontend); returns the graph.
+
+    fast=False exports with bnn.export.export_qonnx, the path `bnnc export` takes.
+    """
+    from compiler.frontend import load_model, lower
+
+    with tempfile.TemporaryDirectory(prefix="bnnc-compress-") as d:
+        path = Path(d) / "model.onnx"
+        with _quiet():
+            if fast:
+                _fast_export(model, path, tuple(in_shape))
+            else:
+                from bnn.export import export_qonnx
+
+                export_qonnx(model, path, tuple(in_shape))
+        return lower(load_model(path), path.stem)
+
+
+def estimate_graph(graph, board: str, target_fps: float | str | None, margin: float = 0.85) -> HardwareEstimate:
+    """Fold `graph` for the board/target with the compiler's optimiser and report its cost (graph untouched)."""
+    from boards.catalog import get_board
+    from compiler.cost import estimate
+    from compiler.folding import optimize_folding, parse_target
+
+    brd = get_board(board)
+    plan = optimize_folding(graph, brd, target_fps, margin)
+    work = estimate(graph, brd.default_clock_mhz, brd.shell.dma_bits)       # IR folding untouched: pe = simd = 1
+    work_cycles = sum(l.cycles for l in work.layers if l.kind != "dma")
+    tot = plan.cost.total
+    return HardwareEstimate(lut=float(tot.lut), ff=float(tot.ff), bram18=float(tot.bram18), dsp=float(tot.dsp),
+                            fps=float(plan.cost.fps), ii_cycles=int(plan.cost.ii_cycles), work_cycles=int(work_cycles),
+                            met=bool(plan.met), fits=bool(plan.fits), reason=plan.reason, board=brd.name,
+                            target_fps=parse_target(target_fps))
+
+
+def estimate_model(model: nn.Module, in_shape: tuple[int, ...], board: str, target_fps: float | str | None,
+                   margin: float = 0.85) -> HardwareEstimate:
+    return estimate_graph(export_and_lower(model, in_shape), board, target_fps, margin)
+
+
+_CACHE: dict[str, HardwareEstimate] = {}
+
+
+def estimate_spec(spec: ModelSpec, board: str, target_fps: float | str | None, margin: float = 0.85) -> HardwareEstimate:
+    """Cost of a model of `spec` (built with seed 0), cached by (spec, board, target, margin)."""
+    key = json.dumps([spec.to_dict(), board, target_fps, margin], sort_keys=True, default=str)
+    if key not in _CACHE:
+        state = torch.get_rng_state()
+        torch.manual_seed(0)
+        model = from_spec(spec).eval()
+        torch.set_rng_state(state)
+        _CACHE[key] = estimate_model(model, (spec.in_channels, spec.in_size, spec.in_size), board, target_fps, margin)
+    return _CACHE[key]
+
+
+def with_widths(spec: ModelSpec, widths: list[int]) -> ModelSpec:
+    """The same spec with explicit per-layer widths."""
+    return replace(spec, hidden=[int(w) for w in widths])
+
+
+@dataclass
+class ChannelCosts:
+    """Marginal cost of one channel/neuron of each width-carrying layer: (cost(w) - cost(w - step_i)) / step_i."""
+
+    widths: list[int]
+    metric: str
+    base: float                 # cost of the spec at `widths`
+    reduced: list[float]        # cost with layer i narrowed by steps[i]
+    steps: list[int]
+
+    @property
+    def per_channel(self) -> list[float]:
+        return [(self.base - r) / s if s else 0.0 for r, s in zip(self.reduced, self.steps)]
+
+
+def layer_steps(widths: list[int], step: int | float) -> list[int]:
+    """An int: that many channels per layer; a float in (0, 1): that fraction of each layer's width (>= 1)."""
+    if isinstance(step, float) and 0 < step < 1:
+        return [max(1, int(w * step)) for w in widths]
+    if int(step) != step or step < 1:
+        raise ValueError(f"step must be an integer >= 1 or a fraction in (0, 1), got {step}")
+    return [int(step)] * len(widths)
+
+
+def channel_costs(spec: ModelSpec, board: str, target_fps: float | str | None, metric: str = "lut",
+                  step: int | float = 0.5, margin: float = 0.85) -> ChannelCosts:
+    """Per-layer marginal channel costs by finite differences of the compiler's estimate (one compile per layer).
+
+    Why the default step is half the layer (an average marginal cost) rather than one channel: with a target FPS
+    the folding optimiser needs PE/SIMD to divide the layer widths, and w - 1 (e.g. 255) has none of the
+    power-of-two divisors w has, so it picks a different, often costlier folding -- SFC-W1A1 at 100k FPS on
+    Pynq-Z2 measures -2436 LUT for removing one channel of its first layer. Halving keeps the divisors. For the
+    'cycles' metric (work at pe = simd = 1) the cost is linear in the widths and step=1 is exact.
+    """
+    widths = hidden_widths(spec)
+    steps = layer_steps(widths, step)
+    base = estimate_spec(with_widths(spec, widths), board, target_fps, margin).metric(metric)
+    reduced = []
+    for i, (w, st) in enumerate(zip(widths, steps)):
+        if w - st < 1:
+            reduced.append(base)   # cannot narrow this layer: no marginal cost measurable
+            steps[i] = 0
+            continue
+        trial = widths[:i] + [w - st] + widths[i + 1:]
+        reduced.append(estimate_spec(with_widths(spec, trial), board, target_fps, margin).metric(metric))
+    return ChannelCosts(widths, metric, base, reduced, steps)

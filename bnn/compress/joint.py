@@ -1,0 +1,205 @@
+"""Train one or several students in one run against a frozen teacher whose forward pass runs once per batch.
+
+Learn2Compress trains students of several sizes jointly so that the expensive part -- the teacher's forward
+pass -- is shared. Every student here sees the same batches in the same order and has its own optimizer; with
+`teacher=None` (or kind 'none') the same loop is plain cross-entropy training, which is what makes "distilled
+vs not distilled" a same-recipe comparison.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from bnn.compress.hooks import FeatureTap, last_module, last_weighted
+from bnn.compress.losses import KINDS, FeatureHint, response_loss
+from bnn.evaluate import evaluate
+from bnn.loader import ImageDataset, make_loader
+from bnn.train import TrainConfig, TrainError, lr_factor, seed_everything
+
+
+@dataclass
+class DistillConfig:
+    """Which distillation loss: 'none' (labels only), 'response' (soft targets), 'feature' (hint), 'both'."""
+
+    kind: str = "response"
+    temperature: float = 4.0
+    alpha: float = 0.9           # weight of the soft-target term (the rest goes to hard-label CE)
+    hint_weight: float = 1.0     # weight of the feature hint (kinds 'feature' and 'both')
+    teacher_layer: str | None = None   # teacher module whose INPUT is the hint target (default: its last linear/conv)
+    student_layer: str | None = None   # student module whose OUTPUT is hinted (default: its last BatchNorm)
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"distillation kind must be one of {KINDS}, got {self.kind!r}")
+
+    @property
+    def uses_teacher(self) -> bool:
+        return self.kind != "none"
+
+
+@dataclass
+class Student:
+    name: str
+    model: nn.Module
+    spec: dict | None = None                                        # ModelSpec.to_dict(), kept with the result
+    extra_loss: Callable[[nn.Module], torch.Tensor] | None = None   # added to the loss
+    after_step: Callable[[nn.Module, float], None] | None = None    # (model, lr) after each step: MorphNet's prox
+
+
+@dataclass
+class StudentResult:
+    name: str
+    model: nn.Module
+    spec: dict | None
+    metrics: list[dict] = field(default_factory=list)   # per epoch: train_loss, test_acc, ...
+
+    @property
+    def test_acc(self) -> float | None:
+        return self.metrics[-1]["test_acc"] if self.metrics else None
+
+
+@dataclass
+class JointResult:
+    students: list[StudentResult]
+    seconds: float                 # wall time of the whole training loop (no evaluation)
+    teacher_seconds: float         # of which the teacher's forward passes
+    teacher_calls: int
+
+    def by_name(self) -> dict[str, StudentResult]:
+        return {s.name: s for s in self.students}
+
+
+def _optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def train_students(students: list[Student], train_set: ImageDataset, test_set: ImageDataset | None,
+                   config: TrainConfig, distill: DistillConfig | None = None,
+                   teacher: nn.Module | None = None) -> JointResult:
+    """Train `students` in place, each on every batch, computing the teacher's outputs once per batch."""
+    config.validate()
+    distill = distill or DistillConfig(kind="none")
+    if not students:
+        raise TrainError("no students to train")
+    if len({s.name for s in students}) != len(students):
+        raise TrainError("student names must be unique")
+    use_teacher = distill.uses_teacher and teacher is not None
+    if distill.uses_teacher and teacher is None:
+        raise TrainError(f"distillation kind {distill.kind!r} needs a teacher")
+    hinted = use_teacher and distill.kind in ("feature", "both")
+    in_shape = tuple(train_set.sample_shape)
+
+    t_tap = None
+    if use_teacher:
+        teacher.eval()
+        if hinted:
+            t_tap = FeatureTap(teacher, distill.teacher_layer or last_weighted(teacher), side="in")
+    taps: dict[str, FeatureTap] = {}
+    hints: dict[str, FeatureHint] = {}
+    opts: dict[str, torch.optim.Optimizer] = {}
+    for s in students:
+        opts[s.name] = _optimizer([p for p in s.model.parameters() if p.requires_grad], config)
+        if hinted:
+            taps[s.name] = FeatureTap(s.model, distill.student_layer or last_module(s.model, nn.modules.batchnorm._BatchNorm))
+
+    def make_hints(t_dim: int) -> None:
+        """Adapters are created at the first batch, once the teacher's feature width is known (no extra teacher
+        call), and join each student's optimizer."""
+        for s in students:
+            hints[s.name] = FeatureHint(taps[s.name].dim(s.model, in_shape), t_dim)
+            opts[s.name].add_param_group({"params": list(hints[s.name].parameters())})
+
+    gen = torch.Generator()
+    seed_everything(config.seed)
+    gen.manual_seed(config.seed)
+    loader = make_loader(train_set, config.batch_size, shuffle=True, generator=gen, num_workers=config.num_workers)
+    results = {s.name: StudentResult(s.name, s.model, s.spec) for s in students}
+    seconds = teacher_seconds = 0.0
+    calls = 0
+    try:
+        for epoch in range(config.epochs):
+            lr = config.lr * lr_factor(epoch, config)
+            for opt in opts.values():
+                for g in opt.param_groups:
+                    g["lr"] = lr
+            for s in students:
+                s.model.train()
+            sums = {s.name: [0.0, 0, 0] for s in students}   # loss * n, correct, n
+            t_epoch = time.perf_counter()
+            for x, y in loader:
+                t_logits = t_feat = None
+                if use_teacher:
+                    t0 = time.perf_counter()
+                    with torch.no_grad():
+                        t_logits = teacher(x)
+                    calls += 1
+                    t_feat = t_tap.value if t_tap is not None else None
+                    if hinted and not hints:
+                        make_hints(int(t_feat.shape[1]))
+                    teacher_seconds += time.perf_counter() - t0
+                for s in students:
+                    out = s.model(x)
+                    loss = (response_loss(out, t_logits, y, distill.temperature, distill.alpha)
+                            if use_teacher and distill.kind in ("response", "both")
+                            else nn.functional.cross_entropy(out, y))
+                    if hinted:
+                        loss = loss + distill.hint_weight * hints[s.name](taps[s.name].value, t_feat)
+                    if s.extra_loss is not None:
+                        loss = loss + s.extra_loss(s.model)
+                    value = float(loss.detach())
+                    if not math.isfinite(value):
+                        raise TrainError(f"student {s.name}: loss became {value} at epoch {epoch + 1}")
+                    opt = opts[s.name]
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    if s.after_step is not None:
+                        s.after_step(s.model, lr)
+                    acc = sums[s.name]
+                    acc[0] += value * len(y)
+                    acc[1] += int((out.detach().argmax(1) == y).sum())
+                    acc[2] += len(y)
+            seconds += time.perf_counter() - t_epoch
+            for s in students:
+                loss_sum, correct, n = sums[s.name]
+                m = {"epoch": epoch + 1, "train_loss": loss_sum / n, "train_acc": correct / n, "lr": lr,
+                     "test_loss": None, "test_acc": None}
+                if test_set is not None:
+                    ev = evaluate(s.model, test_set, config.eval_batch_size)
+                    m["test_loss"], m["test_acc"] = ev.loss, ev.accuracy
+                results[s.name].metrics.append(m)
+                if config.progress:
+                    print(f"[{s.name}] epoch {epoch + 1}/{config.epochs}: loss {m['train_loss']:.4f} "
+                          f"train acc {m['train_acc']:.4f} test acc {m['test_acc']}", flush=True)
+    finally:
+        for tap in list(taps.values()) + ([t_tap] if t_tap is not None else []):
+            tap.remove()
+    for s in students:
+        s.model.eval()
+    return JointResult([results[s.name] for s in students], seconds, teacher_seconds, calls)
+
+
+def save_student(path, model: nn.Module, spec: dict | None, train_set: ImageDataset, metrics: list[dict],
+                 config: TrainConfig | None = None) -> None:
+    """A bnnc checkpoint (readable by bnn.train.model_from_checkpoint and `bnnc export`) for a trained student."""
+    from bnn.train import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, save_checkpoint
+
+    pre = getattr(train_set, "preprocess", None)
+    save_checkpoint(path, {
+        "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+        "config": config.to_dict() if config else None, "model_spec": spec,
+        "preprocess": pre.to_dict() if pre is not None else None,
+        "dataset": {"name": getattr(getattr(train_set, "data", None), "name", None), "train_size": len(train_set),
+                    "sample_shape": list(train_set.sample_shape)},
+        "epoch": len(metrics), "best_epoch": len(metrics), "metrics": metrics,
+        "model_state": model.state_dict(),
+    })

@@ -1,0 +1,53 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from compiler.cli import main
+
+
+@pytest.fixture(scope="module")
+def teacher_ckpt(tmp_path_factory):
+    """A float TFC teacher trained for one epoch on the synthetic set, saved as a bnnc checkpoint."""
+    out = tmp_path_factory.mktemp("teacher")
+    r = CliRunner().invoke(main, ["train", "--model", "tfc", "--bits", "float", "--dataset", "synthetic", "--epochs",
+                                  "1", "--batch-size", "64", "--width", "0.5", "--out", str(out), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    return out / "last.pt"
+
+
+def test_compress_end_to_end_and_the_chosen_student_compiles(teacher_ckpt, tmp_path):
+    out = tmp_path / "c"
+    args = ["compress", "--teacher", str(teacher_ckpt), "--board", "pynq-z2", "--target-fps", "20000",
+            "--student", "tfc", "--widths", "0.25,0.5", "--dataset", "synthetic", "--epochs", "1",
+            "--batch-size", "64", "--method", "distill", "--method", "morphnet", "--method", "prune",
+            "--method", "lowrank", "--rank", "8", "--granularity", "4", "-o", str(out)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output + repr(r.exception)
+    summary = json.loads((out / "summary.json").read_text())
+    names = {s["name"] for s in summary["students"]}
+    assert {"tfc-x0.25", "tfc-x0.5", "morphnet", "prune", "lowrank-r8"} <= names
+    for s in summary["students"]:
+        assert 0.0 <= s["accuracy"] <= 1.0 and s["lut"] > 0 and s["fps"] > 0
+        assert (out / "students" / s["name"] / "student.pt").is_file()
+    assert summary["budget_fits"]["prune"]["met"] and summary["budget_fits"]["prune"]["cost"] <= summary["lut_budget"]
+    chosen = next(s for s in summary["students"] if s["name"] == summary["chosen"])
+    assert chosen["met"] and chosen["accuracy"] == max(s["accuracy"] for s in summary["students"] if s["met"])
+    assert (out / "pareto.png").stat().st_size > 1000
+    assert (out / "chosen" / "build" / "graph.json").is_file()
+    verify = json.loads((out / "chosen" / "build" / "verify.json").read_text())
+    assert verify["output_mismatches"] == 0
+    # and the exported student compiles with `bnnc compile` itself
+    r = CliRunner().invoke(main, ["compile", summary["chosen_onnx"], "-o", str(tmp_path / "b"), "--verify",
+                                  "--board", "pynq-z2", "--target-fps", "20000"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "b" / "report.json").is_file()
+
+
+def test_compress_reports_an_unreachable_target(teacher_ckpt, tmp_path):
+    r = CliRunner().invoke(main, ["compress", "--teacher", str(teacher_ckpt), "--board", "pynq-z2", "--target-fps",
+                                  "1e9", "--student", "tfc", "--widths", "0.25", "--dataset", "synthetic",
+                                  "--epochs", "1", "--batch-size", "64", "-o", str(tmp_path / "c")])
+    assert r.exit_code != 0
+    assert "no student meets" in r.output
+    assert json.loads((tmp_path / "c" / "summary.json").read_text())["chosen"] is None
