@@ -20,7 +20,7 @@ import numpy as np
 
 from compiler.errors import CompileError
 from compiler.ir import DataflowGraph, dtype as ir_dtype
-from compiler.packing import pack_beats, unpack_beats
+from compiler.packing import frame_bytes, pack_stream, unpack_stream
 
 CXXFLAGS = ("-O2", "-std=c++14")
 STREAM_WARNING = "WARNING: Hls::stream"       # printed by the hls::stream model on reads of empty / leftover data
@@ -81,16 +81,10 @@ def run_csim(project: str | os.PathLike, ints: np.ndarray, batch: int = 64,
              exe: str | os.PathLike | None = None) -> tuple[np.ndarray, float]:
     """Integer layer-0 input (N, *in_shape) -> (last layer's output (N, *out_shape) int64, seconds inside bnnc_top).
 
-    Goes through the bytes the runtime's DMA buffers hold (compiler.packing.pack_beats)."""
+    Goes through the bytes the runtime's DMA buffers hold (compiler.packing.pack_stream)."""
     meta = _meta(Path(project))
-    i, o = meta["input"], meta["output"]
-    x = np.asarray(ints)
-    n = len(x)
-    data = pack_beats(x.reshape(n, -1), i["dtype"], i["elems_per_word"], i["axi_bytes"])
-    raw, seconds = run_csim_bytes(project, data.reshape(n, -1), batch=batch, exe=exe)
-    length = int(np.prod(o["shape"]))
-    y = unpack_beats(raw, o["dtype"], o["elems_per_word"], o["axi_bytes"], length).reshape(n, *o["shape"])
-    return y, seconds
+    raw, seconds = run_csim_bytes(project, pack_stream(ints, meta["input"]), batch=batch, exe=exe)
+    return unpack_stream(raw, meta["output"]), seconds
 
 
 def run_csim_bytes(project: str | os.PathLike, data: np.ndarray, batch: int = 64,
@@ -102,9 +96,7 @@ def run_csim_bytes(project: str | os.PathLike, data: np.ndarray, batch: int = 64
     exe = Path(exe) if exe is not None else project / "csim" / "csim"
     if not exe.is_file():
         raise CompileError(f"{exe} not built", hint="call compile_csim first")
-    i, o = meta["input"], meta["output"]
-    frame_in = i["words_per_frame"] * i["axi_bytes"]
-    frame_out = o["words_per_frame"] * o["axi_bytes"]
+    frame_in, frame_out = frame_bytes(meta["input"]), frame_bytes(meta["output"])
     d = np.ascontiguousarray(data, dtype=np.uint8)
     n = len(d)
     if d.size != n * frame_in:

@@ -184,3 +184,24 @@ def unpack_beats(data, dtype: str, elems_per_word: int, beat_bytes: int, length:
         raise IRError(f"frame {f}, beat {w}: padding bytes beyond the {wb}-byte word are not zero "
                       f"(stream layout differs from deploy.json)")
     return unpack(np.ascontiguousarray(beats[..., :wb]), dtype, elems_per_word, length)
+
+
+# ---- one side of the accelerator, as deploy.json / project.json describe it ("input" / "output") -------------
+def frame_bytes(end: dict) -> int:
+    """Bytes of one frame in a DMA buffer of this stream end."""
+    return int(end["words_per_frame"]) * int(end["axi_bytes"])
+
+
+def pack_stream(values, end: dict) -> np.ndarray:
+    """(N, ...) values in stream order -> DMA bytes (N, frame_bytes(end)), uint8."""
+    v = np.asarray(values)
+    beats = pack_beats(v.reshape(len(v), -1), end["dtype"], end["elems_per_word"], end["axi_bytes"])
+    return beats.reshape(len(v), -1)
+
+
+def unpack_stream(data, end: dict) -> np.ndarray:
+    """DMA bytes (N, frame_bytes(end)) -> values (N, *end["shape"]), int64."""
+    d = np.asarray(data)
+    y = unpack_beats(d.reshape(len(d), -1), end["dtype"], end["elems_per_word"], end["axi_bytes"],
+                     int(np.prod(end["shape"])))
+    return y.reshape(len(d), *end["shape"])

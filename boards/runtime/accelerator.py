@@ -84,19 +84,24 @@ class Accelerator:
         """Classify a batch (raw uint8 (N, C, H, W) images or float model inputs); outputs and timing."""
         t0 = time.perf_counter()
         data = self.io.pack(self.io.to_ints(images))
-        outs, device, calls = [], 0.0, 0
+        out, device, calls = self._transfer(data)
+        ints = self.io.unpack(out)
+        outputs, labels = self.io.outputs(ints), self.io.labels(ints)
+        return RunResult(outputs, labels, len(data), calls, device, time.perf_counter() - t0, self.backend.name)
+
+    def _transfer(self, data: np.ndarray) -> tuple[np.ndarray, float, int]:
+        """DMA input bytes -> (DMA output bytes, device seconds, accelerator calls), batch_size frames per call."""
+        expect = self.deployment.frame_bytes("output")
+        outs, device = [], 0.0
         for s in range(0, len(data), self.batch_size):
             chunk = data[s : s + self.batch_size]
             out, seconds = self.backend.run(chunk)
-            if out.shape != (len(chunk), self.deployment.frame_bytes("output")):
+            if out.shape != (len(chunk), expect):
                 raise AcceleratorError(f"backend {self.backend.name!r} returned {out.shape} bytes for {len(chunk)} "
-                                       f"frames, expected ({len(chunk)}, {self.deployment.frame_bytes('output')})")
+                                       f"frames, expected ({len(chunk)}, {expect})")
             outs.append(out)
             device += seconds
-            calls += 1
-        ints = self.io.unpack(np.concatenate(outs))
-        outputs, labels = self.io.outputs(ints), self.io.labels(ints)
-        return RunResult(outputs, labels, len(data), calls, device, time.perf_counter() - t0, self.backend.name)
+        return np.concatenate(outs), device, len(outs)
 
     def predict(self, images) -> np.ndarray:
         """Top-1 class per image."""
@@ -105,8 +110,7 @@ class Accelerator:
     def raw(self, images) -> tuple[np.ndarray, np.ndarray]:
         """(DMA input bytes, DMA output bytes) for `images`: what crossed the AXI streams, for cross-checks."""
         data = self.io.pack(self.io.to_ints(images))
-        outs = [self.backend.run(data[s : s + self.batch_size])[0] for s in range(0, len(data), self.batch_size)]
-        return data, np.concatenate(outs)
+        return data, self._transfer(data)[0]
 
     def close(self) -> None:
         self.backend.close()

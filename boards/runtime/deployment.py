@@ -10,6 +10,7 @@ import numpy as np
 
 from boards.runtime.errors import AcceleratorError
 from compiler.ir import DataflowGraph, IRError
+from compiler.packing import frame_bytes
 
 _STREAM_KEYS = ("shape", "dtype", "elems_per_word", "word_bytes", "axi_bytes", "words_per_frame")
 
@@ -63,8 +64,7 @@ class Deployment:
 
     def frame_bytes(self, side: str) -> int:
         """Bytes of one frame in the DMA buffer of `side` ('input' or 'output')."""
-        s = self.meta[side]
-        return int(s["words_per_frame"]) * int(s["axi_bytes"])
+        return frame_bytes(self.meta[side])
 
     def bitstream(self) -> tuple[Path, Path]:
         """(.bit, .hwh); a clear error when the folder was deployed before a bitstream existed."""

@@ -9,7 +9,7 @@ from boards.runtime.deployment import Deployment
 from boards.runtime.errors import AcceleratorError
 from compiler.hostops import run_post, run_pre
 from compiler.ir import IRError
-from compiler.packing import pack_beats, unpack_beats
+from compiler.packing import pack_stream, unpack_stream
 
 # Model-input ranges the bnn preprocessing produces (bnn/preprocess.py RANGES).
 _RANGES = {"unit": (0.0, 1.0), "bipolar": (-1.0, 1.0)}
@@ -93,24 +93,18 @@ class HostIO:
 
     def pack(self, ints: np.ndarray) -> np.ndarray:
         """Layer-0 integers (N, ...) -> DMA input bytes (N, frame bytes), uint8."""
-        s = self.dep.meta["input"]
         try:
-            beats = pack_beats(np.asarray(ints).reshape(len(ints), -1), s["dtype"], s["elems_per_word"],
-                               s["axi_bytes"])
+            return pack_stream(ints, self.dep.meta["input"])
         except IRError as e:
             raise AcceleratorError(f"input: {e}") from None
-        return beats.reshape(len(ints), -1)
 
     # ---- output ---------------------------------------------------------------------------------------
     def unpack(self, data: np.ndarray) -> np.ndarray:
         """DMA output bytes (N, frame bytes) -> last layer's integers (N, *out_shape)."""
-        s = self.dep.meta["output"]
         try:
-            y = unpack_beats(np.asarray(data, np.uint8).reshape(len(data), -1), s["dtype"], s["elems_per_word"],
-                             s["axi_bytes"], int(np.prod(s["shape"])))
+            return unpack_stream(np.asarray(data, np.uint8), self.dep.meta["output"])
         except IRError as e:
             raise AcceleratorError(f"output stream: {e}") from None
-        return y.reshape(len(data), *s["shape"])
 
     def outputs(self, ints: np.ndarray) -> np.ndarray:
         """Last layer's integers -> what the QONNX model returns (output.post)."""

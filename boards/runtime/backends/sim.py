@@ -7,7 +7,7 @@ import numpy as np
 
 from boards.runtime.errors import AcceleratorError
 from compiler.ir import IRError
-from compiler.packing import pack_beats, unpack_beats
+from compiler.packing import pack_stream, unpack_stream
 from compiler.simulate import Simulator
 
 
@@ -19,16 +19,13 @@ class SimBackend:
         self.sim = Simulator(deployment.graph)
 
     def run(self, inbuf: np.ndarray) -> tuple[np.ndarray, float]:
-        i, o = self.dep.meta["input"], self.dep.meta["output"]
-        n = len(inbuf)
         t0 = time.perf_counter()
         try:   # decode the bytes the DMA would send, exactly as the accelerator's input adapter reads them
-            ints = unpack_beats(inbuf, i["dtype"], i["elems_per_word"], i["axi_bytes"], int(np.prod(i["shape"])))
-            y = self.sim.run_layers(ints.reshape(n, *i["shape"]))
-            out = pack_beats(y.reshape(n, -1), o["dtype"], o["elems_per_word"], o["axi_bytes"])
+            ints = unpack_stream(inbuf, self.dep.meta["input"])
+            out = pack_stream(self.sim.run_layers(ints), self.dep.meta["output"])
         except IRError as e:
             raise AcceleratorError(f"simulator: {e}") from None
-        return out.reshape(n, -1), time.perf_counter() - t0
+        return out, time.perf_counter() - t0
 
     def close(self) -> None:
         pass
