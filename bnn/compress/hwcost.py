@@ -48,7 +48,7 @@ class HardwareEstimate:
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet():
     """The torch ONNX exporter prints progress lines; keep them out of training logs."""
     prev = logging.getLogger("torch").level
     logging.getLogger("torch").setLevel(logging.ERROR)
@@ -59,43 +59,19 @@ def _quiet():
         logging.getLogger("torch").setLevel(prev)
 
 
-def _fast_export(model: nn.Module, path: Path, in_shape: tuple[int, ...]) -> None:
-    """Brevitas QONNX export through torch's TorchScript exporter (dynamo=False): ~10x faster than the default
-    dynamo exporter bnn.export uses, which matters when a width search prices dozens of candidate widths.
-    tests/bnn/compress/test_hwcost.py checks both give the same estimate."""
-    import warnings
-
-    from brevitas.export import export_qonnx as brevitas_export
-    from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.util.cleanup import cleanup_model
-
-    was = model.training
-    model.eval()
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            brevitas_export(model, input_t=torch.rand(1, *in_shape), export_path=str(path), dynamo=False)
-        cleanup_model(ModelWrapper(str(path))).save(str(path))
-    finally:
-        model.train(was)
-
-
 def export_and_lower(model: nn.Module, in_shape: tuple[int, ...], fast: bool = True):
     """QONNX export + lowering to the dataflow IR (compiler.frontend); returns the graph.
 
-    fast=False exports with bnn.export.export_qonnx, the path `bnnc export` takes.
+    fast=True uses torch's TorchScript exporter (bnn.export's dynamo=False); fast=False is the path `bnnc export`
+    takes.
     """
+    from bnn.export import export_qonnx
     from compiler.frontend import load_model, lower
 
     with tempfile.TemporaryDirectory(prefix="bnnc-compress-") as d:
         path = Path(d) / "model.onnx"
-        with _quiet():
-            if fast:
-                _fast_export(model, path, tuple(in_shape))
-            else:
-                from bnn.export import export_qonnx
-
-                export_qonnx(model, path, tuple(in_shape))
+        with quiet():
+            export_qonnx(model, path, tuple(in_shape), dynamo=not fast)
         return lower(load_model(path), path.stem)
 
 

@@ -216,9 +216,9 @@ def compress_cmd(teacher, board, target_fps, methods, student, bits, input_bits,
     x = test_set[list(range(min(64, len(test_set))))][0].numpy()
     rep: dict = {}
     try:
-        from bnn.compress.hwcost import _quiet
+        from bnn.compress.hwcost import quiet
 
-        with _quiet():
+        with quiet():
             export_qonnx(model, onnx, (c, h, h))
         check = check_export(model, onnx, x)
         if not check.exact:
