@@ -64,7 +64,8 @@ def _floats(text: str) -> list[float]:
 @click.option("--margin", default=0.85, show_default=True, type=click.FloatRange(0.05, 1.0))
 @click.option("--threads", default=None, type=click.IntRange(min=1), help="torch CPU threads")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-def compress_cmd(teacher, board, target_fps, methods, student, bits, input_bits, widths, distill_kind, temperature,
+@click.pass_context
+def compress_cmd(ctx, teacher, board, target_fps, methods, student, bits, input_bits, widths, distill_kind, temperature,
                  alpha, dataset, data_root, limit, epochs, teacher_epochs, batch_size, lr, seed, lut_budget, strength,
                  cost_metric, no_expand, granularity, rank, lowrank_layer, margin, threads, out_dir):
     """Compress a float TEACHER into binarized students for BOARD at TARGET-FPS (see docs/compression.md)."""
@@ -203,38 +204,37 @@ def compress_cmd(teacher, board, target_fps, methods, student, bits, input_bits,
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
         raise click.ClickException(f"no student meets {target_fps} FPS on {board}; see {out_dir / 'summary.json'}")
 
-    # export + compile the chosen student, as `bnnc export` and `bnnc compile --verify --board` would
+    # export + compile the chosen student: `bnnc compile --verify --board B --target-fps N` itself
+    import numpy as np
+
+    from bnn.compress.hwcost import quiet
     from bnn.export import ExportError, check_export, export_qonnx
-    from compiler.build import compile_model
-    from compiler.errors import CompileError
-    from compiler.folding import fold_graph
-    from compiler.ir import IRError
-    from compiler.report import build_report, write_report
+    from compiler.cli.compile import compile_cmd
 
     model = dict((n, m) for n, _, m, _, _ in results)[chosen["name"]]
     onnx = out_dir / "chosen" / "model.onnx"
     x = test_set[list(range(min(64, len(test_set))))][0].numpy()
-    rep: dict = {}
-    try:
-        from bnn.compress.hwcost import quiet
 
+    def does_not_compile(why: str) -> click.ClickException:
+        summary["chosen_compile_error"] = why
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+        return click.ClickException(f"the chosen student {chosen['name']} does not compile: {why}")
+
+    try:
         with quiet():
             export_qonnx(model, onnx, (c, h, h))
         check = check_export(model, onnx, x)
-        if not check.exact:
-            raise click.ClickException(f"exported {onnx} differs from the module on {check.mismatches} inputs")
-
-        def transform(graph):
-            cost, source, notes = fold_graph(graph, get_board(board), target_fps, None, margin)
-            rep["report"] = build_report(graph.name, cost, get_board(board), margin, source, parse_target(target_fps),
-                                         notes)
-
-        compile_model(onnx, out_dir / "chosen" / "build", verify=True, verify_inputs=x, transform=transform,
-                      extra_files=lambda g, folder: write_report(rep["report"], folder))
-    except (ExportError, CompileError, IRError) as e:
-        summary["chosen_compile_error"] = str(e)
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
-        raise click.ClickException(f"the chosen student {chosen['name']} does not compile: {e}") from None
+    except ExportError as e:
+        raise does_not_compile(str(e)) from None
+    if not check.exact:
+        raise click.ClickException(f"exported {onnx} differs from the module on {check.mismatches} inputs")
+    np.save(out_dir / "chosen" / "verify_inputs.npy", x)
+    try:
+        ctx.invoke(compile_cmd, model=onnx, out_dir=out_dir / "chosen" / "build", verify=True,
+                   verify_inputs=out_dir / "chosen" / "verify_inputs.npy", board=board, target_fps=target_fps,
+                   margin=margin)
+    except click.ClickException as e:
+        raise does_not_compile(e.message) from None
     summary["chosen_onnx"] = str(onnx)
     summary["chosen_build"] = str(out_dir / "chosen" / "build")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
