@@ -116,7 +116,8 @@ def lr_factor(epoch: int, config: TrainConfig) -> float:
     return 1.0
 
 
-def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer `config` names over the model's trainable parameters (also bnn.compress's students')."""
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise TrainError(f"{type(model).__name__} has no trainable parameters")
@@ -159,6 +160,26 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def checkpoint_header(config: TrainConfig | None, model_spec: dict | None, train_set, test_set=None) -> dict:
+    """What every bnnc checkpoint records besides weights and metrics (the trainer's and bnn.compress's)."""
+    preprocess = getattr(train_set, "preprocess", None)
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "config": config.to_dict() if config is not None else None,
+        "model_spec": model_spec,
+        "preprocess": preprocess.to_dict() if preprocess is not None else None,
+        "dataset": {
+            "name": getattr(getattr(train_set, "data", None), "name", None),
+            "train_size": len(train_set),
+            "test_size": len(test_set) if test_set is not None else 0,
+            "sample_shape": list(getattr(train_set, "sample_shape", ()) or ()),
+        },
+        # bit-identical reruns need the same torch version and CPU thread count
+        "env": {"torch": str(torch.__version__), "threads": torch.get_num_threads()},
+    }
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
@@ -248,7 +269,7 @@ def train(
 def _train(model, train_set, test_set, config, out_dir, model_spec, on_epoch_end) -> TrainResult:
     device = torch.device(config.device)
     model.to(device)
-    optimizer = _make_optimizer(model, config)
+    optimizer = make_optimizer(model, config)
     loader_gen = torch.Generator()
     seed_everything(config.seed)
     loader_gen.manual_seed(config.seed)
@@ -269,22 +290,7 @@ def _train(model, train_set, test_set, config, out_dir, model_spec, on_epoch_end
             raise TrainError(f"{config.resume} already finished {start} epochs; ask for more than {start} epochs "
                              "to continue")
 
-    preprocess = getattr(train_set, "preprocess", None)
-    base = {
-        "format": CHECKPOINT_FORMAT,
-        "version": CHECKPOINT_VERSION,
-        "config": config.to_dict(),
-        "model_spec": model_spec,
-        "preprocess": preprocess.to_dict() if preprocess is not None else None,
-        "dataset": {
-            "name": getattr(getattr(train_set, "data", None), "name", None),
-            "train_size": len(train_set),
-            "test_size": len(test_set) if test_set is not None else 0,
-            "sample_shape": list(getattr(train_set, "sample_shape", ()) or ()),
-        },
-        # bit-identical reruns need the same torch version and CPU thread count
-        "env": {"torch": str(torch.__version__), "threads": torch.get_num_threads()},
-    }
+    base = checkpoint_header(config, model_spec, train_set, test_set)
     loader = make_loader(train_set, config.batch_size, shuffle=True, generator=loader_gen,
                          num_workers=config.num_workers)
     last_path = best_path = None

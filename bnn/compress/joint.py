@@ -19,7 +19,8 @@ from bnn.compress.hooks import FeatureTap, last_module, last_weighted
 from bnn.compress.losses import KINDS, FeatureHint, response_loss
 from bnn.evaluate import evaluate
 from bnn.loader import ImageDataset, make_loader
-from bnn.train import TrainConfig, TrainError, lr_factor, seed_everything
+from bnn.train import (TrainConfig, TrainError, checkpoint_header, lr_factor, make_optimizer, save_checkpoint,
+                       seed_everything)
 
 
 @dataclass
@@ -74,14 +75,6 @@ class JointResult:
         return {s.name: s for s in self.students}
 
 
-def _optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-
-
 def train_students(students: list[Student], train_set: ImageDataset, test_set: ImageDataset | None,
                    config: TrainConfig, distill: DistillConfig | None = None,
                    teacher: nn.Module | None = None) -> JointResult:
@@ -107,7 +100,7 @@ def train_students(students: list[Student], train_set: ImageDataset, test_set: I
     hints: dict[str, FeatureHint] = {}
     opts: dict[str, torch.optim.Optimizer] = {}
     for s in students:
-        opts[s.name] = _optimizer([p for p in s.model.parameters() if p.requires_grad], config)
+        opts[s.name] = make_optimizer(s.model, config)
         if hinted:
             taps[s.name] = FeatureTap(s.model, distill.student_layer or last_module(s.model, nn.modules.batchnorm._BatchNorm))
 
@@ -191,15 +184,5 @@ def train_students(students: list[Student], train_set: ImageDataset, test_set: I
 def save_student(path, model: nn.Module, spec: dict | None, train_set: ImageDataset, metrics: list[dict],
                  config: TrainConfig | None = None) -> None:
     """A bnnc checkpoint (readable by bnn.train.model_from_checkpoint and `bnnc export`) for a trained student."""
-    from bnn.train import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, save_checkpoint
-
-    pre = getattr(train_set, "preprocess", None)
-    save_checkpoint(path, {
-        "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-        "config": config.to_dict() if config else None, "model_spec": spec,
-        "preprocess": pre.to_dict() if pre is not None else None,
-        "dataset": {"name": getattr(getattr(train_set, "data", None), "name", None), "train_size": len(train_set),
-                    "sample_shape": list(train_set.sample_shape)},
-        "epoch": len(metrics), "best_epoch": len(metrics), "metrics": metrics,
-        "model_state": model.state_dict(),
-    })
+    save_checkpoint(path, {**checkpoint_header(config, spec, train_set), "epoch": len(metrics),
+                           "best_epoch": len(metrics), "metrics": metrics, "model_state": model.state_dict()})
