@@ -5,7 +5,7 @@ import torch
 from click.testing import CliRunner
 
 from bnn.train import load_checkpoint, model_from_checkpoint
-from compiler.cli.train import train_cmd
+from bnnc.train import train_cmd
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -5,7 +5,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from boards.runtime import Accelerator
-from compiler.cli import main
+from bnnc import main
 
 
 def run(*args):

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from brevitas_models import export, mlp
-from compiler.cli.compile import compile_cmd
+from bnnc.compile import compile_cmd
 from compiler.ir import DataflowGraph
 
 

@@ -3,7 +3,7 @@ import re
 
 from click.testing import CliRunner
 
-from compiler.cli import main
+from bnnc import main
 
 
 def test_demo_tfc_one_epoch(tmp_path):

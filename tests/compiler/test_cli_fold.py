@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from bnn.export import export_qonnx
 from bnn.topologies import build
-from compiler.cli import main
+from bnnc import main
 from compiler.ir import DataflowGraph
 
 

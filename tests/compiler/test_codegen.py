@@ -16,7 +16,7 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hls_lib"))
 import irgraphs  # noqa: E402
 
-from compiler.cli import main  # noqa: E402
+from bnnc import main  # noqa: E402
 from compiler.codegen import generate_project  # noqa: E402
 from compiler.codegen.plan import make_plan  # noqa: E402
 from compiler.deploy import assemble_deploy  # noqa: E402

@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from csim_models import build_folded, check_real_and_random
-from compiler.cli import main
+from bnnc import main
 
 FOLDINGS = {
     (1, 1): {"Gemm_0_mvtu": {"pe": 16, "simd": 49}, "Gemm_1_mvtu": {"pe": 8, "simd": 16},

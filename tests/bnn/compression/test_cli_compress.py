@@ -3,7 +3,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from compiler.cli import main
+from bnnc import main
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from compiler.cli.hls import BOARD_HELP, tool_errors
+from bnnc.hls import BOARD_HELP, tool_errors
 
 
 @click.command("csim")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.hls import BOARD_HELP, tool_errors
+from bnnc.hls import BOARD_HELP, tool_errors
 
 
 @click.command("bitstream")

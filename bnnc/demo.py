@@ -29,8 +29,8 @@ def _dataset() -> str:
 @click.pass_context
 def demo_cmd(ctx: click.Context, model: str, bits: str, epochs: int, lr: float, input_bits: int, board: str, out: Path) -> None:
     """Train, export and check a model; later stages run as they are available."""
-    from compiler.cli.export import export_cmd
-    from compiler.cli.train import train_cmd
+    from bnnc.export import export_cmd
+    from bnnc.train import train_cmd
 
     dataset = _dataset()
     run = out / (f"{model}-{bits}" if bits == "float" else f"{model}-{bits}-in{input_bits}")
@@ -58,8 +58,8 @@ def _compile_and_verify(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     import numpy as np
 
     from bnn.train import load_checkpoint
-    from compiler.cli.compile import compile_cmd
-    from compiler.cli.export import real_inputs
+    from bnnc.compile import compile_cmd
+    from bnnc.export import real_inputs
 
     board = ctx.params.get("board") or "pynq-z2"
     click.echo(click.style(f"[3] compile to the dataflow IR, verified bit-exactly against QONNX execution, "
@@ -103,7 +103,7 @@ def _csim(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
     """The generated HLS C++ (the code Vitis HLS synthesises), compiled with g++, against the simulator."""
     import numpy as np
 
-    from compiler.cli.csim import csim_cmd
+    from bnnc.csim import csim_cmd
 
     board = ctx.params.get("board") or "pynq-z2"
     click.echo(click.style(f"[5] HLS project for {board}, C-simulated with g++ against the simulator", bold=True))
@@ -116,7 +116,7 @@ def _deploy_and_run(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> 
     import numpy as np
 
     from boards.runtime import Accelerator
-    from compiler.cli.deploy import deploy_cmd
+    from bnnc.deploy import deploy_cmd
 
     click.echo(click.style("[6] deployment folder + runtime: the board's API on the sim and csim backends", bold=True))
     deploy = run / "deploy"

@@ -6,17 +6,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import click  # noqa: E402
 
-from compiler.cli.bitstream import bitstream_cmd  # noqa: E402
-from compiler.cli.boards import boards_cmd  # noqa: E402
-from compiler.cli.compile import compile_cmd  # noqa: E402
-from compiler.cli.compress import compress_cmd  # noqa: E402
-from compiler.cli.csim import csim_cmd  # noqa: E402
-from compiler.cli.demo import demo_cmd  # noqa: E402
-from compiler.cli.deploy import deploy_cmd  # noqa: E402
-from compiler.cli.export import export_cmd  # noqa: E402
-from compiler.cli.hls import hls_cmd  # noqa: E402
-from compiler.cli.run import run_cmd  # noqa: E402
-from compiler.cli.train import train_cmd  # noqa: E402
+from bnnc.bitstream import bitstream_cmd  # noqa: E402
+from bnnc.boards import boards_cmd  # noqa: E402
+from bnnc.compile import compile_cmd  # noqa: E402
+from bnnc.compress import compress_cmd  # noqa: E402
+from bnnc.csim import csim_cmd  # noqa: E402
+from bnnc.demo import demo_cmd  # noqa: E402
+from bnnc.deploy import deploy_cmd  # noqa: E402
+from bnnc.export import export_cmd  # noqa: E402
+from bnnc.hls import hls_cmd  # noqa: E402
+from bnnc.run import run_cmd  # noqa: E402
+from bnnc.train import train_cmd  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

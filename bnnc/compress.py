@@ -209,7 +209,7 @@ def compress_cmd(ctx, teacher, board, target_fps, methods, student, bits, input_
 
     from bnn.compress.hwcost import quiet
     from bnn.export import ExportError, check_export, export_qonnx
-    from compiler.cli.compile import compile_cmd
+    from bnnc.compile import compile_cmd
 
     model = dict((n, m) for n, _, m, _, _ in results)[chosen["name"]]
     onnx = out_dir / "chosen" / "model.onnx"
