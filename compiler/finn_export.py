@@ -1,5 +1,6 @@
 """The dataflow IR as an ONNX graph of FINN fpgadataflow custom ops, so FINN users can take a bnnc build onward.
 
+Each kind writes its own node(s) (compiler.kinds.<kind>.export_finn); this module assembles the graph.
 Op types and attribute names follow FINN's `finn.custom_op.fpgadataflow` ops (MVAU, Thresholding, FMPadding,
 ConvolutionInputGenerator, StreamingMaxPool, LabelSelect); tensors carry qonnx DataType annotations and NHWC
 shapes with a batch of 1, as in FINN's own dataflow graphs. Conventions FINN uses that differ from our IR:
@@ -21,95 +22,14 @@ from pathlib import Path
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from compiler.ir import DataflowGraph, InputSpec, IRError, Layer, OutputSpec, dtype
-from compiler.simulate import popcount_thresholds
-
-FINN_DOMAIN = "finn.custom_op.fpgadataflow"
-
-
-def _node(op: str, name: str, ins: list[str], outs: list[str], **attrs):
-    return helper.make_node(op, ins, outs, name=name, domain=FINN_DOMAIN, backend="fpgadataflow", **attrs)
-
-
-def _mvau(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-    a = l.attrs
-    w = l.arrays["weights"].astype(np.int64)
-    xnor = bool(a["binary_xnor"])
-    wdt, idt = (("BINARY", "BINARY") if xnor else (a["weight_dtype"], l.in_dtype))
-    inits[f"{l.name}_W"] = ((w + 1) // 2 if xnor else w).T.astype(np.float32)
-    ins = [x, f"{l.name}_W"]
-    dtypes = {f"{l.name}_W": wdt}
-    attrs = dict(MW=a["MW"], MH=a["MH"], SIMD=l.simd, PE=l.pe, inputDataType=idt, weightDataType=wdt,
-                 accDataType=a["acc_dtype"], binaryXnorMode=int(xnor), noActivation=int(a["noact"]),
-                 numInputVectors=[1, *l.out_shape[:-1]], ActVal=0, outputDataType=l.out_dtype)
-    if not a["noact"]:
-        t = l.arrays["thresholds"].astype(np.int64)
-        t = np.broadcast_to(t, (a["MH"], t.shape[1]))
-        inits[f"{l.name}_T"] = (popcount_thresholds(t, a["MW"]) if xnor else t).astype(np.float32)
-        ins.append(f"{l.name}_T")
-        dtypes[f"{l.name}_T"] = _range_name(inits[f"{l.name}_T"])
-        attrs["ActVal"] = 0 if l.out_dtype == "BIPOLAR" else int(a["out_bias"])
-    return [_node("MVAU", l.name, ins, [y], **attrs)], dtypes
-
-
-def _range_name(v: np.ndarray) -> str:
-    from compiler.frontend.quantizers import range_dtype
-
-    return range_dtype(int(v.min()), int(v.max())) if v.size else "INT2"
-
-
-def _sliding(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-    a = l.attrs
-    (h, w), c, pad = a["ifm_dim"], a["channels"], a["pad"]
-    nodes, dtypes, src = [], {}, x
-    shapes = inits.setdefault("__shapes__", {})
-    if any(pad):
-        if a["pad_value"] != 0:
-            raise IRError(f"layer {l.name!r}: FINN's FMPadding pads with 0, not {a['pad_value']}")
-        src = f"{l.name}_padded"
-        nodes.append(_node("FMPadding", f"{l.name}_pad", [x], [src], ImgDim=[h, w], Padding=list(pad),
-                           NumChannels=c, SIMD=l.simd, inputDataType=l.out_dtype, numInputVectors=1))
-        h, w = h + pad[0] + pad[2], w + pad[1] + pad[3]
-        dtypes[src] = l.out_dtype
-        shapes[src] = (h, w, c)
-    nodes.append(_node("ConvolutionInputGenerator", l.name, [src], [y], ConvKernelDim=list(a["kernel"]),
-                       IFMChannels=c, IFMDim=[h, w], OFMDim=list(a["ofm_dim"]), SIMD=l.simd,
-                       Stride=list(a["stride"]), Dilation=[1, 1], inputDataType=l.out_dtype,
-                       outputDataType=l.out_dtype, depthwise=0))
-    return nodes, dtypes
-
-
-def _maxpool(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-    a = l.attrs
-    if list(a["stride"]) != list(a["kernel"]):
-        raise IRError(f"layer {l.name!r}: FINN's StreamingMaxPool needs stride == kernel, got stride {a['stride']} "
-                      f"and kernel {a['kernel']}")
-    return [_node("StreamingMaxPool", l.name, [x], [y], ImgDim=list(a["ifm_dim"]), PoolDim=list(a["kernel"]),
-                  NumChannels=a["channels"], PE=l.pe, CeilMode=0, dataType=l.in_dtype)], {}
-
-
-def _thresholding(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-    a = l.attrs
-    t = np.broadcast_to(l.arrays["thresholds"], (a["num_channels"], l.arrays["thresholds"].shape[1]))
-    inits[f"{l.name}_T"] = t.astype(np.float32)
-    return [_node("Thresholding", l.name, [x, f"{l.name}_T"], [y], NumChannels=a["num_channels"], PE=l.pe,
-                  numSteps=int(t.shape[1]), inputDataType=l.in_dtype, weightDataType=_range_name(t),
-                  outputDataType=l.out_dtype, ActVal=0 if l.out_dtype == "BIPOLAR" else int(a["out_bias"]),
-                  numInputVectors=[1, *l.out_shape[:-1]])], {f"{l.name}_T": _range_name(t)}
-
-
-def _label_select(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-    a = l.attrs
-    return [_node("LabelSelect", l.name, [x], [y], Labels=a["num_labels"], PE=l.pe, K=a["k"],
-                  inputDataType=l.in_dtype, outputDataType=l.out_dtype)], {}
-
-
-_EXPORTERS = {"MVTU": _mvau, "SlidingWindow": _sliding, "MaxPool": _maxpool, "Thresholding": _thresholding,
-              "LabelSelect": _label_select}
+from compiler import kinds
+from compiler.ir import DataflowGraph, InputSpec, IRError, Layer, OutputSpec
+from compiler.kinds.finn import FINN_DOMAIN  # noqa: F401  (re-exported)
 
 
 def to_finn_onnx(graph: DataflowGraph):
     """A qonnx ModelWrapper holding the graph's layers as FINN fpgadataflow nodes."""
+    from qonnx.core.datatype import DataType
     from qonnx.core.modelwrapper import ModelWrapper
 
     graph.validate()
@@ -123,7 +43,7 @@ def to_finn_onnx(graph: DataflowGraph):
             x = f"{l.name}_in"
             tensors.append((x, l.in_shape, l.in_dtype))
         y = "global_out" if i == len(graph.layers) - 1 else f"{l.name}_out"
-        new, dt = _EXPORTERS[l.kind](l, x, y, inits)
+        new, dt = kinds.get(l.kind).export_finn(l, x, y, inits)
         nodes += new
         dtypes.update(dt)
         tensors.append((y, l.out_shape, l.out_dtype))
@@ -139,9 +59,9 @@ def to_finn_onnx(graph: DataflowGraph):
     )
     model = ModelWrapper(helper.make_model(g, producer_name="bnnc", opset_imports=[helper.make_opsetid("", 11)]))
     for name, _, dt in tensors:
-        model.set_tensor_datatype(name, dtype(dt))
+        model.set_tensor_datatype(name, DataType[dt])
     for name, dt in dtypes.items():
-        model.set_tensor_datatype(name, dtype(dt))
+        model.set_tensor_datatype(name, DataType[dt])
     model.set_metadata_prop("bnnc_layers", json.dumps([{"name": l.name, "kind": l.kind} for l in graph.layers]))
     return model
 

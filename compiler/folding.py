@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from boards.catalog import RESOURCE_KEYS, Board, Resources
+from compiler import kinds
 from compiler.cost import GraphCost, LayerCost, dma_cost, dwc_total, estimate, layer_cost
 from compiler.errors import CompileError
 from compiler.ir import DataflowGraph, Layer, dtype
@@ -31,16 +32,7 @@ class FoldingError(CompileError):
 
 def folded_dims(layer: Layer) -> dict[str, tuple[str, int]]:
     """{folding key: (name of the dimension it must divide, its size)} for a layer (docs/ir.md)."""
-    a = layer.attrs
-    if layer.kind == "MVTU":
-        return {"pe": ("MH", int(a["MH"])), "simd": ("MW", int(a["MW"]))}
-    if layer.kind == "Thresholding":
-        return {"pe": ("num_channels", int(a["num_channels"]))}
-    if layer.kind == "SlidingWindow":
-        return {"simd": ("channels", int(a["channels"]))}
-    if layer.kind == "MaxPool":
-        return {"pe": ("channels", int(a["channels"]))}
-    return {}
+    return kinds.get(layer.kind).folded_dims(layer)
 
 
 def divisors(n: int) -> list[int]:
@@ -289,10 +281,7 @@ def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str
 
 def _stream_key(layer: Layer, side: str) -> str | None:
     """The folding key that sets how many elements a layer's input (side='in') or output word carries."""
-    dims = folded_dims(layer)
-    if layer.kind == "MVTU":
-        return "simd" if side == "in" else "pe"
-    return next(iter(dims), None)
+    return kinds.get(layer.kind).stream_key(side)
 
 
 def _steps(layer: Layer, keys: list[str] | None = None) -> list[tuple[Layer, LayerCost]]:

@@ -14,22 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from qonnx.core.datatype import DataType
+from compiler import kinds
+from compiler.datatypes import DataType, datatype
+from compiler.errors import IRError  # noqa: F401  (re-exported: callers import it from here)
 
-KINDS = ("MVTU", "Thresholding", "SlidingWindow", "MaxPool", "LabelSelect")
+KINDS = kinds.names()
 FORMAT_VERSION = 1
 
 
-class IRError(ValueError):
-    """An IR graph or file that breaks the contract in docs/ir.md."""
-
-
 def dtype(name: str) -> DataType:
-    """qonnx DataType from its name, with an error that names the bad value."""
-    try:
-        return DataType[name]
-    except (KeyError, ValueError):
-        raise IRError(f"unknown datatype {name!r}") from None
+    """IR datatype from its name (compiler.datatypes), with an error that names the bad value."""
+    return datatype(name)
 
 
 @dataclass
@@ -54,26 +49,13 @@ class Layer:
 
     def validate(self) -> None:
         where = f"layer {self.name!r} ({self.kind})"
-        if self.kind not in KINDS:
-            raise IRError(f"{where}: unknown kind; expected one of {KINDS}")
+        if self.kind not in kinds.names():
+            raise IRError(f"{where}: unknown kind; expected one of {kinds.names()}")
         dtype(self.in_dtype), dtype(self.out_dtype)
-        for axis, key in _folded_dims(self):
+        for key, (_, axis) in kinds.get(self.kind).folded_dims(self).items():
             n = self.folding.get(key, 1)
             if n < 1 or axis % n:
                 raise IRError(f"{where}: {key}={n} must be a positive divisor of {axis}")
-
-
-def _folded_dims(layer: Layer) -> list[tuple[int, str]]:
-    a = layer.attrs
-    if layer.kind == "MVTU":
-        return [(a["MH"], "pe"), (a["MW"], "simd")]
-    if layer.kind == "Thresholding":
-        return [(a["num_channels"], "pe")]
-    if layer.kind == "SlidingWindow":
-        return [(a["channels"], "simd")]
-    if layer.kind == "MaxPool":
-        return [(a["channels"], "pe")]
-    return []
 
 
 @dataclass

@@ -7,6 +7,7 @@ import numpy as np
 
 from boards.runtime.deployment import Deployment
 from boards.runtime.errors import AcceleratorError
+from compiler import kinds
 from compiler.hostops import run_post, run_pre
 from compiler.ir import IRError
 from compiler.packing import pack_stream, unpack_stream
@@ -112,7 +113,7 @@ class HostIO:
 
     def labels(self, ints: np.ndarray) -> np.ndarray:
         """Top-1 class per frame: the LabelSelect index if the graph ends in one, else the argmax of the outputs."""
-        if self.graph.layers[-1].kind == "LabelSelect":
+        if kinds.get(self.graph.layers[-1].kind).produces_labels:
             return np.asarray(ints).reshape(len(ints), -1)[:, 0].astype(np.int64)
         out = np.asarray(self.outputs(ints))
         return out.reshape(len(out), -1).argmax(axis=1)

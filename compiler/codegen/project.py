@@ -21,7 +21,7 @@ from pathlib import Path
 
 from boards.catalog import Board, get_board
 from compiler.codegen import tcl
-from compiler.codegen.cxx import identifier
+from compiler.backends.hls.cxx import identifier
 from compiler.codegen.plan import Plan, make_plan
 from compiler.codegen.testbench import TESTBENCH
 from compiler.codegen.top import TOP, top_header, top_source

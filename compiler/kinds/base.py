@@ -1,0 +1,89 @@
+"""The protocol every layer kind implements (docs/ir.md, "Layer kinds"): one object per kind, registered by name.
+
+A kind owns everything that depends on what the layer computes: its attribute schema and checks, output shape,
+folding keys, stream words, the NumPy golden model, the cost model and the FINN export. Backends (HLS C++,
+RTL) emit code per kind from their own registries (compiler.backends.hls). Central code (IR, simulator, cost,
+folding, codegen, export) looks a kind up with `compiler.kinds.get(name)` and never branches on its name.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from compiler.errors import IRError
+
+if TYPE_CHECKING:
+    from compiler.ir import Layer
+    from compiler.resources import LayerCost
+
+
+class Kind(ABC):
+    """One layer kind. Subclasses set `name`, `attrs` (schema) and `ctrl_lut`, and implement every method."""
+
+    name: str = ""
+    #: required attributes and the Python types their values have (the schema of docs/ir.md)
+    attrs: dict[str, type | tuple[type, ...]] = {}
+    #: control-logic LUTs of one stage, independent of folding (docs/cost_model.md calibration)
+    ctrl_lut: int = 0
+    #: notes the cost report adds when a graph contains this kind
+    report_notes: tuple[str, ...] = ()
+    #: the graph's output are class indices when it ends in this kind (the runtime's `labels`)
+    produces_labels: bool = False
+
+    def where(self, layer: "Layer") -> str:
+        return f"layer {layer.name!r} ({layer.kind})"
+
+    def check_attrs(self, layer: "Layer") -> None:
+        """Every attribute of the schema is present (IRError naming the first missing one)."""
+        for key in self.attrs:
+            if key not in layer.attrs:
+                raise IRError(f"{self.where(layer)}: missing attribute {key!r}")
+
+    # ---- shapes and folding -----------------------------------------------------------------------------
+    @abstractmethod
+    def out_shape(self, attrs: dict[str, Any]) -> tuple[int, ...] | None:
+        """Per-frame output shape the attributes imply (None when only its size is fixed, see shapes_ok)."""
+
+    @abstractmethod
+    def shapes_ok(self, layer: "Layer") -> bool:
+        """in_shape/out_shape agree with the attributes."""
+
+    @abstractmethod
+    def check(self, layer: "Layer") -> None:
+        """Attribute-level checks beyond the shapes (IRError naming layer and field)."""
+
+    @abstractmethod
+    def folded_dims(self, layer: "Layer") -> dict[str, tuple[str, int]]:
+        """{folding key: (name of the dimension it must divide, its size)}."""
+
+    @abstractmethod
+    def stream_key(self, side: str) -> str | None:
+        """The folding key that sets the element count of the input ('in') or output ('out') word."""
+
+    def stream_elems(self, layer: "Layer", side: str) -> int:
+        """Elements per stream word entering (side='in') or leaving (side='out') the layer."""
+        key = self.stream_key(side)
+        return int(layer.folding.get(key, 1)) if key else 1
+
+    # ---- golden model ---------------------------------------------------------------------------------
+    @abstractmethod
+    def sim_prepare(self, layer: "Layer", where: str) -> dict:
+        """Per-layer preparation of the NumPy model (packed weights, checked thresholds), once per graph."""
+
+    @abstractmethod
+    def sim_run(self, layer: "Layer", plan: dict, x: np.ndarray) -> np.ndarray:
+        """A batch (N, *in_shape) of integers -> (N, *out_shape), bit-exact with the hardware."""
+
+    # ---- cost and export ------------------------------------------------------------------------------
+    @abstractmethod
+    def cost(self, layer: "Layer") -> "LayerCost":
+        """Cycles per frame and resources at the layer's current folding (docs/cost_model.md)."""
+
+    @abstractmethod
+    def export_finn(self, layer: "Layer", x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+        """FINN fpgadataflow node(s) computing the layer from tensor x to y: (nodes, {tensor: datatype name})."""
+
+
+PROTOCOL = tuple(n for n, v in vars(Kind).items() if getattr(v, "__isabstractmethod__", False))
