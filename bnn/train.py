@@ -21,14 +21,14 @@ from tqdm import tqdm
 
 from bnn.loader import ImageDataset, make_loader
 from bnn.evaluate import evaluate
+from compiler.errors import BnncError
 
 CHECKPOINT_FORMAT = "bnnc-checkpoint"
 CHECKPOINT_VERSION = 1
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("cosine", "step", "none")
+from bnn.train_choices import OPTIMIZERS, SCHEDULES  # noqa: E402,F401  (torch-free, for the CLI)
 
 
-class TrainError(RuntimeError):
+class TrainError(BnncError, RuntimeError):
     """Training cannot start or continue (bad config, incompatible checkpoint, diverged loss, ...)."""
 
 

@@ -29,10 +29,9 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, verify_inputs: Path | 
                 topk: int | None, name: str | None, board: str | None, target_fps: str | None,
                 folding_file: Path | None, clock_mhz: float | None, margin: float) -> None:
     """Compile a QONNX MODEL (from `bnnc export` or brevitas export_qonnx) into a dataflow graph."""
-    from boards.catalog import BoardError, get_board
-    from compiler.build import compile_model
-    from compiler.errors import CompileError
-    from compiler.ir import IRError
+    from compiler.config import BuildConfig
+    from compiler.errors import BnncError
+    from compiler.pipeline import build
 
     x = None
     if verify_inputs is not None:
@@ -40,60 +39,34 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, verify_inputs: Path | 
             x = np.load(verify_inputs, allow_pickle=False)
         except Exception as e:
             raise click.ClickException(f"{verify_inputs}: cannot read as .npy ({e})") from None
-        verify = True
-    transform = extra_files = None
-    summary: dict = {}
-    if board or target_fps or folding_file:
-        from compiler.folding import fold_graph, load_folding_file, parse_target
-        from compiler.report import build_report, format_table, write_report
-
-        if folding_file is not None and target_fps is not None:
-            raise click.ClickException("give either --folding or --target-fps, not both (--folding fixes PE/SIMD per "
-                                       "layer; --target-fps lets the optimiser choose them)")
-        try:
-            brd = get_board(board) if board else None
-            target = parse_target(target_fps) if target_fps is not None else None
-            folding = load_folding_file(folding_file) if folding_file else None
-        except (BoardError, CompileError) as e:
-            raise click.ClickException(str(e)) from None
-        if brd is not None and folding is None and target_fps is None:
-            target_fps = "max"
-        if clock_mhz is not None and clock_mhz <= 0:
-            raise click.ClickException(f"--clock-mhz must be positive, got {clock_mhz}")
-
-        def transform(graph):
-            cost, source, notes = fold_graph(graph, brd, target_fps, folding, margin, clock_mhz)
-            summary["report"] = build_report(graph.name, cost, brd, margin, source, target, notes)
-
-        def extra_files(graph, folder):
-            write_report(summary["report"], folder)
-    report_files = extra_files
-    finn_note: list[str] = []
-
-    def all_files(graph, folder):
-        """The cost report (if any) and the FINN-style ONNX of the (folded) graph, written with the build."""
-        from compiler.finn_export import save_finn_onnx
-
-        if report_files is not None:
-            report_files(graph, folder)
-        try:
-            save_finn_onnx(graph, folder / "finn_dataflow.onnx")
-        except IRError as e:  # the IR is still complete; only the FINN view is unavailable
-            finn_note.append(f"no finn_dataflow.onnx: {e}")
-
+    if folding_file is not None and target_fps is not None:
+        raise click.ClickException("give either --folding or --target-fps, not both (--folding fixes PE/SIMD per "
+                                   "layer; --target-fps lets the optimiser choose them)")
+    if clock_mhz is not None and clock_mhz <= 0:
+        raise click.ClickException(f"--clock-mhz must be positive, got {clock_mhz}")
     try:
-        g = compile_model(model, out_dir, name=name, topk=topk, verify=verify, verify_inputs=x, num_random=num_random,
-                          transform=transform, extra_files=all_files)
-    except (CompileError, IRError) as e:
+        cfg = BuildConfig(board=board, clock_mhz=clock_mhz, target_fps=target_fps, margin=margin,
+                          folding_file=str(folding_file) if folding_file else None, topk=topk, name=name,
+                          verify=verify, num_random=num_random)
+        res = build(model, cfg, out_dir, verify_inputs=x)
+    except BnncError as e:
         raise click.ClickException(str(e)) from None
+    print_build(res, model, out_dir)
+
+
+def print_build(res, model: Path, out_dir: Path) -> None:
+    """The summary `bnnc compile` prints for a compiler.pipeline.Build (shared with `bnnc demo`)."""
+    g = res.graph
     kinds = ", ".join(f"{l.kind}" for l in g.layers)
     click.echo(f"compiled {model} -> {out_dir}: {len(g.layers)} layers ({kinds})")
-    for note in g.meta.get("notes", []) + finn_note:
+    for note in g.meta.get("notes", []) + res.notes:
         click.echo(f"note: {note}")
-    if verify:
+    if res.config.verify:
         v = g.meta["verify"]
         click.echo(f"verified: {v['n_inputs']} inputs, {v['output_mismatches']} output mismatches, "
                    f"{len(v['checked_layers'])} layers compared with QONNX tensors, all exact")
-    if "report" in summary:
-        click.echo(format_table(summary["report"]))
+    if res.report is not None:
+        from compiler.report import format_table
+
+        click.echo(format_table(res.report))
         click.echo(f"report: {out_dir / 'report.txt'}, {out_dir / 'report.json'}, {out_dir / 'report.png'}")

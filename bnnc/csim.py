@@ -6,7 +6,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from bnnc.hls import BOARD_HELP, tool_errors
+from bnnc.hls import tool_errors
+from bnnc.options import board_option, clock_option
 
 
 @click.command("csim")
@@ -17,15 +18,23 @@ from bnnc.hls import BOARD_HELP, tool_errors
               help=".npy batch of real inputs (N, *model input shape), run through the host pre-processing too")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch", default=64, show_default=True, type=click.IntRange(min=1), help="frames per bnnc_top call")
-@click.option("--board", default=None, help=BOARD_HELP)
-def csim_cmd(build_dir: Path, frames: int, inputs_path: Path | None, seed: int, batch: int, board: str | None) -> None:
+@board_option
+@clock_option
+def csim_cmd(build_dir: Path, frames: int, inputs_path: Path | None, seed: int, batch: int, board: str | None,
+             clock_mhz: float | None = None) -> None:
     """Generate BUILD_DIR/hls, compile it with g++ and check it bit for bit against the simulator."""
+    run_csim(build_dir, frames, inputs_path, seed, batch, board, clock_mhz)
+
+
+def run_csim(build_dir: Path, frames: int = 16, inputs_path: Path | None = None, seed: int = 0, batch: int = 64,
+             board: str | None = None, clock_mhz: float | None = None) -> None:
+    """What `bnnc csim` does, callable from `bnnc demo` without going through click."""
     from compiler.codegen import project_for_build
     from compiler.csim import check_csim, random_inputs
     from compiler.hostops import run_pre
 
     try:
-        graph, proj = project_for_build(build_dir, board)
+        graph, proj = project_for_build(build_dir, board, clock_mhz)
         x = random_inputs(graph, frames, seed)
         if inputs_path is not None:
             try:

@@ -24,12 +24,9 @@ def real_inputs(ckpt: dict, n: int, data_root: str | None = None) -> tuple[np.nd
 
 def model_metadata(ckpt: dict) -> dict[str, str]:
     """What the runtime needs beyond the graph: how raw uint8 images become the model's input, and their source."""
-    meta = {}
-    if ckpt.get("preprocess"):
-        meta["bnnc.preprocess"] = json.dumps(ckpt["preprocess"])
-    if ckpt.get("dataset"):
-        meta["bnnc.dataset"] = json.dumps(ckpt["dataset"])
-    return meta
+    from compiler.metadata import from_checkpoint
+
+    return from_checkpoint(ckpt)
 
 
 @click.command("export")
@@ -39,6 +36,11 @@ def model_metadata(ckpt: dict) -> dict[str, str]:
 @click.option("--data-root", default=None, help="dataset folder, if not the default location")
 def export_cmd(checkpoint: Path, output: Path | None, check_n: int, data_root: str | None) -> None:
     """Export a trained checkpoint to QONNX and check it bit-exactly against the Brevitas module."""
+    run_export(checkpoint, output, check_n, data_root)
+
+
+def run_export(checkpoint: Path, output: Path | None = None, check_n: int = 256, data_root: str | None = None) -> Path:
+    """What `bnnc export` does, callable from other commands (`bnnc demo`); returns the QONNX path."""
     from bnn.export import ExportError, check_export, export_qonnx
     from bnn.train import TrainError, load_checkpoint, model_from_checkpoint
 
@@ -66,3 +68,4 @@ def export_cmd(checkpoint: Path, output: Path | None, check_n: int, data_root: s
             f"(max |diff| {res.max_abs_diff:g}); removed {output}")
     click.echo(f"exported {output}: QONNX == Brevitas on {res.n_inputs} inputs ({len(x_real)} real from {dname}, "
                f"{len(x_rand)} random), 0 mismatches")
+    return output

@@ -12,10 +12,12 @@ from typing import Any
 
 import yaml
 
+from compiler.errors import BnncError
+
 RESOURCE_KEYS = ("lut", "ff", "bram18", "uram", "dsp")
 
 
-class BoardError(ValueError):
+class BoardError(BnncError):
     """Unknown board name or a malformed catalog entry."""
 
 

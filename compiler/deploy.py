@@ -15,19 +15,26 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from compiler.codegen.project import project_for_build
 from compiler.codegen.tools import bitstream_files
-from compiler.errors import CompileError
+from compiler import metadata
+from compiler.errors import BnncError, CompileError
 
 
 HLS_SOURCES = ("project.json", "src", "include", "tb")
 
 
+#: (dataset name, n) -> (uint8 images (n, C, H, W), int labels (n,)); raises a BnncError when unavailable
+SampleLoader = Callable[[str, int], "tuple[np.ndarray, np.ndarray]"]
+
+
 def assemble_deploy(build_dir: str | os.PathLike, out_dir: str | os.PathLike, board: str | None = None,
-                    clock_mhz: float | None = None, samples: int = 16) -> dict:
+                    clock_mhz: float | None = None, samples: int = 16,
+                    load_samples: SampleLoader | None = None) -> dict:
     """Write out_dir atomically; returns the deploy.json contents. The HLS project (build_dir/hls) is
     regenerated first, which keeps its bitstream only if it was built from identical sources."""
     build_dir, out = Path(build_dir), Path(out_dir)
@@ -39,9 +46,9 @@ def assemble_deploy(build_dir: str | os.PathLike, out_dir: str | os.PathLike, bo
     meta.update({"name": out.name, "bitfile": f"{stem}.bit" if built else None,
                  "hwh": f"{stem}.hwh" if built else None, "ir": ["graph.json", "arrays.npz"], "hls": "hls"})
     model = graph.meta.get("model", {})
-    meta["preprocess"] = model.get("preprocess")      # None: the model was not exported by `bnnc export`
-    meta["dataset"] = (model.get("dataset") or {}).get("name")
-    sample_arrays = _samples(meta["dataset"], samples, meta)
+    meta["preprocess"] = metadata.preprocess_of(model)    # None: the model was not exported by `bnnc export`
+    meta["dataset"] = metadata.dataset_name_of(model)
+    sample_arrays = _samples(meta["dataset"], samples, meta, load_samples)
     if not built:
         meta.setdefault("notes", []).append(f"no bitstream yet: run `bnnc bitstream {build_dir}` (needs vitis_hls "
                                             "and vivado), then deploy again")
@@ -75,15 +82,16 @@ def assemble_deploy(build_dir: str | os.PathLike, out_dir: str | os.PathLike, bo
     return meta
 
 
-def _samples(dataset: str | None, n: int, meta: dict) -> dict | None:
+def _samples(dataset: str | None, n: int, meta: dict, load: SampleLoader | None) -> dict | None:
     """The first n test images (raw uint8, NCHW) and labels of `dataset`, for demos on the board."""
     if n <= 0 or not dataset:
         return None
-    from bnn.datasets import DatasetError, load_dataset
-
+    if load is None:
+        meta.setdefault("notes", []).append("no samples.npz: no dataset loader given (the CLI passes bnn's)")
+        return None
     try:
-        data = load_dataset(dataset, split="test").subset(n)
-    except DatasetError as e:
+        images, labels = load(dataset, n)
+    except BnncError as e:
         meta.setdefault("notes", []).append(f"no samples.npz: {e}")
         return None
-    return {"images": data.images, "labels": data.labels}
+    return {"images": images, "labels": labels}

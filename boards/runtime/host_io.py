@@ -12,7 +12,7 @@ from compiler.hostops import run_post, run_pre
 from compiler.ir import IRError
 from compiler.packing import pack_stream, unpack_stream
 
-# Model-input ranges the bnn preprocessing produces (bnn/preprocess.py RANGES).
+# Model-input ranges the bnn preprocessing produces (compiler/preprocess.py RANGES).
 _RANGES = {"unit": (0.0, 1.0), "bipolar": (-1.0, 1.0)}
 
 
@@ -64,7 +64,7 @@ class HostIO:
             return False
 
     def _preprocess_spec(self):
-        from bnn.preprocess import Preprocess
+        from compiler.preprocess import Preprocess
 
         return Preprocess.from_dict(self.pre)
 

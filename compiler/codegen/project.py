@@ -134,8 +134,11 @@ def load_build(build_dir: str | os.PathLike) -> DataflowGraph:
 
 def project_for_build(build_dir: str | os.PathLike, board: str | None = None,
                       clock_mhz: float | None = None) -> tuple[DataflowGraph, Project]:
-    """(Re)generate BUILD_DIR/hls from BUILD_DIR's graph. Board and clock default to the existing project's
-    (then to Pynq-Z2 at its default clock), so regenerating unchanged sources keeps what the tools built."""
+    """(Re)generate BUILD_DIR/hls from BUILD_DIR's graph. Board and clock default to the ones the build was
+    compiled for (BUILD_DIR/build_config.json), then to the existing project's, then to Pynq-Z2 at its default
+    clock, so a design folded for a board is generated for it and unchanged sources keep what the tools built."""
+    from compiler.config import load_config
+
     graph = load_build(build_dir)
     project = Path(build_dir) / "hls"
     old = {}
@@ -143,6 +146,9 @@ def project_for_build(build_dir: str | os.PathLike, board: str | None = None,
         old = json.loads((project / "project.json").read_text())
     except (OSError, ValueError):
         pass
+    cfg = load_config(build_dir)
+    if cfg is not None and cfg.board:
+        old = {"board": cfg.board, "clock_mhz": cfg.clock_mhz}
     return graph, generate_project(graph, project, board or old.get("board") or DEFAULT_BOARD,
                                    clock_mhz or (old.get("clock_mhz") if not board else None))
 

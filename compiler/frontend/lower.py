@@ -7,7 +7,6 @@ becomes a `noact` MVTU whose remaining float ops go to `output.post`.
 """
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 
@@ -97,14 +96,9 @@ def lower(model, name: str = "model", topk: int | None = None) -> DataflowGraph:
 def _bnnc_metadata(model) -> dict:
     """bnnc.* metadata_props written by `bnnc export` (JSON values), e.g. the input preprocessing. qonnx keeps
     them on the graph; the model level is read too, for files written by other tools."""
-    out = {}
-    for p in [*model.model.metadata_props, *model.model.graph.metadata_props]:
-        if p.key.startswith("bnnc."):
-            try:
-                out[p.key[5:]] = json.loads(p.value)
-            except ValueError:
-                out[p.key[5:]] = p.value
-    return out
+    from compiler import metadata
+
+    return metadata.read([*model.model.metadata_props, *model.model.graph.metadata_props])
 
 
 # ---- input -----------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from bnn.datasets import deploy_samples
 from bnn.export import export_qonnx
 from bnn.topologies import build
 from compiler.build import compile_model
@@ -46,7 +47,7 @@ def make_deployment(root: Path, name: str = "tfc", w: int = 1, a: int = 1, input
     if folding:
         apply_folding(g, folding(g))
         g.save(root / "build")
-    assemble_deploy(root / "build", root / "deploy", samples=samples)
+    assemble_deploy(root / "build", root / "deploy", samples=samples, load_samples=deploy_samples)
     return root / "deploy"
 
 
