@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from qonnx.custom_op.general.intquant import max_int, min_int, resolve_rounding_mode
+from qonnx.custom_op.general.intquant import max_int, min_int
 
 from compiler.errors import CompileError
+from compiler.quant import bipolar_levels, int_levels
 
 QUANT_OPS = ("Quant", "IntQuant", "BipolarQuant")
 MAX_BITS = 8
@@ -31,22 +32,9 @@ class QuantSpec:
 
     def levels(self, x: np.ndarray) -> np.ndarray:
         """Integer levels (float array holding integers) exactly as qonnx computes them before scaling."""
-        x = np.asarray(x, dtype=np.float32)
         if self.bipolar:
-            ones = np.ones(x.shape, dtype=x.dtype)
-            return np.where(x >= 0.0, ones, -ones)
-        y = x / self.scale
-        y = y + self.zeropt
-        if self.bits == 1 and self.signed:
-            ones = np.ones(y.shape, dtype=y.dtype)
-            y = np.where(y >= 0.0, ones, -ones)
-        else:
-            lo = min_int(self.signed, self.narrow, self.bitwidth)
-            hi = max_int(self.signed, self.narrow, self.bitwidth)
-            y = np.where(y > hi, np.asarray(hi).astype(y.dtype), y)
-            y = np.where(y < lo, np.asarray(lo).astype(y.dtype), y)
-            y = resolve_rounding_mode(self.rounding_mode)(y)
-        return y - self.zeropt
+            return bipolar_levels(x)
+        return int_levels(x, self.scale, self.zeropt, self.bitwidth, self.signed, self.narrow, self.rounding_mode)
 
     @property
     def bits(self) -> int:

