@@ -52,7 +52,7 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
         config = config.with_(verify=True)
     config = resolve(config)
     result = Build(graph=None, config=config)   # type: ignore[arg-type]  (set below)
-    fold = None
+    transform = None
     if config.folds:
         from boards.catalog import get_board
         from compiler.folding import fold_graph, load_folding_file, parse_target
@@ -62,7 +62,7 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
         target = parse_target(config.target_fps) if config.target_fps is not None else None
         folding = load_folding_file(config.folding_file) if config.folding_file else None
 
-        def fold(graph: DataflowGraph) -> None:
+        def transform(graph: DataflowGraph) -> None:
             cost, source, notes = fold_graph(graph, brd, config.target_fps, folding, config.margin,
                                              config.clock_mhz)
             result.config = result.config.with_(folding_source=source)
@@ -84,7 +84,7 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
 
     result.graph = compile_model(onnx_path, out_dir, name=config.name, topk=config.topk, verify=config.verify,
                                  verify_inputs=verify_inputs, num_random=config.num_random, seed=config.seed,
-                                 transform=fold, extra_files=files)
+                                 transform=transform, extra_files=files)
     result.folder = Path(out_dir) if out_dir is not None else None
     return result
 
