@@ -10,7 +10,9 @@ MODEL   ?= lfc
 export OMP_WAIT_POLICY ?= PASSIVE   # torch's spinning OpenMP threads crawl on a busy CPU
 BITS    ?= w1a1
 INBITS  ?= 8
-BOARD   ?= pynq-z2
+# BOARD empty: the HLS targets use the board the build was compiled for (its build_config.json)
+BOARD   ?=
+BOARD_OPT = $(if $(BOARD),--board $(BOARD))
 # The HLS targets take a compiled build folder: MODEL=path/with/graph.json, or a topology trained by `make demo`
 # (then $(BUILD)/demo/$(MODEL)-$(BITS)-in$(INBITS)/dataflow).
 GRAPH_DIR   = $(if $(wildcard $(MODEL)/graph.json),$(MODEL),$(BUILD)/demo/$(MODEL)-$(BITS)-in$(INBITS)/dataflow)
@@ -52,13 +54,13 @@ clean:
 # HLS backend. vitis_hls / vivado run when on PATH; otherwise the target stops with a message naming the missing
 # tool and listing what was generated (the HLS project in $(GRAPH_DIR)/hls).
 hls: setup
-	$(BNNC) hls $(GRAPH_DIR) --board $(BOARD) --require-tools
+	$(BNNC) hls $(GRAPH_DIR) $(BOARD_OPT) --require-tools
 
 csim: setup
-	$(BNNC) csim $(GRAPH_DIR) --board $(BOARD)
+	$(BNNC) csim $(GRAPH_DIR) $(BOARD_OPT)
 
 bitstream: setup
-	$(BNNC) bitstream $(GRAPH_DIR) --board $(BOARD)
+	$(BNNC) bitstream $(GRAPH_DIR) $(BOARD_OPT)
 
 deploy: setup
-	$(BNNC) deploy $(GRAPH_DIR) --board $(BOARD) -o deploy/$(DEPLOY_NAME)
+	$(BNNC) deploy $(GRAPH_DIR) $(BOARD_OPT) -o deploy/$(DEPLOY_NAME)
