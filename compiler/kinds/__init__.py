@@ -1,40 +1,11 @@
 """Registry of layer kinds: `get(name)`, `all()`, `names()`; a new kind is one module here plus `register`.
 
-Each module in this package defines one kind (compiler.kinds.base.Kind) and registers one instance of it.
+Each module in this package defines one kind (compiler.kinds.base.Kind) and registers one instance of it with
+compiler.kinds.registry.register; importing this package imports them all, in pipeline order.
 """
-from __future__ import annotations
+from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.registry import all, get, names, register  # noqa: A004
 
-from compiler.errors import IRError
-from compiler.kinds.base import Kind
+from compiler.kinds import mvtu, thresholding, sliding_window, maxpool, label_select  # noqa: E402,F401,I001
 
-_REGISTRY: dict[str, Kind] = {}
-
-
-def register(cls: type[Kind]) -> type[Kind]:
-    """Class decorator: register one instance of a Kind subclass under its `name`."""
-    inst = cls()
-    if not inst.name or inst.name in _REGISTRY:
-        raise ValueError(f"kind {inst.name!r}: empty or registered twice")
-    _REGISTRY[inst.name] = inst
-    return cls
-
-
-def get(name: str) -> Kind:
-    """The kind registered as `name`; IRError listing the known kinds otherwise."""
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise IRError(f"unknown layer kind {name!r}; known kinds: {', '.join(_REGISTRY)}") from None
-
-
-def all() -> list[Kind]:  # noqa: A001 (the registry's natural name)
-    """Every registered kind, in registration order."""
-    return list(_REGISTRY.values())
-
-
-def names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
-
-
-# the kinds of docs/ir.md, in pipeline order
-from compiler.kinds import mvtu, thresholding, sliding_window, maxpool, label_select  # noqa: E402,F401
+__all__ = ["Kind", "LayerData", "all", "get", "names", "register"]

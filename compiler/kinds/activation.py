@@ -5,14 +5,10 @@ binary layers (thresholds in the popcount domain).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from compiler.errors import IRError
-
-if TYPE_CHECKING:
-    from compiler.ir import Layer
+from compiler.kinds.base import LayerData
 
 
 def popcount_thresholds(thresholds: np.ndarray, mw: int) -> np.ndarray:
@@ -24,7 +20,7 @@ def popcount_thresholds(thresholds: np.ndarray, mw: int) -> np.ndarray:
     return -((-t) // 2)
 
 
-def threshold_plan(layer: "Layer", channels: int, where: str, to_popcount: int | None = None) -> dict:
+def threshold_plan(layer: LayerData, channels: int, where: str, to_popcount: int | None = None) -> dict:
     t = layer.arrays.get("thresholds")
     if t is None:
         raise IRError(f"{where}: has no thresholds array (set noact for an accumulator output)")
@@ -86,6 +82,6 @@ def activate(acc: np.ndarray, thr: dict) -> np.ndarray:
     return compact(count.astype(np.int64) + thr["bias"])
 
 
-def n_thresholds(layer: "Layer") -> int:
+def n_thresholds(layer: LayerData) -> int:
     """Thresholds per channel of a layer (1 when the array is absent: the cost model's assumption)."""
     return int(layer.arrays["thresholds"].shape[1]) if "thresholds" in layer.arrays else 1

@@ -8,15 +8,34 @@ folding, codegen, export) looks a kind up with `compiler.kinds.get(name)` and ne
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from compiler.errors import IRError
 
 if TYPE_CHECKING:
-    from compiler.ir import Layer
     from compiler.resources import LayerCost
+
+
+class LayerData(Protocol):
+    """What a kind reads of an IR layer (compiler.ir.Layer has it): kinds do not depend on the IR module."""
+
+    name: str
+    kind: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    in_dtype: str
+    out_dtype: str
+    attrs: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+    folding: dict[str, int]
+
+    @property
+    def pe(self) -> int: ...
+
+    @property
+    def simd(self) -> int: ...
 
 
 class Kind(ABC):
@@ -32,10 +51,10 @@ class Kind(ABC):
     #: the graph's output are class indices when it ends in this kind (the runtime's `labels`)
     produces_labels: bool = False
 
-    def where(self, layer: "Layer") -> str:
+    def where(self, layer: LayerData) -> str:
         return f"layer {layer.name!r} ({layer.kind})"
 
-    def check_attrs(self, layer: "Layer") -> None:
+    def check_attrs(self, layer: LayerData) -> None:
         """Every attribute of the schema is present (IRError naming the first missing one)."""
         for key in self.attrs:
             if key not in layer.attrs:
@@ -47,42 +66,42 @@ class Kind(ABC):
         """Per-frame output shape the attributes imply (None when only its size is fixed, see shapes_ok)."""
 
     @abstractmethod
-    def shapes_ok(self, layer: "Layer") -> bool:
+    def shapes_ok(self, layer: LayerData) -> bool:
         """in_shape/out_shape agree with the attributes."""
 
     @abstractmethod
-    def check(self, layer: "Layer") -> None:
+    def check(self, layer: LayerData) -> None:
         """Attribute-level checks beyond the shapes (IRError naming layer and field)."""
 
     @abstractmethod
-    def folded_dims(self, layer: "Layer") -> dict[str, tuple[str, int]]:
+    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
         """{folding key: (name of the dimension it must divide, its size)}."""
 
     @abstractmethod
     def stream_key(self, side: str) -> str | None:
         """The folding key that sets the element count of the input ('in') or output ('out') word."""
 
-    def stream_elems(self, layer: "Layer", side: str) -> int:
+    def stream_elems(self, layer: LayerData, side: str) -> int:
         """Elements per stream word entering (side='in') or leaving (side='out') the layer."""
         key = self.stream_key(side)
         return int(layer.folding.get(key, 1)) if key else 1
 
     # ---- golden model ---------------------------------------------------------------------------------
     @abstractmethod
-    def sim_prepare(self, layer: "Layer", where: str) -> dict:
+    def sim_prepare(self, layer: LayerData, where: str) -> dict:
         """Per-layer preparation of the NumPy model (packed weights, checked thresholds), once per graph."""
 
     @abstractmethod
-    def sim_run(self, layer: "Layer", plan: dict, x: np.ndarray) -> np.ndarray:
+    def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
         """A batch (N, *in_shape) of integers -> (N, *out_shape), bit-exact with the hardware."""
 
     # ---- cost and export ------------------------------------------------------------------------------
     @abstractmethod
-    def cost(self, layer: "Layer") -> "LayerCost":
+    def cost(self, layer: LayerData) -> "LayerCost":
         """Cycles per frame and resources at the layer's current folding (docs/cost_model.md)."""
 
     @abstractmethod
-    def export_finn(self, layer: "Layer", x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+    def export_finn(self, layer: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         """FINN fpgadataflow node(s) computing the layer from tensor x to y: (nodes, {tensor: datatype name})."""
 
 

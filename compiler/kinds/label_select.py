@@ -5,19 +5,16 @@ compiler.backends.hls.label_select. A graph ending in it yields class labels (`p
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from compiler.datatypes import datatype
 from compiler.errors import IRError
-from compiler.kinds import register
-from compiler.kinds.base import Kind
+from compiler.kinds.registry import register
+from compiler.kinds.base import Kind, LayerData
 from compiler.kinds.finn import node
 from compiler.resources import LayerCost, bits, ceil_log2, fifo_luts, logic
-
-if TYPE_CHECKING:
-    from compiler.ir import Layer
 
 
 @register
@@ -30,11 +27,11 @@ class LabelSelect(Kind):
     def out_shape(self, attrs: dict[str, Any]) -> tuple[int, ...]:
         return (attrs["k"],)
 
-    def shapes_ok(self, layer: "Layer") -> bool:
+    def shapes_ok(self, layer: LayerData) -> bool:
         a = layer.attrs
         return int(np.prod(layer.in_shape)) == a["num_labels"] and tuple(layer.out_shape) == self.out_shape(a)
 
-    def check(self, layer: "Layer") -> None:
+    def check(self, layer: LayerData) -> None:
         a = layer.attrs
         if not 1 <= a["k"] <= a["num_labels"]:
             raise IRError(f"{self.where(layer)}: k={a['k']} must be in [1, num_labels={a['num_labels']}]")
@@ -43,32 +40,32 @@ class LabelSelect(Kind):
             raise IRError(f"{self.where(layer)}: out_dtype {layer.out_dtype} cannot hold label index "
                           f"{a['num_labels'] - 1}")
 
-    def folded_dims(self, layer: "Layer") -> dict[str, tuple[str, int]]:
+    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
         return {}
 
     def stream_key(self, side: str) -> None:
         return None
 
-    def sim_prepare(self, layer: "Layer", where: str) -> dict:
+    def sim_prepare(self, layer: LayerData, where: str) -> dict:
         a = layer.attrs
         if not 1 <= a["k"] <= a["num_labels"]:
             raise IRError(f"{where}: k={a['k']} must be in [1, num_labels={a['num_labels']}]")
         return {}
 
-    def sim_run(self, layer: "Layer", plan: dict, x: np.ndarray) -> np.ndarray:
+    def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
         # stable sort of the negated values = descending, ties to the lower index
         a = layer.attrs
         v = x.reshape(len(x), a["num_labels"]).astype(np.int64)
         return np.argsort(-v, axis=1, kind="stable")[:, : a["k"]]
 
-    def cost(self, l: "Layer") -> LayerCost:
+    def cost(self, l: LayerData) -> LayerCost:
         a = l.attrs
         n, k = int(a["num_labels"]), int(a["k"])
         vb, ib = bits(l.in_dtype), max(1, ceil_log2(n))
         lut = 2 * k * (vb + ib) + self.ctrl_lut + fifo_luts(bits(l.out_dtype))
         return LayerCost(l.name, l.kind, 1, 1, n, logic(lut))
 
-    def export_finn(self, l: "Layer", x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+    def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         return [node("LabelSelect", l.name, [x], [y], Labels=a["num_labels"], PE=l.pe, K=a["k"],
                      inputDataType=l.in_dtype, outputDataType=l.out_dtype)], {}

@@ -5,20 +5,17 @@ HLS emission in compiler.backends.hls.maxpool.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from compiler.errors import IRError
-from compiler.kinds import register
-from compiler.kinds.base import Kind
+from compiler.kinds.registry import register
+from compiler.kinds.base import Kind, LayerData
 from compiler.kinds.finn import node
 from compiler.kinds.sliding_window import conv_out_dim
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
-
-if TYPE_CHECKING:
-    from compiler.ir import Layer
 
 
 @register
@@ -32,29 +29,29 @@ class MaxPool(Kind):
         (h, w), (kh, kw), (sh, sw) = attrs["ifm_dim"], attrs["kernel"], attrs["stride"]
         return (conv_out_dim(h, kh, sh), conv_out_dim(w, kw, sw), attrs["channels"])
 
-    def shapes_ok(self, layer: "Layer") -> bool:
+    def shapes_ok(self, layer: LayerData) -> bool:
         a = layer.attrs
         return (tuple(layer.in_shape) == (*a["ifm_dim"], a["channels"])
                 and tuple(layer.out_shape) == (*a["ofm_dim"], a["channels"]))
 
-    def check(self, layer: "Layer") -> None:
+    def check(self, layer: LayerData) -> None:
         a = layer.attrs
         oh, ow, _ = self.out_shape(a)
         if min(oh, ow) < 1 or [oh, ow] != list(a["ofm_dim"]):
             raise IRError(f"{self.where(layer)}: ofm_dim {a['ofm_dim']} disagrees with ifm_dim/kernel/stride "
                           f"({oh}, {ow})")
 
-    def folded_dims(self, layer: "Layer") -> dict[str, tuple[str, int]]:
+    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
         return {"pe": ("channels", int(layer.attrs["channels"]))}
 
     def stream_key(self, side: str) -> str:
         return "pe"
 
-    def sim_prepare(self, layer: "Layer", where: str) -> dict:
+    def sim_prepare(self, layer: LayerData, where: str) -> dict:
         self.check(layer)
         return {}
 
-    def sim_run(self, layer: "Layer", plan: dict, x: np.ndarray) -> np.ndarray:
+    def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
         a = layer.attrs
         n = len(x)
         (h, w), c, (kh, kw), (sh, sw) = a["ifm_dim"], a["channels"], a["kernel"], a["stride"]
@@ -62,7 +59,7 @@ class MaxPool(Kind):
         win = sliding_window_view(x.reshape(n, h, w, c), (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :oh, :ow]
         return win.max(axis=(-2, -1))
 
-    def cost(self, l: "Layer") -> LayerCost:
+    def cost(self, l: LayerData) -> LayerCost:
         a = l.attrs
         h, w = a["ifm_dim"]
         ow = a["ofm_dim"][1]
@@ -71,7 +68,7 @@ class MaxPool(Kind):
         lut = pe * b + self.ctrl_lut + fifo_luts(pe * b)
         return LayerCost(l.name, l.kind, pe, 1, h * w * (c // pe), logic(lut, 0, mems), mems)
 
-    def export_finn(self, l: "Layer", x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+    def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         if list(a["stride"]) != list(a["kernel"]):
             raise IRError(f"layer {l.name!r}: FINN's StreamingMaxPool needs stride == kernel, got stride "

@@ -6,21 +6,18 @@ compiler.backends.hls.mvtu.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from compiler.datatypes import datatype
 from compiler.errors import IRError
-from compiler.kinds import register
+from compiler.kinds.registry import register
 from compiler.kinds.activation import activate, popcount_thresholds, threshold_plan
-from compiler.kinds.base import Kind
+from compiler.kinds.base import Kind, LayerData
 from compiler.kinds.finn import node, range_name
 from compiler.resources import (DSP_MIN_BITS, XNOR_LUT_PER_LANE, LayerCost, Memory, bits, ceil_log2, fifo_luts,
                                 logic)
-
-if TYPE_CHECKING:
-    from compiler.ir import Layer
 
 # Elements (rows x MH) of the XNOR-popcount's uint64 temporary (2 MiB, cache-friendly).
 XNOR_BLOCK = 1 << 18
@@ -36,19 +33,19 @@ class MVTU(Kind):
     def out_shape(self, attrs: dict[str, Any]) -> None:
         return None                       # (num_vectors..., MH): only the element count is fixed
 
-    def shapes_ok(self, layer: "Layer") -> bool:
+    def shapes_ok(self, layer: LayerData) -> bool:
         a = layer.attrs
         n_in, n_out = int(np.prod(layer.in_shape)), int(np.prod(layer.out_shape))
         return n_in == a["num_vectors"] * a["MW"] and n_out == a["num_vectors"] * a["MH"]
 
-    def check(self, layer: "Layer") -> None:
+    def check(self, layer: LayerData) -> None:
         a = layer.attrs
         if a["binary_xnor"] and (layer.in_dtype != "BIPOLAR" or a["weight_dtype"] != "BIPOLAR"):
             raise IRError(f"{self.where(layer)}: binary_xnor needs BIPOLAR input and weights")
         if not a["noact"] and "thresholds" not in layer.arrays:
             raise IRError(f"{self.where(layer)}: has no thresholds array (set noact for an accumulator output)")
 
-    def folded_dims(self, layer: "Layer") -> dict[str, tuple[str, int]]:
+    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
         a = layer.attrs
         return {"pe": ("MH", int(a["MH"])), "simd": ("MW", int(a["MW"]))}
 
@@ -56,7 +53,7 @@ class MVTU(Kind):
         return "simd" if side == "in" else "pe"
 
     # ---- golden model -------------------------------------------------------------------------------
-    def sim_prepare(self, layer: "Layer", where: str) -> dict:
+    def sim_prepare(self, layer: LayerData, where: str) -> dict:
         a = layer.attrs
         d_in = datatype(layer.in_dtype)
         plan: dict = {}
@@ -74,7 +71,7 @@ class MVTU(Kind):
             plan["thr"] = threshold_plan(layer, a["MH"], where, to_popcount=a["MW"] if a["binary_xnor"] else None)
         return plan
 
-    def sim_run(self, layer: "Layer", plan: dict, x: np.ndarray) -> np.ndarray:
+    def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
         a = layer.attrs
         n = len(x)
         rows = x.reshape(-1, a["MW"])
@@ -86,7 +83,7 @@ class MVTU(Kind):
         return y.reshape((n, *layer.out_shape))
 
     # ---- cost -----------------------------------------------------------------------------------------
-    def cost(self, l: "Layer") -> LayerCost:
+    def cost(self, l: LayerData) -> LayerCost:
         a = l.attrs
         mw, mh, nv = int(a["MW"]), int(a["MH"]), int(a["num_vectors"])
         pe, simd = l.pe, l.simd
@@ -116,7 +113,7 @@ class MVTU(Kind):
         return LayerCost(l.name, l.kind, pe, simd, nv * nf * sf, logic(lut, dsp, mems), mems, notes)
 
     # ---- FINN export ----------------------------------------------------------------------------------
-    def export_finn(self, l: "Layer", x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+    def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         w = l.arrays["weights"].astype(np.int64)
         xnor = bool(a["binary_xnor"])

@@ -6,20 +6,17 @@ FINN export (FMPadding + ConvolutionInputGenerator); HLS emission in compiler.ba
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from compiler.datatypes import datatype
 from compiler.errors import IRError
-from compiler.kinds import register
-from compiler.kinds.base import Kind
+from compiler.kinds.registry import register
+from compiler.kinds.base import Kind, LayerData
 from compiler.kinds.finn import node
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
-
-if TYPE_CHECKING:
-    from compiler.ir import Layer
 
 CONV_NOTE = ("convolutional layers: in calibration the model gave ~0.7x the LUTs and BRAM18 of a published "
              "post-route CNV design (docs/cost_model.md); keep extra headroom (e.g. --margin 0.6)")
@@ -42,33 +39,33 @@ class SlidingWindow(Kind):
         (h, w), (kh, kw), (sh, sw), p = attrs["ifm_dim"], attrs["kernel"], attrs["stride"], attrs["pad"]
         return (conv_out_dim(h, kh, sh, p[0], p[2]), conv_out_dim(w, kw, sw, p[1], p[3]), kh * kw * attrs["channels"])
 
-    def shapes_ok(self, layer: "Layer") -> bool:
+    def shapes_ok(self, layer: LayerData) -> bool:
         a = layer.attrs
         c_out = a["kernel"][0] * a["kernel"][1] * a["channels"]
         return (tuple(layer.in_shape) == (*a["ifm_dim"], a["channels"])
                 and tuple(layer.out_shape) == (*a["ofm_dim"], c_out))
 
-    def check(self, layer: "Layer") -> None:
+    def check(self, layer: LayerData) -> None:
         a = layer.attrs
         oh, ow, _ = self.out_shape(a)
         if min(oh, ow) < 1 or [oh, ow] != list(a["ofm_dim"]):
             raise IRError(f"{self.where(layer)}: ofm_dim {a['ofm_dim']} disagrees with ifm_dim/kernel/stride/pad "
                           f"({oh}, {ow})")
 
-    def folded_dims(self, layer: "Layer") -> dict[str, tuple[str, int]]:
+    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
         return {"simd": ("channels", int(layer.attrs["channels"]))}
 
     def stream_key(self, side: str) -> str:
         return "simd"
 
-    def sim_prepare(self, layer: "Layer", where: str) -> dict:
+    def sim_prepare(self, layer: LayerData, where: str) -> dict:
         a = layer.attrs
         self.check(layer)
         if not datatype(layer.out_dtype).allowed(a["pad_value"]) and any(a["pad"]):
             raise IRError(f"{where}: pad_value {a['pad_value']} is not a {layer.out_dtype} value")
         return {}
 
-    def sim_run(self, layer: "Layer", plan: dict, x: np.ndarray) -> np.ndarray:
+    def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
         """im2col: (N, H, W, C) -> (N, OH, OW, KH*KW*C), last axis in (ky, kx, c) order, padded with pad_value."""
         a = layer.attrs
         n = len(x)
@@ -83,7 +80,7 @@ class SlidingWindow(Kind):
         win = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :oh, :ow]   # (N, OH, OW, C, KH, KW)
         return np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n, oh, ow, kh * kw * c)
 
-    def cost(self, l: "Layer") -> LayerCost:
+    def cost(self, l: LayerData) -> LayerCost:
         a = l.attrs
         h, w = a["ifm_dim"]
         kh, kw = a["kernel"]
@@ -100,7 +97,7 @@ class SlidingWindow(Kind):
         lut = self.ctrl_lut + blocks * simd * b + fifo_luts(simd * b)   # read mux over row blocks
         return LayerCost(l.name, l.kind, 1, simd, cycles, logic(lut, 0, mems), mems)
 
-    def export_finn(self, l: "Layer", x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+    def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         (h, w), c, pad = a["ifm_dim"], a["channels"], a["pad"]
         nodes, dtypes, src = [], {}, x

@@ -5,18 +5,15 @@ compiler.backends.hls.thresholding.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from compiler.kinds import register
+from compiler.kinds.registry import register
 from compiler.kinds.activation import activate, n_thresholds, threshold_plan
-from compiler.kinds.base import Kind
+from compiler.kinds.base import Kind, LayerData
 from compiler.kinds.finn import node, range_name
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
-
-if TYPE_CHECKING:
-    from compiler.ir import Layer
 
 
 @register
@@ -28,27 +25,27 @@ class Thresholding(Kind):
     def out_shape(self, attrs: dict[str, Any]) -> None:
         return None                       # same element count as the input
 
-    def shapes_ok(self, layer: "Layer") -> bool:
+    def shapes_ok(self, layer: LayerData) -> bool:
         a = layer.attrs
         n_in, n_out = int(np.prod(layer.in_shape)), int(np.prod(layer.out_shape))
         return n_in == n_out == a["num_vectors"] * a["num_channels"]
 
-    def check(self, layer: "Layer") -> None:
+    def check(self, layer: LayerData) -> None:
         pass                              # the thresholds array is checked where it is used (threshold_plan)
 
-    def folded_dims(self, layer: "Layer") -> dict[str, tuple[str, int]]:
+    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
         return {"pe": ("num_channels", int(layer.attrs["num_channels"]))}
 
     def stream_key(self, side: str) -> str:
         return "pe"
 
-    def sim_prepare(self, layer: "Layer", where: str) -> dict:
+    def sim_prepare(self, layer: LayerData, where: str) -> dict:
         return {"thr": threshold_plan(layer, layer.attrs["num_channels"], where)}
 
-    def sim_run(self, layer: "Layer", plan: dict, x: np.ndarray) -> np.ndarray:
+    def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
         return activate(x.reshape(-1, layer.attrs["num_channels"]), plan["thr"]).reshape((len(x), *layer.out_shape))
 
-    def cost(self, l: "Layer") -> LayerCost:
+    def cost(self, l: LayerData) -> LayerCost:
         a = l.attrs
         c, nv, pe = int(a["num_channels"]), int(a["num_vectors"]), l.pe
         in_bits, o_bits = bits(l.in_dtype), bits(l.out_dtype)
@@ -57,7 +54,7 @@ class Thresholding(Kind):
         lut = pe * (n_thr * in_bits + o_bits) + self.ctrl_lut + fifo_luts(pe * o_bits)
         return LayerCost(l.name, l.kind, pe, 1, nv * c // pe, logic(lut, 0, mems), mems)
 
-    def export_finn(self, l: "Layer", x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+    def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         t = np.broadcast_to(l.arrays["thresholds"], (a["num_channels"], l.arrays["thresholds"].shape[1]))
         inits[f"{l.name}_T"] = t.astype(np.float32)

@@ -1,6 +1,3 @@
-import json
-import shutil
-
 import pytest
 
 from deployments import fold_tfc, fold_w2a2, make_deployment
@@ -16,14 +13,3 @@ def tfc_deploy(tmp_path_factory):
 def w2a2_deploy(tmp_path_factory):
     """TFC-W2A2 with an 8-bit input layer: multi-bit words on both DMA streams."""
     return make_deployment(tmp_path_factory.mktemp("w2a2"), "tfc", 2, 2, input_bits=8, folding=fold_w2a2)
-
-
-def with_bitstream(deploy, dst):
-    """A copy of `deploy` that lists a (dummy) bitstream, as `bnnc deploy` writes it after a Vivado run."""
-    shutil.copytree(deploy, dst)
-    meta = json.loads((dst / "deploy.json").read_text())
-    (dst / "accel.bit").write_bytes(b"\x00" * 64)
-    (dst / "accel.hwh").write_text("<hwh/>")
-    meta.update(bitfile="accel.bit", hwh="accel.hwh", notes=[])
-    (dst / "deploy.json").write_text(json.dumps(meta))
-    return dst

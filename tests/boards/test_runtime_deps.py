@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 
 BLOCKED = ("torch", "brevitas", "onnx", "onnxruntime", "qonnx", "onnxoptimizer", "yaml", "bnn", "click")
 

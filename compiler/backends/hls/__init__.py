@@ -2,40 +2,10 @@
 
 An emitter turns one IR layer into its template call in the dataflow top function (plus, for layers with
 constant memories, a parameter header). `get(kind)` fails with the list of kinds that have an emitter;
-the contract test checks every registered layer kind has one.
+tests/compiler/test_kinds.py checks every registered layer kind has one.
 """
-from __future__ import annotations
+from compiler.backends.hls.registry import Emitter, emitter, get, kinds
 
-from typing import Callable
+from compiler.backends.hls import mvtu, thresholding, sliding_window, maxpool, label_select  # noqa: E402,F401,I001
 
-from compiler.backends.hls.common import StageCode
-from compiler.errors import IRError
-
-#: emit(layer, index, src stream, dst stream, elements per input word) -> StageCode
-Emitter = Callable[..., StageCode]
-_EMITTERS: dict[str, Emitter] = {}
-
-
-def emitter(kind: str) -> Callable[[Emitter], Emitter]:
-    """Decorator registering the HLS emitter of layer kind `kind`."""
-    def deco(fn: Emitter) -> Emitter:
-        if kind in _EMITTERS:
-            raise ValueError(f"HLS emitter for kind {kind!r} registered twice")
-        _EMITTERS[kind] = fn
-        return fn
-    return deco
-
-
-def get(kind: str) -> Emitter:
-    try:
-        return _EMITTERS[kind]
-    except KeyError:
-        raise IRError(f"the HLS backend has no emitter for layer kind {kind!r}; it has: {', '.join(_EMITTERS)}") \
-            from None
-
-
-def kinds() -> tuple[str, ...]:
-    return tuple(_EMITTERS)
-
-
-from compiler.backends.hls import mvtu, thresholding, sliding_window, maxpool, label_select  # noqa: E402,F401
+__all__ = ["Emitter", "emitter", "get", "kinds"]

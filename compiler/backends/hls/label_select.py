@@ -1,7 +1,7 @@
 """HLS emission of a LabelSelect layer: bnnc::label_select (label_select.hpp)."""
 from __future__ import annotations
 
-from compiler.backends.hls import emitter
+from compiler.backends.hls.registry import emitter
 from compiler.backends.hls.common import StageCode, template_args
 from compiler.backends.hls.cxx import codec
 from compiler.ir import Layer

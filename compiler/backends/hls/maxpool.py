@@ -1,7 +1,7 @@
 """HLS emission of a MaxPool layer: bnnc::maxpool_disjoint / maxpool_overlapping (maxpool.hpp)."""
 from __future__ import annotations
 
-from compiler.backends.hls import emitter
+from compiler.backends.hls.registry import emitter
 from compiler.backends.hls.common import StageCode, template_args
 from compiler.backends.hls.cxx import codec
 from compiler.ir import Layer

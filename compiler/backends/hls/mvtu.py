@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.backends.hls import emitter
+from compiler.backends.hls.registry import emitter
 from compiler.backends.hls.common import StageCode, params_header, prefix, template_args
 from compiler.backends.hls import params
 from compiler.backends.hls.cxx import codec, signed_bits, value_range

@@ -1,7 +1,7 @@
 """HLS emission of a Thresholding layer: bnnc::thresholding (thresholding.hpp) plus its threshold ROM."""
 from __future__ import annotations
 
-from compiler.backends.hls import emitter
+from compiler.backends.hls.registry import emitter
 from compiler.backends.hls.common import StageCode, params_header, prefix, template_args
 from compiler.backends.hls import params
 from compiler.backends.hls.cxx import codec
