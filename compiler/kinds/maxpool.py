@@ -14,7 +14,7 @@ from compiler.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kinds.base import Kind, LayerData
 from compiler.kinds.finn import node
-from compiler.kinds.sliding_window import conv_out_dim
+from compiler.kinds.sliding_window import check_ofm_dim, conv_out_dim
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
 
 
@@ -35,11 +35,7 @@ class MaxPool(Kind):
                 and tuple(layer.out_shape) == (*a["ofm_dim"], a["channels"]))
 
     def check(self, layer: LayerData) -> None:
-        a = layer.attrs
-        oh, ow, _ = self.out_shape(a)
-        if min(oh, ow) < 1 or [oh, ow] != list(a["ofm_dim"]):
-            raise IRError(f"{self.where(layer)}: ofm_dim {a['ofm_dim']} disagrees with ifm_dim/kernel/stride "
-                          f"({oh}, {ow})")
+        check_ofm_dim(self, layer, "ifm_dim/kernel/stride")
 
     def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
         return {"pe": ("channels", int(layer.attrs["channels"]))}

@@ -27,6 +27,13 @@ def conv_out_dim(size: int, kernel: int, stride: int, pad_before: int = 0, pad_a
     return (size + pad_before + pad_after - kernel) // stride + 1
 
 
+def check_ofm_dim(kind: Kind, layer: LayerData, inputs: str) -> None:
+    """ofm_dim equals what the window sweep gives (kind.out_shape) and is at least 1x1."""
+    oh, ow, _ = kind.out_shape(layer.attrs)
+    if min(oh, ow) < 1 or [oh, ow] != list(layer.attrs["ofm_dim"]):
+        raise IRError(f"{kind.where(layer)}: ofm_dim {layer.attrs['ofm_dim']} disagrees with {inputs} ({oh}, {ow})")
+
+
 @register
 class SlidingWindow(Kind):
     name = "SlidingWindow"
@@ -46,11 +53,7 @@ class SlidingWindow(Kind):
                 and tuple(layer.out_shape) == (*a["ofm_dim"], c_out))
 
     def check(self, layer: LayerData) -> None:
-        a = layer.attrs
-        oh, ow, _ = self.out_shape(a)
-        if min(oh, ow) < 1 or [oh, ow] != list(a["ofm_dim"]):
-            raise IRError(f"{self.where(layer)}: ofm_dim {a['ofm_dim']} disagrees with ifm_dim/kernel/stride/pad "
-                          f"({oh}, {ow})")
+        check_ofm_dim(self, layer, "ifm_dim/kernel/stride/pad")
 
     def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
         return {"simd": ("channels", int(layer.attrs["channels"]))}

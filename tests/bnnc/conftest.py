@@ -1,13 +1,14 @@
-"""Fixtures of the CLI tests: the model builders of tests/compiler and the deployments of tests/boards."""
+"""Fixtures of the CLI tests: model builders (tests/compiler), deployments (tests/boards), torch threads (tests/bnn)."""
 import sys
 from pathlib import Path
 
 import pytest
 
 TESTS = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(TESTS / "compiler"), str(TESTS / "boards")]
+sys.path[:0] = [str(TESTS / "compiler"), str(TESTS / "boards"), str(TESTS / "bnn")]
 
 from deployments import fold_tfc, make_deployment  # noqa: E402
+from torch_threads import one_torch_thread  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -18,10 +19,6 @@ def tfc_deploy(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def one_thread():
-    """Training tests run with one torch thread: OpenMP threads spin badly on a busy 2-core machine."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    """Training tests run with one torch thread (tests/bnn/torch_threads.py)."""
+    with one_torch_thread():
+        yield
