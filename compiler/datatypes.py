@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from compiler.errors import IRError
+from compiler.errors import CompileError, IRError
 
 _FLOATS = {"FLOAT32": (32, 3.4028234663852886e38), "FLOAT16": (16, 65504.0)}
 
@@ -74,3 +74,15 @@ def datatype(name: str) -> DataType:
 def bits(name: str) -> int:
     """Width in bits of the datatype named `name`."""
     return datatype(name).bits
+
+
+def range_dtype(lo: int, hi: int) -> str:
+    """Smallest qonnx integer DataType name holding [lo, hi] (BIPOLAR only when the values are exactly ±1)."""
+    if lo >= 0:
+        for b in range(1, 33):
+            if hi <= 2**b - 1:
+                return "BINARY" if b == 1 else f"UINT{b}"
+    for b in range(2, 33):
+        if -(2 ** (b - 1)) <= lo and hi <= 2 ** (b - 1) - 1:
+            return f"INT{b}"
+    raise CompileError(f"integer range [{lo}, {hi}] needs more than 32 bits")

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from qonnx.custom_op.general.intquant import max_int, min_int
 
+from compiler.datatypes import range_dtype  # noqa: F401  (defined there; imported from here by callers)
 from compiler.errors import CompileError
 from compiler.quant import bipolar_levels, int_levels
 
@@ -73,18 +74,6 @@ class QuantSpec:
         return cls(False, np.asarray(op["scale"], np.float32), np.asarray(op["zeropt"], np.float32),
                    np.asarray(op["bitwidth"], np.float32), int(op["signed"]), int(op["narrow"]),
                    str(op.get("rounding_mode", "ROUND")))
-
-
-def range_dtype(lo: int, hi: int) -> str:
-    """Smallest qonnx integer DataType name holding [lo, hi] (BIPOLAR only when the values are exactly ±1)."""
-    if lo >= 0:
-        for b in range(1, 33):
-            if hi <= 2**b - 1:
-                return "BINARY" if b == 1 else f"UINT{b}"
-    for b in range(2, 33):
-        if -(2 ** (b - 1)) <= lo and hi <= 2 ** (b - 1) - 1:
-            return f"INT{b}"
-    raise CompileError(f"integer range [{lo}, {hi}] needs more than 32 bits")
 
 
 def const_value(model, tensor: str) -> np.ndarray | None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from compiler.datatypes import range_dtype
+
 FINN_DOMAIN = "finn.custom_op.fpgadataflow"
 
 
@@ -15,6 +17,4 @@ def node(op: str, name: str, ins: list[str], outs: list[str], **attrs):
 
 def range_name(v: np.ndarray) -> str:
     """Smallest qonnx integer datatype name holding every value of v (INT2 for an empty array)."""
-    from compiler.frontend.quantizers import range_dtype
-
     return range_dtype(int(v.min()), int(v.max())) if v.size else "INT2"
