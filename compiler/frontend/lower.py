@@ -2,7 +2,8 @@
 
 The graph is walked from its input: the float ops up to the first quantizer become the host-side `input.pre`;
 every MatMul/Gemm/Conv plus the float ops up to the next activation quantizer becomes ONE MVTU whose
-thresholds come from exhaustive evaluation (compiler.frontend.thresholds); a last layer without a quantizer
+thresholds come from a per-channel search of the accumulator range (compiler.frontend.thresholds); a last layer
+without a quantizer
 becomes a `noact` MVTU whose remaining float ops go to `output.post`.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from compiler.errors import CompileError
 from compiler.frontend.quantizers import QUANT_OPS, QuantSpec, const_value, quantized_weight, range_dtype, read_quant
-from compiler.frontend.thresholds import MAX_ACC_VALUES, Step, eval_chain, thresholds_from_levels
+from compiler.frontend.thresholds import Step, level_function, search_thresholds
 from compiler.ir import DataflowGraph, InputSpec, Layer, OutputSpec, dtype
 
 ELEMENTWISE = ("Mul", "Add", "Sub", "Div")
@@ -256,10 +257,10 @@ def _linear(lw: Lowering, node, st: State):
     amin = np.minimum(W * xlo, W * xhi).sum(axis=1)
     amax = np.maximum(W * xlo, W * xhi).sum(axis=1)
     a0, a1 = int(min(amin.min(), -amax.max())), int(max(amax.max(), -amin.min()))
-    if a1 - a0 + 1 > MAX_ACC_VALUES or max(-a0, a1) >= 2**24:
-        raise CompileError.at(node, f"accumulator range [{a0}, {a1}] is too wide for exact float32 folding",
-                              hint="use fewer weight/activation bits or a smaller layer")
     acc_dt = range_dtype(a0, a1)
+    if a1 >= 2**24:
+        lw.notes.append(f"{node.name}: the accumulator reaches {a1} >= 2^24, beyond float32's exact integers, so "
+                        f"QONNX's float32 {node.op_type} may round it where the integer IR does not")
 
     # the float ops up to the activation quantizer (or the graph output)
     steps = [Step(bias=bias)] if bias is not None else []
@@ -300,13 +301,10 @@ def _linear(lw: Lowering, node, st: State):
     if s_out is None:
         raise CompileError.at(act, "activation quantizer with a per-channel scale is not supported",
                               hint="use a per-tensor activation quantizer")
-    acc = np.arange(a0, a1 + 1, dtype=np.int64)
-    acc_float = (acc[:, None].astype(np.float64) * s_row[None, :]).astype(np.float32)
-    levels = q.levels(eval_chain(lw.model, steps, acc_float, spatial))
     lo, hi = q.level_range()
     if q.is_bipolar:                     # one threshold: count 0 -> -1, count 1 -> +1
-        levels, lo, hi = (levels + 1) / 2, 0, 1
-    thr, neg = thresholds_from_levels(levels, a0, lo, hi, act)
+        lo, hi = 0, 1
+    thr, neg = search_thresholds(level_function(lw.model, steps, s_row, spatial, q), a0, a1, lo, hi, mh, act)
     if pool is not None and neg.any():
         raise CompileError.at(pool, f"MaxPool sits before the activation and channels {np.flatnonzero(neg)[:8].tolist()}"
                               " of the activation are decreasing, so the pool cannot move past it")
