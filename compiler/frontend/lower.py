@@ -9,17 +9,18 @@ becomes a `noact` MVTU whose remaining float ops go to `output.post`.
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from compiler.errors import CompileError
-from compiler.frontend.quantizers import QUANT_OPS, QuantSpec, const_value, quantized_weight, range_dtype, read_quant
+from compiler.frontend.quantizers import QUANT_OPS, const_value, quantized_weight, range_dtype, read_quant
 from compiler.frontend.thresholds import Step, level_function, search_thresholds
 from compiler.ir import DataflowGraph, InputSpec, Layer, OutputSpec, dtype
 
 ELEMENTWISE = ("Mul", "Add", "Sub", "Div")
+U32 = 2.0 ** -24        # float32 unit roundoff
+BN_SLACK = 8            # BatchNorm evaluated by another formula differs by at most this many u (docs/ir.md)
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Lowering:
     layers: list[Layer] = field(default_factory=list)
     qmap: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    scores: list[dict] | None = None     # LabelSelect: the float ops on the class scores (JSON scalars)
 
     def shape(self, t: str) -> tuple[int, ...]:
         s = self.model.get_tensor_shape(t)
@@ -88,9 +90,10 @@ def lower(model, name: str = "model", topk: int | None = None) -> DataflowGraph:
                                   hint="expected MatMul/Gemm/Conv, MaxPool or Reshape after an activation quantizer")
     if topk is not None:
         out = _label_select(lw, out, topk)
-    g = DataflowGraph(name, lw.layers, inp, out,
-                      meta={"qonnx_map": lw.qmap, "notes": lw.notes, "output_exact": not lw.notes,
-                            "model": _bnnc_metadata(lw.model)})
+    meta = {"qonnx_map": lw.qmap, "notes": lw.notes, "output_exact": not lw.notes, "model": _bnnc_metadata(lw.model)}
+    if lw.scores is not None:
+        meta["label_select_scores"] = lw.scores
+    g = DataflowGraph(name, lw.layers, inp, out, meta=meta)
     g.validate()
     return g
 
@@ -246,10 +249,7 @@ def _linear(lw: Lowering, node, st: State):
         raise CompileError.at(node, "weight scale varies along the input axis; only per-tensor or per-output-channel "
                               "weight scales can be moved past the accumulator")
     s_row = Ws[:, 0].astype(np.float64) * st.scale          # the exact float value of one accumulator unit
-    if not _all_pow2(s_row):
-        lw.notes.append(f"{node.name}: input x weight scale is not a power of two, so QONNX's float32 "
-                        f"{node.op_type} rounds partial sums; outputs computed from this accumulator may differ "
-                        "from QONNX in rare cases (use power-of-two scales, as bnn.quant does, for guaranteed exactness)")
+    pow2 = _all_pow2(s_row)
 
     # accumulator range from the actual weights and the input value range
     xd = dtype(in_dtype)
@@ -283,6 +283,15 @@ def _linear(lw: Lowering, node, st: State):
             raise CompileError.at(c_, f"{c_.op_type} between {node.name} and its activation quantizer is not supported")
         t = c_.output[0]
 
+    if not pow2 and act is None:
+        lw.notes.append(f"{node.name}: input x weight scale is not a power of two, so QONNX's float32 "
+                        f"{node.op_type} rounds partial sums: the float output step matches QONNX within float32 "
+                        "rounding (the bound of docs/ir.md, 'Float tail'), not bit for bit")
+    elif not pow2:
+        lw.notes.append(f"{node.name}: input x weight scale is not a power of two, so QONNX's float32 "
+                        f"{node.op_type} rounds partial sums; an activation right at a quantizer step may differ "
+                        "from QONNX in rare cases (use power-of-two scales, as bnn.quant does, for guaranteed "
+                        "exactness)")
     lname = f"{node.name}_mvtu"
     attrs = {"MW": mw, "MH": mh, "num_vectors": num_vectors, "weight_dtype": wdt, "acc_dtype": acc_dt,
              "out_bias": 0, "binary_xnor": in_dtype == "BIPOLAR" and wdt == "BIPOLAR", "noact": act is None}
@@ -293,7 +302,7 @@ def _linear(lw: Lowering, node, st: State):
         lw.layers.append(lay)
         if not steps or (len(steps) and steps[0].bias is None):
             lw.qmap[lname] = {"tensor": node.output[0], "scale": s_row.tolist(), "spatial": spatial, "perm": None}
-        post = _post_ops(lw, node, steps, s_row, spatial)
+        post = _post_ops(lw, node, steps, s_row, spatial, mw)
         return None, OutputSpec(lw.shape(t), post)
 
     q = read_quant(lw.model, act)
@@ -332,30 +341,36 @@ def _all_pow2(v: np.ndarray) -> bool:
     return bool(np.all(m == 0.5))
 
 
-def _post_ops(lw: Lowering, node, steps: list[Step], s_row: np.ndarray, spatial: bool) -> list[dict]:
-    """Float ops after a noact layer, in QONNX's order: one unit of acc -> float, then the chain's ops."""
+def _post_ops(lw: Lowering, node, steps: list[Step], s_row: np.ndarray, spatial: bool, mw: int) -> list[dict]:
+    """Float ops after a noact layer, in QONNX's order: one unit of acc -> float, then the chain's ops.
+
+    `tol_abs` / `tol_rel` (docs/ir.md, 'Float tail') say how much a step may differ from QONNX's own op beyond
+    float32 rounding: a Gemm/Conv bias that QONNX sums with the products, BatchNormalization as mul/add."""
     post: list[dict] = []
     if spatial:
         post.append({"op": "transpose", "perm": [2, 0, 1]})
     shp = (-1, 1, 1) if spatial else (-1,)
+    gamma = (mw + 6) * U32 / (1 - (mw + 6) * U32)
     post.append({"op": "mul", "value": s_row.astype(np.float32).reshape(shp)})
     for st in steps:
         if st.bias is not None:
-            post.append({"op": "add", "value": np.asarray(st.bias, np.float32).reshape(shp)})
+            b = np.asarray(st.bias, np.float32).reshape(shp)
+            post.append({"op": "add", "value": b, "tol_abs": (gamma * np.abs(b.astype(np.float64))).astype(np.float32)})
         elif st.node.op_type in ELEMENTWISE:
             post.append(_elementwise_op(lw, st.node, st.data))
         elif st.node.op_type == "Relu":
             post.append({"op": "relu"})
-        else:  # BatchNormalization: approximate as mul/add, and say so
-            sc, b, mean, var = (np.asarray(const_value(lw.model, t), np.float64) for t in st.node.input[1:5])
-            eps = next((x.f for x in st.node.attribute if x.name == "epsilon"), 1e-5)
-            k = sc / np.sqrt(var + eps)
-            post += [{"op": "mul", "value": k.astype(np.float32).reshape(shp)},
-                     {"op": "add", "value": (b - mean * k).astype(np.float32).reshape(shp)}]
-            msg = (f"{st.node.name}: BatchNormalization after the last layer is applied on the host as mul/add; "
-                   "float outputs may differ from QONNX in the last bits")
-            lw.notes.append(msg)
-            warnings.warn(msg)
+        else:  # BatchNormalization as mul/add, with the constants folded as onnxruntime's kernel folds them
+            sc, b, mean, var = (np.asarray(const_value(lw.model, t), np.float32) for t in st.node.input[1:5])
+            eps = np.float32(next((x.f for x in st.node.attribute if x.name == "epsilon"), 1e-5))
+            k = (np.float32(1) / np.sqrt(var + eps)).astype(np.float32) * sc
+            add = (b - mean * k).astype(np.float32)
+            slack = BN_SLACK * U32 * (np.abs(k.astype(np.float64) * mean) + np.abs(b.astype(np.float64)))
+            post += [{"op": "mul", "value": k.astype(np.float32).reshape(shp), "tol_rel": BN_SLACK * U32},
+                     {"op": "add", "value": add.reshape(shp), "tol_abs": slack.astype(np.float32).reshape(shp)}]
+            lw.notes.append(f"{st.node.name}: BatchNormalization after the last layer is applied on the host as "
+                            "mul/add; float outputs may differ from QONNX's in the last bits (within the float-tail "
+                            "bound)")
     return post
 
 
@@ -385,4 +400,7 @@ def _label_select(lw: Lowering, out: OutputSpec, k: int) -> OutputSpec:
     lay = Layer("label_select", "LabelSelect", (n,), (k,), last.out_dtype, range_dtype(0, max(1, n - 1)),
                 attrs={"num_labels": n, "k": k})
     lw.layers.append(lay)
+    # the (uniform) float ops the class scores went through, so verification can tell ties from errors
+    lw.scores = [{key: (float(np.max(v)) if isinstance(v, np.ndarray) else v) for key, v in op.items()}
+                 for op in out.post]
     return OutputSpec((k,), [])
