@@ -175,9 +175,10 @@ def verify_graph(onnx_path: str | os.PathLike, graph: DataflowGraph, inputs: np.
         xb = x[s : s + batch]
         ctx = orig(xb)
         ref = ctx[orig.base.graph.output[0].name]
-        if clean is not None:
-            cref = clean(xb)[cleaned.graph.output[0].name]
-            rep.cleaned_mismatches += _frames_differ(cref, ref)
+        if clean is not None:   # the layer map names the cleaned graph's tensors
+            ctx_c = clean(xb)
+            rep.cleaned_mismatches += _frames_differ(ctx_c[cleaned.graph.output[0].name], ref)
+            ctx = ctx_c
         out, per_layer = _simulate_all(simulate, graph, xb)
         acc_bound = scores = bound = None
         if ti is not None:
@@ -223,8 +224,11 @@ def verify_graph(onnx_path: str | os.PathLike, graph: DataflowGraph, inputs: np.
                 ties += int(_argmax_ties(y, e).sum())
         for i, (layer, y) in enumerate(zip(graph.layers, per_layer)):
             e = qmap.get(layer.name)
-            if e is None or e["tensor"] not in ctx:
+            if e is None:
                 continue
+            if e["tensor"] not in ctx:
+                raise CompileError(f"cannot verify layer {layer.name!r}: QONNX tensor {e['tensor']!r} is not in the "
+                                   "executed model (verify with the cleaned model the graph was lowered from)")
             ref_l = _to_ir_layout(e, ctx[e["tensor"]])
             mine = _as_qonnx_values(e, np.asarray(y).reshape(ref_l.shape))
             if i == ti and not exact:   # the tail's accumulator times its scale: within the accumulator's bound

@@ -35,7 +35,7 @@ def load_model(path: str | os.PathLike):
         proto = onnx.load(str(path))
     except Exception as e:  # onnx raises several unrelated types for bad files
         raise _unreadable(path, e) from None
-    _check_interface(path, proto)
+    user_input = _check_interface(path, proto)
     try:
         onnx.checker.check_model(proto)
         model = ModelWrapper(proto)
@@ -49,7 +49,7 @@ def load_model(path: str | os.PathLike):
         check_ops(model, path, foldable_excluded=True)   # an unsupported op is the likelier cause: name it
         raise CompileError(f"{path}: qonnx cleanup failed ({type(e).__name__}: {_first_line(e)})") from None
     check_ops(model, path)
-    model = _reinfer_shapes(model, path)
+    model = _reinfer_shapes(model, path, user_input)
     try:
         model = model.transform(InferShapes()).transform(InferDataTypes()).transform(GiveUniqueNodeNames())
     except Exception as e:
@@ -86,7 +86,7 @@ def check_ops(model, path: str | os.PathLike | None = None, foldable_excluded: b
     raise err
 
 
-def _check_interface(path: Path, proto) -> None:
+def _check_interface(path: Path, proto) -> str:
     """One graph input and one output, checked on the file itself (qonnx asserts on e.g. a repeated output)."""
     g = proto.graph
     inits = {i.name for i in g.initializer}
@@ -97,29 +97,31 @@ def _check_interface(path: Path, proto) -> None:
                            f"{inputs} and {len(outputs)} output(s) {outputs}",
                            hint="bnnc compiles single-input, single-output classifiers; export the model with one "
                                 "output (e.g. return only the logits)")
+    return inputs[0]
 
 
-def _reinfer_shapes(model, path: Path):
+def _reinfer_shapes(model, path: Path, user_input: str):
     """Derive every shape from the declared input again (exporters' value_info may disagree with it), and fail,
     naming the graph input, where the declared shape does not fit the model."""
     from qonnx.transformation.infer_shapes import InferShapes
 
     inp = model.graph.input[0]
+    name = user_input          # as the user's file names it (cleanup renames it global_in)
     declared = model.get_tensor_shape(inp.name)
     if not declared or any(not isinstance(d, int) or d < 1 for d in declared[1:]):
-        raise CompileError(f"{path}: graph input {inp.name!r} has no fixed per-frame shape ({declared})",
+        raise CompileError(f"{path}: graph input {name!r} has no fixed per-frame shape ({declared})",
                            hint="export with a concrete input shape, batch first, e.g. (1, C, H, W)")
     del model.graph.value_info[:]
     try:
         model = model.transform(InferShapes())
     except Exception as e:
-        raise CompileError(f"{path}: graph input {inp.name!r} declares shape {declared}, on which shape inference "
+        raise CompileError(f"{path}: graph input {name!r} declares shape {declared}, on which shape inference "
                            f"fails ({type(e).__name__}: {_first_line(e)})",
                            hint="export with the input shape the model takes, batch first") from None
     for n in model.graph.node:
         for t in n.output:
             if model.get_tensor_shape(t) is None:
-                raise CompileError(f"{path}: graph input {inp.name!r} declares shape {declared} (rank "
+                raise CompileError(f"{path}: graph input {name!r} declares shape {declared} (rank "
                                    f"{len(declared)}), but node {source_name(n)!r} ({n.op_type}) cannot take the "
                                    "tensor it leads to",
                                    hint="export with the input shape the model takes, batch first (e.g. (1, C, H, W) "
