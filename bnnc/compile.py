@@ -108,6 +108,10 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_in
         else:
             line += (f"integer layers exact; float output step within its rounding bound (max |diff| "
                      f"{tail['max_abs_diff']:.3g} <= {tail['bound']:.3g})")
+        rt = v.get("integer_layers", {}).get("rounding_ties")
+        if rt:
+            line += (f"; {rt} frames took another quantizer step at a float32 rounding tie in a hidden layer "
+                     "(QONNX's float MatMul/Conv rounding; see verify.json)")
         if pred is not None and pred["disagree"]:
             line += f"; predictions agree on {pred['agree']}/{v['n_inputs']} (the rest are ties within the bound)"
         click.echo(line)

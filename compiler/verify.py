@@ -39,6 +39,7 @@ class VerifyReport:
     elements_over_bound: int = 0
     predictions_agree: int | None = None     # frames whose arg-max (or top-k) equals QONNX's
     ties: int | None = None                  # frames whose top classes lie within the bound of each other
+    rounding_ties: int = 0                   # frames where QONNX's float32 rounding moved a hidden layer's step
 
     @property
     def ok(self) -> bool:
@@ -51,7 +52,8 @@ class VerifyReport:
                 "cleaned_mismatches": self.cleaned_mismatches, "layer_mismatches": self.layer_mismatches,
                 "first_mismatching_layer": self.first_layer, "first_mismatching_tensor": self.first_tensor,
                 "checked_layers": self.checked_layers, "max_abs_diff": self.max_abs_diff,
-                "integer_layers": {"checked": len(ints), "mismatching_frames": sum(ints.values()), "per_layer": ints},
+                "integer_layers": {"checked": len(ints), "mismatching_frames": sum(ints.values()), "per_layer": ints,
+                                   "rounding_ties": self.rounding_ties},
                 "float_tail": None if self.tail_layer is None else {
                     "layer": self.tail_layer, "max_abs_diff": self.max_abs_diff, "bound": self.max_bound,
                     "max_diff_over_bound": self.max_diff_over_bound, "elements_over_bound": self.elements_over_bound,
@@ -66,6 +68,9 @@ class VerifyReport:
         if self.tail_layer is not None and not self.exact:
             tail = (f"; float tail within its rounding bound (max |diff| {self.max_abs_diff:.3g}, bound "
                     f"{self.max_bound:.3g})")
+        if self.rounding_ties:
+            tail += (f"; {self.rounding_ties} frames took another step at a float32 rounding tie in a hidden layer "
+                     "(not compared further)")
         if self.predictions_agree is not None:
             tail += (f"; predictions agree on {self.predictions_agree}/{self.n_inputs}"
                      + (f" ({self.ties} ties)" if self.ties else ""))
@@ -145,6 +150,8 @@ def verify_graph(onnx_path: str | os.PathLike, graph: DataflowGraph, inputs: np.
     must agree except on ties within that bound."""
     from qonnx.core.modelwrapper import ModelWrapper
 
+    from compiler.hostops import run_pre
+
     xs = []
     if inputs is not None:
         inputs = np.asarray(inputs, np.float32)
@@ -182,46 +189,11 @@ def verify_graph(onnx_path: str | os.PathLike, graph: DataflowGraph, inputs: np.
         out, per_layer = _simulate_all(simulate, graph, xb)
         acc_bound = scores = bound = None
         if ti is not None:
-            from compiler.hostops import run_pre
-
             x_in = per_layer[ti - 1] if ti > 0 else run_pre(graph.input, xb)
             acc_bound = accumulator_bound(graph.layers[ti], x_in, per_layer[ti])
             ops = graph.meta.get("label_select_scores", []) if last.kind == "LabelSelect" else graph.output.post
             scores, bound = propagate_bound(ops, per_layer[ti], acc_bound)
-        if last.kind == "LabelSelect":
-            k = last.attrs["k"]
-            ref_idx = np.argsort(-ref.reshape(len(ref), -1), axis=1, kind="stable")[:, :k]
-            out = np.asarray(out).reshape(ref_idx.shape)
-            differ = (out != ref_idx).any(axis=1)
-            tie = np.zeros(len(out), bool)
-            if scores is not None:
-                tie = differ & _topk_ties(scores.reshape(len(out), -1), bound.reshape(len(out), -1), out, ref_idx)
-            ties += int(tie.sum())
-            agree += int((~differ).sum())
-            rep.output_mismatches += int((differ if exact or ti is None else differ & ~tie).sum())
-        else:
-            out = np.asarray(out).reshape(ref.shape)
-            if len(ref) and ref.dtype.kind == "f":
-                rep.max_abs_diff = max(rep.max_abs_diff, float(np.nanmax(np.abs(out.astype(np.float64) - ref),
-                                                                         initial=0.0)))
-            if bound is not None:
-                bound = np.broadcast_to(bound.reshape(len(out), -1), (len(out), out[0].size)).reshape(ref.shape)
-                over = _beyond(out, ref, bound)
-                rep.elements_over_bound += int(over.sum())
-                rep.max_bound = max(rep.max_bound, float(bound.max(initial=0.0)))
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    r = np.abs(out.astype(np.float64) - ref) / bound
-                r = np.where(np.abs(out.astype(np.float64) - ref) == 0, 0.0, r)
-                rep.max_diff_over_bound = max(rep.max_diff_over_bound, float(np.nanmax(r, initial=0.0)))
-            if exact or bound is None:
-                rep.output_mismatches += _frames_differ(out, ref)
-            else:
-                rep.output_mismatches += int(over.reshape(len(out), -1).any(axis=1).sum())
-            if vector_out:
-                y, q = out.reshape(len(out), -1), ref.reshape(len(ref), -1)
-                agree += int((y.argmax(1) == q.argmax(1)).sum())
-                e = np.zeros(y.shape) if bound is None else bound.reshape(y.shape)
-                ties += int(_argmax_ties(y, e).sum())
+        tied = np.zeros(len(xb), bool)      # frames that took another path at a proven rounding tie
         for i, (layer, y) in enumerate(zip(graph.layers, per_layer)):
             e = qmap.get(layer.name)
             if e is None:
@@ -234,10 +206,53 @@ def verify_graph(onnx_path: str | os.PathLike, graph: DataflowGraph, inputs: np.
             if i == ti and not exact:   # the tail's accumulator times its scale: within the accumulator's bound
                 unit = np.abs(np.asarray(e["scale"], np.float64)).reshape(-1)
                 b = acc_bound.reshape(ref_l.shape) * unit * (1 + 2 * U32) + 2 * U32 * np.abs(mine)
-                d = int(_beyond(mine, ref_l, b).reshape(len(ref_l), -1).any(axis=1).sum())
+                d = int((_beyond(mine, ref_l, b).reshape(len(ref_l), -1).any(axis=1) & ~tied).sum())
             else:
-                d = _frames_differ(mine, ref_l)
+                differ = _differ_mask(mine, ref_l) & ~tied
+                if differ.any() and e.get("rounding") and not exact:
+                    x_in = per_layer[i - 1] if i > 0 else run_pre(graph.input, xb)
+                    tie = differ & rounding_ties(layer, e, x_in, ref_l)
+                    rep.rounding_ties += int(tie.sum())
+                    tied |= tie
+                    differ &= ~tie
+                d = int(differ.sum())
             rep.layer_mismatches[layer.name] = rep.layer_mismatches.get(layer.name, 0) + d
+        if last.kind == "LabelSelect":
+            k = last.attrs["k"]
+            ref_idx = np.argsort(-ref.reshape(len(ref), -1), axis=1, kind="stable")[:, :k]
+            out = np.asarray(out).reshape(ref_idx.shape)
+            differ = (out != ref_idx).any(axis=1)
+            tie = np.zeros(len(out), bool)
+            if scores is not None:
+                tie = differ & _topk_ties(scores.reshape(len(out), -1), bound.reshape(len(out), -1), out, ref_idx)
+            ties += int(tie.sum())
+            agree += int((~differ).sum())
+            rep.output_mismatches += int(((differ if exact or ti is None else differ & ~tie) & ~tied).sum())
+        else:
+            out = np.asarray(out).reshape(ref.shape)
+            keep = ~tied                   # frames still on QONNX's path
+            if len(ref) and ref.dtype.kind == "f":
+                rep.max_abs_diff = max(rep.max_abs_diff, float(np.nanmax(np.abs(out[keep].astype(np.float64) -
+                                                                                ref[keep]), initial=0.0)))
+            if bound is not None:
+                bound = np.broadcast_to(bound.reshape(len(out), -1), (len(out), out[0].size)).reshape(ref.shape)
+                over = _beyond(out, ref, bound)
+                over[tied] = False
+                rep.elements_over_bound += int(over.sum())
+                rep.max_bound = max(rep.max_bound, float(bound[keep].max(initial=0.0)))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    r = np.abs(out[keep].astype(np.float64) - ref[keep]) / bound[keep]
+                r = np.where(np.abs(out[keep].astype(np.float64) - ref[keep]) == 0, 0.0, r)
+                rep.max_diff_over_bound = max(rep.max_diff_over_bound, float(np.nanmax(r, initial=0.0)))
+            if exact or bound is None:
+                rep.output_mismatches += int((_differ_mask(out, ref) & ~tied).sum())
+            else:
+                rep.output_mismatches += int((over.reshape(len(out), -1).any(axis=1) & ~tied).sum())
+            if vector_out:
+                y, q = out.reshape(len(out), -1), ref.reshape(len(ref), -1)
+                agree += int((y.argmax(1) == q.argmax(1)).sum())
+                e = np.zeros(y.shape) if bound is None else bound.reshape(y.shape)
+                ties += int(_argmax_ties(y, e).sum())
     if vector_out:
         rep.predictions_agree, rep.ties = agree, ties
     for name in rep.checked_layers:
@@ -329,6 +344,37 @@ def _topk_ties(scores: np.ndarray, e: np.ndarray, ir_idx: np.ndarray, q_idx: np.
     rows = np.arange(len(scores))[:, None]
     gap = np.abs(scores[rows, ir_idx].astype(np.float64) - scores[rows, q_idx]) - (e[rows, ir_idx] + e[rows, q_idx])
     return ((gap <= 0) | (ir_idx == q_idx)).all(axis=1)
+
+
+def rounding_ties(layer, entry: dict, x_in: np.ndarray, ref_l: np.ndarray) -> np.ndarray:
+    """Frames where every element of a thresholded MVTU that differs from QONNX is a rounding tie: QONNX's level
+    is one the layer's thresholds give for some accumulator within the float32 bound of the exact one
+    (γ(MW+6) · (Σ|x||W| + |bias|/unit), plus one unit each side), so QONNX's float32 MatMul/Conv rounding, not
+    the IR, decided the step. Only for layers the front end marked (`rounding`: non-power-of-two scales or an
+    accumulator beyond 2^24)."""
+    n = len(ref_l)
+    mw = int(layer.attrs["MW"])
+    w = np.asarray(layer.arrays["weights"], np.int64)
+    xi = np.asarray(x_in, np.int64).reshape(n, -1, mw)
+    acc = (xi @ w.T).reshape(ref_l.shape)
+    s_abs = (np.abs(xi).astype(np.float64) @ np.abs(w).T.astype(np.float64)).reshape(ref_l.shape)
+    e = _gamma(mw + 6) * (s_abs + np.asarray(entry["rounding"]["acc_slack"], np.float64)) + U32 * np.abs(acc)
+    a_lo = np.floor(acc - e).astype(np.int64) - 1
+    a_hi = np.ceil(acc + e).astype(np.int64) + 1
+    thr = np.asarray(layer.arrays["thresholds"], np.int64)
+    count = lambda a: (a[..., None] >= thr).sum(axis=-1)            # noqa: E731  (thr broadcasts over channels)
+    lv = np.round(np.asarray(ref_l, np.float64) / np.asarray(entry["scale"], np.float64)).astype(np.int64)
+    q = (lv + 1) // 2 if layer.out_dtype == "BIPOLAR" else lv - int(layer.attrs["out_bias"])
+    ok = (count(a_lo) <= q) & (q <= count(a_hi))
+    return ok.reshape(n, -1).all(axis=1)
+
+
+def _differ_mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return np.ones(len(b), bool)
+    same = (a == b) | (np.isnan(a) & np.isnan(b)) if a.dtype.kind == "f" and b.dtype.kind == "f" else a == b
+    return ~same.reshape(len(b), -1).all(axis=1)
 
 
 def _frames_differ(a: np.ndarray, b: np.ndarray) -> int:

@@ -53,6 +53,22 @@ def test_float_tail_bound_catches_a_wrong_output(tmp_path):
     assert "beyond the float-tail bound" in rep.describe()
 
 
+def test_rounding_tie_check_does_not_excuse_a_wrong_threshold(tmp_path):
+    """Hidden layers with float scales accept QONNX rounding ties only within the float32 bound: thresholds moved
+    by far more than that fail, naming the layer."""
+    from compiler.frontend import load_model, lower
+    from compiler.verify import verify_graph
+
+    model, shape = defaults8()
+    path = export_raw(model, tmp_path / "m.onnx", shape, False)
+    cleaned = load_model(path)
+    g = lower(cleaned, "m")
+    assert cleaned is not None and g.meta["qonnx_map"][g.layers[0].name].get("rounding")
+    g.layers[0].arrays["thresholds"] = g.layers[0].arrays["thresholds"] + 2000
+    rep = verify_graph(path, g, num_random=32, cleaned=cleaned)
+    assert not rep.ok and rep.first_layer == g.layers[0].name and rep.layer_mismatches[g.layers[0].name] > 0
+
+
 def test_exact_mode_fails_and_leaves_a_failed_build(tmp_path):
     """--exact keeps zero tolerance: a float-scale head differs in the last bits, so it fails, exit code non-zero,
     and the build folder is left for inspection with verify.json marked failed."""
@@ -83,7 +99,9 @@ def test_wide_accumulators_compile(tmp_path):
     m = nn.Sequential(qnn.QuantIdentity(), qnn.QuantLinear(300, 600, bias=True), nn.BatchNorm1d(600), qnn.QuantReLU(),
                       qnn.QuantLinear(600, 10, bias=True)).eval()
     path = export_raw(m, tmp_path / "w.onnx", (300,), False)
-    g = compile_model(path, tmp_path / "b")
+    g = compile_model(path, tmp_path / "b", verify=True, num_random=200)
+    v = json.loads((tmp_path / "b" / "verify.json").read_text())
+    assert v["ok"] and v["integer_layers"]["mismatching_frames"] == 0, v
     first, head = g.layers
     reach = int((np.abs(first.arrays["weights"]) * 128).sum(axis=1).max())      # INT8 input: |x| <= 128
     assert 2 * reach + 1 > 2**22, reach            # the former limit: at most 2^22 accumulator values
@@ -95,7 +113,6 @@ def test_wide_accumulators_compile(tmp_path):
 # ---- clear errors (issue 13, front end) ------------------------------------------------------------------------
 def _lstm(tmp_path):
     import brevitas.nn as qnn
-    import torch
     from torch import nn
 
     class Lstm(nn.Module):
