@@ -12,11 +12,17 @@ import numpy as np
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="build folder to write (e.g. build/tfc_w1a1); replaced only on success")
-@click.option("--verify/--no-verify", default=False, help="compare the IR with QONNX execution (zero tolerance)")
+@click.option("--verify/--no-verify", default=False,
+              help="compare the IR with QONNX execution: integer layers with zero tolerance, the float step after "
+                   "the last layer within its float32 rounding bound")
+@click.option("--exact", is_flag=True, default=False,
+              help="with --verify: zero tolerance on the float output step too")
 @click.option("--verify-inputs", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help=".npy batch of real inputs (N, *input shape) for --verify")
-@click.option("--num-random", default=32, show_default=True, help="random + structured inputs for --verify")
-@click.option("--topk", type=int, default=None, help="append a LabelSelect layer returning the top-K class indices")
+@click.option("--num-random", default=32, show_default=True, type=click.IntRange(min=0),
+              help="random inputs for --verify (5 structured frames are added)")
+@click.option("--topk", type=click.IntRange(min=1), default=None,
+              help="append a LabelSelect layer returning the top-K class indices")
 @click.option("--name", default=None, help="graph name (default: the build folder's name)")
 @click.option("--board", default=None, help="target board (see `bnnc boards`): size the design and report what fits")
 @click.option("--target-fps", default=None, help="frames/s to reach, or 'max' for as fast as fits (default with --board: max)")
@@ -25,7 +31,7 @@ import numpy as np
 @click.option("--clock-mhz", type=float, default=None, help="fabric clock for the estimates (default: the board's)")
 @click.option("--margin", type=click.FloatRange(0.05, 1.0), default=0.85, show_default=True,
               help="share of the board's resources the design may use")
-def compile_cmd(model: Path, out_dir: Path, verify: bool, verify_inputs: Path | None, num_random: int,
+def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_inputs: Path | None, num_random: int,
                 topk: int | None, name: str | None, board: str | None, target_fps: str | None,
                 folding_file: Path | None, clock_mhz: float | None, margin: float) -> None:
     """Compile a QONNX MODEL (from `bnnc export` or brevitas export_qonnx) into a dataflow graph."""
@@ -47,7 +53,7 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, verify_inputs: Path | 
     try:
         cfg = BuildConfig(board=board, clock_mhz=clock_mhz, target_fps=target_fps, margin=margin,
                           folding_file=str(folding_file) if folding_file else None, topk=topk, name=name,
-                          verify=verify, num_random=num_random)
+                          verify=verify or exact, exact=exact, num_random=num_random)
         res = build(model, cfg, out_dir, verify_inputs=x)
     except BnncError as e:
         raise click.ClickException(str(e)) from None
@@ -63,8 +69,21 @@ def print_build(res, model: Path, out_dir: Path) -> None:
         click.echo(f"note: {note}")
     if res.config.verify:
         v = g.meta["verify"]
-        click.echo(f"verified: {v['n_inputs']} inputs, {v['output_mismatches']} output mismatches, "
-                   f"{len(v['checked_layers'])} layers compared with QONNX tensors, all exact")
+        line = (f"verified: {v['n_inputs']} inputs, {v['output_mismatches']} output mismatches, "
+                f"{len(v['checked_layers'])} layers compared with QONNX tensors, ")
+        tail, pred = v.get("float_tail"), v.get("predictions")
+        if tail is None or v["mode"] == "exact" or tail["max_abs_diff"] == 0:
+            line += "all exact"
+        else:
+            line += (f"integer layers exact; float output step within its rounding bound (max |diff| "
+                     f"{tail['max_abs_diff']:.3g} <= {tail['bound']:.3g})")
+        rt = v.get("integer_layers", {}).get("rounding_ties")
+        if rt:
+            line += (f"; {rt} frames took another quantizer step at a float32 rounding tie in a hidden layer "
+                     "(QONNX's float MatMul/Conv rounding; see verify.json)")
+        if pred is not None and pred["disagree"]:
+            line += f"; predictions agree on {pred['agree']}/{v['n_inputs']} (the rest are ties within the bound)"
+        click.echo(line)
     if res.report is not None:
         from compiler.report import format_table
 

@@ -15,13 +15,15 @@ from compiler.ir import DataflowGraph
 
 def compile_model(onnx_path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
                   name: str | None = None, topk: int | None = None, verify: bool = False,
-                  verify_inputs: np.ndarray | None = None, num_random: int = 16, seed: int = 0,
+                  verify_inputs: np.ndarray | None = None, num_random: int = 16, seed: int = 0, exact: bool = False,
                   transform: Callable[[DataflowGraph], None] | None = None,
                   extra_files: Callable[[DataflowGraph, Path], None] | None = None) -> DataflowGraph:
     """Lower `onnx_path` to the IR and (optionally) verify it, then write `out_dir` atomically.
 
     The build folder holds graph.json, arrays.npz, a copy of the source model (model.onnx) and, when verified,
-    verify.json. On any failure nothing is left at `out_dir` (an existing build there stays untouched).
+    verify.json (`exact`: zero tolerance on the float tail too). On any failure nothing is left at `out_dir` (an
+    existing build there stays untouched), except a failed verification: its build is written for inspection,
+    with verify.json's status "failed" (no transform / extra files), before the VerifyError.
     Post-lowering hooks: `transform(graph)` may edit the verified graph in place (e.g. set its folding) before
     it is saved; `extra_files(graph, folder)` writes more files (e.g. a cost report) into the temporary build
     folder, so they appear atomically with the graph.
@@ -37,14 +39,18 @@ def compile_model(onnx_path: str | os.PathLike, out_dir: str | os.PathLike | Non
         from compiler.verify import verify_graph
 
         report = verify_graph(onnx_path, graph, inputs=verify_inputs, num_random=num_random, seed=seed,
-                              cleaned=model)
+                              cleaned=model, exact=exact)
         graph.meta["verify"] = report.summary()
         if not report.ok:
             from compiler.errors import VerifyError
 
             hint = ("see the notes: this model's float arithmetic is not exactly reproducible" if report.notes
                     else "this is a compiler bug; please report it with the model")
-            raise VerifyError(report.describe(), hint=hint)
+            msg = report.describe()
+            if out_dir is not None:
+                _write_build(graph, onnx_path, Path(out_dir), report)
+                msg += f"\n  the build was written to {out_dir} for inspection; its verify.json says \"failed\""
+            raise VerifyError(msg, hint=hint)
     if transform is not None:
         transform(graph)
     if out_dir is not None:

@@ -35,7 +35,8 @@ class BuildConfig:
     folding_source: str | None = None      #: set by the build: 'file' | 'optimizer' | 'graph'
     topk: int | None = None                #: append a LabelSelect returning the top-K class indices
     name: str | None = None                #: graph name (default: the build folder's name)
-    verify: bool = False                   #: compare the IR with QONNX execution (zero tolerance)
+    verify: bool = False                   #: compare the IR with QONNX execution (integer layers exact)
+    exact: bool = False                    #: with verify: zero tolerance on the float output step too
     num_random: int = 16                   #: random + structured inputs for verify
     seed: int = 0
 

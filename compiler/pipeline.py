@@ -84,7 +84,7 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
 
     result.graph = compile_model(onnx_path, out_dir, name=config.name, topk=config.topk, verify=config.verify,
                                  verify_inputs=verify_inputs, num_random=config.num_random, seed=config.seed,
-                                 transform=transform, extra_files=files)
+                                 exact=config.exact, transform=transform, extra_files=files)
     result.folder = Path(out_dir) if out_dir is not None else None
     return result
 
