@@ -23,11 +23,13 @@ import numpy as np
 @click.option("--folding", "folding_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help='JSON file {layer: {"pe": .., "simd": ..}} fixing the folding instead of the optimiser')
 @click.option("--clock-mhz", type=float, default=None, help="fabric clock for the estimates (default: the board's)")
+@click.option("--force", is_flag=True, default=False,
+              help="replace the -o folder even if it is not a bnnc build folder (its files are deleted)")
 @click.option("--margin", type=click.FloatRange(0.05, 1.0), default=0.85, show_default=True,
               help="share of the board's resources the design may use")
 def compile_cmd(model: Path, out_dir: Path, verify: bool, verify_inputs: Path | None, num_random: int,
                 topk: int | None, name: str | None, board: str | None, target_fps: str | None,
-                folding_file: Path | None, clock_mhz: float | None, margin: float) -> None:
+                folding_file: Path | None, clock_mhz: float | None, force: bool, margin: float) -> None:
     """Compile a QONNX MODEL (from `bnnc export` or brevitas export_qonnx) into a dataflow graph."""
     from boards.catalog import BoardError, get_board
     from compiler.build import compile_model
@@ -81,14 +83,15 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, verify_inputs: Path | 
         except IRError as e:  # the IR is still complete; only the FINN view is unavailable
             finn_note.append(f"no finn_dataflow.onnx: {e}")
 
+    kept: list[str] = []
     try:
         g = compile_model(model, out_dir, name=name, topk=topk, verify=verify, verify_inputs=x, num_random=num_random,
-                          transform=transform, extra_files=all_files)
+                          transform=transform, extra_files=all_files, force=force, folder_notes=kept)
     except (CompileError, IRError) as e:
         raise click.ClickException(str(e)) from None
     kinds = ", ".join(f"{l.kind}" for l in g.layers)
     click.echo(f"compiled {model} -> {out_dir}: {len(g.layers)} layers ({kinds})")
-    for note in g.meta.get("notes", []) + finn_note:
+    for note in g.meta.get("notes", []) + finn_note + kept:
         click.echo(f"note: {note}")
     if verify:
         v = g.meta["verify"]

@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from qonnx.core.datatype import DataType
+
+from compiler.names import check_name
 
 KINDS = ("MVTU", "Thresholding", "SlidingWindow", "MaxPool", "LabelSelect")
 FORMAT_VERSION = 1
@@ -53,6 +54,9 @@ class Layer:
         return int(self.folding.get("simd", 1))
 
     def validate(self) -> None:
+        bad = check_name(self.name, "layer name")
+        if bad:
+            raise IRError(f"{bad}; layer names reach generated Tcl/C++ (rename the ONNX node)")
         where = f"layer {self.name!r} ({self.kind})"
         if self.kind not in KINDS:
             raise IRError(f"{where}: unknown kind; expected one of {KINDS}")
@@ -108,6 +112,9 @@ class DataflowGraph:
         raise IRError(f"no layer named {name!r}")
 
     def validate(self) -> None:
+        bad = check_name(self.name, "graph name")
+        if bad:
+            raise IRError(f"{bad}; graph names reach generated Tcl/C++ (choose another --name)")
         if not self.layers:
             raise IRError(f"graph {self.name!r} has no layers")
         names = set()
@@ -147,10 +154,12 @@ class DataflowGraph:
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write graph.json + arrays.npz atomically: a crash never leaves a half-written graph."""
+        from compiler.buildfolder import make_temp_dir
+
         self.validate()
         directory = Path(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        tmp = make_temp_dir(f".{directory.name}.", directory.parent)
         try:
             (tmp / "graph.json").write_text(json.dumps(self.to_json(), indent=1))
             arrays = {f"{l.name}/{k}": v for l in self.layers for k, v in l.arrays.items()}
