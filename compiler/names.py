@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 
 MAX_NAME = 200
-SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/+-]*")
-SAFE_SET = "letters, digits and _ . : / + - (not starting with . : / + -)"
+SAFE_NAME = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_.:/+-]*")
+SAFE_SET = "letters, digits and _ . : / + - (not starting with . : + -)"
 
 
 def check_name(name: object, what: str) -> str | None:
@@ -33,7 +33,7 @@ def check_name(name: object, what: str) -> str | None:
 def safe_name(text: str, fallback: str = "model") -> str:
     """A safe name derived from free text (a folder or file name): unsafe characters become '_'."""
     s = re.sub(r"[^A-Za-z0-9_.:/+-]", "_", text)[:MAX_NAME]
-    s = re.sub(r"^[.:/+-]+", "", s)
+    s = re.sub(r"^[.:+-]+", "", s)
     return s or fallback
 
 
