@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from boards.runtime.errors import AcceleratorError
+from boards.runtime.paths import confined
 from compiler.ir import DataflowGraph, IRError
 from compiler.packing import frame_bytes
 
@@ -72,14 +74,15 @@ class Deployment:
             raise AcceleratorError(f"{self.path} has no bitstream: build one with `bnnc bitstream BUILD_DIR` on a "
                                    "machine with Vitis HLS + Vivado, then `bnnc deploy` again (the 'sim' and 'csim' "
                                    "backends need no bitstream)")
-        bit, hwh = self.path / self.meta["bitfile"], self.path / self.meta["hwh"]
+        src = self.path / "deploy.json"
+        bit, hwh = (confined(self.path, self.meta[k], k, src) for k in ("bitfile", "hwh"))
         for f in (bit, hwh):
             if not f.is_file():
                 raise AcceleratorError(f"{f}: listed in deploy.json but missing")
         return bit, hwh
 
     def hls_project(self) -> Path:
-        p = self.path / self.meta.get("hls", "hls")
+        p = confined(self.path, self.meta.get("hls", "hls"), "hls", self.path / "deploy.json")
         if not (p / "project.json").is_file():
             raise AcceleratorError(f"{p}: no HLS sources in this deployment (needed by the 'csim' backend); "
                                    "run `bnnc deploy` again")
@@ -90,5 +93,9 @@ class Deployment:
         if not self.meta.get("samples"):
             raise AcceleratorError(f"{self.path}: no samples.npz (the training dataset was not available to "
                                    "`bnnc deploy`)")
-        with np.load(self.path / self.meta["samples"]) as z:
-            return z["images"], z["labels"]
+        f = confined(self.path, self.meta["samples"], "samples", self.path / "deploy.json")
+        try:
+            with np.load(f, allow_pickle=False) as z:
+                return z["images"], z["labels"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+            raise AcceleratorError(f"{f}: not a samples file with 'images' and 'labels' ({e})") from None
