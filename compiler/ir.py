@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,10 +188,19 @@ class DataflowGraph:
             doc = json.loads(gfile.read_text())
         except json.JSONDecodeError as e:
             raise IRError(f"{gfile}: not valid JSON ({e})") from None
+        if not isinstance(doc, dict):
+            raise IRError(f"{gfile}: expected a JSON object, got {type(doc).__name__}")
         if doc.get("format_version") != FORMAT_VERSION:
             raise IRError(f"{gfile}: format_version {doc.get('format_version')!r}, expected {FORMAT_VERSION}")
-        with np.load(afile) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        from compiler.schema import check_graph_json
+
+        check_graph_json(doc, gfile)
+        try:
+            with np.load(afile, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise IRError(f"{afile}: unreadable arrays file ({type(e).__name__}: {e}); truncated or not an .npz "
+                          "written by bnnc") from None
 
         def restore(ops: list[dict], tag: str) -> list[dict]:
             out = []
@@ -220,7 +230,7 @@ class DataflowGraph:
                 output=OutputSpec(tuple(doc["output"]["shape"]), restore(doc["output"]["post"], "post")),
             )
         except KeyError as e:
-            raise IRError(f"{gfile}: missing field or array {e}") from None
+            raise IRError(f"{gfile}: array {e} is referenced but missing from {afile.name}") from None
         g.validate()
         return g
 

@@ -11,10 +11,9 @@ import numpy as np
 
 from boards.runtime.errors import AcceleratorError
 from boards.runtime.paths import confined
+from boards.runtime.schema import check_deploy_json, check_packing
 from compiler.ir import DataflowGraph, IRError
 from compiler.packing import frame_bytes
-
-_STREAM_KEYS = ("shape", "dtype", "elems_per_word", "word_bytes", "axi_bytes", "words_per_frame")
 
 
 @dataclass
@@ -34,14 +33,7 @@ class Deployment:
             meta = json.loads(f.read_text())
         except ValueError as e:
             raise AcceleratorError(f"{f}: not valid JSON ({e})") from None
-        for side in ("input", "output"):
-            missing = [k for k in _STREAM_KEYS if k not in meta.get(side, {})]
-            if missing:
-                raise AcceleratorError(f"{f}: '{side}' lacks {', '.join(missing)} (written by an older bnnc? "
-                                       "run `bnnc deploy` again)")
-        for key in ("control", "ip", "dma"):
-            if key not in meta:
-                raise AcceleratorError(f"{f}: no '{key}' section (written by an older bnnc? run `bnnc deploy` again)")
+        check_deploy_json(meta, f)
         try:
             graph = DataflowGraph.load(path)
         except IRError as e:
@@ -52,13 +44,7 @@ class Deployment:
 
     def _check_consistent(self) -> None:
         """deploy.json and graph.json must describe the same streams, or packing would silently disagree."""
-        first, last = self.graph.layers[0], self.graph.layers[-1]
-        i, o = self.meta["input"], self.meta["output"]
-        for side, s, shape, dt in (("input", i, first.in_shape, first.in_dtype),
-                                   ("output", o, last.out_shape, last.out_dtype)):
-            if tuple(s["shape"]) != tuple(shape) or s["dtype"] != dt:
-                raise AcceleratorError(f"{self.path}: deploy.json {side} {s['shape']} {s['dtype']} disagrees with "
-                                       f"graph.json ({list(shape)} {dt}); run `bnnc deploy` again")
+        check_packing(self.meta, self.graph, self.path / "deploy.json")
 
     @property
     def name(self) -> str:
