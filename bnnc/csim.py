@@ -38,7 +38,7 @@ def csim_cmd(build_dir: Path, frames: int, inputs_path: Path | None, seed: int, 
                 raise click.ClickException(f"{inputs_path}: image value {real[i]} at index {i} is not finite")
             ints = np.asarray(run_pre(graph.input, real)).reshape(len(real), *graph.layers[0].in_shape)
             x = np.concatenate([ints.astype(np.int64), x])
-        rep = check_csim(graph, proj.path, x, batch=batch)
+        rep = check_csim(graph, proj.path, x, batch=batch, warn=lambda m: click.echo(f"warning: {m}", err=True))
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
     comp = "reused (sources unchanged)" if rep.reused_binary else f"{rep.compile_seconds:.1f} s"

@@ -13,12 +13,15 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from compiler.errors import CompileError
+from compiler.gxx_cost import estimate_gxx
 from compiler.ir import DataflowGraph, dtype as ir_dtype
 from compiler.packing import frame_bytes, pack_stream, unpack_stream
 from compiler.sources import sources_digest
@@ -49,11 +52,13 @@ def _meta(project: Path) -> dict:
         raise CompileError(f"{f}: not a generated bnnc HLS project ({e})", hint="run `bnnc hls BUILD_DIR` first") from None
 
 
-def compile_csim(project: str | os.PathLike, cxx: str = "g++",
-                 defines: tuple[str, ...] = ()) -> tuple[Path, float, bool]:
+def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[str, ...] = (),
+                 warn: Callable[[str], None] | None = None) -> tuple[Path, float, bool]:
     """Build project/csim/csim (csim/csim-<DEFINES> with -D flags); returns (executable, compile seconds, reused).
     Reuses a binary built from the same sources (content digest of the files on disk, compiler.sources) and
-    flags. Paths are passed absolute, so a project folder named '-x' cannot become a compiler option."""
+    flags. Paths are passed absolute, so a project folder named '-x' cannot become a compiler option.
+    A build estimated to take minutes or GB (compiler.gxx_cost) is announced first through `warn`
+    (default: warnings.warn)."""
     project = Path(project).resolve()
     _meta(project)
     digest = f"{sources_digest(project)} {' '.join(defines)}"
@@ -64,6 +69,10 @@ def compile_csim(project: str | os.PathLike, cxx: str = "g++",
     if shutil.which(cxx) is None:
         raise CompileError(f"C simulation needs a C++ compiler: {cxx!r} is not on PATH",
                            hint="apt-get install g++ (or pass another compiler)")
+    cost = estimate_gxx(project)
+    if cost.heavy:
+        (warn or (lambda m: warnings.warn(m, stacklevel=3)))(f"compiling the C simulation of {project}: "
+                                                               + cost.describe())
     exe.parent.mkdir(exist_ok=True)
     stamp.unlink(missing_ok=True)
     cmd = [cxx, *CXXFLAGS, *(f"-D{d}" for d in defines), f"-I{ap_types_dir().resolve()}", f"-I{project / 'include'}",
@@ -149,11 +158,12 @@ class CsimReport:
         return self.mismatched_elements == 0
 
 
-def check_csim(graph: DataflowGraph, project: str | os.PathLike, ints: np.ndarray, batch: int = 64) -> CsimReport:
+def check_csim(graph: DataflowGraph, project: str | os.PathLike, ints: np.ndarray, batch: int = 64,
+               warn: Callable[[str], None] | None = None) -> CsimReport:
     """Compile (or reuse) the C simulation, run `ints` through it and compare with compiler.simulate."""
     from compiler.simulate import simulate_layers
 
-    _, comp_s, reused = compile_csim(project)
+    _, comp_s, reused = compile_csim(project, warn=warn)
     t0 = time.perf_counter()
     got, run_s = run_csim(project, ints, batch=batch)
     wall = time.perf_counter() - t0
