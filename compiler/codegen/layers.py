@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compiler.names import cxx_comment
 from compiler.codegen import params
 from compiler.codegen.cxx import codec, identifier, signed_bits, value_range
 from compiler.codegen.plan import Stage
 from compiler.ir import IRError, Layer
+from compiler.names import cxx_comment
 
 
 @dataclass

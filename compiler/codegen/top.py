@@ -1,10 +1,10 @@
 """The dataflow top function (top.cpp / top.hpp): AXI-stream in -> layer stages -> AXI-stream out."""
 from __future__ import annotations
 
-from compiler.names import cxx_comment
 from compiler.codegen.layers import StageCode, stage_code
 from compiler.codegen.plan import Plan
 from compiler.ir import DataflowGraph
+from compiler.names import cxx_comment
 
 TOP = "bnnc_top"
 FIFO_DEPTH = 32          # inter-stage stream depth (compiler.cost.FIFO_DEPTH models the same)
