@@ -217,12 +217,18 @@ class StagedFolder:
             else:
                 os.replace(self.tmp, self.target)
         except BaseException:
-            (self.tmp / STAGING_MARK).write_text(str(self.target))
+            parked = _parked(self.target)
+            with contextlib.suppress(OSError):
+                if not self.target.exists() and parked.is_dir():   # interrupted mid-swap: put the old one back
+                    (parked / STAGING_MARK).unlink(missing_ok=True)
+                    os.replace(parked, self.target)
+                if self.tmp.is_dir():
+                    (self.tmp / STAGING_MARK).write_text(str(self.target))
             for src, dst in reversed(done):        # give the kept entries back to the old folder
                 with contextlib.suppress(OSError):
                     os.replace(dst, src)
             raise
-        self.kept = [rel for src, _ in moves for rel in [str(src.relative_to(self.target))]]
+        self.kept = [str(src.relative_to(self.target)) for src, _ in moves]
         return self.kept
 
 

@@ -142,13 +142,17 @@ def _start_slow_compile(tmp_path: Path, model: Path, out: Path) -> subprocess.Po
     return p
 
 
-def test_sigterm_mid_compile_removes_temp_folder(tmp_path, onnx):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_mid_compile_removes_temp_folder(tmp_path, onnx, sig):
     out = tmp_path / "net"
     p = _start_slow_compile(tmp_path, onnx[0], out)
     assert leftovers(tmp_path, "net")          # the staging folder and the lock exist while it works
-    p.send_signal(signal.SIGTERM)
+    p.send_signal(sig)
     _, err = p.communicate(timeout=60)
-    assert p.returncode == 128 + signal.SIGTERM, err
+    if sig == signal.SIGTERM:
+        assert p.returncode == 128 + signal.SIGTERM, err
+    else:
+        assert "KeyboardInterrupt" in err
     assert leftovers(tmp_path, "net") == [] and not out.exists()
 
 
@@ -214,3 +218,24 @@ def test_outputs_follow_umask(tmp_path, onnx, mask):
     for p in (out, out / "hls", out / "graph.json", out / "hls" / "src"):
         want = (0o777 if p.is_dir() else 0o666) & ~mask
         assert p.stat().st_mode & 0o777 == want, (p, oct(p.stat().st_mode))
+
+
+def test_failure_mid_swap_restores_the_old_folder(tmp_path, onnx, monkeypatch):
+    """A crash between parking the old folder and moving the new one in gives the old one back, kept entries
+    included."""
+    build = tmp_path / "b"
+    compile_model(onnx[0], build)
+    (build / "NOTES.md").write_text("mine")
+    real = os.replace
+
+    def flaky(src, dst):
+        if Path(dst) == build and ".b.build." in str(src):
+            raise OSError("disk full")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky)
+    with pytest.raises(Exception, match="disk full"):
+        compile_model(onnx[1], build)
+    monkeypatch.setattr(os, "replace", real)
+    assert folder_kind(build) == "build" and (build / "NOTES.md").read_text() == "mine"
+    assert leftovers(tmp_path, "b") == []
