@@ -29,11 +29,13 @@ import numpy as np
 @click.option("--folding", "folding_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help='JSON file {layer: {"pe": .., "simd": ..}} fixing the folding instead of the optimiser')
 @click.option("--clock-mhz", type=float, default=None, help="fabric clock for the estimates (default: the board's)")
+@click.option("--force", is_flag=True, default=False,
+              help="replace the -o folder even if it is not a bnnc build folder (its files are deleted)")
 @click.option("--margin", type=click.FloatRange(0.05, 1.0), default=0.85, show_default=True,
               help="share of the board's resources the design may use")
 def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_inputs: Path | None, num_random: int,
                 topk: int | None, name: str | None, board: str | None, target_fps: str | None,
-                folding_file: Path | None, clock_mhz: float | None, margin: float) -> None:
+                folding_file: Path | None, clock_mhz: float | None, force: bool, margin: float) -> None:
     """Compile a QONNX MODEL (from `bnnc export` or brevitas export_qonnx) into a dataflow graph."""
     from compiler.config import BuildConfig
     from compiler.errors import BnncError
@@ -54,7 +56,7 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_in
         cfg = BuildConfig(board=board, clock_mhz=clock_mhz, target_fps=target_fps, margin=margin,
                           folding_file=str(folding_file) if folding_file else None, topk=topk, name=name,
                           verify=verify or exact, exact=exact, num_random=num_random)
-        res = build(model, cfg, out_dir, verify_inputs=x)
+        res = build(model, cfg, out_dir, verify_inputs=x, force=force)
     except BnncError as e:
         raise click.ClickException(str(e)) from None
     print_build(res, model, out_dir)

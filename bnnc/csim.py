@@ -41,9 +41,13 @@ def run_csim(build_dir: Path, frames: int = 16, inputs_path: Path | None = None,
                 real = np.load(inputs_path, allow_pickle=False)
             except Exception as e:
                 raise click.ClickException(f"{inputs_path}: cannot read as .npy ({e})") from None
+            bad = ~np.isfinite(real) if real.dtype.kind == "f" else None
+            if bad is not None and bad.any():           # the runtime (boards.runtime.host_io) refuses them too
+                i = tuple(int(j) for j in np.argwhere(bad)[0])
+                raise click.ClickException(f"{inputs_path}: image value {real[i]} at index {i} is not finite")
             ints = np.asarray(run_pre(graph.input, real)).reshape(len(real), *graph.layers[0].in_shape)
             x = np.concatenate([ints.astype(np.int64), x])
-        rep = check_csim(graph, proj.path, x, batch=batch)
+        rep = check_csim(graph, proj.path, x, batch=batch, warn=lambda m: click.echo(f"warning: {m}", err=True))
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
     comp = "reused (sources unchanged)" if rep.reused_binary else f"{rep.compile_seconds:.1f} s"

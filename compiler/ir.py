@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,8 @@ import numpy as np
 from compiler import kinds
 from compiler.datatypes import DataType, datatype
 from compiler.errors import IRError  # noqa: F401  (re-exported: callers import it from here)
+
+from compiler.names import check_name
 
 KINDS = kinds.names()
 FORMAT_VERSION = 1
@@ -48,6 +50,9 @@ class Layer:
         return int(self.folding.get("simd", 1))
 
     def validate(self) -> None:
+        bad = check_name(self.name, "layer name")
+        if bad:
+            raise IRError(f"{bad}; layer names reach generated Tcl/C++ (rename the ONNX node)")
         where = f"layer {self.name!r} ({self.kind})"
         if self.kind not in kinds.names():
             raise IRError(f"{where}: unknown kind; expected one of {kinds.names()}")
@@ -90,6 +95,9 @@ class DataflowGraph:
         raise IRError(f"no layer named {name!r}")
 
     def validate(self) -> None:
+        bad = check_name(self.name, "graph name")
+        if bad:
+            raise IRError(f"{bad}; graph names reach generated Tcl/C++ (choose another --name)")
         if not self.layers:
             raise IRError(f"graph {self.name!r} has no layers")
         names = set()
@@ -129,10 +137,12 @@ class DataflowGraph:
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write graph.json + arrays.npz atomically: a crash never leaves a half-written graph."""
+        from compiler.buildfolder import make_temp_dir
+
         self.validate()
         directory = Path(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        tmp = make_temp_dir(f".{directory.name}.", directory.parent)
         try:
             (tmp / "graph.json").write_text(json.dumps(self.to_json(), indent=1))
             arrays = {f"{l.name}/{k}": v for l in self.layers for k, v in l.arrays.items()}
@@ -160,10 +170,19 @@ class DataflowGraph:
             doc = json.loads(gfile.read_text())
         except json.JSONDecodeError as e:
             raise IRError(f"{gfile}: not valid JSON ({e})") from None
+        if not isinstance(doc, dict):
+            raise IRError(f"{gfile}: expected a JSON object, got {type(doc).__name__}")
         if doc.get("format_version") != FORMAT_VERSION:
             raise IRError(f"{gfile}: format_version {doc.get('format_version')!r}, expected {FORMAT_VERSION}")
-        with np.load(afile) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        from compiler.schema import check_graph_json
+
+        check_graph_json(doc, gfile)
+        try:
+            with np.load(afile, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise IRError(f"{afile}: unreadable arrays file ({type(e).__name__}: {e}); truncated or not an .npz "
+                          "written by bnnc") from None
 
         def restore(ops: list[dict], tag: str) -> list[dict]:
             out = []
@@ -193,7 +212,7 @@ class DataflowGraph:
                 output=OutputSpec(tuple(doc["output"]["shape"]), restore(doc["output"]["post"], "post")),
             )
         except KeyError as e:
-            raise IRError(f"{gfile}: missing field or array {e}") from None
+            raise IRError(f"{gfile}: array {e} is referenced but missing from {afile.name}") from None
         g.validate()
         return g
 

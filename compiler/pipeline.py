@@ -44,8 +44,11 @@ def resolve(config: BuildConfig) -> BuildConfig:
 
 
 def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out_dir: str | os.PathLike | None = None,
-          *, verify_inputs: np.ndarray | None = None, finn_export: bool = True) -> Build:
-    """Compile `onnx_path` with `config`; write `out_dir` (if given) atomically. Raises BnncError subclasses."""
+          *, verify_inputs: np.ndarray | None = None, finn_export: bool = True, force: bool = False) -> Build:
+    """Compile `onnx_path` with `config`; write `out_dir` (if given) atomically. Raises BnncError subclasses.
+
+    `force` replaces an `out_dir` that is not a bnnc build folder (compiler.buildfolder refuses it otherwise).
+    """
     from compiler.build import compile_model
 
     if verify_inputs is not None:
@@ -84,7 +87,8 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
 
     result.graph = compile_model(onnx_path, out_dir, name=config.name, topk=config.topk, verify=config.verify,
                                  verify_inputs=verify_inputs, num_random=config.num_random, seed=config.seed,
-                                 exact=config.exact, transform=transform, extra_files=files)
+                                 exact=config.exact, transform=transform, extra_files=files,
+                                 force=force, folder_notes=result.notes)
     result.folder = Path(out_dir) if out_dir is not None else None
     return result
 

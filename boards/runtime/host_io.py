@@ -30,6 +30,8 @@ class HostIO:
         shape = tuple(self.graph.input.shape)
         if x.dtype == object or x.dtype.kind not in "uif":
             raise AcceleratorError(f"images must be a numeric array (uint8 images or float model inputs), got {x.dtype}")
+        if x.ndim == 0:
+            raise AcceleratorError(f"images must be a batch (N, {', '.join(map(str, shape))}), got a single number")
         if x.ndim == len(shape) and x.ndim >= 1 and (x.shape == shape or self._raw_frame_shape(x.shape)):
             raise AcceleratorError(f"got one image of shape {x.shape}: add a batch dimension, e.g. images[None]")
         if len(x) == 0:
