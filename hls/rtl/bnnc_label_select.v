@@ -26,7 +26,7 @@ module bnnc_label_select #(
     reg [31:0] i;                                   // index of the next value
     reg [K*VB-1:0] val;
     reg [K*OB-1:0] idx;
-    reg [K-1:0] used;
+    reg [K-1:0] used;                               // slots 0..count-1 hold values (thermometer code)
     reg [K*OB-1:0] oidx;
     reg [KB-1:0] ocount;                            // indices left to write
     wire last_in = i == N - 1;
@@ -41,6 +41,9 @@ module bnnc_label_select #(
     wire [OB-1:0] n = i[OB-1:0];
     wire [K-1:0] used_now = i == 0 ? {K{1'b0}} : used;
     reg [K-1:0] beats;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [K:0] used_more = {used_now, 1'b1};       // one more slot in use
+    /* verilator lint_on UNUSEDSIGNAL */
     reg [K*VB-1:0] val_next;
     reg [K*OB-1:0] idx_next;
     integer k;
@@ -75,7 +78,7 @@ module bnnc_label_select #(
             ocount <= {KB{1'b0}};
         end else begin
             if (fire) begin
-                used <= used_now | beats;
+                used <= used_more[K-1:0];
                 i <= last_in ? 0 : i + 1;
             end
             if (fire && last_in) begin
