@@ -3,7 +3,8 @@
 // Input: an (H, W, C) image as words of SIMD channels (CF = C/SIMD words per pixel, raster order).
 // Output: for each output pixel (oy, ox) in raster order, the KH*KW*C window elements in (ky, kx, c)
 // order, SIMD channels per word; pixels outside the image (padding) carry PAD_CODE. Elements are recoded
-// from the input datatype to OB bits (a zero-padded BIPOLAR input becomes INT2).
+// from the input datatype (IN_KIND, as bnnc_dec) to the output's (OUT_KIND, OB bits; a zero-padded BIPOLAR
+// input becomes INT2).
 //
 // A line buffer of NB rows (NB = KH+SH rounded up to a power of two; row r lives in slot r mod NB) is
 // filled by a reader and emptied by a writer that run independently: the writer emits output row oy
@@ -28,6 +29,7 @@ module bnnc_swg #(
     parameter IB = 1,
     parameter IN_KIND = 0,
     parameter OB = 1,
+    parameter OUT_KIND = 0,
     parameter PAD_CODE = 0
 ) (
     input  wire               clk,
@@ -64,7 +66,11 @@ module bnnc_swg #(
             wire signed [IB+OB+1:0] value;   // only the low OB bits are the recoded element
             /* verilator lint_on UNUSEDSIGNAL */
             bnnc_dec #(.B(IB), .KIND(IN_KIND), .VB(IB + OB + 2)) u_dec (.code(in_data[s*IB +: IB]), .value(value));
-            assign recoded[s*OB +: OB] = value[OB-1:0];
+            if (OUT_KIND == 2) begin : g_bipolar
+                assign recoded[s*OB +: OB] = value > 0;
+            end else begin : g_int
+                assign recoded[s*OB +: OB] = value[OB-1:0];
+            end
         end
     endgenerate
     /* verilator lint_off UNUSEDSIGNAL */

@@ -13,7 +13,7 @@ def emit(layer: Layer, index: int) -> Emitted:
     ob = bits(layer.out_dtype)
     params = {"H": h, "W": w, "C": a["channels"], "KH": kh, "KW": kw, "SH": sh, "SW": sw, "PAD_TOP": p[0],
               "PAD_LEFT": p[1], "OH": oh, "OW": ow, "SIMD": layer.simd, "IB": bits(layer.in_dtype),
-              "IN_KIND": kind_code(layer.in_dtype), "OB": ob,
+              "IN_KIND": kind_code(layer.in_dtype), "OB": ob, "OUT_KIND": kind_code(layer.out_dtype),
               "PAD_CODE": signed_value(int(a.get("pad_value", 0)), ob)}
     text = instance("bnnc_swg", params, name, word_bits(layer, "in"), word_bits(layer, "out"),
                     f"layer {layer.name!r}: SlidingWindow {h}x{w}x{a['channels']} k={kh}x{kw} s={sh}x{sw} "
