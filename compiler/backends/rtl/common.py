@@ -42,7 +42,7 @@ def module_name(layer: Layer, index: int) -> str:
 
 def hex_rom(values: np.ndarray, dtype_name: str, where: str) -> str:
     """(depth, fields) values -> $readmemh text, one word per line, field 0 in the least-significant bits."""
-    v = np.asarray(values)
+    v = np.ascontiguousarray(values)          # compiler.packing.pack needs a C-contiguous array
     depth, n = v.shape
     try:
         data = pack(v, dtype_name, n)                      # (depth, 1, word_bytes), little-endian words
