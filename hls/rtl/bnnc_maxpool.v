@@ -30,6 +30,8 @@ module bnnc_maxpool #(
     localparam CF = C / PE;
     localparam DEPTH = OW * CF;
     localparam AB = DEPTH > 1 ? $clog2(DEPTH) : 1;
+    localparam integer BACK_I = CF - 1;
+    localparam [AB-1:0] BACK = BACK_I[AB-1:0];
     reg [PE*B-1:0] accm [0:DEPTH-1];
     reg [31:0] y, ky, oy, x, kx, ox, cf;    // input (row, col) = (y, x) = (oy*SH + ky, ox*SW + kx)
     reg [AB-1:0] addr;                      // ox*CF + cf
@@ -94,7 +96,7 @@ module bnnc_maxpool #(
                             if (ox < OW - 1) addr <= addr + 1'b1;
                         end else begin
                             kx <= kx + 1;
-                            addr <= addr - (CF - 1);     // back to this window's first channel word
+                            addr <= addr - BACK;     // back to this window's first channel word
                         end
                     end
                 end else begin

@@ -92,7 +92,9 @@ module bnnc_mvtu #(
         end
     endgenerate
 
-    wire [PE*NT*TB-1:0] t1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [PE*NT*TB-1:0] t1;                 // unused when NOACT
+    /* verilator lint_on UNUSEDSIGNAL */
     generate
         if (NOACT == 0) begin : g_thr
             reg [PE*NT*TB-1:0] tmem [0:NF-1];
@@ -154,7 +156,9 @@ module bnnc_mvtu #(
                     wire signed [DB-1:0] xv, wv;
                     bnnc_dec #(.B(IB), .KIND(IN_KIND), .VB(DB)) u_x (.code(xe), .value(xv));
                     bnnc_dec #(.B(WB), .KIND(W_KIND), .VB(DB)) u_w (.code(we), .value(wv));
-                    wire signed [AW+DB-1:0] prod = xv * wv;
+                    /* verilator lint_off UNUSEDSIGNAL */
+                    wire signed [AW+DB-1:0] prod = xv * wv;   // fits in AW bits (AW bounds every partial sum)
+                    /* verilator lint_on UNUSEDSIGNAL */
                     assign agree[s] = 1'b0;
                     assign terms[s*AW +: AW] = prod[AW-1:0];
                 end
@@ -176,8 +180,10 @@ module bnnc_mvtu #(
             end
             assign acc_next[p*AW +: AW] = dot;
             if (NOACT != 0) begin : g_noact
-                wire signed [AW+OB+1:0] wide = dot;
-                wire signed [AW+OB+1:0] value = XNOR != 0 ? 2 * wide - MW : wide;
+                wire signed [AW+OB+1:0] wide = {{(OB + 2){dot[AW-1]}}, dot};
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire signed [AW+OB+1:0] value = XNOR != 0 ? 2 * wide - MW : wide;   // low OB bits: the code
+                /* verilator lint_on UNUSEDSIGNAL */
                 assign codes[p*OB +: OB] = value[OB-1:0];
             end else begin : g_act
                 bnnc_act #(.VB(AW), .TB(TB), .NT(NT), .OB(OB), .OUT_BIAS(OUT_BIAS), .OUT_BIPOLAR(OUT_BIPOLAR))

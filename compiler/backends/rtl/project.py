@@ -115,7 +115,7 @@ module {TOP} #(parameter STATS = 0) (
     output wire m_axis_tlast,
     output wire [{32 * (n + 1) - 1}:0] fifo_max_level
 );
-    wire unused_tlast = s_axis_tlast;      // the batch length comes from num_frames, as in the HLS top
+    wire unused_in = &{{1'b0, s_axis_tlast{', s_axis_tdata[%d:%d]' % (ia - 1, ib) if ia > ib else ''}}};   // TLAST: num_frames, as in HLS
     wire [{ib - 1}:0] s0_data;
     wire s0_valid, s0_ready;
     wire [31:0] in_level;
