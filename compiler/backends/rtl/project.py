@@ -2,9 +2,9 @@
 
 Layout (the tools run inside this folder: ROM files are read by relative path):
   lib/*.v          the Verilog library (hls/rtl)
-  units.v          per layer: the layer wrapper (EMITTERS), a width converter in front when the producer's
-                   word holds another element count (compiler.codegen.plan, as in the HLS top), and the
-                   layer's output FIFO; one unit per layer, so synthesis can report each layer
+  units.v          per layer: the layer wrapper (EMITTERS), a width converter and its FIFO in front when the
+                   producer's word holds another element count (compiler.codegen.plan, as in the HLS top), and
+                   the layer's output FIFO; one unit per layer, so synthesis can report each layer
   bnnc_top.v       AXI-stream top: s_axis beats -> input FIFO -> units -> m_axis beats, TLAST on the last
                    word of each num_frames batch; the same beat layout as the HLS top (docs/ir.md)
   params/*.hex     weight / threshold ROMs ($readmemh)
@@ -53,19 +53,23 @@ def library_dir() -> Path:
 
 
 def _unit(i: int, plan: Plan, emitted: Emitted, convert) -> str:
-    """unit_NN: [width converter] -> layer -> output FIFO, with the FIFO's high-water mark as a port."""
+    """unit_NN: [width converter -> FIFO] -> layer -> output FIFO, the output FIFO's high-water mark as a port."""
     st = next(s for s in plan.stages if s.kind == "layer" and s.index == i)
     in_bits = (convert.in_elems * convert.elem_bits_in) if convert else st.in_elems * st.elem_bits_in
     mid_bits = st.in_elems * st.elem_bits_in
     out_bits = st.out_elems * st.elem_bits_out
-    if convert:
-        front = f"""    wire [{mid_bits - 1}:0] c_data;
-    wire c_valid, c_ready;
+    if convert:     # converter, then a FIFO as after every stage of the HLS top (the layer may read in bursts)
+        front = f"""    wire [{mid_bits - 1}:0] c_data, f_data;
+    wire c_valid, c_ready, f_valid, f_ready;
     bnnc_dwc #(.IN({convert.in_elems}), .OUT({convert.out_elems}), .B({convert.elem_bits_in})) u_dwc (
         .clk(clk), .rst(rst), .in_data(in_data), .in_valid(in_valid), .in_ready(in_ready),
         .out_data(c_data), .out_valid(c_valid), .out_ready(c_ready));
+    wire [31:0] unused_level;
+    bnnc_fifo #(.W({mid_bits}), .DEPTH({FIFO_DEPTH})) u_dwc_fifo (
+        .clk(clk), .rst(rst), .in_data(c_data), .in_valid(c_valid), .in_ready(c_ready),
+        .out_data(f_data), .out_valid(f_valid), .out_ready(f_ready), .max_level(unused_level));
 """
-        src = "c_data", "c_valid", "c_ready"
+        src = "f_data", "f_valid", "f_ready"
     else:
         front = ""
         src = "in_data", "in_valid", "in_ready"
