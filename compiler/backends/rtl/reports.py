@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from compiler.backends.rtl.project import FIFO_DEPTH, RtlProject
+from compiler.backends.rtl.project import RtlProject
 from compiler.backends.rtl.verilator import RtlsimReport
 from compiler.cost import GraphCost, LayerCost
 from compiler.ir import DataflowGraph
@@ -42,7 +42,8 @@ def rtlsim_doc(graph: DataflowGraph, project: RtlProject, rep: RtlsimReport, cos
         "estimated_cycles_per_frame_with_dma": cost.ii_cycles,
         "bottleneck_estimate": max(hw, key=lambda l: l.cycles).name,
         "total_cycles": rep.total_cycles, "seed": seed, "stall_seed": stall_seed,
-        "fifos": [{"fifo": n, "depth": FIFO_DEPTH, "max_level": lv} for n, lv in zip(names, rep.fifo_max_level)],
+        "fifos": [{"fifo": n, "depth": d, "max_level": lv}
+                  for n, d, lv in zip(names, project.meta["fifo_depths"], rep.fifo_max_level)],
         "build_seconds": round(rep.build_seconds, 1), "reused_build": rep.reused_build,
         "run_seconds": round(rep.run_seconds, 3), "source_digest": project.meta["source_digest"],
         "notes": ["cycles_per_frame: mean cycles between frame completions over the second half of the run, input "
