@@ -153,12 +153,21 @@ module bnnc_mvtu #(
                     assign terms[s*AW +: AW] = {AW{1'b0}};
                 end else begin : g_mac
                     localparam DB = (IB > WB ? IB : WB) + 2;
-                    wire signed [DB-1:0] xv, wv;
+                    /* verilator lint_off UNUSEDSIGNAL */
+                    wire signed [DB-1:0] xv, wv;             // one is unused when the other side is +-1
+                    /* verilator lint_on UNUSEDSIGNAL */
                     bnnc_dec #(.B(IB), .KIND(IN_KIND), .VB(DB)) u_x (.code(xe), .value(xv));
                     bnnc_dec #(.B(WB), .KIND(W_KIND), .VB(DB)) u_w (.code(we), .value(wv));
                     /* verilator lint_off UNUSEDSIGNAL */
-                    wire signed [AW+DB-1:0] prod = xv * wv;   // fits in AW bits (AW bounds every partial sum)
+                    wire signed [AW+DB-1:0] prod;             // fits in AW bits (AW bounds every partial sum)
                     /* verilator lint_on UNUSEDSIGNAL */
+                    if (W_KIND == 2) begin : g_wsign          // +-1 weight: add or subtract, no multiplier
+                        assign prod = we[0] ? {{AW{xv[DB-1]}}, xv} : -{{AW{xv[DB-1]}}, xv};
+                    end else if (IN_KIND == 2) begin : g_xsign
+                        assign prod = xe[0] ? {{AW{wv[DB-1]}}, wv} : -{{AW{wv[DB-1]}}, wv};
+                    end else begin : g_mul
+                        assign prod = xv * wv;
+                    end
                     assign agree[s] = 1'b0;
                     assign terms[s*AW +: AW] = prod[AW-1:0];
                 end
