@@ -20,12 +20,15 @@ DEPLOY_NAME = $(if $(wildcard $(MODEL)/graph.json),$(notdir $(abspath $(MODEL)))
 
 .PHONY: setup test demo data clean hls csim bitstream deploy
 
-# tclsh lets the tests syntax-check the generated Vitis HLS / Vivado scripts (installed via apt when root).
+# tclsh lets the tests syntax-check the generated Vitis HLS / Vivado scripts; verilator, yosys and iverilog run the
+# RTL backend (bnnc rtlsim / bnnc synth). Installed via apt when root.
+APT_TOOLS := tclsh:tcl verilator:verilator yosys:yosys iverilog:iverilog
 setup: $(VENV)/.installed
-	@command -v tclsh >/dev/null || { \
+	@missing=""; for t in $(APT_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t##*:}"; done; \
+	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && apt-get install -y -qq tcl) || echo "warning: could not install tcl"; \
-	  else echo "note: tclsh missing (apt-get install tcl); the generated-Tcl syntax test will be skipped"; fi; }
+	    (apt-get update -qq && apt-get install -y -qq $$missing) || echo "warning: could not install$$missing"; \
+	  else echo "note: missing$$missing (apt-get install$$missing); the tests needing them will be skipped"; fi; fi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

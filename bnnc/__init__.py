@@ -15,7 +15,9 @@ from bnnc.demo import demo_cmd  # noqa: E402
 from bnnc.deploy import deploy_cmd  # noqa: E402
 from bnnc.export import export_cmd  # noqa: E402
 from bnnc.hls import hls_cmd  # noqa: E402
+from bnnc.rtlsim import rtlsim_cmd  # noqa: E402
 from bnnc.run import run_cmd  # noqa: E402
+from bnnc.synth import synth_cmd  # noqa: E402
 from bnnc.train import train_cmd  # noqa: E402
 
 
@@ -28,6 +30,9 @@ for _cmd in (train_cmd, export_cmd, compile_cmd, boards_cmd, demo_cmd):
     main.add_command(_cmd)
 
 for _cmd in (hls_cmd, csim_cmd, bitstream_cmd, deploy_cmd):   # HLS backend
+    main.add_command(_cmd)
+
+for _cmd in (rtlsim_cmd, synth_cmd):   # RTL backend (Verilator, Yosys)
     main.add_command(_cmd)
 
 main.add_command(run_cmd)   # board runtime

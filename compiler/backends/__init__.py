@@ -1,1 +1,2 @@
-"""Code-generating backends, one registry of per-kind emitters each (hls: C++ for Vitis HLS; rtl: Verilog)."""
+"""Code-generating backends, one registry of per-kind emitters each (hls: C++ for Vitis HLS; rtl: Verilog for
+Verilator / Yosys / Vivado)."""

@@ -1,0 +1,47 @@
+"""`bnnc rtlsim`: Verilator co-simulation of a compiled model's RTL, bit for bit against the NumPy simulator."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bnnc.hls import tool_errors
+
+
+@click.command("rtlsim")
+@click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--frames", default=50, show_default=True, type=click.IntRange(min=1),
+              help="random frames over the whole input datatype")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--stall-seed", type=int, default=None,
+              help="withhold input valid / output ready on random cycles (tests every handshake path)")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1), help="parallel C++ compile jobs")
+def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, jobs: int) -> None:
+    """Generate BUILD_DIR/rtl, simulate it with Verilator, write BUILD_DIR/rtlsim.json; exit 0 iff the
+    outputs equal the simulator's."""
+    from compiler.backends.rtl.project import generate_rtl
+    from compiler.backends.rtl.reports import rtlsim_doc, write_json
+    from compiler.backends.rtl.verilator import VERILATOR, check, tool_version
+    from compiler.codegen import load_build
+    from compiler.cost import estimate
+    from compiler.csim import random_inputs
+
+    try:
+        tool = tool_version(VERILATOR)
+        graph = load_build(build_dir)
+        project = generate_rtl(graph, Path(build_dir) / "rtl")
+        rep = check(graph, project, random_inputs(graph, frames, seed), stall_seed=stall_seed, jobs=jobs)
+        doc = rtlsim_doc(graph, project, rep, estimate(graph), tool, seed, stall_seed)
+    except tool_errors() as e:
+        raise click.ClickException(str(e)) from None
+    out = write_json(Path(build_dir) / "rtlsim.json", doc)
+    build = "reused (sources unchanged)" if rep.reused_build else f"{rep.build_seconds:.1f} s"
+    click.echo(f"rtlsim {project.path} ({tool}): {rep.frames} frames, {rep.mismatches} mismatched output elements "
+               f"in {rep.mismatched_frames} frames")
+    click.echo(f"  cycles/frame {doc['cycles_per_frame']} (estimate {doc['estimated_cycles_per_frame']}), "
+               f"latency {doc['latency_cycles']} cycles (estimate {doc['estimated_latency_cycles']})")
+    click.echo("  FIFO high-water marks: " + ", ".join(f"{f['fifo']} {f['max_level']}/{f['depth']}"
+                                                      for f in doc["fifos"]))
+    click.echo(f"  Verilator build: {build}; run {rep.run_seconds:.2f} s; report: {out}")
+    if not rep.ok:
+        raise click.ClickException(f"RTL simulation differs from the simulator: {rep.first_mismatch}")

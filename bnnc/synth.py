@@ -1,0 +1,56 @@
+"""`bnnc synth`: Yosys synthesis of a compiled model's RTL for its board's FPGA family, beside the estimates."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bnnc.hls import tool_errors
+
+
+def _default_board(build_dir: Path) -> str:
+    """The board the build was compiled (report.json) or generated (hls/project.json) for, else Pynq-Z2."""
+    from compiler.codegen import DEFAULT_BOARD
+
+    for f, get in ((build_dir / "report.json", lambda d: (d.get("board") or {}).get("name")),
+                   (build_dir / "hls" / "project.json", lambda d: d.get("board"))):
+        try:
+            name = get(json.loads(f.read_text()))
+        except (OSError, ValueError, AttributeError):
+            continue
+        if name:
+            return name
+    return DEFAULT_BOARD
+
+
+@click.command("synth")
+@click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--board", default=None, help="board whose FPGA family to target (default: the build's, else Pynq-Z2)")
+def synth_cmd(build_dir: Path, board: str | None) -> None:
+    """Generate BUILD_DIR/rtl, synthesise it with Yosys (synth_xilinx) and write BUILD_DIR/synth.json."""
+    from boards.catalog import get_board
+    from compiler.backends.rtl.project import generate_rtl
+    from compiler.backends.rtl.reports import RESOURCE_KEYS, synth_doc, write_json
+    from compiler.backends.rtl.yosys import YOSYS, family_for_part, synthesize, tool_version
+    from compiler.codegen import load_build
+    from compiler.cost import estimate
+
+    try:
+        tool_version(YOSYS)
+        b = get_board(board or _default_board(build_dir))
+        family = family_for_part(b.part)
+        graph = load_build(build_dir)
+        project = generate_rtl(graph, Path(build_dir) / "rtl")
+        click.echo(f"synthesising {project.path} with Yosys synth_xilinx -family {family} ({b.name}, {b.part}) ...")
+        doc = synth_doc(graph, synthesize(project, family), estimate(graph), b.name, b.part)
+    except tool_errors() as e:
+        raise click.ClickException(str(e)) from None
+    out = write_json(Path(build_dir) / "synth.json", doc)
+    click.echo(f"{'layer':24} " + " ".join(f"{k:>15}" for k in RESOURCE_KEYS) + "   (synth / estimate)")
+    for l in doc["layers"]:
+        click.echo(f"{l['name'][:24]:24} " + " ".join(f"{str(l['synth'][k]) + '/' + str(l['estimated'][k]):>15}"
+                                                      for k in RESOURCE_KEYS))
+    click.echo(f"{'total':24} " + " ".join(f"{str(doc['total'][k]) + '/' + str(doc['estimated_total'][k]):>15}"
+                                          for k in RESOURCE_KEYS))
+    click.echo(f"{doc['tool']}, {doc['seconds']} s; report: {out} (post-synthesis, no place and route)")

@@ -1,0 +1,91 @@
+"""What every RTL emitter shares: the emitted unit, element encodings as the Verilog library sees them,
+ROM files in $readmemh format (words built with compiler.packing, so ROM bits are exactly stream bits)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from compiler.backends.hls.cxx import bits, identifier
+from compiler.cost import stream_elems
+from compiler.ir import IRError, Layer, dtype as ir_dtype
+from compiler.packing import pack
+
+PARAMS_DIR = "params"          # ROM files, relative to BUILD/rtl (the tools run there: $readmemh paths)
+
+
+@dataclass
+class Emitted:
+    """A layer as a Verilog module with the stream ports of the library (clk, rst, in_*, out_*)."""
+
+    module: str                                  # module name
+    text: str                                    # Verilog source of the wrapper module
+    files: dict[str, str] = field(default_factory=dict)   # relative path -> contents (ROM files)
+
+
+def kind_code(dtype_name: str) -> int:
+    """bnnc_dec KIND: 0 unsigned, 1 signed, 2 BIPOLAR."""
+    if dtype_name == "BIPOLAR":
+        return 2
+    return 1 if ir_dtype(dtype_name).signed() else 0
+
+
+def word_bits(layer: Layer, side: str) -> int:
+    """Bits of the layer's input (side='in') or output stream word."""
+    dt = layer.in_dtype if side == "in" else layer.out_dtype
+    return stream_elems(layer, side) * bits(dt)
+
+
+def module_name(layer: Layer, index: int) -> str:
+    return f"l{index:02d}_{identifier(layer.name).strip('_') or 'layer'}"
+
+
+def hex_rom(values: np.ndarray, dtype_name: str, where: str) -> str:
+    """(depth, fields) values -> $readmemh text, one word per line, field 0 in the least-significant bits."""
+    v = np.ascontiguousarray(values)          # compiler.packing.pack needs a C-contiguous array
+    depth, n = v.shape
+    try:
+        data = pack(v, dtype_name, n)                      # (depth, 1, word_bytes), little-endian words
+    except IRError as e:
+        raise IRError(f"{where}: {e}") from None
+    width = n * bits(dtype_name)
+    digits = -(-width // 4)
+    rows = data.reshape(depth, -1)[:, ::-1]                # big-endian bytes per word
+    lines = [r.tobytes().hex()[-digits:] for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def instance(lib_module: str, params: dict[str, object], module: str, in_bits: int, out_bits: int,
+             comment: str) -> str:
+    """Wrapper module `module` around one library module instance with `params`."""
+    def fmt(v: object) -> str:
+        if isinstance(v, str):
+            return f'"{v}"'
+        return str(int(v))
+
+    plist = ",\n".join(f"        .{k}({fmt(v)})" for k, v in params.items())
+    return f"""// {comment}
+module {module} (
+    input  wire                clk,
+    input  wire                rst,
+    input  wire [{in_bits - 1}:0]   in_data,
+    input  wire                in_valid,
+    output wire                in_ready,
+    output wire [{out_bits - 1}:0]   out_data,
+    output wire                out_valid,
+    input  wire                out_ready
+);
+    {lib_module} #(
+{plist}
+    ) u_layer (
+        .clk(clk), .rst(rst),
+        .in_data(in_data), .in_valid(in_valid), .in_ready(in_ready),
+        .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready)
+    );
+endmodule
+"""
+
+
+def signed_value(v: int, b: int) -> int:
+    """Two's complement code of v in b bits (a Verilog parameter holding a pad code)."""
+    return int(v) & ((1 << b) - 1)

@@ -1,0 +1,146 @@
+"""Verilator co-simulation of a generated RTL project: build (cached by source digest), run DMA bytes
+through it, compare with the NumPy simulator bit for bit, measure cycles per frame and latency."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from compiler.backends.rtl.project import TOP, RtlProject
+from compiler.errors import CompileError
+from compiler.ir import DataflowGraph
+from compiler.packing import frame_bytes, pack_stream, unpack_stream
+
+VERILATOR = "verilator"
+VERILATOR_FLAGS = ("--cc", "--exe", "--build", "--default-language", "1364-2005", "-Wno-fatal",
+                   "--x-assign", "fast", "--x-initial", "fast", "-GSTATS=1", "-O3")
+CFLAGS = "-O1"             # the C++ of a large design compiles several times faster than with -O2/-O3
+
+
+def tool_version(tool: str) -> str:
+    """`tool --version`'s first line; CompileError naming the tool when it is missing."""
+    if shutil.which(tool) is None:
+        raise CompileError(f"{tool} is not on PATH: the RTL backend needs it",
+                           hint="apt-get install verilator yosys (or `make setup` as root)")
+    res = subprocess.run([tool, "--version" if tool != "yosys" else "-V"], capture_output=True, text=True)
+    return (res.stdout or res.stderr).strip().splitlines()[0]
+
+
+def build(project: RtlProject, jobs: int = 1) -> tuple[Path, float, bool]:
+    """Build project/obj_dir/sim; returns (executable, seconds, reused). Reused when rtl.json's source_digest
+    (every generated file and the library) and the Verilator version match the last build."""
+    version = tool_version(VERILATOR)
+    obj = project.path / "obj_dir"
+    exe, stamp = obj / "sim", obj / "sim.digest"
+    digest = f"{project.meta['source_digest']} {version} {' '.join(VERILATOR_FLAGS)} {CFLAGS}"
+    if exe.is_file() and stamp.is_file() and stamp.read_text() == digest:
+        return exe, 0.0, True
+    stamp.unlink(missing_ok=True)
+    cmd = [VERILATOR, *VERILATOR_FLAGS, "-CFLAGS", CFLAGS, "-j", str(jobs), "--top-module", TOP,
+           "--Mdir", "obj_dir", "-o", "sim", *project.sources, "harness.cpp"]
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if res.returncode or not exe.is_file():
+        tail = "\n".join((res.stderr or res.stdout).strip().splitlines()[-25:])
+        raise CompileError(f"Verilator build of {project.path} failed (exit {res.returncode}):\n{tail}",
+                           hint="this is a bnnc RTL generation bug; please report it with the graph")
+    stamp.write_text(digest)
+    return exe, seconds, False
+
+
+def run_bytes(project: RtlProject, data: np.ndarray, stall_seed: int | None = None) -> tuple[np.ndarray, dict]:
+    """DMA input bytes (N, in_frame_bytes) -> (DMA output bytes (N, out_frame_bytes), harness stats)."""
+    exe = project.path / "obj_dir" / "sim"
+    if not exe.is_file():
+        raise CompileError(f"{exe} not built", hint="call build() first")
+    fin, fout = frame_bytes(project.meta["input"]), frame_bytes(project.meta["output"])
+    d = np.ascontiguousarray(data, dtype=np.uint8)
+    n = len(d)
+    if n < 1 or d.size != n * fin:
+        raise CompileError(f"RTL simulation input of shape {d.shape} is not N >= 1 frames of {fin} bytes")
+    with tempfile.TemporaryDirectory(prefix="bnnc-rtlsim-") as tmp:
+        pin, pout, pstats = Path(tmp) / "in.bin", Path(tmp) / "out.bin", Path(tmp) / "stats.json"
+        pin.write_bytes(d.tobytes())
+        cmd = [str(exe), str(pin), str(pout), str(pstats)] + ([str(stall_seed)] if stall_seed is not None else [])
+        res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True)
+        if res.returncode:
+            msg = (res.stderr.strip() + "\n" + res.stdout.strip()).strip().splitlines()[-10:]
+            raise CompileError(f"RTL simulation of {project.path} failed (exit {res.returncode}):\n" + "\n".join(msg))
+        raw = np.frombuffer(pout.read_bytes(), np.uint8)
+        stats = json.loads(pstats.read_text())
+    if raw.size != n * fout:
+        raise CompileError(f"RTL simulation wrote {raw.size} bytes, expected {n * fout}")
+    return raw.reshape(n, fout), stats
+
+
+def run(project: RtlProject, ints: np.ndarray, stall_seed: int | None = None) -> tuple[np.ndarray, dict]:
+    """Integer layer-0 input (N, *in_shape) -> (last layer's output (N, *out_shape) int64, stats), through
+    the DMA bytes (compiler.packing.pack_stream / unpack_stream)."""
+    raw, stats = run_bytes(project, pack_stream(ints, project.meta["input"]), stall_seed)
+    return unpack_stream(raw, project.meta["output"]), stats
+
+
+def steady_state(done: list[int]) -> int | None:
+    """Cycles between consecutive frame completions over the second half of the run (None below 3 frames)."""
+    n = len(done)
+    if n < 3:
+        return None
+    a = n // 2
+    return round((done[-1] - done[a - 1]) / (n - a))
+
+
+@dataclass
+class RtlsimReport:
+    frames: int
+    mismatches: int                      # output elements differing from the simulator
+    mismatched_frames: int
+    cycles_per_frame: int | None         # measured steady-state initiation interval
+    latency_cycles: int                  # first input beat accepted -> last output beat of frame 0
+    total_cycles: int
+    fifo_max_level: list[int]
+    build_seconds: float
+    reused_build: bool
+    run_seconds: float
+    first_mismatch: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def check(graph: DataflowGraph, project: RtlProject, ints: np.ndarray, stall_seed: int | None = None,
+          jobs: int = 1) -> RtlsimReport:
+    """Build (or reuse) the simulation, run `ints` through it, compare with compiler.simulate."""
+    from compiler.simulate import simulate_layers
+
+    _, build_s, reused = build(project, jobs)
+    t0 = time.perf_counter()
+    got, stats = run(project, ints, stall_seed)
+    run_s = time.perf_counter() - t0
+    ref = simulate_layers(graph, ints)
+    g, r = got.reshape(len(got), -1), ref.reshape(len(ref), -1)
+    diff = g != r
+    first = None
+    if diff.any():
+        f, e = (int(v) for v in np.argwhere(diff)[0])
+        first = f"frame {f}, output element {e}: RTL {g[f, e]}, simulator {r[f, e]}"
+    done = stats["frame_done"]
+    return RtlsimReport(len(got), int(diff.sum()), int(diff.any(axis=1).sum()), steady_state(done),
+                        int(done[0] - stats["first_input_cycle"] + 1), int(stats["cycles"]),
+                        list(stats["fifo_max_level"]), build_s, reused, run_s, first)
+
+
+def default_jobs() -> int:
+    return max(1, min(2, os.cpu_count() or 1))

@@ -1,0 +1,211 @@
+// Matrix-vector-threshold unit (docs/ir.md, kind MVTU; FINN: MVAU) with PE/SIMD folding.
+//
+// PE rows in parallel, SIMD columns per cycle, one (nf, sf) step per cycle: NUM_VEC * NF * SF cycles per
+// frame (NF = MH/PE, SF = MW/SIMD). The SF input words of a vector are read during neuron fold 0 and kept
+// in a buffer for folds 1..NF-1. The counters simply wrap, so vectors and frames need no extra state.
+//
+// Weight ROM (WFILE, $readmemh, one line per word): word nf*SF + sf packs
+//   weights[nf*PE + p][sf*SIMD + s] at field p*SIMD + s (WB bits, stream encoding),
+// i.e. one memory word holds what all PEs need in one cycle; read synchronously, so Yosys maps it to
+// block RAM (or LUTRAM when small). Threshold ROM (TFILE): word nf packs thr[nf*PE + p][t] at field
+// p*NT + t (TB-bit signed); for XNOR layers thresholds are in the popcount domain (ceil((T + MW) / 2)).
+// XNOR: acc counts agreeing bits (popcount of XNOR); NOACT outputs 2*acc - MW (XNOR) or acc, in OB bits.
+// AW: signed accumulator width holding every partial sum of a row exactly.
+`default_nettype none
+module bnnc_mvtu #(
+    parameter MW = 4,
+    parameter MH = 4,
+    parameter SIMD = 1,
+    parameter PE = 1,
+    parameter IB = 1,
+    parameter IN_KIND = 2,
+    parameter WB = 1,
+    parameter W_KIND = 2,
+    parameter OB = 1,
+    parameter AW = 8,
+    parameter NT = 1,
+    parameter TB = 8,
+    parameter XNOR = 1,
+    parameter NOACT = 0,
+    parameter OUT_BIAS = 0,
+    parameter OUT_BIPOLAR = 1,
+    parameter WFILE = "weights.hex",
+    parameter TFILE = "thresholds.hex"
+) (
+    input  wire               clk,
+    input  wire               rst,
+    input  wire [SIMD*IB-1:0] in_data,
+    input  wire               in_valid,
+    output wire               in_ready,
+    output reg  [PE*OB-1:0]   out_data,
+    output reg                out_valid,
+    input  wire               out_ready
+);
+    localparam NF = MH / PE;
+    localparam SF = MW / SIMD;
+    localparam WD = NF * SF;
+    localparam NFB = NF > 1 ? $clog2(NF) : 1;
+    localparam SFB = SF > 1 ? $clog2(SF) : 1;
+    localparam WAB = WD > 1 ? $clog2(WD) : 1;
+    localparam IW = SIMD * IB;
+    localparam PCB = $clog2(SIMD + 1);
+
+    // ---- stage 0: step counters, ROM and input-buffer reads ------------------------------------------
+    wire en = !out_valid || out_ready;
+    reg [NFB-1:0] nf;
+    reg [SFB-1:0] sf;
+    reg [WAB-1:0] waddr;
+    wire fire = en && (nf != {NFB{1'b0}} || in_valid);
+    assign in_ready = en && nf == {NFB{1'b0}};
+    wire last_sf = sf == SF[SFB-1:0] - 1'b1;
+
+    reg [PE*SIMD*WB-1:0] wmem [0:WD-1];
+    initial $readmemh(WFILE, wmem);
+    reg [PE*SIMD*WB-1:0] w1;
+    always @(posedge clk) begin
+        if (en) w1 <= wmem[waddr];
+    end
+
+    reg [IW-1:0] xin1;
+    reg from_in1;
+    always @(posedge clk) begin
+        if (en) begin
+            xin1 <= in_data;
+            from_in1 <= nf == {NFB{1'b0}};
+        end
+    end
+
+    wire [IW-1:0] x1;
+    generate
+        if (NF > 1) begin : g_inbuf
+            reg [IW-1:0] ibuf [0:SF-1];
+            reg [IW-1:0] ib1;
+            always @(posedge clk) begin
+                if (fire && nf == {NFB{1'b0}}) ibuf[sf] <= in_data;
+            end
+            always @(posedge clk) begin
+                if (en) ib1 <= ibuf[sf];
+            end
+            assign x1 = from_in1 ? xin1 : ib1;
+        end else begin : g_noinbuf
+            assign x1 = xin1;
+        end
+    endgenerate
+
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [PE*NT*TB-1:0] t1;                 // unused when NOACT
+    /* verilator lint_on UNUSEDSIGNAL */
+    generate
+        if (NOACT == 0) begin : g_thr
+            reg [PE*NT*TB-1:0] tmem [0:NF-1];
+            initial $readmemh(TFILE, tmem);
+            reg [PE*NT*TB-1:0] tq;
+            always @(posedge clk) begin
+                if (en) tq <= tmem[nf];
+            end
+            assign t1 = tq;
+        end else begin : g_nothr
+            assign t1 = {PE*NT*TB{1'b0}};
+        end
+    endgenerate
+
+    reg v1, first1, last1;
+    always @(posedge clk) begin
+        if (rst) begin
+            nf <= {NFB{1'b0}};
+            sf <= {SFB{1'b0}};
+            waddr <= {WAB{1'b0}};
+            v1 <= 1'b0;
+            out_valid <= 1'b0;
+        end else if (en) begin
+            v1 <= fire;
+            out_valid <= v1 && last1;
+            if (fire) begin
+                first1 <= sf == {SFB{1'b0}};
+                last1 <= last_sf;
+                waddr <= (waddr == WD[WAB-1:0] - 1'b1) ? {WAB{1'b0}} : waddr + 1'b1;
+                if (last_sf) begin
+                    sf <= {SFB{1'b0}};
+                    nf <= (nf == NF[NFB-1:0] - 1'b1) ? {NFB{1'b0}} : nf + 1'b1;
+                end else begin
+                    sf <= sf + 1'b1;
+                end
+            end
+        end
+    end
+
+    // ---- stage 1: SIMD dot products, accumulation, activation -> output register --------------------
+    reg [PE*AW-1:0] acc;
+    wire [PE*AW-1:0] acc_next;
+    wire [PE*OB-1:0] codes;
+    genvar p, s;
+    generate
+        for (p = 0; p < PE; p = p + 1) begin : g_pe
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [SIMD*AW-1:0] terms;      // MAC products (integer path)
+            wire [SIMD-1:0] agree;         // XNOR of input and weight bits (binary path)
+            /* verilator lint_on UNUSEDSIGNAL */
+            for (s = 0; s < SIMD; s = s + 1) begin : g_lane
+                wire [IB-1:0] xe = x1[s*IB +: IB];
+                wire [WB-1:0] we = w1[(p*SIMD + s)*WB +: WB];
+                if (XNOR != 0) begin : g_xnor
+                    assign agree[s] = ~(xe[0] ^ we[0]);
+                    assign terms[s*AW +: AW] = {AW{1'b0}};
+                end else begin : g_mac
+                    localparam DB = (IB > WB ? IB : WB) + 2;
+                    /* verilator lint_off UNUSEDSIGNAL */
+                    wire signed [DB-1:0] xv, wv;             // one is unused when the other side is +-1
+                    /* verilator lint_on UNUSEDSIGNAL */
+                    bnnc_dec #(.B(IB), .KIND(IN_KIND), .VB(DB)) u_x (.code(xe), .value(xv));
+                    bnnc_dec #(.B(WB), .KIND(W_KIND), .VB(DB)) u_w (.code(we), .value(wv));
+                    /* verilator lint_off UNUSEDSIGNAL */
+                    wire signed [AW+DB-1:0] prod;             // fits in AW bits (AW bounds every partial sum)
+                    /* verilator lint_on UNUSEDSIGNAL */
+                    if (W_KIND == 2) begin : g_wsign          // +-1 weight: add or subtract, no multiplier
+                        assign prod = we[0] ? {{AW{xv[DB-1]}}, xv} : -{{AW{xv[DB-1]}}, xv};
+                    end else if (IN_KIND == 2) begin : g_xsign
+                        assign prod = xe[0] ? {{AW{wv[DB-1]}}, wv} : -{{AW{wv[DB-1]}}, wv};
+                    end else begin : g_mul
+                        assign prod = xv * wv;
+                    end
+                    assign agree[s] = 1'b0;
+                    assign terms[s*AW +: AW] = prod[AW-1:0];
+                end
+            end
+            reg signed [AW-1:0] dot;
+            integer i;
+            if (XNOR != 0) begin : g_popcount
+                reg [PCB-1:0] pc;
+                always @* begin
+                    pc = {PCB{1'b0}};
+                    for (i = 0; i < SIMD; i = i + 1) pc = pc + {{(PCB - 1){1'b0}}, agree[i]};
+                    dot = (first1 ? {AW{1'b0}} : acc[p*AW +: AW]) + $signed({{(AW - PCB){1'b0}}, pc});
+                end
+            end else begin : g_sum
+                always @* begin
+                    dot = first1 ? {AW{1'b0}} : acc[p*AW +: AW];
+                    for (i = 0; i < SIMD; i = i + 1) dot = dot + $signed(terms[i*AW +: AW]);
+                end
+            end
+            assign acc_next[p*AW +: AW] = dot;
+            if (NOACT != 0) begin : g_noact
+                wire signed [AW+OB+1:0] wide = {{(OB + 2){dot[AW-1]}}, dot};
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire signed [AW+OB+1:0] value = XNOR != 0 ? 2 * wide - MW : wide;   // low OB bits: the code
+                /* verilator lint_on UNUSEDSIGNAL */
+                assign codes[p*OB +: OB] = value[OB-1:0];
+            end else begin : g_act
+                bnnc_act #(.VB(AW), .TB(TB), .NT(NT), .OB(OB), .OUT_BIAS(OUT_BIAS), .OUT_BIPOLAR(OUT_BIPOLAR))
+                    u_act (.value(dot), .thr(t1[p*NT*TB +: NT*TB]), .code(codes[p*OB +: OB]));
+            end
+        end
+    endgenerate
+
+    always @(posedge clk) begin
+        if (en && v1) begin
+            acc <= acc_next;
+            if (last1) out_data <= codes;
+        end
+    end
+endmodule
+`default_nettype wire
