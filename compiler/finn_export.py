@@ -27,6 +27,19 @@ from compiler.simulate import popcount_thresholds
 FINN_DOMAIN = "finn.custom_op.fpgadataflow"
 
 
+def finn_dtype(name: str) -> str:
+    """The datatype FINN gives a dataflow tensor: BIPOLAR activations travel as BINARY bits (-1 -> 0, +1 -> 1), the
+    {0, 1} codes FINN's ConvertBipolarMatMulToXnorPopcount and its thresholds (ActVal = 0) produce."""
+    return "BINARY" if name == "BIPOLAR" else name
+
+
+def _no_bipolar_values(l: Layer, what: str) -> None:
+    """Refuse a layer that would need the -1/+1 values of a BIPOLAR input FINN only holds as 0/1 bits."""
+    if l.in_dtype == "BIPOLAR":
+        raise IRError(f"layer {l.name!r}: FINN carries BIPOLAR activations as BINARY bits, so {what} on them "
+                      "cannot be expressed as FINN dataflow nodes")
+
+
 def _node(op: str, name: str, ins: list[str], outs: list[str], **attrs):
     return helper.make_node(op, ins, outs, name=name, domain=FINN_DOMAIN, backend="fpgadataflow", **attrs)
 
@@ -35,13 +48,15 @@ def _mvau(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
     a = l.attrs
     w = l.arrays["weights"].astype(np.int64)
     xnor = bool(a["binary_xnor"])
+    if not xnor:
+        _no_bipolar_values(l, "a non-XNOR matrix product")
     wdt, idt = (("BINARY", "BINARY") if xnor else (a["weight_dtype"], l.in_dtype))
     inits[f"{l.name}_W"] = ((w + 1) // 2 if xnor else w).T.astype(np.float32)
     ins = [x, f"{l.name}_W"]
     dtypes = {f"{l.name}_W": wdt}
     attrs = dict(MW=a["MW"], MH=a["MH"], SIMD=l.simd, PE=l.pe, inputDataType=idt, weightDataType=wdt,
                  accDataType=a["acc_dtype"], binaryXnorMode=int(xnor), noActivation=int(a["noact"]),
-                 numInputVectors=[1, *l.out_shape[:-1]], ActVal=0, outputDataType=l.out_dtype)
+                 numInputVectors=[1, *l.out_shape[:-1]], ActVal=0, outputDataType=finn_dtype(l.out_dtype))
     if not a["noact"]:
         t = l.arrays["thresholds"].astype(np.int64)
         t = np.broadcast_to(t, (a["MH"], t.shape[1]))
@@ -49,7 +64,14 @@ def _mvau(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         ins.append(f"{l.name}_T")
         dtypes[f"{l.name}_T"] = _range_name(inits[f"{l.name}_T"])
         attrs["ActVal"] = 0 if l.out_dtype == "BIPOLAR" else int(a["out_bias"])
+    elif xnor:  # FINN's XNOR MVAU without thresholds outputs the popcount, acc = 2 * popcount - MW (finn_host)
+        attrs["outputDataType"] = dtypes[y] = xnor_popcount_dtype(a["MW"])
     return [_node("MVAU", l.name, ins, [y], **attrs)], dtypes
+
+
+def xnor_popcount_dtype(mw: int) -> str:
+    """The datatype of an XNOR MVAU's popcount output (0..MW) in FINN."""
+    return _range_name(np.array([0, mw]))
 
 
 def _range_name(v: np.ndarray) -> str:
@@ -66,50 +88,69 @@ def _sliding(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str
     if any(pad):
         if a["pad_value"] != 0:
             raise IRError(f"layer {l.name!r}: FINN's FMPadding pads with 0, not {a['pad_value']}")
+        _no_bipolar_values(l, "zero padding")
         src = f"{l.name}_padded"
         nodes.append(_node("FMPadding", f"{l.name}_pad", [x], [src], ImgDim=[h, w], Padding=list(pad),
-                           NumChannels=c, SIMD=l.simd, inputDataType=l.out_dtype, numInputVectors=1))
+                           NumChannels=c, SIMD=l.simd, inputDataType=finn_dtype(l.out_dtype), numInputVectors=1))
         h, w = h + pad[0] + pad[2], w + pad[1] + pad[3]
-        dtypes[src] = l.out_dtype
+        dtypes[src] = finn_dtype(l.out_dtype)
         shapes[src] = (h, w, c)
     nodes.append(_node("ConvolutionInputGenerator", l.name, [src], [y], ConvKernelDim=list(a["kernel"]),
                        IFMChannels=c, IFMDim=[h, w], OFMDim=list(a["ofm_dim"]), SIMD=l.simd,
-                       Stride=list(a["stride"]), Dilation=[1, 1], inputDataType=l.out_dtype,
-                       outputDataType=l.out_dtype, depthwise=0))
+                       Stride=list(a["stride"]), Dilation=[1, 1], inputDataType=finn_dtype(l.out_dtype),
+                       outputDataType=finn_dtype(l.out_dtype), depthwise=0))
     return nodes, dtypes
 
 
 def _maxpool(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+    """As finn-plus expresses pooling: a depthwise ConvolutionInputGenerator (window `kernel`, step `stride`) feeding
+    a Pool node; the window tensor `<name>_win` is (OH, OW, KH*KW*C) ordered (ky, kx, c). PE folds the channels."""
     a = l.attrs
-    if list(a["stride"]) != list(a["kernel"]):
-        raise IRError(f"layer {l.name!r}: FINN's StreamingMaxPool needs stride == kernel, got stride {a['stride']} "
-                      f"and kernel {a['kernel']}")
-    return [_node("StreamingMaxPool", l.name, [x], [y], ImgDim=list(a["ifm_dim"]), PoolDim=list(a["kernel"]),
-                  NumChannels=a["channels"], PE=l.pe, CeilMode=0, dataType=l.in_dtype)], {}
+    (kh, kw), (sh, sw), c = a["kernel"], a["stride"], a["channels"]
+    if sh > kh or sw > kw:
+        raise IRError(f"layer {l.name!r}: FINN pools with a sliding window, which needs stride <= kernel, got stride "
+                      f"{a['stride']} and kernel {a['kernel']}")
+    dt, win = finn_dtype(l.in_dtype), f"{l.name}_win"
+    inits.setdefault("__shapes__", {})[win] = (*a["ofm_dim"], kh * kw * c)
+    return [_node("ConvolutionInputGenerator", f"{l.name}_swg", [x], [win], ConvKernelDim=[kh, kw], IFMChannels=c,
+                  IFMDim=list(a["ifm_dim"]), OFMDim=list(a["ofm_dim"]), SIMD=l.pe, Stride=[sh, sw], Dilation=[1, 1],
+                  inputDataType=dt, outputDataType=dt, depthwise=1),
+            _node("Pool", l.name, [win], [y], Channels=c, PE=l.pe, KernelSize=[kh, kw], Function="MaxPool",
+                  OutImgDims=list(a["ofm_dim"]), InputDataType=dt, OutputDataType=dt, BatchSize=1)], {win: dt}
 
 
 def _thresholding(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
     a = l.attrs
+    _no_bipolar_values(l, "thresholding")
     t = np.broadcast_to(l.arrays["thresholds"], (a["num_channels"], l.arrays["thresholds"].shape[1]))
     inits[f"{l.name}_T"] = t.astype(np.float32)
     return [_node("Thresholding", l.name, [x, f"{l.name}_T"], [y], NumChannels=a["num_channels"], PE=l.pe,
                   numSteps=int(t.shape[1]), inputDataType=l.in_dtype, weightDataType=_range_name(t),
-                  outputDataType=l.out_dtype, ActVal=0 if l.out_dtype == "BIPOLAR" else int(a["out_bias"]),
+                  outputDataType=finn_dtype(l.out_dtype), ActVal=0 if l.out_dtype == "BIPOLAR" else int(a["out_bias"]),
                   numInputVectors=[1, *l.out_shape[:-1]])], {f"{l.name}_T": _range_name(t)}
 
 
 def _label_select(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
     a = l.attrs
     return [_node("LabelSelect", l.name, [x], [y], Labels=a["num_labels"], PE=l.pe, K=a["k"],
-                  inputDataType=l.in_dtype, outputDataType=l.out_dtype)], {}
+                  inputDataType=finn_dtype(l.in_dtype), outputDataType=l.out_dtype)], {}
 
 
 _EXPORTERS = {"MVTU": _mvau, "SlidingWindow": _sliding, "MaxPool": _maxpool, "Thresholding": _thresholding,
               "LabelSelect": _label_select}
 
 
-def to_finn_onnx(graph: DataflowGraph):
-    """A qonnx ModelWrapper holding the graph's layers as FINN fpgadataflow nodes."""
+def _reshape(name: str, x: str, y: str, in_shape, out_shape, dt: str) -> object:
+    """FINN's streaming Reshape (a pass-through: the flatten between conv and FC layers changes no stream order, as
+    the compiler already permuted the FC weights to NHWC order). A plain ONNX Reshape here would split the dataflow
+    partition in two."""
+    return _node("Reshape", name, [x], [y], inp_shape=[1, *in_shape], out_shape=[1, *out_shape], dtype=dt, PE=1)
+
+
+def to_finn_onnx(graph: DataflowGraph, host: bool = True):
+    """A qonnx ModelWrapper holding the graph's layers as FINN fpgadataflow nodes; with `host`, input.pre and
+    output.post as standard ONNX/qonnx nodes around them (compiler.finn_host), so the file maps the original
+    model's inputs to its outputs."""
     from qonnx.core.modelwrapper import ModelWrapper
 
     graph.validate()
@@ -118,8 +159,8 @@ def to_finn_onnx(graph: DataflowGraph):
     tensors = [(x, graph.layers[0].in_shape, graph.layers[0].in_dtype)]
     for i, l in enumerate(graph.layers):
         if tuple(tensors[-1][1]) != tuple(l.in_shape):  # e.g. the flatten between conv and FC layers
-            inits[f"{l.name}_shape"] = np.array([1, *l.in_shape], np.int64)
-            nodes.append(helper.make_node("Reshape", [x, f"{l.name}_shape"], [f"{l.name}_in"], name=f"{l.name}_reshape"))
+            nodes.append(_reshape(f"{l.name}_reshape", x, f"{l.name}_in", tensors[-1][1], l.in_shape,
+                                  finn_dtype(l.in_dtype)))
             x = f"{l.name}_in"
             tensors.append((x, l.in_shape, l.in_dtype))
         y = "global_out" if i == len(graph.layers) - 1 else f"{l.name}_out"
@@ -139,10 +180,15 @@ def to_finn_onnx(graph: DataflowGraph):
     )
     model = ModelWrapper(helper.make_model(g, producer_name="bnnc", opset_imports=[helper.make_opsetid("", 11)]))
     for name, _, dt in tensors:
-        model.set_tensor_datatype(name, dtype(dt))
+        model.set_tensor_datatype(name, dtype(finn_dtype(dt)))
     for name, dt in dtypes.items():
         model.set_tensor_datatype(name, dtype(dt))
-    model.set_metadata_prop("bnnc_layers", json.dumps([{"name": l.name, "kind": l.kind} for l in graph.layers]))
+    model.set_metadata_prop("bnnc_layers", json.dumps([{"name": l.name, "kind": l.kind, "in_dtype": l.in_dtype,
+                                                         "out_dtype": l.out_dtype} for l in graph.layers]))
+    if host:
+        from compiler.finn_host import wrap_host
+
+        model = wrap_host(model, graph)
     return model
 
 
@@ -160,6 +206,13 @@ def save_finn_onnx(graph: DataflowGraph, path: str | os.PathLike) -> Path:
 
 
 # ---- reading back -----------------------------------------------------------------------------------------
+def _ir_dtype(m, tensor: str, recorded: str | None) -> str:
+    """A tensor's IR datatype: as recorded in the file's `bnnc_layers` metadata (BIPOLAR activations are annotated
+    BINARY for FINN, like genuine {0, 1} ones); without it a BINARY activation is read as BIPOLAR."""
+    dt = m.get_tensor_datatype(tensor).name
+    return recorded or ("BIPOLAR" if dt == "BINARY" else dt)
+
+
 def from_finn_onnx(path_or_model) -> DataflowGraph:
     """IR layers from a file written by save_finn_onnx (host-side ops are not part of it: pre/post are empty)."""
     from qonnx.core.modelwrapper import ModelWrapper
@@ -168,14 +221,16 @@ def from_finn_onnx(path_or_model) -> DataflowGraph:
     attr = lambda n: {a.name: helper.get_attribute_value(a) for a in n.attribute}  # noqa: E731
     dec = lambda v: v.decode() if isinstance(v, bytes) else v  # noqa: E731
     layers: list[Layer] = []
-    pending_pad = None
+    pending_pad = pending_win = None
+    recorded = {d["name"]: d for d in json.loads(m.get_metadata_prop("bnnc_layers") or "[]")}
     for n in m.graph.node:
+        if n.domain != FINN_DOMAIN or n.op_type == "Reshape":  # host-side nodes, the conv -> FC flatten
+            continue
         a = {k: dec(v) for k, v in attr(n).items()}
         shape_in = tuple(m.get_tensor_shape(n.input[0])[1:])
         shape_out = tuple(m.get_tensor_shape(n.output[0])[1:])
-        dt_in, dt_out = m.get_tensor_datatype(n.input[0]).name, m.get_tensor_datatype(n.output[0]).name
-        if n.op_type == "Reshape":
-            continue
+        rec = recorded.get(n.name, {})
+        dt_in, dt_out = _ir_dtype(m, n.input[0], rec.get("in_dtype")), _ir_dtype(m, n.output[0], rec.get("out_dtype"))
         if n.op_type == "FMPadding":
             pending_pad = (a, shape_in, dt_in)
             continue
@@ -194,21 +249,28 @@ def from_finn_onnx(path_or_model) -> DataflowGraph:
                      "noact": bool(a["noActivation"])}
             layers.append(Layer(n.name, "MVTU", shape_in, shape_out, dt_in, dt_out, attrs, arrays,
                                 {"pe": a["PE"], "simd": a["SIMD"]}))
+        elif n.op_type == "ConvolutionInputGenerator" and a.get("depthwise", 0):  # the window of a Pool
+            pending_win = (a, shape_in)
+        elif n.op_type == "Pool":
+            if pending_win is None or a["Function"] != "MaxPool":
+                raise IRError(f"node {n.name!r}: only MaxPool after a depthwise ConvolutionInputGenerator is bnnc's")
+            wa, shape_in = pending_win
+            pending_win = None
+            layers.append(Layer(n.name, "MaxPool", shape_in, shape_out, dt_in, dt_out,
+                                {"ifm_dim": list(wa["IFMDim"]), "channels": a["Channels"],
+                                 "kernel": list(a["KernelSize"]), "stride": list(wa["Stride"]),
+                                 "ofm_dim": list(a["OutImgDims"])}, {}, {"pe": a["PE"]}))
         elif n.op_type == "ConvolutionInputGenerator":
             pad, dims, src_dt = [0, 0, 0, 0], list(a["IFMDim"]), dt_in
             if pending_pad is not None:
                 pa, shape_in, src_dt = pending_pad
+                src_dt = rec.get("in_dtype") or src_dt
                 pad, dims = list(pa["Padding"]), list(pa["ImgDim"])
                 pending_pad = None
             layers.append(Layer(n.name, "SlidingWindow", shape_in, shape_out, src_dt, dt_out,
                                 {"ifm_dim": dims, "channels": a["IFMChannels"], "kernel": list(a["ConvKernelDim"]),
                                  "stride": list(a["Stride"]), "pad": pad, "pad_value": 0,
                                  "ofm_dim": list(a["OFMDim"])}, {}, {"simd": a["SIMD"]}))
-        elif n.op_type == "StreamingMaxPool":
-            (h, w), (kh, kw) = a["ImgDim"], a["PoolDim"]
-            layers.append(Layer(n.name, "MaxPool", shape_in, shape_out, dt_in, dt_out,
-                                {"ifm_dim": [h, w], "channels": a["NumChannels"], "kernel": [kh, kw],
-                                 "stride": [kh, kw], "ofm_dim": [h // kh, w // kw]}, {}, {"pe": a["PE"]}))
         elif n.op_type == "Thresholding":
             layers.append(Layer(n.name, "Thresholding", shape_in, shape_out, dt_in, dt_out,
                                 {"num_channels": a["NumChannels"], "num_vectors": int(np.prod(a["numInputVectors"])),
@@ -219,6 +281,8 @@ def from_finn_onnx(path_or_model) -> DataflowGraph:
                                 {"num_labels": a["Labels"], "k": a["K"]}, {}, {}))
         else:
             raise IRError(f"node {n.name!r}: op type {n.op_type!r} is not one bnnc writes")
+    if not layers:
+        raise IRError("no FINN dataflow nodes in the file")
     g = DataflowGraph(m.graph.name, layers, InputSpec(layers[0].in_shape, layers[0].in_dtype),
                       OutputSpec(layers[-1].out_shape))
     g.validate()
