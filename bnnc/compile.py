@@ -21,7 +21,8 @@ import numpy as np
 @click.option("--board", default=None, help="target board (see `bnnc boards`): size the design and report what fits")
 @click.option("--target-fps", default=None, help="frames/s to reach, or 'max' for as fast as fits (default with --board: max)")
 @click.option("--folding", "folding_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help='JSON file {layer: {"pe": .., "simd": ..}} fixing the folding instead of the optimiser')
+              help='JSON file {layer: {"pe": .., "simd": ..}} fixing the folding instead of the optimiser, or a FINN '
+                   'folding config {"Defaults": {}, "<FINN node>": {"PE": .., "SIMD": ..}} (e.g. a finn_folding.json)')
 @click.option("--clock-mhz", type=float, default=None, help="fabric clock for the estimates (default: the board's)")
 @click.option("--margin", type=click.FloatRange(0.05, 1.0), default=0.85, show_default=True,
               help="share of the board's resources the design may use")
@@ -54,6 +55,15 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, verify_inputs: Path | 
             brd = get_board(board) if board else None
             target = parse_target(target_fps) if target_fps is not None else None
             folding = load_folding_file(folding_file) if folding_file else None
+            finn_cfg = None
+            if folding is not None:
+                import json
+
+                from compiler.finn_folding import is_finn_config
+
+                raw = json.loads(folding_file.read_text())
+                if is_finn_config(raw):   # names are FINN nodes: translated once the graph exists
+                    finn_cfg, folding = raw, {}
         except (BoardError, CompileError) as e:
             raise click.ClickException(str(e)) from None
         if brd is not None and folding is None and target_fps is None:
@@ -62,7 +72,12 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, verify_inputs: Path | 
             raise click.ClickException(f"--clock-mhz must be positive, got {clock_mhz}")
 
         def transform(graph):
-            cost, source, notes = fold_graph(graph, brd, target_fps, folding, margin, clock_mhz)
+            fold = folding
+            if finn_cfg is not None:
+                from compiler.finn_folding import from_finn_config
+
+                fold = from_finn_config(graph, finn_cfg, f"FINN folding config {folding_file}")
+            cost, source, notes = fold_graph(graph, brd, target_fps, fold, margin, clock_mhz)
             summary["report"] = build_report(graph.name, cost, brd, margin, source, target, notes)
 
         def extra_files(graph, folder):
@@ -71,13 +86,19 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, verify_inputs: Path | 
     finn_note: list[str] = []
 
     def all_files(graph, folder):
-        """The cost report (if any) and the FINN-style ONNX of the (folded) graph, written with the build."""
+        """The cost report (if any), the FINN-style ONNX of the (folded) graph and its FINN folding config
+        (finn_folding.json), written with the build."""
         from compiler.finn_export import save_finn_onnx
 
         if report_files is not None:
             report_files(graph, folder)
         try:
             save_finn_onnx(graph, folder / "finn_dataflow.onnx")
+            import json
+
+            from compiler.finn_folding import finn_folding_config
+
+            (folder / "finn_folding.json").write_text(json.dumps(finn_folding_config(graph), indent=1))
         except IRError as e:  # the IR is still complete; only the FINN view is unavailable
             finn_note.append(f"no finn_dataflow.onnx: {e}")
 

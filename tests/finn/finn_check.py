@@ -5,7 +5,8 @@ For each build folder (holding finn_dataflow.onnx, model.onnx = the original QON
 2. FINN's execute_onnx of the whole file on the original inputs == qonnx execution of model.onnx (exact equality,
    the bound `bnnc compile --verify` uses: it has zero tolerance on the final outputs too);
 3. CreateDataflowPartition succeeds (one dataflow partition, host-side nodes around it);
-4. SpecializeLayers (FINN's default HLS/RTL choice for the FPGA part) and FINN's res_estimation run; the estimate is
+4. FINN's ApplyConfig accepts the build's finn_folding.json (known node names, no attribute changed);
+5. SpecializeLayers (FINN's default HLS/RTL choice for the FPGA part) and FINN's res_estimation run; the estimate is
    written to <build>/finn_estimate.json.
 Results go to <build>/finn_check.json; the exit status is non-zero when any step fails on any build.
 Usage: python finn_check.py BUILD [BUILD ...] [--fpgapart xc7z020clg400-1]
@@ -32,6 +33,9 @@ def _setup_finn() -> None:
     from finn.util.settings import initialize_dummy_settings
 
     initialize_dummy_settings()
+    # finn-plus registers its streaming Reshape op (the conv -> FC flatten in our exports) only when its RTL op
+    # package is imported, as FINN's SpecializeLayers does; a FINN user's flow imports it the same way.
+    import finn.custom_op.fpgadataflow.rtl  # noqa: F401
 
 
 def _datatypes(model) -> dict[str, str]:
@@ -81,6 +85,21 @@ def check_execution(finn_model, qonnx_model, x: np.ndarray) -> dict:
             max_diff = max(max_diff, float(np.max(np.abs(got.astype(np.float64) - ref))))
     return {"ok": mismatches == 0, "frames": len(x), "mismatches": mismatches, "first_mismatch": first,
             "max_abs_diff": max_diff}
+
+
+def check_folding_config(model, cfg: dict) -> dict:
+    """FINN's ApplyConfig with the build's finn_folding.json names only existing nodes and changes no attribute
+    (the export already carries that folding), so a FINN user can apply it and continue with FINN's builder."""
+    from finn.transformation.general import ApplyConfig
+
+    names = {n.name for n in model.graph.node}
+    unknown = sorted(set(cfg) - {"Defaults"} - names)
+    attrs = lambda m: {n.name: {a.name: str(a) for a in n.attribute} for n in m.graph.node}  # noqa: E731
+    before = attrs(model)
+    after = attrs(model.transform(ApplyConfig(cfg)))
+    changed = sorted(n for n in before if before[n] != after.get(n))
+    return {"ok": not unknown and not changed, "nodes": len(cfg) - 1, "unknown_nodes": unknown,
+            "changed_nodes": changed}
 
 
 def check_partition(model, fpgapart: str, estimate_path: Path) -> tuple[dict, dict]:
@@ -133,6 +152,9 @@ def check_build(folder: Path, fpgapart: str) -> dict:
     x = np.load(folder / "finn_inputs.npy")
     res = {"build": str(folder), "datatypes": _step(check_datatypes, copy.deepcopy(finn_model)),
            "execution": _step(check_execution, finn_model, qonnx_model, x)}
+    if (folder / "finn_folding.json").exists():
+        cfg = json.loads((folder / "finn_folding.json").read_text())
+        res["folding_config"] = _step(check_folding_config, copy.deepcopy(finn_model), cfg)
     part = _step(check_partition, copy.deepcopy(finn_model), fpgapart, folder / "finn_estimate.json")
     res["partition"], res["specialize_and_estimate"] = part if isinstance(part, tuple) else (part, part)
     res["ok"] = all(v["ok"] for v in res.values() if isinstance(v, dict))
@@ -151,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         r = check_build(folder, a.fpgapart)
         failed += not r["ok"]
         print(f"{folder}: {'OK' if r['ok'] else 'FAIL'}")
-        for step in ("datatypes", "execution", "partition", "specialize_and_estimate"):
+        for step in ("datatypes", "execution", "folding_config", "partition", "specialize_and_estimate"):
+            if step not in r:
+                continue
             v = dict(r[step])
             v.pop("trace", None)
             v.pop("impl", None)

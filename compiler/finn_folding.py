@@ -1,0 +1,119 @@
+"""Folding in FINN's own config format, both ways: `{"Defaults": {...}, "<node name>": {"PE": .., "SIMD": ..}}`.
+
+Node names are those of finn_dataflow.onnx (compiler.finn_export): an MVTU, Thresholding or LabelSelect layer is
+the node of its own name (LabelSelect is not folded by bnnc); a SlidingWindow is its ConvolutionInputGenerator (plus `<name>_pad`, an FMPadding with the
+same SIMD, when padded); a MaxPool is its Pool node (PE) with the window generator `<name>_swg` (SIMD = that PE).
+FINN's ApplyConfig matches these names, so a FINN user can apply finn_folding.json to our model and go on with
+FINN's builder. Keys other than PE/SIMD (ram_style, mem_mode, ...) concern FINN's hardware only and are ignored here.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from compiler.folding import FoldingError
+from compiler.ir import DataflowGraph, Layer
+
+_IMPL_SUFFIXES = ("_hls", "_rtl")
+
+
+def _nodes(l: Layer) -> dict[str, dict[str, int]]:
+    """FINN node name -> its folding attributes, for one layer."""
+    pe, simd = int(l.pe), int(l.simd)
+    if l.kind == "MVTU":
+        return {l.name: {"PE": pe, "SIMD": simd}}
+    if l.kind == "SlidingWindow":
+        out = {l.name: {"SIMD": simd}}
+        if any(l.attrs["pad"]):
+            out[f"{l.name}_pad"] = {"SIMD": simd}
+        return out
+    if l.kind == "MaxPool":
+        return {f"{l.name}_swg": {"SIMD": pe}, l.name: {"PE": pe}}
+    if l.kind == "Thresholding":
+        return {l.name: {"PE": pe}}
+    return {}   # LabelSelect: bnnc does not fold it (FINN's default PE = 1 is what the export writes)
+
+
+def finn_folding_config(graph: DataflowGraph) -> dict[str, Any]:
+    """The graph's folding as a FINN folding config for finn_dataflow.onnx."""
+    cfg: dict[str, Any] = {"Defaults": {}}
+    for l in graph.layers:
+        cfg.update(_nodes(l))
+    return cfg
+
+
+def is_finn_config(doc: Any) -> bool:
+    """FINN configs have a 'Defaults' entry or upper-case PE/SIMD keys; bnnc's own files use 'pe'/'simd'."""
+    return isinstance(doc, Mapping) and ("Defaults" in doc or any(
+        isinstance(v, Mapping) and ({"PE", "SIMD"} & set(v)) for v in doc.values()))
+
+
+def _base_op(op_type: str) -> str:
+    for s in _IMPL_SUFFIXES:
+        if op_type.endswith(s):
+            return op_type[: -len(s)]
+    return op_type
+
+
+_OP_OF_KIND = {"MVTU": {"MVAU"}, "SlidingWindow": {"ConvolutionInputGenerator", "FMPadding"},
+               "MaxPool": {"Pool", "ConvolutionInputGenerator"}, "Thresholding": {"Thresholding"}}
+
+
+def from_finn_config(graph: DataflowGraph, doc: Mapping[str, Any], source: str = "FINN folding config"
+                     ) -> dict[str, dict[str, int]]:
+    """bnnc folding `{layer: {"pe": .., "simd": ..}}` from a FINN folding config; errors name the node and key.
+
+    Defaults (`{"PE": [value, ["MVAU_hls", ...]]}` or `[value, "all"]`) apply first, per-node entries override them.
+    Two nodes of one layer (a window generator and its Pool/FMPadding) must agree, since bnnc folds the layer once.
+    """
+    owner: dict[str, tuple[Layer, str]] = {}    # node name -> (layer, bnnc key its PE/SIMD sets)
+    for l in graph.layers:
+        for node, attrs in _nodes(l).items():
+            for key in attrs:
+                owner.setdefault(node, (l, "pe" if l.kind in ("MaxPool", "Thresholding") else
+                                        key.lower()))
+    problems: list[str] = []
+    per_node: dict[str, dict[str, Any]] = {n: {} for n in owner}
+    defaults = doc.get("Defaults", {}) or {}
+    if not isinstance(defaults, Mapping):
+        raise FoldingError(f"{source}: 'Defaults' must be an object, got {defaults!r}")
+    for key, spec in defaults.items():
+        if key not in ("PE", "SIMD"):
+            continue
+        if not (isinstance(spec, list) and len(spec) == 2):
+            problems.append(f"Defaults.{key} must be [value, [op types]] or [value, \"all\"], got {spec!r}")
+            continue
+        value, ops = spec
+        for node, (l, _) in owner.items():
+            kinds = _OP_OF_KIND.get(l.kind, set())
+            if ops == "all" or (isinstance(ops, list) and kinds & {_base_op(o) for o in ops}):
+                if key in _nodes(l).get(node, {}):
+                    per_node[node][key] = value
+    for node, entry in doc.items():
+        if node == "Defaults":
+            continue
+        if node not in owner:
+            problems.append(f"node {node!r} is not in finn_dataflow.onnx; its nodes are: {', '.join(owner)}")
+            continue
+        if not isinstance(entry, Mapping):
+            problems.append(f"node {node!r}: entry must be an object like {{\"PE\": 4}}, got {entry!r}")
+            continue
+        for key, value in entry.items():
+            if key in ("PE", "SIMD"):
+                if key not in _nodes(owner[node][0])[node]:
+                    problems.append(f"node {node!r} has no {key} (it takes "
+                                    f"{', '.join(_nodes(owner[node][0])[node])})")
+                else:
+                    per_node[node][key] = value
+    out: dict[str, dict[str, int]] = {}
+    for node, attrs in per_node.items():
+        l, _ = owner[node]
+        for key, value in attrs.items():
+            bkey = "pe" if l.kind in ("MaxPool", "Thresholding") else key.lower()
+            prev = out.setdefault(l.name, {}).get(bkey)
+            if prev is not None and prev != value:
+                problems.append(f"layer {l.name!r}: its FINN nodes ask for {bkey}={prev} and {bkey}={value}; "
+                                "bnnc folds the layer's nodes together, give them the same value")
+            out[l.name][bkey] = value
+    if problems:
+        raise FoldingError(f"{source}: " + ("\n  " if len(problems) > 1 else "") + "\n  ".join(problems))
+    return {k: v for k, v in out.items() if v}
