@@ -126,7 +126,15 @@ def check_partition(model, fpgapart: str, estimate_path: Path) -> tuple[dict, di
     except Exception as e:  # noqa: BLE001
         return part, {"ok": False, "error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc(limit=3)}
     impl = {n.name: n.op_type for n in spec.graph.node}
-    est = {k: {kk: float(vv) for kk, vv in v.items()} for k, v in est.items()}
+    # FINN renames nodes on the way (partition, specialization) but keeps their order: map back to our names
+    ours = [n for n in model.graph.node if n.domain == "finn.custom_op.fpgadataflow"]
+    theirs = list(spec.graph.node)
+    if len(ours) != len(theirs) or any(not t.op_type.startswith(o.op_type) for o, t in zip(ours, theirs)):
+        return part, {"ok": False, "error": "the specialized partition's nodes do not match the exported ones: "
+                      f"{[n.op_type for n in ours]} vs {[n.op_type for n in theirs]}"}
+    renamed = {t.name: o.name for o, t in zip(ours, theirs)}
+    est = {renamed[k]: {kk: float(vv) for kk, vv in v.items()} for k, v in est.items()}
+    impl = {renamed[k]: v for k, v in impl.items()}
     total = {}
     for v in est.values():
         for k, n in v.items():
@@ -169,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     _setup_finn()
     failed = 0
+    missing = [f"{b / f}" for b in a.builds for f in ("finn_dataflow.onnx", "model.onnx", "finn_inputs.npy")
+               if not (b / f).exists()]
+    if missing:
+        print("not bnnc builds for the FINN check (tests/finn/make_builds.py writes them); missing: "
+              + ", ".join(missing), file=sys.stderr)
+        return 2
     for folder in a.builds:
         r = check_build(folder, a.fpgapart)
         failed += not r["ok"]

@@ -1,5 +1,5 @@
 """Build folders for the FINN tier: export TFC-W1A1, CNV-W1A1 and TFC-W2A2 (untrained, BatchNorm statistics
-randomised so thresholds are spread) and compile each with `bnnc compile --verify`, saving the inputs FINN replays.
+randomised so thresholds are spread) and compile each with `bnnc compile --verify --board pynq-z2` (folded by the optimiser), saving the inputs FINN replays.
 
 Runs in the project's own venv (torch/Brevitas/bnnc); tests/finn/finn_check.py then runs in the FINN venv.
 Usage: python tests/finn/make_builds.py OUT_DIR [--frames 20] [--only tfc_w1a1,...]
@@ -39,10 +39,10 @@ def randomize_bn(model: torch.nn.Module, seed: int) -> torch.nn.Module:
     return model.eval()
 
 
-def make(name: str, out: Path, frames: int, bnnc: str) -> Path:
+def make(name: str, out: Path, frames: int, bnnc: str, board: str) -> Path:
     topo, wb, ab, ch, shape = MODELS[name]
     folder = out / name
-    src = out / "src"
+    src = out / ".src"   # hidden, so `OUT/*/` globs only the build folders
     src.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     model = randomize_bn(build(topo, wb, ab, in_channels=ch), seed=1)
@@ -50,7 +50,7 @@ def make(name: str, out: Path, frames: int, bnnc: str) -> Path:
     x = np.random.default_rng(2).random((frames, *shape), dtype=np.float32)
     np.save(src / f"{name}_inputs.npy", x)
     subprocess.run([bnnc, "compile", str(onnx_path), "-o", str(folder), "--verify-inputs",
-                    str(src / f"{name}_inputs.npy"), "--num-random", "4"], check=True)
+                    str(src / f"{name}_inputs.npy"), "--num-random", "4", "--board", board], check=True)
     np.save(folder / "finn_inputs.npy", x)   # written after the atomic build: the inputs FINN replays
     return folder
 
@@ -59,13 +59,14 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out", type=Path)
     p.add_argument("--frames", type=int, default=20)
+    p.add_argument("--board", default="pynq-z2", help="folded for this board by the optimiser (non-trivial PE/SIMD)")
     p.add_argument("--only", default=",".join(MODELS), help="comma-separated subset of " + ", ".join(MODELS))
     a = p.parse_args(argv)
     bnnc = str(Path(sys.executable).with_name("bnnc"))
     for name in a.only.split(","):
         if name not in MODELS:
             raise SystemExit(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
-        print(f"built {make(name, a.out, a.frames, bnnc)}", flush=True)
+        print(f"built {make(name, a.out, a.frames, bnnc, a.board)}", flush=True)
 
 
 if __name__ == "__main__":

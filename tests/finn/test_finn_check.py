@@ -36,3 +36,9 @@ def test_finn_accepts_export(builds, name):
     assert res["execution"]["frames"] == 20 and res["execution"]["mismatches"] == 0
     est = json.loads((folder / "finn_estimate.json").read_text())
     assert est["total"]["LUT"] > 0
+    # FINN's estimate lands beside ours in the build's report, every FINN node attributed to one of our layers
+    subprocess.run([sys.executable, "-m", "compiler.finn_compare", str(folder)], check=True, cwd=ROOT,
+                   capture_output=True)
+    rep = json.loads((folder / "report.json").read_text())
+    assert rep["finn"]["unmatched_nodes"] == [] and rep["finn"]["total"]["finn"]["lut"] == est["total"]["LUT"]
+    assert "FINN's estimate" in (folder / "report.txt").read_text()
