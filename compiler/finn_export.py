@@ -1,16 +1,20 @@
 """The dataflow IR as an ONNX graph of FINN fpgadataflow custom ops, so FINN users can take a bnnc build onward.
 
-Op types and attribute names follow FINN's `finn.custom_op.fpgadataflow` ops (MVAU, Thresholding, FMPadding,
-ConvolutionInputGenerator, StreamingMaxPool, LabelSelect); tensors carry qonnx DataType annotations and NHWC
-shapes with a batch of 1, as in FINN's own dataflow graphs. Conventions FINN uses that differ from our IR:
+Op types and attribute names follow finn-plus's `finn.custom_op.fpgadataflow` ops (MVAU, Thresholding, FMPadding,
+ConvolutionInputGenerator, Pool, Reshape, LabelSelect); tensors carry qonnx DataType annotations as FINN's
+InferDataTypes has them and NHWC shapes with a batch of 1, as in FINN's own dataflow graphs. Conventions FINN uses
+that differ from our IR (docs/ir.md, 'The FINN view'):
 
-- XNOR layers (`binary_xnor`): FINN stores weights and inputs as BINARY bits (-1 -> 0, +1 -> 1) and thresholds
-  in the popcount domain, `ceil((T + MW) / 2)` (what FINN's ConvertBipolarMatMulToXnorPopcount produces).
+- BIPOLAR activations travel as BINARY bits (-1 -> 0, +1 -> 1); XNOR layers (`binary_xnor`) store BINARY weights and
+  thresholds in the popcount domain, `ceil((T + MW) / 2)` (what FINN's ConvertBipolarMatMulToXnorPopcount
+  produces); without thresholds an XNOR MVAU outputs the popcount.
 - Weights are `(MW, MH)` (MatMul orientation); a BIPOLAR MVAU output has `ActVal = 0` (its 1-bit code).
-- Padding is a separate FMPadding node in front of ConvolutionInputGenerator.
+- Padding is a separate FMPadding node in front of ConvolutionInputGenerator; max-pooling is a depthwise
+  ConvolutionInputGenerator feeding a Pool node.
 
-`from_finn_onnx` reads such a file back into IR layers; the tests use it to show the export loses nothing.
-Host-side steps (input.pre / output.post) stay in graph.json: FINN handles them outside the dataflow partition.
+Host-side steps (input.pre / output.post) are added around the dataflow nodes by compiler.finn_host, so the file
+maps the original model's inputs to its outputs. `from_finn_onnx` reads such a file back into IR layers; the tests
+use it to show the export loses nothing.
 """
 from __future__ import annotations
 
