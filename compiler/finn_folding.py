@@ -8,12 +8,59 @@ FINN's builder. Keys other than PE/SIMD (ram_style, mem_mode, ...) concern FINN'
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from compiler.folding import FoldingError
 from compiler.ir import DataflowGraph, Layer
 
 _IMPL_SUFFIXES = ("_hls", "_rtl")
+
+
+# A name FINN's GiveUniqueNodeNames gives (e.g. in the builder's final_hw_config.json): <op type>_<index>, where
+# the op type may carry the implementation suffix SpecializeLayers adds.
+_FINN_NAME = re.compile(r"^(?P<op>[A-Za-z]+)(?P<impl>_hls|_rtl)?_(?P<index>\d+)$")
+
+
+def _op_type(l: Layer, node: str) -> str:
+    if l.kind == "MVTU":
+        return "MVAU"
+    if l.kind == "SlidingWindow":
+        return "FMPadding" if node.endswith("_pad") and node != l.name else "ConvolutionInputGenerator"
+    if l.kind == "MaxPool":
+        return "ConvolutionInputGenerator" if node == f"{l.name}_swg" else "Pool"
+    return l.kind
+
+
+def _rename_finn_names(graph: DataflowGraph, doc: Mapping[str, Any], owner: Mapping[str, Any],
+                       problems: list[str]) -> dict[str, Any]:
+    """Entries named by FINN (`MVAU_hls_3`) -> our node names, by order among the nodes of that op type (FINN
+    numbers nodes per op type in graph order and keeps our order). Nodes FINN adds itself (FIFOs, width converters)
+    and ones bnnc does not fold are dropped."""
+    ours: dict[str, list[str]] = {}
+    for l in graph.layers:
+        for node in _nodes(l):
+            ours.setdefault(_op_type(l, node), []).append(node)
+    impls: dict[str, set[str]] = {}
+    out: dict[str, Any] = {}
+    for name, entry in doc.items():
+        m = None if name == "Defaults" or name in owner else _FINN_NAME.match(name)
+        if m is None:
+            out[name] = entry
+            continue
+        op, idx = m["op"], int(m["index"])
+        if op not in ours:
+            continue   # a node FINN inserted (StreamingFIFO, StreamingDataWidthConverter, ...) or one not folded here
+        impls.setdefault(op, set()).add(m["impl"] or "")
+        if idx >= len(ours[op]):
+            problems.append(f"node {name!r}: the model has {len(ours[op])} {op} nodes")
+            continue
+        out[ours[op][idx]] = entry
+    for op, kinds in impls.items():
+        if len(kinds) > 1:
+            problems.append(f"{op} nodes come with several implementations ({', '.join(sorted(k or 'none' for k in kinds))}"
+                            "): FINN numbers each separately, so they cannot be matched to ours; name our nodes instead")
+    return out
 
 
 def _nodes(l: Layer) -> dict[str, dict[str, int]]:
@@ -63,7 +110,8 @@ def from_finn_config(graph: DataflowGraph, doc: Mapping[str, Any], source: str =
     """bnnc folding `{layer: {"pe": .., "simd": ..}}` from a FINN folding config; errors name the node and key.
 
     Defaults (`{"PE": [value, ["MVAU_hls", ...]]}` or `[value, "all"]`) apply first, per-node entries override them.
-    Two nodes of one layer (a window generator and its Pool/FMPadding) must agree, since bnnc folds the layer once.
+    Nodes may be named as in finn_dataflow.onnx or as FINN's builder renames them (`MVAU_hls_0`, e.g. its
+    final_hw_config.json), matched by order. Two nodes of one layer (a window generator and its Pool/FMPadding) must agree, since bnnc folds the layer once.
     """
     owner: dict[str, tuple[Layer, str]] = {}    # node name -> (layer, bnnc key its PE/SIMD sets)
     for l in graph.layers:
@@ -72,6 +120,7 @@ def from_finn_config(graph: DataflowGraph, doc: Mapping[str, Any], source: str =
                 owner.setdefault(node, (l, "pe" if l.kind in ("MaxPool", "Thresholding") else
                                         key.lower()))
     problems: list[str] = []
+    doc = _rename_finn_names(graph, doc, owner, problems)
     per_node: dict[str, dict[str, Any]] = {n: {} for n in owner}
     defaults = doc.get("Defaults", {}) or {}
     if not isinstance(defaults, Mapping):

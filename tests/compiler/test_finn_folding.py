@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from onnx import helper
 
-from brevitas_models import cnn, export, mlp
+from brevitas_models import cnn, export
 from compiler.build import compile_model
 from compiler.finn_export import FINN_DOMAIN, to_finn_onnx
 from compiler.finn_folding import finn_folding_config, from_finn_config, is_finn_config
@@ -82,8 +82,22 @@ def test_cli_compile_takes_its_own_finn_folding(graph, tmp_path):
 
     assert current_folding(DataflowGraph.load(tmp_path / "a")) == current_folding(g)
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"Defaults": {}, "MVAU_99": {"PE": 1}}))
+    bad.write_text(json.dumps({"Defaults": {}, "conv9": {"PE": 1}}))
     r = subprocess.run([bnnc, "compile", str(path), "-o", str(tmp_path / "b"), "--folding", str(bad)],
                        capture_output=True, text=True)
-    assert r.returncode != 0 and "node 'MVAU_99' is not in finn_dataflow.onnx" in r.stderr
+    assert r.returncode != 0 and "node 'conv9' is not in finn_dataflow.onnx" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "b").exists()
+
+
+def test_finn_builder_names_matched_by_order(graph):
+    """FINN's builder renames nodes <op type>[_hls|_rtl]_<i> per op type in graph order (final_hw_config.json)."""
+    _, g = graph
+    mv = [l for l in g.layers if l.kind == "MVTU"]
+    pools = [l for l in g.layers if l.kind == "MaxPool"]
+    got = from_finn_config(g, {"Defaults": {}, "MVAU_hls_1": {"PE": 1, "SIMD": 1, "ram_style": "auto"},
+                               "StreamingFIFO_rtl_0": {"depth": 32}, "Pool_hls_0": {"PE": 1}})
+    assert got[mv[1].name] == {"pe": 1, "simd": 1} and got[pools[0].name] == {"pe": 1} and mv[0].name not in got
+    with pytest.raises(FoldingError, match="several implementations"):
+        from_finn_config(g, {"MVAU_hls_0": {"PE": 1}, "MVAU_rtl_0": {"PE": 1}})
+    with pytest.raises(FoldingError, match=f"node 'MVAU_hls_9': the model has {len(mv)} MVAU nodes"):
+        from_finn_config(g, {"MVAU_hls_9": {"PE": 1}})

@@ -126,6 +126,10 @@ def check_partition(model, fpgapart: str, estimate_path: Path) -> tuple[dict, di
     except Exception as e:  # noqa: BLE001
         return part, {"ok": False, "error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc(limit=3)}
     impl = {n.name: n.op_type for n in spec.graph.node}
+    # the folding as FINN's builder writes it (final_hw_config.json), under FINN's own node names: bnnc reads it back
+    from finn.util.config import extract_model_config_to_json
+
+    extract_model_config_to_json(spec, estimate_path.with_name("finn_hw_config.json"), ["PE", "SIMD", "ram_style"])
     # FINN renames nodes on the way (partition, specialization) but keeps their order: map back to our names
     ours = [n for n in model.graph.node if n.domain == "finn.custom_op.fpgadataflow"]
     theirs = list(spec.graph.node)

@@ -17,16 +17,12 @@ pytestmark = pytest.mark.skipif(not FINN_PY.exists(), reason=f"no FINN venv at {
                                 "(create it with `make finn-setup`)")
 
 
-@pytest.fixture(scope="module")
-def builds(tmp_path_factory):
-    out = tmp_path_factory.mktemp("finn_builds")
-    subprocess.run([sys.executable, str(HERE / "make_builds.py"), str(out)], check=True)
-    return out
-
-
 @pytest.mark.parametrize("name", ["tfc_w1a1", "tfc_w2a2", "cnv_w1a1"])
-def test_finn_accepts_export(builds, name):
-    folder = builds / name
+def test_finn_accepts_export(tmp_path, name):
+    """One model per test (xdist spreads them over workers without building any twice)."""
+    subprocess.run([sys.executable, str(HERE / "make_builds.py"), str(tmp_path), "--only", name], check=True,
+                   capture_output=True)
+    folder = tmp_path / name
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([str(FINN_PY), str(HERE / "finn_check.py"), str(folder)], capture_output=True, text=True,
                           env=env)
@@ -42,3 +38,11 @@ def test_finn_accepts_export(builds, name):
     rep = json.loads((folder / "report.json").read_text())
     assert rep["finn"]["unmatched_nodes"] == [] and rep["finn"]["total"]["finn"]["lut"] == est["total"]["LUT"]
     assert "FINN's estimate" in (folder / "report.txt").read_text()
+    # FINN's own folding config (node names as FINN gives them) comes back through bnnc compile --folding
+    hw = json.loads((folder / "finn_hw_config.json").read_text())
+    assert not set(hw) & set(json.loads((folder / "finn_folding.json").read_text())) - {"Defaults"}
+    bnnc = str(Path(sys.executable).with_name("bnnc"))
+    subprocess.run([bnnc, "compile", str(tmp_path / ".src" / f"{name}.onnx"), "-o", str(tmp_path / "back"),
+                    "--folding", str(folder / "finn_hw_config.json")], check=True, capture_output=True)
+    assert (json.loads((tmp_path / "back" / "finn_folding.json").read_text())
+            == json.loads((folder / "finn_folding.json").read_text()))
