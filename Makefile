@@ -61,7 +61,7 @@ $(FINN_VENV)/.installed: tests/finn/requirements.txt
 	$(FINN_PY) -m pip install -q $(FINN_PIP) --no-deps brevitas==0.13.0 finn-plus==1.6.1
 	touch $@
 
-# Compile TFC-W1A1, CNV-W1A1 and TFC-W2A2 (untrained, folded for pynq-z2) with bnnc, let FINN itself check the
+# Compile TFC-W1A1, CNV-W1A1, TFC-W2A2 and TFC-W1A1 + top-2 (untrained, folded for pynq-z2) with bnnc, let FINN itself check the
 # exports (tests/finn/finn_check.py), then put FINN's resource estimate beside ours in each report.txt.
 finn-check: setup finn-setup
 	$(PY) tests/finn/make_builds.py $(FINN_OUT)

@@ -187,6 +187,10 @@ def to_finn_onnx(graph: DataflowGraph, host: bool = True):
         model.set_tensor_datatype(name, dtype(finn_dtype(dt)))
     for name, dt in dtypes.items():
         model.set_tensor_datatype(name, dtype(dt))
+    for n in model.graph.node:   # a node's input datatype is its input tensor's (e.g. LabelSelect after an XNOR popcount)
+        for at in n.attribute:
+            if at.name in ("inputDataType", "InputDataType", "dtype") and n.input:
+                at.s = model.get_tensor_datatype(n.input[0]).name.encode()
     model.set_metadata_prop("bnnc_layers", json.dumps([{"name": l.name, "kind": l.kind, "in_dtype": l.in_dtype,
                                                          "out_dtype": l.out_dtype} for l in graph.layers]))
     if host:

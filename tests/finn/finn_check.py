@@ -3,7 +3,8 @@
 For each build folder (holding finn_dataflow.onnx, model.onnx = the original QONNX model, finn_inputs.npy):
 1. qonnx InferShapes + FINN InferDataTypes change no tensor's datatype annotation;
 2. FINN's execute_onnx of the whole file on the original inputs == qonnx execution of model.onnx (exact equality,
-   the bound `bnnc compile --verify` uses: it has zero tolerance on the final outputs too);
+   the bound `bnnc compile --verify` uses: it has zero tolerance on the final outputs too; after a LabelSelect, its
+   indices == the top-k of QONNX's output, ties to the lower index);
 3. CreateDataflowPartition succeeds (one dataflow partition, host-side nodes around it);
 4. FINN's ApplyConfig accepts the build's finn_folding.json (known node names, no attribute changed);
 5. SpecializeLayers (FINN's default HLS/RTL choice for the FPGA part) and FINN's res_estimation run; the estimate is
@@ -70,13 +71,21 @@ def check_execution(finn_model, qonnx_model, x: np.ndarray) -> dict:
         return {"ok": False, "error": f"finn_dataflow.onnx takes per-frame shape {fshape[1:]}, the original model "
                                       f"{tuple(x.shape[1:])}: host-side steps are not part of the file"}
     mismatches, max_diff, first = 0, 0.0, None
+    last = finn_model.find_producer(finn_model.graph.output[0].name)
+    k = None
+    if last is not None and last.op_type == "LabelSelect":  # then the file returns the top-k class indices
+        k = next(a.i for a in last.attribute if a.name == "K")
     for i in range(len(x)):
         xi = x[i : i + 1].astype(np.float32)
         ref = qonnx_exec(qonnx_model, {qin.name: xi})[qonnx_model.graph.output[0].name]
+        if k is not None:   # descending, ties to the lower index (ONNX TopK, which FINN's LabelSelect runs)
+            ref = np.argsort(-ref.reshape(1, -1), axis=1, kind="stable")[:, :k].astype(np.float32)
         try:
             got = finn_exec(finn_model, {fin.name: xi})[finn_model.graph.output[0].name]
         except Exception as e:  # noqa: BLE001 - report FINN's own error for this frame
             return {"ok": False, "error": f"frame {i}: FINN execute_onnx failed: {type(e).__name__}: {e}"}
+        if k is not None:
+            got = got.reshape(ref.shape).astype(np.float32)
         if got.shape != ref.shape:
             return {"ok": False, "error": f"frame {i}: FINN output shape {got.shape} != QONNX {ref.shape}"}
         if not np.array_equal(got, ref):

@@ -17,11 +17,12 @@ import torch
 from bnn.export import export_qonnx
 from bnn.topologies import build
 
-# name -> (topology, weight bits, act bits, in_channels, per-frame input shape)
+# name -> (topology, weight bits, act bits, in_channels, per-frame input shape, top-k LabelSelect or None)
 MODELS = {
-    "tfc_w1a1": ("tfc", 1, 1, 1, (1, 28, 28)),
-    "tfc_w2a2": ("tfc", 2, 2, 1, (1, 28, 28)),
-    "cnv_w1a1": ("cnv", 1, 1, 3, (3, 32, 32)),
+    "tfc_w1a1": ("tfc", 1, 1, 1, (1, 28, 28), None),
+    "tfc_w2a2": ("tfc", 2, 2, 1, (1, 28, 28), None),
+    "cnv_w1a1": ("cnv", 1, 1, 3, (3, 32, 32), None),
+    "tfc_w1a1_top2": ("tfc", 1, 1, 1, (1, 28, 28), 2),
 }
 
 
@@ -40,7 +41,7 @@ def randomize_bn(model: torch.nn.Module, seed: int) -> torch.nn.Module:
 
 
 def make(name: str, out: Path, frames: int, bnnc: str, board: str) -> Path:
-    topo, wb, ab, ch, shape = MODELS[name]
+    topo, wb, ab, ch, shape, topk = MODELS[name]
     folder = out / name
     src = out / ".src"   # hidden, so `OUT/*/` globs only the build folders
     src.mkdir(parents=True, exist_ok=True)
@@ -50,7 +51,7 @@ def make(name: str, out: Path, frames: int, bnnc: str, board: str) -> Path:
     x = np.random.default_rng(2).random((frames, *shape), dtype=np.float32)
     np.save(src / f"{name}_inputs.npy", x)
     subprocess.run([bnnc, "compile", str(onnx_path), "-o", str(folder), "--verify-inputs",
-                    str(src / f"{name}_inputs.npy"), "--num-random", "4", "--board", board], check=True)
+                    str(src / f"{name}_inputs.npy"), "--num-random", "4", "--board", board, *(["--topk", str(topk)] if topk else [])], check=True)
     np.save(folder / "finn_inputs.npy", x)   # written after the atomic build: the inputs FINN replays
     return folder
 

@@ -1,6 +1,7 @@
 """The FINN tier: FINN itself (finn-plus in .venv-finn, see `make finn-setup`) checks our exports of TFC-W1A1,
-TFC-W2A2 and CNV-W1A1 - datatypes stable under FINN's inference, execute_onnx == QONNX on the original inputs,
-CreateDataflowPartition, SpecializeLayers and res_estimation (tests/finn/finn_check.py)."""
+TFC-W2A2, CNV-W1A1 and TFC-W1A1 with a top-2 LabelSelect - datatypes stable under FINN's inference, execute_onnx
+== QONNX on the original inputs, ApplyConfig, CreateDataflowPartition, SpecializeLayers and res_estimation
+(tests/finn/finn_check.py) - and FINN's folding config comes back through `bnnc compile --folding`."""
 import json
 import os
 import subprocess
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.skipif(not FINN_PY.exists(), reason=f"no FINN venv at {
                                 "(create it with `make finn-setup`)")
 
 
-@pytest.mark.parametrize("name", ["tfc_w1a1", "tfc_w2a2", "cnv_w1a1"])
+@pytest.mark.parametrize("name", ["tfc_w1a1", "tfc_w2a2", "cnv_w1a1", "tfc_w1a1_top2"])
 def test_finn_accepts_export(tmp_path, name):
     """One model per test (xdist spreads them over workers without building any twice)."""
     subprocess.run([sys.executable, str(HERE / "make_builds.py"), str(tmp_path), "--only", name], check=True,
