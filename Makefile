@@ -10,7 +10,9 @@ MODEL   ?= lfc
 export OMP_WAIT_POLICY ?= PASSIVE   # torch's spinning OpenMP threads crawl on a busy CPU
 BITS    ?= w1a1
 INBITS  ?= 8
-BOARD   ?= pynq-z2
+# BOARD empty: the HLS targets use the board the build was compiled for (its build_config.json)
+BOARD   ?=
+BOARD_OPT = $(if $(BOARD),--board $(BOARD))
 # FINN (finn-plus) lives in its own venv: its pins (numpy, onnx, protobuf) differ from ours. `pip install finn-plus`
 # alone does not resolve (brevitas 0.13.0 wants setuptools<70, torch 2.13 >=77), so: torch, FINN's other deps, then
 # brevitas and finn-plus without their deps.
@@ -36,6 +38,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
+	mkdir -p .setuptools-build   # setup.cfg's egg_base/build_base (setuptools does not create it)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
@@ -77,13 +80,13 @@ clean:
 # HLS backend. vitis_hls / vivado run when on PATH; otherwise the target stops with a message naming the missing
 # tool and listing what was generated (the HLS project in $(GRAPH_DIR)/hls).
 hls: setup
-	$(BNNC) hls $(GRAPH_DIR) --board $(BOARD) --require-tools
+	$(BNNC) hls $(GRAPH_DIR) $(BOARD_OPT) --require-tools
 
 csim: setup
-	$(BNNC) csim $(GRAPH_DIR) --board $(BOARD)
+	$(BNNC) csim $(GRAPH_DIR) $(BOARD_OPT)
 
 bitstream: setup
-	$(BNNC) bitstream $(GRAPH_DIR) --board $(BOARD)
+	$(BNNC) bitstream $(GRAPH_DIR) $(BOARD_OPT)
 
 deploy: setup
-	$(BNNC) deploy $(GRAPH_DIR) --board $(BOARD) -o deploy/$(DEPLOY_NAME)
+	$(BNNC) deploy $(GRAPH_DIR) $(BOARD_OPT) -o deploy/$(DEPLOY_NAME)

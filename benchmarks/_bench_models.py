@@ -4,7 +4,6 @@ statistics (so every activation layer produces a real mix of levels, not a const
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from bnn.export import export_qonnx  # noqa: E402
 from bnn.quant import parse_bits  # noqa: E402
 from bnn.topologies import build  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "compiler"))
-from brevitas_models import calibrate_bn  # noqa: E402  (one implementation, shared with the tests)
+from bnn.calibrate import calibrate_bn  # noqa: E402  (one implementation, shared with the tests)
 
 IN_SHAPE = {"tfc": (1, 28, 28), "sfc": (1, 28, 28), "lfc": (1, 28, 28), "cnv": (1, 32, 32)}
 

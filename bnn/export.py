@@ -11,8 +11,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from compiler.errors import BnncError
 
-class ExportError(RuntimeError):
+
+class ExportError(BnncError, RuntimeError):
     """Export failed or the exported graph does not reproduce the module."""
 
 

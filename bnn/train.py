@@ -21,14 +21,14 @@ from tqdm import tqdm
 
 from bnn.loader import ImageDataset, make_loader
 from bnn.evaluate import evaluate
+from compiler.errors import BnncError
 
 CHECKPOINT_FORMAT = "bnnc-checkpoint"
 CHECKPOINT_VERSION = 1
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("cosine", "step", "none")
+from bnn.train_choices import OPTIMIZERS, SCHEDULES  # noqa: E402,F401  (torch-free, for the CLI)
 
 
-class TrainError(RuntimeError):
+class TrainError(BnncError, RuntimeError):
     """Training cannot start or continue (bad config, incompatible checkpoint, diverged loss, ...)."""
 
 
@@ -206,19 +206,36 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     return ckpt
 
 
-def model_from_checkpoint(path: str | os.PathLike) -> nn.Module:
-    """Rebuild the model stored in a checkpoint (its topology spec plus weights), in eval mode."""
-    from bnn.topologies import from_spec
+def model_from_checkpoint(path: str | os.PathLike, model_code: str | None = None) -> nn.Module:
+    """Rebuild the model stored in a checkpoint (its topology spec plus weights), in eval mode.
+
+    A checkpoint is data: it never names code to import. A model from user code ('file.py:factory') is rebuilt
+    only from `model_code`, which the caller takes from its own command line (e.g. `bnnc export --model-code`)."""
+    from bnn.topologies import ModelSpec, from_spec
 
     ckpt = load_checkpoint(path)
-    if not ckpt.get("model_spec"):
+    spec = ckpt.get("model_spec")
+    if not spec:
         raise TrainError(f"{path}: the checkpoint has no model spec, so the model cannot be rebuilt from it; "
                          "build the model yourself and load ckpt['model_state']")
-    model = from_spec(ckpt["model_spec"])
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise TrainError(f"{path}: 'model_spec' must be a dict with a string 'name', got {spec!r}")
+    if model_code is not None:
+        if ":" not in model_code:
+            raise TrainError(f"--model-code {model_code!r}: expected FILE.py:FACTORY")
+        spec = {**spec, "name": model_code}
+    elif ":" in spec["name"]:
+        raise TrainError(f"{path}: the model was built by user code ({spec['name']!r}); a checkpoint is never "
+                         "allowed to name code to import. If you trust that file, pass it yourself: "
+                         f"--model-code {spec['name']}")
+    try:
+        model = from_spec(ModelSpec(**spec))
+    except TypeError as e:
+        raise TrainError(f"{path}: 'model_spec' has unexpected fields ({e})") from None
     try:
         model.load_state_dict(ckpt["model_state"])
-    except RuntimeError as e:
-        raise TrainError(f"{path}: weights do not fit the model spec {ckpt['model_spec']}: {e}") from e
+    except (RuntimeError, KeyError) as e:
+        raise TrainError(f"{path}: weights do not fit the model spec {spec}: {e}") from e
     return model.eval()
 
 

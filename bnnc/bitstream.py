@@ -5,13 +5,14 @@ from pathlib import Path
 
 import click
 
-from bnnc.hls import BOARD_HELP, tool_errors
+from bnnc.hls import tool_errors
+from bnnc.options import board_option, clock_option
 
 
 @click.command("bitstream")
 @click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--board", default=None, help=BOARD_HELP)
-@click.option("--clock", "clock_mhz", type=float, default=None, help="fabric clock in MHz (default: the board's)")
+@board_option
+@clock_option
 def bitstream_cmd(build_dir: Path, board: str | None, clock_mhz: float | None) -> None:
     """Build BUILD_DIR/hls/output/NAME.bit and .hwh; stops with a clear message when a tool is missing."""
     from compiler.codegen import project_for_build

@@ -12,11 +12,17 @@ import numpy as np
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="build folder to write (e.g. build/tfc_w1a1); replaced only on success")
-@click.option("--verify/--no-verify", default=False, help="compare the IR with QONNX execution (zero tolerance)")
+@click.option("--verify/--no-verify", default=False,
+              help="compare the IR with QONNX execution: integer layers with zero tolerance, the float step after "
+                   "the last layer within its float32 rounding bound")
+@click.option("--exact", is_flag=True, default=False,
+              help="with --verify: zero tolerance on the float output step too")
 @click.option("--verify-inputs", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help=".npy batch of real inputs (N, *input shape) for --verify")
-@click.option("--num-random", default=32, show_default=True, help="random + structured inputs for --verify")
-@click.option("--topk", type=int, default=None, help="append a LabelSelect layer returning the top-K class indices")
+@click.option("--num-random", default=32, show_default=True, type=click.IntRange(min=0),
+              help="random inputs for --verify (5 structured frames are added)")
+@click.option("--topk", type=click.IntRange(min=1), default=None,
+              help="append a LabelSelect layer returning the top-K class indices")
 @click.option("--name", default=None, help="graph name (default: the build folder's name)")
 @click.option("--board", default=None, help="target board (see `bnnc boards`): size the design and report what fits")
 @click.option("--target-fps", default=None, help="frames/s to reach, or 'max' for as fast as fits (default with --board: max)")
@@ -24,16 +30,17 @@ import numpy as np
               help='JSON file {layer: {"pe": .., "simd": ..}} fixing the folding instead of the optimiser, or a FINN '
                    'folding config {"Defaults": {}, "<FINN node>": {"PE": .., "SIMD": ..}} (e.g. a finn_folding.json)')
 @click.option("--clock-mhz", type=float, default=None, help="fabric clock for the estimates (default: the board's)")
+@click.option("--force", is_flag=True, default=False,
+              help="replace the -o folder even if it is not a bnnc build folder (its files are deleted)")
 @click.option("--margin", type=click.FloatRange(0.05, 1.0), default=0.85, show_default=True,
               help="share of the board's resources the design may use")
-def compile_cmd(model: Path, out_dir: Path, verify: bool, verify_inputs: Path | None, num_random: int,
+def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_inputs: Path | None, num_random: int,
                 topk: int | None, name: str | None, board: str | None, target_fps: str | None,
-                folding_file: Path | None, clock_mhz: float | None, margin: float) -> None:
+                folding_file: Path | None, clock_mhz: float | None, force: bool, margin: float) -> None:
     """Compile a QONNX MODEL (from `bnnc export` or brevitas export_qonnx) into a dataflow graph."""
-    from boards.catalog import BoardError, get_board
-    from compiler.build import compile_model
-    from compiler.errors import CompileError
-    from compiler.ir import IRError
+    from compiler.config import BuildConfig
+    from compiler.errors import BnncError
+    from compiler.pipeline import build
 
     x = None
     if verify_inputs is not None:
@@ -41,80 +48,47 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, verify_inputs: Path | 
             x = np.load(verify_inputs, allow_pickle=False)
         except Exception as e:
             raise click.ClickException(f"{verify_inputs}: cannot read as .npy ({e})") from None
-        verify = True
-    transform = extra_files = None
-    summary: dict = {}
-    if board or target_fps or folding_file:
-        from compiler.folding import fold_graph, load_folding_file, parse_target
-        from compiler.report import build_report, format_table, write_report
-
-        if folding_file is not None and target_fps is not None:
-            raise click.ClickException("give either --folding or --target-fps, not both (--folding fixes PE/SIMD per "
-                                       "layer; --target-fps lets the optimiser choose them)")
-        try:
-            brd = get_board(board) if board else None
-            target = parse_target(target_fps) if target_fps is not None else None
-            folding = load_folding_file(folding_file) if folding_file else None
-            finn_cfg = None
-            if folding is not None:
-                import json
-
-                from compiler.finn_folding import is_finn_config
-
-                raw = json.loads(folding_file.read_text())
-                if is_finn_config(raw):   # names are FINN nodes: translated once the graph exists
-                    finn_cfg, folding = raw, {}
-        except (BoardError, CompileError) as e:
-            raise click.ClickException(str(e)) from None
-        if brd is not None and folding is None and target_fps is None:
-            target_fps = "max"
-        if clock_mhz is not None and clock_mhz <= 0:
-            raise click.ClickException(f"--clock-mhz must be positive, got {clock_mhz}")
-
-        def transform(graph):
-            fold = folding
-            if finn_cfg is not None:
-                from compiler.finn_folding import from_finn_config
-
-                fold = from_finn_config(graph, finn_cfg, f"FINN folding config {folding_file}")
-            cost, source, notes = fold_graph(graph, brd, target_fps, fold, margin, clock_mhz)
-            summary["report"] = build_report(graph.name, cost, brd, margin, source, target, notes)
-
-        def extra_files(graph, folder):
-            write_report(summary["report"], folder)
-    report_files = extra_files
-    finn_note: list[str] = []
-
-    def all_files(graph, folder):
-        """The cost report (if any), the FINN-style ONNX of the (folded) graph and its FINN folding config
-        (finn_folding.json), written with the build."""
-        from compiler.finn_export import save_finn_onnx
-
-        if report_files is not None:
-            report_files(graph, folder)
-        try:
-            save_finn_onnx(graph, folder / "finn_dataflow.onnx")
-            import json
-
-            from compiler.finn_folding import finn_folding_config
-
-            (folder / "finn_folding.json").write_text(json.dumps(finn_folding_config(graph), indent=1))
-        except IRError as e:  # the IR is still complete; only the FINN view is unavailable
-            finn_note.append(f"no finn_dataflow.onnx: {e}")
-
+    if folding_file is not None and target_fps is not None:
+        raise click.ClickException("give either --folding or --target-fps, not both (--folding fixes PE/SIMD per "
+                                   "layer; --target-fps lets the optimiser choose them)")
+    if clock_mhz is not None and clock_mhz <= 0:
+        raise click.ClickException(f"--clock-mhz must be positive, got {clock_mhz}")
     try:
-        g = compile_model(model, out_dir, name=name, topk=topk, verify=verify, verify_inputs=x, num_random=num_random,
-                          transform=transform, extra_files=all_files)
-    except (CompileError, IRError) as e:
+        cfg = BuildConfig(board=board, clock_mhz=clock_mhz, target_fps=target_fps, margin=margin,
+                          folding_file=str(folding_file) if folding_file else None, topk=topk, name=name,
+                          verify=verify or exact, exact=exact, num_random=num_random)
+        res = build(model, cfg, out_dir, verify_inputs=x, force=force)
+    except BnncError as e:
         raise click.ClickException(str(e)) from None
+    print_build(res, model, out_dir)
+
+
+def print_build(res, model: Path, out_dir: Path) -> None:
+    """The summary `bnnc compile` prints for a compiler.pipeline.Build (shared with `bnnc demo`)."""
+    g = res.graph
     kinds = ", ".join(f"{l.kind}" for l in g.layers)
     click.echo(f"compiled {model} -> {out_dir}: {len(g.layers)} layers ({kinds})")
-    for note in g.meta.get("notes", []) + finn_note:
+    for note in g.meta.get("notes", []) + res.notes:
         click.echo(f"note: {note}")
-    if verify:
+    if res.config.verify:
         v = g.meta["verify"]
-        click.echo(f"verified: {v['n_inputs']} inputs, {v['output_mismatches']} output mismatches, "
-                   f"{len(v['checked_layers'])} layers compared with QONNX tensors, all exact")
-    if "report" in summary:
-        click.echo(format_table(summary["report"]))
+        line = (f"verified: {v['n_inputs']} inputs, {v['output_mismatches']} output mismatches, "
+                f"{len(v['checked_layers'])} layers compared with QONNX tensors, ")
+        tail, pred = v.get("float_tail"), v.get("predictions")
+        if tail is None or v["mode"] == "exact" or tail["max_abs_diff"] == 0:
+            line += "all exact"
+        else:
+            line += (f"integer layers exact; float output step within its rounding bound (max |diff| "
+                     f"{tail['max_abs_diff']:.3g} <= {tail['bound']:.3g})")
+        rt = v.get("integer_layers", {}).get("rounding_ties")
+        if rt:
+            line += (f"; {rt} frames took another quantizer step at a float32 rounding tie in a hidden layer "
+                     "(QONNX's float MatMul/Conv rounding; see verify.json)")
+        if pred is not None and pred["disagree"]:
+            line += f"; predictions agree on {pred['agree']}/{v['n_inputs']} (the rest are ties within the bound)"
+        click.echo(line)
+    if res.report is not None:
+        from compiler.report import format_table
+
+        click.echo(format_table(res.report))
         click.echo(f"report: {out_dir / 'report.txt'}, {out_dir / 'report.json'}, {out_dir / 'report.png'}")

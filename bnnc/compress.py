@@ -204,12 +204,18 @@ def compress_cmd(ctx, teacher, board, target_fps, methods, student, bits, input_
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
         raise click.ClickException(f"no student meets {target_fps} FPS on {board}; see {out_dir / 'summary.json'}")
 
-    # export + compile the chosen student: `bnnc compile --verify --board B --target-fps N` itself
+    # export (with the bnnc.* preprocessing metadata, so its deployment takes uint8 images) + compile the chosen
+    # student with the same pipeline call `bnnc compile --verify --board B --target-fps N` makes
     import numpy as np
 
     from bnn.compress.hwcost import quiet
     from bnn.export import ExportError, check_export, export_qonnx
-    from bnnc.compile import compile_cmd
+    from bnn.train import checkpoint_header
+    from bnnc.compile import print_build
+    from compiler.config import BuildConfig
+    from compiler.errors import BnncError
+    from compiler.metadata import from_checkpoint
+    from compiler.pipeline import build
 
     model = dict((n, m) for n, _, m, _, _ in results)[chosen["name"]]
     onnx = out_dir / "chosen" / "model.onnx"
@@ -222,7 +228,8 @@ def compress_cmd(ctx, teacher, board, target_fps, methods, student, bits, input_
 
     try:
         with quiet():
-            export_qonnx(model, onnx, (c, h, h))
+            meta = from_checkpoint(checkpoint_header(cfg, None, train_set, test_set))
+            export_qonnx(model, onnx, (c, h, h), metadata=meta)
         check = check_export(model, onnx, x)
     except ExportError as e:
         raise does_not_compile(str(e)) from None
@@ -230,11 +237,11 @@ def compress_cmd(ctx, teacher, board, target_fps, methods, student, bits, input_
         raise click.ClickException(f"exported {onnx} differs from the module on {check.mismatches} inputs")
     np.save(out_dir / "chosen" / "verify_inputs.npy", x)
     try:
-        ctx.invoke(compile_cmd, model=onnx, out_dir=out_dir / "chosen" / "build", verify=True,
-                   verify_inputs=out_dir / "chosen" / "verify_inputs.npy", board=board, target_fps=target_fps,
-                   margin=margin)
-    except click.ClickException as e:
-        raise does_not_compile(e.message) from None
+        res = build(onnx, BuildConfig(board=board, target_fps=target_fps, margin=margin, verify=True),
+                    out_dir / "chosen" / "build", verify_inputs=x)
+    except BnncError as e:
+        raise does_not_compile(str(e)) from None
+    print_build(res, onnx, out_dir / "chosen" / "build")
     summary["chosen_onnx"] = str(onnx)
     summary["chosen_build"] = str(out_dir / "chosen" / "build")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -6,7 +6,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from bnnc.hls import BOARD_HELP, tool_errors
+from bnnc.hls import tool_errors
+from bnnc.options import board_option, clock_option
 
 
 @click.command("csim")
@@ -17,24 +18,36 @@ from bnnc.hls import BOARD_HELP, tool_errors
               help=".npy batch of real inputs (N, *model input shape), run through the host pre-processing too")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch", default=64, show_default=True, type=click.IntRange(min=1), help="frames per bnnc_top call")
-@click.option("--board", default=None, help=BOARD_HELP)
-def csim_cmd(build_dir: Path, frames: int, inputs_path: Path | None, seed: int, batch: int, board: str | None) -> None:
+@board_option
+@clock_option
+def csim_cmd(build_dir: Path, frames: int, inputs_path: Path | None, seed: int, batch: int, board: str | None,
+             clock_mhz: float | None = None) -> None:
     """Generate BUILD_DIR/hls, compile it with g++ and check it bit for bit against the simulator."""
+    run_csim(build_dir, frames, inputs_path, seed, batch, board, clock_mhz)
+
+
+def run_csim(build_dir: Path, frames: int = 16, inputs_path: Path | None = None, seed: int = 0, batch: int = 64,
+             board: str | None = None, clock_mhz: float | None = None) -> None:
+    """What `bnnc csim` does, callable from `bnnc demo` without going through click."""
     from compiler.codegen import project_for_build
     from compiler.csim import check_csim, random_inputs
     from compiler.hostops import run_pre
 
     try:
-        graph, proj = project_for_build(build_dir, board)
+        graph, proj = project_for_build(build_dir, board, clock_mhz)
         x = random_inputs(graph, frames, seed)
         if inputs_path is not None:
             try:
                 real = np.load(inputs_path, allow_pickle=False)
             except Exception as e:
                 raise click.ClickException(f"{inputs_path}: cannot read as .npy ({e})") from None
+            bad = ~np.isfinite(real) if real.dtype.kind == "f" else None
+            if bad is not None and bad.any():           # the runtime (boards.runtime.host_io) refuses them too
+                i = tuple(int(j) for j in np.argwhere(bad)[0])
+                raise click.ClickException(f"{inputs_path}: image value {real[i]} at index {i} is not finite")
             ints = np.asarray(run_pre(graph.input, real)).reshape(len(real), *graph.layers[0].in_shape)
             x = np.concatenate([ints.astype(np.int64), x])
-        rep = check_csim(graph, proj.path, x, batch=batch)
+        rep = check_csim(graph, proj.path, x, batch=batch, warn=lambda m: click.echo(f"warning: {m}", err=True))
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
     comp = "reused (sources unchanged)" if rep.reused_binary else f"{rep.compile_seconds:.1f} s"

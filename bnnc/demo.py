@@ -29,8 +29,8 @@ def _dataset() -> str:
 @click.pass_context
 def demo_cmd(ctx: click.Context, model: str, bits: str, epochs: int, lr: float, input_bits: int, board: str, out: Path) -> None:
     """Train, export and check a model; later stages run as they are available."""
-    from bnnc.export import export_cmd
-    from bnnc.train import train_cmd
+    from bnnc.export import run_export
+    from bnnc.train import run_train
 
     dataset = _dataset()
     run = out / (f"{model}-{bits}" if bits == "float" else f"{model}-{bits}-in{input_bits}")
@@ -40,15 +40,15 @@ def demo_cmd(ctx: click.Context, model: str, bits: str, epochs: int, lr: float, 
     if resume:
         click.echo(f"    (continuing the run in {run})")
     try:
-        ctx.invoke(train_cmd, model_name=model, bits=bits, dataset=dataset, epochs=epochs, lr=lr, out_dir=run,
-                   resume=resume, input_bits=None if bits == "float" else input_bits)
+        run_train(model_name=model, bits=bits, dataset=dataset, epochs=epochs, lr=lr, out_dir=run, resume=resume,
+                  input_bits=None if bits == "float" else input_bits)
     except click.ClickException as e:
         if not (resume and "already finished" in e.message):
             raise
         click.echo(f"    {run} already trained for {epochs} epochs; reusing it")
     click.echo(stage("[2] export to QONNX, checked against the Brevitas module", bold=True))
     onnx = run / "model.onnx"
-    ctx.invoke(export_cmd, checkpoint=run / "last.pt", output=onnx)
+    run_export(run / "last.pt", onnx)
     for extra in _later_stages():
         extra(ctx, run, onnx, dataset)
 
@@ -58,16 +58,22 @@ def _compile_and_verify(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     import numpy as np
 
     from bnn.train import load_checkpoint
-    from bnnc.compile import compile_cmd
+    from bnnc.compile import print_build
     from bnnc.export import real_inputs
+    from compiler.config import BuildConfig
+    from compiler.errors import BnncError
+    from compiler.pipeline import build
 
     board = ctx.params.get("board") or "pynq-z2"
     click.echo(click.style(f"[3] compile to the dataflow IR, verified bit-exactly against QONNX execution, "
                            f"folded for {board}", bold=True))
     x, _ = real_inputs(load_checkpoint(run / "last.pt"), 1000)
     np.save(run / "verify_inputs.npy", x)
-    ctx.invoke(compile_cmd, model=onnx, out_dir=run / "dataflow", verify_inputs=run / "verify_inputs.npy",
-               num_random=200, board=board)
+    try:
+        res = build(onnx, BuildConfig(board=board, verify=True, num_random=200), run / "dataflow", verify_inputs=x)
+    except BnncError as e:
+        raise click.ClickException(str(e)) from None
+    print_build(res, onnx, run / "dataflow")
 
 
 def _simulated_accuracy(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
@@ -103,12 +109,12 @@ def _csim(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
     """The generated HLS C++ (the code Vitis HLS synthesises), compiled with g++, against the simulator."""
     import numpy as np
 
-    from bnnc.csim import csim_cmd
+    from bnnc.csim import run_csim
 
     board = ctx.params.get("board") or "pynq-z2"
     click.echo(click.style(f"[5] HLS project for {board}, C-simulated with g++ against the simulator", bold=True))
     np.save(run / "csim_inputs.npy", np.load(run / "verify_inputs.npy")[:200])
-    ctx.invoke(csim_cmd, build_dir=run / "dataflow", inputs_path=run / "csim_inputs.npy", frames=16, board=board)
+    run_csim(run / "dataflow", inputs_path=run / "csim_inputs.npy", frames=16, board=board)
 
 
 def _deploy_and_run(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
@@ -116,11 +122,11 @@ def _deploy_and_run(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> 
     import numpy as np
 
     from boards.runtime import Accelerator
-    from bnnc.deploy import deploy_cmd
+    from bnnc.deploy import run_deploy
 
     click.echo(click.style("[6] deployment folder + runtime: the board's API on the sim and csim backends", bold=True))
     deploy = run / "deploy"
-    ctx.invoke(deploy_cmd, build_dir=run / "dataflow", out_dir=deploy, board=ctx.params.get("board"), samples=64)
+    run_deploy(run / "dataflow", deploy, board=ctx.params.get("board"), samples=64)
     accs = {b: Accelerator(deploy, backend=b, batch_size=16) for b in ("sim", "csim")}
     images, labels = accs["sim"].deployment.samples()
     (sent, sim_out), (_, csim_out) = (accs[b].raw(images) for b in ("sim", "csim"))

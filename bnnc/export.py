@@ -24,12 +24,9 @@ def real_inputs(ckpt: dict, n: int, data_root: str | None = None) -> tuple[np.nd
 
 def model_metadata(ckpt: dict) -> dict[str, str]:
     """What the runtime needs beyond the graph: how raw uint8 images become the model's input, and their source."""
-    meta = {}
-    if ckpt.get("preprocess"):
-        meta["bnnc.preprocess"] = json.dumps(ckpt["preprocess"])
-    if ckpt.get("dataset"):
-        meta["bnnc.dataset"] = json.dumps(ckpt["dataset"])
-    return meta
+    from compiler.metadata import from_checkpoint
+
+    return from_checkpoint(ckpt)
 
 
 @click.command("export")
@@ -37,14 +34,23 @@ def model_metadata(ckpt: dict) -> dict[str, str]:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="QONNX file (default: next to the checkpoint)")
 @click.option("--check-n", default=256, show_default=True, help="real and random inputs used for the exactness check")
 @click.option("--data-root", default=None, help="dataset folder, if not the default location")
-def export_cmd(checkpoint: Path, output: Path | None, check_n: int, data_root: str | None) -> None:
+@click.option("--model-code", default=None, metavar="FILE.py:FACTORY",
+              help="your model's code, for a checkpoint trained from it (a checkpoint never names code to import)")
+def export_cmd(checkpoint: Path, output: Path | None, check_n: int, data_root: str | None,
+               model_code: str | None) -> None:
     """Export a trained checkpoint to QONNX and check it bit-exactly against the Brevitas module."""
+    run_export(checkpoint, output, check_n, data_root, model_code)
+
+
+def run_export(checkpoint: Path, output: Path | None = None, check_n: int = 256, data_root: str | None = None,
+               model_code: str | None = None) -> Path:
+    """What `bnnc export` does, callable from other commands (`bnnc demo`); returns the QONNX path."""
     from bnn.export import ExportError, check_export, export_qonnx
     from bnn.train import TrainError, load_checkpoint, model_from_checkpoint
 
     try:
         ckpt = load_checkpoint(checkpoint)
-        model = model_from_checkpoint(checkpoint)
+        model = model_from_checkpoint(checkpoint, model_code=model_code)
     except (TrainError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     output = output or checkpoint.with_suffix(".onnx")
@@ -66,3 +72,4 @@ def export_cmd(checkpoint: Path, output: Path | None, check_n: int, data_root: s
             f"(max |diff| {res.max_abs_diff:g}); removed {output}")
     click.echo(f"exported {output}: QONNX == Brevitas on {res.n_inputs} inputs ({len(x_real)} real from {dname}, "
                f"{len(x_rand)} random), 0 mismatches")
+    return output

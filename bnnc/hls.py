@@ -5,22 +5,20 @@ from pathlib import Path
 
 import click
 
-BOARD_HELP = "target board (see `bnnc boards`; default: the project's previous board, else Pynq-Z2)"
+from bnnc.options import BOARD_HELP, board_option, clock_option  # noqa: F401  (BOARD_HELP: old import path)
 
 
 def tool_errors():
     """Errors the HLS commands turn into clean CLI messages."""
-    from boards.catalog import BoardError
-    from compiler.errors import CompileError
-    from compiler.ir import IRError
+    from compiler.errors import BnncError
 
-    return (CompileError, IRError, BoardError)
+    return (BnncError,)
 
 
 @click.command("hls")
 @click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--board", default=None, help=BOARD_HELP)
-@click.option("--clock", "clock_mhz", type=float, default=None, help="fabric clock in MHz (default: the board's)")
+@board_option
+@clock_option
 @click.option("--synth/--no-synth", default=True, show_default=True, help="run vitis_hls when it is on PATH")
 @click.option("--require-tools", is_flag=True, help="fail (exit 1) when vitis_hls is not on PATH")
 def hls_cmd(build_dir: Path, board: str | None, clock_mhz: float | None, synth: bool, require_tools: bool) -> None:

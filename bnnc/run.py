@@ -1,6 +1,7 @@
 """`bnnc run`: classify images with a deployed accelerator (board, simulator or C simulation); accuracy and speed."""
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import click
@@ -23,23 +24,28 @@ def _load_inputs(input_path: Path | None, labels_path: Path | None, dataset: str
     else:
         try:
             loaded = np.load(input_path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise click.ClickException(f"{input_path}: cannot read as .npy/.npz ({e})") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:   # EOFError: empty file (click: "Aborted!")
+            raise click.ClickException(f"{input_path}: cannot read as .npy/.npz ({type(e).__name__}: "
+                                       f"{e or 'empty file'})") from None
         if isinstance(loaded, np.lib.npyio.NpzFile):
             with loaded:
                 if "images" not in loaded.files:
                     raise click.ClickException(f"{input_path}: an .npz input needs an 'images' array "
                                                f"(has {', '.join(loaded.files) or 'nothing'})")
-                images = loaded["images"]
-                labels = loaded["labels"] if "labels" in loaded.files else None
+                try:
+                    images = loaded["images"]
+                    labels = loaded["labels"] if "labels" in loaded.files else None
+                except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+                    raise click.ClickException(f"{input_path}: damaged .npz ({type(e).__name__}: {e})") from None
         else:
             images = loaded
         what = str(input_path)
     if labels_path is not None:
         try:
             labels = np.load(labels_path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise click.ClickException(f"{labels_path}: cannot read labels ({e})") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise click.ClickException(f"{labels_path}: cannot read labels ({type(e).__name__}: "
+                                       f"{e or 'empty file'})") from None
     if limit is not None:
         images = images[:limit]
         labels = None if labels is None else labels[:limit]
@@ -58,7 +64,7 @@ def _load_inputs(input_path: Path | None, labels_path: Path | None, dataset: str
 @click.option("--data-root", default=None, help="dataset folder, if not the default location")
 @click.option("--backend", type=click.Choice(["pynq", "sim", "csim"]), default="sim", show_default=True)
 @click.option("--batch-size", default=256, show_default=True, help="frames per accelerator call (DMA transfer)")
-@click.option("--limit", type=int, default=None, help="use only the first N images")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="use only the first N images")
 @click.option("--timeout", "timeout_s", default=5.0, show_default=True, help="seconds a DMA wait may take (pynq)")
 def run_cmd(deploy_dir: Path, input_path, labels_path, dataset, data_root, backend, batch_size, limit, timeout_s) -> None:
     """Classify images on DEPLOY_DIR's accelerator; report accuracy (with labels) and throughput."""

@@ -5,10 +5,8 @@ from pathlib import Path
 
 import click
 
-from bnn.datasets import DATASETS, DatasetError, load_dataset
-from bnn.loader import ImageDataset
-from bnn.preprocess import preprocess_for
-from bnn.train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainError, load_checkpoint, seed_everything, train
+from bnn.datasets import DATASETS
+from bnn.train_choices import OPTIMIZERS, SCHEDULES
 
 
 @click.command("train")
@@ -40,10 +38,23 @@ from bnn.train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainError, load_check
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Run directory.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def train_cmd(model_name, bits, dataset, data_root, epochs, batch_size, lr, schedule, optimizer, weight_decay, seed, dropout, input_bits,
-              width, channels, limit, workers, threads, out_dir, resume, progress):
+def train_cmd(**options) -> None:
     """Train a (quantised) model; writes last.pt, best.pt and metrics.json into --out."""
+    run_train(**options)
+
+
+def run_train(model_name: str = "lfc", bits: str = "w1a1", dataset: str = "fashion-mnist", data_root=None,
+              epochs: int = 10, batch_size: int = 256, lr: float = 1e-3, schedule: str = "cosine",
+              optimizer: str = "adam", weight_decay: float = 0.0, seed: int = 0, dropout: float = 0.0,
+              input_bits: int | None = None, width: float = 1.0, channels: int | None = None, limit: int | None = None,
+              workers: int = 0, threads: int | None = None, out_dir: Path = Path("run"), resume: bool = False,
+              progress: bool = True) -> None:
+    """What `bnnc train` does, callable from other commands (`bnnc demo`) without going through click."""
+    from bnn.datasets import DatasetError, load_dataset
+    from bnn.loader import ImageDataset
+    from bnn.preprocess import preprocess_for
     from bnn.quant import parse_bits
+    from bnn.train import TrainConfig, TrainError, load_checkpoint, seed_everything, train
     from bnn.topologies import from_spec, make_spec
 
     if threads is not None:
@@ -102,5 +113,7 @@ def _check_resumable(ckpt: dict, spec: dict, pre: dict, path: Path) -> None:
     for what, old, new in (("model", ckpt.get("model_spec"), spec), ("preprocessing", ckpt.get("preprocess"), pre)):
         if old is not None and old != new:
             diff = {k: (old.get(k), new.get(k)) for k in set(old) | set(new) if old.get(k) != new.get(k)}
+            from bnn.train import TrainError
+
             raise TrainError(f"{path}: the checkpoint's {what} differs from the options given now "
                              f"(checkpoint vs now: {diff}); pass the same options to resume")

@@ -10,12 +10,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from compiler.errors import BnncError
 
 RESOURCE_KEYS = ("lut", "ff", "bram18", "uram", "dsp")
 
 
-class BoardError(ValueError):
+class BoardError(BnncError):
     """Unknown board name or a malformed catalog entry."""
 
 
@@ -78,6 +78,8 @@ class Board:
 @lru_cache(maxsize=1)
 def _catalog() -> dict[str, Board]:
     text = Path(__file__).with_name("boards.yaml").read_text()     # shipped as package data next to this module
+    import yaml   # only when the catalog is read: the board runtime imports this module for Resources
+
     doc = yaml.safe_load(text)
     out: dict[str, Board] = {}
     for name, d in doc["boards"].items():

@@ -13,14 +13,18 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from compiler.errors import CompileError
+from compiler.gxx_cost import estimate_gxx
 from compiler.ir import DataflowGraph, dtype as ir_dtype
 from compiler.packing import frame_bytes, pack_stream, unpack_stream
+from compiler.sources import sources_digest
 
 CXXFLAGS = ("-O2", "-std=c++14")
 STREAM_WARNING = "WARNING: Hls::stream"       # printed by the hls::stream model on reads of empty / leftover data
@@ -48,12 +52,16 @@ def _meta(project: Path) -> dict:
         raise CompileError(f"{f}: not a generated bnnc HLS project ({e})", hint="run `bnnc hls BUILD_DIR` first") from None
 
 
-def compile_csim(project: str | os.PathLike, cxx: str = "g++",
-                 defines: tuple[str, ...] = ()) -> tuple[Path, float, bool]:
+def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[str, ...] = (),
+                 warn: Callable[[str], None] | None = None) -> tuple[Path, float, bool]:
     """Build project/csim/csim (csim/csim-<DEFINES> with -D flags); returns (executable, compile seconds, reused).
-    Reuses a binary built from the same sources (project.json's source_digest) and flags."""
-    project = Path(project)
-    digest = _meta(project)["source_digest"] + " " + " ".join(defines)
+    Reuses a binary built from the same sources (content digest of the files on disk, compiler.sources) and
+    flags. Paths are passed absolute, so a project folder named '-x' cannot become a compiler option.
+    A build estimated to take minutes or GB (compiler.gxx_cost) is announced first through `warn`
+    (default: warnings.warn)."""
+    project = Path(project).resolve()
+    _meta(project)
+    digest = f"{sources_digest(project)} {' '.join(defines)}"
     name = "-".join(("csim", *(re.sub(r"\W", "_", d) for d in defines)))
     exe, stamp = project / "csim" / name, project / "csim" / f"{name}.digest"
     if exe.is_file() and stamp.is_file() and stamp.read_text() == digest:
@@ -61,10 +69,14 @@ def compile_csim(project: str | os.PathLike, cxx: str = "g++",
     if shutil.which(cxx) is None:
         raise CompileError(f"C simulation needs a C++ compiler: {cxx!r} is not on PATH",
                            hint="apt-get install g++ (or pass another compiler)")
+    cost = estimate_gxx(project)
+    if cost.heavy:
+        (warn or (lambda m: warnings.warn(m, stacklevel=3)))(f"compiling the C simulation of {project}: "
+                                                               + cost.describe())
     exe.parent.mkdir(exist_ok=True)
     stamp.unlink(missing_ok=True)
-    cmd = [cxx, *CXXFLAGS, *(f"-D{d}" for d in defines), "-I", str(ap_types_dir()), "-I", str(project / "include"),
-           "-I", str(project / "src"), str(project / "src" / "top.cpp"), str(project / "tb" / "tb.cpp"),
+    cmd = [cxx, *CXXFLAGS, *(f"-D{d}" for d in defines), f"-I{ap_types_dir().resolve()}", f"-I{project / 'include'}",
+           f"-I{project / 'src'}", str(project / "src" / "top.cpp"), str(project / "tb" / "tb.cpp"),
            "-o", str(exe)]
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True)
@@ -91,9 +103,9 @@ def run_csim_bytes(project: str | os.PathLike, data: np.ndarray, batch: int = 64
                    exe: str | os.PathLike | None = None) -> tuple[np.ndarray, float]:
     """DMA input buffer bytes (N, in_frame_bytes) uint8 -> (DMA output bytes (N, out_frame_bytes), seconds inside
     bnnc_top), `batch` frames per bnnc_top call as one DMA transfer would carry them."""
-    project = Path(project)
+    project = Path(project).resolve()
     meta = _meta(project)
-    exe = Path(exe) if exe is not None else project / "csim" / "csim"
+    exe = Path(exe).resolve() if exe is not None else project / "csim" / "csim"
     if not exe.is_file():
         raise CompileError(f"{exe} not built", hint="call compile_csim first")
     frame_in, frame_out = frame_bytes(meta["input"]), frame_bytes(meta["output"])
@@ -146,11 +158,12 @@ class CsimReport:
         return self.mismatched_elements == 0
 
 
-def check_csim(graph: DataflowGraph, project: str | os.PathLike, ints: np.ndarray, batch: int = 64) -> CsimReport:
+def check_csim(graph: DataflowGraph, project: str | os.PathLike, ints: np.ndarray, batch: int = 64,
+               warn: Callable[[str], None] | None = None) -> CsimReport:
     """Compile (or reuse) the C simulation, run `ints` through it and compare with compiler.simulate."""
     from compiler.simulate import simulate_layers
 
-    _, comp_s, reused = compile_csim(project)
+    _, comp_s, reused = compile_csim(project, warn=warn)
     t0 = time.perf_counter()
     got, run_s = run_csim(project, ints, batch=batch)
     wall = time.perf_counter() - t0

@@ -13,77 +13,86 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
+from compiler.buildfolder import staged_folder
 from compiler.codegen.project import project_for_build
 from compiler.codegen.tools import bitstream_files
-from compiler.errors import CompileError
+from compiler import metadata
+from compiler.errors import BnncError, CompileError
 
 
 HLS_SOURCES = ("project.json", "src", "include", "tb")
 
 
+#: (dataset name, n) -> (uint8 images (n, C, H, W), int labels (n,)); raises a BnncError when unavailable
+SampleLoader = Callable[[str, int], "tuple[np.ndarray, np.ndarray]"]
+
+
 def assemble_deploy(build_dir: str | os.PathLike, out_dir: str | os.PathLike, board: str | None = None,
-                    clock_mhz: float | None = None, samples: int = 16) -> dict:
+                    clock_mhz: float | None = None, samples: int = 16,
+                    load_samples: SampleLoader | None = None, force: bool = False,
+                    folder_notes: list[str] | None = None) -> dict:
     """Write out_dir atomically; returns the deploy.json contents. The HLS project (build_dir/hls) is
-    regenerated first, which keeps its bitstream only if it was built from identical sources."""
+    regenerated first, which keeps its bitstream only if it was built from identical sources. `out_dir` is
+    checked and locked first (compiler.buildfolder): only an empty folder or an earlier deploy folder is
+    replaced (any folder with `force`), never one holding the build; files bnnc did not write are kept and
+    listed in `folder_notes`."""
     build_dir, out = Path(build_dir), Path(out_dir)
-    graph, proj = project_for_build(build_dir, board, clock_mhz)
-    bit, hwh = bitstream_files(proj.path)
-    built = bit.is_file() and hwh.is_file()
-    stem = proj.meta["bitstream_stem"]
-    meta = {k: v for k, v in proj.meta.items() if k not in ("stages", "source_digest")}
-    meta.update({"name": out.name, "bitfile": f"{stem}.bit" if built else None,
-                 "hwh": f"{stem}.hwh" if built else None, "ir": ["graph.json", "arrays.npz"], "hls": "hls"})
-    model = graph.meta.get("model", {})
-    meta["preprocess"] = model.get("preprocess")      # None: the model was not exported by `bnnc export`
-    meta["dataset"] = (model.get("dataset") or {}).get("name")
-    sample_arrays = _samples(meta["dataset"], samples, meta)
-    if not built:
-        meta.setdefault("notes", []).append(f"no bitstream yet: run `bnnc bitstream {build_dir}` (needs vitis_hls "
-                                            "and vivado), then deploy again")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        for f in ("graph.json", "arrays.npz"):
-            shutil.copyfile(build_dir / f, tmp / f)
-        (tmp / "hls").mkdir()
-        for f in HLS_SOURCES:
-            src = proj.path / f
-            if src.is_dir():
-                shutil.copytree(src, tmp / "hls" / f)
-            else:
-                shutil.copyfile(src, tmp / "hls" / f)
-        if sample_arrays is not None:
-            np.savez(tmp / "samples.npz", **sample_arrays)
-            meta["samples"] = "samples.npz"
-        if built:
-            shutil.copyfile(bit, tmp / bit.name)
-            shutil.copyfile(hwh, tmp / hwh.name)
-        (tmp / "deploy.json").write_text(json.dumps(meta, indent=1) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, OSError):
+    with staged_folder(out, "deploy", force=force, inputs=[build_dir]) as stage:
+        graph, proj = project_for_build(build_dir, board, clock_mhz)
+        bit, hwh = bitstream_files(proj.path)
+        built = bit.is_file() and hwh.is_file()
+        stem = proj.meta["bitstream_stem"]
+        meta = {k: v for k, v in proj.meta.items() if k not in ("stages", "source_digest")}
+        meta.update({"name": out.name, "bitfile": f"{stem}.bit" if built else None,
+                     "hwh": f"{stem}.hwh" if built else None, "ir": ["graph.json", "arrays.npz"], "hls": "hls"})
+        model = graph.meta.get("model", {})
+        meta["preprocess"] = metadata.preprocess_of(model)    # None: the model was not exported by `bnnc export`
+        meta["dataset"] = metadata.dataset_name_of(model)
+        sample_arrays = _samples(meta["dataset"], samples, meta, load_samples)
+        if not built:
+            meta.setdefault("notes", []).append(f"no bitstream yet: run `bnnc bitstream {build_dir}` (needs "
+                                                "vitis_hls and vivado), then deploy again")
+        tmp = stage.tmp
+        try:
+            for f in ("graph.json", "arrays.npz"):
+                shutil.copyfile(build_dir / f, tmp / f)
+            (tmp / "hls").mkdir()
+            for f in HLS_SOURCES:
+                src = proj.path / f
+                if src.is_dir():
+                    shutil.copytree(src, tmp / "hls" / f)
+                else:
+                    shutil.copyfile(src, tmp / "hls" / f)
+            if sample_arrays is not None:
+                np.savez(tmp / "samples.npz", **sample_arrays)
+                meta["samples"] = "samples.npz"
+            if built:
+                shutil.copyfile(bit, tmp / bit.name)
+                shutil.copyfile(hwh, tmp / hwh.name)
+            (tmp / "deploy.json").write_text(json.dumps(meta, indent=1) + "\n")
+            kept = stage.commit()
+        except OSError as e:
             raise CompileError(f"writing deploy folder {out} failed: {e}") from None
-        raise
+    if folder_notes is not None:
+        folder_notes += [f"kept {k} (not written by bnnc deploy)" for k in kept]
     return meta
 
 
-def _samples(dataset: str | None, n: int, meta: dict) -> dict | None:
+def _samples(dataset: str | None, n: int, meta: dict, load: SampleLoader | None) -> dict | None:
     """The first n test images (raw uint8, NCHW) and labels of `dataset`, for demos on the board."""
     if n <= 0 or not dataset:
         return None
-    from bnn.datasets import DatasetError, load_dataset
-
+    if load is None:
+        meta.setdefault("notes", []).append("no samples.npz: no dataset loader given (the CLI passes bnn's)")
+        return None
     try:
-        data = load_dataset(dataset, split="test").subset(n)
-    except DatasetError as e:
+        images, labels = load(dataset, n)
+    except BnncError as e:
         meta.setdefault("notes", []).append(f"no samples.npz: {e}")
         return None
-    return {"images": data.images, "labels": data.labels}
+    return {"images": images, "labels": labels}

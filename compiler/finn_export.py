@@ -1,9 +1,10 @@
 """The dataflow IR as an ONNX graph of FINN fpgadataflow custom ops, so FINN users can take a bnnc build onward.
 
-Op types and attribute names follow finn-plus's `finn.custom_op.fpgadataflow` ops (MVAU, Thresholding, FMPadding,
-ConvolutionInputGenerator, Pool, Reshape, LabelSelect); tensors carry qonnx DataType annotations as FINN's
-InferDataTypes has them and NHWC shapes with a batch of 1, as in FINN's own dataflow graphs. Conventions FINN uses
-that differ from our IR (docs/ir.md, 'The FINN view'):
+Each kind writes its own node(s) (compiler.kinds.<kind>.export_finn); this module assembles the graph and adds
+the conv -> FC flatten. Op types and attribute names follow finn-plus's `finn.custom_op.fpgadataflow` ops (MVAU,
+Thresholding, FMPadding, ConvolutionInputGenerator, Pool, Reshape, LabelSelect); tensors carry qonnx DataType
+annotations as FINN's InferDataTypes has them and NHWC shapes with a batch of 1, as in FINN's own dataflow graphs.
+Conventions FINN uses that differ from our IR (docs/ir.md, 'The FINN view'):
 
 - BIPOLAR activations travel as BINARY bits (-1 -> 0, +1 -> 1); XNOR layers (`binary_xnor`) store BINARY weights and
   thresholds in the popcount domain, `ceil((T + MW) / 2)` (what FINN's ConvertBipolarMatMulToXnorPopcount
@@ -25,136 +26,25 @@ from pathlib import Path
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from compiler.ir import DataflowGraph, InputSpec, IRError, Layer, OutputSpec, dtype
-from compiler.simulate import popcount_thresholds
+from compiler import kinds
+from compiler.ir import DataflowGraph, InputSpec, IRError, Layer, OutputSpec
+from compiler.kinds.finn import FINN_DOMAIN, finn_dtype, node
 
-FINN_DOMAIN = "finn.custom_op.fpgadataflow"
-
-
-def finn_dtype(name: str) -> str:
-    """The datatype FINN gives a dataflow tensor: BIPOLAR activations travel as BINARY bits (-1 -> 0, +1 -> 1), the
-    {0, 1} codes FINN's ConvertBipolarMatMulToXnorPopcount and its thresholds (ActVal = 0) produce."""
-    return "BINARY" if name == "BIPOLAR" else name
-
-
-def _no_bipolar_values(l: Layer, what: str) -> None:
-    """Refuse a layer that would need the -1/+1 values of a BIPOLAR input FINN only holds as 0/1 bits."""
-    if l.in_dtype == "BIPOLAR":
-        raise IRError(f"layer {l.name!r}: FINN carries BIPOLAR activations as BINARY bits, so {what} on them "
-                      "cannot be expressed as FINN dataflow nodes")
-
-
-def _node(op: str, name: str, ins: list[str], outs: list[str], **attrs):
-    return helper.make_node(op, ins, outs, name=name, domain=FINN_DOMAIN, backend="fpgadataflow", **attrs)
-
-
-def _mvau(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-    a = l.attrs
-    w = l.arrays["weights"].astype(np.int64)
-    xnor = bool(a["binary_xnor"])
-    if not xnor:
-        _no_bipolar_values(l, "a non-XNOR matrix product")
-    wdt, idt = (("BINARY", "BINARY") if xnor else (a["weight_dtype"], l.in_dtype))
-    inits[f"{l.name}_W"] = ((w + 1) // 2 if xnor else w).T.astype(np.float32)
-    ins = [x, f"{l.name}_W"]
-    dtypes = {f"{l.name}_W": wdt}
-    attrs = dict(MW=a["MW"], MH=a["MH"], SIMD=l.simd, PE=l.pe, inputDataType=idt, weightDataType=wdt,
-                 accDataType=a["acc_dtype"], binaryXnorMode=int(xnor), noActivation=int(a["noact"]),
-                 numInputVectors=[1, *l.out_shape[:-1]], ActVal=0, outputDataType=finn_dtype(l.out_dtype))
-    if not a["noact"]:
-        t = l.arrays["thresholds"].astype(np.int64)
-        t = np.broadcast_to(t, (a["MH"], t.shape[1]))
-        inits[f"{l.name}_T"] = (popcount_thresholds(t, a["MW"]) if xnor else t).astype(np.float32)
-        ins.append(f"{l.name}_T")
-        dtypes[f"{l.name}_T"] = _range_name(inits[f"{l.name}_T"])
-        attrs["ActVal"] = 0 if l.out_dtype == "BIPOLAR" else int(a["out_bias"])
-    elif xnor:  # FINN's XNOR MVAU without thresholds outputs the popcount, acc = 2 * popcount - MW (finn_host)
-        attrs["outputDataType"] = dtypes[y] = xnor_popcount_dtype(a["MW"])
-    return [_node("MVAU", l.name, ins, [y], **attrs)], dtypes
-
-
-def xnor_popcount_dtype(mw: int) -> str:
-    """The datatype of an XNOR MVAU's popcount output (0..MW) in FINN."""
-    return _range_name(np.array([0, mw]))
-
-
-def _range_name(v: np.ndarray) -> str:
-    from compiler.frontend.quantizers import range_dtype
-
-    return range_dtype(int(v.min()), int(v.max())) if v.size else "INT2"
-
-
-def _sliding(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-    a = l.attrs
-    (h, w), c, pad = a["ifm_dim"], a["channels"], a["pad"]
-    nodes, dtypes, src = [], {}, x
-    shapes = inits.setdefault("__shapes__", {})
-    if any(pad):
-        if a["pad_value"] != 0:
-            raise IRError(f"layer {l.name!r}: FINN's FMPadding pads with 0, not {a['pad_value']}")
-        _no_bipolar_values(l, "zero padding")
-        src = f"{l.name}_padded"
-        nodes.append(_node("FMPadding", f"{l.name}_pad", [x], [src], ImgDim=[h, w], Padding=list(pad),
-                           NumChannels=c, SIMD=l.simd, inputDataType=finn_dtype(l.out_dtype), numInputVectors=1))
-        h, w = h + pad[0] + pad[2], w + pad[1] + pad[3]
-        dtypes[src] = finn_dtype(l.out_dtype)
-        shapes[src] = (h, w, c)
-    nodes.append(_node("ConvolutionInputGenerator", l.name, [src], [y], ConvKernelDim=list(a["kernel"]),
-                       IFMChannels=c, IFMDim=[h, w], OFMDim=list(a["ofm_dim"]), SIMD=l.simd,
-                       Stride=list(a["stride"]), Dilation=[1, 1], inputDataType=finn_dtype(l.out_dtype),
-                       outputDataType=finn_dtype(l.out_dtype), depthwise=0))
-    return nodes, dtypes
-
-
-def _maxpool(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-    """As finn-plus expresses pooling: a depthwise ConvolutionInputGenerator (window `kernel`, step `stride`) feeding
-    a Pool node; the window tensor `<name>_win` is (OH, OW, KH*KW*C) ordered (ky, kx, c). PE folds the channels."""
-    a = l.attrs
-    (kh, kw), (sh, sw), c = a["kernel"], a["stride"], a["channels"]
-    if sh > kh or sw > kw:
-        raise IRError(f"layer {l.name!r}: FINN pools with a sliding window, which needs stride <= kernel, got stride "
-                      f"{a['stride']} and kernel {a['kernel']}")
-    dt, win = finn_dtype(l.in_dtype), f"{l.name}_win"
-    inits.setdefault("__shapes__", {})[win] = (*a["ofm_dim"], kh * kw * c)
-    return [_node("ConvolutionInputGenerator", f"{l.name}_swg", [x], [win], ConvKernelDim=[kh, kw], IFMChannels=c,
-                  IFMDim=list(a["ifm_dim"]), OFMDim=list(a["ofm_dim"]), SIMD=l.pe, Stride=[sh, sw], Dilation=[1, 1],
-                  inputDataType=dt, outputDataType=dt, depthwise=1),
-            _node("Pool", l.name, [win], [y], Channels=c, PE=l.pe, KernelSize=[kh, kw], Function="MaxPool",
-                  OutImgDims=list(a["ofm_dim"]), InputDataType=dt, OutputDataType=dt, BatchSize=1)], {win: dt}
-
-
-def _thresholding(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-    a = l.attrs
-    _no_bipolar_values(l, "thresholding")
-    t = np.broadcast_to(l.arrays["thresholds"], (a["num_channels"], l.arrays["thresholds"].shape[1]))
-    inits[f"{l.name}_T"] = t.astype(np.float32)
-    return [_node("Thresholding", l.name, [x, f"{l.name}_T"], [y], NumChannels=a["num_channels"], PE=l.pe,
-                  numSteps=int(t.shape[1]), inputDataType=l.in_dtype, weightDataType=_range_name(t),
-                  outputDataType=finn_dtype(l.out_dtype), ActVal=0 if l.out_dtype == "BIPOLAR" else int(a["out_bias"]),
-                  numInputVectors=[1, *l.out_shape[:-1]])], {f"{l.name}_T": _range_name(t)}
-
-
-def _label_select(l: Layer, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-    a = l.attrs
-    return [_node("LabelSelect", l.name, [x], [y], Labels=a["num_labels"], PE=l.pe, K=a["k"],
-                  inputDataType=finn_dtype(l.in_dtype), outputDataType=l.out_dtype)], {}
-
-
-_EXPORTERS = {"MVTU": _mvau, "SlidingWindow": _sliding, "MaxPool": _maxpool, "Thresholding": _thresholding,
-              "LabelSelect": _label_select}
+__all__ = ["FINN_DOMAIN", "finn_dtype", "from_finn_onnx", "save_finn_onnx", "to_finn_onnx"]
 
 
 def _reshape(name: str, x: str, y: str, in_shape, out_shape, dt: str) -> object:
     """FINN's streaming Reshape (a pass-through: the flatten between conv and FC layers changes no stream order, as
     the compiler already permuted the FC weights to NHWC order). A plain ONNX Reshape here would split the dataflow
     partition in two."""
-    return _node("Reshape", name, [x], [y], inp_shape=[1, *in_shape], out_shape=[1, *out_shape], dtype=dt, PE=1)
+    return node("Reshape", name, [x], [y], inp_shape=[1, *in_shape], out_shape=[1, *out_shape], dtype=dt, PE=1)
 
 
 def to_finn_onnx(graph: DataflowGraph, host: bool = True):
     """A qonnx ModelWrapper holding the graph's layers as FINN fpgadataflow nodes; with `host`, input.pre and
     output.post as standard ONNX/qonnx nodes around them (compiler.finn_host), so the file maps the original
     model's inputs to its outputs."""
+    from qonnx.core.datatype import DataType
     from qonnx.core.modelwrapper import ModelWrapper
 
     graph.validate()
@@ -168,7 +58,7 @@ def to_finn_onnx(graph: DataflowGraph, host: bool = True):
             x = f"{l.name}_in"
             tensors.append((x, l.in_shape, l.in_dtype))
         y = "global_out" if i == len(graph.layers) - 1 else f"{l.name}_out"
-        new, dt = _EXPORTERS[l.kind](l, x, y, inits)
+        new, dt = kinds.get(l.kind).export_finn(l, x, y, inits)
         nodes += new
         dtypes.update(dt)
         tensors.append((y, l.out_shape, l.out_dtype))
@@ -184,9 +74,9 @@ def to_finn_onnx(graph: DataflowGraph, host: bool = True):
     )
     model = ModelWrapper(helper.make_model(g, producer_name="bnnc", opset_imports=[helper.make_opsetid("", 11)]))
     for name, _, dt in tensors:
-        model.set_tensor_datatype(name, dtype(finn_dtype(dt)))
+        model.set_tensor_datatype(name, DataType[finn_dtype(dt)])
     for name, dt in dtypes.items():
-        model.set_tensor_datatype(name, dtype(dt))
+        model.set_tensor_datatype(name, DataType[dt])
     for n in model.graph.node:   # a node's input datatype is its input tensor's (e.g. LabelSelect after an XNOR popcount)
         for at in n.attribute:
             if at.name in ("inputDataType", "InputDataType", "dtype") and n.input:

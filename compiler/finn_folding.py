@@ -1,16 +1,20 @@
 """Folding in FINN's own config format, both ways: `{"Defaults": {...}, "<node name>": {"PE": .., "SIMD": ..}}`.
 
-Node names are those of finn_dataflow.onnx (compiler.finn_export): an MVTU, Thresholding or LabelSelect layer is
-the node of its own name (LabelSelect is not folded by bnnc); a SlidingWindow is its ConvolutionInputGenerator (plus `<name>_pad`, an FMPadding with the
-same SIMD, when padded); a MaxPool is its Pool node (PE) with the window generator `<name>_swg` (SIMD = that PE).
-FINN's ApplyConfig matches these names, so a FINN user can apply finn_folding.json to our model and go on with
+Node names are those of finn_dataflow.onnx (compiler.finn_export); each kind says which of its FINN nodes carry
+which of its folding keys (`Kind.finn_folding`): e.g. a SlidingWindow is its ConvolutionInputGenerator (plus
+`<name>_pad`, an FMPadding with the same SIMD, when padded); a MaxPool is its Pool node (PE) with the window generator
+`<name>_swg` (SIMD = that PE); LabelSelect is not folded by bnnc. FINN's ApplyConfig matches these names, so a FINN user can apply finn_folding.json to our model and go on with
 FINN's builder. Keys other than PE/SIMD (ram_style, mem_mode, ...) concern FINN's hardware only and are ignored here.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
+from pathlib import Path
 from typing import Any, Mapping
 
+from compiler import kinds
 from compiler.folding import FoldingError
 from compiler.ir import DataflowGraph, Layer
 
@@ -22,14 +26,9 @@ _IMPL_SUFFIXES = ("_hls", "_rtl")
 _FINN_NAME = re.compile(r"^(?P<op>[A-Za-z]+)(?P<impl>_hls|_rtl)?_(?P<index>\d+)$")
 
 
-def _op_type(l: Layer, node: str) -> str:
-    if l.kind == "MVTU":
-        return "MVAU"
-    if l.kind == "SlidingWindow":
-        return "FMPadding" if node.endswith("_pad") and node != l.name else "ConvolutionInputGenerator"
-    if l.kind == "MaxPool":
-        return "ConvolutionInputGenerator" if node == f"{l.name}_swg" else "Pool"
-    return l.kind
+def _finn_nodes(l: Layer) -> dict[str, tuple[str, dict[str, str]]]:
+    """FINN node name -> (op type, {PE/SIMD: bnnc folding key}) for one layer (its kind's `finn_folding`)."""
+    return kinds.get(l.kind).finn_folding(l)
 
 
 def _rename_finn_names(graph: DataflowGraph, doc: Mapping[str, Any], owner: Mapping[str, Any],
@@ -39,8 +38,8 @@ def _rename_finn_names(graph: DataflowGraph, doc: Mapping[str, Any], owner: Mapp
     and ones bnnc does not fold are dropped."""
     ours: dict[str, list[str]] = {}
     for l in graph.layers:
-        for node in _nodes(l):
-            ours.setdefault(_op_type(l, node), []).append(node)
+        for node, (op, _) in _finn_nodes(l).items():
+            ours.setdefault(op, []).append(node)
     impls: dict[str, set[str]] = {}
     out: dict[str, Any] = {}
     for name, entry in doc.items():
@@ -64,20 +63,9 @@ def _rename_finn_names(graph: DataflowGraph, doc: Mapping[str, Any], owner: Mapp
 
 
 def _nodes(l: Layer) -> dict[str, dict[str, int]]:
-    """FINN node name -> its folding attributes, for one layer."""
-    pe, simd = int(l.pe), int(l.simd)
-    if l.kind == "MVTU":
-        return {l.name: {"PE": pe, "SIMD": simd}}
-    if l.kind == "SlidingWindow":
-        out = {l.name: {"SIMD": simd}}
-        if any(l.attrs["pad"]):
-            out[f"{l.name}_pad"] = {"SIMD": simd}
-        return out
-    if l.kind == "MaxPool":
-        return {f"{l.name}_swg": {"SIMD": pe}, l.name: {"PE": pe}}
-    if l.kind == "Thresholding":
-        return {l.name: {"PE": pe}}
-    return {}   # LabelSelect: bnnc does not fold it (FINN's default PE = 1 is what the export writes)
+    """FINN node name -> its folding attributes (PE/SIMD) with the layer's values."""
+    return {node: {attr: int(l.folding.get(key, 1)) for attr, key in attrs.items()}
+            for node, (_, attrs) in _finn_nodes(l).items()}
 
 
 def finn_folding_config(graph: DataflowGraph) -> dict[str, Any]:
@@ -101,10 +89,6 @@ def _base_op(op_type: str) -> str:
     return op_type
 
 
-_OP_OF_KIND = {"MVTU": {"MVAU"}, "SlidingWindow": {"ConvolutionInputGenerator", "FMPadding"},
-               "MaxPool": {"Pool", "ConvolutionInputGenerator"}, "Thresholding": {"Thresholding"}}
-
-
 def from_finn_config(graph: DataflowGraph, doc: Mapping[str, Any], source: str = "FINN folding config"
                      ) -> dict[str, dict[str, int]]:
     """bnnc folding `{layer: {"pe": .., "simd": ..}}` from a FINN folding config; errors name the node and key.
@@ -113,12 +97,10 @@ def from_finn_config(graph: DataflowGraph, doc: Mapping[str, Any], source: str =
     Nodes may be named as in finn_dataflow.onnx or as FINN's builder renames them (`MVAU_hls_0`, e.g. its
     final_hw_config.json), matched by order. Two nodes of one layer (a window generator and its Pool/FMPadding) must agree, since bnnc folds the layer once.
     """
-    owner: dict[str, tuple[Layer, str]] = {}    # node name -> (layer, bnnc key its PE/SIMD sets)
+    owner: dict[str, tuple[Layer, str, dict[str, str]]] = {}  # node -> (layer, op type, {PE/SIMD: bnnc key})
     for l in graph.layers:
-        for node, attrs in _nodes(l).items():
-            for key in attrs:
-                owner.setdefault(node, (l, "pe" if l.kind in ("MaxPool", "Thresholding") else
-                                        key.lower()))
+        for node, (op, attrs) in _finn_nodes(l).items():
+            owner.setdefault(node, (l, op, attrs))
     problems: list[str] = []
     doc = _rename_finn_names(graph, doc, owner, problems)
     per_node: dict[str, dict[str, Any]] = {n: {} for n in owner}
@@ -132,10 +114,9 @@ def from_finn_config(graph: DataflowGraph, doc: Mapping[str, Any], source: str =
             problems.append(f"Defaults.{key} must be [value, [op types]] or [value, \"all\"], got {spec!r}")
             continue
         value, ops = spec
-        for node, (l, _) in owner.items():
-            kinds = _OP_OF_KIND.get(l.kind, set())
-            if ops == "all" or (isinstance(ops, list) and kinds & {_base_op(o) for o in ops}):
-                if key in _nodes(l).get(node, {}):
+        for node, (_, op, attrs) in owner.items():
+            if ops == "all" or (isinstance(ops, list) and op in {_base_op(o) for o in ops}):
+                if key in attrs:
                     per_node[node][key] = value
     for node, entry in doc.items():
         if node == "Defaults":
@@ -148,16 +129,16 @@ def from_finn_config(graph: DataflowGraph, doc: Mapping[str, Any], source: str =
             continue
         for key, value in entry.items():
             if key in ("PE", "SIMD"):
-                if key not in _nodes(owner[node][0])[node]:
-                    problems.append(f"node {node!r} has no {key} (it takes "
-                                    f"{', '.join(_nodes(owner[node][0])[node])})")
+                takes = owner[node][2]
+                if key not in takes:
+                    problems.append(f"node {node!r} has no {key} (it takes {', '.join(takes)})")
                 else:
                     per_node[node][key] = value
     out: dict[str, dict[str, int]] = {}
     for node, attrs in per_node.items():
-        l, _ = owner[node]
+        l, _, keys = owner[node]
         for key, value in attrs.items():
-            bkey = "pe" if l.kind in ("MaxPool", "Thresholding") else key.lower()
+            bkey = keys[key]
             prev = out.setdefault(l.name, {}).get(bkey)
             if prev is not None and prev != value:
                 problems.append(f"layer {l.name!r}: its FINN nodes ask for {bkey}={prev} and {bkey}={value}; "
@@ -166,3 +147,10 @@ def from_finn_config(graph: DataflowGraph, doc: Mapping[str, Any], source: str =
     if problems:
         raise FoldingError(f"{source}: " + ("\n  " if len(problems) > 1 else "") + "\n  ".join(problems))
     return {k: v for k, v in out.items() if v}
+
+
+def save_finn_folding(graph: DataflowGraph, path: str | os.PathLike) -> Path:
+    """Write finn_folding.json (finn_folding_config) beside finn_dataflow.onnx."""
+    path = Path(path)
+    path.write_text(json.dumps(finn_folding_config(graph), indent=1) + "\n")
+    return path

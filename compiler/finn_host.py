@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
+from compiler import kinds
 from compiler.ir import DataflowGraph, IRError
 
 QONNX_DOMAIN = "qonnx.custom_op.general"
@@ -66,22 +67,22 @@ def _host_op(b: _Builder, op: dict, x: str, binary_out: bool) -> str:
         return b.op("Transpose", x, perm=[0, *[p + 1 for p in op["perm"]]])
     if kind == "gather":
         return b.op("Gather", x, np.asarray(op["index"], np.int64), axis=1)
-    if kind in ("quant", "bipolar_quant"):
-        from compiler.frontend.quantizers import QuantSpec
-
-        q = QuantSpec.from_op(op)
-        if q.is_bipolar:
+    if kind in ("quant", "bipolar_quant"):   # fields as docs/ir.md 'Host-side ops' (compiler.quant reads them too)
+        bipolar_quant = kind == "bipolar_quant"
+        one_bit_signed = not bipolar_quant and int(np.asarray(op["bitwidth"]).item()) == 1 and bool(op["signed"])
+        if bipolar_quant or one_bit_signed:   # levels -1/+1 (qonnx: a signed 1-bit Quant is bipolar)
             if not binary_out:
                 raise IRError("input.pre: a bipolar quantizer feeds a layer 0 that is not BIPOLAR")
-            if not q.bipolar:
-                if np.any(np.asarray(q.zeropt) != 0):
+            if one_bit_signed:
+                if np.any(np.asarray(op["zeropt"]) != 0):
                     raise IRError("input.pre: a 1-bit signed quantizer with a zero point has no FINN form")
-                x = b.op("Div", x, np.asarray(q.scale, np.float32))
+                x = b.op("Div", x, np.asarray(op["scale"], np.float32))
             return b.op("MultiThreshold", x, np.zeros((1, 1), np.float32), domain=QONNX_DOMAIN,
                         out_dtype="BINARY", out_scale=1.0, out_bias=0.0)
-        x = b.op("Div", x, np.asarray(q.scale, np.float32))
-        return b.op("Quant", x, np.float32(1.0), np.asarray(q.zeropt, np.float32), np.float32(q.bitwidth),
-                    domain=QONNX_DOMAIN, signed=int(q.signed), narrow=int(q.narrow), rounding_mode=q.rounding_mode)
+        x = b.op("Div", x, np.asarray(op["scale"], np.float32))
+        return b.op("Quant", x, np.float32(1.0), np.asarray(op["zeropt"], np.float32),
+                    np.float32(np.asarray(op["bitwidth"]).item()), domain=QONNX_DOMAIN, signed=int(op["signed"]),
+                    narrow=int(op["narrow"]), rounding_mode=str(op.get("rounding_mode", "ROUND")))
     raise IRError(f"host op {kind!r} has no ONNX form")
 
 
@@ -103,10 +104,9 @@ def wrap_host(model, graph: DataflowGraph):
         if op["op"] in ("quant", "bipolar_quant") or levels:
             levels[x] = dt_in
     y = "global_out"
-    if graph.output.post and last.out_dtype == "BIPOLAR":   # BINARY bits -> -1/+1 values
-        y = post.op("Add", post.op("Mul", y, np.float32(2.0)), np.float32(-1.0))
-    elif last.kind == "MVTU" and last.attrs["binary_xnor"] and last.attrs["noact"]:  # popcount -> accumulator
-        y = post.op("Add", post.op("Mul", y, np.float32(2.0)), np.float32(-last.attrs["MW"]))
+    scale, offset = kinds.get(last.kind).finn_output(last)   # FINN's codes -> IR values (BINARY bits, popcount)
+    if (scale, offset) != (1, 0) and (graph.output.post or last.out_dtype != "BIPOLAR"):
+        y = post.op("Add", post.op("Mul", y, np.float32(scale)), np.float32(offset))
     for op in graph.output.post:
         y = _host_op(post, op, y, binary_out=False)
     if graph.output.post:

@@ -1,13 +1,15 @@
 """Host-side steps around the pipeline (docs/ir.md, 'Host-side ops'): `input.pre` and `output.post`.
 
 Every op is the same float32 NumPy operation QONNX execution performs, in the same order, so the host
-reproduces the model bit for bit; quantizers use qonnx's int_quant ops (compiler.frontend.quantizers).
+reproduces the model bit for bit; quantizers repeat qonnx's int_quant ops in NumPy (compiler.quant), so
+the board runtime needs neither qonnx nor onnx.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from compiler.ir import InputSpec, IRError, OutputSpec
+from compiler.quant import levels_of_op
 
 
 def _apply(op: dict, x: np.ndarray) -> np.ndarray:
@@ -26,9 +28,7 @@ def _apply(op: dict, x: np.ndarray) -> np.ndarray:
     if kind == "gather":
         return x[:, np.asarray(op["index"])]
     if kind in ("quant", "bipolar_quant"):
-        from compiler.frontend.quantizers import QuantSpec
-
-        return QuantSpec.from_op(op).levels(x).astype(np.int64)
+        return levels_of_op(op, x).astype(np.int64)
     raise IRError(f"unknown host op {kind!r}")
 
 

@@ -8,28 +8,25 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from qonnx.core.datatype import DataType
+from compiler import kinds
+from compiler.datatypes import DataType, datatype
+from compiler.errors import IRError  # noqa: F401  (re-exported: callers import it from here)
 
-KINDS = ("MVTU", "Thresholding", "SlidingWindow", "MaxPool", "LabelSelect")
+from compiler.names import check_name
+
+KINDS = kinds.names()
 FORMAT_VERSION = 1
 
 
-class IRError(ValueError):
-    """An IR graph or file that breaks the contract in docs/ir.md."""
-
-
 def dtype(name: str) -> DataType:
-    """qonnx DataType from its name, with an error that names the bad value."""
-    try:
-        return DataType[name]
-    except (KeyError, ValueError):
-        raise IRError(f"unknown datatype {name!r}") from None
+    """IR datatype from its name (compiler.datatypes), with an error that names the bad value."""
+    return datatype(name)
 
 
 @dataclass
@@ -53,27 +50,17 @@ class Layer:
         return int(self.folding.get("simd", 1))
 
     def validate(self) -> None:
+        bad = check_name(self.name, "layer name")
+        if bad:
+            raise IRError(f"{bad}; layer names reach generated Tcl/C++ (rename the ONNX node)")
         where = f"layer {self.name!r} ({self.kind})"
-        if self.kind not in KINDS:
-            raise IRError(f"{where}: unknown kind; expected one of {KINDS}")
+        if self.kind not in kinds.names():
+            raise IRError(f"{where}: unknown kind; expected one of {kinds.names()}")
         dtype(self.in_dtype), dtype(self.out_dtype)
-        for axis, key in _folded_dims(self):
+        for key, (_, axis) in kinds.get(self.kind).folded_dims(self).items():
             n = self.folding.get(key, 1)
             if n < 1 or axis % n:
                 raise IRError(f"{where}: {key}={n} must be a positive divisor of {axis}")
-
-
-def _folded_dims(layer: Layer) -> list[tuple[int, str]]:
-    a = layer.attrs
-    if layer.kind == "MVTU":
-        return [(a["MH"], "pe"), (a["MW"], "simd")]
-    if layer.kind == "Thresholding":
-        return [(a["num_channels"], "pe")]
-    if layer.kind == "SlidingWindow":
-        return [(a["channels"], "simd")]
-    if layer.kind == "MaxPool":
-        return [(a["channels"], "pe")]
-    return []
 
 
 @dataclass
@@ -108,6 +95,9 @@ class DataflowGraph:
         raise IRError(f"no layer named {name!r}")
 
     def validate(self) -> None:
+        bad = check_name(self.name, "graph name")
+        if bad:
+            raise IRError(f"{bad}; graph names reach generated Tcl/C++ (choose another --name)")
         if not self.layers:
             raise IRError(f"graph {self.name!r} has no layers")
         names = set()
@@ -147,10 +137,12 @@ class DataflowGraph:
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write graph.json + arrays.npz atomically: a crash never leaves a half-written graph."""
+        from compiler.buildfolder import make_temp_dir
+
         self.validate()
         directory = Path(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        tmp = make_temp_dir(f".{directory.name}.", directory.parent)
         try:
             (tmp / "graph.json").write_text(json.dumps(self.to_json(), indent=1))
             arrays = {f"{l.name}/{k}": v for l in self.layers for k, v in l.arrays.items()}
@@ -178,10 +170,19 @@ class DataflowGraph:
             doc = json.loads(gfile.read_text())
         except json.JSONDecodeError as e:
             raise IRError(f"{gfile}: not valid JSON ({e})") from None
+        if not isinstance(doc, dict):
+            raise IRError(f"{gfile}: expected a JSON object, got {type(doc).__name__}")
         if doc.get("format_version") != FORMAT_VERSION:
             raise IRError(f"{gfile}: format_version {doc.get('format_version')!r}, expected {FORMAT_VERSION}")
-        with np.load(afile) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        from compiler.schema import check_graph_json
+
+        check_graph_json(doc, gfile)
+        try:
+            with np.load(afile, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise IRError(f"{afile}: unreadable arrays file ({type(e).__name__}: {e}); truncated or not an .npz "
+                          "written by bnnc") from None
 
         def restore(ops: list[dict], tag: str) -> list[dict]:
             out = []
@@ -211,7 +212,7 @@ class DataflowGraph:
                 output=OutputSpec(tuple(doc["output"]["shape"]), restore(doc["output"]["post"], "post")),
             )
         except KeyError as e:
-            raise IRError(f"{gfile}: missing field or array {e}") from None
+            raise IRError(f"{gfile}: array {e} is referenced but missing from {afile.name}") from None
         g.validate()
         return g
 

@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from boards.catalog import RESOURCE_KEYS, Board
+from compiler import kinds
 from compiler.cost import GraphCost
+from compiler.kinds.sliding_window import CONV_NOTE  # noqa: F401  (re-exported)
 
 SHOWN = ("lut", "ff", "bram18", "uram", "dsp")
-CONV_NOTE = ("convolutional layers: in calibration the model gave ~0.7x the LUTs and BRAM18 of a published "
-             "post-route CNV design (docs/cost_model.md); keep extra headroom (e.g. --margin 0.6)")
+def kind_notes(cost: GraphCost) -> list[str]:
+    """The caveats each kind present in the design attaches to its estimate (e.g. CONV_NOTE), once each."""
+    present = dict.fromkeys(l.kind for l in cost.layers if l.kind in kinds.names())
+    return [n for k in present for n in kinds.get(k).report_notes]
 
 
 def build_report(graph_name: str, cost: GraphCost, board: Board | None = None, margin: float = 0.85,
@@ -28,7 +32,7 @@ def build_report(graph_name: str, cost: GraphCost, board: Board | None = None, m
         "target_fps": target_fps, "ii_cycles": cost.ii_cycles, "fps": cost.fps,
         "latency_cycles": cost.latency_cycles, "latency_us": cost.latency_us, "bottleneck": cost.bottleneck.name,
         "layers": [l.as_dict() for l in cost.layers], "total": total.as_dict(),
-        "notes": list(notes or []) + ([CONV_NOTE] if any(l.kind == "SlidingWindow" for l in cost.layers) else []),
+        "notes": list(notes or []) + kind_notes(cost),
         "board": None,
     }
     if board is not None:

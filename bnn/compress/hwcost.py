@@ -66,13 +66,13 @@ def export_and_lower(model: nn.Module, in_shape: tuple[int, ...], fast: bool = T
     takes.
     """
     from bnn.export import export_qonnx
-    from compiler.frontend import load_model, lower
+    from compiler.pipeline import lower_only
 
     with tempfile.TemporaryDirectory(prefix="bnnc-compress-") as d:
         path = Path(d) / "model.onnx"
         with quiet():
             export_qonnx(model, path, tuple(in_shape), dynamo=not fast)
-        return lower(load_model(path), path.stem)
+        return lower_only(path)
 
 
 def estimate_graph(graph, board: str, target_fps: float | str | None, margin: float = 0.85) -> HardwareEstimate:
@@ -84,7 +84,7 @@ def estimate_graph(graph, board: str, target_fps: float | str | None, margin: fl
     brd = get_board(board)
     plan = optimize_folding(graph, brd, target_fps, margin)
     work = estimate(graph, brd.default_clock_mhz, brd.shell.dma_bits)       # IR folding untouched: pe = simd = 1
-    work_cycles = sum(l.cycles for l in work.layers if l.kind != "dma")
+    work_cycles = sum(l.cycles for l in work.layers[:-1])                   # all but the DMA shell stage
     tot = plan.cost.total
     return HardwareEstimate(lut=float(tot.lut), ff=float(tot.ff), bram18=float(tot.bram18), dsp=float(tot.dsp),
                             fps=float(plan.cost.fps), ii_cycles=int(plan.cost.ii_cycles), work_cycles=int(work_cycles),

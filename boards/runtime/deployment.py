@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from boards.runtime.errors import AcceleratorError
+from boards.runtime.paths import confined
+from boards.runtime.schema import check_deploy_json, check_packing
 from compiler.ir import DataflowGraph, IRError
 from compiler.packing import frame_bytes
-
-_STREAM_KEYS = ("shape", "dtype", "elems_per_word", "word_bytes", "axi_bytes", "words_per_frame")
 
 
 @dataclass
@@ -32,14 +33,7 @@ class Deployment:
             meta = json.loads(f.read_text())
         except ValueError as e:
             raise AcceleratorError(f"{f}: not valid JSON ({e})") from None
-        for side in ("input", "output"):
-            missing = [k for k in _STREAM_KEYS if k not in meta.get(side, {})]
-            if missing:
-                raise AcceleratorError(f"{f}: '{side}' lacks {', '.join(missing)} (written by an older bnnc? "
-                                       "run `bnnc deploy` again)")
-        for key in ("control", "ip", "dma"):
-            if key not in meta:
-                raise AcceleratorError(f"{f}: no '{key}' section (written by an older bnnc? run `bnnc deploy` again)")
+        check_deploy_json(meta, f)
         try:
             graph = DataflowGraph.load(path)
         except IRError as e:
@@ -50,13 +44,7 @@ class Deployment:
 
     def _check_consistent(self) -> None:
         """deploy.json and graph.json must describe the same streams, or packing would silently disagree."""
-        first, last = self.graph.layers[0], self.graph.layers[-1]
-        i, o = self.meta["input"], self.meta["output"]
-        for side, s, shape, dt in (("input", i, first.in_shape, first.in_dtype),
-                                   ("output", o, last.out_shape, last.out_dtype)):
-            if tuple(s["shape"]) != tuple(shape) or s["dtype"] != dt:
-                raise AcceleratorError(f"{self.path}: deploy.json {side} {s['shape']} {s['dtype']} disagrees with "
-                                       f"graph.json ({list(shape)} {dt}); run `bnnc deploy` again")
+        check_packing(self.meta, self.graph, self.path / "deploy.json")
 
     @property
     def name(self) -> str:
@@ -72,14 +60,15 @@ class Deployment:
             raise AcceleratorError(f"{self.path} has no bitstream: build one with `bnnc bitstream BUILD_DIR` on a "
                                    "machine with Vitis HLS + Vivado, then `bnnc deploy` again (the 'sim' and 'csim' "
                                    "backends need no bitstream)")
-        bit, hwh = self.path / self.meta["bitfile"], self.path / self.meta["hwh"]
+        src = self.path / "deploy.json"
+        bit, hwh = (confined(self.path, self.meta[k], k, src) for k in ("bitfile", "hwh"))
         for f in (bit, hwh):
             if not f.is_file():
                 raise AcceleratorError(f"{f}: listed in deploy.json but missing")
         return bit, hwh
 
     def hls_project(self) -> Path:
-        p = self.path / self.meta.get("hls", "hls")
+        p = confined(self.path, self.meta.get("hls", "hls"), "hls", self.path / "deploy.json")
         if not (p / "project.json").is_file():
             raise AcceleratorError(f"{p}: no HLS sources in this deployment (needed by the 'csim' backend); "
                                    "run `bnnc deploy` again")
@@ -90,5 +79,9 @@ class Deployment:
         if not self.meta.get("samples"):
             raise AcceleratorError(f"{self.path}: no samples.npz (the training dataset was not available to "
                                    "`bnnc deploy`)")
-        with np.load(self.path / self.meta["samples"]) as z:
-            return z["images"], z["labels"]
+        f = confined(self.path, self.meta["samples"], "samples", self.path / "deploy.json")
+        try:
+            with np.load(f, allow_pickle=False) as z:
+                return z["images"], z["labels"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+            raise AcceleratorError(f"{f}: not a samples file with 'images' and 'labels' ({e})") from None

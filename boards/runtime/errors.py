@@ -1,8 +1,10 @@
 """Errors of the board runtime: every message names the deploy folder, input or DMA channel at fault."""
 from __future__ import annotations
 
+from compiler.errors import BnncError
 
-class AcceleratorError(RuntimeError):
+
+class AcceleratorError(BnncError, RuntimeError):
     """The deployment, the input or the accelerator is not usable as asked."""
 
 

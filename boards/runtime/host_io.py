@@ -7,11 +7,12 @@ import numpy as np
 
 from boards.runtime.deployment import Deployment
 from boards.runtime.errors import AcceleratorError
+from compiler import kinds
 from compiler.hostops import run_post, run_pre
 from compiler.ir import IRError
 from compiler.packing import pack_stream, unpack_stream
 
-# Model-input ranges the bnn preprocessing produces (bnn/preprocess.py RANGES).
+# Model-input ranges the bnn preprocessing produces (compiler/preprocess.py RANGES).
 _RANGES = {"unit": (0.0, 1.0), "bipolar": (-1.0, 1.0)}
 
 
@@ -29,6 +30,8 @@ class HostIO:
         shape = tuple(self.graph.input.shape)
         if x.dtype == object or x.dtype.kind not in "uif":
             raise AcceleratorError(f"images must be a numeric array (uint8 images or float model inputs), got {x.dtype}")
+        if x.ndim == 0:
+            raise AcceleratorError(f"images must be a batch (N, {', '.join(map(str, shape))}), got a single number")
         if x.ndim == len(shape) and x.ndim >= 1 and (x.shape == shape or self._raw_frame_shape(x.shape)):
             raise AcceleratorError(f"got one image of shape {x.shape}: add a batch dimension, e.g. images[None]")
         if len(x) == 0:
@@ -63,7 +66,7 @@ class HostIO:
             return False
 
     def _preprocess_spec(self):
-        from bnn.preprocess import Preprocess
+        from compiler.preprocess import Preprocess
 
         return Preprocess.from_dict(self.pre)
 
@@ -112,7 +115,7 @@ class HostIO:
 
     def labels(self, ints: np.ndarray) -> np.ndarray:
         """Top-1 class per frame: the LabelSelect index if the graph ends in one, else the argmax of the outputs."""
-        if self.graph.layers[-1].kind == "LabelSelect":
+        if kinds.get(self.graph.layers[-1].kind).produces_labels:
             return np.asarray(ints).reshape(len(ints), -1)[:, 0].astype(np.int64)
         out = np.asarray(self.outputs(ints))
         return out.reshape(len(out), -1).argmax(axis=1)

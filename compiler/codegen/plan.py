@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from compiler.codegen.cxx import bits
+from compiler.backends.hls.cxx import bits
 from compiler.cost import stream_elems
-from compiler.ir import DataflowGraph, IRError, Layer, dtype as ir_dtype
+from compiler import kinds
+from compiler.ir import DataflowGraph, IRError, Layer
 
 AXI_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)   # stream widths AXI DMA accepts
 
@@ -72,42 +73,20 @@ MAX_WORD_BITS = 4096   # AP_INT_MAX_W in hls/include/bnnc/types.hpp (Vitis HLS a
 def _check_layer(l: Layer) -> None:
     """What the templates rely on beyond DataflowGraph.validate (folding divides, shapes agree)."""
     where = f"layer {l.name!r} ({l.kind})"
-    a = l.attrs
-    words = {"MVTU": (l.simd, l.pe), "SlidingWindow": (l.simd, l.simd), "Thresholding": (l.pe, l.pe),
-             "MaxPool": (l.pe, l.pe)}.get(l.kind, (1, 1))
-    for side, elems, dt in (("input", words[0], l.in_dtype), ("output", words[1], l.out_dtype)):
+    kind = kinds.get(l.kind)
+    for side, end, dt in (("input", "in", l.in_dtype), ("output", "out", l.out_dtype)):
+        elems = kind.stream_elems(l, end)
         if elems * bits(dt) > MAX_WORD_BITS:
             raise IRError(f"{where}: its {side} word of {elems} x {dt} ({elems * bits(dt)} bits) exceeds "
                           f"{MAX_WORD_BITS} bits; lower its pe/simd")
-    n_in, n_out = math.prod(l.in_shape), math.prod(l.out_shape)
-    if l.kind == "MVTU":
-        ok = n_in == a["num_vectors"] * a["MW"] and n_out == a["num_vectors"] * a["MH"]
-        if a["binary_xnor"] and (l.in_dtype != "BIPOLAR" or a["weight_dtype"] != "BIPOLAR"):
-            raise IRError(f"{where}: binary_xnor needs BIPOLAR input and weights")
-        if not a["noact"] and "thresholds" not in l.arrays:
-            raise IRError(f"{where}: has no thresholds array (set noact for an accumulator output)")
-    elif l.kind == "Thresholding":
-        ok = n_in == n_out == a["num_vectors"] * a["num_channels"]
-    elif l.kind == "SlidingWindow":
-        (h, w), (kh, kw), (sh, sw), p = a["ifm_dim"], a["kernel"], a["stride"], a["pad"]
-        ofm = [(h + p[0] + p[2] - kh) // sh + 1, (w + p[1] + p[3] - kw) // sw + 1]
-        if list(a["ofm_dim"]) != ofm or min(ofm) < 1:
-            raise IRError(f"{where}: ofm_dim {a['ofm_dim']} disagrees with ifm_dim/kernel/stride/pad ({ofm})")
-        ok = tuple(l.in_shape) == (h, w, a["channels"]) and tuple(l.out_shape) == (*ofm, kh * kw * a["channels"])
-    elif l.kind == "MaxPool":
-        (h, w), (kh, kw), (sh, sw) = a["ifm_dim"], a["kernel"], a["stride"]
-        ofm = [(h - kh) // sh + 1, (w - kw) // sw + 1]
-        if list(a["ofm_dim"]) != ofm or min(ofm) < 1:
-            raise IRError(f"{where}: ofm_dim {a['ofm_dim']} disagrees with ifm_dim/kernel/stride ({ofm})")
-        ok = tuple(l.in_shape) == (h, w, a["channels"]) and tuple(l.out_shape) == (*ofm, a["channels"])
-    else:  # LabelSelect
-        ok = n_in == a["num_labels"] and tuple(l.out_shape) == (a["k"],) and 1 <= a["k"] <= a["num_labels"]
-        d = ir_dtype(l.out_dtype)
-        if d.signed() or int(d.max()) < a["num_labels"] - 1:
-            raise IRError(f"{where}: out_dtype {l.out_dtype} cannot hold label index {a['num_labels'] - 1}")
+    try:
+        kind.check(l)
+        ok = kind.shapes_ok(l)
+    except KeyError as e:
+        raise IRError(f"{where}: missing attribute {e}") from None
     if not ok:
         raise IRError(f"{where}: in_shape {tuple(l.in_shape)} / out_shape {tuple(l.out_shape)} disagree with its "
-                      f"attributes {a}")
+                      f"attributes {l.attrs}")
 
 
 def make_plan(graph: DataflowGraph) -> Plan:

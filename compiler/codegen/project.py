@@ -11,22 +11,22 @@ Layout (everything relative, so the folder can be copied to a machine with Vitis
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from boards.catalog import Board, get_board
+from compiler.buildfolder import make_temp_dir
 from compiler.codegen import tcl
-from compiler.codegen.cxx import identifier
+from compiler.backends.hls.cxx import identifier
 from compiler.codegen.plan import Plan, make_plan
 from compiler.codegen.testbench import TESTBENCH
 from compiler.codegen.top import TOP, top_header, top_source
 from compiler.errors import CompileError
 from compiler.ir import DataflowGraph
+from compiler.sources import digest_texts, sources_digest
 
 DEFAULT_BOARD = "Pynq-Z2"
 
@@ -91,11 +91,11 @@ def generate_project(graph: DataflowGraph, out_dir: str | os.PathLike, board: st
     }
     lib = library_dir() / "bnnc"
     library = {f"include/bnnc/{f.name}": f.read_text() for f in sorted(lib.glob("*.hpp"))}
-    meta["source_digest"] = _digest({**files, **library})
+    meta["source_digest"] = digest_texts({**files, **library})
     files["project.json"] = json.dumps(meta, indent=1) + "\n"
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = make_temp_dir(f".{out.name}.", out.parent)
     try:
         for rel, text in files.items():
             f = tmp / rel
@@ -105,7 +105,7 @@ def generate_project(graph: DataflowGraph, out_dir: str | os.PathLike, board: st
             f = tmp / rel
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_text(text)
-        if _digest_of(out) == meta["source_digest"]:
+        if sources_digest(out) == meta["source_digest"]:   # content, not project.json's claim
             _keep_tool_outputs(out, tmp)
         if out.exists():
             old = out.with_name(f".{out.name}.old")
@@ -134,8 +134,11 @@ def load_build(build_dir: str | os.PathLike) -> DataflowGraph:
 
 def project_for_build(build_dir: str | os.PathLike, board: str | None = None,
                       clock_mhz: float | None = None) -> tuple[DataflowGraph, Project]:
-    """(Re)generate BUILD_DIR/hls from BUILD_DIR's graph. Board and clock default to the existing project's
-    (then to Pynq-Z2 at its default clock), so regenerating unchanged sources keeps what the tools built."""
+    """(Re)generate BUILD_DIR/hls from BUILD_DIR's graph. Board and clock default to the ones the build was
+    compiled for (BUILD_DIR/build_config.json), then to the existing project's, then to Pynq-Z2 at its default
+    clock, so a design folded for a board is generated for it and unchanged sources keep what the tools built."""
+    from compiler.config import load_config
+
     graph = load_build(build_dir)
     project = Path(build_dir) / "hls"
     old = {}
@@ -143,25 +146,14 @@ def project_for_build(build_dir: str | os.PathLike, board: str | None = None,
         old = json.loads((project / "project.json").read_text())
     except (OSError, ValueError):
         pass
+    cfg = load_config(build_dir)
+    if cfg is not None and cfg.board:
+        old = {"board": cfg.board, "clock_mhz": cfg.clock_mhz}
     return graph, generate_project(graph, project, board or old.get("board") or DEFAULT_BOARD,
                                    clock_mhz or (old.get("clock_mhz") if not board else None))
 
 
 TOOL_OUTPUTS = ("hls_prj", "vivado", "output", "csim")
-
-
-def _digest(files: dict[str, str]) -> str:
-    h = hashlib.sha256()
-    for rel in sorted(files):
-        h.update(rel.encode() + b"\0" + files[rel].encode() + b"\0")
-    return h.hexdigest()
-
-
-def _digest_of(project: Path) -> str | None:
-    try:
-        return json.loads((project / "project.json").read_text()).get("source_digest")
-    except (OSError, ValueError):
-        return None
 
 
 def _keep_tool_outputs(old: Path, new: Path) -> None:

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from qonnx.custom_op.general.intquant import max_int, min_int, resolve_rounding_mode
+from qonnx.custom_op.general.intquant import max_int, min_int
 
+from compiler.datatypes import range_dtype  # noqa: F401  (defined there; imported from here by callers)
 from compiler.errors import CompileError
+from compiler.quant import bipolar_levels, int_levels
 
 QUANT_OPS = ("Quant", "IntQuant", "BipolarQuant")
 MAX_BITS = 8
@@ -31,22 +33,9 @@ class QuantSpec:
 
     def levels(self, x: np.ndarray) -> np.ndarray:
         """Integer levels (float array holding integers) exactly as qonnx computes them before scaling."""
-        x = np.asarray(x, dtype=np.float32)
         if self.bipolar:
-            ones = np.ones(x.shape, dtype=x.dtype)
-            return np.where(x >= 0.0, ones, -ones)
-        y = x / self.scale
-        y = y + self.zeropt
-        if self.bits == 1 and self.signed:
-            ones = np.ones(y.shape, dtype=y.dtype)
-            y = np.where(y >= 0.0, ones, -ones)
-        else:
-            lo = min_int(self.signed, self.narrow, self.bitwidth)
-            hi = max_int(self.signed, self.narrow, self.bitwidth)
-            y = np.where(y > hi, np.asarray(hi).astype(y.dtype), y)
-            y = np.where(y < lo, np.asarray(lo).astype(y.dtype), y)
-            y = resolve_rounding_mode(self.rounding_mode)(y)
-        return y - self.zeropt
+            return bipolar_levels(x)
+        return int_levels(x, self.scale, self.zeropt, self.bitwidth, self.signed, self.narrow, self.rounding_mode)
 
     @property
     def bits(self) -> int:
@@ -85,18 +74,6 @@ class QuantSpec:
         return cls(False, np.asarray(op["scale"], np.float32), np.asarray(op["zeropt"], np.float32),
                    np.asarray(op["bitwidth"], np.float32), int(op["signed"]), int(op["narrow"]),
                    str(op.get("rounding_mode", "ROUND")))
-
-
-def range_dtype(lo: int, hi: int) -> str:
-    """Smallest qonnx integer DataType name holding [lo, hi] (BIPOLAR only when the values are exactly ±1)."""
-    if lo >= 0:
-        for b in range(1, 33):
-            if hi <= 2**b - 1:
-                return "BINARY" if b == 1 else f"UINT{b}"
-    for b in range(2, 33):
-        if -(2 ** (b - 1)) <= lo and hi <= 2 ** (b - 1) - 1:
-            return f"INT{b}"
-    raise CompileError(f"integer range [{lo}, {hi}] needs more than 32 bits")
 
 
 def const_value(model, tensor: str) -> np.ndarray | None:

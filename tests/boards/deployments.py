@@ -4,12 +4,14 @@ compile -> fold -> `compiler.deploy`."""
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from bnn.datasets import deploy_samples
 from bnn.export import export_qonnx
 from bnn.topologies import build
 from compiler.build import compile_model
@@ -46,7 +48,7 @@ def make_deployment(root: Path, name: str = "tfc", w: int = 1, a: int = 1, input
     if folding:
         apply_folding(g, folding(g))
         g.save(root / "build")
-    assemble_deploy(root / "build", root / "deploy", samples=samples)
+    assemble_deploy(root / "build", root / "deploy", samples=samples, load_samples=deploy_samples)
     return root / "deploy"
 
 
@@ -56,3 +58,23 @@ def _build(name, w, a, input_bits=None):
     from bnn.topologies import from_spec, make_spec
 
     return from_spec(make_spec(name, w, a, input_bits=input_bits))
+
+
+def fold_tfc(g):
+    """49 one-bit inputs per word: 7-byte words in 8-byte AXI beats (padding exercised); 2 outputs per word."""
+    return {g.layers[0].name: {"simd": 49, "pe": 4}, g.layers[-1].name: {"pe": 2}}
+
+
+def fold_w2a2(g):
+    return {g.layers[0].name: {"simd": 16, "pe": 2}, g.layers[-1].name: {"pe": 5}}
+
+
+def with_bitstream(deploy, dst):
+    """A copy of `deploy` that lists a (dummy) bitstream, as `bnnc deploy` writes it after a Vivado run."""
+    shutil.copytree(deploy, dst)
+    meta = json.loads((dst / "deploy.json").read_text())
+    (dst / "accel.bit").write_bytes(b"\x00" * 64)
+    (dst / "accel.hwh").write_text("<hwh/>")
+    meta.update(bitfile="accel.bit", hwh="accel.hwh", notes=[])
+    (dst / "deploy.json").write_text(json.dumps(meta))
+    return dst

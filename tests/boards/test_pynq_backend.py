@@ -8,7 +8,7 @@ import pytest
 
 from boards.runtime import Accelerator, AcceleratorError, AcceleratorTimeout
 from compiler.csim import compile_csim, run_csim_bytes
-from conftest import with_bitstream
+from deployments import with_bitstream
 from fake_pynq import make_pynq
 
 

@@ -108,16 +108,14 @@ def test_topk_refused_with_per_class_bias(tmp_path):
     assert not (tmp_path / "build").exists()
 
 
-def test_user_model_with_float_scales_is_reported_honestly(tmp_path, monkeypatch):
-    """Per-channel float weight scales, unsigned QuantReLU, float-scaled 8-bit input: the integer layers
-    match QONNX, and the non-power-of-two float tail is flagged instead of claimed exact."""
+def test_user_model_with_float_scales_is_reported_honestly(tmp_path):
+    """Per-channel float weight scales, unsigned QuantReLU, float-scaled 8-bit input: the integer layers match
+    QONNX exactly, and the non-power-of-two float tail is flagged, then verified within its rounding bound."""
     import brevitas.nn as qnn
     from brevitas.quant import Int8ActPerTensorFloat, Int8WeightPerChannelFloat, Uint8ActPerTensorFloat
     from torch import nn
 
-    from brevitas_models import randomize_bn, simulator
-    from compiler.build import compile_model
-    from compiler.errors import VerifyError
+    from brevitas_models import randomize_bn
 
     wq, aq = Int8WeightPerChannelFloat.let(bit_width=4), Uint8ActPerTensorFloat.let(bit_width=2)
     m = randomize_bn(nn.Sequential(
@@ -127,16 +125,5 @@ def test_user_model_with_float_scales_is_reported_honestly(tmp_path, monkeypatch
     path = export(m, tmp_path / "u.onnx", (3, 8, 8))
     g, rep = compile_and_verify(path, tmp_path / "b", num_random=64)
     assert g.meta["output_exact"] is False and any("power of two" in n for n in g.meta["notes"])
-    assert rep.checked_layers and not any(rep.layer_mismatches.values()), rep.describe()
-    if not rep.ok:   # the float tail differs: say where, and refuse to write a verified build
-        assert "float output step" in rep.describe()
-        import importlib.util
-        import sys
-
-        if importlib.util.find_spec("compiler.simulate") is None:
-            import naive_ir
-
-            monkeypatch.setitem(sys.modules, "compiler.simulate", naive_ir)
-        with pytest.raises(VerifyError):
-            compile_model(path, tmp_path / "vb", verify=True, num_random=64)
-        assert not (tmp_path / "vb").exists()
+    assert rep.integer_layers and not any(rep.layer_mismatches.values()), rep.describe()
+    assert rep.ok and rep.tail_layer == g.layers[-1].name and rep.max_abs_diff <= rep.max_bound, rep.describe()

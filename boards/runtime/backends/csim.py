@@ -1,4 +1,7 @@
-"""The generated HLS C++ (hls/ sources in the deployment) compiled with g++, fed the DMA bytes as a file."""
+"""The generated HLS C++ (hls/ sources in the deployment) compiled with g++, fed the DMA bytes as a file.
+
+The sources are checked against the deployment's IR first (content digest): sources that differ from what
+graph.json generates are regenerated from it, so neither edited C++ nor a stale binary is ever run."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,11 +15,16 @@ class CsimBackend:
 
     def __init__(self, deployment):
         from compiler.csim import compile_csim
+        from compiler.ir import IRError
+        from compiler.sources import regenerate_if_changed
 
         self.project = deployment.hls_project()
+        meta = deployment.meta
         try:
+            self.regenerated = regenerate_if_changed(deployment.graph, self.project, meta["board"],
+                                                     float(meta["clock_mhz"]))
             self.exe, self.compile_seconds, self.reused = compile_csim(self.project)
-        except CompileError as e:
+        except (CompileError, IRError, KeyError, ValueError) as e:
             raise AcceleratorError(f"csim backend: {e}") from None
         except OSError as e:         # e.g. a read-only deployment folder: the binary is built inside it
             raise AcceleratorError(f"csim backend: cannot build in {self.project}: {e}") from None

@@ -7,6 +7,7 @@ write num_frames -> recvchannel.transfer(out) -> sendchannel.transfer(in) -> ap_
 """
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from boards.runtime.errors import AcceleratorError, AcceleratorTimeout
 
 AP_START = 0x1
+IP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")     # block-design cell names (compiler.codegen.tcl)
 
 
 def import_pynq():
@@ -50,6 +52,9 @@ class PynqBackend:
         self.ibuf = self.obuf = None
 
     def _ip(self, name: str):
+        if not isinstance(name, str) or not IP_NAME.fullmatch(name):   # no dunder/private attribute of the overlay
+            raise AcceleratorError(f"deploy.json 'ip' names {name!r}, not an IP cell name (letters, digits, _; "
+                                   "starting with a letter)")
         try:
             return getattr(self.overlay, name)
         except AttributeError:

@@ -5,6 +5,8 @@ from click.testing import CliRunner
 
 from bnnc import main
 
+pytestmark = pytest.mark.usefixtures("one_thread")     # it trains: one torch thread (conftest.py)
+
 
 @pytest.fixture(scope="module")
 def teacher_ckpt(tmp_path_factory):

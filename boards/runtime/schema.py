@@ -1,0 +1,78 @@
+"""JSON Schema of deploy.json (written by compiler/deploy.py) and its cross-check against graph.json.
+
+Why: deploy.json drives packing (elements per word, beat bytes, words per frame), DMA sizes, register offsets
+and overlay attribute names; a wrong type or value must be an error naming the file and field, and packing
+fields must agree with the graph they claim to describe, or every frame would be silently mis-packed.
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from boards.runtime.errors import AcceleratorError
+from compiler.schema import NONNEG, POS, SHAPE, schema_problems
+
+STREAM = {"type": "object",
+          "required": ["shape", "dtype", "elems_per_word", "word_bytes", "axi_bytes", "words_per_frame"],
+          "properties": {"shape": SHAPE, "dtype": {"type": "string"}, "elems_per_word": POS, "word_bits": POS,
+                         "word_bytes": POS, "axi_bytes": {"enum": [1, 2, 4, 8, 16, 32, 64, 128]},
+                         "words_per_frame": POS}}
+IP_NAME = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9_]*$"}
+REL_PATH = {"type": "string", "minLength": 1}
+DEPLOY_SCHEMA = {
+    "type": "object",
+    "required": ["input", "output", "control", "ip", "dma"],
+    "properties": {
+        "name": {"type": "string"}, "graph": {"type": "string"}, "board": {"type": "string"},
+        "clock_mhz": {"type": "number", "exclusiveMinimum": 0},
+        "input": STREAM, "output": STREAM,
+        "control": {"type": "object", "required": ["num_frames_offset", "ap_ctrl_offset"],
+                    "properties": {"num_frames_offset": NONNEG, "ap_ctrl_offset": NONNEG}},
+        "ip": {"type": "object", "required": ["dma", "accel"], "properties": {"dma": IP_NAME, "accel": IP_NAME}},
+        "dma": {"type": "object", "required": ["max_transfer_bytes"], "properties": {"max_transfer_bytes": POS}},
+        "bitfile": {"type": ["string", "null"]}, "hwh": {"type": ["string", "null"]},
+        "hls": REL_PATH, "samples": {"type": ["string", "null"]},
+        "ir": {"type": "array", "items": REL_PATH},
+        "notes": {"type": "array", "items": {"type": "string"}},
+    },
+}
+_REDEPLOY = "(written by an older bnnc, or edited? run `bnnc deploy` again)"
+
+
+def check_deploy_json(meta: Any, file: str | os.PathLike) -> None:
+    """AcceleratorError naming `file` and the field unless `meta` is a valid deploy.json document."""
+    if not isinstance(meta, dict):
+        raise AcceleratorError(f"{file}: expected a JSON object, got {type(meta).__name__} {_REDEPLOY}")
+    for key in DEPLOY_SCHEMA["required"]:
+        if key not in meta:
+            raise AcceleratorError(f"{file}: no '{key}' section {_REDEPLOY}")
+    for side in ("input", "output"):
+        if isinstance(meta[side], dict):
+            missing = [k for k in STREAM["required"] if k not in meta[side]]
+            if missing:
+                raise AcceleratorError(f"{file}: '{side}' lacks {', '.join(missing)} {_REDEPLOY}")
+    problems = schema_problems(meta, DEPLOY_SCHEMA)
+    if problems:
+        raise AcceleratorError(f"{file}: not a valid deploy.json {_REDEPLOY}:\n  " + "\n  ".join(problems))
+
+
+def check_packing(meta: dict, graph, file: str | os.PathLike) -> None:
+    """deploy.json's stream ends must be the ones the graph's folding produces (compiler.codegen.plan)."""
+    from compiler.codegen.plan import make_plan
+    from compiler.ir import IRError
+
+    try:
+        plan = make_plan(graph)
+    except IRError as e:
+        raise AcceleratorError(f"{file}: graph.json cannot be streamed ({e})") from None
+    for side, end in (("input", plan.input), ("output", plan.output)):
+        want, got = end.as_dict(), meta[side]
+        if list(got["shape"]) != want["shape"] or got["dtype"] != want["dtype"]:
+            raise AcceleratorError(f"{file}: deploy.json {side} {got['shape']} {got['dtype']} disagrees with "
+                                   f"graph.json ({want['shape']} {want['dtype']}); run `bnnc deploy` again")
+        for key in ("elems_per_word", "word_bytes", "axi_bytes", "words_per_frame"):
+            if got[key] != want[key]:
+                raise AcceleratorError(f"{file}: field {side}.{key} = {got[key]} disagrees with graph.json, whose "
+                                       f"folding gives {want[key]} ({math.prod(want['shape'])} x {want['dtype']} "
+                                       f"per frame); run `bnnc deploy` again")

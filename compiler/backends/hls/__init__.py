@@ -1,0 +1,11 @@
+"""HLS C++ backend: one emitter module per layer kind, registered by kind name.
+
+An emitter turns one IR layer into its template call in the dataflow top function (plus, for layers with
+constant memories, a parameter header). `get(kind)` fails with the list of kinds that have an emitter;
+tests/compiler/test_kinds.py checks every registered layer kind has one.
+"""
+from compiler.backends.hls.registry import Emitter, emitter, get, kinds
+
+from compiler.backends.hls import mvtu, thresholding, sliding_window, maxpool, label_select  # noqa: E402,F401,I001
+
+__all__ = ["Emitter", "emitter", "get", "kinds"]

@@ -1,0 +1,95 @@
+"""BuildConfig: the choices a build was made with, saved as BUILD_DIR/build_config.json.
+
+`bnnc compile` (compiler.pipeline.build) writes the *resolved* config with the graph; every later step (hls,
+csim, bitstream, deploy, run) reads it, so a design folded for one board is generated for that board unless
+the user names another one explicitly.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from compiler.errors import BnncError
+
+CONFIG_FILE = "build_config.json"
+FORMAT_VERSION = 1
+DEFAULT_MARGIN = 0.85
+
+
+class ConfigError(BnncError):
+    """A build_config.json (or config value) that cannot be used."""
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """How to compile a model: target board and clock, throughput target, resource margin, folding source."""
+
+    board: str | None = None               #: board name (`bnnc boards`); None: no board, no folding
+    clock_mhz: float | None = None         #: fabric clock; None: the board's default (resolved when saved)
+    target_fps: float | str | None = None  #: frames/s, "max", or None (with a board: "max")
+    margin: float = DEFAULT_MARGIN         #: share of the board's resources the design may use
+    folding_file: str | None = None        #: JSON {layer: {"pe":..,"simd":..}} or a FINN folding config
+    folding_source: str | None = None      #: set by the build: 'file' | 'optimizer' | 'graph'
+    topk: int | None = None                #: append a LabelSelect returning the top-K class indices
+    name: str | None = None                #: graph name (default: the build folder's name)
+    verify: bool = False                   #: compare the IR with QONNX execution (integer layers exact)
+    exact: bool = False                    #: with verify: zero tolerance on the float output step too
+    num_random: int = 16                   #: random + structured inputs for verify
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.clock_mhz is not None and not self.clock_mhz > 0:
+            raise ConfigError(f"clock must be positive, got {self.clock_mhz} MHz", field="clock_mhz")
+        if not 0 < self.margin <= 1:
+            raise ConfigError(f"margin must be in (0, 1], got {self.margin}", field="margin")
+        if self.folding_file is not None and self.target_fps is not None:
+            raise ConfigError("give either a folding file or a target FPS, not both",
+                              hint="--folding fixes PE/SIMD per layer; --target-fps lets the optimiser choose them")
+
+    @property
+    def folds(self) -> bool:
+        """Whether the build sets a folding (board, target or folding file given)."""
+        return bool(self.board or self.target_fps is not None or self.folding_file)
+
+    def with_(self, **changes: Any) -> "BuildConfig":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format_version": FORMAT_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "build config") -> "BuildConfig":
+        if not isinstance(d, dict):
+            raise ConfigError(f"expected an object, got {type(d).__name__}", file=source)
+        d = dict(d)
+        version = d.pop("format_version", FORMAT_VERSION)
+        if version != FORMAT_VERSION:
+            raise ConfigError(f"format_version {version!r}, expected {FORMAT_VERSION}", file=source)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown fields {unknown}; known: {sorted(known)}", file=source)
+        try:
+            return cls(**d)
+        except ConfigError as e:
+            raise ConfigError(str(e), file=source) from None
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        path = Path(folder) / CONFIG_FILE
+        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        return path
+
+
+def load_config(build_dir: str | os.PathLike) -> BuildConfig | None:
+    """The BuildConfig saved in a build folder, or None for folders written before it existed."""
+    path = Path(build_dir) / CONFIG_FILE
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"not readable JSON ({e})", file=str(path)) from None
+    return BuildConfig.from_dict(doc, str(path))

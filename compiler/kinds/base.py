@@ -1,0 +1,121 @@
+"""The protocol every layer kind implements (docs/ir.md, "Layer kinds"): one object per kind, registered by name.
+
+A kind owns everything that depends on what the layer computes: its attribute schema and checks, output shape,
+folding keys, stream words, the NumPy golden model, the cost model and the FINN export. Backends (HLS C++,
+RTL) emit code per kind from their own registries (compiler.backends.hls). Central code (IR, simulator, cost,
+folding, codegen, export) looks a kind up with `compiler.kinds.get(name)` and never branches on its name.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from compiler.errors import IRError
+
+if TYPE_CHECKING:
+    from compiler.resources import LayerCost
+
+
+class LayerData(Protocol):
+    """What a kind reads of an IR layer (compiler.ir.Layer has it): kinds do not depend on the IR module."""
+
+    name: str
+    kind: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    in_dtype: str
+    out_dtype: str
+    attrs: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+    folding: dict[str, int]
+
+    @property
+    def pe(self) -> int: ...
+
+    @property
+    def simd(self) -> int: ...
+
+
+class Kind(ABC):
+    """One layer kind. Subclasses set `name`, `attrs` (schema) and `ctrl_lut`, and implement every method."""
+
+    name: str = ""
+    #: required attributes and the Python types their values have (the schema of docs/ir.md)
+    attrs: dict[str, type | tuple[type, ...]] = {}
+    #: control-logic LUTs of one stage, independent of folding (docs/cost_model.md calibration)
+    ctrl_lut: int = 0
+    #: notes the cost report adds when a graph contains this kind
+    report_notes: tuple[str, ...] = ()
+    #: the graph's output are class indices when it ends in this kind (the runtime's `labels`)
+    produces_labels: bool = False
+
+    def where(self, layer: LayerData) -> str:
+        return f"layer {layer.name!r} ({layer.kind})"
+
+    def check_attrs(self, layer: LayerData) -> None:
+        """Every attribute of the schema is present (IRError naming the first missing one)."""
+        for key in self.attrs:
+            if key not in layer.attrs:
+                raise IRError(f"{self.where(layer)}: missing attribute {key!r}")
+
+    # ---- shapes and folding -----------------------------------------------------------------------------
+    @abstractmethod
+    def out_shape(self, attrs: dict[str, Any]) -> tuple[int, ...] | None:
+        """Per-frame output shape the attributes imply (None when only its size is fixed, see shapes_ok)."""
+
+    @abstractmethod
+    def shapes_ok(self, layer: LayerData) -> bool:
+        """in_shape/out_shape agree with the attributes."""
+
+    @abstractmethod
+    def check(self, layer: LayerData) -> None:
+        """Attribute-level checks beyond the shapes (IRError naming layer and field)."""
+
+    @abstractmethod
+    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
+        """{folding key: (name of the dimension it must divide, its size)}."""
+
+    @abstractmethod
+    def stream_key(self, side: str) -> str | None:
+        """The folding key that sets the element count of the input ('in') or output ('out') word."""
+
+    def stream_elems(self, layer: LayerData, side: str) -> int:
+        """Elements per stream word entering (side='in') or leaving (side='out') the layer."""
+        key = self.stream_key(side)
+        return int(layer.folding.get(key, 1)) if key else 1
+
+    # ---- golden model ---------------------------------------------------------------------------------
+    @abstractmethod
+    def sim_prepare(self, layer: LayerData, where: str) -> dict:
+        """Per-layer preparation of the NumPy model (packed weights, checked thresholds), once per graph."""
+
+    @abstractmethod
+    def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
+        """A batch (N, *in_shape) of integers -> (N, *out_shape), bit-exact with the hardware."""
+
+    # ---- cost and export ------------------------------------------------------------------------------
+    @abstractmethod
+    def cost(self, layer: LayerData) -> "LayerCost":
+        """Cycles per frame and resources at the layer's current folding (docs/cost_model.md)."""
+
+    @abstractmethod
+    def export_finn(self, layer: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+        """FINN fpgadataflow node(s) computing the layer from tensor x to y: (nodes, {tensor: datatype name}).
+
+        Tensors carry FINN's datatypes (compiler.kinds.finn.finn_dtype: BIPOLAR activations as BINARY bits)."""
+
+    def finn_folding(self, layer: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
+        """FINN node name -> (its op type, {its folding attribute, PE or SIMD: the bnnc folding key it carries}) for
+        the nodes export_finn writes (finn_folding.json both ways, compiler.finn_folding). A kind whose FINN nodes
+        carry PE/SIMD overrides this (tests/compiler/test_kinds.py checks it against the export)."""
+        return {}
+
+    def finn_output(self, layer: LayerData) -> tuple[int, int]:
+        """(a, b) with IR output value = a * FINN output value + b: the host-side fix-up behind a last layer
+        (compiler.finn_host). BIPOLAR outputs travel as BINARY bits."""
+        return (2, -1) if layer.out_dtype == "BIPOLAR" else (1, 0)
+
+
+PROTOCOL = tuple(n for n, v in vars(Kind).items() if getattr(v, "__isabstractmethod__", False))

@@ -1,0 +1,69 @@
+"""Thresholding: a standalone multi-threshold activation per channel (PE channels per word in and out).
+
+Schema, checks, folding, golden model, cost and the FINN Thresholding export; HLS emission in
+compiler.backends.hls.thresholding.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from compiler.kinds.registry import register
+from compiler.kinds.activation import activate, n_thresholds, threshold_plan
+from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.finn import finn_dtype, no_bipolar_values, node, range_name
+from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
+
+
+@register
+class Thresholding(Kind):
+    name = "Thresholding"
+    attrs = {"num_channels": int, "num_vectors": int}
+    ctrl_lut = 60
+
+    def out_shape(self, attrs: dict[str, Any]) -> None:
+        return None                       # same element count as the input
+
+    def shapes_ok(self, layer: LayerData) -> bool:
+        a = layer.attrs
+        n_in, n_out = int(np.prod(layer.in_shape)), int(np.prod(layer.out_shape))
+        return n_in == n_out == a["num_vectors"] * a["num_channels"]
+
+    def check(self, layer: LayerData) -> None:
+        pass                              # the thresholds array is checked where it is used (threshold_plan)
+
+    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
+        return {"pe": ("num_channels", int(layer.attrs["num_channels"]))}
+
+    def stream_key(self, side: str) -> str:
+        return "pe"
+
+    def sim_prepare(self, layer: LayerData, where: str) -> dict:
+        return {"thr": threshold_plan(layer, layer.attrs["num_channels"], where)}
+
+    def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
+        return activate(x.reshape(-1, layer.attrs["num_channels"]), plan["thr"]).reshape((len(x), *layer.out_shape))
+
+    def cost(self, l: LayerData) -> LayerCost:
+        a = l.attrs
+        c, nv, pe = int(a["num_channels"]), int(a["num_vectors"]), l.pe
+        in_bits, o_bits = bits(l.in_dtype), bits(l.out_dtype)
+        n_thr = n_thresholds(l)
+        mems = [Memory("thresholds", c // pe, n_thr * in_bits, pe)]
+        lut = pe * (n_thr * in_bits + o_bits) + self.ctrl_lut + fifo_luts(pe * o_bits)
+        return LayerCost(l.name, l.kind, pe, 1, nv * c // pe, logic(lut, 0, mems), mems)
+
+    def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+        a = l.attrs
+        no_bipolar_values(l, "thresholding")
+        t = np.broadcast_to(l.arrays["thresholds"], (a["num_channels"], l.arrays["thresholds"].shape[1]))
+        inits[f"{l.name}_T"] = t.astype(np.float32)
+        return [node("Thresholding", l.name, [x, f"{l.name}_T"], [y], NumChannels=a["num_channels"], PE=l.pe,
+                     numSteps=int(t.shape[1]), inputDataType=l.in_dtype, weightDataType=range_name(t),
+                     outputDataType=finn_dtype(l.out_dtype),
+                     ActVal=0 if l.out_dtype == "BIPOLAR" else int(a["out_bias"]),
+                     numInputVectors=[1, *l.out_shape[:-1]])], {f"{l.name}_T": range_name(t)}
+
+    def finn_folding(self, l: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
+        return {l.name: ("Thresholding", {"PE": "pe"})}

@@ -1,0 +1,43 @@
+"""Options spelled one way across commands: --clock-mhz (old --clock still accepted, hidden), and the build's
+saved board/clock used when --board is not given."""
+import json
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bnnc import main
+from compiler.config import BuildConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hls_lib"))
+import irgraphs  # noqa: E402
+
+
+def _project(d: Path) -> dict:
+    return json.loads((d / "hls" / "project.json").read_text())
+
+
+def test_clock_mhz_and_its_deprecated_alias(tmp_path):
+    d = tmp_path / "ties"
+    irgraphs.ties().save(d)
+    r = CliRunner().invoke(main, ["hls", str(d), "--clock-mhz", "125", "--no-synth"])
+    assert r.exit_code == 0, r.output
+    assert _project(d)["clock_mhz"] == 125
+    help_text = CliRunner().invoke(main, ["hls", "--help"]).output
+    assert "--clock-mhz" in help_text and "--clock " not in help_text      # the old spelling is hidden
+    r = CliRunner().invoke(main, ["bitstream", str(d), "--clock", "150"])
+    assert "deprecated" in r.output and _project(d)["clock_mhz"] == 150
+    r = CliRunner().invoke(main, ["hls", str(d), "--clock", "100", "--clock-mhz", "110", "--no-synth"])
+    assert r.exit_code != 0 and "give the clock once" in r.output
+
+
+def test_later_steps_use_the_build_board(tmp_path):
+    d = tmp_path / "ties"
+    irgraphs.ties().save(d)
+    BuildConfig(board="ZCU104", clock_mhz=187.5).save(d)
+    r = CliRunner().invoke(main, ["hls", str(d), "--no-synth"])
+    assert r.exit_code == 0, r.output
+    assert "ZCU104" in r.output and _project(d)["board"] == "ZCU104" and _project(d)["clock_mhz"] == 187.5
+    r = CliRunner().invoke(main, ["deploy", str(d), "-o", str(tmp_path / "dep"), "--samples", "0"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "dep" / "deploy.json").read_text())["board"] == "ZCU104"

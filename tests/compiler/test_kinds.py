@@ -1,0 +1,126 @@
+"""Contract of the layer-kind registry: every kind implements the whole protocol, and every backend emits it."""
+import inspect
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compiler import kinds
+from compiler.backends import hls
+from compiler.errors import IRError
+from compiler.kinds.base import PROTOCOL, Kind
+
+import naive_ir
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hls_lib"))
+import irgraphs  # noqa: E402  (the example graphs the HLS library tests use: every kind, folded)
+
+EXAMPLES = [irgraphs.conv_int(), irgraphs.conv_bipolar(), irgraphs.ties()]
+
+
+def test_registry_lists_the_ir_kinds():
+    assert kinds.names() == ("MVTU", "Thresholding", "SlidingWindow", "MaxPool", "LabelSelect")
+    assert [k.name for k in kinds.all()] == list(kinds.names())
+
+
+def test_unknown_kind_names_the_known_ones():
+    with pytest.raises(IRError, match="unknown layer kind 'Conv'.*MVTU.*LabelSelect"):
+        kinds.get("Conv")
+
+
+@pytest.mark.parametrize("kind", kinds.all(), ids=lambda k: k.name)
+def test_kind_implements_the_whole_protocol(kind: Kind):
+    assert PROTOCOL, "the protocol has abstract methods"
+    for method in PROTOCOL:
+        impl = getattr(type(kind), method)
+        assert impl is not getattr(Kind, method), f"{kind.name} does not implement {method}"
+        assert not getattr(impl, "__isabstractmethod__", False)
+    assert kind.attrs, f"{kind.name} declares no attribute schema"
+    assert kind.ctrl_lut > 0
+    for side in ("in", "out"):
+        key = kind.stream_key(side)
+        assert key is None or key in ("pe", "simd")
+
+
+@pytest.mark.parametrize("kind", kinds.all(), ids=lambda k: k.name)
+def test_every_kind_has_an_hls_emitter(kind: Kind):
+    emit = hls.get(kind.name)
+    assert list(inspect.signature(emit).parameters) == ["layer", "index", "src", "dst", "in_elems"]
+
+
+def test_hls_emitters_cover_exactly_the_kinds():
+    assert set(hls.kinds()) == set(kinds.names())
+
+
+def _layers_of(kind: Kind):
+    return [l for g in EXAMPLES for l in g.layers if l.kind == kind.name]
+
+
+@pytest.mark.parametrize("kind", kinds.all(), ids=lambda k: k.name)
+def test_kind_behaves_on_its_examples(kind: Kind):
+    """Every kind has an example; on it the kind's shapes, folding, golden model, cost and export agree."""
+    from compiler.cost import LayerCost
+
+    layers = _layers_of(kind)
+    assert layers, f"no example graph in tests/hls_lib/irgraphs.py uses {kind.name}: add one"
+    rng = np.random.default_rng(0)
+    exported = 0
+    for l in layers:
+        kind.check_attrs(l)
+        kind.check(l)
+        assert kind.shapes_ok(l)
+        shape = kind.out_shape(l.attrs)
+        assert shape is None or tuple(shape) == tuple(l.out_shape)
+        for key, (_, size) in kind.folded_dims(l).items():
+            assert size % l.folding.get(key, 1) == 0
+        for side in ("in", "out"):
+            n = int(np.prod(l.in_shape if side == "in" else l.out_shape))
+            assert n % kind.stream_elems(l, side) == 0
+        lo, hi = (-1, 1) if l.in_dtype == "BIPOLAR" else (int(irgraphs.dtype(l.in_dtype).min()),
+                                                          int(irgraphs.dtype(l.in_dtype).max()))
+        x = rng.integers(lo, hi + 1, size=(5, *l.in_shape))
+        if l.in_dtype == "BIPOLAR":
+            x = np.where(x >= 0, 1, -1)
+        y = kind.sim_run(l, kind.sim_prepare(l, l.name), x)
+        np.testing.assert_array_equal(y.reshape(5, -1), naive_ir.layer(l, x).reshape(5, -1))
+        c = kind.cost(l)
+        assert isinstance(c, LayerCost) and c.cycles > 0 and c.resources.lut > 0
+        try:
+            nodes, _ = kind.export_finn(l, "x", "y", {})
+        except IRError as e:           # FINN cannot express every IR layer (e.g. a non-zero pad value)
+            assert l.name in str(e)
+            continue
+        assert nodes and nodes[-1].name == l.name
+        _finn_folding_matches_export(kind, l, nodes)
+        exported += 1
+    assert exported, f"no {kind.name} example exports to FINN"
+
+
+def _finn_folding_matches_export(kind: Kind, l, nodes) -> None:
+    """finn_folding.json both ways (compiler.finn_folding): the kind names each exported node carrying PE/SIMD, with
+    its op type and the folding key whose value the export wrote there."""
+    from onnx import helper
+
+    folded = kind.finn_folding(l)
+    assert set(folded) <= {n.name for n in nodes}
+    if not kind.folded_dims(l):      # not folded by bnnc: its nodes keep FINN's default PE/SIMD
+        assert folded == {}
+        return
+    for n in nodes:
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        carried = {k for k in ("PE", "SIMD") if k in attrs}
+        if not carried:
+            assert n.name not in folded
+            continue
+        op, keys = folded[n.name]
+        assert op == n.op_type and set(keys) == carried
+        for attr, key in keys.items():
+            assert key in kind.folded_dims(l) and attrs[attr] == l.folding.get(key, 1)
+
+
+def test_bad_attribute_schema_is_named():
+    l = _layers_of(kinds.get("MaxPool"))[0]
+    bad = type(l)(**{**l.__dict__, "attrs": {k: v for k, v in l.attrs.items() if k != "kernel"}})
+    with pytest.raises(IRError, match=f"{l.name}.*missing attribute 'kernel'"):
+        kinds.get("MaxPool").check_attrs(bad)
