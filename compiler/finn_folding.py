@@ -55,9 +55,9 @@ def _rename_finn_names(graph: DataflowGraph, doc: Mapping[str, Any], owner: Mapp
             problems.append(f"node {name!r}: the model has {len(ours[op])} {op} nodes")
             continue
         out[ours[op][idx]] = entry
-    for op, kinds in impls.items():
-        if len(kinds) > 1:
-            problems.append(f"{op} nodes come with several implementations ({', '.join(sorted(k or 'none' for k in kinds))}"
+    for op, found in impls.items():
+        if len(found) > 1:
+            problems.append(f"{op} nodes come with several implementations ({', '.join(sorted(k or 'none' for k in found))}"
                             "): FINN numbers each separately, so they cannot be matched to ours; name our nodes instead")
     return out
 
