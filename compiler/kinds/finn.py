@@ -9,6 +9,7 @@ import numpy as np
 
 from compiler.datatypes import range_dtype
 from compiler.errors import IRError
+from compiler.kinds.base import LayerData
 
 FINN_DOMAIN = "finn.custom_op.fpgadataflow"
 
@@ -35,7 +36,7 @@ def xnor_popcount_dtype(mw: int) -> str:
     return range_name(np.array([0, mw]))
 
 
-def no_bipolar_values(layer, what: str) -> None:
+def no_bipolar_values(layer: LayerData, what: str) -> None:
     """Refuse a layer that would need the -1/+1 values of a BIPOLAR input FINN only holds as 0/1 bits."""
     if layer.in_dtype == "BIPOLAR":
         raise IRError(f"layer {layer.name!r}: FINN carries BIPOLAR activations as BINARY bits, so {what} on them "
