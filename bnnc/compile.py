@@ -27,7 +27,8 @@ import numpy as np
 @click.option("--board", default=None, help="target board (see `bnnc boards`): size the design and report what fits")
 @click.option("--target-fps", default=None, help="frames/s to reach, or 'max' for as fast as fits (default with --board: max)")
 @click.option("--folding", "folding_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help='JSON file {layer: {"pe": .., "simd": ..}} fixing the folding instead of the optimiser')
+              help='JSON file {layer: {"pe": .., "simd": ..}} fixing the folding instead of the optimiser, or a FINN '
+                   'folding config {"Defaults": {}, "<FINN node>": {"PE": .., "SIMD": ..}} (e.g. a finn_folding.json)')
 @click.option("--clock-mhz", type=float, default=None, help="fabric clock for the estimates (default: the board's)")
 @click.option("--force", is_flag=True, default=False,
               help="replace the -o folder even if it is not a bnnc build folder (its files are deleted)")

@@ -31,7 +31,7 @@ class BuildConfig:
     clock_mhz: float | None = None         #: fabric clock; None: the board's default (resolved when saved)
     target_fps: float | str | None = None  #: frames/s, "max", or None (with a board: "max")
     margin: float = DEFAULT_MARGIN         #: share of the board's resources the design may use
-    folding_file: str | None = None        #: JSON {layer: {"pe":..,"simd":..}} fixing the folding
+    folding_file: str | None = None        #: JSON {layer: {"pe":..,"simd":..}} or a FINN folding config
     folding_source: str | None = None      #: set by the build: 'file' | 'optimizer' | 'graph'
     topk: int | None = None                #: append a LabelSelect returning the top-K class indices
     name: str | None = None                #: graph name (default: the build folder's name)

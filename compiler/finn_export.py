@@ -1,17 +1,21 @@
 """The dataflow IR as an ONNX graph of FINN fpgadataflow custom ops, so FINN users can take a bnnc build onward.
 
-Each kind writes its own node(s) (compiler.kinds.<kind>.export_finn); this module assembles the graph.
-Op types and attribute names follow FINN's `finn.custom_op.fpgadataflow` ops (MVAU, Thresholding, FMPadding,
-ConvolutionInputGenerator, StreamingMaxPool, LabelSelect); tensors carry qonnx DataType annotations and NHWC
-shapes with a batch of 1, as in FINN's own dataflow graphs. Conventions FINN uses that differ from our IR:
+Each kind writes its own node(s) (compiler.kinds.<kind>.export_finn); this module assembles the graph and adds
+the conv -> FC flatten. Op types and attribute names follow finn-plus's `finn.custom_op.fpgadataflow` ops (MVAU,
+Thresholding, FMPadding, ConvolutionInputGenerator, Pool, Reshape, LabelSelect); tensors carry qonnx DataType
+annotations as FINN's InferDataTypes has them and NHWC shapes with a batch of 1, as in FINN's own dataflow graphs.
+Conventions FINN uses that differ from our IR (docs/ir.md, 'The FINN view'):
 
-- XNOR layers (`binary_xnor`): FINN stores weights and inputs as BINARY bits (-1 -> 0, +1 -> 1) and thresholds
-  in the popcount domain, `ceil((T + MW) / 2)` (what FINN's ConvertBipolarMatMulToXnorPopcount produces).
+- BIPOLAR activations travel as BINARY bits (-1 -> 0, +1 -> 1); XNOR layers (`binary_xnor`) store BINARY weights and
+  thresholds in the popcount domain, `ceil((T + MW) / 2)` (what FINN's ConvertBipolarMatMulToXnorPopcount
+  produces); without thresholds an XNOR MVAU outputs the popcount.
 - Weights are `(MW, MH)` (MatMul orientation); a BIPOLAR MVAU output has `ActVal = 0` (its 1-bit code).
-- Padding is a separate FMPadding node in front of ConvolutionInputGenerator.
+- Padding is a separate FMPadding node in front of ConvolutionInputGenerator; max-pooling is a depthwise
+  ConvolutionInputGenerator feeding a Pool node.
 
-`from_finn_onnx` reads such a file back into IR layers; the tests use it to show the export loses nothing.
-Host-side steps (input.pre / output.post) stay in graph.json: FINN handles them outside the dataflow partition.
+Host-side steps (input.pre / output.post) are added around the dataflow nodes by compiler.finn_host, so the file
+maps the original model's inputs to its outputs. `from_finn_onnx` reads such a file back into IR layers; the tests
+use it to show the export loses nothing.
 """
 from __future__ import annotations
 
@@ -24,11 +28,22 @@ from onnx import TensorProto, helper, numpy_helper
 
 from compiler import kinds
 from compiler.ir import DataflowGraph, InputSpec, IRError, Layer, OutputSpec
-from compiler.kinds.finn import FINN_DOMAIN  # noqa: F401  (re-exported)
+from compiler.kinds.finn import FINN_DOMAIN, finn_dtype, node
+
+__all__ = ["FINN_DOMAIN", "finn_dtype", "from_finn_onnx", "save_finn_onnx", "to_finn_onnx"]
 
 
-def to_finn_onnx(graph: DataflowGraph):
-    """A qonnx ModelWrapper holding the graph's layers as FINN fpgadataflow nodes."""
+def _reshape(name: str, x: str, y: str, in_shape, out_shape, dt: str) -> object:
+    """FINN's streaming Reshape (a pass-through: the flatten between conv and FC layers changes no stream order, as
+    the compiler already permuted the FC weights to NHWC order). A plain ONNX Reshape here would split the dataflow
+    partition in two."""
+    return node("Reshape", name, [x], [y], inp_shape=[1, *in_shape], out_shape=[1, *out_shape], dtype=dt, PE=1)
+
+
+def to_finn_onnx(graph: DataflowGraph, host: bool = True):
+    """A qonnx ModelWrapper holding the graph's layers as FINN fpgadataflow nodes; with `host`, input.pre and
+    output.post as standard ONNX/qonnx nodes around them (compiler.finn_host), so the file maps the original
+    model's inputs to its outputs."""
     from qonnx.core.datatype import DataType
     from qonnx.core.modelwrapper import ModelWrapper
 
@@ -38,8 +53,8 @@ def to_finn_onnx(graph: DataflowGraph):
     tensors = [(x, graph.layers[0].in_shape, graph.layers[0].in_dtype)]
     for i, l in enumerate(graph.layers):
         if tuple(tensors[-1][1]) != tuple(l.in_shape):  # e.g. the flatten between conv and FC layers
-            inits[f"{l.name}_shape"] = np.array([1, *l.in_shape], np.int64)
-            nodes.append(helper.make_node("Reshape", [x, f"{l.name}_shape"], [f"{l.name}_in"], name=f"{l.name}_reshape"))
+            nodes.append(_reshape(f"{l.name}_reshape", x, f"{l.name}_in", tensors[-1][1], l.in_shape,
+                                  finn_dtype(l.in_dtype)))
             x = f"{l.name}_in"
             tensors.append((x, l.in_shape, l.in_dtype))
         y = "global_out" if i == len(graph.layers) - 1 else f"{l.name}_out"
@@ -59,10 +74,19 @@ def to_finn_onnx(graph: DataflowGraph):
     )
     model = ModelWrapper(helper.make_model(g, producer_name="bnnc", opset_imports=[helper.make_opsetid("", 11)]))
     for name, _, dt in tensors:
-        model.set_tensor_datatype(name, DataType[dt])
+        model.set_tensor_datatype(name, DataType[finn_dtype(dt)])
     for name, dt in dtypes.items():
         model.set_tensor_datatype(name, DataType[dt])
-    model.set_metadata_prop("bnnc_layers", json.dumps([{"name": l.name, "kind": l.kind} for l in graph.layers]))
+    for n in model.graph.node:   # a node's input datatype is its input tensor's (e.g. LabelSelect after an XNOR popcount)
+        for at in n.attribute:
+            if at.name in ("inputDataType", "InputDataType", "dtype") and n.input:
+                at.s = model.get_tensor_datatype(n.input[0]).name.encode()
+    model.set_metadata_prop("bnnc_layers", json.dumps([{"name": l.name, "kind": l.kind, "in_dtype": l.in_dtype,
+                                                         "out_dtype": l.out_dtype} for l in graph.layers]))
+    if host:
+        from compiler.finn_host import wrap_host
+
+        model = wrap_host(model, graph)
     return model
 
 
@@ -80,6 +104,13 @@ def save_finn_onnx(graph: DataflowGraph, path: str | os.PathLike) -> Path:
 
 
 # ---- reading back -----------------------------------------------------------------------------------------
+def _ir_dtype(m, tensor: str, recorded: str | None) -> str:
+    """A tensor's IR datatype: as recorded in the file's `bnnc_layers` metadata (BIPOLAR activations are annotated
+    BINARY for FINN, like genuine {0, 1} ones); without it a BINARY activation is read as BIPOLAR."""
+    dt = m.get_tensor_datatype(tensor).name
+    return recorded or ("BIPOLAR" if dt == "BINARY" else dt)
+
+
 def from_finn_onnx(path_or_model) -> DataflowGraph:
     """IR layers from a file written by save_finn_onnx (host-side ops are not part of it: pre/post are empty)."""
     from qonnx.core.modelwrapper import ModelWrapper
@@ -88,14 +119,16 @@ def from_finn_onnx(path_or_model) -> DataflowGraph:
     attr = lambda n: {a.name: helper.get_attribute_value(a) for a in n.attribute}  # noqa: E731
     dec = lambda v: v.decode() if isinstance(v, bytes) else v  # noqa: E731
     layers: list[Layer] = []
-    pending_pad = None
+    pending_pad = pending_win = None
+    recorded = {d["name"]: d for d in json.loads(m.get_metadata_prop("bnnc_layers") or "[]")}
     for n in m.graph.node:
+        if n.domain != FINN_DOMAIN or n.op_type == "Reshape":  # host-side nodes, the conv -> FC flatten
+            continue
         a = {k: dec(v) for k, v in attr(n).items()}
         shape_in = tuple(m.get_tensor_shape(n.input[0])[1:])
         shape_out = tuple(m.get_tensor_shape(n.output[0])[1:])
-        dt_in, dt_out = m.get_tensor_datatype(n.input[0]).name, m.get_tensor_datatype(n.output[0]).name
-        if n.op_type == "Reshape":
-            continue
+        rec = recorded.get(n.name, {})
+        dt_in, dt_out = _ir_dtype(m, n.input[0], rec.get("in_dtype")), _ir_dtype(m, n.output[0], rec.get("out_dtype"))
         if n.op_type == "FMPadding":
             pending_pad = (a, shape_in, dt_in)
             continue
@@ -114,21 +147,28 @@ def from_finn_onnx(path_or_model) -> DataflowGraph:
                      "noact": bool(a["noActivation"])}
             layers.append(Layer(n.name, "MVTU", shape_in, shape_out, dt_in, dt_out, attrs, arrays,
                                 {"pe": a["PE"], "simd": a["SIMD"]}))
+        elif n.op_type == "ConvolutionInputGenerator" and a.get("depthwise", 0):  # the window of a Pool
+            pending_win = (a, shape_in)
+        elif n.op_type == "Pool":
+            if pending_win is None or a["Function"] != "MaxPool":
+                raise IRError(f"node {n.name!r}: only MaxPool after a depthwise ConvolutionInputGenerator is bnnc's")
+            wa, shape_in = pending_win
+            pending_win = None
+            layers.append(Layer(n.name, "MaxPool", shape_in, shape_out, dt_in, dt_out,
+                                {"ifm_dim": list(wa["IFMDim"]), "channels": a["Channels"],
+                                 "kernel": list(a["KernelSize"]), "stride": list(wa["Stride"]),
+                                 "ofm_dim": list(a["OutImgDims"])}, {}, {"pe": a["PE"]}))
         elif n.op_type == "ConvolutionInputGenerator":
             pad, dims, src_dt = [0, 0, 0, 0], list(a["IFMDim"]), dt_in
             if pending_pad is not None:
                 pa, shape_in, src_dt = pending_pad
+                src_dt = rec.get("in_dtype") or src_dt
                 pad, dims = list(pa["Padding"]), list(pa["ImgDim"])
                 pending_pad = None
             layers.append(Layer(n.name, "SlidingWindow", shape_in, shape_out, src_dt, dt_out,
                                 {"ifm_dim": dims, "channels": a["IFMChannels"], "kernel": list(a["ConvKernelDim"]),
                                  "stride": list(a["Stride"]), "pad": pad, "pad_value": 0,
                                  "ofm_dim": list(a["OFMDim"])}, {}, {"simd": a["SIMD"]}))
-        elif n.op_type == "StreamingMaxPool":
-            (h, w), (kh, kw) = a["ImgDim"], a["PoolDim"]
-            layers.append(Layer(n.name, "MaxPool", shape_in, shape_out, dt_in, dt_out,
-                                {"ifm_dim": [h, w], "channels": a["NumChannels"], "kernel": [kh, kw],
-                                 "stride": [kh, kw], "ofm_dim": [h // kh, w // kw]}, {}, {"pe": a["PE"]}))
         elif n.op_type == "Thresholding":
             layers.append(Layer(n.name, "Thresholding", shape_in, shape_out, dt_in, dt_out,
                                 {"num_channels": a["NumChannels"], "num_vectors": int(np.prod(a["numInputVectors"])),
@@ -139,6 +179,8 @@ def from_finn_onnx(path_or_model) -> DataflowGraph:
                                 {"num_labels": a["Labels"], "k": a["K"]}, {}, {}))
         else:
             raise IRError(f"node {n.name!r}: op type {n.op_type!r} is not one bnnc writes")
+    if not layers:
+        raise IRError("no FINN dataflow nodes in the file")
     g = DataflowGraph(m.graph.name, layers, InputSpec(layers[0].in_shape, layers[0].in_dtype),
                       OutputSpec(layers[-1].out_shape))
     g.validate()

@@ -2,7 +2,8 @@
 
 QONNX -> dataflow IR (compiler.frontend) -> bit-exact check against QONNX (optional) -> folding for the board
 and cost report (optional) -> build folder, written all or nothing: graph.json + arrays.npz, model.onnx,
-verify.json, report.{txt,json,png}, finn_dataflow.onnx and the resolved build_config.json. The CLI
+verify.json, report.{txt,json,png}, finn_dataflow.onnx with its FINN folding config finn_folding.json, and the
+resolved build_config.json. The CLI
 (`bnnc compile`, `bnnc demo`, `bnnc compress`) and bnn.compress.hwcost call this instead of each other.
 """
 from __future__ import annotations
@@ -58,14 +59,15 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
     transform = None
     if config.folds:
         from boards.catalog import get_board
-        from compiler.folding import fold_graph, load_folding_file, parse_target
+        from compiler.folding import fold_graph, parse_target, read_folding_file
         from compiler.report import build_report
 
         brd = get_board(config.board) if config.board else None
         target = parse_target(config.target_fps) if config.target_fps is not None else None
-        folding = load_folding_file(config.folding_file) if config.folding_file else None
+        folding_for = read_folding_file(config.folding_file) if config.folding_file else None
 
         def transform(graph: DataflowGraph) -> None:
+            folding = folding_for(graph) if folding_for is not None else None
             cost, source, notes = fold_graph(graph, brd, config.target_fps, folding, config.margin,
                                              config.clock_mhz)
             result.config = result.config.with_(folding_source=source)
@@ -78,9 +80,11 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
             write_report(result.report, folder)
         if finn_export:
             from compiler.finn_export import save_finn_onnx
+            from compiler.finn_folding import save_finn_folding
 
             try:
                 save_finn_onnx(graph, folder / "finn_dataflow.onnx")
+                save_finn_folding(graph, folder / "finn_folding.json")
             except IRError as e:   # the IR is still complete; only the FINN view is unavailable
                 result.notes.append(f"no finn_dataflow.onnx: {e}")
         result.config.save(folder)

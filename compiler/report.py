@@ -74,6 +74,10 @@ def format_table(rep: dict[str, Any]) -> str:
         verdict = "fits" if rep["fits"] else "DOES NOT FIT (over budget: " + ", ".join(rep["over_budget"]) + ")"
         lines.append(f"{b['name']} ({b['part']}, {b['ps']}), shell {b['shell']}: {verdict}")
     lines += [f"note: {n}" for n in rep.get("notes", [])]
+    if rep.get("finn"):   # FINN's own estimate, when tests/finn/finn_check.py ran on the build (compiler.finn_compare)
+        from compiler.finn_compare import format_comparison
+
+        lines += ["", format_comparison(rep["finn"])]
     return "\n".join(lines)
 
 

@@ -102,7 +102,20 @@ class Kind(ABC):
 
     @abstractmethod
     def export_finn(self, layer: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-        """FINN fpgadataflow node(s) computing the layer from tensor x to y: (nodes, {tensor: datatype name})."""
+        """FINN fpgadataflow node(s) computing the layer from tensor x to y: (nodes, {tensor: datatype name}).
+
+        Tensors carry FINN's datatypes (compiler.kinds.finn.finn_dtype: BIPOLAR activations as BINARY bits)."""
+
+    def finn_folding(self, layer: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
+        """FINN node name -> (its op type, {its folding attribute, PE or SIMD: the bnnc folding key it carries}) for
+        the nodes export_finn writes (finn_folding.json both ways, compiler.finn_folding). A kind whose FINN nodes
+        carry PE/SIMD overrides this (tests/compiler/test_kinds.py checks it against the export)."""
+        return {}
+
+    def finn_output(self, layer: LayerData) -> tuple[int, int]:
+        """(a, b) with IR output value = a * FINN output value + b: the host-side fix-up behind a last layer
+        (compiler.finn_host). BIPOLAR outputs travel as BINARY bits."""
+        return (2, -1) if layer.out_dtype == "BIPOLAR" else (1, 0)
 
 
 PROTOCOL = tuple(n for n, v in vars(Kind).items() if getattr(v, "__isabstractmethod__", False))

@@ -13,7 +13,7 @@ from compiler.datatypes import datatype
 from compiler.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kinds.base import Kind, LayerData
-from compiler.kinds.finn import node
+from compiler.kinds.finn import finn_dtype, node
 from compiler.resources import LayerCost, bits, ceil_log2, fifo_luts, logic
 
 
@@ -68,4 +68,4 @@ class LabelSelect(Kind):
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         return [node("LabelSelect", l.name, [x], [y], Labels=a["num_labels"], PE=l.pe, K=a["k"],
-                     inputDataType=l.in_dtype, outputDataType=l.out_dtype)], {}
+                     inputDataType=finn_dtype(l.in_dtype), outputDataType=l.out_dtype)], {}

@@ -1,6 +1,7 @@
 """MaxPool: max over KxK windows of an NHWC map (no padding), PE channels per word in and out.
 
-Schema, checks (the pooling output-size formula), golden model, cost and the FINN StreamingMaxPool export;
+Schema, checks (the pooling output-size formula), golden model, cost and the FINN export (depthwise
+ConvolutionInputGenerator + Pool);
 HLS emission in compiler.backends.hls.maxpool.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from compiler.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kinds.base import Kind, LayerData
-from compiler.kinds.finn import node
+from compiler.kinds.finn import finn_dtype, node
 from compiler.kinds.sliding_window import check_ofm_dim, conv_out_dim
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
 
@@ -65,9 +66,21 @@ class MaxPool(Kind):
         return LayerCost(l.name, l.kind, pe, 1, h * w * (c // pe), logic(lut, 0, mems), mems)
 
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+        """As finn-plus expresses pooling: a depthwise ConvolutionInputGenerator `<name>_swg` (window `kernel`, step
+        `stride`) feeding a Pool node; the window tensor `<name>_win` is (OH, OW, KH*KW*C) ordered (ky, kx, c).
+        PE folds the channels (the window generator's SIMD is that PE)."""
         a = l.attrs
-        if list(a["stride"]) != list(a["kernel"]):
-            raise IRError(f"layer {l.name!r}: FINN's StreamingMaxPool needs stride == kernel, got stride "
-                          f"{a['stride']} and kernel {a['kernel']}")
-        return [node("StreamingMaxPool", l.name, [x], [y], ImgDim=list(a["ifm_dim"]), PoolDim=list(a["kernel"]),
-                     NumChannels=a["channels"], PE=l.pe, CeilMode=0, dataType=l.in_dtype)], {}
+        (kh, kw), (sh, sw), c = a["kernel"], a["stride"], a["channels"]
+        if sh > kh or sw > kw:
+            raise IRError(f"layer {l.name!r}: FINN pools with a sliding window, which needs stride <= kernel, got "
+                          f"stride {a['stride']} and kernel {a['kernel']}")
+        dt, win = finn_dtype(l.in_dtype), f"{l.name}_win"
+        inits.setdefault("__shapes__", {})[win] = (*a["ofm_dim"], kh * kw * c)
+        return [node("ConvolutionInputGenerator", f"{l.name}_swg", [x], [win], ConvKernelDim=[kh, kw],
+                     IFMChannels=c, IFMDim=list(a["ifm_dim"]), OFMDim=list(a["ofm_dim"]), SIMD=l.pe,
+                     Stride=[sh, sw], Dilation=[1, 1], inputDataType=dt, outputDataType=dt, depthwise=1),
+                node("Pool", l.name, [win], [y], Channels=c, PE=l.pe, KernelSize=[kh, kw], Function="MaxPool",
+                     OutImgDims=list(a["ofm_dim"]), InputDataType=dt, OutputDataType=dt, BatchSize=1)], {win: dt}
+
+    def finn_folding(self, l: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
+        return {f"{l.name}_swg": ("ConvolutionInputGenerator", {"SIMD": "pe"}), l.name: ("Pool", {"PE": "pe"})}

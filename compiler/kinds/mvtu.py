@@ -15,7 +15,7 @@ from compiler.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kinds.activation import activate, popcount_thresholds, threshold_plan
 from compiler.kinds.base import Kind, LayerData
-from compiler.kinds.finn import node, range_name
+from compiler.kinds.finn import finn_dtype, no_bipolar_values, node, range_name, xnor_popcount_dtype
 from compiler.resources import (DSP_MIN_BITS, XNOR_LUT_PER_LANE, LayerCost, Memory, bits, ceil_log2, fifo_luts,
                                 logic)
 
@@ -117,13 +117,15 @@ class MVTU(Kind):
         a = l.attrs
         w = l.arrays["weights"].astype(np.int64)
         xnor = bool(a["binary_xnor"])
+        if not xnor:
+            no_bipolar_values(l, "a non-XNOR matrix product")
         wdt, idt = (("BINARY", "BINARY") if xnor else (a["weight_dtype"], l.in_dtype))
         inits[f"{l.name}_W"] = ((w + 1) // 2 if xnor else w).T.astype(np.float32)
         ins = [x, f"{l.name}_W"]
         dtypes = {f"{l.name}_W": wdt}
         attrs = dict(MW=a["MW"], MH=a["MH"], SIMD=l.simd, PE=l.pe, inputDataType=idt, weightDataType=wdt,
                      accDataType=a["acc_dtype"], binaryXnorMode=int(xnor), noActivation=int(a["noact"]),
-                     numInputVectors=[1, *l.out_shape[:-1]], ActVal=0, outputDataType=l.out_dtype)
+                     numInputVectors=[1, *l.out_shape[:-1]], ActVal=0, outputDataType=finn_dtype(l.out_dtype))
         if not a["noact"]:
             t = l.arrays["thresholds"].astype(np.int64)
             t = np.broadcast_to(t, (a["MH"], t.shape[1]))
@@ -131,7 +133,17 @@ class MVTU(Kind):
             ins.append(f"{l.name}_T")
             dtypes[f"{l.name}_T"] = range_name(inits[f"{l.name}_T"])
             attrs["ActVal"] = 0 if l.out_dtype == "BIPOLAR" else int(a["out_bias"])
+        elif xnor:  # FINN's XNOR MVAU without thresholds outputs the popcount, acc = 2 * popcount - MW
+            attrs["outputDataType"] = dtypes[y] = xnor_popcount_dtype(a["MW"])
         return [node("MVAU", l.name, ins, [y], **attrs)], dtypes
+
+    def finn_folding(self, l: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
+        return {l.name: ("MVAU", {"PE": "pe", "SIMD": "simd"})}
+
+    def finn_output(self, l: LayerData) -> tuple[int, int]:
+        if l.attrs["binary_xnor"] and l.attrs["noact"]:   # the popcount: acc = 2 * popcount - MW
+            return 2, -int(l.attrs["MW"])
+        return super().finn_output(l)
 
 
 # ---- golden-model kernels ---------------------------------------------------------------------------------

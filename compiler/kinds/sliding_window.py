@@ -15,7 +15,7 @@ from compiler.datatypes import datatype
 from compiler.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kinds.base import Kind, LayerData
-from compiler.kinds.finn import node
+from compiler.kinds.finn import finn_dtype, no_bipolar_values, node
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
 
 CONV_NOTE = ("convolutional layers: in calibration the model gave ~0.7x the LUTs and BRAM18 of a published "
@@ -103,19 +103,26 @@ class SlidingWindow(Kind):
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         (h, w), c, pad = a["ifm_dim"], a["channels"], a["pad"]
-        nodes, dtypes, src = [], {}, x
+        nodes, dtypes, src, dt = [], {}, x, finn_dtype(l.out_dtype)
         shapes = inits.setdefault("__shapes__", {})
         if any(pad):
             if a["pad_value"] != 0:
                 raise IRError(f"layer {l.name!r}: FINN's FMPadding pads with 0, not {a['pad_value']}")
+            no_bipolar_values(l, "zero padding")
             src = f"{l.name}_padded"
             nodes.append(node("FMPadding", f"{l.name}_pad", [x], [src], ImgDim=[h, w], Padding=list(pad),
-                              NumChannels=c, SIMD=l.simd, inputDataType=l.out_dtype, numInputVectors=1))
+                              NumChannels=c, SIMD=l.simd, inputDataType=dt, numInputVectors=1))
             h, w = h + pad[0] + pad[2], w + pad[1] + pad[3]
-            dtypes[src] = l.out_dtype
+            dtypes[src] = dt
             shapes[src] = (h, w, c)
         nodes.append(node("ConvolutionInputGenerator", l.name, [src], [y], ConvKernelDim=list(a["kernel"]),
                           IFMChannels=c, IFMDim=[h, w], OFMDim=list(a["ofm_dim"]), SIMD=l.simd,
-                          Stride=list(a["stride"]), Dilation=[1, 1], inputDataType=l.out_dtype,
-                          outputDataType=l.out_dtype, depthwise=0))
+                          Stride=list(a["stride"]), Dilation=[1, 1], inputDataType=dt, outputDataType=dt,
+                          depthwise=0))
         return nodes, dtypes
+
+    def finn_folding(self, l: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
+        out = {l.name: ("ConvolutionInputGenerator", {"SIMD": "simd"})}
+        if any(l.attrs["pad"]):
+            out[f"{l.name}_pad"] = ("FMPadding", {"SIMD": "simd"})
+        return out

@@ -30,6 +30,7 @@ def graphs(tmp_path_factory):
         ("mlp_w2a2_topk", mlp(2, 2, seed=4), (20,), {"topk": 2}),
         ("cnn_w1a1_pad", cnn(1, 1, pad=1, seed=5), (2, 8, 8), {}),
         ("cnn_w1a2", cnn(1, 2, in_bits=8, seed=6), (2, 8, 8), {}),
+        ("cnn_w2a2_pad", cnn(2, 2, pad=1, seed=7), (2, 8, 8), {}),
     ]:
         path = export(model, d / f"{name}.onnx", shape)
         g = compile_model(path, None, **kw)
@@ -41,27 +42,37 @@ def graphs(tmp_path_factory):
     return out
 
 
+def _dataflow(m):
+    return [n for n in m.graph.node if n.domain == FINN_DOMAIN]
+
+
 def test_op_types_and_attributes(graphs):
-    m = to_finn_onnx(graphs["cnn_w1a1_pad"])
-    ops = [n.op_type for n in m.graph.node]
+    m = to_finn_onnx(graphs["cnn_w2a2_pad"])
+    ops = [n.op_type for n in _dataflow(m)]
     assert ops[:3] == ["FMPadding", "ConvolutionInputGenerator", "MVAU"]
-    assert "StreamingMaxPool" in ops and "Reshape" in ops
-    assert all(n.domain == FINN_DOMAIN for n in m.graph.node if n.op_type != "Reshape")
-    g = graphs["cnn_w1a1_pad"]
+    # pooling as finn-plus expresses it; the conv -> FC flatten is FINN's streaming Reshape
+    i = ops.index("Pool")
+    assert ops[i - 1] == "ConvolutionInputGenerator" and _attrs(_dataflow(m)[i - 1])["depthwise"] == 1
+    assert "Reshape" in ops and "StreamingMaxPool" not in ops
+    host = [n.op_type for n in m.graph.node if n.domain != FINN_DOMAIN]
+    assert "Quant" in host and "Transpose" in host   # input.pre around the partition
+    m = to_finn_onnx(graphs["mlp_w1a1"])
+    g = graphs["mlp_w1a1"]
     mv = next(n for n in m.graph.node if n.op_type == "MVAU" and _attrs(n)["binaryXnorMode"] == 1)
     a = _attrs(mv)
     layer = g.layer(mv.name)
     assert (a["MW"], a["MH"], a["PE"], a["SIMD"]) == (layer.attrs["MW"], layer.attrs["MH"], layer.pe, layer.simd)
     assert a["inputDataType"] == b"BINARY" and m.get_tensor_datatype(mv.input[1]).name == "BINARY"
+    assert m.get_tensor_datatype(mv.input[0]).name == "BINARY"   # as FINN's InferDataTypes has it
     w = m.get_initializer(mv.input[1])
     assert w.shape == (layer.attrs["MW"], layer.attrs["MH"]) and set(np.unique(w)) <= {0.0, 1.0}
-    last = m.graph.node[-1]
+    last = _dataflow(m)[-1]
     assert last.op_type == "MVAU" and _attrs(last)["noActivation"] == 1 and len(last.input) == 2
     topk = to_finn_onnx(graphs["mlp_w2a2_topk"]).graph.node[-1]
     assert topk.op_type == "LabelSelect" and _attrs(topk)["K"] == 2
 
 
-@pytest.mark.parametrize("name", ["mlp_w1a1", "mlp_w2a2_topk", "cnn_w1a1_pad", "cnn_w1a2"])
+@pytest.mark.parametrize("name", ["mlp_w1a1", "mlp_w2a2_topk", "cnn_w2a2_pad", "cnn_w1a2"])
 def test_round_trip_computes_the_same(graphs, name, tmp_path):
     g = graphs[name]
     back = from_finn_onnx(save_finn_onnx(g, tmp_path / "finn.onnx"))
@@ -77,9 +88,60 @@ def test_round_trip_computes_the_same(graphs, name, tmp_path):
 def test_unsupported_maxpool_stride(graphs):
     g = graphs["cnn_w1a2"]
     pool = next(l for l in g.layers if l.kind == "MaxPool")
-    pool.attrs = {**pool.attrs, "stride": [1, 1]}
+    pool.attrs = {**pool.attrs, "stride": [3, 3]}
     try:
-        with pytest.raises(IRError, match=f"{pool.name}.*stride == kernel"):
+        with pytest.raises(IRError, match=f"{pool.name}.*stride <= kernel"):
             to_finn_onnx(g)
     finally:
         pool.attrs = {**pool.attrs, "stride": list(pool.attrs["kernel"])}
+
+
+def test_bipolar_zero_padding_refused(graphs):
+    """FINN streams BIPOLAR activations as 0/1 bits, so a 0 pad value between -1 and +1 has no FINN form."""
+    g = graphs["cnn_w1a1_pad"]
+    with pytest.raises(IRError, match=f"{g.layers[0].name}.*BINARY bits.*zero padding"):
+        to_finn_onnx(g)
+
+
+def _host_part(m, prefix: str, inp: str, out: str):
+    """The host-side nodes of a finn_dataflow.onnx as a model of their own (they need no FINN to run)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    nodes = [n for n in m.graph.node if n.name.startswith(prefix)]
+    used = {i for n in nodes for i in n.input}
+    vis = {v.name: v for v in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output)}
+    g = helper.make_graph(nodes, prefix, [vis[inp]], [vis[out]], [i for i in m.graph.initializer if i.name in used],
+                          value_info=[v for k, v in vis.items() if k in used and k != inp])
+    return ModelWrapper(helper.make_model(g, opset_imports=list(m.model.opset_import)))
+
+
+@pytest.mark.parametrize("name", ["mlp_w1a1", "cnn_w2a2_pad", "cnn_w1a2"])
+def test_host_nodes_compute_pre_and_post(graphs, name):
+    """The ONNX/qonnx nodes around the dataflow partition == compiler.hostops, with FINN's BINARY encoding of
+    BIPOLAR ends (qonnx runs them; the FINN tier in tests/finn runs the whole file in FINN)."""
+    from qonnx.core.onnx_exec import execute_onnx
+
+    from compiler.hostops import run_post, run_pre
+    from compiler.simulate import simulate
+    from compiler.verify import random_inputs
+
+    g = graphs[name]
+    m = to_finn_onnx(g)
+    pre = _host_part(m, "host_pre", "input", "global_in")
+    post = _host_part(m, "host_post", "global_out", "output")
+    x = random_inputs(tuple(g.input.shape), 8, seed=1)
+    _, layers = simulate(g, x, return_all=True)
+    first, last = g.layers[0], g.layers[-1]
+    for i in range(len(x)):
+        got = execute_onnx(pre, {"input": x[i : i + 1]})["global_in"]
+        want = run_pre(g.input, x[i : i + 1])
+        assert np.array_equal(got, (want + 1) // 2 if first.in_dtype == "BIPOLAR" else want)
+        y = np.asarray(layers[-1][i : i + 1])
+        if last.out_dtype == "BIPOLAR":
+            finn_y = (y + 1) // 2
+        elif last.attrs.get("binary_xnor") and last.attrs.get("noact"):
+            finn_y = (y + last.attrs["MW"]) // 2   # FINN's XNOR MVAU outputs the popcount
+        else:
+            finn_y = y
+        got = execute_onnx(post, {"global_out": finn_y.astype(np.float32)})["output"]
+        assert np.array_equal(got, run_post(g.output, y))

@@ -92,8 +92,31 @@ def test_kind_behaves_on_its_examples(kind: Kind):
             assert l.name in str(e)
             continue
         assert nodes and nodes[-1].name == l.name
+        _finn_folding_matches_export(kind, l, nodes)
         exported += 1
     assert exported, f"no {kind.name} example exports to FINN"
+
+
+def _finn_folding_matches_export(kind: Kind, l, nodes) -> None:
+    """finn_folding.json both ways (compiler.finn_folding): the kind names each exported node carrying PE/SIMD, with
+    its op type and the folding key whose value the export wrote there."""
+    from onnx import helper
+
+    folded = kind.finn_folding(l)
+    assert set(folded) <= {n.name for n in nodes}
+    if not kind.folded_dims(l):      # not folded by bnnc: its nodes keep FINN's default PE/SIMD
+        assert folded == {}
+        return
+    for n in nodes:
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        carried = {k for k in ("PE", "SIMD") if k in attrs}
+        if not carried:
+            assert n.name not in folded
+            continue
+        op, keys = folded[n.name]
+        assert op == n.op_type and set(keys) == carried
+        for attr, key in keys.items():
+            assert key in kind.folded_dims(l) and attrs[attr] == l.folding.get(key, 1)
 
 
 def test_bad_attribute_schema_is_named():

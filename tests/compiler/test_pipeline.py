@@ -43,3 +43,22 @@ def test_config_errors_name_file_and_field(tmp_path):
     with pytest.raises(ConfigError, match=r"build_config.json: unknown fields \['colour'\]"):
         load_config(tmp_path)
     assert BuildConfig.from_dict(BuildConfig(board="kv260").to_dict()) == BuildConfig(board="kv260")
+
+
+def test_finn_folding_config_comes_back_through_the_library(onnx, tmp_path):
+    """Every build writes finn_folding.json; as BuildConfig.folding_file it is read as a FINN config (compiler.folding
+    .read_folding_file) and gives the same folding. A FINN config naming an unknown node fails naming it."""
+    from compiler.folding import FoldingError, current_folding
+
+    first = build(onnx, BuildConfig(board="pynq-z2", target_fps="max"), tmp_path / "a")
+    cfg = tmp_path / "a" / "finn_folding.json"
+    doc = json.loads(cfg.read_text())
+    assert "Defaults" in doc and any(v.get("PE", 1) > 1 or v.get("SIMD", 1) > 1 for k, v in doc.items() if k != "Defaults")
+    again = build(onnx, BuildConfig(folding_file=str(cfg)), tmp_path / "b")
+    assert again.config.folding_source == "file"
+    assert current_folding(again.graph) == current_folding(first.graph)
+    assert json.loads((tmp_path / "b" / "finn_folding.json").read_text()) == doc
+    (tmp_path / "bad.json").write_text(json.dumps({"Defaults": {}, "no_such_node": {"PE": 2}}))
+    with pytest.raises(FoldingError, match="FINN folding config .*bad.json.*'no_such_node'"):
+        build(onnx, BuildConfig(folding_file=str(tmp_path / "bad.json")), tmp_path / "c")
+    assert not (tmp_path / "c").exists()

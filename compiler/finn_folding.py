@@ -1,0 +1,156 @@
+"""Folding in FINN's own config format, both ways: `{"Defaults": {...}, "<node name>": {"PE": .., "SIMD": ..}}`.
+
+Node names are those of finn_dataflow.onnx (compiler.finn_export); each kind says which of its FINN nodes carry
+which of its folding keys (`Kind.finn_folding`): e.g. a SlidingWindow is its ConvolutionInputGenerator (plus
+`<name>_pad`, an FMPadding with the same SIMD, when padded); a MaxPool is its Pool node (PE) with the window generator
+`<name>_swg` (SIMD = that PE); LabelSelect is not folded by bnnc. FINN's ApplyConfig matches these names, so a FINN user can apply finn_folding.json to our model and go on with
+FINN's builder. Keys other than PE/SIMD (ram_style, mem_mode, ...) concern FINN's hardware only and are ignored here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+from compiler import kinds
+from compiler.folding import FoldingError
+from compiler.ir import DataflowGraph, Layer
+
+_IMPL_SUFFIXES = ("_hls", "_rtl")
+
+
+# A name FINN's GiveUniqueNodeNames gives (e.g. in the builder's final_hw_config.json): <op type>_<index>, where
+# the op type may carry the implementation suffix SpecializeLayers adds.
+_FINN_NAME = re.compile(r"^(?P<op>[A-Za-z]+)(?P<impl>_hls|_rtl)?_(?P<index>\d+)$")
+
+
+def _finn_nodes(l: Layer) -> dict[str, tuple[str, dict[str, str]]]:
+    """FINN node name -> (op type, {PE/SIMD: bnnc folding key}) for one layer (its kind's `finn_folding`)."""
+    return kinds.get(l.kind).finn_folding(l)
+
+
+def _rename_finn_names(graph: DataflowGraph, doc: Mapping[str, Any], owner: Mapping[str, Any],
+                       problems: list[str]) -> dict[str, Any]:
+    """Entries named by FINN (`MVAU_hls_3`) -> our node names, by order among the nodes of that op type (FINN
+    numbers nodes per op type in graph order and keeps our order). Nodes FINN adds itself (FIFOs, width converters)
+    and ones bnnc does not fold are dropped."""
+    ours: dict[str, list[str]] = {}
+    for l in graph.layers:
+        for node, (op, _) in _finn_nodes(l).items():
+            ours.setdefault(op, []).append(node)
+    impls: dict[str, set[str]] = {}
+    out: dict[str, Any] = {}
+    for name, entry in doc.items():
+        m = None if name == "Defaults" or name in owner else _FINN_NAME.match(name)
+        if m is None:
+            out[name] = entry
+            continue
+        op, idx = m["op"], int(m["index"])
+        if op not in ours:
+            continue   # a node FINN inserted (StreamingFIFO, StreamingDataWidthConverter, ...) or one not folded here
+        impls.setdefault(op, set()).add(m["impl"] or "")
+        if idx >= len(ours[op]):
+            problems.append(f"node {name!r}: the model has {len(ours[op])} {op} nodes")
+            continue
+        out[ours[op][idx]] = entry
+    for op, found in impls.items():
+        if len(found) > 1:
+            problems.append(f"{op} nodes come with several implementations ({', '.join(sorted(k or 'none' for k in found))}"
+                            "): FINN numbers each separately, so they cannot be matched to ours; name our nodes instead")
+    return out
+
+
+def _nodes(l: Layer) -> dict[str, dict[str, int]]:
+    """FINN node name -> its folding attributes (PE/SIMD) with the layer's values."""
+    return {node: {attr: int(l.folding.get(key, 1)) for attr, key in attrs.items()}
+            for node, (_, attrs) in _finn_nodes(l).items()}
+
+
+def finn_folding_config(graph: DataflowGraph) -> dict[str, Any]:
+    """The graph's folding as a FINN folding config for finn_dataflow.onnx."""
+    cfg: dict[str, Any] = {"Defaults": {}}
+    for l in graph.layers:
+        cfg.update(_nodes(l))
+    return cfg
+
+
+def is_finn_config(doc: Any) -> bool:
+    """FINN configs have a 'Defaults' entry or upper-case PE/SIMD keys; bnnc's own files use 'pe'/'simd'."""
+    return isinstance(doc, Mapping) and ("Defaults" in doc or any(
+        isinstance(v, Mapping) and ({"PE", "SIMD"} & set(v)) for v in doc.values()))
+
+
+def _base_op(op_type: str) -> str:
+    for s in _IMPL_SUFFIXES:
+        if op_type.endswith(s):
+            return op_type[: -len(s)]
+    return op_type
+
+
+def from_finn_config(graph: DataflowGraph, doc: Mapping[str, Any], source: str = "FINN folding config"
+                     ) -> dict[str, dict[str, int]]:
+    """bnnc folding `{layer: {"pe": .., "simd": ..}}` from a FINN folding config; errors name the node and key.
+
+    Defaults (`{"PE": [value, ["MVAU_hls", ...]]}` or `[value, "all"]`) apply first, per-node entries override them.
+    Nodes may be named as in finn_dataflow.onnx or as FINN's builder renames them (`MVAU_hls_0`, e.g. its
+    final_hw_config.json), matched by order. Two nodes of one layer (a window generator and its Pool/FMPadding) must agree, since bnnc folds the layer once.
+    """
+    owner: dict[str, tuple[Layer, str, dict[str, str]]] = {}  # node -> (layer, op type, {PE/SIMD: bnnc key})
+    for l in graph.layers:
+        for node, (op, attrs) in _finn_nodes(l).items():
+            owner.setdefault(node, (l, op, attrs))
+    problems: list[str] = []
+    doc = _rename_finn_names(graph, doc, owner, problems)
+    per_node: dict[str, dict[str, Any]] = {n: {} for n in owner}
+    defaults = doc.get("Defaults", {}) or {}
+    if not isinstance(defaults, Mapping):
+        raise FoldingError(f"{source}: 'Defaults' must be an object, got {defaults!r}")
+    for key, spec in defaults.items():
+        if key not in ("PE", "SIMD"):
+            continue
+        if not (isinstance(spec, list) and len(spec) == 2):
+            problems.append(f"Defaults.{key} must be [value, [op types]] or [value, \"all\"], got {spec!r}")
+            continue
+        value, ops = spec
+        for node, (_, op, attrs) in owner.items():
+            if ops == "all" or (isinstance(ops, list) and op in {_base_op(o) for o in ops}):
+                if key in attrs:
+                    per_node[node][key] = value
+    for node, entry in doc.items():
+        if node == "Defaults":
+            continue
+        if node not in owner:
+            problems.append(f"node {node!r} is not in finn_dataflow.onnx; its nodes are: {', '.join(owner)}")
+            continue
+        if not isinstance(entry, Mapping):
+            problems.append(f"node {node!r}: entry must be an object like {{\"PE\": 4}}, got {entry!r}")
+            continue
+        for key, value in entry.items():
+            if key in ("PE", "SIMD"):
+                takes = owner[node][2]
+                if key not in takes:
+                    problems.append(f"node {node!r} has no {key} (it takes {', '.join(takes)})")
+                else:
+                    per_node[node][key] = value
+    out: dict[str, dict[str, int]] = {}
+    for node, attrs in per_node.items():
+        l, _, keys = owner[node]
+        for key, value in attrs.items():
+            bkey = keys[key]
+            prev = out.setdefault(l.name, {}).get(bkey)
+            if prev is not None and prev != value:
+                problems.append(f"layer {l.name!r}: its FINN nodes ask for {bkey}={prev} and {bkey}={value}; "
+                                "bnnc folds the layer's nodes together, give them the same value")
+            out[l.name][bkey] = value
+    if problems:
+        raise FoldingError(f"{source}: " + ("\n  " if len(problems) > 1 else "") + "\n  ".join(problems))
+    return {k: v for k, v in out.items() if v}
+
+
+def save_finn_folding(graph: DataflowGraph, path: str | os.PathLike) -> Path:
+    """Write finn_folding.json (finn_folding_config) beside finn_dataflow.onnx."""
+    path = Path(path)
+    path.write_text(json.dumps(finn_folding_config(graph), indent=1) + "\n")
+    return path
