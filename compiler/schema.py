@@ -30,6 +30,10 @@ KIND_ATTRS: dict[str, dict[str, Any]] = {
                       "pad_value": {"type": "integer"}},
     "MaxPool": {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "ofm_dim": PAIR},
     "LabelSelect": {"num_labels": POS, "k": POS},
+    "AvgPool": {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "ofm_dim": PAIR,
+                "acc_dtype": DTYPE, "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
+    "VVAU": {"channels": POS, "kernel": PAIR, "num_vectors": POS, "weight_dtype": DTYPE, "acc_dtype": DTYPE,
+             "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
 }
 OPTIONAL_ATTRS = {"out_bias": {"type": "integer"}}
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compiler.errors import CompileError
+from compiler.frontend.pooling import POOL_OPS, lower_avgpool
 from compiler.frontend.quantizers import QUANT_OPS, const_value, quantized_weight, range_dtype, read_quant
 from compiler.frontend.thresholds import Step, level_function, search_thresholds
 from compiler.ir import DataflowGraph, InputSpec, Layer, OutputSpec, dtype
@@ -82,11 +83,13 @@ def lower(model, name: str = "model", topk: int | None = None) -> DataflowGraph:
             st.tensor = node.output[0]
         elif node.op_type == "MaxPool":
             st = _maxpool(lw, node, st, node.output[0])
+        elif node.op_type in POOL_OPS:
+            st = lower_avgpool(lw, node, st)
         elif node.op_type in ("MatMul", "Gemm", "Conv"):
             st, out = _linear(lw, node, st)
         else:
             raise CompileError.at(node, f"{node.op_type} on a quantized tensor cannot be lowered here",
-                                  hint="expected MatMul/Gemm/Conv, MaxPool or Reshape after an activation quantizer")
+                                  hint="expected MatMul/Gemm/Conv, MaxPool, an average pool or Reshape after an activation quantizer")
     if topk is not None:
         out = _label_select(lw, out, topk)
     meta = {"qonnx_map": lw.qmap, "notes": lw.notes, "output_exact": not lw.notes, "model": _bnnc_metadata(lw.model)}
@@ -203,9 +206,16 @@ def _linear(lw: Lowering, node, st: State):
     if spatial:
         if not st.spatial:
             raise CompileError.at(node, "Conv on a flat tensor")
-        if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
-            raise CompileError.at(node, "grouped/depthwise or dilated convolutions are not supported")
-        mh, c, kh, kw = wi.shape
+        group = int(a.get("group", 1))
+        c = st.qshape[0]
+        depthwise = group != 1
+        if depthwise and not (group == c and wi.shape[:2] == (c, 1)):
+            raise CompileError.at(node, f"grouped convolution with group={group} on {c} channels and weights "
+                                  f"{tuple(wi.shape)} is not supported; only depthwise (group == channels, one "
+                                  "output channel per input channel)")
+        if any(d != 1 for d in a.get("dilations", [1, 1])):
+            raise CompileError.at(node, "dilated convolutions are not supported")
+        mh, _, kh, kw = wi.shape
         stride = list(a.get("strides", [1, 1]))
         pads = list(a.get("pads", [0, 0, 0, 0]))
         _, h, w = st.qshape
@@ -220,10 +230,11 @@ def _linear(lw: Lowering, node, st: State):
                            "pad_value": 0, "ofm_dim": ofm})
         lw.layers.append(swg)
         in_dtype = swg_dt
-        W = wi.transpose(0, 2, 3, 1).reshape(mh, -1)
+        W = wi.transpose(0, 2, 3, 1).reshape(mh, -1)      # depthwise: (C, KH*KW) in the window's (ky, kx) order
         Ws = ws.transpose(0, 2, 3, 1).reshape(mh, -1)
         num_vectors, out_prefix = ofm[0] * ofm[1], (ofm[0], ofm[1])
     else:
+        depthwise = False
         if st.spatial:
             raise CompileError.at(node, f"{node.op_type} on a 4-D tensor; flatten first")
         if node.op_type == "Gemm":
@@ -286,13 +297,19 @@ def _linear(lw: Lowering, node, st: State):
                         f"{node.op_type} rounds partial sums; an activation right at a quantizer step may differ "
                         "from QONNX in rare cases (use power-of-two scales, as bnn.quant does, for guaranteed "
                         "exactness)")
-    lname = f"{node.name}_mvtu"
-    attrs = {"MW": mw, "MH": mh, "num_vectors": num_vectors, "weight_dtype": wdt, "acc_dtype": acc_dt,
-             "out_bias": 0, "binary_xnor": in_dtype == "BIPOLAR" and wdt == "BIPOLAR", "noact": act is None}
+    if depthwise:
+        lname, kind = f"{node.name}_vvau", "VVAU"
+        attrs = {"channels": mh, "kernel": [kh, kw], "num_vectors": num_vectors, "weight_dtype": wdt,
+                 "acc_dtype": acc_dt, "out_bias": 0, "noact": act is None}
+        in_last = mw * mh                     # the SlidingWindow's (ky, kx, c) vector of one pixel
+    else:
+        lname, kind, in_last = f"{node.name}_mvtu", "MVTU", mw
+        attrs = {"MW": mw, "MH": mh, "num_vectors": num_vectors, "weight_dtype": wdt, "acc_dtype": acc_dt,
+                 "out_bias": 0, "binary_xnor": in_dtype == "BIPOLAR" and wdt == "BIPOLAR", "noact": act is None}
     if act is None:
         if pool is not None:
             raise CompileError.at(pool, "MaxPool after the last (un-quantized) layer is not supported")
-        lay = Layer(lname, "MVTU", out_prefix + (mw,), out_prefix + (mh,), in_dtype, acc_dt, attrs, {"weights": W})
+        lay = Layer(lname, kind, out_prefix + (in_last,), out_prefix + (mh,), in_dtype, acc_dt, attrs, {"weights": W})
         lw.layers.append(lay)
         if not steps or (len(steps) and steps[0].bias is None):
             lw.qmap[lname] = {"tensor": node.output[0], "scale": s_row.tolist(), "spatial": spatial, "perm": None}
@@ -318,7 +335,7 @@ def _linear(lw: Lowering, node, st: State):
             wdt = range_dtype(int(W.min()), int(W.max()))
             attrs["weight_dtype"] = wdt
     attrs["out_bias"] = 0 if q.is_bipolar else lo
-    lay = Layer(lname, "MVTU", out_prefix + (mw,), out_prefix + (mh,), in_dtype, q.dtype(), attrs,
+    lay = Layer(lname, kind, out_prefix + (in_last,), out_prefix + (mh,), in_dtype, q.dtype(), attrs,
                 {"weights": W, "thresholds": thr})
     lw.layers.append(lay)
     if pool is not None:

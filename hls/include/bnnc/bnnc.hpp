@@ -8,6 +8,8 @@
 #include "sliding_window.hpp"
 #include "maxpool.hpp"
 #include "label_select.hpp"
+#include "avgpool.hpp"
+#include "vvau.hpp"
 #include "streams.hpp"
 
 #endif
