@@ -16,11 +16,11 @@ import naive_ir
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hls_lib"))
 import irgraphs  # noqa: E402  (the example graphs the HLS library tests use: every kind, folded)
 
-EXAMPLES = [irgraphs.conv_int(), irgraphs.conv_bipolar(), irgraphs.ties()]
+EXAMPLES = [irgraphs.conv_int(), irgraphs.conv_bipolar(), irgraphs.ties(), irgraphs.pools_depthwise()]
 
 
 def test_registry_lists_the_ir_kinds():
-    assert kinds.names() == ("MVTU", "Thresholding", "SlidingWindow", "MaxPool", "LabelSelect")
+    assert kinds.names() == ("MVTU", "Thresholding", "SlidingWindow", "MaxPool", "LabelSelect", "AvgPool", "VVAU")
     assert [k.name for k in kinds.all()] == list(kinds.names())
 
 
