@@ -9,6 +9,8 @@ Cycles per frame (one stream word per cycle per stage):
   Thresholding   num_vectors * C/pe
   SlidingWindow  fill + OH * max(OW*KH*KW*C/simd, SH*Wp*C/simd),  fill = KH*Wp*C/simd  (write/read bound)
   MaxPool        H*W*C/pe                                          (reads every input pixel once)
+  AvgPool        H*W*C/pe                                          (likewise, adding into window sums)
+  VVAU           num_vectors * KH*KW * C/pe                        (one window position of pe channels/cycle)
   LabelSelect    num_labels                                        (one value per cycle)
   dma            ceil(frame bits / shell.dma_bits) for input and output
 
