@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from boards.catalog import Resources
 from compiler import kinds
-from compiler.ir import DataflowGraph, Layer
+from compiler.ir import DataflowGraph, Layer, stream_edges
 
 from compiler.resources import (BRAM18_MODES, DSP_MIN_BITS, FF_PER_LUT, FIFO_DEPTH, LUTRAM_DEPTH,  # noqa: F401
                                 LUTRAM_MAX_BITS, SHELL, SRL_DEPTH, XNOR_LUT_PER_LANE, LayerCost, Memory, bits,
@@ -112,7 +112,7 @@ def dwc_cost(prev: Layer, cur: Layer) -> Resources | None:
 
 def dwc_total(layers: list[Layer]) -> Resources:
     tot = Resources()
-    for prev, cur in zip(layers, layers[1:]):
+    for prev, cur, _ in stream_edges(layers):
         tot = tot + (dwc_cost(prev, cur) or Resources())
     return tot
 
@@ -125,9 +125,11 @@ def estimate(graph: DataflowGraph, clock_mhz: float = 100.0, dma_bits: int = 64)
     if clock_mhz <= 0:
         raise ValueError(f"clock must be positive, got {clock_mhz} MHz")
     costs = [layer_cost(l) for l in graph.layers]
-    for i, (prev, cur) in enumerate(zip(graph.layers, graph.layers[1:]), start=1):
+    index = {id(l): i for i, l in enumerate(graph.layers)}
+    for prev, cur, _ in stream_edges(graph.layers):
         extra = dwc_cost(prev, cur)
         if extra is not None:
+            i = index[id(cur)]
             costs[i].resources = costs[i].resources + extra
             costs[i].notes.append(f"width converter {stream_elems(prev, 'out')} -> {stream_elems(cur, 'in')} elements")
     return GraphCost(costs + [dma_cost(graph, dma_bits)], clock_mhz)

@@ -98,7 +98,7 @@ def lower_avgpool(lw, node, st):
                 attrs={"ifm_dim": [h, w], "channels": c, "kernel": k, "stride": s, "ofm_dim": ofm,
                        "acc_dtype": acc, "out_bias": 0 if q.is_bipolar else lo, "noact": False},
                 arrays={"thresholds": thr})
-    lw.layers.append(lay)
+    lw.add(lay)
     qshape = (c, ofm[0], ofm[1]) if keep else (c,)
     new = State(t, qshape, q.dtype(), s_out)
     if tuple(lw.shape(t)) != qshape:

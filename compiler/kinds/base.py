@@ -50,6 +50,14 @@ class Kind(ABC):
     report_notes: tuple[str, ...] = ()
     #: the graph's output are class indices when it ends in this kind (the runtime's `labels`)
     produces_labels: bool = False
+    #: streams read and written (docs/ir.md "Streams"): sim_run gets a list of n_inputs arrays when > 1, and its
+    #: result goes to every output stream
+    n_inputs: int = 1
+    n_outputs: int = 1
+
+    def input_dtype(self, layer: LayerData, j: int) -> str:
+        """Datatype of input stream j (kinds with several inputs keep the others in attrs)."""
+        return layer.in_dtype
 
     def where(self, layer: LayerData) -> str:
         return f"layer {layer.name!r} ({layer.kind})"
