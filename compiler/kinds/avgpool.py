@@ -85,6 +85,10 @@ class AvgPool(Kind):
         lut = pe * (ab + n_thr * ab) + self.ctrl_lut + fifo_luts(pe * ob)
         return LayerCost(l.name, l.kind, pe, 1, h * w * (c // pe), logic(lut, 0, mems), mems)
 
+    def first_output_lead(self, layer: LayerData) -> int:
+        (h, w), c, (kh, _) = layer.attrs["ifm_dim"], layer.attrs["channels"], layer.attrs["kernel"]
+        return min(h, kh) * w * c
+
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         if list(a["kernel"]) != list(a["ifm_dim"]):

@@ -55,6 +55,13 @@ class Kind(ABC):
     n_inputs: int = 1
     n_outputs: int = 1
 
+    def first_output_lead(self, layer: LayerData) -> int:
+        """Input elements the layer consumes before it emits its first output element (compiler.fifo sizes
+        branch FIFOs with it); the default, a whole input frame, is always safe."""
+        import math
+
+        return math.prod(layer.in_shape)
+
     def input_dtype(self, layer: LayerData, j: int) -> str:
         """Datatype of input stream j (kinds with several inputs keep the others in attrs)."""
         return layer.in_dtype

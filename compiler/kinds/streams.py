@@ -62,6 +62,9 @@ class DuplicateStreams(Kind):
         return LayerCost(l.name, l.kind, l.pe, 1, a["num_vectors"] * a["num_channels"] // l.pe,
                          logic(self.ctrl_lut + 2 * fifo_luts(w), 0, []), [])
 
+    def first_output_lead(self, layer: LayerData) -> int:
+        return layer.pe
+
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         raise IRError(f"layer {l.name!r} (DuplicateStreams): branching graphs are not exported to FINN yet "
                       "(the export writes one output tensor per layer)")
@@ -117,6 +120,9 @@ class AddStreams(Kind):
         mems = [Memory("thresholds", c // pe, n_thr * ab, pe)] if n_thr else []
         lut = pe * (ab + n_thr * ab) + self.ctrl_lut + fifo_luts(pe * ob)
         return LayerCost(l.name, l.kind, pe, 1, a["num_vectors"] * c // pe, logic(lut, 0, mems), mems)
+
+    def first_output_lead(self, layer: LayerData) -> int:
+        return layer.pe
 
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         raise IRError(f"layer {l.name!r} (AddStreams): branching graphs are not exported to FINN yet "

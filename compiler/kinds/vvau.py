@@ -80,6 +80,9 @@ class VVAU(Kind):
         lut = pe * (mul_lut + ab + n_thr * ab) + self.ctrl_lut + fifo_luts(pe * ob)
         return LayerCost(l.name, l.kind, pe, 1, nv * k * (c // pe), logic(lut, dsp, mems), mems)
 
+    def first_output_lead(self, layer: LayerData) -> int:
+        return math.prod(layer.attrs["kernel"]) * int(layer.attrs["channels"])      # one window
+
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         c, (kh, kw) = a["channels"], a["kernel"]

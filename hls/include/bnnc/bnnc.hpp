@@ -10,6 +10,7 @@
 #include "label_select.hpp"
 #include "avgpool.hpp"
 #include "vvau.hpp"
+#include "branches.hpp"
 #include "streams.hpp"
 
 #endif
