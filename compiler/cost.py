@@ -132,4 +132,16 @@ def estimate(graph: DataflowGraph, clock_mhz: float = 100.0, dma_bits: int = 64)
             i = index[id(cur)]
             costs[i].resources = costs[i].resources + extra
             costs[i].notes.append(f"width converter {stream_elems(prev, 'out')} -> {stream_elems(cur, 'in')} elements")
+    from compiler.fifo import branch_fifo_depths
+
+    for (name, j), (depth, why) in branch_fifo_depths(graph).items():
+        if depth <= FIFO_DEPTH:
+            continue
+        i = next(k for k, l in enumerate(graph.layers) if l.name == name)
+        l = graph.layers[i]
+        kind = kinds.get(l.kind)
+        mem = Memory(f"branch FIFO (input {j})", depth, stream_elems(l, "in") * bits(kind.input_dtype(l, j)))
+        costs[i].memories.append(mem)
+        costs[i].resources = costs[i].resources + Resources(lut=mem.lut, bram18=mem.bram18)
+        costs[i].notes.append(f"branch FIFO: input {j} of {name} is {depth} words deep ({why})")
     return GraphCost(costs + [dma_cost(graph, dma_bits)], clock_mhz)

@@ -36,6 +36,16 @@ def layer(l, x: np.ndarray) -> np.ndarray:
         xi = x.reshape(len(x), h, w, c)
         return np.stack([np.stack([xi[:, i * sh : i * sh + kh, j * sw : j * sw + kw].max(axis=(1, 2))
                                    for j in range(ow)], 1) for i in range(oh)], 1)
+    if l.kind == "DuplicateStreams":
+        return x.reshape((len(x), *l.out_shape))
+    if l.kind == "AddStreams":            # x: [input 0, input 1]
+        acc = (np.asarray(x[0], np.int64).reshape(len(x[0]), -1) * 2 ** a["shift"][0]
+               + np.asarray(x[1], np.int64).reshape(len(x[1]), -1) * 2 ** a["shift"][1])
+        if a["noact"]:
+            return acc.reshape((len(acc), *l.out_shape))
+        cnt = (acc.reshape(len(acc), -1, a["num_channels"])[..., None] >= l.arrays["thresholds"]).sum(-1)
+        y = 2 * cnt - 1 if l.out_dtype == "BIPOLAR" else a["out_bias"] + cnt
+        return y.reshape((len(acc), *l.out_shape))
     if l.kind in ("VVAU", "AvgPool"):
         if l.kind == "VVAU":
             c, k = a["channels"], a["kernel"][0] * a["kernel"][1]

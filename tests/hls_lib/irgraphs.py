@@ -165,3 +165,22 @@ def pools_depthwise(seed: int = 3) -> DataflowGraph:
     l4 = vvau("dw4", rng, (2, 2), 8, (2, 2), "INT3", "INT2", None, pe=8)
     l5 = avgpool("gap5", rng, (2, 2, 8), (2, 2), (2, 2), l4.out_dtype, None, pe=1)
     return graph("pools_depthwise", [l0, l1, l2, l3, l4, l5])
+
+
+def residual(seed: int = 4) -> DataflowGraph:
+    """A stream DAG: DuplicateStreams (pe 2) into a padded 3x3 conv branch and a Thresholding skip branch with
+    different datatypes, summed by AddStreams with shifts [1, 0] (a 2x scale ratio) and thresholds."""
+    rng = np.random.default_rng(seed)
+    d0 = Layer("dup0", "DuplicateStreams", (5, 5, 4), (5, 5, 4), "INT3", "INT3",
+               attrs={"num_channels": 4, "num_vectors": 25}, folding={"pe": 2}, outputs=["dup0:0", "dup0:1"])
+    l1 = swg("swg1", (5, 5, 4), (3, 3), (1, 1), (1, 1, 1, 1), "INT3", simd=2)
+    l1.inputs = ["dup0:0"]
+    l2 = mvtu("mvtu2", rng, (5, 5), 36, 4, "INT3", "INT2", "UINT2", nt=3, pe=2, simd=6)
+    l3 = thresholding("thr3", rng, (5, 5), 4, "INT3", "INT2", nt=3, out_bias=-2, pe=4)
+    l3.inputs = ["dup0:1"]
+    t = _thresholds(rng, 4, 3, -2, 7)
+    l4 = Layer("add4", "AddStreams", (5, 5, 4), (5, 5, 4), "UINT2", "UINT2",
+               attrs={"num_channels": 4, "num_vectors": 25, "in1_dtype": "INT2", "shift": [1, 0],
+                      "acc_dtype": "INT5", "out_bias": 0, "noact": False},
+               arrays={"thresholds": t}, folding={"pe": 4}, inputs=["mvtu2", "thr3"])
+    return graph("residual", [d0, l1, l2, l3, l4])
