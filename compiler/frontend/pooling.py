@@ -65,6 +65,9 @@ def lower_avgpool(lw, node, st):
         if nxt.op_type in QUANT_OPS:
             act, t = nxt, nxt.output[0]
             break
+        if nxt.op_type == "Trunc" and not _feeds_quantizer(lw, nxt.output[0]):
+            act, t = nxt, nxt.output[0]            # TruncAvgPool2d without a requantizer: Trunc is the quantizer
+            break
         if nxt.op_type == "Identity":
             t = nxt.output[0]
             continue
@@ -73,7 +76,7 @@ def lower_avgpool(lw, node, st):
                                   "supported")
         steps.append(Step(node=nxt, data=t))
         t = nxt.output[0]
-    q = read_quant(lw.model, act)
+    q = TruncSpec.read(lw.model, act) if act.op_type == "Trunc" else read_quant(lw.model, act)
     s_out = q.scalar_scale()
     if s_out is None:
         raise CompileError.at(act, "activation quantizer with a per-channel scale is not supported",
@@ -140,3 +143,63 @@ def _level_function(lw, node, steps, k, c, scale, quant):
         return np.concatenate(out)
 
     return f
+
+
+def _feeds_quantizer(lw, t: str) -> bool:
+    """Whether tensor t reaches a quantizer through float chain ops only."""
+    while True:
+        nxt = lw.consumer(t)
+        if nxt is None:
+            return False
+        if nxt.op_type in QUANT_OPS:
+            return True
+        if nxt.op_type not in CHAIN_OPS + ("Identity",):
+            return False
+        t = nxt.output[0]
+
+
+class TruncSpec:
+    """A qonnx Trunc node used as a quantizer (Brevitas TruncAvgPool2d): integer levels = output / output_scale,
+    computed with qonnx's own trunc function so the levels are QONNX's."""
+
+    is_bipolar = False
+
+    def __init__(self, node, scale, zeropt, in_bits, out_scale, out_bits, signed, narrow, rounding):
+        self.node, self.scale, self.zeropt, self.in_bits = node, scale, zeropt, in_bits
+        self.out_scale, self.out_bits, self.signed, self.narrow, self.rounding = (out_scale, out_bits, signed,
+                                                                                  narrow, rounding)
+
+    @classmethod
+    def read(cls, model, node) -> "TruncSpec":
+        from onnx import helper
+
+        vals = [const_value(model, t) for t in node.input[1:6]]
+        if len(node.input) < 6 or any(v is None for v in vals):
+            raise CompileError.at(node, "Trunc needs constant scale, zero point, bit widths and output scale "
+                                  "(qonnx Trunc v2)")
+        a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+        scale, zeropt, in_bits, out_scale, out_bits = (np.asarray(v, np.float32) for v in vals)
+        if np.any(zeropt != 0) or out_scale.size != 1:
+            raise CompileError.at(node, "only a per-tensor Trunc with zero point 0 is supported")
+        rounding = a.get("rounding_mode", b"FLOOR")
+        return cls(node, scale, zeropt, in_bits, out_scale, out_bits, int(a.get("signed", 1)),
+                   int(a.get("narrow", 0)), rounding.decode() if isinstance(rounding, bytes) else rounding)
+
+    def levels(self, x: np.ndarray) -> np.ndarray:
+        from qonnx.custom_op.general.trunc import trunc_v2
+
+        y = trunc_v2(np.asarray(x, np.float32), self.scale, self.zeropt, self.in_bits, self.narrow, self.signed,
+                     self.out_scale, self.out_bits, self.rounding)
+        return np.round(np.asarray(y, np.float64) / float(self.out_scale.reshape(-1)[0]))
+
+    def level_range(self) -> tuple[int, int]:
+        from qonnx.custom_op.general.quant import max_int, min_int
+
+        b = int(self.out_bits.reshape(-1)[0])
+        return int(min_int(self.signed, self.narrow, b)), int(max_int(self.signed, self.narrow, b))
+
+    def dtype(self) -> str:
+        return range_dtype(*self.level_range())
+
+    def scalar_scale(self) -> float:
+        return float(self.out_scale.reshape(-1)[0])
