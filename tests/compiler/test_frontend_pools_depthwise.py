@@ -151,3 +151,21 @@ def test_grouped_non_depthwise_conv_is_refused(tmp_path):
     p = export(m, tmp_path / "m.onnx", (4, 6, 6))
     with pytest.raises(CompileError, match="group=2.*only depthwise"):
         compile_and_verify(p, tmp_path / "b")
+
+
+def test_trunc_avg_pool_without_requantizer(tmp_path):
+    """Brevitas TruncAvgPool2d feeding a layer directly (as resnet18_4w4a's final pool): Trunc is the quantizer."""
+    from brevitas.quant import TruncTo8bit
+
+    torch.manual_seed(3)
+    m = nn.Sequential(quant_act(4), qnn.QuantConv2d(2, 4, 3, bias=False, weight_quant=weight_quant(4)),
+                      nn.BatchNorm2d(4), _qid(4), qnn.TruncAvgPool2d(kernel_size=3, trunc_quant=TruncTo8bit,
+                                                                     float_to_int_impl_type="FLOOR"),
+                      nn.Flatten(), qnn.QuantLinear(4 * 2 * 2, 3, bias=False, weight_quant=weight_quant(4)))
+    p = export(randomize_bn(m, 3), tmp_path / "m.onnx", (2, 8, 8))
+    x = np.random.default_rng(3).uniform(-1, 1, (32, 2, 8, 8)).astype(np.float32)
+    g, rep = compile_and_verify(p, tmp_path / "b", inputs=x, num_random=8)
+    _check_exact(g, rep, {"AvgPool"})
+    pool = next(l for l in g.layers if l.kind == "AvgPool")
+    assert pool.attrs["kernel"] == [3, 3] and pool.name in rep.integer_layers
+    _nontrivial(g, x)
