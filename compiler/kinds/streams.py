@@ -15,7 +15,6 @@ import numpy as np
 from compiler.errors import IRError
 from compiler.kinds.activation import activate, n_thresholds, threshold_plan
 from compiler.kinds.base import Kind, LayerData
-from compiler.kinds.finn import node
 from compiler.kinds.registry import register
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
 

@@ -3,7 +3,6 @@
 for a board with the skip FIFO sized from the cycle model, C-simulated bit-exactly; graph.json keeps the streams
 and a linear graph.json keeps its old form."""
 import json
-import math
 
 import brevitas.nn as qnn
 import numpy as np
