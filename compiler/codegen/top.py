@@ -7,7 +7,6 @@ from compiler.ir import DataflowGraph
 from compiler.names import cxx_comment
 
 TOP = "bnnc_top"
-from compiler.resources import FIFO_DEPTH  # noqa: E402,F401  (inter-stage stream depth; branch FIFOs: compiler.fifo)
 
 
 def top_header(graph: DataflowGraph, plan: Plan) -> str:
