@@ -21,6 +21,10 @@ FC_HIDDEN = {"tfc": (64, 64, 64), "sfc": (256, 256, 256), "lfc": (1024, 1024, 10
 CNV_CONVS = ((64, False), (64, True), (128, False), (128, True), (256, False), (256, False))
 CNV_FC = (512, 512)
 CNV_INPUT_BITS = 8
+# MobileNet-v1 reduced for 32x32 inputs: a 3x3 stem, then depthwise-separable blocks (pointwise channels,
+# depthwise stride), then a global average pool and the classifier (Howard et al. 2017, first stages only).
+MOBILENET_STEM = 32
+MOBILENET_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1))
 
 
 @dataclass
@@ -101,6 +105,9 @@ def hidden_widths(spec: ModelSpec) -> list[int]:
     """The layer widths a spec builds: `spec.hidden` when given, else the topology's widths x `spec.width`."""
     if spec.hidden is not None:
         widths = [int(n) for n in spec.hidden]
+        if spec.name == "mobilenet" and len(widths) != 1 + len(MOBILENET_BLOCKS):
+            raise ValueError(f"mobilenet takes {1 + len(MOBILENET_BLOCKS)} hidden widths (stem, 5 blocks), got "
+                             f"{len(widths)}")
         if spec.name == "cnv" and len(widths) != len(CNV_CONVS) + len(CNV_FC):
             raise ValueError(f"cnv takes {len(CNV_CONVS) + len(CNV_FC)} hidden widths (6 convs, 2 FCs), got {len(widths)}")
         if not widths or any(n < 1 for n in widths):
@@ -108,6 +115,8 @@ def hidden_widths(spec: ModelSpec) -> list[int]:
         return widths
     if spec.name == "cnv":
         return [_scaled(c, spec.width) for c, _ in CNV_CONVS] + [_scaled(n, spec.width) for n in CNV_FC]
+    if spec.name == "mobilenet":
+        return [_scaled(c, spec.width) for c in (MOBILENET_STEM, *(c for c, _ in MOBILENET_BLOCKS))]
     return [_scaled(n, spec.width) for n in FC_HIDDEN[spec.name]]
 
 
@@ -151,8 +160,31 @@ def build_cnv(spec: ModelSpec) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def _conv_k(i: int, o: int, bits: int | None, k: int, stride: int = 1, groups: int = 1) -> nn.Module:
+    kw = dict(stride=stride, padding=k // 2, groups=groups, bias=False)
+    if bits is None:
+        return nn.Conv2d(i, o, k, **kw)
+    return qnn.QuantConv2d(i, o, k, weight_quant=weight_quant(bits), **kw)
+
+
+def build_mobilenet(spec: ModelSpec) -> nn.Sequential:
+    """MobileNet-v1 style (MOBILENET_BLOCKS): depthwise 3x3 + pointwise 1x1 blocks, global average pool, FC.
+    The compiler lowers the depthwise convs to VVAU layers and the pool to an AvgPool layer."""
+    in_bits = None if spec.act_bits is None else (spec.input_bits or CNV_INPUT_BITS)
+    widths = hidden_widths(spec)
+    c = widths[0]
+    layers: list[nn.Module] = [InputScale(), _input_quant(in_bits), _conv_k(spec.in_channels, c, spec.weight_bits, 3),
+                               nn.BatchNorm2d(c), _act(spec.act_bits)]
+    for (_, stride), c_out in zip(MOBILENET_BLOCKS, widths[1:]):
+        layers += [_conv_k(c, c, spec.weight_bits, 3, stride, groups=c), nn.BatchNorm2d(c), _act(spec.act_bits),
+                   _conv_k(c, c_out, spec.weight_bits, 1), nn.BatchNorm2d(c_out), _act(spec.act_bits)]
+        c = c_out
+    layers += [nn.AdaptiveAvgPool2d(1), _act(spec.act_bits), nn.Flatten(), *_head(c, spec.num_classes, spec.weight_bits)]
+    return nn.Sequential(*layers)
+
+
 TOPOLOGIES: dict[str, Callable[[ModelSpec], nn.Module]] = {
-    "tfc": build_fc, "sfc": build_fc, "lfc": build_fc, "cnv": build_cnv,
+    "tfc": build_fc, "sfc": build_fc, "lfc": build_fc, "cnv": build_cnv, "mobilenet": build_mobilenet,
 }
 
 
@@ -180,7 +212,7 @@ def make_spec(name, weight_bits=1, act_bits=1, width=1.0, in_channels=1, in_size
     if input_bits is not None and not 1 <= input_bits <= 8:
         raise ValueError(f"input_bits must be in 1..8, got {input_bits}")
     if in_size is None:
-        in_size = 32 if key == "cnv" else 28
+        in_size = 32 if key in ("cnv", "mobilenet") else 28
     if width <= 0:
         raise ValueError(f"width multiplier must be > 0, got {width}")
     spec = ModelSpec(key if key in TOPOLOGIES else name, weight_bits, act_bits, width, in_channels, in_size, num_classes,

@@ -9,6 +9,8 @@ Cycles per frame (one stream word per cycle per stage):
   Thresholding   num_vectors * C/pe
   SlidingWindow  fill + OH * max(OW*KH*KW*C/simd, SH*Wp*C/simd),  fill = KH*Wp*C/simd  (write/read bound)
   MaxPool        H*W*C/pe                                          (reads every input pixel once)
+  AvgPool        H*W*C/pe                                          (likewise, adding into window sums)
+  VVAU           num_vectors * KH*KW * C/pe                        (one window position of pe channels/cycle)
   LabelSelect    num_labels                                        (one value per cycle)
   dma            ceil(frame bits / shell.dma_bits) for input and output
 
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 
 from boards.catalog import Resources
 from compiler import kinds
-from compiler.ir import DataflowGraph, Layer
+from compiler.ir import DataflowGraph, Layer, stream_edges
 
 from compiler.resources import (BRAM18_MODES, DSP_MIN_BITS, FF_PER_LUT, FIFO_DEPTH, LUTRAM_DEPTH,  # noqa: F401
                                 LUTRAM_MAX_BITS, SHELL, SRL_DEPTH, XNOR_LUT_PER_LANE, LayerCost, Memory, bits,
@@ -110,7 +112,7 @@ def dwc_cost(prev: Layer, cur: Layer) -> Resources | None:
 
 def dwc_total(layers: list[Layer]) -> Resources:
     tot = Resources()
-    for prev, cur in zip(layers, layers[1:]):
+    for prev, cur, _ in stream_edges(layers):
         tot = tot + (dwc_cost(prev, cur) or Resources())
     return tot
 
@@ -123,9 +125,23 @@ def estimate(graph: DataflowGraph, clock_mhz: float = 100.0, dma_bits: int = 64)
     if clock_mhz <= 0:
         raise ValueError(f"clock must be positive, got {clock_mhz} MHz")
     costs = [layer_cost(l) for l in graph.layers]
-    for i, (prev, cur) in enumerate(zip(graph.layers, graph.layers[1:]), start=1):
+    index = {id(l): i for i, l in enumerate(graph.layers)}
+    for prev, cur, _ in stream_edges(graph.layers):
         extra = dwc_cost(prev, cur)
         if extra is not None:
+            i = index[id(cur)]
             costs[i].resources = costs[i].resources + extra
             costs[i].notes.append(f"width converter {stream_elems(prev, 'out')} -> {stream_elems(cur, 'in')} elements")
+    from compiler.fifo import branch_fifo_depths
+
+    for (name, j), (depth, why) in branch_fifo_depths(graph).items():
+        if depth <= FIFO_DEPTH:
+            continue
+        i = next(k for k, l in enumerate(graph.layers) if l.name == name)
+        l = graph.layers[i]
+        kind = kinds.get(l.kind)
+        mem = Memory(f"branch FIFO (input {j})", depth, stream_elems(l, "in") * bits(kind.input_dtype(l, j)))
+        costs[i].memories.append(mem)
+        costs[i].resources = costs[i].resources + Resources(lut=mem.lut, bram18=mem.bram18)
+        costs[i].notes.append(f"branch FIFO: input {j} of {name} is {depth} words deep ({why})")
     return GraphCost(costs + [dma_cost(graph, dma_bits)], clock_mhz)

@@ -22,6 +22,7 @@ from compiler.names import check_name
 
 KINDS = kinds.names()
 FORMAT_VERSION = 1
+INPUT_STREAM = "in0"          # the stream the host feeds (layer 0 reads it)
 
 
 def dtype(name: str) -> DataType:
@@ -40,6 +41,9 @@ class Layer:
     attrs: dict[str, Any] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     folding: dict[str, int] = field(default_factory=dict)
+    #: stream names read / written (docs/ir.md "Streams"); empty = the linear default (previous layer's output)
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
 
     @property
     def pe(self) -> int:
@@ -61,6 +65,31 @@ class Layer:
             n = self.folding.get(key, 1)
             if n < 1 or axis % n:
                 raise IRError(f"{where}: {key}={n} must be a positive divisor of {axis}")
+
+
+def layer_streams(layers: list[Layer]) -> list[tuple[list[str], list[str]]]:
+    """(input streams, output streams) per layer; a layer without them reads the previous layer's (first)
+    output and writes one stream named after itself (a linear pipeline, the format before streams)."""
+    res, prev = [], INPUT_STREAM
+    for l in layers:
+        ins = list(l.inputs) or [prev]
+        outs = list(l.outputs) or [l.name]
+        res.append((ins, outs))
+        prev = outs[0]
+    return res
+
+
+def stream_edges(layers: list[Layer]) -> list[tuple[Layer, Layer, int]]:
+    """(producer, consumer, consumer's input index) for every stream between two layers, in consumer order."""
+    producer = {}
+    edges = []
+    for l, (ins, outs) in zip(layers, layer_streams(layers)):
+        for j, s in enumerate(ins):
+            if s in producer:
+                edges.append((producer[s], l, j))
+        for s in outs:
+            producer[s] = l
+    return edges
 
 
 @dataclass
@@ -101,22 +130,61 @@ class DataflowGraph:
         if not self.layers:
             raise IRError(f"graph {self.name!r} has no layers")
         names = set()
-        prev = None
         for l in self.layers:
             l.validate()
             if l.name in names:
                 raise IRError(f"duplicate layer name {l.name!r}")
             names.add(l.name)
-            if prev is not None and int(np.prod(prev.out_shape)) != int(np.prod(l.in_shape)):
-                raise IRError(
-                    f"layer {l.name!r} expects {l.in_shape} but {prev.name!r} produces {prev.out_shape}"
-                )
-            prev = l
+        producer: dict[str, Layer] = {}
+        consumed: set[str] = set()
+        for l, (ins, outs) in zip(self.layers, self.streams()):
+            kind = kinds.get(l.kind)
+            if len(ins) != kind.n_inputs or len(outs) != kind.n_outputs:
+                raise IRError(f"layer {l.name!r} ({l.kind}): reads {len(ins)} and writes {len(outs)} streams, "
+                              f"expected {kind.n_inputs} and {kind.n_outputs}")
+            for j, s in enumerate(ins):
+                if s == INPUT_STREAM:
+                    if l is not self.layers[0]:
+                        raise IRError(f"layer {l.name!r} reads the graph input; only the first layer may")
+                elif s not in producer:
+                    raise IRError(f"layer {l.name!r} reads stream {s!r}, which no earlier layer writes "
+                                  "(layers must be listed in dataflow order)")
+                elif int(np.prod(producer[s].out_shape)) != int(np.prod(l.in_shape)):
+                    raise IRError(f"layer {l.name!r} expects {l.in_shape} but {producer[s].name!r} produces "
+                                  f"{producer[s].out_shape}")
+                if s in consumed:
+                    raise IRError(f"stream {s!r} is read by more than one layer; a DuplicateStreams layer must "
+                                  "copy it for each reader")
+                consumed.add(s)
+            for s in outs:
+                if s in producer or s == INPUT_STREAM:
+                    raise IRError(f"stream {s!r} is written by more than one layer ({l.name!r})")
+                producer[s] = l
+        if self.layers[0].inputs and self.layers[0].inputs != [INPUT_STREAM]:
+            raise IRError(f"the first layer {self.layers[0].name!r} must read the graph input {INPUT_STREAM!r}")
+        dangling = [s for s in producer if s not in consumed]
+        if dangling != list(self.streams()[-1][1]):
+            raise IRError(f"streams {dangling} are not read by any layer; only the last layer's output may be the "
+                          "graph output")
+
+    def streams(self) -> list[tuple[list[str], list[str]]]:
+        """(input streams, output streams) per layer (see layer_streams)."""
+        return layer_streams(self.layers)
+
+    def is_linear(self) -> bool:
+        prev = INPUT_STREAM
+        for l, (ins, outs) in zip(self.layers, self.streams()):
+            if ins != [prev] or len(outs) != 1:
+                return False
+            prev = outs[0]
+        return True
 
     # ---- persistence -------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         def arrays_ref(l: Layer) -> dict[str, str]:
             return {k: f"{l.name}/{k}" for k in l.arrays}
+
+        linear = self.is_linear()       # a linear graph.json stays in the format without stream names
 
         return {
             "format_version": FORMAT_VERSION,
@@ -130,8 +198,9 @@ class DataflowGraph:
                     "in_shape": list(l.in_shape), "out_shape": list(l.out_shape),
                     "in_dtype": l.in_dtype, "out_dtype": l.out_dtype,
                     "attrs": _jsonable(l.attrs), "folding": dict(l.folding), "arrays": arrays_ref(l),
+                    **({} if linear else {"inputs": ins, "outputs": outs}),
                 }
-                for l in self.layers
+                for l, (ins, outs) in zip(self.layers, self.streams())
             ],
         }
 
@@ -203,6 +272,7 @@ class DataflowGraph:
                     in_dtype=d["in_dtype"], out_dtype=d["out_dtype"],
                     attrs=d["attrs"], folding=d.get("folding", {}),
                     arrays={k: arrays[ref] for k, ref in d["arrays"].items()},
+                    inputs=list(d.get("inputs", [])), outputs=list(d.get("outputs", [])),
                 )
                 for d in doc["layers"]
             ]

@@ -32,7 +32,8 @@ def build_report(graph_name: str, cost: GraphCost, board: Board | None = None, m
         "target_fps": target_fps, "ii_cycles": cost.ii_cycles, "fps": cost.fps,
         "latency_cycles": cost.latency_cycles, "latency_us": cost.latency_us, "bottleneck": cost.bottleneck.name,
         "layers": [l.as_dict() for l in cost.layers], "total": total.as_dict(),
-        "notes": list(notes or []) + kind_notes(cost),
+        "notes": list(notes or []) + kind_notes(cost)
+        + [n for l in cost.layers for n in l.notes if n.startswith("branch FIFO")],
         "board": None,
     }
     if board is not None:

@@ -30,6 +30,14 @@ KIND_ATTRS: dict[str, dict[str, Any]] = {
                       "pad_value": {"type": "integer"}},
     "MaxPool": {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "ofm_dim": PAIR},
     "LabelSelect": {"num_labels": POS, "k": POS},
+    "AvgPool": {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "ofm_dim": PAIR,
+                "acc_dtype": DTYPE, "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
+    "DuplicateStreams": {"num_channels": POS, "num_vectors": POS},
+    "AddStreams": {"num_channels": POS, "num_vectors": POS, "in1_dtype": DTYPE, "acc_dtype": DTYPE,
+                   "shift": {"type": "array", "items": NONNEG, "minItems": 2, "maxItems": 2},
+                   "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
+    "VVAU": {"channels": POS, "kernel": PAIR, "num_vectors": POS, "weight_dtype": DTYPE, "acc_dtype": DTYPE,
+             "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
 }
 OPTIONAL_ATTRS = {"out_bias": {"type": "integer"}}
 
@@ -42,6 +50,8 @@ LAYER = {
         "attrs": {"type": "object", "properties": OPTIONAL_ATTRS},
         "folding": {"type": "object", "properties": {"pe": POS, "simd": POS}, "additionalProperties": False},
         "arrays": {"type": "object", "additionalProperties": {"type": "string"}},
+        "inputs": {"type": "array", "items": NAME, "minItems": 1},
+        "outputs": {"type": "array", "items": NAME, "minItems": 1},
     },
     "allOf": [
         {"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},

@@ -14,7 +14,7 @@ import numpy as np
 
 from compiler import kinds
 from compiler.hostops import run_post, run_pre
-from compiler.ir import DataflowGraph, IRError, Layer, dtype as ir_dtype
+from compiler.ir import INPUT_STREAM, DataflowGraph, IRError, Layer, dtype as ir_dtype
 from compiler.kinds.activation import popcount_thresholds  # noqa: F401  (public API of this module)
 from compiler.kinds.mvtu import exact_matmul_plan as _exact_matmul_plan  # noqa: F401  (tests reach it here)
 
@@ -50,6 +50,7 @@ class Simulator:
             raise IRError(f"graph {graph.name!r} has no layers")
         self.graph = graph
         self.plans = [_plan(l) for l in graph.layers]
+        self.streams = graph.streams()          # (inputs, outputs) per layer: the DAG of docs/ir.md "Streams"
 
     def __call__(self, x: np.ndarray, return_all: bool = False, *, batch: int = DEFAULT_BATCH):
         """Same as `simulate(graph, x, return_all)`."""
@@ -80,9 +81,12 @@ class Simulator:
         chunks: list[list[np.ndarray]] = [[] for _ in layers]
         last_chunks = []
         for s in range(0, max(len(y), 1), batch):
-            cur = y[s : s + batch]
-            for i, (layer, plan) in enumerate(zip(layers, self.plans)):
-                cur = _run(layer, plan, cur)
+            live = {INPUT_STREAM: y[s : s + batch]}
+            for i, (layer, plan, (ins, outs)) in enumerate(zip(layers, self.plans, self.streams)):
+                xs = [live.pop(name) for name in ins]
+                cur = _run(layer, plan, xs[0] if len(xs) == 1 else xs)
+                for name in outs:
+                    live[name] = cur
                 if return_all:
                     chunks[i].append(cur)
             last_chunks.append(cur)
@@ -97,10 +101,13 @@ def _plan(layer: Layer) -> dict:
     where = f"layer {layer.name!r} ({layer.kind})"
     try:
         kind = kinds.get(layer.kind)
-        d_in = ir_dtype(layer.in_dtype)
+        ranges = []
+        for j in range(kind.n_inputs):
+            dt = kind.input_dtype(layer, j)
+            d_in = ir_dtype(dt)
+            ranges.append((int(d_in.min()), int(d_in.max()), dt == "BIPOLAR"))
         _check_shapes(kind, layer, where)
-        return {"lo": int(d_in.min()), "hi": int(d_in.max()), "bipolar_in": layer.in_dtype == "BIPOLAR",
-                "kind": kind, "layer": kind.sim_prepare(layer, where)}
+        return {"ranges": ranges, "kind": kind, "layer": kind.sim_prepare(layer, where)}
     except KeyError as e:
         raise IRError(f"{where}: missing attribute {e}") from None
 
@@ -113,20 +120,24 @@ def _check_shapes(kind: kinds.Kind, layer: Layer, where: str) -> None:
 
 
 # ---- execution ----------------------------------------------------------------------------------------------
-def _run(layer: Layer, plan: dict, x: np.ndarray) -> np.ndarray:
-    _check_range(layer, plan, x)
+def _run(layer: Layer, plan: dict, x) -> np.ndarray:
+    if isinstance(x, list):
+        for j, xj in enumerate(x):
+            _check_range(layer, plan["ranges"][j], xj, plan["kind"].input_dtype(layer, j))
+    else:
+        _check_range(layer, plan["ranges"][0], x, layer.in_dtype)
     return plan["kind"].sim_run(layer, plan["layer"], x)
 
 
-def _check_range(layer: Layer, plan: dict, x: np.ndarray) -> None:
+def _check_range(layer: Layer, rng: tuple[int, int, bool], x: np.ndarray, dt: str) -> None:
     if not x.size:
         return
     lo, hi = int(x.min()), int(x.max())
     bad = None
-    if plan["bipolar_in"]:
+    if rng[2]:
         if lo < -1 or hi > 1 or np.any(x == 0):
             bad = lo if lo < -1 else hi if hi > 1 else 0
-    elif lo < plan["lo"] or hi > plan["hi"]:
-        bad = lo if lo < plan["lo"] else hi
+    elif lo < rng[0] or hi > rng[1]:
+        bad = lo if lo < rng[0] else hi
     if bad is not None:
-        raise IRError(f"layer {layer.name!r} ({layer.kind}): input value {bad} is not a {layer.in_dtype} value")
+        raise IRError(f"layer {layer.name!r} ({layer.kind}): input value {bad} is not a {dt} value")

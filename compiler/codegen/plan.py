@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from compiler.backends.hls.cxx import bits
 from compiler.cost import stream_elems
 from compiler import kinds
-from compiler.ir import DataflowGraph, IRError, Layer
+from compiler.ir import INPUT_STREAM, DataflowGraph, IRError, Layer
+from compiler.resources import FIFO_DEPTH
 
 AXI_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)   # stream widths AXI DMA accepts
 
@@ -48,6 +49,8 @@ class Stage:
     layer: Layer | None = None
     index: int = -1                 # layer index in the graph (also for the converter in front of it)
     total: int = 0                  # elements per frame (converters)
+    srcs: list[str] = field(default_factory=list)   # C++ streams read (in the layer's input order)
+    dsts: list[str] = field(default_factory=list)   # C++ streams written
 
 
 @dataclass
@@ -55,6 +58,11 @@ class Plan:
     stages: list[Stage] = field(default_factory=list)
     input: StreamEnd | None = None
     output: StreamEnd | None = None
+    #: C++ stream name -> (word bits, FIFO depth), in declaration order; "s_in" is the input, `out_stream` the output
+    streams: dict[str, tuple[int, int]] = field(default_factory=dict)
+    out_stream: str = ""
+    #: branch FIFOs sized by compiler.fifo (docs/cost_model.md "Branch FIFOs"): (stream, depth, why)
+    branch_fifos: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 def _end(shape: tuple[int, ...], dtype: str, elems: int, where: str) -> StreamEnd:
@@ -90,24 +98,60 @@ def _check_layer(l: Layer) -> None:
 
 
 def make_plan(graph: DataflowGraph) -> Plan:
-    """Stages of the top function in order, with converters; raises IRError naming the offending layer."""
+    """Stages of the top function in dataflow order, with converters on every stream whose producer and consumer
+    words differ, and the C++ streams between them (docs/ir.md "Streams"); raises IRError naming the layer."""
+    from compiler.fifo import branch_fifo_depths
+
     graph.validate()
     plan = Plan()
-    prev: Layer | None = None
-    for i, l in enumerate(graph.layers):
-        _check_layer(l)
-        e_in, e_out = stream_elems(l, "in"), stream_elems(l, "out")
-        b_in, b_out = bits(l.in_dtype), bits(l.out_dtype)
-        if prev is not None:
-            if prev.out_dtype != l.in_dtype:
-                raise IRError(f"layer {l.name!r} reads {l.in_dtype} but {prev.name!r} produces {prev.out_dtype}")
-            e_prev = stream_elems(prev, "out")
-            if e_prev != e_in:
-                plan.stages.append(Stage("convert", e_prev, e_in, b_in, b_in, index=i,
-                                         total=math.prod(l.in_shape)))
-        plan.stages.append(Stage("layer", e_in, e_out, b_in, b_out, layer=l, index=i))
-        prev = l
     first, last = graph.layers[0], graph.layers[-1]
+    plan.streams["s_in"] = (bits(first.in_dtype) * stream_elems(first, "in"), FIFO_DEPTH)
+    cxx = {INPUT_STREAM: "s_in"}                  # IR stream name -> C++ stream carrying it
+    producer: dict[str, Layer] = {}
+    depths = branch_fifo_depths(graph)
+    for i, (l, (ins, outs)) in enumerate(zip(graph.layers, graph.streams())):
+        _check_layer(l)
+        kind = kinds.get(l.kind)
+        e_in, e_out = stream_elems(l, "in"), stream_elems(l, "out")
+        b_out = bits(l.out_dtype)
+        srcs = []
+        for j, s in enumerate(ins):
+            dt = kind.input_dtype(l, j)
+            b_in = bits(dt)
+            src = cxx[s]
+            if s in producer:
+                prev = producer[s]
+                if prev.out_dtype != dt:
+                    raise IRError(f"layer {l.name!r} reads {dt} but {prev.name!r} produces {prev.out_dtype}")
+                e_prev = stream_elems(prev, "out")
+                if e_prev != e_in:
+                    dst = _new_stream(plan, "dwc", e_in * b_in)
+                    plan.stages.append(Stage("convert", e_prev, e_in, b_in, b_in, index=i,
+                                             total=math.prod(l.in_shape), srcs=[src], dsts=[dst]))
+                    src = dst
+            if (l.name, j) in depths:
+                depth, why = depths[(l.name, j)]
+                plan.streams[src] = (plan.streams[src][0], max(depth, FIFO_DEPTH))
+                plan.branch_fifos.append((src, max(depth, FIFO_DEPTH), why))
+            srcs.append(src)
+        dsts = []
+        for k, s in enumerate(outs):
+            tag = l.kind.lower() + (f"_{k}" if len(outs) > 1 else "")
+            dsts.append(_new_stream(plan, tag, e_out * b_out))
+            cxx[s] = dsts[-1]
+            producer[s] = l
+        plan.stages.append(Stage("layer", e_in, e_out, bits(l.in_dtype), b_out, layer=l, index=i, srcs=srcs,
+                                 dsts=dsts))
+    plan.out_stream = cxx[graph.streams()[-1][1][0]]
     plan.input = _end(first.in_shape, first.in_dtype, stream_elems(first, "in"), f"layer {first.name!r} input")
     plan.output = _end(last.out_shape, last.out_dtype, stream_elems(last, "out"), f"layer {last.name!r} output")
     return plan
+
+
+def _new_stream(plan: Plan, tag: str, width: int) -> str:
+    """A C++ stream named after the stage that writes it (s<stage>_<kind>, as in the linear top before)."""
+    name = f"s{len(plan.stages):02d}_{tag}"
+    while name in plan.streams:
+        name += "_"
+    plan.streams[name] = (width, FIFO_DEPTH)
+    return name

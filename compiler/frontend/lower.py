@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compiler.errors import CompileError
+from compiler.frontend.pooling import POOL_OPS, lower_avgpool
 from compiler.frontend.quantizers import QUANT_OPS, const_value, quantized_weight, range_dtype, read_quant
 from compiler.frontend.thresholds import Step, level_function, search_thresholds
-from compiler.ir import DataflowGraph, InputSpec, Layer, OutputSpec, dtype
+from compiler.ir import INPUT_STREAM, DataflowGraph, InputSpec, Layer, OutputSpec, dtype
 
 ELEMENTWISE = ("Mul", "Add", "Sub", "Div")
 U32 = 2.0 ** -24        # float32 unit roundoff
@@ -56,10 +57,25 @@ class Lowering:
             raise CompileError(f"tensor {t!r} has no inferred shape")
         return tuple(int(v) for v in s[1:])
 
+    cur: str = INPUT_STREAM              # the stream the next layer reads (docs/ir.md "Streams")
+
+    def add(self, layer: Layer) -> None:
+        """Append a layer reading the current stream; its output becomes the current stream."""
+        if not layer.inputs:
+            layer.inputs = [self.cur]
+        if not layer.outputs:
+            layer.outputs = [layer.name]
+        self.layers.append(layer)
+        self.cur = layer.outputs[0]
+
+    def consumers(self, t: str) -> list:
+        return list(self.model.find_consumers(t) or [])
+
     def consumer(self, t: str):
-        cs = self.model.find_consumers(t) or []
+        cs = self.consumers(t)
         if len(cs) > 1:
-            raise CompileError.at(cs[1], f"tensor {t!r} feeds {len(cs)} nodes; only linear pipelines are supported")
+            raise CompileError.at(cs[1], f"tensor {t!r} feeds {len(cs)} nodes here; a tensor may branch only "
+                                  "after an activation quantizer, into a residual Add")
         return cs[0] if cs else None
 
     def record(self, layer: Layer, st: State) -> None:
@@ -71,22 +87,10 @@ def lower(model, name: str = "model", topk: int | None = None) -> DataflowGraph:
     """Lower a cleaned QONNX model (compiler.frontend.load_model) to a validated DataflowGraph."""
     lw = Lowering(model, name)
     inp, st = _lower_input(lw)
-    out = None
-    while out is None:
-        node = lw.consumer(st.tensor)
-        if node is None:
-            out = _finish(lw, st)
-        elif node.op_type in ("Reshape", "Flatten"):
-            st = _reshape(lw, node, st)
-        elif node.op_type == "Identity":
-            st.tensor = node.output[0]
-        elif node.op_type == "MaxPool":
-            st = _maxpool(lw, node, st, node.output[0])
-        elif node.op_type in ("MatMul", "Gemm", "Conv"):
-            st, out = _linear(lw, node, st)
-        else:
-            raise CompileError.at(node, f"{node.op_type} on a quantized tensor cannot be lowered here",
-                                  hint="expected MatMul/Gemm/Conv, MaxPool or Reshape after an activation quantizer")
+    _, add, out = walk(lw, st)
+    if add is not None:
+        raise CompileError.at(add, "an Add of two computed tensors outside a residual branch (the tensors must "
+                              "come from one quantized tensor that branches)")
     if topk is not None:
         out = _label_select(lw, out, topk)
     meta = {"qonnx_map": lw.qmap, "notes": lw.notes, "output_exact": not lw.notes, "model": _bnnc_metadata(lw.model)}
@@ -95,6 +99,43 @@ def lower(model, name: str = "model", topk: int | None = None) -> DataflowGraph:
     g = DataflowGraph(name, lw.layers, inp, out, meta=meta)
     g.validate()
     return g
+
+
+def walk(lw: Lowering, st: State, first=None):
+    """Lower from the quantized tensor `st` (starting at node `first` when given) to the graph output or to a
+    residual Add of two computed tensors (whose caller lowers it). Returns (state, that Add node or None,
+    OutputSpec or None)."""
+    from compiler.frontend.residual import is_residual_add, lower_branches
+
+    out = None
+    while out is None:
+        if first is not None:
+            node, first = first, None
+        else:
+            cs = lw.consumers(st.tensor)
+            if len(cs) == 2 and all(c.op_type not in QUANT_OPS for c in cs):
+                st = lower_branches(lw, st, cs)
+                continue
+            node = lw.consumer(st.tensor)
+        if node is None:
+            out = _finish(lw, st)
+        elif node.op_type == "Add" and is_residual_add(lw, node):
+            return st, node, None
+        elif node.op_type in ("Reshape", "Flatten"):
+            st = _reshape(lw, node, st)
+        elif node.op_type == "Identity":
+            st.tensor = node.output[0]
+        elif node.op_type == "MaxPool":
+            st = _maxpool(lw, node, st, node.output[0])
+        elif node.op_type in POOL_OPS:
+            st = lower_avgpool(lw, node, st)
+        elif node.op_type in ("MatMul", "Gemm", "Conv"):
+            st, out = _linear(lw, node, st)
+        else:
+            raise CompileError.at(node, f"{node.op_type} on a quantized tensor cannot be lowered here",
+                                  hint="expected MatMul/Gemm/Conv, MaxPool, an average pool, Reshape or a residual "
+                                  "Add after an activation quantizer")
+    return st, None, out
 
 
 def _bnnc_metadata(model) -> dict:
@@ -180,7 +221,7 @@ def _maxpool(lw: Lowering, node, st: State, out_tensor: str, scale: float | None
     ofm = [(h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1]
     lay = Layer(node.name, "MaxPool", (h, w, c), (ofm[0], ofm[1], c), st.dtype, st.dtype,
                 attrs={"ifm_dim": [h, w], "channels": c, "kernel": k, "stride": s, "ofm_dim": ofm})
-    lw.layers.append(lay)
+    lw.add(lay)
     new = State(out_tensor, (c, ofm[0], ofm[1]), st.dtype, st.scale if scale is None else scale)
     if tuple(lw.shape(out_tensor)) != new.qshape:
         raise CompileError.at(node, f"output shape {lw.shape(out_tensor)} differs from floor-mode {new.qshape}")
@@ -203,9 +244,16 @@ def _linear(lw: Lowering, node, st: State):
     if spatial:
         if not st.spatial:
             raise CompileError.at(node, "Conv on a flat tensor")
-        if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
-            raise CompileError.at(node, "grouped/depthwise or dilated convolutions are not supported")
-        mh, c, kh, kw = wi.shape
+        group = int(a.get("group", 1))
+        c = st.qshape[0]
+        depthwise = group != 1
+        if depthwise and not (group == c and wi.shape[:2] == (c, 1)):
+            raise CompileError.at(node, f"grouped convolution with group={group} on {c} channels and weights "
+                                  f"{tuple(wi.shape)} is not supported; only depthwise (group == channels, one "
+                                  "output channel per input channel)")
+        if any(d != 1 for d in a.get("dilations", [1, 1])):
+            raise CompileError.at(node, "dilated convolutions are not supported")
+        mh, _, kh, kw = wi.shape
         stride = list(a.get("strides", [1, 1]))
         pads = list(a.get("pads", [0, 0, 0, 0]))
         _, h, w = st.qshape
@@ -218,12 +266,13 @@ def _linear(lw: Lowering, node, st: State):
         swg = Layer(f"{node.name}_swg", "SlidingWindow", (h, w, c), (ofm[0], ofm[1], kh * kw * c), in_dtype, swg_dt,
                     attrs={"ifm_dim": [h, w], "channels": c, "kernel": [kh, kw], "stride": stride, "pad": pads,
                            "pad_value": 0, "ofm_dim": ofm})
-        lw.layers.append(swg)
+        lw.add(swg)
         in_dtype = swg_dt
-        W = wi.transpose(0, 2, 3, 1).reshape(mh, -1)
+        W = wi.transpose(0, 2, 3, 1).reshape(mh, -1)      # depthwise: (C, KH*KW) in the window's (ky, kx) order
         Ws = ws.transpose(0, 2, 3, 1).reshape(mh, -1)
         num_vectors, out_prefix = ofm[0] * ofm[1], (ofm[0], ofm[1])
     else:
+        depthwise = False
         if st.spatial:
             raise CompileError.at(node, f"{node.op_type} on a 4-D tensor; flatten first")
         if node.op_type == "Gemm":
@@ -286,14 +335,20 @@ def _linear(lw: Lowering, node, st: State):
                         f"{node.op_type} rounds partial sums; an activation right at a quantizer step may differ "
                         "from QONNX in rare cases (use power-of-two scales, as bnn.quant does, for guaranteed "
                         "exactness)")
-    lname = f"{node.name}_mvtu"
-    attrs = {"MW": mw, "MH": mh, "num_vectors": num_vectors, "weight_dtype": wdt, "acc_dtype": acc_dt,
-             "out_bias": 0, "binary_xnor": in_dtype == "BIPOLAR" and wdt == "BIPOLAR", "noact": act is None}
+    if depthwise:
+        lname, kind = f"{node.name}_vvau", "VVAU"
+        attrs = {"channels": mh, "kernel": [kh, kw], "num_vectors": num_vectors, "weight_dtype": wdt,
+                 "acc_dtype": acc_dt, "out_bias": 0, "noact": act is None}
+        in_last = mw * mh                     # the SlidingWindow's (ky, kx, c) vector of one pixel
+    else:
+        lname, kind, in_last = f"{node.name}_mvtu", "MVTU", mw
+        attrs = {"MW": mw, "MH": mh, "num_vectors": num_vectors, "weight_dtype": wdt, "acc_dtype": acc_dt,
+                 "out_bias": 0, "binary_xnor": in_dtype == "BIPOLAR" and wdt == "BIPOLAR", "noact": act is None}
     if act is None:
         if pool is not None:
             raise CompileError.at(pool, "MaxPool after the last (un-quantized) layer is not supported")
-        lay = Layer(lname, "MVTU", out_prefix + (mw,), out_prefix + (mh,), in_dtype, acc_dt, attrs, {"weights": W})
-        lw.layers.append(lay)
+        lay = Layer(lname, kind, out_prefix + (in_last,), out_prefix + (mh,), in_dtype, acc_dt, attrs, {"weights": W})
+        lw.add(lay)
         if not steps or (len(steps) and steps[0].bias is None):
             lw.qmap[lname] = {"tensor": node.output[0], "scale": s_row.tolist(), "spatial": spatial, "perm": None}
         post = _post_ops(lw, node, steps, s_row, spatial, mw)
@@ -318,9 +373,9 @@ def _linear(lw: Lowering, node, st: State):
             wdt = range_dtype(int(W.min()), int(W.max()))
             attrs["weight_dtype"] = wdt
     attrs["out_bias"] = 0 if q.is_bipolar else lo
-    lay = Layer(lname, "MVTU", out_prefix + (mw,), out_prefix + (mh,), in_dtype, q.dtype(), attrs,
+    lay = Layer(lname, kind, out_prefix + (in_last,), out_prefix + (mh,), in_dtype, q.dtype(), attrs,
                 {"weights": W, "thresholds": thr})
-    lw.layers.append(lay)
+    lw.add(lay)
     if pool is not None:
         c_out = out_prefix and (mh, out_prefix[0], out_prefix[1])
         pre_pool = State(pool.input[0], c_out, q.dtype(), s_out)
@@ -396,7 +451,7 @@ def _label_select(lw: Lowering, out: OutputSpec, k: int) -> OutputSpec:
                                hint="compile without --topk and take the arg-max on the host")
     lay = Layer("label_select", "LabelSelect", (n,), (k,), last.out_dtype, range_dtype(0, max(1, n - 1)),
                 attrs={"num_labels": n, "k": k})
-    lw.layers.append(lay)
+    lw.add(lay)
     # the (uniform) float ops the class scores went through, so verification can tell ties from errors
     lw.scores = [{key: (float(np.max(v)) if isinstance(v, np.ndarray) else v) for key, v in op.items()}
                  for op in out.post]

@@ -17,6 +17,7 @@ from compiler.quant import bipolar_levels, int_levels
 
 QUANT_OPS = ("Quant", "IntQuant", "BipolarQuant")
 MAX_BITS = 8
+CONST_MAX_BITS = 32      # quantizers applied to constants (biases) are evaluated at compile time
 
 
 @dataclass
@@ -83,15 +84,15 @@ def const_value(model, tensor: str) -> np.ndarray | None:
         return np.asarray(init)
     prod = model.find_producer(tensor)
     if prod is not None and prod.op_type in QUANT_OPS:
-        q = read_quant(model, prod)
+        q = read_quant(model, prod, max_bits=CONST_MAX_BITS)      # a constant's quantizer (e.g. an Int32 bias)
         x = const_value(model, prod.input[0])
         if x is not None and q is not None:
             return (q.levels(x) * q.scale).astype(np.float32)
     return None
 
 
-def read_quant(model, node) -> QuantSpec:
-    """QuantSpec of a quantizer node whose parameters are constants."""
+def read_quant(model, node, max_bits: int = MAX_BITS) -> QuantSpec:
+    """QuantSpec of a quantizer node whose parameters are constants (activations: at most MAX_BITS bits)."""
     from qonnx.custom_op.registry import getCustomOp
 
     params = [const_value(model, t) for t in node.input[1:]]
@@ -105,8 +106,8 @@ def read_quant(model, node) -> QuantSpec:
     if bitwidth.size != 1 or float(bitwidth.item()) != int(bitwidth.item()):
         raise CompileError.at(node, f"bit width {bitwidth.ravel().tolist()} is not one integer")
     bits = int(bitwidth.item())
-    if not 1 <= bits <= MAX_BITS:
-        raise CompileError.at(node, f"unsupported bit width {bits}", hint=f"bnnc supports 1..{MAX_BITS}-bit quantizers")
+    if not 1 <= bits <= max_bits:
+        raise CompileError.at(node, f"unsupported bit width {bits}", hint=f"bnnc supports 1..{max_bits}-bit quantizers")
     if zeropt.size != 1 or float(zeropt.item()) != round(float(zeropt.item())):
         raise CompileError.at(node, f"zero point {zeropt.ravel().tolist()[:4]} is not one integer",
                               hint="use a per-tensor integer zero point (symmetric quantizers have 0)")

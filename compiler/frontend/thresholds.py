@@ -23,7 +23,7 @@ from compiler.errors import CompileError
 
 MAX_EVAL_ELEMS = 1 << 21      # chain inputs (rows x channels) per executor call
 GRID_POINTS = 1025            # first pass: direction, monotonicity cross-check, brackets for the search
-MONOTONE_OPS = ("Mul", "Add", "Sub", "Div", "BatchNormalization", "Relu")
+MONOTONE_OPS = ("Mul", "Add", "Sub", "Div", "BatchNormalization", "Relu", "Trunc")
 NOT_MONOTONE_HINT = ("only monotone float ops (scales, biases, BatchNorm, ReLU) may sit between a MatMul/Conv and "
                      "its activation quantizer")
 
@@ -67,7 +67,7 @@ class Chain:
                                                   "BatchNorm parameters can be folded into thresholds")
                         self.inits[f"c{i}_{j}"] = np.asarray(v)
                         ins.append(f"c{i}_{j}")
-                node = helper.make_node(n.op_type, ins, [out], name=n.name)
+                node = helper.make_node(n.op_type, ins, [out], name=n.name, domain=n.domain)
                 node.attribute.extend(n.attribute)
                 self.nodes.append(node)
             cur = out

@@ -6,6 +6,6 @@ compiler.kinds.registry.register; importing this package imports them all, in pi
 from compiler.kinds.base import Kind, LayerData
 from compiler.kinds.registry import all, get, names, register  # noqa: A004
 
-from compiler.kinds import mvtu, thresholding, sliding_window, maxpool, label_select  # noqa: E402,F401,I001
+from compiler.kinds import mvtu, thresholding, sliding_window, maxpool, label_select, avgpool, vvau, streams  # noqa: E402,F401,I001
 
 __all__ = ["Kind", "LayerData", "all", "get", "names", "register"]

@@ -50,6 +50,21 @@ class Kind(ABC):
     report_notes: tuple[str, ...] = ()
     #: the graph's output are class indices when it ends in this kind (the runtime's `labels`)
     produces_labels: bool = False
+    #: streams read and written (docs/ir.md "Streams"): sim_run gets a list of n_inputs arrays when > 1, and its
+    #: result goes to every output stream
+    n_inputs: int = 1
+    n_outputs: int = 1
+
+    def first_output_lead(self, layer: LayerData) -> int:
+        """Input elements the layer consumes before it emits its first output element (compiler.fifo sizes
+        branch FIFOs with it); the default, a whole input frame, is always safe."""
+        import math
+
+        return math.prod(layer.in_shape)
+
+    def input_dtype(self, layer: LayerData, j: int) -> str:
+        """Datatype of input stream j (kinds with several inputs keep the others in attrs)."""
+        return layer.in_dtype
 
     def where(self, layer: LayerData) -> str:
         return f"layer {layer.name!r} ({layer.kind})"

@@ -65,6 +65,10 @@ class MaxPool(Kind):
         lut = pe * b + self.ctrl_lut + fifo_luts(pe * b)
         return LayerCost(l.name, l.kind, pe, 1, h * w * (c // pe), logic(lut, 0, mems), mems)
 
+    def first_output_lead(self, layer: LayerData) -> int:
+        (h, w), c, (kh, _) = layer.attrs["ifm_dim"], layer.attrs["channels"], layer.attrs["kernel"]
+        return min(h, kh) * w * c
+
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         """As finn-plus expresses pooling: a depthwise ConvolutionInputGenerator `<name>_swg` (window `kernel`, step
         `stride`) feeding a Pool node; the window tensor `<name>_win` is (OH, OW, KH*KW*C) ordered (ky, kx, c).

@@ -113,6 +113,9 @@ class MVTU(Kind):
         return LayerCost(l.name, l.kind, pe, simd, nv * nf * sf, logic(lut, dsp, mems), mems, notes)
 
     # ---- FINN export ----------------------------------------------------------------------------------
+    def first_output_lead(self, layer: LayerData) -> int:
+        return int(layer.attrs["MW"])                  # one input vector
+
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         w = l.arrays["weights"].astype(np.int64)

@@ -100,6 +100,10 @@ class SlidingWindow(Kind):
         lut = self.ctrl_lut + blocks * simd * b + fifo_luts(simd * b)   # read mux over row blocks
         return LayerCost(l.name, l.kind, 1, simd, cycles, logic(lut, 0, mems), mems)
 
+    def first_output_lead(self, layer: LayerData) -> int:
+        (h, w), c, (kh, _) = layer.attrs["ifm_dim"], layer.attrs["channels"], layer.attrs["kernel"]
+        return min(h, kh) * w * c                        # KH buffered rows (the cost model's fill)
+
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         (h, w), c, pad = a["ifm_dim"], a["channels"], a["pad"]

@@ -54,6 +54,9 @@ class Thresholding(Kind):
         lut = pe * (n_thr * in_bits + o_bits) + self.ctrl_lut + fifo_luts(pe * o_bits)
         return LayerCost(l.name, l.kind, pe, 1, nv * c // pe, logic(lut, 0, mems), mems)
 
+    def first_output_lead(self, layer: LayerData) -> int:
+        return layer.pe
+
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         no_bipolar_values(l, "thresholding")

@@ -36,6 +36,32 @@ def layer(l, x: np.ndarray) -> np.ndarray:
         xi = x.reshape(len(x), h, w, c)
         return np.stack([np.stack([xi[:, i * sh : i * sh + kh, j * sw : j * sw + kw].max(axis=(1, 2))
                                    for j in range(ow)], 1) for i in range(oh)], 1)
+    if l.kind == "DuplicateStreams":
+        return x.reshape((len(x), *l.out_shape))
+    if l.kind == "AddStreams":            # x: [input 0, input 1]
+        acc = (np.asarray(x[0], np.int64).reshape(len(x[0]), -1) * 2 ** a["shift"][0]
+               + np.asarray(x[1], np.int64).reshape(len(x[1]), -1) * 2 ** a["shift"][1])
+        if a["noact"]:
+            return acc.reshape((len(acc), *l.out_shape))
+        cnt = (acc.reshape(len(acc), -1, a["num_channels"])[..., None] >= l.arrays["thresholds"]).sum(-1)
+        y = 2 * cnt - 1 if l.out_dtype == "BIPOLAR" else a["out_bias"] + cnt
+        return y.reshape((len(acc), *l.out_shape))
+    if l.kind in ("VVAU", "AvgPool"):
+        if l.kind == "VVAU":
+            c, k = a["channels"], a["kernel"][0] * a["kernel"][1]
+            xr = x.reshape(len(x), -1, k, c).astype(np.int64)
+            acc = (xr * l.arrays["weights"].T[None, None]).sum(axis=2)
+        else:
+            (h, w), c, (kh, kw), (sh, sw) = a["ifm_dim"], a["channels"], a["kernel"], a["stride"]
+            oh, ow = a["ofm_dim"]
+            xi = x.reshape(len(x), h, w, c).astype(np.int64)
+            acc = np.stack([np.stack([xi[:, i * sh : i * sh + kh, j * sw : j * sw + kw].sum(axis=(1, 2))
+                                      for j in range(ow)], 1) for i in range(oh)], 1)
+        if a["noact"]:
+            return acc.reshape((len(x), *l.out_shape))
+        cnt = (acc.reshape(len(x), -1, c)[..., None] >= l.arrays["thresholds"]).sum(-1)
+        y = 2 * cnt - 1 if l.out_dtype == "BIPOLAR" else a["out_bias"] + cnt
+        return y.reshape((len(x), *l.out_shape))
     if l.kind == "LabelSelect":
         return np.argsort(-x.reshape(len(x), -1), axis=1, kind="stable")[:, : a["k"]]
     raise NotImplementedError(l.kind)

@@ -70,6 +70,39 @@ def maxpool(name, in_shape, kernel, stride, in_dtype, pe=1) -> Layer:
                         "ofm_dim": [oh, ow]}, folding={"pe": pe})
 
 
+def vvau(name, rng, prefix, c, kernel, in_dtype, weight_dtype, out_dtype=None, nt=1, out_bias=0, pe=1) -> Layer:
+    """Depthwise layer after a SlidingWindow; out_dtype None: noact (output the accumulator)."""
+    k = kernel[0] * kernel[1]
+    wd = dtype(weight_dtype)
+    w = rng.integers(int(wd.min()), int(wd.max()) + 1, size=(c, k))
+    lo_x, hi_x = int(dtype(in_dtype).min()), int(dtype(in_dtype).max())
+    neg = np.minimum(np.minimum(w * lo_x, w * hi_x), 0).sum(1)
+    pos = np.maximum(np.maximum(w * lo_x, w * hi_x), 0).sum(1)
+    acc = _signed_name(int(neg.min()), int(pos.max()))
+    attrs = {"channels": c, "kernel": list(kernel), "num_vectors": math.prod(prefix), "weight_dtype": weight_dtype,
+             "acc_dtype": acc, "out_bias": out_bias, "noact": out_dtype is None}
+    arrays = {"weights": w}
+    if out_dtype is not None:
+        span = max(1, int(math.sqrt(k) * max(abs(lo_x), abs(hi_x)) * max(abs(int(wd.min())), int(wd.max()))))
+        arrays["thresholds"] = _thresholds(rng, c, nt, -span, span)
+    return Layer(name, "VVAU", (*prefix, k * c), (*prefix, c), in_dtype, out_dtype or acc, attrs=attrs,
+                 arrays=arrays, folding={"pe": pe})
+
+
+def avgpool(name, rng, in_shape, kernel, stride, in_dtype, out_dtype=None, nt=1, out_bias=0, pe=1) -> Layer:
+    """Window sums then thresholds; out_dtype None: noact (output the sum)."""
+    h, w, c = in_shape
+    oh, ow = (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1
+    n = kernel[0] * kernel[1]
+    lo, hi = n * int(dtype(in_dtype).min()), n * int(dtype(in_dtype).max())
+    acc = _signed_name(min(lo, 0), max(hi, 0))
+    arrays = {} if out_dtype is None else {"thresholds": _thresholds(rng, c, nt, lo // 2, hi // 2)}
+    return Layer(name, "AvgPool", (h, w, c), (oh, ow, c), in_dtype, out_dtype or acc,
+                 attrs={"ifm_dim": [h, w], "channels": c, "kernel": list(kernel), "stride": list(stride),
+                        "ofm_dim": [oh, ow], "acc_dtype": acc, "out_bias": out_bias, "noact": out_dtype is None},
+                 arrays=arrays, folding={"pe": pe})
+
+
 def label_select(name, n, k, in_dtype) -> Layer:
     bits = max(1, (n - 1).bit_length())
     return Layer(name, "LabelSelect", (n,), (k,), in_dtype, f"UINT{max(2, bits)}",
@@ -118,3 +151,36 @@ def ties(seed: int = 2) -> DataflowGraph:
     l1 = thresholding("thr1", rng, (3,), 12, "UINT2", "INT2", nt=2, out_bias=-1, pe=6)
     l2 = label_select("top2", 36, 5, "INT2")
     return graph("ties", [l0, l1, l2])
+
+
+def pools_depthwise(seed: int = 3) -> DataflowGraph:
+    """MobileNet-style path: a zero-padded depthwise 3x3 (VVAU, thresholds, 2 -> 4 converter), disjoint 2x2
+    average pool of an odd image (floor mode) with thresholds, a strided unpadded depthwise 2x2 into its
+    accumulator (noact), and a global average pool outputting its sums."""
+    rng = np.random.default_rng(seed)
+    l0 = swg("swg0", (7, 7, 8), (3, 3), (1, 1), (1, 1, 1, 1), "INT4", simd=2)                    # -> (7, 7, 72)
+    l1 = vvau("dw1", rng, (7, 7), 8, (3, 3), "INT4", "INT4", "UINT2", nt=3, pe=4)
+    l2 = avgpool("pool2", rng, (7, 7, 8), (2, 2), (2, 2), "UINT2", "INT3", nt=5, out_bias=-2, pe=2)  # -> (3, 3, 8)
+    l3 = swg("swg3", (3, 3, 8), (2, 2), (1, 1), (0, 0, 0, 0), "INT3", simd=8)                   # -> (2, 2, 32)
+    l4 = vvau("dw4", rng, (2, 2), 8, (2, 2), "INT3", "INT2", None, pe=8)
+    l5 = avgpool("gap5", rng, (2, 2, 8), (2, 2), (2, 2), l4.out_dtype, None, pe=1)
+    return graph("pools_depthwise", [l0, l1, l2, l3, l4, l5])
+
+
+def residual(seed: int = 4) -> DataflowGraph:
+    """A stream DAG: DuplicateStreams (pe 2) into a padded 3x3 conv branch and a Thresholding skip branch with
+    different datatypes, summed by AddStreams with shifts [1, 0] (a 2x scale ratio) and thresholds."""
+    rng = np.random.default_rng(seed)
+    d0 = Layer("dup0", "DuplicateStreams", (5, 5, 4), (5, 5, 4), "INT3", "INT3",
+               attrs={"num_channels": 4, "num_vectors": 25}, folding={"pe": 2}, outputs=["dup0:0", "dup0:1"])
+    l1 = swg("swg1", (5, 5, 4), (3, 3), (1, 1), (1, 1, 1, 1), "INT3", simd=2)
+    l1.inputs = ["dup0:0"]
+    l2 = mvtu("mvtu2", rng, (5, 5), 36, 4, "INT3", "INT2", "UINT2", nt=3, pe=2, simd=6)
+    l3 = thresholding("thr3", rng, (5, 5), 4, "INT3", "INT2", nt=3, out_bias=-2, pe=4)
+    l3.inputs = ["dup0:1"]
+    t = _thresholds(rng, 4, 3, -2, 7)
+    l4 = Layer("add4", "AddStreams", (5, 5, 4), (5, 5, 4), "UINT2", "UINT2",
+               attrs={"num_channels": 4, "num_vectors": 25, "in1_dtype": "INT2", "shift": [1, 0],
+                      "acc_dtype": "INT5", "out_bias": 0, "noact": False},
+               arrays={"thresholds": t}, folding={"pe": 4}, inputs=["mvtu2", "thr3"])
+    return graph("residual", [d0, l1, l2, l3, l4])

@@ -12,7 +12,8 @@ from compiler.codegen import generate_project
 from compiler.csim import check_csim, compile_csim, random_inputs, run_csim
 from compiler.simulate import simulate_layers
 
-GRAPHS = {"conv_int": irgraphs.conv_int, "conv_bipolar": irgraphs.conv_bipolar, "ties": irgraphs.ties}
+GRAPHS = {"conv_int": irgraphs.conv_int, "conv_bipolar": irgraphs.conv_bipolar, "ties": irgraphs.ties,
+          "pools_depthwise": irgraphs.pools_depthwise, "residual": irgraphs.residual}
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))
@@ -54,6 +55,11 @@ def test_plan_covers_the_intended_corners(built):
     if g.name == "conv_bipolar":
         assert "maxpool_disjoint" in top and "bnnc::Bipolar, bnnc::SInt<2>, 0>" in top   # widened padding
         assert {(16, 32), (8, 128)} <= converters
+    if g.name == "residual":
+        assert "bnnc::duplicate<" in top and "bnnc::add_streams<" in top and {(2, 4), (2, 6)} <= converters
+    if g.name == "pools_depthwise":
+        assert {(2, 4), (4, 2), (2, 8), (8, 1)} <= converters
+        assert "bnnc::vvau<" in top and "bnnc::avgpool<" in top and ", true, 0>(s" in top   # a noact VVAU
 
 
 def test_label_select_ties_go_to_the_lower_index(built):

@@ -6,6 +6,6 @@ tests/compiler/test_kinds.py checks every registered layer kind has one.
 """
 from compiler.backends.hls.registry import Emitter, emitter, get, kinds
 
-from compiler.backends.hls import mvtu, thresholding, sliding_window, maxpool, label_select  # noqa: E402,F401,I001
+from compiler.backends.hls import mvtu, thresholding, sliding_window, maxpool, label_select, avgpool, vvau, streams  # noqa: E402,F401,I001
 
 __all__ = ["Emitter", "emitter", "get", "kinds"]

@@ -8,6 +8,9 @@
 #include "sliding_window.hpp"
 #include "maxpool.hpp"
 #include "label_select.hpp"
+#include "avgpool.hpp"
+#include "vvau.hpp"
+#include "branches.hpp"
 #include "streams.hpp"
 
 #endif

@@ -1,0 +1,205 @@
+"""Lowering average pools (AveragePool, GlobalAveragePool, ReduceMean over H and W, Brevitas TruncAvgPool2d =
+AveragePool + Trunc) followed by an activation quantizer to one AvgPool layer (docs/ir.md).
+
+The pool's output is (window sum) x scale / window size, then the float ops and the quantizer: a monotone
+function of the integer window sum S, so it becomes thresholds on S found by compiler.frontend.thresholds'
+search. QONNX's value for a given S is computed by running the model's own pool node (with onnxruntime, as
+QONNX execution does) on a window holding S x scale in one element and zeros elsewhere: with a power-of-two
+input scale every partial sum of the real window is exact in float32, so the pool sees the same float sum
+either way and divides it the same way.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.errors import CompileError
+from compiler.frontend.quantizers import QUANT_OPS, const_value, range_dtype, read_quant
+from compiler.frontend.thresholds import MAX_EVAL_ELEMS, Chain, Step, search_thresholds
+from compiler.ir import Layer, dtype
+
+POOL_OPS = ("AveragePool", "GlobalAveragePool", "ReduceMean")
+CHAIN_OPS = ("Mul", "Add", "Sub", "Div", "BatchNormalization", "Relu", "Trunc")
+
+
+def pool_window(lw, node, st) -> tuple[list[int], list[int], bool]:
+    """(kernel, stride, keepdims) of a pool node on the (C, H, W) tensor st; CompileError if not expressible."""
+    from onnx import helper
+
+    a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+    _, h, w = st.qshape
+    if node.op_type == "GlobalAveragePool":
+        return [h, w], [h, w], True
+    if node.op_type == "ReduceMean":
+        axes = a.get("axes")
+        if axes is None and len(node.input) > 1 and node.input[1]:
+            v = const_value(lw.model, node.input[1])
+            axes = None if v is None else np.asarray(v).reshape(-1).tolist()
+        if axes is None or sorted(int(x) % 4 for x in axes) != [2, 3]:
+            raise CompileError.at(node, f"ReduceMean over axes {axes} is not supported; only over H and W (2, 3)")
+        return [h, w], [h, w], bool(a.get("keepdims", 1))
+    k = list(a.get("kernel_shape", []))
+    s = list(a.get("strides", [1] * len(k)))
+    if len(k) != 2 or any(a.get("pads", [0])) or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])):
+        raise CompileError.at(node, "only 2-D AveragePool without padding, dilation or ceil_mode is supported")
+    if s[0] < k[0] or s[1] < k[1]:
+        raise CompileError.at(node, f"AveragePool with overlapping windows (strides {s} < kernel {k}) is not "
+                              "supported", hint="use stride == kernel, or a global average pool")
+    return k, s, True
+
+
+def lower_avgpool(lw, node, st):
+    """AvgPool layer for `node` and the float ops up to its activation quantizer; returns the new State."""
+    from compiler.frontend.lower import State
+
+    if not st.spatial:
+        raise CompileError.at(node, f"{node.op_type} on a flat tensor is not supported")
+    c, h, w = st.qshape
+    k, s, keep = pool_window(lw, node, st)
+    ofm = [(h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1]
+    steps, act, t = [], None, node.output[0]
+    while True:
+        nxt = lw.consumer(t)
+        if nxt is None:
+            raise CompileError.at(node, f"{node.op_type} reaches the graph output without an activation quantizer",
+                                  hint="quantize the pool's output (e.g. a QuantIdentity after it)")
+        if nxt.op_type in QUANT_OPS:
+            act, t = nxt, nxt.output[0]
+            break
+        if nxt.op_type == "Trunc" and not _feeds_quantizer(lw, nxt.output[0]):
+            act, t = nxt, nxt.output[0]            # TruncAvgPool2d without a requantizer: Trunc is the quantizer
+            break
+        if nxt.op_type == "Identity":
+            t = nxt.output[0]
+            continue
+        if nxt.op_type not in CHAIN_OPS:
+            raise CompileError.at(nxt, f"{nxt.op_type} between {node.name} and its activation quantizer is not "
+                                  "supported")
+        steps.append(Step(node=nxt, data=t))
+        t = nxt.output[0]
+    q = TruncSpec.read(lw.model, act) if act.op_type == "Trunc" else read_quant(lw.model, act)
+    s_out = q.scalar_scale()
+    if s_out is None:
+        raise CompileError.at(act, "activation quantizer with a per-channel scale is not supported",
+                              hint="use a per-tensor activation quantizer")
+    m, _ = np.frexp(abs(st.scale))
+    if m != 0.5:
+        lw.notes.append(f"{node.name}: the pool's input scale {st.scale} is not a power of two, so QONNX's float32 "
+                        "window sum may round where the integer sum does not")
+    xd = dtype(st.dtype)
+    n = k[0] * k[1]
+    a0, a1 = n * int(xd.min()), n * int(xd.max())
+    lo, hi = q.level_range()
+    if q.is_bipolar:
+        lo, hi = 0, 1
+    f = _level_function(lw, node, steps, k, c, st.scale, q)
+    thr, dec = search_thresholds(f, a0, a1, lo, hi, c, act)
+    if dec.any():
+        raise CompileError.at(act, f"channels {np.flatnonzero(dec)[:8].tolist()} decrease with the pooled value; "
+                              "an average pool must be followed by increasing float ops")
+    acc = range_dtype(min(a0, 0), max(a1, 0))
+    lay = Layer(f"{node.name}_avgpool", "AvgPool", (h, w, c), (ofm[0], ofm[1], c), st.dtype, q.dtype(),
+                attrs={"ifm_dim": [h, w], "channels": c, "kernel": k, "stride": s, "ofm_dim": ofm,
+                       "acc_dtype": acc, "out_bias": 0 if q.is_bipolar else lo, "noact": False},
+                arrays={"thresholds": thr})
+    lw.add(lay)
+    qshape = (c, ofm[0], ofm[1]) if keep else (c,)
+    new = State(t, qshape, q.dtype(), s_out)
+    if tuple(lw.shape(t)) != qshape:
+        raise CompileError.at(node, f"output shape {lw.shape(t)} differs from the pool's {qshape}")
+    lw.record(lay, new)
+    return new
+
+
+def _level_function(lw, node, steps, k, c, scale, quant):
+    """S (N, C) int64 -> the quantizer's levels (N, C), as QONNX computes them (see the module docstring)."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits, ins = [], ["x"]
+    for j, name in enumerate(node.input[1:], start=1):
+        if name:
+            inits.append(numpy_helper.from_array(np.asarray(const_value(lw.model, name)), f"p{j}"))
+        ins.append(f"p{j}" if name else "")
+    pn = helper.make_node(node.op_type, ins, ["y"], name=node.name)
+    pn.attribute.extend(node.attribute)
+    g = helper.make_graph([pn], "pool", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, c, *k])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    opset = [o for o in lw.model.model.opset_import if o.domain in ("", "ai.onnx")]
+    sess = ort.InferenceSession(helper.make_model(g, opset_imports=opset).SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    chain = Chain(lw.model, steps, c, True)
+    rows_max = max(1, MAX_EVAL_ELEMS // (c * k[0] * k[1]))
+
+    def f(acc: np.ndarray) -> np.ndarray:
+        acc = np.asarray(acc, np.int64)
+        out = []
+        for r in range(0, len(acc), rows_max):
+            part = acc[r : r + rows_max]
+            x = np.zeros((len(part), c, k[0], k[1]), np.float32)
+            x[:, :, 0, 0] = (part.astype(np.float64) * scale).astype(np.float32)
+            y = np.asarray(sess.run(["y"], {"x": x})[0], np.float32).reshape(len(part), c)
+            lv = quant.levels(chain(y))
+            out.append(((lv + 1) / 2 if quant.is_bipolar else lv).astype(np.int64))
+        return np.concatenate(out)
+
+    return f
+
+
+def _feeds_quantizer(lw, t: str) -> bool:
+    """Whether tensor t reaches a quantizer through float chain ops only."""
+    while True:
+        nxt = lw.consumer(t)
+        if nxt is None:
+            return False
+        if nxt.op_type in QUANT_OPS:
+            return True
+        if nxt.op_type not in CHAIN_OPS + ("Identity",):
+            return False
+        t = nxt.output[0]
+
+
+class TruncSpec:
+    """A qonnx Trunc node used as a quantizer (Brevitas TruncAvgPool2d): integer levels = output / output_scale,
+    computed with qonnx's own trunc function so the levels are QONNX's."""
+
+    is_bipolar = False
+
+    def __init__(self, node, scale, zeropt, in_bits, out_scale, out_bits, signed, narrow, rounding):
+        self.node, self.scale, self.zeropt, self.in_bits = node, scale, zeropt, in_bits
+        self.out_scale, self.out_bits, self.signed, self.narrow, self.rounding = (out_scale, out_bits, signed,
+                                                                                  narrow, rounding)
+
+    @classmethod
+    def read(cls, model, node) -> "TruncSpec":
+        from onnx import helper
+
+        vals = [const_value(model, t) for t in node.input[1:6]]
+        if len(node.input) < 6 or any(v is None for v in vals):
+            raise CompileError.at(node, "Trunc needs constant scale, zero point, bit widths and output scale "
+                                  "(qonnx Trunc v2)")
+        a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+        scale, zeropt, in_bits, out_scale, out_bits = (np.asarray(v, np.float32) for v in vals)
+        if np.any(zeropt != 0) or out_scale.size != 1:
+            raise CompileError.at(node, "only a per-tensor Trunc with zero point 0 is supported")
+        rounding = a.get("rounding_mode", b"FLOOR")
+        return cls(node, scale, zeropt, in_bits, out_scale, out_bits, int(a.get("signed", 1)),
+                   int(a.get("narrow", 0)), rounding.decode() if isinstance(rounding, bytes) else rounding)
+
+    def levels(self, x: np.ndarray) -> np.ndarray:
+        from qonnx.custom_op.general.trunc import trunc_v2
+
+        y = trunc_v2(np.asarray(x, np.float32), self.scale, self.zeropt, self.in_bits, self.narrow, self.signed,
+                     self.out_scale, self.out_bits, self.rounding)
+        return np.round(np.asarray(y, np.float64) / float(self.out_scale.reshape(-1)[0]))
+
+    def level_range(self) -> tuple[int, int]:
+        from qonnx.custom_op.general.quant import max_int, min_int
+
+        b = int(self.out_bits.reshape(-1)[0])
+        return int(min_int(self.signed, self.narrow, b)), int(max_int(self.signed, self.narrow, b))
+
+    def dtype(self) -> str:
+        return range_dtype(*self.level_range())
+
+    def scalar_scale(self) -> float:
+        return float(self.out_scale.reshape(-1)[0])

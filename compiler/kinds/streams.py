@@ -1,0 +1,128 @@
+"""Branching kinds of the stream DAG (docs/ir.md "Streams"): DuplicateStreams (one stream -> two identical
+streams; FINN: DuplicateStreams) and AddStreams (two streams -> their element-wise sum, then thresholds;
+FINN: AddStreams / ElementwiseAdd). HLS emission in compiler.backends.hls.streams.
+
+A residual add of two quantized tensors with power-of-two scale ratio is exact on integers: with s = the
+smaller scale, x0*s0 + x1*s1 = ((x0 << shift[0]) + (x1 << shift[1])) * s, and the float ops plus quantizer after
+the add become thresholds on that integer sum (compiler.frontend.residual).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from compiler.errors import IRError
+from compiler.kinds.activation import activate, n_thresholds, threshold_plan
+from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.registry import register
+from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
+
+
+def _elems_ok(layer: LayerData) -> bool:
+    a = layer.attrs
+    n_in, n_out = int(np.prod(layer.in_shape)), int(np.prod(layer.out_shape))
+    return n_in == n_out == a["num_vectors"] * a["num_channels"]
+
+
+@register
+class DuplicateStreams(Kind):
+    name = "DuplicateStreams"
+    attrs = {"num_channels": int, "num_vectors": int}
+    ctrl_lut = 20
+    n_outputs = 2
+
+    def out_shape(self, attrs: dict[str, Any]) -> None:
+        return None
+
+    def shapes_ok(self, layer: LayerData) -> bool:
+        return _elems_ok(layer) and tuple(layer.in_shape) == tuple(layer.out_shape)
+
+    def check(self, layer: LayerData) -> None:
+        if layer.in_dtype != layer.out_dtype:
+            raise IRError(f"{self.where(layer)}: copies its input, so out_dtype must be in_dtype {layer.in_dtype}")
+
+    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
+        return {"pe": ("num_channels", int(layer.attrs["num_channels"]))}
+
+    def stream_key(self, side: str) -> str:
+        return "pe"
+
+    def sim_prepare(self, layer: LayerData, where: str) -> dict:
+        self.check(layer)
+        return {}
+
+    def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
+        return x.reshape((len(x), *layer.out_shape))
+
+    def cost(self, l: LayerData) -> LayerCost:
+        a = l.attrs
+        w = l.pe * bits(l.out_dtype)
+        return LayerCost(l.name, l.kind, l.pe, 1, a["num_vectors"] * a["num_channels"] // l.pe,
+                         logic(self.ctrl_lut + 2 * fifo_luts(w), 0, []), [])
+
+    def first_output_lead(self, layer: LayerData) -> int:
+        return layer.pe
+
+    def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+        raise IRError(f"layer {l.name!r} (DuplicateStreams): branching graphs are not exported to FINN yet "
+                      "(the export writes one output tensor per layer)")
+
+
+@register
+class AddStreams(Kind):
+    name = "AddStreams"
+    attrs = {"num_channels": int, "num_vectors": int, "in1_dtype": str, "shift": (list, tuple), "acc_dtype": str,
+             "out_bias": int, "noact": bool}
+    ctrl_lut = 60
+    n_inputs = 2
+
+    def input_dtype(self, layer: LayerData, j: int) -> str:
+        return layer.in_dtype if j == 0 else layer.attrs["in1_dtype"]
+
+    def out_shape(self, attrs: dict[str, Any]) -> None:
+        return None
+
+    def shapes_ok(self, layer: LayerData) -> bool:
+        return _elems_ok(layer)
+
+    def check(self, layer: LayerData) -> None:
+        sh = layer.attrs["shift"]
+        if len(sh) != 2 or min(sh) < 0 or max(sh) > 32:
+            raise IRError(f"{self.where(layer)}: shift must be two integers in 0..32, got {sh}")
+        if layer.attrs["noact"] and layer.out_dtype != layer.attrs["acc_dtype"]:
+            raise IRError(f"{self.where(layer)}: a noact AddStreams outputs its sum, so out_dtype must be "
+                          f"acc_dtype {layer.attrs['acc_dtype']}, got {layer.out_dtype}")
+
+    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
+        return {"pe": ("num_channels", int(layer.attrs["num_channels"]))}
+
+    def stream_key(self, side: str) -> str:
+        return "pe"
+
+    def sim_prepare(self, layer: LayerData, where: str) -> dict:
+        self.check(layer)
+        thr = None if layer.attrs["noact"] else threshold_plan(layer, layer.attrs["num_channels"], where)
+        return {"thr": thr, "shift": [int(v) for v in layer.attrs["shift"]]}
+
+    def sim_run(self, layer: LayerData, plan: dict, x) -> np.ndarray:
+        a, b = (np.asarray(v, np.int64).reshape(len(v), -1) for v in x)
+        acc = (a << plan["shift"][0]) + (b << plan["shift"][1])
+        if plan["thr"] is not None:
+            acc = activate(acc.reshape(-1, layer.attrs["num_channels"]), plan["thr"])
+        return acc.reshape((len(a), *layer.out_shape))
+
+    def cost(self, l: LayerData) -> LayerCost:
+        a = l.attrs
+        c, pe, ab, ob = int(a["num_channels"]), l.pe, bits(a["acc_dtype"]), bits(l.out_dtype)
+        n_thr = 0 if a["noact"] else n_thresholds(l)
+        mems = [Memory("thresholds", c // pe, n_thr * ab, pe)] if n_thr else []
+        lut = pe * (ab + n_thr * ab) + self.ctrl_lut + fifo_luts(pe * ob)
+        return LayerCost(l.name, l.kind, pe, 1, a["num_vectors"] * c // pe, logic(lut, 0, mems), mems)
+
+    def first_output_lead(self, layer: LayerData) -> int:
+        return layer.pe
+
+    def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+        raise IRError(f"layer {l.name!r} (AddStreams): branching graphs are not exported to FINN yet "
+                      "(the export reads one input tensor per layer)")

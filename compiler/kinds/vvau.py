@@ -1,0 +1,104 @@
+"""VVAU: depthwise convolution after a SlidingWindow (FINN: VectorVectorActivation), then thresholds.
+
+Per output pixel and channel c: acc[c] = sum_k weights[c, k] * x[k*C + c] over the K = KH*KW window positions
+(the SlidingWindow's (ky, kx, c) order), then the multi-threshold activation of docs/ir.md (or the sum when
+`noact`). Words carry PE channels of one window position in and PE channels out; K * C/PE cycles per pixel.
+HLS emission in compiler.backends.hls.vvau.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from compiler.errors import IRError
+from compiler.kinds.activation import activate, n_thresholds, threshold_plan
+from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.finn import node, range_name
+from compiler.kinds.registry import register
+from compiler.resources import DSP_MIN_BITS, LayerCost, Memory, bits, fifo_luts, logic
+
+
+@register
+class VVAU(Kind):
+    name = "VVAU"
+    attrs = {"channels": int, "kernel": (list, tuple), "num_vectors": int, "weight_dtype": str, "acc_dtype": str,
+             "out_bias": int, "noact": bool}
+    ctrl_lut = 110
+
+    def out_shape(self, attrs: dict[str, Any]) -> None:
+        return None                       # (..., C) with the SlidingWindow's pixel prefix
+
+    def shapes_ok(self, layer: LayerData) -> bool:
+        a = layer.attrs
+        k, c = math.prod(a["kernel"]), a["channels"]
+        return (tuple(layer.in_shape[:-1]) == tuple(layer.out_shape[:-1]) and layer.in_shape[-1] == k * c
+                and layer.out_shape[-1] == c and math.prod(layer.out_shape[:-1]) == a["num_vectors"])
+
+    def check(self, layer: LayerData) -> None:
+        a = layer.attrs
+        w = layer.arrays.get("weights")
+        want = (a["channels"], math.prod(a["kernel"]))
+        if w is None or tuple(w.shape) != want:
+            raise IRError(f"{self.where(layer)}: weights must have shape (channels, KH*KW) = {want}, got "
+                          f"{None if w is None else tuple(w.shape)}")
+        if a["noact"] and layer.out_dtype != a["acc_dtype"]:
+            raise IRError(f"{self.where(layer)}: a noact VVAU outputs its accumulator, so out_dtype must be "
+                          f"acc_dtype {a['acc_dtype']}, got {layer.out_dtype}")
+
+    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
+        return {"pe": ("channels", int(layer.attrs["channels"]))}
+
+    def stream_key(self, side: str) -> str:
+        return "pe"
+
+    def sim_prepare(self, layer: LayerData, where: str) -> dict:
+        self.check(layer)
+        thr = None if layer.attrs["noact"] else threshold_plan(layer, layer.attrs["channels"], where)
+        return {"w": np.asarray(layer.arrays["weights"], np.int64), "thr": thr}
+
+    def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
+        a = layer.attrs
+        c, k = a["channels"], math.prod(a["kernel"])
+        xv = x.reshape(-1, k, c).astype(np.int64)
+        acc = np.einsum("rkc,ck->rc", xv, plan["w"])          # exact int64
+        if plan["thr"] is not None:
+            acc = activate(acc, plan["thr"])
+        return acc.reshape((len(x), *layer.out_shape))
+
+    def cost(self, l: LayerData) -> LayerCost:
+        a = l.attrs
+        c, k, nv, pe = int(a["channels"]), math.prod(a["kernel"]), int(a["num_vectors"]), l.pe
+        wb, ib, ab, ob = bits(a["weight_dtype"]), bits(l.in_dtype), bits(a["acc_dtype"]), bits(l.out_dtype)
+        n_thr = 0 if a["noact"] else n_thresholds(l)
+        mems = [Memory("weights", (c // pe) * k, wb, pe), Memory("accumulators", c // pe, ab, pe)]
+        if n_thr:
+            mems.append(Memory("thresholds", c // pe, n_thr * ab, pe))
+        dsp = pe if min(wb, ib) >= DSP_MIN_BITS else 0
+        mul_lut = 0 if dsp else wb * ib
+        lut = pe * (mul_lut + ab + n_thr * ab) + self.ctrl_lut + fifo_luts(pe * ob)
+        return LayerCost(l.name, l.kind, pe, 1, nv * k * (c // pe), logic(lut, dsp, mems), mems)
+
+    def first_output_lead(self, layer: LayerData) -> int:
+        return math.prod(layer.attrs["kernel"]) * int(layer.attrs["channels"])      # one window
+
+    def finn_folding(self, l: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
+        return {l.name: ("VVAU", {"PE": "pe"})}      # SIMD (kernel-element parallelism) stays 1: bnnc does not fold it
+
+    def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+        a = l.attrs
+        c, (kh, kw) = a["channels"], a["kernel"]
+        w = np.asarray(l.arrays["weights"])
+        inits[f"{l.name}_W"] = w.reshape(c, 1, kh, kw).astype(np.float32)
+        ins, dtypes = [x, f"{l.name}_W"], {f"{l.name}_W": a["weight_dtype"]}
+        attrs = dict(PE=l.pe, SIMD=1, Dim=list(l.out_shape[:-1]) if len(l.out_shape) == 3 else [1, 1],
+                     Channels=c, Kernel=[kh, kw], inputDataType=l.in_dtype, weightDataType=a["weight_dtype"],
+                     accDataType=a["acc_dtype"], outputDataType=l.out_dtype, noActivation=int(a["noact"]), ActVal=0)
+        if not a["noact"]:
+            t = np.broadcast_to(l.arrays["thresholds"], (c, l.arrays["thresholds"].shape[1]))
+            inits[f"{l.name}_T"] = t.astype(np.float32)
+            ins.append(f"{l.name}_T")
+            dtypes[f"{l.name}_T"] = range_name(t)
+            attrs["ActVal"] = 0 if l.out_dtype == "BIPOLAR" else int(a["out_bias"])
+        return [node("VVAU", l.name, ins, [y], **attrs)], dtypes
