@@ -1,12 +1,14 @@
 """Bit-accurate NumPy simulator of the dataflow IR: the reference semantics of docs/ir.md.
 
 Each layer's kernel lives in its kind (compiler.kinds.<kind>.sim_prepare / sim_run); this module runs the
-graph: host ops, batching, and the datatype check on every layer's input. Layers are computed the way the
+graph: host ops, batching, and the datatype checks. Layers are computed the way the
 hardware computes them, batched and vectorised: a binary (XNOR) MVTU packs
 inputs and weights into uint64 words and counts matching bits, with its thresholds moved to the popcount
-domain exactly as the HLS library does; low-bit MVTUs use an exact integer matrix product. Every layer checks
-that its input values fit its declared datatype, so a graph that breaks the contract fails loudly, naming
-the layer, instead of computing something plausible.
+domain exactly as the HLS library does; low-bit MVTUs use an exact integer matrix product. Input values are
+checked against each layer's declared datatype, so a graph that breaks the contract fails loudly, naming the
+layer, instead of computing something plausible: the graph input always, and a later layer's input whenever
+its predecessor cannot bound its outputs statically within that datatype (Kind.sim_out_range; thresholds
+bound an activation's outputs by construction). `check_layers=True` checks every layer's input at run time.
 """
 from __future__ import annotations
 
@@ -22,34 +24,41 @@ from compiler.kinds.mvtu import exact_matmul_plan as _exact_matmul_plan  # noqa:
 DEFAULT_BATCH = 256
 
 
-def simulate(graph: DataflowGraph, x: np.ndarray, return_all: bool = False, *, batch: int = DEFAULT_BATCH):
+def simulate(graph: DataflowGraph, x: np.ndarray, return_all: bool = False, *, batch: int = DEFAULT_BATCH,
+             check_layers: bool = False):
     """User input batch (N, *graph.input.shape) -> the model's output, as the accelerator plus host compute it.
 
     Runs `input.pre`, every layer, then `output.post`. With `return_all`, returns (output, per-layer integer
     outputs), each of shape (N, *layer.out_shape), int64. (For many calls on one graph, use `Simulator`.)
     """
-    return Simulator(graph)(x, return_all=return_all, batch=batch)
+    return Simulator(graph, check_layers=check_layers)(x, return_all=return_all, batch=batch)
 
 
 def simulate_layers(graph: DataflowGraph, ints: np.ndarray, return_all: bool = False, *,
-                    batch: int = DEFAULT_BATCH):
+                    batch: int = DEFAULT_BATCH, check_layers: bool = False):
     """Integer layer-0 input (N, *layers[0].in_shape) -> last layer's int64 output (no host ops).
 
     With `return_all`, returns (last output, [every layer's output]).
     """
-    return Simulator(graph).run_layers(ints, return_all=return_all, batch=batch)
+    return Simulator(graph, check_layers=check_layers).run_layers(ints, return_all=return_all, batch=batch)
 
 
 class Simulator:
     """A graph prepared once for many batches: weights packed or converted, thresholds checked (and moved to the
     popcount domain for XNOR layers), exact matmul types chosen. Arrays are read at construction, so build a new
-    Simulator after changing the graph."""
+    Simulator after changing the graph. `check_layers` checks every layer's input values at run time (a debug
+    mode: without it, only inputs not bounded statically by the previous layer are checked)."""
 
-    def __init__(self, graph: DataflowGraph):
+    def __init__(self, graph: DataflowGraph, *, check_layers: bool = False):
         if not graph.layers:
             raise IRError(f"graph {graph.name!r} has no layers")
         self.graph = graph
         self.plans = [_plan(l) for l in graph.layers]
+        rng = None                                   # the graph input: unknown, always checked
+        for layer, plan in zip(graph.layers, self.plans):
+            plan["check"] = check_layers or rng is None or not _fits(rng, plan)
+            rng = plan["kind"].sim_out_range(layer, plan["layer"], kinds.ValueRange(plan["lo"], plan["hi"],
+                                                                                   plan["bipolar_in"]))
 
     def __call__(self, x: np.ndarray, return_all: bool = False, *, batch: int = DEFAULT_BATCH):
         """Same as `simulate(graph, x, return_all)`."""
@@ -113,8 +122,14 @@ def _check_shapes(kind: kinds.Kind, layer: Layer, where: str) -> None:
 
 
 # ---- execution ----------------------------------------------------------------------------------------------
+def _fits(rng: kinds.ValueRange, plan: dict) -> bool:
+    """Values in `rng` are valid inputs of the layer planned as `plan`."""
+    return plan["lo"] <= rng.lo and rng.hi <= plan["hi"] and (rng.zero_free or not plan["bipolar_in"])
+
+
 def _run(layer: Layer, plan: dict, x: np.ndarray) -> np.ndarray:
-    _check_range(layer, plan, x)
+    if plan["check"]:
+        _check_range(layer, plan, x)
     return plan["kind"].sim_run(layer, plan["layer"], x)
 
 
