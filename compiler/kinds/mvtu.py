@@ -19,6 +19,7 @@ from compiler.kinds.registry import register
 from compiler.kinds.activation import activate, activation_range, popcount_thresholds, threshold_plan
 from compiler.kinds.base import Kind, LayerData, ValueRange
 from compiler.kinds.finn import node, range_name
+from compiler.kinds.int_gemm import int_gemm
 from compiler.resources import (DSP_MIN_BITS, XNOR_LUT_PER_LANE, LayerCost, Memory, bits, ceil_log2, fifo_luts,
                                 logic)
 
@@ -63,24 +64,41 @@ class MVTU(Kind):
         w = np.asarray(layer.arrays.get("weights"))
         if w.shape != (a["MH"], a["MW"]):
             raise IRError(f"{where}: weights have shape {w.shape}, expected (MH, MW) = ({a['MH']}, {a['MW']})")
+        lo, hi = int(d_in.min()), int(d_in.max())
         if a["binary_xnor"]:
             if layer.in_dtype != "BIPOLAR" or a["weight_dtype"] != "BIPOLAR" or not np.all(np.abs(w) == 1):
                 raise IRError(f"{where}: binary_xnor needs BIPOLAR inputs and +-1 weights "
                               f"(in_dtype {layer.in_dtype}, weight_dtype {a['weight_dtype']})")
-            plan["wbits"] = pack_weights(w)
-        else:
-            plan["matmul"] = exact_matmul_plan(w, int(d_in.min()), int(d_in.max()), where)
+        if w.dtype.kind in "iuf" and np.array_equal(w, np.round(w)):
+            plan["gemm"] = int_gemm(w.astype(np.int64), lo, hi, sim_threads())   # None unless provably exact
+        if plan.get("gemm") is None:
+            if a["binary_xnor"]:
+                plan["wbits"] = pack_weights(w)
+            else:
+                plan["matmul"] = exact_matmul_plan(w, lo, hi, where)
         if not a["noact"]:
-            plan["thr"] = threshold_plan(layer, a["MH"], where, to_popcount=a["MW"] if a["binary_xnor"] else None)
+            thr = threshold_plan(layer, a["MH"], where, to_popcount=a["MW"] if a["binary_xnor"] else None)
+            if a["binary_xnor"] and plan.get("gemm") is not None:
+                # the GEMM gives acc = 2*popcount - MW (odd/even like MW), so popcount >= Tp <=> acc >= 2*Tp - MW
+                thr = dict(thr, t=2 * thr["t"] - a["MW"])
+            plan["thr"] = thr
         return plan
 
     def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
         a = layer.attrs
         n = len(x)
         rows = x.reshape(-1, a["MW"])
-        acc = xnor_popcount(rows, plan["wbits"], a["MW"]) if a["binary_xnor"] else matmul(rows, plan["matmul"])
+        if plan.get("gemm") is not None:
+            acc = plan["gemm"](rows)                  # value domain (acc), also for XNOR layers
+        elif a["binary_xnor"]:
+            acc = xnor_popcount(rows, plan["wbits"], a["MW"])
+        else:
+            acc = matmul(rows, plan["matmul"])
         if a["noact"]:
-            y = 2 * acc.astype(np.int64) - a["MW"] if a["binary_xnor"] else acc.astype(np.int64)
+            if a["binary_xnor"] and plan.get("gemm") is None:
+                y = 2 * acc.astype(np.int64) - a["MW"]
+            else:
+                y = acc.astype(np.int64)
         else:
             y = activate(acc, plan["thr"])
         return y.reshape((n, *layer.out_shape))
