@@ -69,26 +69,29 @@ inline TAcc mac(const ap_uint<SIMD * TI::bits> &x, const ap_uint<SIMD * TW::bits
 // in a native unsigned long long with the same bits, and the overloads below compute the same XNOR-popcount
 // and dot product on it: ap_uint's arbitrary-precision machinery on every iteration is what made the C-sim
 // slow, not the arithmetic (the tests run both paths, -DBNNC_SYNTHESIS_PATHS=1, and compare them).
+struct native_word { unsigned long long v; };     // C simulation only: the bits of a word of <= 64 bits
+
 template <unsigned W, bool NATIVE> struct word_store {
     typedef ap_uint<W> type;
     static type of(const ap_uint<W> &x) { return x; }
     template <typename ROM> static type rom(const ROM &w) { return rom_read<W>(w); }
 };
 template <unsigned W> struct word_store<W, true> {
-    typedef unsigned long long type;
-    static type of(const ap_uint<W> &x) { return x.to_uint64(); }
-    static type rom(const rom_word<W> &w) { return w.c[0]; }
-    static type rom(const ap_uint<W> &w) { return w.to_uint64(); }
+    typedef native_word type;
+    static type of(const ap_uint<W> &x) { type r = {x.to_uint64()}; return r; }
+    static type rom(const rom_word<W> &w) { type r = {w.c[0]}; return r; }
+    static type rom(const ap_uint<W> &w) { type r = {w.to_uint64()}; return r; }
 };
 
 #if !BNNC_SYNTHESIS_PATHS
 // C simulation of native words (word_store): only the low SIMD bits (elements) count.
-template <unsigned SIMD> inline long long xnor_popcount(unsigned long long x, unsigned long long w) {
-    return __builtin_popcountll(~(x ^ w) & (~0ULL >> (64 - SIMD)));
+template <unsigned SIMD> inline long long xnor_popcount(native_word x, native_word w) {
+    return __builtin_popcountll(~(x.v ^ w.v) & (~0ULL >> (64 - (SIMD % 64 ? SIMD % 64 : 64))));
 }
 
 template <unsigned SIMD, typename TI, typename TW, typename TAcc>
-inline long long mac(unsigned long long xs, unsigned long long ws) {
+inline long long mac(native_word x, native_word w) {
+    const unsigned long long xs = x.v, ws = w.v;
     const unsigned long long xm = TI::bits == 64 ? ~0ULL : (1ULL << (TI::bits % 64)) - 1;
     const unsigned long long wm = TW::bits == 64 ? ~0ULL : (1ULL << (TW::bits % 64)) - 1;
     long long s64 = 0;
