@@ -1,10 +1,10 @@
 """Bit-accurate NumPy simulator of the dataflow IR: the reference semantics of docs/ir.md.
 
 Each layer's kernel lives in its kind (compiler.kinds.<kind>.sim_prepare / sim_run); this module runs the
-graph: host ops, batching, and the datatype checks. Layers are computed the way the
-hardware computes them, batched and vectorised: a binary (XNOR) MVTU packs
-inputs and weights into uint64 words and counts matching bits, with its thresholds moved to the popcount
-domain exactly as the HLS library does; low-bit MVTUs use an exact integer matrix product. Input values are
+graph: host ops, batching, and the datatype checks. Layers are computed batched and vectorised with exact
+integer arithmetic: an MVTU's matrix product runs on onnxruntime's 8-bit integer GEMM where that is provably
+exact (compiler.kinds.int_gemm), else as packed uint64 XNOR-popcounts (binary layers) or an exact float/int
+matmul; an XNOR layer's thresholds are moved to the popcount domain exactly as the HLS library does. Input values are
 checked against each layer's declared datatype, so a graph that breaks the contract fails loudly, naming the
 layer, instead of computing something plausible: the graph input always, and a later layer's input whenever
 its predecessor cannot bound its outputs statically within that datatype (Kind.sim_out_range; thresholds
