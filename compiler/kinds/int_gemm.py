@@ -35,6 +35,9 @@ class IntGemm:
         so.intra_op_num_threads = max(1, threads)
         so.inter_op_num_threads = 1
         so.log_severity_level = 3
+        # one session per layer, each with its own pool: idle workers must sleep, not spin, or they take the
+        # cores from the layer that is running (and from everything else on the machine)
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:

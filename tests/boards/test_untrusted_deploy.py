@@ -11,7 +11,7 @@ from boards.runtime import Accelerator, AcceleratorError
 from boards.runtime.deployment import Deployment
 from compiler.codegen.project import generate_project
 from compiler.csim import compile_csim, run_csim
-from conftest import with_bitstream
+from deployments import with_bitstream
 from fake_pynq import make_pynq
 
 
