@@ -7,23 +7,30 @@ For each model (default LFC-w1a1, CNV-w1a1 and the low-bit LFC-w2a2; untrained, 
   - ort:   onnxruntime on the same QONNX model rewritten into standard ONNX (benchmarks/_ort_model.py: weight
            quantizers folded, Quant -> QuantizeLinear/Clip/DequantizeLinear via qonnx QuantToQCDQ, BipolarQuant ->
            Where(x >= 0, 1, -1) * scale). Brevitas's export_onnx_qcdq cannot export binary quantizers.
-All three get the same Fashion-MNIST test images in the same batches, on one thread each (BLAS and ORT pinned),
-best of --repeats round-robin timed passes after a warm-up. Outputs are compared: sim and ort against qonnx, zero tolerance.
+All three get the same Fashion-MNIST test images in the same batches, best of --repeats round-robin timed passes
+after a warm-up. Outputs are compared: sim and ort against qonnx, zero tolerance.
 
-    .venv/bin/python benchmarks/simulator_throughput.py --out runs/sim_throughput
+Each thread count of --threads (default 1 and 2) runs in its own subprocess with OMP/OpenBLAS/MKL and the
+simulator (BNNC_SIM_THREADS) pinned to it, and ORT's intra-op threads set to the same number: the simulator and
+its peer always get the same cores. --baseline REV adds, in the same run, subprocesses whose whole library
+(bnn, compiler, ...) is that git revision's (git archive on PYTHONPATH), for before/after ratios.
+
+    .venv/bin/python benchmarks/simulator_throughput.py --baseline main --out runs/sim_throughput
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_v, "1")            # before numpy loads: every backend on one core
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BNNC_SIM_THREADS")
+for _v in THREAD_VARS:
+    os.environ.setdefault(_v, "1")            # before numpy loads (the parent sets them for each child)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
@@ -65,31 +72,31 @@ def frames_differ(a: np.ndarray, b: np.ndarray) -> int:
     return int((np.asarray(a).reshape(len(b), -1) != np.asarray(b).reshape(len(b), -1)).any(1).sum())
 
 
-def run_one(name: str, bits: str, n: int, batch: int, repeats: int, work: Path) -> dict:
+def run_one(name: str, bits: str, n: int, batch: int, repeats: int, work: Path, threads: int) -> dict:
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     path, graph, _ = export_and_compile(name, bits, work)
     ort_path = qonnx_to_ort(str(path), str(work / f"{name}-{bits}.ort.onnx"))
-    sess = ort_session(ort_path, threads=1)
+    sess = ort_session(ort_path, threads=threads)
     iname = sess.get_inputs()[0].name
     x = fmnist(name, n)
     sim = Simulator(graph)              # prepared once, like the ORT session and the re-batched QONNX model
     t, y = timed({"sim": sim, "qonnx": qonnx_runner(path, batch), "ort": lambda b: sess.run(None, {iname: b})[0]},
                  x, batch, repeats)
     t_sim, t_q, t_ort, y_sim, y_q, y_ort = t["sim"], t["qonnx"], t["ort"], y["sim"], y["qonnx"], y["ort"]
-    return {"model": name.upper(), "bits": bits, "images": n, "batch": batch,
+    return {"model": name.upper(), "bits": bits, "images": n, "batch": batch, "threads": threads,
             "sim_img_s": n / t_sim, "qonnx_img_s": n / t_q, "ort_img_s": n / t_ort,
             "sim_over_qonnx": t_q / t_sim, "sim_over_ort": t_ort / t_sim,
             "sim_vs_qonnx_mismatches": frames_differ(y_sim, y_q), "ort_vs_qonnx_mismatches": frames_differ(y_ort, y_q)}
 
 
 def markdown(rows: list[dict]) -> str:
-    head = ["model", "bits", "images (batch)", "sim img/s", "qonnx img/s", "ort img/s", "sim/qonnx", "sim/ort",
+    head = ["library", "threads", "model", "bits", "images (batch)", "sim img/s", "qonnx img/s", "ort img/s", "sim/qonnx", "sim/ort",
             "sim != qonnx", "ort != qonnx"]
     lines = ["# Simulator throughput vs QONNX execution and onnxruntime", "",
              f"Command: `.venv/bin/python benchmarks/simulator_throughput.py {' '.join(sys.argv[1:])}`".rstrip(), "",
-             "One thread per backend (OMP/OpenBLAS/ORT pinned), best of the round-robin timed passes, same "
+             "Same thread count for every backend (OMP/OpenBLAS/simulator/ORT pinned per subprocess), best of the round-robin timed passes, same "
              f"Fashion-MNIST test images and batches, on {os.cpu_count()} shared cores (other jobs may run: "
              "absolute numbers are noisy, ratios less so). The simulator and the QONNX model are prepared once "
              "per model, like the ORT session. Ratios > 1 mean the simulator is faster. ORT runs the QONNX model rewritten to "
@@ -97,10 +104,42 @@ def markdown(rows: list[dict]) -> str:
              "frames whose output differs from QONNX execution (zero tolerance).", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['bits']} | {r['images']} ({r['batch']}) | {r['sim_img_s']:.0f} | "
+        lines.append(f"| {r['library']} | {r['threads']} | {r['model']} | {r['bits']} | {r['images']} ({r['batch']}) | {r['sim_img_s']:.0f} | "
                      f"{r['qonnx_img_s']:.0f} | {r['ort_img_s']:.0f} | {r['sim_over_qonnx']:.2f}x | "
                      f"{r['sim_over_ort']:.2f}x | {r['sim_vs_qonnx_mismatches']} | {r['ort_vs_qonnx_mismatches']} |")
     return "\n".join(lines) + "\n"
+
+
+def child(args) -> int:
+    """One thread count, one library: every model, rows as JSON on the last stdout line."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bnnc-simtp-") as work:
+        for spec in args.models:
+            name, bits = spec.split(":")
+            n = args.cnv_images if name == "cnv" else args.mlp_images
+            rows.append(run_one(name, bits, n, args.batch, args.repeats, Path(work), args.child_threads))
+    print(json.dumps(rows))
+    return 0
+
+
+def spawn(args, threads: int, library: str, pythonpath: str | None) -> list[dict]:
+    env = dict(os.environ, **{v: str(threads) for v in THREAD_VARS})
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    cmd = [sys.executable, __file__, "--child-threads", str(threads), "--models", *args.models,
+           "--mlp-images", str(args.mlp_images), "--cnv-images", str(args.cnv_images), "--batch", str(args.batch),
+           "--repeats", str(args.repeats)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"{library} ({threads} threads) failed:\n{out.stderr[-3000:]}")
+    rows = json.loads(out.stdout.strip().splitlines()[-1])
+    for r in rows:
+        r["library"] = library
+        print(f"[{library}, {threads} thread(s)] {r['model']}-{r['bits']}: sim {r['sim_img_s']:.0f} img/s, "
+              f"qonnx {r['qonnx_img_s']:.0f}, ort {r['ort_img_s']:.0f}; sim/qonnx {r['sim_over_qonnx']:.2f}x, "
+              f"sim/ort {r['sim_over_ort']:.2f}x; mismatches sim {r['sim_vs_qonnx_mismatches']}, "
+              f"ort {r['ort_vs_qonnx_mismatches']}", flush=True)
+    return rows
 
 
 def main() -> int:
@@ -111,17 +150,25 @@ def main() -> int:
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--out", type=Path, default=Path("runs/sim_throughput"))
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts, one subprocess each")
+    p.add_argument("--baseline", metavar="REV", help="also run the library of this git revision (before/after)")
+    p.add_argument("--child-threads", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.child_threads:
+        return child(args)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bnnc-simtp-") as work:
-        for spec in args.models:
-            name, bits = spec.split(":")
-            n = args.cnv_images if name == "cnv" else args.mlp_images
-            r = run_one(name, bits, n, args.batch, args.repeats, Path(work))
-            rows.append(r)
-            print(f"{r['model']}-{r['bits']}: sim {r['sim_img_s']:.0f} img/s, qonnx {r['qonnx_img_s']:.0f}, "
-                  f"ort {r['ort_img_s']:.0f}; sim/qonnx {r['sim_over_qonnx']:.2f}x, sim/ort {r['sim_over_ort']:.2f}x; "
-                  f"mismatches sim {r['sim_vs_qonnx_mismatches']}, ort {r['ort_vs_qonnx_mismatches']}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bnnc-simtp-base-") as base:
+        if args.baseline:
+            repo = Path(__file__).resolve().parents[1]
+            rev = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", args.baseline], check=True,
+                                 capture_output=True, text=True).stdout.strip()
+            tar = subprocess.run(["git", "-C", str(repo), "archive", rev, "bnn", "bnnc", "boards", "compiler", "hls"],
+                                 check=True, capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", base], input=tar, check=True)
+        for threads in args.threads:                      # interleaved: load hits both libraries alike
+            if args.baseline:
+                rows += spawn(args, threads, f"baseline {rev}", base)
+            rows += spawn(args, threads, "current", None)
     args.out.mkdir(parents=True, exist_ok=True)
     for fname, text in (("results.json", json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
                                                      "rows": rows}, indent=1)), ("results.md", markdown(rows))):

@@ -5,6 +5,8 @@ The Xilinx ap_int / hls::stream C++ models (Apache-2.0) come from the hls4ml pac
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -24,7 +26,7 @@ from compiler.errors import CompileError
 from compiler.gxx_cost import estimate_gxx
 from compiler.ir import DataflowGraph, dtype as ir_dtype
 from compiler.packing import frame_bytes, pack_stream, unpack_stream
-from compiler.sources import sources_digest
+from compiler.sources import digest_texts, sources_digest
 
 CXXFLAGS = ("-O2", "-std=c++14")
 STREAM_WARNING = "WARNING: Hls::stream"       # printed by the hls::stream model on reads of empty / leftover data
@@ -52,16 +54,62 @@ def _meta(project: Path) -> dict:
         raise CompileError(f"{f}: not a generated bnnc HLS project ({e})", hint="run `bnnc hls BUILD_DIR` first") from None
 
 
+def csim_cache_dir() -> Path | None:
+    """Where C-sim binaries are shared by content across projects: $BNNC_CSIM_CACHE ('' or 'off' disables it),
+    else $XDG_CACHE_HOME/bnnc/csim (~/.cache/bnnc/csim)."""
+    v = os.environ.get("BNNC_CSIM_CACHE")
+    if v is not None:
+        return None if v.strip().lower() in ("", "0", "off", "none") else Path(v).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bnnc" / "csim"
+
+
+@functools.cache
+def _compiler_id(cxx: str) -> str:
+    """The compiler's resolved path and version banner: a different g++ builds a different binary."""
+    path = shutil.which(cxx) or cxx
+    try:
+        ver = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        ver = ""
+    return f"{Path(path).resolve()}\n{ver}"
+
+
+def _cache_key(sources: str | None, cxx: str, defines: tuple[str, ...]) -> str | None:
+    """sha256 of everything the binary depends on: project sources, ap_types headers, compiler, flags."""
+    if sources is None:
+        return None
+    ap = ap_types_dir()
+    ap_digest = digest_texts({f.name: f.read_text(errors="surrogateescape") for f in sorted(ap.glob("*.h"))})
+    text = "\n".join((sources, ap_digest, _compiler_id(cxx), " ".join(CXXFLAGS), " ".join(defines)))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _install(src: Path, dst: Path) -> None:
+    """Copy src to dst atomically (readers never see a half-written executable)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", dir=dst.parent)
+    os.close(fd)
+    try:
+        shutil.copy2(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[str, ...] = (),
                  warn: Callable[[str], None] | None = None) -> tuple[Path, float, bool]:
     """Build project/csim/csim (csim/csim-<DEFINES> with -D flags); returns (executable, compile seconds, reused).
     Reuses a binary built from the same sources (content digest of the files on disk, compiler.sources) and
-    flags. Paths are passed absolute, so a project folder named '-x' cannot become a compiler option.
+    flags: the project's own, else one from the shared cache (csim_cache_dir: keyed by sources, ap_types
+    headers, compiler identity and flags), so tests and users never rebuild identical C++. Paths are passed
+    absolute, so a project folder named '-x' cannot become a compiler option.
     A build estimated to take minutes or GB (compiler.gxx_cost) is announced first through `warn`
     (default: warnings.warn)."""
     project = Path(project).resolve()
     _meta(project)
-    digest = f"{sources_digest(project)} {' '.join(defines)}"
+    sources = sources_digest(project)
+    digest = f"{sources} {' '.join(defines)}"
     name = "-".join(("csim", *(re.sub(r"\W", "_", d) for d in defines)))
     exe, stamp = project / "csim" / name, project / "csim" / f"{name}.digest"
     if exe.is_file() and stamp.is_file() and stamp.read_text() == digest:
@@ -69,6 +117,13 @@ def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[st
     if shutil.which(cxx) is None:
         raise CompileError(f"C simulation needs a C++ compiler: {cxx!r} is not on PATH",
                            hint="apt-get install g++ (or pass another compiler)")
+    cache, key = csim_cache_dir(), _cache_key(sources, cxx, defines)
+    cached = cache / key if cache is not None and key is not None else None
+    if cached is not None and cached.is_file():
+        stamp.unlink(missing_ok=True)
+        _install(cached, exe)
+        stamp.write_text(digest)
+        return exe, 0.0, True
     cost = estimate_gxx(project)
     if cost.heavy:
         (warn or (lambda m: warnings.warn(m, stacklevel=3)))(f"compiling the C simulation of {project}: "
@@ -86,6 +141,11 @@ def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[st
         raise CompileError(f"compiling the C simulation of {project} failed ({cxx} exit {res.returncode}):\n{tail}",
                            hint="this is a bnnc code generation bug; please report it with the graph")
     stamp.write_text(digest)
+    if cached is not None:
+        try:
+            _install(exe, cached)
+        except OSError as e:                      # an unwritable cache costs a rebuild later, nothing else
+            (warn or (lambda m: warnings.warn(m, stacklevel=3)))(f"C-sim cache {cache} not written: {e}")
     return exe, seconds, False
 
 

@@ -1,12 +1,14 @@
 """Bit-accurate NumPy simulator of the dataflow IR: the reference semantics of docs/ir.md.
 
 Each layer's kernel lives in its kind (compiler.kinds.<kind>.sim_prepare / sim_run); this module runs the
-graph: host ops, batching, and the datatype check on every layer's input. Layers are computed the way the
-hardware computes them, batched and vectorised: a binary (XNOR) MVTU packs
-inputs and weights into uint64 words and counts matching bits, with its thresholds moved to the popcount
-domain exactly as the HLS library does; low-bit MVTUs use an exact integer matrix product. Every layer checks
-that its input values fit its declared datatype, so a graph that breaks the contract fails loudly, naming
-the layer, instead of computing something plausible.
+graph: host ops, batching, and the datatype checks. Layers are computed batched and vectorised with exact
+integer arithmetic: an MVTU's matrix product runs on onnxruntime's 8-bit integer GEMM where that is provably
+exact (compiler.kinds.int_gemm), else as packed uint64 XNOR-popcounts (binary layers) or an exact float/int
+matmul; an XNOR layer's thresholds are moved to the popcount domain exactly as the HLS library does. Input values are
+checked against each layer's declared datatype, so a graph that breaks the contract fails loudly, naming the
+layer, instead of computing something plausible: the graph input always, and a later layer's input whenever
+its predecessor cannot bound its outputs statically within that datatype (Kind.sim_out_range; thresholds
+bound an activation's outputs by construction). `check_layers=True` checks every layer's input at run time.
 """
 from __future__ import annotations
 
@@ -22,35 +24,45 @@ from compiler.kinds.mvtu import exact_matmul_plan as _exact_matmul_plan  # noqa:
 DEFAULT_BATCH = 256
 
 
-def simulate(graph: DataflowGraph, x: np.ndarray, return_all: bool = False, *, batch: int = DEFAULT_BATCH):
+def simulate(graph: DataflowGraph, x: np.ndarray, return_all: bool = False, *, batch: int = DEFAULT_BATCH,
+             check_layers: bool = False):
     """User input batch (N, *graph.input.shape) -> the model's output, as the accelerator plus host compute it.
 
     Runs `input.pre`, every layer, then `output.post`. With `return_all`, returns (output, per-layer integer
     outputs), each of shape (N, *layer.out_shape), int64. (For many calls on one graph, use `Simulator`.)
     """
-    return Simulator(graph)(x, return_all=return_all, batch=batch)
+    return Simulator(graph, check_layers=check_layers)(x, return_all=return_all, batch=batch)
 
 
 def simulate_layers(graph: DataflowGraph, ints: np.ndarray, return_all: bool = False, *,
-                    batch: int = DEFAULT_BATCH):
+                    batch: int = DEFAULT_BATCH, check_layers: bool = False):
     """Integer layer-0 input (N, *layers[0].in_shape) -> last layer's int64 output (no host ops).
 
     With `return_all`, returns (last output, [every layer's output]).
     """
-    return Simulator(graph).run_layers(ints, return_all=return_all, batch=batch)
+    return Simulator(graph, check_layers=check_layers).run_layers(ints, return_all=return_all, batch=batch)
 
 
 class Simulator:
     """A graph prepared once for many batches: weights packed or converted, thresholds checked (and moved to the
     popcount domain for XNOR layers), exact matmul types chosen. Arrays are read at construction, so build a new
-    Simulator after changing the graph."""
+    Simulator after changing the graph. `check_layers` checks every layer's input values at run time (a debug
+    mode: without it, only inputs not bounded statically by the previous layer are checked)."""
 
-    def __init__(self, graph: DataflowGraph):
+    def __init__(self, graph: DataflowGraph, *, check_layers: bool = False):
         if not graph.layers:
             raise IRError(f"graph {graph.name!r} has no layers")
         self.graph = graph
         self.plans = [_plan(l) for l in graph.layers]
         self.streams = graph.streams()          # (inputs, outputs) per layer: the DAG of docs/ir.md "Streams"
+        known: dict[str, kinds.ValueRange | None] = {}   # stream -> static bound of its values (None: unknown)
+        for layer, plan, (ins, outs) in zip(graph.layers, self.plans, self.streams):
+            plan["check"] = [check_layers or known.get(name) is None or not _fits(known[name], plan["ranges"][j])
+                             for j, name in enumerate(ins)]
+            lo, hi, bipolar = plan["ranges"][0]
+            rng = plan["kind"].sim_out_range(layer, plan["layer"], kinds.ValueRange(lo, hi, bipolar))
+            for name in outs:
+                known[name] = rng
 
     def __call__(self, x: np.ndarray, return_all: bool = False, *, batch: int = DEFAULT_BATCH):
         """Same as `simulate(graph, x, return_all)`."""
@@ -120,11 +132,18 @@ def _check_shapes(kind: kinds.Kind, layer: Layer, where: str) -> None:
 
 
 # ---- execution ----------------------------------------------------------------------------------------------
+def _fits(rng: kinds.ValueRange, declared: tuple[int, int, bool]) -> bool:
+    """Values in `rng` are valid values of the declared input range (lo, hi, bipolar)."""
+    lo, hi, bipolar = declared
+    return lo <= rng.lo and rng.hi <= hi and (rng.zero_free or not bipolar)
+
+
 def _run(layer: Layer, plan: dict, x) -> np.ndarray:
     if isinstance(x, list):
         for j, xj in enumerate(x):
-            _check_range(layer, plan["ranges"][j], xj, plan["kind"].input_dtype(layer, j))
-    else:
+            if plan["check"][j]:
+                _check_range(layer, plan["ranges"][j], xj, plan["kind"].input_dtype(layer, j))
+    elif plan["check"][0]:
         _check_range(layer, plan["ranges"][0], x, layer.in_dtype)
     return plan["kind"].sim_run(layer, plan["layer"], x)
 

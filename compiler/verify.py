@@ -164,9 +164,13 @@ def verify_graph(onnx_path: str | os.PathLike, graph: DataflowGraph, inputs: np.
     x = np.concatenate(xs) if xs else np.zeros((0, *graph.input.shape), np.float32)
     if simulate is None:
         try:
-            from compiler.simulate import simulate
+            from compiler.simulate import Simulator
         except ImportError as e:
             raise CompileError(f"cannot verify: the IR simulator is not available ({e})") from None
+        prepared = Simulator(graph)          # prepared once (weights, GEMM sessions), not once per batch
+
+        def simulate(g, xb, return_all=False):
+            return prepared(xb, return_all=return_all)
     orig = QonnxExec(ModelWrapper(str(onnx_path)))
     clean = QonnxExec(cleaned) if cleaned is not None else None
     rep = VerifyReport(len(x), notes=list(graph.meta.get("notes", [])), exact=exact)

@@ -1,6 +1,10 @@
 import os
+import tempfile
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: spinning OpenMP threads starve xdist workers
+# C-sim binaries shared by content between tests, xdist workers and runs (compiler.csim.csim_cache_dir); the key
+# covers sources, headers, compiler and flags, so a stale binary is never reused
+os.environ.setdefault("BNNC_CSIM_CACHE", os.path.join(tempfile.gettempdir(), f"bnnc-test-csim-cache-{os.getuid()}"))
 
 import numpy as np
 import pytest

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.errors import IRError
-from compiler.kinds.base import LayerData
+from compiler.kinds.base import LayerData, ValueRange
 
 
 def popcount_thresholds(thresholds: np.ndarray, mw: int) -> np.ndarray:
@@ -54,7 +54,12 @@ def activate(acc: np.ndarray, thr: dict) -> np.ndarray:
     """count[h] = #{t : acc[h] >= T[h, t]}; BIPOLAR -> 2*count - 1, else out_bias + count."""
     t = thr["t"]
     nt = t.shape[1]
-    if acc.dtype != np.int64 and not (np.iinfo(acc.dtype).min <= t.min() and t.max() <= np.iinfo(acc.dtype).max):
+    if acc.dtype.kind == "f":
+        # integer-valued floats below 2**p in magnitude (compiler.kinds.mvtu.exact_matmul_plan): thresholds
+        # beyond +-2**p compare the same once clipped there, and the clipped ones are exact in that type
+        lim = 2 ** (np.finfo(acc.dtype).nmant + 1)
+        t = np.clip(t, -lim, lim)
+    elif acc.dtype != np.int64 and not (np.iinfo(acc.dtype).min <= t.min() and t.max() <= np.iinfo(acc.dtype).max):
         acc = acc.astype(np.int64)
     t = t.astype(acc.dtype)                 # compare in the accumulator's own type (no int64 temporaries)
     if nt == 1:
@@ -80,6 +85,14 @@ def activate(acc: np.ndarray, thr: dict) -> np.ndarray:
         flat = ((t - lo) + rows[:, None] * span).ravel()
         count = np.searchsorted(flat, (acc - lo) + rows * span, side="right") - rows * nt
     return compact(count.astype(np.int64) + thr["bias"])
+
+
+def activation_range(thr: dict) -> ValueRange:
+    """Values `activate` can return: +-1 for BIPOLAR, else out_bias + [0, T]."""
+    if thr["bipolar"]:
+        return ValueRange(-1, 1, True)
+    lo, hi = thr["bias"], thr["bias"] + int(thr["t"].shape[1])
+    return ValueRange(lo, hi, lo > 0 or hi < 0)
 
 
 def n_thresholds(layer: LayerData) -> int:

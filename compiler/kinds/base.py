@@ -8,7 +8,7 @@ folding, codegen, export) looks a kind up with `compiler.kinds.get(name)` and ne
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -16,6 +16,14 @@ from compiler.errors import IRError
 
 if TYPE_CHECKING:
     from compiler.resources import LayerCost
+
+
+class ValueRange(NamedTuple):
+    """Integer values in [lo, hi]; zero_free when 0 never occurs (what a BIPOLAR input needs)."""
+
+    lo: int
+    hi: int
+    zero_free: bool
 
 
 class LayerData(Protocol):
@@ -109,6 +117,14 @@ class Kind(ABC):
     @abstractmethod
     def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
         """A batch (N, *in_shape) of integers -> (N, *out_shape), bit-exact with the hardware."""
+
+    def sim_out_range(self, layer: LayerData, plan: dict, in_range: "ValueRange") -> "ValueRange | None":
+        """Bounds of the outputs given bounds of the inputs, when the kind can tell without running (optional).
+
+        The simulator checks only the graph input at run time, plus the input of every layer whose predecessor
+        returns None here (or whose bound does not fit the layer's in_dtype); the default None is always safe.
+        """
+        return None
 
     # ---- cost and export ------------------------------------------------------------------------------
     @abstractmethod

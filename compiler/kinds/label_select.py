@@ -12,7 +12,7 @@ import numpy as np
 from compiler.datatypes import datatype
 from compiler.errors import IRError
 from compiler.kinds.registry import register
-from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.base import Kind, LayerData, ValueRange
 from compiler.kinds.finn import finn_dtype, node
 from compiler.resources import LayerCost, bits, ceil_log2, fifo_luts, logic
 
@@ -57,6 +57,9 @@ class LabelSelect(Kind):
         a = layer.attrs
         v = x.reshape(len(x), a["num_labels"]).astype(np.int64)
         return np.argsort(-v, axis=1, kind="stable")[:, : a["k"]]
+
+    def sim_out_range(self, layer: LayerData, plan: dict, in_range: ValueRange) -> ValueRange:
+        return ValueRange(0, int(layer.attrs["num_labels"]) - 1, False)     # label indices
 
     def cost(self, l: LayerData) -> LayerCost:
         a = l.attrs

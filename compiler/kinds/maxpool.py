@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from compiler.errors import IRError
 from compiler.kinds.registry import register
-from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.base import Kind, LayerData, ValueRange
 from compiler.kinds.finn import finn_dtype, node
 from compiler.kinds.sliding_window import check_ofm_dim, conv_out_dim
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
@@ -55,6 +55,9 @@ class MaxPool(Kind):
         oh, ow = a["ofm_dim"]
         win = sliding_window_view(x.reshape(n, h, w, c), (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :oh, :ow]
         return win.max(axis=(-2, -1))
+
+    def sim_out_range(self, layer: LayerData, plan: dict, in_range: ValueRange) -> ValueRange:
+        return in_range                                   # a max of input values
 
     def cost(self, l: LayerData) -> LayerCost:
         a = l.attrs

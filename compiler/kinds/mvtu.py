@@ -6,6 +6,9 @@ compiler.backends.hls.mvtu.
 """
 from __future__ import annotations
 
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -13,9 +16,10 @@ import numpy as np
 from compiler.datatypes import datatype
 from compiler.errors import IRError
 from compiler.kinds.registry import register
-from compiler.kinds.activation import activate, popcount_thresholds, threshold_plan
-from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.activation import activate, activation_range, popcount_thresholds, threshold_plan
+from compiler.kinds.base import Kind, LayerData, ValueRange
 from compiler.kinds.finn import finn_dtype, no_bipolar_values, node, range_name, xnor_popcount_dtype
+from compiler.kinds.int_gemm import int_gemm
 from compiler.resources import (DSP_MIN_BITS, XNOR_LUT_PER_LANE, LayerCost, Memory, bits, ceil_log2, fifo_luts,
                                 logic)
 
@@ -60,27 +64,47 @@ class MVTU(Kind):
         w = np.asarray(layer.arrays.get("weights"))
         if w.shape != (a["MH"], a["MW"]):
             raise IRError(f"{where}: weights have shape {w.shape}, expected (MH, MW) = ({a['MH']}, {a['MW']})")
+        lo, hi = int(d_in.min()), int(d_in.max())
         if a["binary_xnor"]:
             if layer.in_dtype != "BIPOLAR" or a["weight_dtype"] != "BIPOLAR" or not np.all(np.abs(w) == 1):
                 raise IRError(f"{where}: binary_xnor needs BIPOLAR inputs and +-1 weights "
                               f"(in_dtype {layer.in_dtype}, weight_dtype {a['weight_dtype']})")
-            plan["wbits"] = pack_weights(w)
-        else:
-            plan["matmul"] = exact_matmul_plan(w, int(d_in.min()), int(d_in.max()), where)
+        if w.dtype.kind in "iuf" and np.array_equal(w, np.round(w)):
+            plan["gemm"] = int_gemm(w.astype(np.int64), lo, hi, sim_threads())   # None unless provably exact
+        if plan.get("gemm") is None:
+            if a["binary_xnor"]:
+                plan["wbits"] = pack_weights(w)
+            else:
+                plan["matmul"] = exact_matmul_plan(w, lo, hi, where)
         if not a["noact"]:
-            plan["thr"] = threshold_plan(layer, a["MH"], where, to_popcount=a["MW"] if a["binary_xnor"] else None)
+            thr = threshold_plan(layer, a["MH"], where, to_popcount=a["MW"] if a["binary_xnor"] else None)
+            if a["binary_xnor"] and plan.get("gemm") is not None:
+                # the GEMM gives acc = 2*popcount - MW (odd/even like MW), so popcount >= Tp <=> acc >= 2*Tp - MW
+                thr = dict(thr, t=2 * thr["t"] - a["MW"])
+            plan["thr"] = thr
         return plan
 
     def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
         a = layer.attrs
         n = len(x)
         rows = x.reshape(-1, a["MW"])
-        acc = xnor_popcount(rows, plan["wbits"], a["MW"]) if a["binary_xnor"] else matmul(rows, plan["matmul"])
+        if plan.get("gemm") is not None:
+            acc = plan["gemm"](rows)                  # value domain (acc), also for XNOR layers
+        elif a["binary_xnor"]:
+            acc = xnor_popcount(rows, plan["wbits"], a["MW"])
+        else:
+            acc = matmul(rows, plan["matmul"])
         if a["noact"]:
-            y = 2 * acc.astype(np.int64) - a["MW"] if a["binary_xnor"] else acc
+            if a["binary_xnor"] and plan.get("gemm") is None:
+                y = 2 * acc.astype(np.int64) - a["MW"]
+            else:
+                y = acc.astype(np.int64)
         else:
             y = activate(acc, plan["thr"])
         return y.reshape((n, *layer.out_shape))
+
+    def sim_out_range(self, layer: LayerData, plan: dict, in_range: ValueRange) -> ValueRange | None:
+        return None if layer.attrs["noact"] else activation_range(plan["thr"])
 
     # ---- cost -----------------------------------------------------------------------------------------
     def cost(self, l: LayerData) -> LayerCost:
@@ -198,24 +222,49 @@ def xnor_popcount(x: np.ndarray, wbits: np.ndarray, mw: int) -> np.ndarray:
 
     One 64-bit word column at a time over a block of rows: (rows, MH) temporaries stay cache-sized and the
     sum over words is a plain elementwise add (2-3x faster than one big (rows, MH, words) reduction).
+    The row blocks are spread over `sim_threads()` threads (NumPy's ufuncs release the GIL).
     """
     mh, nw = wbits.shape
     nxbits = ~pack_inputs(x, nw)                       # xnor(x, w) == (~x) ^ w: invert once per input word
     wt = np.ascontiguousarray(wbits.T)                 # (words, MH)
     out = np.zeros((len(x), mh), np.uint16 if mw < 2**16 else np.int32)   # popcount <= MW; narrow = less traffic
-    step = max(1, XNOR_BLOCK // mh)
-    t = np.empty((min(step, len(x)), mh), np.uint64)
-    c = np.empty(t.shape, np.uint8)
-    for s in range(0, len(x), step):
+    threads = sim_threads()
+    step = max(1, min(XNOR_BLOCK // mh, -(-len(x) // threads)))
+
+    def block(s: int) -> None:
         xs, o = nxbits[s : s + step], out[s : s + step]
-        r = len(xs)
+        t = np.empty((len(xs), mh), np.uint64)
+        c = np.empty(t.shape, np.uint8)
         for k in range(nw):
-            np.bitwise_xor(xs[:, k, None], wt[k][None, :], out=t[:r])    # xnor; padding bits are 0 here
-            np.bitwise_count(t[:r], out=c[:r])
-            np.add(o, c[:r], out=o)
+            np.bitwise_xor(xs[:, k, None], wt[k][None, :], out=t)    # xnor; padding bits are 0 here
+            np.bitwise_count(t, out=c)
+            np.add(o, c, out=o)
+
+    starts = range(0, len(x), step)
+    if threads > 1 and len(starts) > 1:
+        list(_pool(threads).map(block, starts))
+    else:
+        for s in starts:
+            block(s)
     return out
 
 
+def sim_threads() -> int:
+    """Threads the golden model may use: BNNC_SIM_THREADS, else OMP_NUM_THREADS (what BLAS obeys too), else
+    the CPUs this process may run on."""
+    for var in ("BNNC_SIM_THREADS", "OMP_NUM_THREADS"):
+        v = os.environ.get(var, "")
+        if v.isdigit() and int(v) > 0:
+            return int(v)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@functools.cache
+def _pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(threads, thread_name_prefix="bnnc-sim")
+
+
 def matmul(x: np.ndarray, plan: dict) -> np.ndarray:
-    acc = x.astype(plan["dtype"], copy=False) @ plan["w"].T
-    return acc.astype(np.int64)        # exact integers (see exact_matmul_plan)
+    """x @ w.T in the plan's type: integer-valued floats, exact (see exact_matmul_plan); thresholds compare
+    against them directly, so no conversion pass is needed."""
+    return x.astype(plan["dtype"], copy=False) @ plan["w"].T

@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from compiler.datatypes import datatype
 from compiler.errors import IRError
 from compiler.kinds.registry import register
-from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.base import Kind, LayerData, ValueRange
 from compiler.kinds.finn import finn_dtype, no_bipolar_values, node
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
 
@@ -82,6 +82,13 @@ class SlidingWindow(Kind):
             x = np.pad(x, ((0, 0), (p[0], p[2]), (p[1], p[3]), (0, 0)), constant_values=pv)
         win = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :oh, :ow]   # (N, OH, OW, C, KH, KW)
         return np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n, oh, ow, kh * kw * c)
+
+    def sim_out_range(self, layer: LayerData, plan: dict, in_range: ValueRange) -> ValueRange:
+        a = layer.attrs
+        if not any(a["pad"]):
+            return in_range                               # a rearrangement of input values
+        pv = int(a["pad_value"])
+        return ValueRange(min(in_range.lo, pv), max(in_range.hi, pv), in_range.zero_free and pv != 0)
 
     def cost(self, l: LayerData) -> LayerCost:
         a = l.attrs

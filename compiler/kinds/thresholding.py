@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from compiler.kinds.registry import register
-from compiler.kinds.activation import activate, n_thresholds, threshold_plan
-from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.activation import activate, activation_range, n_thresholds, threshold_plan
+from compiler.kinds.base import Kind, LayerData, ValueRange
 from compiler.kinds.finn import finn_dtype, no_bipolar_values, node, range_name
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
 
@@ -44,6 +44,9 @@ class Thresholding(Kind):
 
     def sim_run(self, layer: LayerData, plan: dict, x: np.ndarray) -> np.ndarray:
         return activate(x.reshape(-1, layer.attrs["num_channels"]), plan["thr"]).reshape((len(x), *layer.out_shape))
+
+    def sim_out_range(self, layer: LayerData, plan: dict, in_range: ValueRange) -> ValueRange:
+        return activation_range(plan["thr"])
 
     def cost(self, l: LayerData) -> LayerCost:
         a = l.attrs

@@ -68,7 +68,8 @@ def test_csim_never_compiles_edited_sources(tfc_deploy, tmp_path, mnist_small):
         assert not acc.backend.regenerated and acc.backend.reused
 
 
-def test_stale_binary_is_rebuilt_when_a_source_changes(tfc_deploy, tmp_path):
+def test_stale_binary_is_rebuilt_when_a_source_changes(tfc_deploy, tmp_path, monkeypatch):
+    monkeypatch.setenv("BNNC_CSIM_CACHE", "off")        # the project's own binary only, not the shared cache
     g = Deployment.load(tfc_deploy).graph
     proj = generate_project(g, tmp_path / "-p", "Pynq-Z2").path
     os.chdir(tmp_path)                                  # a relative project path starting with '-'

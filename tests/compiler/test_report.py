@@ -21,3 +21,22 @@ def test_report_verdicts_table_and_files(tmp_path):
     assert [f.name for f in files] == ["report.json", "report.txt", "report.png"]
     assert json.loads(files[0].read_text())["fps"] == rep2["fps"] and files[2].read_bytes()[:4] == b"\x89PNG"
     assert build_report("x", estimate(small, 100.0, 64))["board"] is None      # no board: no budget columns
+
+
+def test_report_plot_never_imports_pyplot(tmp_path):
+    """The PNG is drawn on an Agg canvas without pyplot (slow to import, and it would switch the caller's
+    process-wide backend); a fresh interpreter shows which modules writing a report loaded."""
+    import subprocess
+    import sys
+
+    code = ("import sys, test_cost as tc\n"
+            "from compiler.cost import estimate\n"
+            "from compiler.report import build_report, write_report\n"
+            "g = tc.graph(tc.swg(), tc.mvtu('m', mw=36, mh=8, nv=9, simd=4))\n"
+            f"files = write_report(build_report('s', estimate(g, 100.0, 64)), {str(tmp_path)!r})\n"
+            "assert files[2].read_bytes()[:4] == b'\\x89PNG'\n"
+            "print('matplotlib.pyplot' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=__import__("pathlib").Path(__file__).parent)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -326,3 +326,22 @@ def test_exact_against_qonnx_on_fashion_mnist(tmp_path, name, w, a, width):
     varying = [int((y.reshape(-1, y.shape[-1]).min(0) != y.reshape(-1, y.shape[-1]).max(0)).sum())
                for l, y in zip(g.layers, layers) if l.kind == "MVTU" and not l.attrs["noact"]]
     assert all(v > 0 for v in varying), f"some layer's activations are constant: {varying}"
+
+
+def test_unbounded_layer_outputs_are_checked_where_they_enter():
+    """Thresholded outputs are bounded statically, so only the graph input is scanned; outputs that exceed the
+    next layer's datatype (more thresholds than it holds, or a bias-free accumulator) are checked at run time,
+    and check_layers checks every layer."""
+    b = Builder(np.random.default_rng(2), (8,), "UINT2")
+    b.mvtu(4, out_dtype="UINT2")
+    b.mvtu(3, out_dtype=None)
+    g = b.graph()
+    x = np.ones((3, 8), np.int64)
+    ref = simulate_layers(g, x, check_layers=True)
+    assert np.array_equal(simulate_layers(g, x), ref)
+    assert [p["check"] for p in Simulator(g).plans] == [[True], [False]]     # one flag per input stream
+    assert [p["check"] for p in Simulator(g, check_layers=True).plans] == [[True], [True]]
+    g.layers[0].arrays["thresholds"] = np.full((4, 5), -(10**6), np.int64)    # 5 thresholds: output 5 > UINT2
+    assert [p["check"] for p in Simulator(g).plans] == [[True], [True]]
+    with pytest.raises(IRError, match=r"l1_MVTU.*input value 5 is not a UINT2"):
+        simulate_layers(g, x)
