@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from compiler.datatypes import datatype
+from compiler.datatypes import datatype, signed_bits, value_range
 from compiler.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kinds.activation import activate, popcount_thresholds, threshold_plan
@@ -21,6 +21,22 @@ from compiler.resources import (DSP_MIN_BITS, XNOR_LUT_PER_LANE, LayerCost, Memo
 
 # Elements (rows x MH) of the XNOR-popcount's uint64 temporary (2 MiB, cache-friendly).
 XNOR_BLOCK = 1 << 18
+
+
+def accumulator_bits(layer: LayerData) -> int:
+    """Signed width holding every partial sum of an MVTU row exactly (for XNOR: the popcount and 2*pc - MW).
+
+    A property of the layer, not of a backend: the HLS templates and the RTL library size their accumulators by it.
+    """
+    a = layer.attrs
+    if a["binary_xnor"]:
+        return signed_bits(-a["MW"], a["MW"])
+    lo, hi = value_range(layer.in_dtype)
+    w = np.asarray(layer.arrays["weights"], np.int64)
+    p1, p2 = w * lo, w * hi
+    neg = np.minimum(np.minimum(p1, p2), 0).sum(axis=1)
+    pos = np.maximum(np.maximum(p1, p2), 0).sum(axis=1)
+    return signed_bits(int(neg.min(initial=0)), int(pos.max(initial=0)))
 
 
 @register

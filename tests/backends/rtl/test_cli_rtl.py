@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import irgraphs
+from hls_lib import irgraphs
 from bnnc import main
 from conftest import requires_verilator, requires_yosys
 
