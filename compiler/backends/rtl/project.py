@@ -216,7 +216,7 @@ def generate_rtl(graph: DataflowGraph, out_dir: str | os.PathLike) -> RtlProject
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_text(text)
         if out.exists():
-            for keep in ("obj_dir", "synth"):                # tool outputs; the caches check the digest
+            for keep in ("obj_dir", "synth", "vivado", "output"):   # tool outputs; the caches check the digest
                 if (out / keep).exists():
                     os.replace(out / keep, tmp / keep)
             old = out.with_name(f".{out.name}.old")
