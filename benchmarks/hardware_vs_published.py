@@ -77,7 +77,7 @@ def build_dir(work: Path, model: str) -> Path:
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        export_qonnx(build(net, w, a, in_channels=ch).eval(), onnx, (1, ch, size, size), dynamo=False)
+        export_qonnx(build(net, w, a, in_channels=ch).eval(), onnx, (ch, size, size), dynamo=False)
     subprocess.run([BNNC, "compile", str(onnx), "-o", str(out)], check=True, capture_output=True)
     fold = folding_for(json.loads((out / "graph.json").read_text()), net)
     (work / f"{model}_folding.json").write_text(json.dumps(fold, indent=1))
