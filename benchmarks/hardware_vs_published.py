@@ -81,7 +81,8 @@ def build_dir(work: Path, model: str) -> Path:
     subprocess.run([BNNC, "compile", str(onnx), "-o", str(out)], check=True, capture_output=True)
     fold = folding_for(json.loads((out / "graph.json").read_text()), net)
     (work / f"{model}_folding.json").write_text(json.dumps(fold, indent=1))
-    subprocess.run([BNNC, "compile", str(onnx), "-o", str(out), "--board", "Pynq-Z2", "--clock-mhz", str(CLOCK_MHZ),
+    # no --board: the folding is BNN-PYNQ's, not checked against our (HLS-path) budget estimate; synth targets xc7z020
+    subprocess.run([BNNC, "compile", str(onnx), "-o", str(out), "--clock-mhz", str(CLOCK_MHZ),
                     "--folding", str(work / f"{model}_folding.json")], check=True, capture_output=True)
     return out
 
@@ -98,7 +99,7 @@ def main() -> None:
     for model in args.models.split(","):
         out = build_dir(work, model)
         subprocess.run([BNNC, "rtlsim", str(out), "--frames", str(args.frames)], check=True)
-        subprocess.run([BNNC, "synth", str(out)], check=True)
+        subprocess.run([BNNC, "synth", str(out), "--board", "Pynq-Z2"], check=True)
         sim = json.loads((out / "rtlsim.json").read_text())
         syn = json.loads((out / "synth.json").read_text())
         fps = CLOCK_MHZ * 1e6 / sim["cycles_per_frame"]
