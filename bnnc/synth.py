@@ -43,7 +43,7 @@ def synth_cmd(build_dir: Path, board: str | None) -> None:
         graph = load_build(build_dir)
         project = generate_rtl(graph, Path(build_dir) / "rtl")
         click.echo(f"synthesising {project.path} with Yosys synth_xilinx -family {family} ({b.name}, {b.part}) ...")
-        doc = synth_doc(graph, synthesize(project, family), estimate(graph), b.name, b.part)
+        doc = synth_doc(graph, synthesize(project, family), estimate(graph, target="rtl"), b.name, b.part)
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
     out = write_json(Path(build_dir) / "synth.json", doc)
