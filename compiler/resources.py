@@ -31,6 +31,12 @@ SHELL = Resources(lut=2000, ff=3000, bram18=4, uram=0, dsp=0)
 # --- the RTL library (hls/rtl) as Yosys 0.23 synth_xilinx maps it (docs/cost_model.md, "RTL target") -------
 RTL_ROM_LOGIC_DEPTH = 64   # a ROM at most this deep becomes LUT logic (a 64-word ROM bit is one LUT6), deeper: BRAM
 RTL_FF_PER_LUT = 0.3       # registers per logic LUT of the kinds without a structural register model
+RTL_COUNTER_BITS = 32      # bnnc_swg / bnnc_maxpool keep their position counters in 32-bit registers
+
+
+def rtl_ram(role: str, depth: int, width: int) -> Memory:
+    """A RAM of the RTL library: distributed RAM up to RTL_ROM_LOGIC_DEPTH words, else block RAM."""
+    return Memory(role, depth, width, 1, "lutram" if depth <= RTL_ROM_LOGIC_DEPTH else "bram")
 
 
 @dataclass
