@@ -111,7 +111,7 @@ def plot_report(rep: dict[str, Any], path: str | os.PathLike) -> Path:
     if synth:       # Yosys LUTs of the same layers, as black ticks over the estimated LUT bars
         lx = [i + (keys.index("lut") - (len(keys) - 1) / 2) * width for i in x]
         scale = 100 / b["budget"]["lut"] if b else 1
-        sv = [synth[n]["LUT"] * scale if n in synth else float("nan") for n in names]
+        sv = [synth[n]["synth"]["LUT"] * scale if n in synth else float("nan") for n in names]
         ax2.scatter(lx, sv, marker="_", s=200, color="black", zorder=3, label="LUT synth (Yosys)")
     ax2.set_ylabel("% of budget" if b else "count")
     if b:
@@ -137,9 +137,11 @@ def attach_synth(rep: dict[str, Any], synth: dict[str, Any]) -> bool:
         return False
     rep["synth"] = {"tool": synth["tool"], "part": synth["part"], "total": synth["total"],
                     "estimated_total": synth["estimated_total"],
-                    "layers": {l["name"]: {k: l["synth"][k] for k in SYNTH_KEYS} for l in layers},
-                    "note": "post-synthesis counts of the RTL backend (Yosys, no place and route); estimates "
-                            "exclude the DMA shell"}
+                    "layers": {l["name"]: {"synth": {k: l["synth"][k] for k in SYNTH_KEYS},
+                                           "estimated": {k: l["estimated"][k] for k in SYNTH_KEYS}} for l in layers},
+                    "note": "post-synthesis counts of the RTL backend (Yosys, no place and route) beside the cost "
+                            "model's RTL estimate (synth.json; the table above is the HLS estimate); without the "
+                            "DMA shell"}
     return True
 
 
@@ -154,8 +156,7 @@ def format_synth(rep: dict[str, Any]) -> list[str]:
     if not s:
         return []
     head = ["layer", *[f"{k} synth/est" for k in SYNTH_KEYS]]
-    est = {l["name"]: l["resources"] for l in rep["layers"]}
-    rows = [[name, *[f"{v[k]:,}/{round(est[name][k.lower()]):,}" for k in SYNTH_KEYS]]
+    rows = [[name, *[f"{v['synth'][k]:,}/{v['estimated'][k]:,}" for k in SYNTH_KEYS]]
             for name, v in s["layers"].items()]
     rows.append(["total (without DMA shell)", *[f"{s['total'][k]:,}/{s['estimated_total'][k]:,}" for k in SYNTH_KEYS]])
     widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]

@@ -76,7 +76,7 @@ def test_synth_one_layer(tmp_path):
     assert res.exit_code == 0, res.output
     doc = json.loads((tmp_path / "build" / "synth.json").read_text())
     rep = json.loads((tmp_path / "build" / "report.json").read_text())     # rewritten: synthesized beside estimated
-    assert rep["synth"]["layers"]["fc0"]["LUT"] == doc["layers"][0]["synth"]["LUT"]
+    assert rep["synth"]["layers"]["fc0"]["synth"] == {k: doc["layers"][0]["synth"][k] for k in ("LUT", "FF", "BRAM18", "DSP")}
     assert rep["synth"]["total"] == doc["total"]
     txt = (tmp_path / "build" / "report.txt").read_text()
     assert f"synthesized ({doc['tool']}" in txt and f"{doc['total']['LUT']:,}/{doc['estimated_total']['LUT']:,}" in txt
