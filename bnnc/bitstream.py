@@ -1,4 +1,5 @@
-"""`bnnc bitstream`: HLS project -> IP (Vitis HLS) -> bitstream + hwh (Vivado), for a board."""
+"""`bnnc bitstream`: HLS project -> IP (Vitis HLS) -> bitstream + hwh (Vivado), for a board; with --rtl the
+generated Verilog (BUILD/rtl) goes straight into Vivado, no Vitis HLS."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,12 @@ from bnnc.options import board_option, clock_option
 @click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path))
 @board_option
 @clock_option
-def bitstream_cmd(build_dir: Path, board: str | None, clock_mhz: float | None) -> None:
-    """Build BUILD_DIR/hls/output/NAME.bit and .hwh; stops with a clear message when a tool is missing."""
+@click.option("--rtl", is_flag=True, help="from the RTL backend's Verilog (BUILD_DIR/rtl; Vivado only, no Vitis HLS)")
+def bitstream_cmd(build_dir: Path, board: str | None, clock_mhz: float | None, rtl: bool) -> None:
+    """Build BUILD_DIR/hls/output/NAME.bit and .hwh (--rtl: BUILD_DIR/rtl/output/); stops with a clear message
+    when a tool is missing."""
+    if rtl:
+        return _rtl_bitstream(build_dir, board, clock_mhz)
     from compiler.codegen import project_for_build
     from compiler.codegen.tools import bitstream_files, ip_dir, run_hls, run_vivado
 
@@ -28,6 +33,34 @@ def bitstream_cmd(build_dir: Path, board: str | None, clock_mhz: float | None) -
         if not ip_dir(proj.path).is_dir():
             click.echo(f"HLS IP: {run_hls(proj.path)}")
         bit, hwh = run_vivado(proj.path)
+    except tool_errors() as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"bitstream: {bit}\nhwh: {hwh}")
+
+
+def _rtl_bitstream(build_dir: Path, board: str | None, clock_mhz: float | None) -> None:
+    from boards.catalog import get_board
+    from compiler.backends.rtl.project import generate_rtl
+    from compiler.backends.rtl.vivado import bitstream_files, run_vivado, write_scripts
+    from compiler.codegen import DEFAULT_BOARD, load_build
+    from compiler.config import load_config
+    from compiler.names import identifier
+
+    try:
+        graph = load_build(build_dir)
+        cfg = load_config(build_dir)
+        b = get_board(board or (cfg.board if cfg is not None and cfg.board else None) or DEFAULT_BOARD)
+        clock = float(clock_mhz or (cfg.clock_mhz if cfg is not None and cfg.clock_mhz and not board else 0)
+                      or b.default_clock_mhz)
+        stem = identifier(graph.name).strip("_") or "bnnc"
+        project = generate_rtl(graph, Path(build_dir) / "rtl")
+        script = write_scripts(project, stem, b, clock)
+        click.echo(f"RTL project {project.path} for {b.name} ({b.part}) at {clock:g} MHz; Vivado script {script}")
+        bit, hwh = bitstream_files(project, stem)
+        if bit.is_file() and hwh.is_file() and bit.stat().st_mtime >= script.stat().st_mtime:
+            click.echo(f"up to date: {bit}, {hwh}")
+            return
+        bit, hwh = run_vivado(project, stem)
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"bitstream: {bit}\nhwh: {hwh}")

@@ -62,7 +62,7 @@ def _load_inputs(input_path: Path | None, labels_path: Path | None, dataset: str
               help=".npy of integer labels for --input")
 @click.option("--dataset", default=None, help="a dataset's test split instead of --input (e.g. fashion-mnist)")
 @click.option("--data-root", default=None, help="dataset folder, if not the default location")
-@click.option("--backend", type=click.Choice(["pynq", "sim", "csim"]), default="sim", show_default=True)
+@click.option("--backend", type=click.Choice(["pynq", "sim", "csim", "rtlsim"]), default="sim", show_default=True)
 @click.option("--batch-size", default=256, show_default=True, help="frames per accelerator call (DMA transfer)")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="use only the first N images")
 @click.option("--timeout", "timeout_s", default=5.0, show_default=True, help="seconds a DMA wait may take (pynq)")

@@ -43,7 +43,7 @@ def synth_cmd(build_dir: Path, board: str | None) -> None:
         graph = load_build(build_dir)
         project = generate_rtl(graph, Path(build_dir) / "rtl")
         click.echo(f"synthesising {project.path} with Yosys synth_xilinx -family {family} ({b.name}, {b.part}) ...")
-        doc = synth_doc(graph, synthesize(project, family), estimate(graph), b.name, b.part)
+        doc = synth_doc(graph, synthesize(project, family), estimate(graph, target="rtl"), b.name, b.part)
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
     out = write_json(Path(build_dir) / "synth.json", doc)
@@ -54,3 +54,17 @@ def synth_cmd(build_dir: Path, board: str | None) -> None:
     click.echo(f"{'total':24} " + " ".join(f"{str(doc['total'][k]) + '/' + str(doc['estimated_total'][k]):>15}"
                                           for k in RESOURCE_KEYS))
     click.echo(f"{doc['tool']}, {doc['seconds']} s; report: {out} (post-synthesis, no place and route)")
+    _update_folding_report(Path(build_dir))
+
+
+def _update_folding_report(build_dir: Path) -> None:
+    """Rewrite BUILD/report.{json,txt,png} with the synthesized counts beside the estimate (compiler.report)."""
+    from compiler.report import write_report
+
+    try:
+        rep = json.loads((build_dir / "report.json").read_text())
+    except (OSError, ValueError):
+        return                                   # a build without a folding report: synth.json stands alone
+    write_report(rep, build_dir)
+    if rep.get("synth"):
+        click.echo(f"folding report: {build_dir / 'report.txt'} (synthesized beside estimated)")

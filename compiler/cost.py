@@ -73,9 +73,17 @@ class GraphCost:
         return tot
 
 
-def layer_cost(layer: Layer) -> LayerCost:
-    """Cycles per frame and resources of one IR layer at its current folding."""
-    return kinds.get(layer.kind).cost(layer)
+TARGETS = ("hls", "rtl")
+
+
+def layer_cost(layer: Layer, target: str = "hls") -> LayerCost:
+    """Cycles per frame and resources of one IR layer at its current folding, as the HLS templates build it
+    (target 'hls', the default and what the folding optimiser and report use) or as the RTL library builds it
+    (target 'rtl', calibrated against Yosys; docs/cost_model.md)."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown cost target {target!r}: choose one of {', '.join(TARGETS)}")
+    k = kinds.get(layer.kind)
+    return k.rtl_cost(layer) if target == "rtl" else k.cost(layer)
 
 
 def stream_elems(layer: Layer, side: str) -> int:
@@ -117,14 +125,15 @@ def dwc_total(layers: list[Layer]) -> Resources:
     return tot
 
 
-def estimate(graph: DataflowGraph, clock_mhz: float = 100.0, dma_bits: int = 64) -> GraphCost:
-    """Per-layer cost of the whole accelerator (hardware layers plus the DMA shell) at clock_mhz.
+def estimate(graph: DataflowGraph, clock_mhz: float = 100.0, dma_bits: int = 64, target: str = "hls") -> GraphCost:
+    """Per-layer cost of the whole accelerator (hardware layers plus the DMA shell) at clock_mhz, for the HLS
+    (default) or the RTL (`target='rtl'`) implementation of the layers.
 
     A width converter between two layers whose words differ is charged to the consuming layer.
     """
     if clock_mhz <= 0:
         raise ValueError(f"clock must be positive, got {clock_mhz} MHz")
-    costs = [layer_cost(l) for l in graph.layers]
+    costs = [layer_cost(l, target) for l in graph.layers]
     index = {id(l): i for i, l in enumerate(graph.layers)}
     for prev, cur, _ in stream_edges(graph.layers):
         extra = dwc_cost(prev, cur)

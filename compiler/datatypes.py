@@ -76,6 +76,32 @@ def bits(name: str) -> int:
     return datatype(name).bits
 
 
+MAX_ELEMENT_BITS = 64      # stream elements and constants: what compiler.packing and the C-sim twins hold
+
+
+def element_bits(name: str) -> int:
+    """Bits of one stream element of datatype `name` (BIPOLAR/BINARY: 1); IRError for a type no backend streams."""
+    d = datatype(name)
+    if not d.is_integer() or name.startswith("SCALED") or d.bitwidth() > MAX_ELEMENT_BITS:
+        raise IRError(f"datatype {name} cannot stream through the accelerator: only integer types of at most "
+                      f"{MAX_ELEMENT_BITS} bits do")
+    return int(d.bitwidth())
+
+
+def signed_bits(lo: int, hi: int) -> int:
+    """Smallest two's-complement width (at least 2) holding every integer in [lo, hi]."""
+    b = 2
+    while not (-(1 << (b - 1)) <= lo and hi <= (1 << (b - 1)) - 1):
+        b += 1
+    return b
+
+
+def value_range(name: str) -> tuple[int, int]:
+    """(min, max) of an integer datatype."""
+    d = datatype(name)
+    return int(d.min()), int(d.max())
+
+
 def range_dtype(lo: int, hi: int) -> str:
     """Smallest qonnx integer DataType name holding [lo, hi] (BIPOLAR only when the values are exactly ±1)."""
     if lo >= 0:

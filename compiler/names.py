@@ -5,8 +5,8 @@ of them end up in Tcl scripts run by vitis_hls/vivado, in C++ comments and (late
 names from a safe set (checked in DataflowGraph.validate, so every graph loaded or saved passes it), and every
 emitter still quotes them, so neither layer alone can be bypassed.
 
-Verilog emitters (none yet) must use `verilog_comment` for names in comments and `identifier`-style mangling
-(compiler.codegen.cxx.identifier) for names in module/instance identifiers; never splice a raw name.
+Verilog and C++ emitters use `verilog_comment`/`cxx_comment` for names in comments and `identifier` for names
+in module/function identifiers; never splice a raw name.
 """
 from __future__ import annotations
 
@@ -65,3 +65,9 @@ def comment_text(text: str) -> str:
 
 
 cxx_comment = verilog_comment = tcl_comment = comment_text
+
+
+def identifier(text: str) -> str:
+    """A C/Verilog identifier fragment from a layer or graph name."""
+    s = re.sub(r"[^0-9A-Za-z_]", "_", text)
+    return s if s and not s[0].isdigit() else f"_{s}"

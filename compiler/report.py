@@ -16,6 +16,9 @@ from compiler.cost import GraphCost
 from compiler.kinds.sliding_window import CONV_NOTE  # noqa: F401  (re-exported)
 
 SHOWN = ("lut", "ff", "bram18", "uram", "dsp")
+SYNTH_KEYS = ("LUT", "FF", "BRAM18", "DSP")      # synth.json keys shown beside the estimate
+
+
 def kind_notes(cost: GraphCost) -> list[str]:
     """The caveats each kind present in the design attaches to its estimate (e.g. CONV_NOTE), once each."""
     present = dict.fromkeys(l.kind for l in cost.layers if l.kind in kinds.names())
@@ -79,6 +82,7 @@ def format_table(rep: dict[str, Any]) -> str:
         from compiler.finn_compare import format_comparison
 
         lines += ["", format_comparison(rep["finn"])]
+    lines += format_synth(rep)
     return "\n".join(lines)
 
 
@@ -108,6 +112,12 @@ def plot_report(rep: dict[str, Any], path: str | os.PathLike) -> Path:
     for j, k in enumerate(keys):
         vals = [l["resources"][k] / b["budget"][k] * 100 if b else l["resources"][k] for l in rep["layers"]]
         ax2.bar([i + (j - (len(keys) - 1) / 2) * width for i in x], vals, width, label=k.upper())
+    synth = (rep.get("synth") or {}).get("layers") or {}
+    if synth:       # Yosys LUTs of the same layers, as black ticks over the estimated LUT bars
+        lx = [i + (keys.index("lut") - (len(keys) - 1) / 2) * width for i in x]
+        scale = 100 / b["budget"]["lut"] if b else 1
+        sv = [synth[n]["synth"]["LUT"] * scale if n in synth else float("nan") for n in names]
+        ax2.scatter(lx, sv, marker="_", s=200, color="black", zorder=3, label="LUT synth (Yosys)")
     ax2.set_ylabel("% of budget" if b else "count")
     if b:
         title += f" on {b['name']} ({b['margin']:.0%} budget)"
@@ -121,10 +131,55 @@ def plot_report(rep: dict[str, Any], path: str | os.PathLike) -> Path:
     return path
 
 
+def attach_synth(rep: dict[str, Any], synth: dict[str, Any]) -> bool:
+    """Put `bnnc synth`'s counts (synth.json) into the report beside the estimate, when synth.json describes this
+    design: same layer names and foldings (a stale synth.json from another folding is left out). True if attached."""
+    est = {l["name"]: l for l in rep["layers"]}
+    layers = synth.get("layers") or []
+    if not layers or any(l["name"] not in est or not _same_folding(l, est[l["name"]]) for l in layers):
+        rep.pop("synth", None)
+        return False
+    rep["synth"] = {"tool": synth["tool"], "part": synth["part"], "total": synth["total"],
+                    "estimated_total": synth["estimated_total"],
+                    "layers": {l["name"]: {"synth": {k: l["synth"][k] for k in SYNTH_KEYS},
+                                           "estimated": {k: l["estimated"][k] for k in SYNTH_KEYS}} for l in layers},
+                    "note": "post-synthesis counts of the RTL backend (Yosys, no place and route) beside the cost "
+                            "model's RTL estimate (synth.json; the table above is the HLS estimate); without the "
+                            "DMA shell"}
+    return True
+
+
+def _same_folding(synth_layer: dict[str, Any], est_layer: dict[str, Any]) -> bool:
+    fold = synth_layer.get("folding") or {}
+    return all(int(fold.get(k, 1)) == int(est_layer[k]) for k in ("pe", "simd"))
+
+
+def format_synth(rep: dict[str, Any]) -> list[str]:
+    """Synthesized beside estimated, per layer and in total (when `attach_synth` put counts in the report)."""
+    s = rep.get("synth")
+    if not s:
+        return []
+    head = ["layer", *[f"{k} synth/est" for k in SYNTH_KEYS]]
+    rows = [[name, *[f"{v['synth'][k]:,}/{v['estimated'][k]:,}" for k in SYNTH_KEYS]]
+            for name, v in s["layers"].items()]
+    rows.append(["total (without DMA shell)", *[f"{s['total'][k]:,}/{s['estimated_total'][k]:,}" for k in SYNTH_KEYS]])
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    fmt = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+    lut = s["total"]["LUT"] / s["estimated_total"]["LUT"] if s["estimated_total"]["LUT"] else float("nan")
+    return ["", f"synthesized ({s['tool']}, {s['part']}) beside estimated; total LUT synth/est = {lut:.2f}",
+            fmt(head), "-" * len(fmt(head)), *[fmt(r) for r in rows], f"note: {s['note']}"]
+
+
 def write_report(rep: dict[str, Any], directory: str | os.PathLike) -> list[Path]:
-    """report.json, report.txt and report.png in `directory`."""
+    """report.json, report.txt and report.png in `directory` (with synth.json's counts beside the estimate when
+    `directory` holds a synth.json of this design)."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
+    if (d / "synth.json").is_file():
+        try:
+            attach_synth(rep, json.loads((d / "synth.json").read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            rep.pop("synth", None)          # unreadable or foreign synth.json: the report shows estimates only
     (d / "report.json").write_text(json.dumps(rep, indent=1))
     (d / "report.txt").write_text(format_table(rep) + "\n")
     return [d / "report.json", d / "report.txt", plot_report(rep, d / "report.png")]

@@ -28,6 +28,16 @@ DSP_MIN_BITS = 4           # a product uses a DSP48 only when both operands are 
 # assumption, not a measured figure (docs/cost_model.md).
 SHELL = Resources(lut=2000, ff=3000, bram18=4, uram=0, dsp=0)
 
+# --- the RTL library (hls/rtl) as Yosys 0.23 synth_xilinx maps it (docs/cost_model.md, "RTL target") -------
+RTL_ROM_LOGIC_DEPTH = 64   # a ROM at most this deep becomes LUT logic (a 64-word ROM bit is one LUT6), deeper: BRAM
+RTL_FF_PER_LUT = 0.3       # registers per logic LUT of the kinds without a structural register model
+RTL_COUNTER_BITS = 32      # bnnc_swg / bnnc_maxpool keep their position counters in 32-bit registers
+
+
+def rtl_ram(role: str, depth: int, width: int) -> Memory:
+    """A RAM of the RTL library: distributed RAM up to RTL_ROM_LOGIC_DEPTH words, else block RAM."""
+    return Memory(role, depth, width, 1, "lutram" if depth <= RTL_ROM_LOGIC_DEPTH else "bram")
+
 
 @dataclass
 class Memory:
@@ -37,6 +47,7 @@ class Memory:
     depth: int
     width: int
     count: int = 1
+    mapping: str | None = None     # None: the HLS rule (by size); "rtl-rom": RTL_ROM_LOGIC_DEPTH; "lutram"/"bram"
 
     @property
     def bits(self) -> int:
@@ -44,6 +55,11 @@ class Memory:
 
     @property
     def style(self) -> str:
+        """'lutram' (distributed RAM), 'logic' (a ROM as LUT logic) or 'bram'."""
+        if self.mapping == "rtl-rom":
+            return "logic" if self.depth <= RTL_ROM_LOGIC_DEPTH else "bram"
+        if self.mapping in ("lutram", "bram"):
+            return self.mapping
         return "lutram" if self.bits <= LUTRAM_MAX_BITS else "bram"
 
     @property
@@ -52,7 +68,7 @@ class Memory:
 
     @property
     def lut(self) -> int:
-        return self.count * lutram_luts(self.depth, self.width) if self.style == "lutram" else 0
+        return self.count * lutram_luts(self.depth, self.width) if self.style != "bram" else 0
 
 
 def bram18_count(depth: int, width: int) -> int:
@@ -108,3 +124,11 @@ def logic(lut: float, dsp: float = 0, memories: list[Memory] = ()) -> Resources:
                      uram=0, dsp=dsp)
 
 
+def rtl_registers(c: LayerCost) -> LayerCost:
+    """An HLS-path LayerCost with the register count of the RTL library: RTL_FF_PER_LUT per logic LUT (the HLS
+    FF_PER_LUT, fitted on HLS post-route designs, is 3-9x what Yosys counts on the RTL)."""
+    logic_lut = c.resources.lut - sum(m.lut for m in c.memories)
+    r = c.resources
+    c.resources = Resources(lut=r.lut, ff=round(RTL_FF_PER_LUT * logic_lut), bram18=r.bram18, uram=r.uram, dsp=r.dsp)
+    c.notes.append("rtl")
+    return c

@@ -41,7 +41,7 @@ class RunResult:
 
 
 class Accelerator:
-    """A deployed network. `backend`: 'pynq' on a board, 'sim' or 'csim' anywhere; all three share HostIO, so
+    """A deployed network. `backend`: 'pynq' on a board, 'sim', 'csim' or 'rtlsim' (Verilator) anywhere; all share HostIO, so
     each sees the same DMA bytes for the same images.
 
     batch_size: frames per accelerator call (DMA transfer); buffers are allocated once for it and reused.

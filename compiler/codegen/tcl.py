@@ -37,7 +37,8 @@ exit
 """
 
 
-def _ps_block(board: Board, clock_mhz: float) -> str:
+def ps_block(board: Board, clock_mhz: float) -> str:
+    """Tcl creating the board's processing system cell `ps` with the shell's ports and fabric clock (HLS and RTL)."""
     sh = board.shell
     if board.ps == "Zynq-7000":
         hp = re.fullmatch(r"S_AXI_HP(\d)", sh.data_port)
@@ -92,7 +93,7 @@ update_ip_catalog
 create_bd_design bnnc
 
 # processing system with the shell's ports enabled and the fabric clock
-{_ps_block(board, clock_mhz)}
+{ps_block(board, clock_mhz)}
 
 # AXI DMA (simple mode): MM2S feeds the accelerator's input words, S2MM stores its output words
 set dma [create_bd_cell -type ip -vlnv [bnnc_latest_ip axi_dma] {DMA_CELL}]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from compiler.datatypes import signed_bits
 from compiler.errors import IRError
 from compiler.kinds.base import LayerData, ValueRange
 
@@ -98,3 +99,30 @@ def activation_range(thr: dict) -> ValueRange:
 def n_thresholds(layer: LayerData) -> int:
     """Thresholds per channel of a layer (1 when the array is absent: the cost model's assumption)."""
     return int(layer.arrays["thresholds"].shape[1]) if "thresholds" in layer.arrays else 1
+
+
+MAX_THRESHOLD_BITS = 64        # thresholds are `long long` in the C-sim twin and at most 64-bit RTL constants
+
+
+def threshold_table(layer: LayerData, channels: int, popcount_mw: int | None = None) -> tuple[int, np.ndarray]:
+    """(signed bits, int64 (PE, channels/PE, T)) thresholds in the order and domain the hardware compares.
+
+    [p][nf][t] is channel nf*PE + p; an XNOR MVTU's thresholds (`popcount_mw` = MW) are moved to the popcount
+    domain. Shared by the HLS and RTL backends, so both hold the same constants.
+    """
+    t = np.asarray(layer.arrays["thresholds"])
+    if t.ndim != 2 or t.shape[0] not in (1, channels) or t.dtype.kind not in "iu":
+        raise IRError(f"layer {layer.name!r} ({layer.kind}): thresholds must be integers of shape ({channels}, T) "
+                      f"or (1, T), got {t.dtype} {t.shape}")
+    t = np.broadcast_to(t.astype(np.int64), (channels, t.shape[1]))
+    if popcount_mw is not None:
+        t = popcount_thresholds(t, popcount_mw)
+    if layer.out_dtype == "BIPOLAR" and t.shape[1] != 1:
+        raise IRError(f"layer {layer.name!r}: a BIPOLAR output needs exactly one threshold per channel, "
+                      f"got {t.shape[1]}")
+    tb = signed_bits(int(t.min()), int(t.max()))
+    if tb > MAX_THRESHOLD_BITS:
+        raise IRError(f"layer {layer.name!r}: thresholds span [{t.min()}, {t.max()}], wider than "
+                      f"{MAX_THRESHOLD_BITS} bits")
+    pe = layer.pe
+    return tb, np.ascontiguousarray(t.reshape(channels // pe, pe, t.shape[1]).transpose(1, 0, 2))

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from compiler.datatypes import datatype
+from compiler.datatypes import datatype, signed_bits, value_range
 from compiler.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kinds.activation import activate, activation_range, popcount_thresholds, threshold_plan
@@ -25,6 +25,22 @@ from compiler.resources import (DSP_MIN_BITS, XNOR_LUT_PER_LANE, LayerCost, Memo
 
 # Elements (rows x MH) of the XNOR-popcount's uint64 temporary (2 MiB, cache-friendly).
 XNOR_BLOCK = 1 << 18
+
+
+def accumulator_bits(layer: LayerData) -> int:
+    """Signed width holding every partial sum of an MVTU row exactly (for XNOR: the popcount and 2*pc - MW).
+
+    A property of the layer, not of a backend: the HLS templates and the RTL library size their accumulators by it.
+    """
+    a = layer.attrs
+    if a["binary_xnor"]:
+        return signed_bits(-a["MW"], a["MW"])
+    lo, hi = value_range(layer.in_dtype)
+    w = np.asarray(layer.arrays["weights"], np.int64)
+    p1, p2 = w * lo, w * hi
+    neg = np.minimum(np.minimum(p1, p2), 0).sum(axis=1)
+    pos = np.maximum(np.maximum(p1, p2), 0).sum(axis=1)
+    return signed_bits(int(neg.min(initial=0)), int(pos.max(initial=0)))
 
 
 @register
@@ -135,6 +151,32 @@ class MVTU(Kind):
             mems.append(Memory("thresholds", nf, n_thr * acc_bits, pe))
         lut = pe * per_pe + self.ctrl_lut + fifo_luts(pe * o_bits)
         return LayerCost(l.name, l.kind, pe, simd, nv * nf * sf, logic(lut, dsp, mems), mems, notes)
+
+    def rtl_cost(self, l: LayerData) -> LayerCost:
+        """bnnc_mvtu (hls/rtl) as Yosys maps it: ONE weight ROM of NF*SF words x PE*SIMD*WB bits (LUT logic when
+        shallow, else bram18_count(NF*SF, PE*SIMD*WB) block RAMs) and one threshold ROM of NF words, a LUTRAM
+        input-vector buffer when NF > 1; registers counted from the RTL (ROM read words, input words,
+        accumulators, output word, counters), not from LUTs."""
+        c = self.cost(l)
+        a = l.attrs
+        mw, mh = int(a["MW"]), int(a["MH"])
+        pe, simd = l.pe, l.simd
+        nf, sf = mh // pe, mw // simd
+        w_bits, a_bits, acc_bits, o_bits = (bits(a["weight_dtype"]), bits(l.in_dtype), bits(a["acc_dtype"]),
+                                            bits(l.out_dtype))
+        n_thr = 0 if a.get("noact") else int(l.arrays["thresholds"].shape[1]) if "thresholds" in l.arrays else 1
+        mems = [Memory("weights", nf * sf, pe * simd * w_bits, 1, "rtl-rom")]
+        if n_thr:
+            mems.append(Memory("thresholds", nf, pe * n_thr * acc_bits, 1, "rtl-rom"))
+        if nf > 1:
+            mems.append(Memory("input vector", sf, simd * a_bits, 1, "lutram"))
+        logic_lut = c.resources.lut - sum(m.lut for m in c.memories)
+        ff = (simd * a_bits * (2 if nf > 1 else 1) + pe * acc_bits + pe * o_bits
+              + 3 * ceil_log2(max(2, nf * sf)) + 8)
+        ff += sum(m.width for m in mems if m.style == "logic")          # synchronous read register of a logic ROM
+        r = logic(logic_lut, c.resources.dsp, mems)
+        r = type(r)(lut=r.lut, ff=ff, bram18=r.bram18, uram=0, dsp=r.dsp)
+        return LayerCost(c.name, c.kind, pe, simd, c.cycles, r, mems, c.notes + ["rtl"])
 
     # ---- FINN export ----------------------------------------------------------------------------------
     def first_output_lead(self, layer: LayerData) -> int:

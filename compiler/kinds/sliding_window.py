@@ -16,7 +16,7 @@ from compiler.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kinds.base import Kind, LayerData, ValueRange
 from compiler.kinds.finn import finn_dtype, no_bipolar_values, node
-from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
+from compiler.resources import RTL_COUNTER_BITS, LayerCost, Memory, bits, fifo_luts, logic, rtl_ram
 
 CONV_NOTE = ("convolutional layers: in calibration the model gave ~0.7x the LUTs and BRAM18 of a published "
              "post-route CNV design (docs/cost_model.md); keep extra headroom (e.g. --margin 0.6)")
@@ -110,6 +110,21 @@ class SlidingWindow(Kind):
     def first_output_lead(self, layer: LayerData) -> int:
         (h, w), c, (kh, _) = layer.attrs["ifm_dim"], layer.attrs["channels"], layer.attrs["kernel"]
         return min(h, kh) * w * c                        # KH buffered rows (the cost model's fill)
+
+    def rtl_cost(self, l: LayerData) -> LayerCost:
+        """bnnc_swg: ONE line buffer of KH+SH input rows rounded up to a power of two (W*C/SIMD words of
+        SIMD*B bits each); registers: seven 32-bit position counters and the output word (from the RTL)."""
+        c = self.cost(l)
+        a = l.attrs
+        (kh, _), (sh, _), w = a["kernel"], a["stride"], a["ifm_dim"][1]
+        ch, simd, b = int(a["channels"]), l.simd, bits(l.out_dtype)
+        rows = 1 << math.ceil(math.log2(kh + sh))
+        mems = [rtl_ram("line buffer", rows * w * (ch // simd), simd * b)]
+        logic_lut = c.resources.lut - sum(m.lut for m in c.memories)
+        r = logic(logic_lut, 0, mems)
+        ff = 7 * RTL_COUNTER_BITS + 2 * simd * b + 8
+        return LayerCost(c.name, c.kind, c.pe, c.simd, c.cycles, type(r)(lut=r.lut, ff=ff, bram18=r.bram18, uram=0,
+                                                                          dsp=0), mems, c.notes + ["rtl"])
 
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs

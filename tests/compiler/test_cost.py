@@ -118,3 +118,27 @@ def test_graph_estimate_ii_fps_latency_and_dma():
 def test_estimate_rejects_bad_clock():
     with pytest.raises(ValueError, match="clock"):
         estimate(graph(mvtu()), clock_mhz=0)
+
+
+def test_rtl_target_models_the_rtl_memories_and_registers():
+    """estimate(target='rtl') describes hls/rtl: one weight ROM of NF*SF words x PE*SIMD*WB bits (BRAM18 as
+    bram18_count of that shape when deeper than 64 words, LUT logic otherwise), registers from the RTL (far
+    fewer than the HLS FF_PER_LUT rule); the HLS estimate (the default) is unchanged."""
+    from compiler.resources import RTL_ROM_LOGIC_DEPTH, bram18_count
+
+    deep = mvtu(mw=512, mh=64, pe=4, simd=8)                  # NF*SF = 16*64 = 1024 words x 32 bits
+    hls, rtl = estimate(graph(deep)).layers[0], estimate(graph(deep), target="rtl").layers[0]
+    w = next(m for m in rtl.memories if m.role == "weights")
+    assert (w.depth, w.width, w.count, w.style) == (1024, 32, 1, "bram")
+    assert rtl.resources.bram18 == bram18_count(1024, 32) + sum(m.bram18 for m in rtl.memories if m is not w)
+    assert hls.memories[0].count == 4 and hls.resources == layer_cost(deep).resources     # HLS: one memory per PE
+    assert rtl.resources.ff < hls.resources.ff / 2 and rtl.cycles == hls.cycles
+    shallow = mvtu(mw=64, mh=32, pe=4, simd=8)                # 8*8 = 64 words: a ROM in LUT logic
+    rw = estimate(graph(shallow), target="rtl").layers[0]
+    w = next(m for m in rw.memories if m.role == "weights")
+    assert w.depth <= RTL_ROM_LOGIC_DEPTH and w.style == "logic" and w.bram18 == 0 and w.lut == 32
+    assert rw.resources.ff >= 32                              # the ROM's synchronous read register
+    s = estimate(graph(swg(h=8, c=4, simd=2)), target="rtl").layers[0]
+    assert [(m.role, m.depth) for m in s.memories] == [("line buffer", 4 * 8 * 2)]   # 3+1 rows -> 4, W*C/SIMD
+    with pytest.raises(ValueError, match="unknown cost target 'vhdl'"):
+        estimate(graph(deep), target="vhdl")

@@ -1,20 +1,17 @@
 """Contract of the layer-kind registry: every kind implements the whole protocol, and every backend emits it."""
 import inspect
-import sys
-from pathlib import Path
-
+import re
 import numpy as np
 import pytest
 
 from compiler import kinds
-from compiler.backends import hls
-from compiler.errors import IRError
+from compiler.backends import hls, rtl
+from compiler.errors import CompileError, IRError
 from compiler.kinds.base import PROTOCOL, Kind
 
 import naive_ir
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hls_lib"))
-import irgraphs  # noqa: E402  (the example graphs the HLS library tests use: every kind, folded)
+from hls_lib import irgraphs  # the example graphs the HLS library tests use: every kind, folded
 
 EXAMPLES = [irgraphs.conv_int(), irgraphs.conv_bipolar(), irgraphs.ties(), irgraphs.pools_depthwise(), irgraphs.residual()]
 
@@ -52,6 +49,56 @@ def test_every_kind_has_an_hls_emitter(kind: Kind):
 
 def test_hls_emitters_cover_exactly_the_kinds():
     assert set(hls.kinds()) == set(kinds.names())
+
+
+def test_every_kind_has_an_rtl_emitter_or_an_explicit_refusal():
+    """A new kind must register an RTL emitter (compiler/backends/rtl/<kind>.py, @emitter) or call
+    compiler.backends.rtl.refuse(kind, reason); this lists every kind that does neither."""
+    missing = [k for k in kinds.names() if k not in rtl.kinds() and k not in rtl.refused()]
+    assert not missing, f"layer kinds with neither an RTL emitter nor an RTL refusal: {', '.join(missing)}"
+    assert not set(rtl.kinds()) - set(kinds.names()), "RTL emitters for kinds the registry does not know"
+    assert not set(rtl.refused()) & set(rtl.kinds())
+
+
+@pytest.mark.parametrize("kind", kinds.all(), ids=lambda k: k.name)
+def test_rtl_emitter_or_refusal_behaves(kind: Kind):
+    """An emitter takes (layer, index) and emits a module with its ROM files for every example layer of the kind;
+    a refused kind fails generation with a CompileError naming the kind and the reason."""
+    from compiler.backends.rtl.project import generate_rtl
+
+    if kind.name in rtl.refused():
+        with pytest.raises(CompileError, match=f"{kind.name}.*not supported by the RTL backend yet"):
+            rtl.get(kind.name)
+        return
+    emit = rtl.get(kind.name)
+    assert list(inspect.signature(emit).parameters) == ["layer", "index"]
+    emitted = 0
+    for i, l in enumerate(_layers_of(kind)):
+        try:
+            em = emit(l, i)
+        except CompileError as e:     # a configuration the library lacks (overlapping pooling): refused by name
+            assert l.name in str(e) and "RTL" in str(e)
+            continue
+        emitted += 1
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", em.module)
+        assert f"module {em.module} (" in em.text
+        assert all(f.startswith("params/") and f.endswith(".hex") for f in em.files)
+    assert emitted, f"no example layer of {kind.name} is emitted in RTL"
+
+
+def test_rtl_refusal_is_a_clear_error(tmp_path, monkeypatch):
+    """A model with a refused kind: generate_rtl names the layer, the kind and the reason, and writes nothing."""
+    from compiler.backends.rtl import registry
+    from compiler.backends.rtl.project import generate_rtl
+
+    g = irgraphs.ties()
+    kind = g.layers[-1].kind
+    monkeypatch.setattr(registry, "_EMITTERS", {k: v for k, v in registry._EMITTERS.items() if k != kind})
+    monkeypatch.setattr(registry, "_REFUSED", {kind: "no library module for it"})
+    with pytest.raises(CompileError, match=rf"layer {g.layers[-1].name!r}: layer kind '{kind}' is not supported "
+                                           r"by the RTL backend yet: no library module for it"):
+        generate_rtl(g, tmp_path / "rtl")
+    assert not (tmp_path / "rtl").exists()
 
 
 def _layers_of(kind: Kind):

@@ -40,3 +40,31 @@ def test_report_plot_never_imports_pyplot(tmp_path):
                          cwd=__import__("pathlib").Path(__file__).parent)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+def test_synth_counts_shown_beside_the_estimate_only_for_the_same_folding(tmp_path):
+    """write_report picks up a synth.json of the same design (layer names and foldings) and shows it in the
+    table, JSON and plot; one from another folding is left out."""
+    g = tc.graph(tc.swg(), tc.mvtu("m", mw=36, mh=8, nv=9, simd=4))
+    rep = build_report("small", estimate(g, 100.0, 64), get_board("Pynq-Z2"))
+    est = {l["name"]: l for l in rep["layers"]}
+    layers = [{"name": n, "folding": {"pe": est[n]["pe"], "simd": est[n]["simd"]},
+               "synth": {"LUT": 100 + i, "FF": 50, "LUTRAM": 0, "BRAM18": 1, "DSP": 0},
+               "estimated": {"LUT": 90, "FF": 40, "LUTRAM": 0, "BRAM18": 1, "DSP": 0}}
+              for i, n in enumerate(l.name for l in g.layers)]
+    synth = {"tool": "Yosys 0.23", "part": "xc7z020clg400-1", "layers": layers,
+             "total": {"LUT": 300, "FF": 120, "LUTRAM": 0, "BRAM18": 2, "DSP": 0},
+             "estimated_total": {"LUT": 250, "FF": 100, "LUTRAM": 0, "BRAM18": 2, "DSP": 0}}
+    d = tmp_path / "b"
+    d.mkdir()
+    (d / "synth.json").write_text(json.dumps(synth))
+    files = write_report(rep, d)
+    got = json.loads(files[0].read_text())["synth"]
+    assert got["layers"]["m"]["synth"]["LUT"] == 101 and got["total"]["LUT"] == 300
+    assert got["layers"]["m"]["estimated"]["LUT"] == 90
+    txt = files[1].read_text()
+    assert "synthesized (Yosys 0.23, xc7z020clg400-1) beside estimated; total LUT synth/est = 1.20" in txt
+    assert "300/250" in txt and "101/90" in txt and files[2].read_bytes()[:4] == b"\x89PNG"
+    layers[1]["folding"]["simd"] = 2                               # synthesized at another folding: stale
+    (d / "synth.json").write_text(json.dumps(synth))
+    files = write_report(rep, d)
+    assert "synth" not in json.loads(files[0].read_text()) and "synthesized" not in files[1].read_text()

@@ -9,7 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
-BACKENDS = ("sim", "csim", "pynq")
+BACKENDS = ("sim", "csim", "rtlsim", "pynq")
 
 
 class Backend(Protocol):
@@ -31,6 +31,10 @@ def make_backend(name: str, deployment, **options) -> Backend:
         from boards.runtime.backends.csim import CsimBackend
 
         return CsimBackend(deployment)
+    if name == "rtlsim":
+        from boards.runtime.backends.rtlsim import RtlsimBackend
+
+        return RtlsimBackend(deployment)
     if name == "pynq":
         from boards.runtime.backends.pynq_dma import PynqBackend
 

@@ -1,26 +1,12 @@
 """HLS emission of an MVTU layer: bnnc::mvtu (hls/include/bnnc/mvtu.hpp) plus its weight/threshold ROMs."""
 from __future__ import annotations
 
-import numpy as np
-
 from compiler.backends.hls.registry import emitter
 from compiler.backends.hls.common import StageCode, params_header, prefix, template_args
 from compiler.backends.hls import params
-from compiler.backends.hls.cxx import codec, signed_bits, value_range
+from compiler.backends.hls.cxx import codec
+from compiler.kinds.mvtu import accumulator_bits
 from compiler.ir import IRError, Layer
-
-
-def accumulator_bits(layer: Layer) -> int:
-    """Signed width holding every partial sum of an MVTU row exactly (for XNOR: the popcount and 2*pc - MW)."""
-    a = layer.attrs
-    if a["binary_xnor"]:
-        return signed_bits(-a["MW"], a["MW"])
-    lo, hi = value_range(layer.in_dtype)
-    w = np.asarray(layer.arrays["weights"], np.int64)
-    p1, p2 = w * lo, w * hi
-    neg = np.minimum(np.minimum(p1, p2), 0).sum(axis=1)
-    pos = np.maximum(np.maximum(p1, p2), 0).sum(axis=1)
-    return signed_bits(int(neg.min(initial=0)), int(pos.max(initial=0)))
 
 
 @emitter("MVTU")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.backends.hls.cxx import bits, signed_bits
+from compiler.backends.hls.cxx import bits
 from compiler.ir import IRError, Layer
 from compiler.packing import pack
-from compiler.kinds.activation import popcount_thresholds
+from compiler.kinds.activation import MAX_THRESHOLD_BITS, threshold_table
 
-MAX_CONST_BITS = 64            # thresholds are `long long` in the C-sim twin
+MAX_CONST_BITS = MAX_THRESHOLD_BITS
 
 
 def weight_rom(layer: Layer) -> tuple[int, np.ndarray]:
@@ -36,23 +36,7 @@ def weight_rom(layer: Layer) -> tuple[int, np.ndarray]:
     return bits(a["weight_dtype"]) * simd, padded.view("<u8")
 
 
-def threshold_rom(layer: Layer, channels: int, popcount_mw: int | None = None) -> tuple[int, np.ndarray]:
-    """(signed bits, int64 (PE, channels/PE, T)) thresholds in the order and domain the templates compare."""
-    t = np.asarray(layer.arrays["thresholds"])
-    if t.ndim != 2 or t.shape[0] not in (1, channels) or t.dtype.kind not in "iu":
-        raise IRError(f"layer {layer.name!r} ({layer.kind}): thresholds must be integers of shape ({channels}, T) "
-                      f"or (1, T), got {t.dtype} {t.shape}")
-    t = np.broadcast_to(t.astype(np.int64), (channels, t.shape[1]))
-    if popcount_mw is not None:                 # an XNOR MVTU compares popcounts (compiler.kinds.activation)
-        t = popcount_thresholds(t, popcount_mw)
-    if layer.out_dtype == "BIPOLAR" and t.shape[1] != 1:
-        raise IRError(f"layer {layer.name!r}: a BIPOLAR output needs exactly one threshold per channel, "
-                      f"got {t.shape[1]}")
-    tb = signed_bits(int(t.min()), int(t.max()))
-    if tb > MAX_CONST_BITS:
-        raise IRError(f"layer {layer.name!r}: thresholds span [{t.min()}, {t.max()}], wider than {MAX_CONST_BITS} bits")
-    pe = layer.pe
-    return tb, np.ascontiguousarray(t.reshape(channels // pe, pe, t.shape[1]).transpose(1, 0, 2))
+threshold_rom = threshold_table   # the ROM of the templates: compiler.kinds.activation.threshold_table
 
 
 def _word_literal(chunks: np.ndarray, wbits: int) -> list[str]:

@@ -1,25 +1,16 @@
 """RTL backend: a folded DataflowGraph -> Verilog (hls/rtl library + generated units and AXI-stream top),
 co-simulated with Verilator and synthesised with Yosys.
 
-EMITTERS maps an IR kind name to `emit(layer, index) -> Emitted`, one module per kind.
+One emitter module per layer kind registers itself in compiler.backends.rtl.registry (`@emitter("MVTU")`),
+as the HLS backend does; `get(kind)` returns it or a clear CompileError.
 """
 from __future__ import annotations
 
-from typing import Callable
+from compiler.backends.rtl import label_select, maxpool, mvtu, sliding_window, thresholding  # noqa: F401  (register)
+from compiler.backends.rtl.registry import emitter, get, kinds, refuse, refused  # noqa: F401
 
-from compiler.backends.rtl import label_select, maxpool, mvtu, sliding_window, thresholding
-from compiler.backends.rtl.common import Emitted
-from compiler.ir import Layer
-
-EMITTERS: dict[str, Callable[[Layer, int], Emitted]] = {
-    "MVTU": mvtu.emit,
-    "Thresholding": thresholding.emit,
-    "SlidingWindow": sliding_window.emit,
-    "MaxPool": maxpool.emit,
-    "LabelSelect": label_select.emit,
-}
-
-
-def register(kind: str, emit: Callable[[Layer, int], Emitted]) -> None:
-    """Add (or replace) the RTL emitter of a layer kind."""
-    EMITTERS[kind] = emit
+# Kinds that exist in the IR, the simulator and the HLS backend but not (yet) in hls/rtl: a model using them gets
+# a CompileError naming the layer and this reason from `bnnc rtlsim` / `bnnc synth` / `bnnc bitstream --rtl`.
+_HLS_ONLY = "not in the Verilog library yet; use the HLS path (bnnc csim / bnnc bitstream)"
+for _kind in ("AvgPool", "VVAU", "DuplicateStreams", "AddStreams"):
+    refuse(_kind, _HLS_ONLY)

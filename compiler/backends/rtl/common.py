@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compiler.backends.hls.cxx import bits, identifier
+from compiler.datatypes import element_bits as bits
+from compiler.names import identifier
 from compiler.cost import stream_elems
 from compiler.ir import IRError, Layer, dtype as ir_dtype
 from compiler.packing import pack

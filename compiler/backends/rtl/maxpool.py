@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from compiler.backends.rtl.common import Emitted, instance, kind_code, module_name, word_bits
-from compiler.backends.hls.cxx import bits
+from compiler.datatypes import element_bits as bits
 from compiler.errors import CompileError
+from compiler.backends.rtl.registry import emitter
 from compiler.ir import Layer
 
 
+@emitter("MaxPool")
 def emit(layer: Layer, index: int) -> Emitted:
     a = layer.attrs
     name = module_name(layer, index)

@@ -4,12 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.backends.rtl.common import PARAMS_DIR, Emitted, hex_rom, instance, kind_code, module_name, word_bits
-from compiler.backends.hls.cxx import bits, signed_bits
-from compiler.backends.hls.mvtu import accumulator_bits
-from compiler.backends.hls.params import threshold_rom
+from compiler.datatypes import element_bits as bits, signed_bits
+from compiler.kinds.mvtu import accumulator_bits
+from compiler.kinds.activation import threshold_table
+from compiler.backends.rtl.registry import emitter
 from compiler.ir import IRError, Layer
 
 
+@emitter("MVTU")
 def emit(layer: Layer, index: int) -> Emitted:
     a = layer.attrs
     name = module_name(layer, index)
@@ -26,7 +28,7 @@ def emit(layer: Layer, index: int) -> Emitted:
     aw = signed_bits(-mw, mw) if xnor else accumulator_bits(layer)
     nt, tb = 1, 2
     if not noact:
-        tb, t = threshold_rom(layer, mh, a["MW"] if a["binary_xnor"] else None)   # (PE, NF, T), popcount domain for XNOR
+        tb, t = threshold_table(layer, mh, a["MW"] if a["binary_xnor"] else None)   # (PE, NF, T), popcount domain for XNOR
         nt = t.shape[2]
         tw = t.transpose(1, 0, 2).reshape(nf, pe * nt)      # word nf: thr[nf*PE + p][t] at field p*NT + t
         files[f"{PARAMS_DIR}/{name}_thresholds.hex"] = hex_rom(tw, f"INT{tb}", f"{where} thresholds")

@@ -2,7 +2,7 @@
 
 Layout (the tools run inside this folder: ROM files are read by relative path):
   lib/*.v          the Verilog library (hls/rtl)
-  units.v          per layer: the layer wrapper (EMITTERS), a width converter and its FIFO in front when the
+  units.v          per layer: the layer wrapper (compiler.backends.rtl.registry), a width converter and its FIFO in front when the
                    producer's word holds another element count (compiler.codegen.plan, as in the HLS top), and
                    the layer's output FIFO; one unit per layer, so synthesis can report each layer
   bnnc_top.v       AXI-stream top: s_axis beats -> input FIFO -> units -> m_axis beats, TLAST on the last
@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.backends.rtl import EMITTERS
+from compiler.backends import rtl as rtl_backend
 from compiler.backends.rtl.common import Emitted
 from compiler.backends.rtl.harness import harness_source
 from compiler.codegen.plan import Plan, make_plan
@@ -178,10 +178,10 @@ def generate_rtl(graph: DataflowGraph, out_dir: str | os.PathLike) -> RtlProject
     first_convert = any(s.kind == "convert" and s.index == 0 for s in plan.stages)
     depths = [FIFO_DEPTH if first_convert else input_fifo_depth(graph.layers[0])]   # input FIFO, then per unit
     for i, layer in enumerate(graph.layers):
-        emit = EMITTERS.get(layer.kind)
-        if emit is None:
-            raise CompileError(f"layer {layer.name!r}: kind {layer.kind} has no RTL emitter",
-                               hint=f"RTL emitters exist for {', '.join(EMITTERS)}")
+        try:
+            emit = rtl_backend.get(layer.kind)
+        except CompileError as e:
+            raise CompileError(f"layer {layer.name!r}: {e.reason}", hint=e.hint) from None
         em = emit(layer, i)
         files.update(em.files)
         convert = next((s for s in plan.stages if s.kind == "convert" and s.index == i), None)
@@ -216,7 +216,7 @@ def generate_rtl(graph: DataflowGraph, out_dir: str | os.PathLike) -> RtlProject
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_text(text)
         if out.exists():
-            for keep in ("obj_dir", "synth"):                # tool outputs; the caches check the digest
+            for keep in ("obj_dir", "synth", "vivado", "output"):   # tool outputs; the caches check the digest
                 if (out / keep).exists():
                     os.replace(out / keep, tmp / keep)
             old = out.with_name(f".{out.name}.old")

@@ -54,7 +54,7 @@ def rtlsim_doc(graph: DataflowGraph, project: RtlProject, rep: RtlsimReport, cos
 
 def estimated_resources(l: LayerCost) -> dict[str, int]:
     r = l.resources
-    return {"LUT": round(r.lut), "FF": round(r.ff), "LUTRAM": sum(m.lut for m in l.memories),
+    return {"LUT": round(r.lut), "FF": round(r.ff), "LUTRAM": sum(m.lut for m in l.memories if m.style == "lutram"),
             "BRAM18": round(r.bram18), "DSP": round(r.dsp)}
 
 

@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 from compiler.backends.rtl.common import PARAMS_DIR, Emitted, hex_rom, instance, kind_code, module_name, word_bits
-from compiler.backends.hls.cxx import bits
-from compiler.backends.hls.params import threshold_rom
+from compiler.datatypes import element_bits as bits
+from compiler.kinds.activation import threshold_table
+from compiler.backends.rtl.registry import emitter
 from compiler.ir import IRError, Layer
 
 
+@emitter("Thresholding")
 def emit(layer: Layer, index: int) -> Emitted:
     a = layer.attrs
     name = module_name(layer, index)
     where = f"layer {layer.name!r} (Thresholding)"
     c, pe = a["num_channels"], layer.pe
-    tb, t = threshold_rom(layer, c)                          # (PE, C/PE, T)
+    tb, t = threshold_table(layer, c)                          # (PE, C/PE, T)
     nt = t.shape[2]
     tw = t.transpose(1, 0, 2).reshape(c // pe, pe * nt)
     ob = bits(layer.out_dtype)

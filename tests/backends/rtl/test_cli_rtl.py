@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import irgraphs
+from hls_lib import irgraphs
 from bnnc import main
 from conftest import requires_verilator, requires_yosys
 
@@ -68,9 +68,18 @@ def test_synth_one_layer(tmp_path):
     rng = np.random.default_rng(0)
     g = irgraphs.graph("one", [irgraphs.mvtu("fc0", rng, (), 32, 8, "BIPOLAR", "BIPOLAR", "BIPOLAR", pe=2, simd=8)])
     g.save(tmp_path / "build")
+    from compiler.cost import estimate
+    from compiler.report import build_report, write_report
+
+    write_report(build_report(g.name, estimate(g)), tmp_path / "build")      # the folding report of the build
     res = CliRunner().invoke(main, ["synth", str(tmp_path / "build"), "--board", "Pynq-Z2"])
     assert res.exit_code == 0, res.output
     doc = json.loads((tmp_path / "build" / "synth.json").read_text())
+    rep = json.loads((tmp_path / "build" / "report.json").read_text())     # rewritten: synthesized beside estimated
+    assert rep["synth"]["layers"]["fc0"]["synth"] == {k: doc["layers"][0]["synth"][k] for k in ("LUT", "FF", "BRAM18", "DSP")}
+    assert rep["synth"]["total"] == doc["total"]
+    txt = (tmp_path / "build" / "report.txt").read_text()
+    assert f"synthesized ({doc['tool']}" in txt and f"{doc['total']['LUT']:,}/{doc['estimated_total']['LUT']:,}" in txt
     assert doc["tool"].startswith("Yosys") and doc["part"].startswith("xc7z020") and doc["family"] == "xc7"
     keys = {"LUT", "FF", "LUTRAM", "BRAM18", "DSP"}
     assert set(doc["total"]) == keys and set(doc["estimated_total"]) == keys

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-import irgraphs
+from hls_lib import irgraphs
 from conftest import requires_verilator
 from rtl_check import assert_bit_exact, rtl_project
 from compiler.backends.rtl.project import generate_rtl
