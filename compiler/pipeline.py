@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from compiler import progress
 from compiler.config import BuildConfig
 from compiler.errors import IRError
 from compiler.ir import DataflowGraph
@@ -66,8 +67,9 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
         folding = load_folding_file(config.folding_file) if config.folding_file else None
 
         def transform(graph: DataflowGraph) -> None:
-            cost, source, notes = fold_graph(graph, brd, config.target_fps, folding, config.margin,
-                                             config.clock_mhz)
+            with progress.step("folding search" if folding is None else "folding from file"):
+                cost, source, notes = fold_graph(graph, brd, config.target_fps, folding, config.margin,
+                                                 config.clock_mhz)
             result.config = result.config.with_(folding_source=source)
             result.report = build_report(graph.name, cost, brd, config.margin, source, target, notes)
 
@@ -80,7 +82,8 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
             from compiler.finn_export import save_finn_onnx
 
             try:
-                save_finn_onnx(graph, folder / "finn_dataflow.onnx")
+                with progress.step("writing finn_dataflow.onnx"):
+                    save_finn_onnx(graph, folder / "finn_dataflow.onnx")
             except IRError as e:   # the IR is still complete; only the FINN view is unavailable
                 result.notes.append(f"no finn_dataflow.onnx: {e}")
         result.config.save(folder)
