@@ -35,22 +35,33 @@ def demo_cmd(ctx: click.Context, model: str, bits: str, epochs: int, lr: float, 
     dataset = _dataset()
     run = out / (f"{model}-{bits}" if bits == "float" else f"{model}-{bits}-in{input_bits}")
     stage = click.style
-    click.echo(stage(f"[1] train {run.name} on {dataset} for {epochs} epochs", bold=True))
-    resume = (run / "last.pt").exists()
-    if resume:
-        click.echo(f"    (continuing the run in {run})")
-    try:
-        run_train(model_name=model, bits=bits, dataset=dataset, epochs=epochs, lr=lr, out_dir=run, resume=resume,
-                  input_bits=None if bits == "float" else input_bits)
-    except click.ClickException as e:
-        if not (resume and "already finished" in e.message):
-            raise
-        click.echo(f"    {run} already trained for {epochs} epochs; reusing it")
+    done = _epochs_done(run / "last.pt")
+    if done >= epochs:      # decided before announcing training, so a rerun does not claim to train
+        click.echo(stage(f"[1] train {run.name} on {dataset}: already trained for {done} epochs in {run}; "
+                         "reusing it", bold=True))
+    else:
+        click.echo(stage(f"[1] train {run.name} on {dataset} for {epochs} epochs", bold=True))
+        if done:
+            click.echo(f"    (continuing the run in {run} from epoch {done})")
+        run_train(model_name=model, bits=bits, dataset=dataset, epochs=epochs, lr=lr, out_dir=run,
+                  resume=(run / "last.pt").exists(), input_bits=None if bits == "float" else input_bits)
     click.echo(stage("[2] export to QONNX, checked against the Brevitas module", bold=True))
     onnx = run / "model.onnx"
     run_export(run / "last.pt", onnx)
     for extra in _later_stages():
         extra(ctx, run, onnx, dataset)
+
+
+def _epochs_done(last: Path) -> int:
+    """Epochs the run's last.pt has finished (0 without one)."""
+    if not last.exists():
+        return 0
+    from bnn.train import TrainError, load_checkpoint
+
+    try:
+        return int(load_checkpoint(last).get("epoch", 0))
+    except (TrainError, ValueError, TypeError) as e:
+        raise click.ClickException(f"{last}: cannot read the previous run's checkpoint ({e})") from None
 
 
 def _compile_and_verify(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
@@ -62,6 +73,7 @@ def _compile_and_verify(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     from bnnc.export import real_inputs
     from compiler.config import BuildConfig
     from compiler.errors import BnncError
+    from compiler.names import safe_name
     from compiler.pipeline import build
 
     board = ctx.params.get("board") or "pynq-z2"
@@ -70,7 +82,8 @@ def _compile_and_verify(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     x, _ = real_inputs(load_checkpoint(run / "last.pt"), 1000)
     np.save(run / "verify_inputs.npy", x)
     try:
-        res = build(onnx, BuildConfig(board=board, verify=True, num_random=200), run / "dataflow", verify_inputs=x)
+        res = build(onnx, BuildConfig(board=board, verify=True, num_random=200, name=safe_name(run.name)),
+                    run / "dataflow", verify_inputs=x)
     except BnncError as e:
         raise click.ClickException(str(e)) from None
     print_build(res, onnx, run / "dataflow")

@@ -81,5 +81,12 @@ def run_cmd(deploy_dir: Path, input_path, labels_path, dataset, data_root, backe
     if labels is not None:
         acc_pct = 100.0 * float((res.labels == np.asarray(labels).reshape(-1)).mean())
         click.echo(f"accuracy  {acc_pct:.2f}%")
-    click.echo(f"throughput {res.fps:,.0f} frames/s on the accelerator, {res.host_fps:,.0f} frames/s end to end; "
-               f"latency {res.latency_ms:.3f} ms per call")
+    from bnnc.figures import estimate_line, speed_line
+
+    click.echo(f"speed     {speed_line(backend, res.fps)}; latency {res.latency_ms:.3f} ms per call")
+    click.echo(f"          {res.host_fps:,.0f} frames/s end to end (host pre/post-processing and packing included)")
+    if backend != "pynq":
+        meta = acc.deployment.meta
+        est = estimate_line(acc.deployment.graph, meta.get("board"), meta.get("clock_mhz"))
+        if est:
+            click.echo(f"          {est}")

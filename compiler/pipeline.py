@@ -71,7 +71,8 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
                 cost, source, notes = fold_graph(graph, brd, config.target_fps, folding, config.margin,
                                                  config.clock_mhz)
             result.config = result.config.with_(folding_source=source)
-            result.report = build_report(graph.name, cost, brd, config.margin, source, target, notes)
+            result.report = build_report(graph.name, cost, brd, config.margin, source, target, notes,
+                                         model=None if config.name else Path(onnx_path).stem)
 
     def files(graph: DataflowGraph, folder: Path) -> None:
         if result.report is not None:
