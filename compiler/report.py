@@ -45,6 +45,11 @@ def build_report(graph_name: str, cost: GraphCost, board: Board | None = None, m
                               else None for k in RESOURCE_KEYS}
         rep["over_budget"] = total.over(budget)
         rep["fits"] = not rep["over_budget"]
+        util = {k: v for k, v in rep["utilization"].items() if v is not None}
+        if board.resources.uram and not total.uram and util.get("bram18") and util["bram18"] == max(util.values()):
+            from compiler.folding import URAM_NOTE
+
+            rep["notes"].append(URAM_NOTE.format(uram=f"{board.resources.uram:,.0f}"))
     return rep
 
 
