@@ -60,7 +60,7 @@ def step(desc: str, total: int | None = None, unit: str = "it") -> Iterator[Step
         return
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=desc, unit=unit, file=_state["stream"], leave=False, dynamic_ncols=True,
+    bar = tqdm(total=total, desc=desc, unit=unit, file=_state["stream"], leave=True, dynamic_ncols=True,
                bar_format=None if total is not None else "{desc}: {elapsed}{postfix}")
     stop = threading.Event()
     ticker = None
