@@ -32,6 +32,12 @@ def demo_cmd(ctx: click.Context, model: str, bits: str, epochs: int, lr: float, 
     from bnnc.export import run_export
     from bnnc.train import run_train
 
+    from boards.catalog import BoardError, get_board
+
+    try:                      # options are checked before minutes of training, not after
+        get_board(board)
+    except BoardError as e:
+        raise click.BadParameter(str(e), param_hint="--board") from None
     dataset = _dataset()
     run = out / (f"{model}-{bits}" if bits == "float" else f"{model}-{bits}-in{input_bits}")
     stage = click.style
@@ -99,6 +105,7 @@ def _simulated_accuracy(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     from bnn.evaluate import predict
     from bnn.loader import ImageDataset
     from bnn.train import load_checkpoint, model_from_checkpoint
+    from compiler import progress
     from compiler.ir import DataflowGraph
     from compiler.simulate import simulate
 
@@ -109,13 +116,14 @@ def _simulated_accuracy(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     x = pre.apply(data.images)
     g = DataflowGraph.load(run / "dataflow")
     t0 = time.perf_counter()
-    sim = np.concatenate([simulate(g, x[i : i + 1000]) for i in range(0, len(x), 1000)])
+    sim = np.concatenate([simulate(g, x[i : i + 1000]) for i in progress.batches(len(x), 1000, "simulator")])
     dt = time.perf_counter() - t0
     torch_out = predict(model_from_checkpoint(run / "last.pt"), ImageDataset(data, pre)).numpy()
     sim_pred, torch_pred = sim.argmax(axis=1), torch_out.argmax(axis=1)
     acc_sim, acc_torch = float((sim_pred == data.labels).mean()), float((torch_pred == data.labels).mean())
     click.echo(f"    simulator {100 * acc_sim:.2f}%  PyTorch {100 * acc_torch:.2f}%  on {len(x)} {dataset} test images; "
-               f"predictions differ on {int((sim_pred != torch_pred).sum())} images; simulator {len(x) / dt:,.0f} images/s")
+               f"predictions differ on {int((sim_pred != torch_pred).sum())} images; host simulation speed "
+               f"{len(x) / dt:,.0f} images/s (NumPy on this machine, not the accelerator's)")
 
 
 def _csim(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:

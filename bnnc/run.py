@@ -70,6 +70,9 @@ def run_cmd(deploy_dir: Path, input_path, labels_path, dataset, data_root, backe
     """Classify images on DEPLOY_DIR's accelerator; report accuracy (with labels) and throughput."""
     from boards.runtime import Accelerator, AcceleratorError
 
+    if not (deploy_dir / "deploy.json").is_file():     # before loading a dataset or building a C simulation
+        raise click.ClickException(f"{deploy_dir}: not a deployment folder (no deploy.json); create one with "
+                                   "`bnnc deploy BUILD_DIR -o DIR`")
     images, labels, what = _load_inputs(input_path, labels_path, dataset, data_root, limit)
     try:
         with Accelerator(deploy_dir, backend=backend, batch_size=batch_size, timeout_s=timeout_s) as acc:

@@ -66,3 +66,26 @@ def test_demo_rerun_reuses_the_run_without_announcing_training(tmp_path, monkeyp
     more = CliRunner().invoke(main, [*args[:4], "2", *args[5:]])       # asking for more epochs continues the run
     assert more.exit_code == 0, more.output
     assert "for 2 epochs" in more.output and "continuing the run" in more.output and "from epoch 1" in more.output
+
+
+def test_options_are_checked_before_work(tmp_path, monkeypatch):
+    """Issue 13, 'check arguments before work': a bad --board fails before the demo trains; a folder that is
+    not a deployment fails before `bnnc run` loads a dataset; --target-fps without --board before lowering."""
+    import bnn.datasets
+    import bnnc.demo as demo
+    import compiler.frontend
+
+    def started(*a, **k):
+        raise AssertionError("work started before the options were checked")
+
+    monkeypatch.setattr(demo, "_dataset", started)
+    r = CliRunner().invoke(main, ["demo", "--board", "no-such-board", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "unknown board 'no-such-board'" in r.output, r.output
+    monkeypatch.setattr(bnn.datasets, "load_dataset", started)
+    r = CliRunner().invoke(main, ["run", str(tmp_path), "--dataset", "fashion-mnist"])
+    assert r.exit_code == 1 and "not a deployment folder (no deploy.json)" in r.output, r.output
+    monkeypatch.setattr(compiler.frontend, "load_model", started)
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"not read")
+    r = CliRunner().invoke(main, ["compile", str(onnx), "-o", str(tmp_path / "b"), "--target-fps", "1000"])
+    assert r.exit_code == 1 and "needs a board" in r.output and "--board" in r.output, r.output
