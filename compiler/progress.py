@@ -8,6 +8,8 @@ board runtime keeps its numpy-only imports.
 """
 from __future__ import annotations
 
+import io
+import os
 import sys
 import threading
 from contextlib import contextmanager
@@ -36,6 +38,14 @@ def reporting(verbose: bool = False, stream: IO[str] | None = None) -> Iterator[
         _state.update(prev)
 
 
+def _size(stream) -> tuple[int, int]:
+    """(columns, rows) of the terminal behind `stream`; (0, 0) for a file or pipe."""
+    try:
+        return tuple(os.get_terminal_size(stream.fileno()))
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return 0, 0
+
+
 class Step:
     """One reported step: `update(n)` advances a counted step, `note(text)` shows what it is on."""
 
@@ -60,7 +70,9 @@ def step(desc: str, total: int | None = None, unit: str = "it") -> Iterator[Step
         return
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=desc, unit=unit, file=_state["stream"], leave=True, dynamic_ncols=True,
+    sized = all(_size(_state["stream"]))     # tqdm draws nothing on a terminal reporting 0 columns or rows
+    bar = tqdm(total=total, desc=desc, unit=unit, file=_state["stream"], leave=True, dynamic_ncols=sized,
+               ncols=None if sized else 100, nrows=None if sized else 24,
                bar_format=None if total is not None else "{desc}: {elapsed}{postfix}")
     stop = threading.Event()
     ticker = None
