@@ -80,7 +80,7 @@ def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[st
            f"-I{project / 'src'}", str(project / "src" / "top.cpp"), str(project / "tb" / "tb.cpp"),
            "-o", str(exe)]
     t0 = time.perf_counter()
-    with progress.step(f"g++ build of the C simulation ({cost.describe() if cost.heavy else project.name})"):
+    with progress.step(f"g++ build of the C simulation of {project.parent.name}/{project.name}"):
         res = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if res.returncode:

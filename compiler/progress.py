@@ -15,7 +15,7 @@ import threading
 from contextlib import contextmanager
 from typing import IO, Iterator
 
-_state: dict = {"on": False, "stream": None}
+_state: dict = {"on": False, "stream": None, "depth": 0}
 
 
 def active() -> bool:
@@ -30,7 +30,7 @@ def reporting(verbose: bool = False, stream: IO[str] | None = None) -> Iterator[
     stream = stream if stream is not None else sys.stderr
     on = bool(verbose or (hasattr(stream, "isatty") and stream.isatty()))
     prev = dict(_state)
-    _state.update(on=on, stream=stream)
+    _state.update(on=on, stream=stream, depth=0)
     try:
         yield on
     finally:
@@ -71,7 +71,9 @@ def step(desc: str, total: int | None = None, unit: str = "it") -> Iterator[Step
     from tqdm import tqdm
 
     sized = all(_size(_state["stream"]))     # tqdm draws nothing on a terminal reporting 0 columns or rows
-    bar = tqdm(total=total, desc=desc, unit=unit, file=_state["stream"], leave=True, dynamic_ncols=sized,
+    depth = _state["depth"]                 # a step inside another (a C-sim call in a run) is cleared when done
+    bar = tqdm(total=total, desc=desc, unit=unit, file=_state["stream"], leave=depth == 0, position=depth,
+               dynamic_ncols=sized,
                ncols=None if sized else 100, nrows=None if sized else 24,
                bar_format=None if total is not None else "{desc}: {elapsed}{postfix}")
     stop = threading.Event()
@@ -83,9 +85,11 @@ def step(desc: str, total: int | None = None, unit: str = "it") -> Iterator[Step
 
         ticker = threading.Thread(target=tick, daemon=True)
         ticker.start()
+    _state["depth"] = depth + 1
     try:
         yield Step(bar)
     finally:
+        _state["depth"] = depth
         stop.set()
         if ticker is not None:
             ticker.join()
