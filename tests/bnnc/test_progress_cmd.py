@@ -89,3 +89,19 @@ def test_options_are_checked_before_work(tmp_path, monkeypatch):
     onnx.write_bytes(b"not read")
     r = CliRunner().invoke(main, ["compile", str(onnx), "-o", str(tmp_path / "b"), "--target-fps", "1000"])
     assert r.exit_code == 1 and "needs a board" in r.output and "--board" in r.output, r.output
+
+
+def test_csim_labels_host_speed_and_the_hardware_estimate(tmp_path):
+    from boards.catalog import get_board
+    from compiler.build import compile_model
+    from compiler.folding import estimate_for
+
+    g = compile_model(export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,)), tmp_path / "b")
+    r = CliRunner().invoke(main, ["-v", "csim", str(tmp_path / "b"), "--frames", "8"])
+    assert r.exit_code == 0, r.output
+    assert re.search(r"[\d,]+ frames/s host C-simulation speed \(g\+\+", r.stdout)
+    board = get_board("pynq-z2")                      # csim's default board for a build compiled without one
+    cost = estimate_for(g, board)
+    assert (f"{cost.fps:,.0f} frames/s estimated hardware throughput (cost model, {board.name} at "
+            f"{board.default_clock_mhz:g} MHz") in r.stdout
+    assert "g++ build of the C simulation of b/hls" in r.stderr and "generating HLS C++" in r.stderr
