@@ -84,6 +84,14 @@ def format_table(rep: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def plot_title(rep: dict[str, Any]) -> str:
+    """The graph's name (and the model's, when the graph is named after its build folder) and the estimate."""
+    model, b = rep.get("model"), rep.get("board")
+    name = rep["graph"] if not model or model == rep["graph"] else f"{rep['graph']} ({model})"
+    title = f"{name}: estimated {rep['fps']:,.0f} FPS at {rep['clock_mhz']:g} MHz"
+    return title + (f" on {b['name']} ({b['margin']:.0%} budget)" if b else "")
+
+
 def plot_report(rep: dict[str, Any], path: str | os.PathLike) -> Path:
     """Two panels: cycles per stage (the II line marks the bottleneck) and each stage's share of the budget."""
     import matplotlib
@@ -99,9 +107,7 @@ def plot_report(rep: dict[str, Any], path: str | os.PathLike) -> Path:
     ax1.set_yscale("log")
     ax1.set_ylabel("cycles / frame")
     ax1.legend(loc="upper right", fontsize=8)
-    model = rep.get("model")
-    name = rep["graph"] if not model or model == rep["graph"] else f"{rep['graph']} ({model})"
-    title = f"{name}: estimated {rep['fps']:,.0f} FPS at {rep['clock_mhz']:g} MHz"
+    title = plot_title(rep)
     b = rep.get("board")
     keys = [k for k in ("lut", "bram18", "dsp", "uram") if not b or b["available"][k]]
     width = 0.8 / len(keys)
@@ -109,8 +115,6 @@ def plot_report(rep: dict[str, Any], path: str | os.PathLike) -> Path:
         vals = [l["resources"][k] / b["budget"][k] * 100 if b else l["resources"][k] for l in rep["layers"]]
         ax2.bar([i + (j - (len(keys) - 1) / 2) * width for i in x], vals, width, label=k.upper())
     ax2.set_ylabel("% of budget" if b else "count")
-    if b:
-        title += f" on {b['name']} ({b['margin']:.0%} budget)"
     ax2.legend(fontsize=8, ncol=len(keys))
     ax2.set_xticks(list(x))
     ax2.set_xticklabels(names, rotation=60, ha="right", fontsize=8)

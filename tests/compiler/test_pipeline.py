@@ -80,3 +80,14 @@ def test_target_fps_without_a_board_is_refused_before_any_work(onnx, tmp_path, m
     with pytest.raises(ConfigError, match="needs a board"):
         build(onnx, BuildConfig(target_fps="1000"), tmp_path / "b")
     assert not (tmp_path / "b").exists()
+
+
+def test_report_is_titled_with_the_model_not_the_folder(onnx, tmp_path):
+    """Issue 13: the demo's plot said 'dataflow' (its build folder). A graph named after its folder carries the
+    model's name beside it; an explicit --name is used alone."""
+    from compiler.report import plot_title
+
+    res = build(onnx, BuildConfig(board="pynq-z2"), tmp_path / "dataflow")
+    assert plot_title(res.report).startswith("dataflow (m): estimated ")
+    named = build(onnx, BuildConfig(board="pynq-z2", name="tfc-w1a1"), tmp_path / "dataflow2")
+    assert plot_title(named.report).startswith("tfc-w1a1: estimated ") and "Pynq-Z2" in plot_title(named.report)
