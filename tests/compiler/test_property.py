@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from brevitas_models import cnn, compile_and_verify, export, mlp
@@ -40,9 +40,15 @@ def models(draw):
     pool = draw(st.booleans())
     pool_first = pool and not common["negative"] and draw(st.booleans())
     in_ch = draw(st.integers(1, 3))
-    size = draw(st.sampled_from([7, 8, 9]))
-    return cnn(w, a, chans=chans, in_ch=in_ch, size=size, pad=draw(st.sampled_from([0, 1])), pool=pool,
-               pool_before_act=pool_first, **common), (in_ch, size, size)
+    size, pad = draw(st.sampled_from([7, 8, 9])), draw(st.sampled_from([0, 1]))
+    s = size
+    for i in range(len(chans)):          # every 3x3 convolution needs at least 3x3 (padded) input
+        assume(s + 2 * pad >= 3)
+        s = s - 2 + 2 * pad
+        s = s // 2 if pool and i == 0 else s
+    assume(s >= 1)
+    return cnn(w, a, chans=chans, in_ch=in_ch, size=size, pad=pad, pool=pool, pool_before_act=pool_first,
+               **common), (in_ch, size, size)
 
 
 @settings(max_examples=EXAMPLES[0])
