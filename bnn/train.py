@@ -22,6 +22,7 @@ from tqdm import tqdm
 from bnn.loader import ImageDataset, make_loader
 from bnn.evaluate import evaluate
 from compiler.errors import BnncError
+from compiler.progress import active as progress_shown
 
 CHECKPOINT_FORMAT = "bnnc-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -356,8 +357,9 @@ def _train(model, train_set, test_set, config, out_dir, model_spec, on_epoch_end
 def _train_epoch(model, loader, optimizer, device, epoch, config) -> tuple[float, float]:
     model.train()
     total_loss, correct, n = 0.0, 0, 0
-    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=not config.progress,
-               unit="batch")
+    # the bar: off with progress=False; forced on under `bnnc -v` (compiler.progress); else only on a terminal
+    disable = True if not config.progress else (False if progress_shown() else None)
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=disable, unit="batch")
     for i, (x, y) in enumerate(bar):
         x, y = x.to(device), y.to(device)
         out = model(x)

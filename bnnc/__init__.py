@@ -22,8 +22,19 @@ from bnnc.train import train_cmd  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """bnnc: binarized networks from PyTorch to FPGA dataflow accelerators."""
+@click.option("-v", "--verbose", is_flag=True, default=False,
+              help="progress bars even when stderr is not a terminal, and the libraries' own messages "
+                   "(torch/torchvision/ONNX export warnings)")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """bnnc: binarized networks from PyTorch to FPGA dataflow accelerators.
+
+    Progress of long steps (lowering, verification, folding, g++, C simulation) is shown on stderr when it is
+    a terminal."""
+    from compiler import progress
+
+    ctx.obj = {"verbose": verbose}
+    ctx.with_resource(progress.reporting(verbose=verbose))
 
 
 for _cmd in (train_cmd, export_cmd, compile_cmd, boards_cmd, demo_cmd):

@@ -53,7 +53,13 @@ def run_csim(build_dir: Path, frames: int = 16, inputs_path: Path | None = None,
     comp = "reused (sources unchanged)" if rep.reused_binary else f"{rep.compile_seconds:.1f} s"
     click.echo(f"C-sim {proj.path}: {rep.frames} frames, {rep.mismatched_elements} mismatched output elements "
                f"in {rep.mismatched_frames} frames")
+    from bnnc.figures import estimate_line, speed_line
+
     click.echo(f"  g++ compile: {comp}; run: {rep.run_seconds:.3f} s in bnnc_top "
                f"({1000 * rep.run_seconds / rep.frames:.2f} ms/frame), {rep.wall_seconds:.3f} s with file I/O")
+    click.echo(f"  {speed_line('csim', rep.frames / rep.run_seconds if rep.run_seconds > 0 else float('inf'))}")
+    est = estimate_line(graph, proj.board.name, proj.clock_mhz)
+    if est:
+        click.echo(f"  {est}")
     if not rep.ok:
         raise click.ClickException(f"C simulation differs from the simulator: {rep.first_mismatch}")

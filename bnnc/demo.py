@@ -32,25 +32,42 @@ def demo_cmd(ctx: click.Context, model: str, bits: str, epochs: int, lr: float, 
     from bnnc.export import run_export
     from bnnc.train import run_train
 
+    from boards.catalog import BoardError, get_board
+
+    try:                      # options are checked before minutes of training, not after
+        get_board(board)
+    except BoardError as e:
+        raise click.BadParameter(str(e), param_hint="--board") from None
     dataset = _dataset()
     run = out / (f"{model}-{bits}" if bits == "float" else f"{model}-{bits}-in{input_bits}")
     stage = click.style
-    click.echo(stage(f"[1] train {run.name} on {dataset} for {epochs} epochs", bold=True))
-    resume = (run / "last.pt").exists()
-    if resume:
-        click.echo(f"    (continuing the run in {run})")
-    try:
-        run_train(model_name=model, bits=bits, dataset=dataset, epochs=epochs, lr=lr, out_dir=run, resume=resume,
-                  input_bits=None if bits == "float" else input_bits)
-    except click.ClickException as e:
-        if not (resume and "already finished" in e.message):
-            raise
-        click.echo(f"    {run} already trained for {epochs} epochs; reusing it")
+    done = _epochs_done(run / "last.pt")
+    if done >= epochs:      # decided before announcing training, so a rerun does not claim to train
+        click.echo(stage(f"[1] train {run.name} on {dataset}: already trained for {done} epochs in {run}; "
+                         "reusing it", bold=True))
+    else:
+        click.echo(stage(f"[1] train {run.name} on {dataset} for {epochs} epochs", bold=True))
+        if done:
+            click.echo(f"    (continuing the run in {run} from epoch {done})")
+        run_train(model_name=model, bits=bits, dataset=dataset, epochs=epochs, lr=lr, out_dir=run,
+                  resume=(run / "last.pt").exists(), input_bits=None if bits == "float" else input_bits)
     click.echo(stage("[2] export to QONNX, checked against the Brevitas module", bold=True))
     onnx = run / "model.onnx"
     run_export(run / "last.pt", onnx)
     for extra in _later_stages():
         extra(ctx, run, onnx, dataset)
+
+
+def _epochs_done(last: Path) -> int:
+    """Epochs the run's last.pt has finished (0 without one)."""
+    if not last.exists():
+        return 0
+    from bnn.train import TrainError, load_checkpoint
+
+    try:
+        return int(load_checkpoint(last).get("epoch", 0))
+    except (TrainError, ValueError, TypeError) as e:
+        raise click.ClickException(f"{last}: cannot read the previous run's checkpoint ({e})") from None
 
 
 def _compile_and_verify(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
@@ -62,6 +79,7 @@ def _compile_and_verify(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     from bnnc.export import real_inputs
     from compiler.config import BuildConfig
     from compiler.errors import BnncError
+    from compiler.names import safe_name
     from compiler.pipeline import build
 
     board = ctx.params.get("board") or "pynq-z2"
@@ -70,7 +88,8 @@ def _compile_and_verify(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     x, _ = real_inputs(load_checkpoint(run / "last.pt"), 1000)
     np.save(run / "verify_inputs.npy", x)
     try:
-        res = build(onnx, BuildConfig(board=board, verify=True, num_random=200), run / "dataflow", verify_inputs=x)
+        res = build(onnx, BuildConfig(board=board, verify=True, num_random=200, name=safe_name(run.name)),
+                    run / "dataflow", verify_inputs=x)
     except BnncError as e:
         raise click.ClickException(str(e)) from None
     print_build(res, onnx, run / "dataflow")
@@ -86,6 +105,7 @@ def _simulated_accuracy(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     from bnn.evaluate import predict
     from bnn.loader import ImageDataset
     from bnn.train import load_checkpoint, model_from_checkpoint
+    from compiler import progress
     from compiler.ir import DataflowGraph
     from compiler.simulate import simulate
 
@@ -96,13 +116,14 @@ def _simulated_accuracy(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     x = pre.apply(data.images)
     g = DataflowGraph.load(run / "dataflow")
     t0 = time.perf_counter()
-    sim = np.concatenate([simulate(g, x[i : i + 1000]) for i in range(0, len(x), 1000)])
+    sim = np.concatenate([simulate(g, x[i : i + 1000]) for i in progress.batches(len(x), 1000, "simulator")])
     dt = time.perf_counter() - t0
     torch_out = predict(model_from_checkpoint(run / "last.pt"), ImageDataset(data, pre)).numpy()
     sim_pred, torch_pred = sim.argmax(axis=1), torch_out.argmax(axis=1)
     acc_sim, acc_torch = float((sim_pred == data.labels).mean()), float((torch_pred == data.labels).mean())
     click.echo(f"    simulator {100 * acc_sim:.2f}%  PyTorch {100 * acc_torch:.2f}%  on {len(x)} {dataset} test images; "
-               f"predictions differ on {int((sim_pred != torch_pred).sum())} images; simulator {len(x) / dt:,.0f} images/s")
+               f"predictions differ on {int((sim_pred != torch_pred).sum())} images; host simulation speed "
+               f"{len(x) / dt:,.0f} images/s (NumPy on this machine, not the accelerator's)")
 
 
 def _csim(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:

@@ -45,6 +45,17 @@ def export_cmd(checkpoint: Path, output: Path | None, check_n: int, data_root: s
 def run_export(checkpoint: Path, output: Path | None = None, check_n: int = 256, data_root: str | None = None,
                model_code: str | None = None) -> Path:
     """What `bnnc export` does, callable from other commands (`bnnc demo`); returns the QONNX path."""
+    from bnn.quiet import quiet_libraries
+    from bnnc.options import verbose
+
+    with quiet_libraries(enabled=not verbose()):     # torch.onnx banners and warnings only under `bnnc -v`
+        output, summary = _export(checkpoint, output, check_n, data_root, model_code)
+    click.echo(summary)
+    return output
+
+
+def _export(checkpoint: Path, output: Path | None, check_n: int, data_root: str | None,
+            model_code: str | None) -> tuple[Path, str]:
     from bnn.export import ExportError, check_export, export_qonnx
     from bnn.train import TrainError, load_checkpoint, model_from_checkpoint
 
@@ -70,6 +81,5 @@ def run_export(checkpoint: Path, output: Path | None = None, check_n: int = 256,
         raise click.ClickException(
             f"exported graph differs from the module on {res.mismatches}/{res.n_inputs} inputs "
             f"(max |diff| {res.max_abs_diff:g}); removed {output}")
-    click.echo(f"exported {output}: QONNX == Brevitas on {res.n_inputs} inputs ({len(x_real)} real from {dname}, "
-               f"{len(x_rand)} random), 0 mismatches")
-    return output
+    return output, (f"exported {output}: QONNX == Brevitas on {res.n_inputs} inputs ({len(x_real)} real from {dname}, "
+                    f"{len(x_rand)} random), 0 mismatches")

@@ -28,3 +28,10 @@ def clock_option(f: Callable) -> Callable:
     wrapper = click.option("--clock", "clock_deprecated", type=float, default=None, hidden=True)(wrapper)
     return click.option("--clock-mhz", "clock_mhz", type=float, default=None,
                         help="fabric clock in MHz (default: the build's, else the board's)")(wrapper)
+
+
+def verbose() -> bool:
+    """Whether `bnnc -v` was given (False outside a click command)."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return bool(obj and obj.get("verbose"))

@@ -70,6 +70,9 @@ def run_cmd(deploy_dir: Path, input_path, labels_path, dataset, data_root, backe
     """Classify images on DEPLOY_DIR's accelerator; report accuracy (with labels) and throughput."""
     from boards.runtime import Accelerator, AcceleratorError
 
+    if not (deploy_dir / "deploy.json").is_file():     # before loading a dataset or building a C simulation
+        raise click.ClickException(f"{deploy_dir}: not a deployment folder (no deploy.json); create one with "
+                                   "`bnnc deploy BUILD_DIR -o DIR`")
     images, labels, what = _load_inputs(input_path, labels_path, dataset, data_root, limit)
     try:
         with Accelerator(deploy_dir, backend=backend, batch_size=batch_size, timeout_s=timeout_s) as acc:
@@ -81,5 +84,12 @@ def run_cmd(deploy_dir: Path, input_path, labels_path, dataset, data_root, backe
     if labels is not None:
         acc_pct = 100.0 * float((res.labels == np.asarray(labels).reshape(-1)).mean())
         click.echo(f"accuracy  {acc_pct:.2f}%")
-    click.echo(f"throughput {res.fps:,.0f} frames/s on the accelerator, {res.host_fps:,.0f} frames/s end to end; "
-               f"latency {res.latency_ms:.3f} ms per call")
+    from bnnc.figures import estimate_line, speed_line
+
+    click.echo(f"speed     {speed_line(backend, res.fps)}; latency {res.latency_ms:.3f} ms per call")
+    click.echo(f"          {res.host_fps:,.0f} frames/s end to end (host pre/post-processing and packing included)")
+    if backend != "pynq":
+        meta = acc.deployment.meta
+        est = estimate_line(acc.deployment.graph, meta.get("board"), meta.get("clock_mhz"))
+        if est:
+            click.echo(f"          {est}")

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from boards.catalog import BoardError
+from compiler import progress
 from compiler.buildfolder import StagedFolder, staged_folder
 from compiler.codegen.project import TOOL_OUTPUTS
 from compiler.errors import CompileError
@@ -84,8 +85,10 @@ def _lower(onnx_path: Path, name: str, topk, verify, verify_inputs, num_random, 
     """Lowered (and verified) graph plus the verification report; `transform` runs only on a verified graph."""
     from compiler.frontend import load_model, lower
 
-    model = load_model(onnx_path)
-    graph = lower(model, name, topk=topk)
+    with progress.step(f"loading {onnx_path.name} (QONNX cleanup)"):
+        model = load_model(onnx_path)
+    with progress.step("lowering to the dataflow IR"):
+        graph = lower(model, name, topk=topk)
     graph.meta["source"] = onnx_path.name
     report = None
     if verify:

@@ -48,6 +48,9 @@ class BuildConfig:
         if self.folding_file is not None and self.target_fps is not None:
             raise ConfigError("give either a folding file or a target FPS, not both",
                               hint="--folding fixes PE/SIMD per layer; --target-fps lets the optimiser choose them")
+        if self.target_fps is not None and not self.board:   # checked here, before any lowering work
+            raise ConfigError("a target FPS needs a board to size the design for", field="target_fps",
+                              hint="add --board NAME (see `bnnc boards`)")
 
     @property
     def folds(self) -> bool:

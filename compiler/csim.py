@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 
+from compiler import progress
 from compiler.errors import CompileError
 from compiler.gxx_cost import estimate_gxx
 from compiler.ir import DataflowGraph, dtype as ir_dtype
@@ -134,7 +135,8 @@ def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[st
            f"-I{project / 'src'}", str(project / "src" / "top.cpp"), str(project / "tb" / "tb.cpp"),
            "-o", str(exe)]
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    with progress.step(f"g++ build of the C simulation of {project.parent.name}/{project.name}"):
+        res = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if res.returncode:
         tail = "\n".join(res.stderr.strip().splitlines()[-25:])
@@ -176,7 +178,8 @@ def run_csim_bytes(project: str | os.PathLike, data: np.ndarray, batch: int = 64
     with tempfile.TemporaryDirectory(prefix="bnnc-csim-") as tmp:
         fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         fin.write_bytes(d.tobytes())
-        res = subprocess.run([str(exe), str(fin), str(fout), str(int(batch))], capture_output=True, text=True)
+        with progress.step(f"C simulation of {n} frames"):
+            res = subprocess.run([str(exe), str(fin), str(fout), str(int(batch))], capture_output=True, text=True)
         if res.returncode or STREAM_WARNING in res.stdout:
             msg = (res.stderr.strip() + "\n" + res.stdout.strip()).strip().splitlines()[-10:]
             raise CompileError(f"C simulation of {project} failed (exit {res.returncode}):\n" + "\n".join(msg))

@@ -155,14 +155,27 @@ class FoldingPlan:
         c, b = self.cost, self.board
         head = (f"{b.name} at {c.clock_mhz:g} MHz, {self.margin:.0%} of the device usable")
         if not self.fits:
-            return f"the network does not fit on {head}: {self.reason}"
+            return f"the network does not fit on {head}: {self.reason}{self._uram_note()}"
         best = f"{c.fps:,.0f} FPS (II {c.ii_cycles} cycles)"
         if self.target_fps is None:
-            return f"fastest folding that fits on {head}: {best}; stopped because {self.reason}"
+            return f"fastest folding that fits on {head}: {best}; stopped because {self.reason}{self._uram_note()}"
         if self.met:
             return f"target {self.target_fps:,.0f} FPS met on {head}: {best}"
         return (f"target {self.target_fps:,.0f} FPS is not reachable on {head}; best achievable is {best}: "
-                f"{self.reason}")
+                f"{self.reason}{self._uram_note()}")
+
+    def _uram_note(self) -> str:
+        """Why the board's URAM stays unused when block RAM is what limits the design."""
+        if self.limiting_resource != "bram18" or not self.board.resources.uram:
+            return ""
+        return f" ({URAM_NOTE.format(uram=f'{self.board.resources.uram:,.0f}')})"
+
+
+#: UltraScale+ URAM has no bitstream initialisation (Versal's does), so a constant weight ROM cannot live there
+#: unless weights are written at run time; bnnc generates initialised ROMs only.
+URAM_NOTE = ("the board's {uram} URAM blocks stay unused: UltraScale+ URAM cannot be initialised by the bitstream, "
+             "so bnnc keeps constant weights and thresholds in BRAM/LUTRAM; URAM weights would need a run-time "
+             "weight loader, which bnnc does not generate")
 
 
 def parse_target(text: str | float | None) -> float | None:

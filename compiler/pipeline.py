@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from compiler import progress
 from compiler.config import BuildConfig
 from compiler.errors import IRError
 from compiler.ir import DataflowGraph
@@ -68,10 +69,12 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
 
         def transform(graph: DataflowGraph) -> None:
             folding = folding_for(graph) if folding_for is not None else None
-            cost, source, notes = fold_graph(graph, brd, config.target_fps, folding, config.margin,
-                                             config.clock_mhz)
+            with progress.step("folding search" if folding is None else "folding from file"):
+                cost, source, notes = fold_graph(graph, brd, config.target_fps, folding, config.margin,
+                                                 config.clock_mhz)
             result.config = result.config.with_(folding_source=source)
-            result.report = build_report(graph.name, cost, brd, config.margin, source, target, notes)
+            result.report = build_report(graph.name, cost, brd, config.margin, source, target, notes,
+                                         model=None if config.name else Path(onnx_path).stem)
 
     def files(graph: DataflowGraph, folder: Path) -> None:
         if result.report is not None:
@@ -83,8 +86,9 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
             from compiler.finn_folding import save_finn_folding
 
             try:
-                save_finn_onnx(graph, folder / "finn_dataflow.onnx")
-                save_finn_folding(graph, folder / "finn_folding.json")
+                with progress.step("writing finn_dataflow.onnx"):
+                    save_finn_onnx(graph, folder / "finn_dataflow.onnx")
+                    save_finn_folding(graph, folder / "finn_folding.json")
             except IRError as e:   # the IR is still complete; only the FINN view is unavailable
                 result.notes.append(f"no finn_dataflow.onnx: {e}")
         result.config.save(folder)

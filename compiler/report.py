@@ -27,11 +27,12 @@ def kind_notes(cost: GraphCost) -> list[str]:
 
 def build_report(graph_name: str, cost: GraphCost, board: Board | None = None, margin: float = 0.85,
                  folding_source: str = "graph", target_fps: float | None = None,
-                 notes: list[str] | None = None) -> dict[str, Any]:
-    """Everything the table, JSON and plot show. `folding_source`: 'optimizer', 'file' or 'graph'."""
+                 notes: list[str] | None = None, model: str | None = None) -> dict[str, Any]:
+    """Everything the table, JSON and plot show. `folding_source`: 'optimizer', 'file' or 'graph'; `model`: the
+    source model's name, shown beside the graph's where they differ."""
     total = cost.total
     rep: dict[str, Any] = {
-        "graph": graph_name, "clock_mhz": cost.clock_mhz, "folding_source": folding_source,
+        "graph": graph_name, "model": model, "clock_mhz": cost.clock_mhz, "folding_source": folding_source,
         "target_fps": target_fps, "ii_cycles": cost.ii_cycles, "fps": cost.fps,
         "latency_cycles": cost.latency_cycles, "latency_us": cost.latency_us, "bottleneck": cost.bottleneck.name,
         "layers": [l.as_dict() for l in cost.layers], "total": total.as_dict(),
@@ -48,6 +49,11 @@ def build_report(graph_name: str, cost: GraphCost, board: Board | None = None, m
                               else None for k in RESOURCE_KEYS}
         rep["over_budget"] = total.over(budget)
         rep["fits"] = not rep["over_budget"]
+        util = {k: v for k, v in rep["utilization"].items() if v is not None}
+        if board.resources.uram and not total.uram and util.get("bram18") and util["bram18"] == max(util.values()):
+            from compiler.folding import URAM_NOTE
+
+            rep["notes"].append(URAM_NOTE.format(uram=f"{board.resources.uram:,.0f}"))
     return rep
 
 
@@ -72,8 +78,9 @@ def format_table(rep: dict[str, Any]) -> str:
     sep = "-" * len(fmt(head))
     lines = [fmt(head), sep, *[fmt(r) for r in rows[: len(rep["layers"])]], sep, *[fmt(r) for r in rows[len(rep["layers"]):]]]
     lines.append("")
-    lines.append(f"estimate: {rep['fps']:,.0f} FPS (II {rep['ii_cycles']:,} cycles at {rep['clock_mhz']:g} MHz), "
-                 f"latency ~{rep['latency_us']:,.1f} us; bottleneck: {rep['bottleneck']}")
+    lines.append(f"estimated hardware throughput (cost model, not measured): {rep['fps']:,.0f} FPS (II "
+                 f"{rep['ii_cycles']:,} cycles at {rep['clock_mhz']:g} MHz), latency ~{rep['latency_us']:,.1f} us; "
+                 f"bottleneck: {rep['bottleneck']}")
     if b:
         verdict = "fits" if rep["fits"] else "DOES NOT FIT (over budget: " + ", ".join(rep["over_budget"]) + ")"
         lines.append(f"{b['name']} ({b['part']}, {b['ps']}), shell {b['shell']}: {verdict}")
@@ -84,6 +91,14 @@ def format_table(rep: dict[str, Any]) -> str:
         lines += ["", format_comparison(rep["finn"])]
     lines += format_synth(rep)
     return "\n".join(lines)
+
+
+def plot_title(rep: dict[str, Any]) -> str:
+    """The graph's name (and the model's, when the graph is named after its build folder) and the estimate."""
+    model, b = rep.get("model"), rep.get("board")
+    name = rep["graph"] if not model or model == rep["graph"] else f"{rep['graph']} ({model})"
+    title = f"{name}: estimated {rep['fps']:,.0f} FPS at {rep['clock_mhz']:g} MHz"
+    return title + (f" on {b['name']} ({b['margin']:.0%} budget)" if b else "")
 
 
 def plot_report(rep: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -105,7 +120,7 @@ def plot_report(rep: dict[str, Any], path: str | os.PathLike) -> Path:
     ax1.set_yscale("log")
     ax1.set_ylabel("cycles / frame")
     ax1.legend(loc="upper right", fontsize=8)
-    title = f"{rep['graph']}: {rep['fps']:,.0f} FPS at {rep['clock_mhz']:g} MHz"
+    title = plot_title(rep)
     b = rep.get("board")
     keys = [k for k in ("lut", "bram18", "dsp", "uram") if not b or b["available"][k]]
     width = 0.8 / len(keys)
@@ -119,8 +134,6 @@ def plot_report(rep: dict[str, Any], path: str | os.PathLike) -> Path:
         sv = [synth[n]["synth"]["LUT"] * scale if n in synth else float("nan") for n in names]
         ax2.scatter(lx, sv, marker="_", s=200, color="black", zorder=3, label="LUT synth (Yosys)")
     ax2.set_ylabel("% of budget" if b else "count")
-    if b:
-        title += f" on {b['name']} ({b['margin']:.0%} budget)"
     ax2.legend(fontsize=8, ncol=len(keys))
     ax2.set_xticks(list(x))
     ax2.set_xticklabels(names, rotation=60, ha="right", fontsize=8)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from compiler import progress
 from compiler.errors import CompileError
 from compiler.ir import DataflowGraph
 
@@ -182,7 +183,7 @@ def verify_graph(onnx_path: str | os.PathLike, graph: DataflowGraph, inputs: np.
     last = graph.layers[-1]
     vector_out = last.kind == "LabelSelect" or (len(graph.output.shape) == 1 and graph.output.shape[0] > 1)
     agree = ties = 0
-    for s in range(0, len(x), batch):
+    for s in progress.batches(len(x), batch, "verifying against QONNX execution"):
         xb = x[s : s + batch]
         ctx = orig(xb)
         ref = ctx[orig.base.graph.output[0].name]

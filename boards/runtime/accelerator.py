@@ -11,6 +11,7 @@ from boards.runtime.backends import BACKENDS, make_backend
 from boards.runtime.deployment import Deployment
 from boards.runtime.errors import AcceleratorError
 from boards.runtime.host_io import HostIO
+from compiler import progress
 
 DEFAULT_BATCH = 256
 
@@ -93,7 +94,7 @@ class Accelerator:
         """DMA input bytes -> (DMA output bytes, device seconds, accelerator calls), batch_size frames per call."""
         expect = self.deployment.frame_bytes("output")
         outs, device = [], 0.0
-        for s in range(0, len(data), self.batch_size):
+        for s in progress.batches(len(data), self.batch_size, f"{self.backend.name} accelerator run"):
             chunk = data[s : s + self.batch_size]
             out, seconds = self.backend.run(chunk)
             if out.shape != (len(chunk), expect):

@@ -24,6 +24,7 @@ from compiler.backends.hls.cxx import identifier
 from compiler.codegen.plan import Plan, make_plan
 from compiler.codegen.testbench import TESTBENCH
 from compiler.codegen.top import TOP, top_header, top_source
+from compiler import progress
 from compiler.errors import CompileError
 from compiler.ir import DataflowGraph
 from compiler.sources import digest_texts, sources_digest
@@ -74,8 +75,9 @@ def generate_project(graph: DataflowGraph, out_dir: str | os.PathLike, board: st
     clock = float(clock_mhz or b.default_clock_mhz)
     if clock <= 0:
         raise CompileError(f"clock must be positive, got {clock} MHz")
-    plan = make_plan(graph)
-    top_cpp, headers = top_source(graph, plan)
+    with progress.step(f"generating HLS C++ for {graph.name}"):
+        plan = make_plan(graph)
+        top_cpp, headers = top_source(graph, plan)
     stem = identifier(graph.name).strip("_") or "bnnc"
     meta = {**stream_metadata(graph, plan), "board": b.name, "part": b.part, "ps": b.ps, "clock_mhz": clock,
             "bitstream_stem": stem,

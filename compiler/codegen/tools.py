@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from compiler import progress
 from compiler.errors import CompileError
 
 VITIS_HLS = "vitis_hls"
@@ -49,7 +50,7 @@ def _missing(tool: str, project: Path, step: str) -> ToolMissing:
 
 
 def _run(cmd: list[str], project: Path, log: str) -> None:
-    with open(Path(project) / log, "w") as f:
+    with open(Path(project) / log, "w") as f, progress.step(f"{Path(cmd[0]).name} (log: {Path(project) / log})"):
         res = subprocess.run(cmd, cwd=project, stdout=f, stderr=subprocess.STDOUT)
     if res.returncode:
         raise CompileError(f"{' '.join(cmd)} failed (exit {res.returncode}); see {Path(project) / log}")

@@ -163,3 +163,18 @@ def test_io_words_stay_within_the_axi_stream():
     plan = optimize_folding(g, get_board("zcu104"), "max")
     simd = plan.folding["fc0"]["simd"]
     assert 1 < simd and simd * 8 <= MAX_AXI_WORD_BITS
+
+
+@pytest.mark.parametrize("board, uram", [("ZCU104", True), ("KV260", True), ("Pynq-Z2", False)])
+def test_block_ram_limit_on_a_uram_board_says_why_uram_is_unused(board, uram):
+    """Issue 13: ZCU104 reported BRAM as the limit with its URAM at 0 and no word why. UltraScale+ URAM has no
+    bitstream initialisation, so constant weight ROMs stay in BRAM; the plan and the report say so."""
+    from compiler.report import build_report
+
+    b = get_board(board)
+    plan = optimize_folding(lfc_like(), b, "max")
+    assert plan.limiting_resource == "bram18" and plan.cost.total.uram == 0
+    said = f"{b.resources.uram:,.0f} URAM blocks stay unused" in plan.message()
+    assert said == uram
+    rep = build_report("g", plan.cost, b)
+    assert any("cannot be initialised by the bitstream" in n for n in rep["notes"]) == uram

@@ -62,3 +62,51 @@ def test_finn_folding_config_comes_back_through_the_library(onnx, tmp_path):
     with pytest.raises(FoldingError, match="FINN folding config .*bad.json.*'no_such_node'"):
         build(onnx, BuildConfig(folding_file=str(tmp_path / "bad.json")), tmp_path / "c")
     assert not (tmp_path / "c").exists()
+
+
+def test_every_step_takes_the_boards_catalog_clock(onnx, tmp_path, monkeypatch):
+    """Issue 13: the board's default clock comes from the catalog everywhere (folding estimate, report, saved
+    config, HLS project and its Tcl, deployment), not a built-in 100 MHz. A catalog entry at another clock shows
+    any place that assumes 100."""
+    from dataclasses import replace
+
+    from boards.catalog import _catalog
+    from compiler.deploy import assemble_deploy
+
+    cat = _catalog()
+    clock = 187.5
+    monkeypatch.setitem(cat, "ZCU104", replace(cat["ZCU104"], default_clock_mhz=clock))
+    res = build(onnx, BuildConfig(board="zcu104"), tmp_path / "b")
+    assert res.config.clock_mhz == clock and load_config(tmp_path / "b").clock_mhz == clock
+    assert res.report["clock_mhz"] == clock and f"at {clock:g} MHz" in (tmp_path / "b" / "report.txt").read_text()
+    assert res.report["fps"] == pytest.approx(clock * 1e6 / res.report["ii_cycles"])
+    _, proj = project_for_build(tmp_path / "b")
+    assert proj.clock_mhz == clock and json.loads((proj.path / "project.json").read_text())["clock_mhz"] == clock
+    assert f"create_clock -period {1000 / clock:.3f}" in (proj.path / "hls.tcl").read_text()
+    assert f"{{{clock:g}}}" in (proj.path / "vivado.tcl").read_text()
+    meta = assemble_deploy(tmp_path / "b", tmp_path / "d")
+    assert meta["clock_mhz"] == clock
+
+
+def test_target_fps_without_a_board_is_refused_before_any_work(onnx, tmp_path, monkeypatch):
+    """Issue 13: `--target-fps` without `--board` failed after the whole lowering; the config refuses it first."""
+    import compiler.frontend as frontend
+
+    def boom(*a, **k):
+        raise AssertionError("lowering started")
+
+    monkeypatch.setattr(frontend, "load_model", boom)
+    with pytest.raises(ConfigError, match="needs a board"):
+        build(onnx, BuildConfig(target_fps="1000"), tmp_path / "b")
+    assert not (tmp_path / "b").exists()
+
+
+def test_report_is_titled_with_the_model_not_the_folder(onnx, tmp_path):
+    """Issue 13: the demo's plot said 'dataflow' (its build folder). A graph named after its folder carries the
+    model's name beside it; an explicit --name is used alone."""
+    from compiler.report import plot_title
+
+    res = build(onnx, BuildConfig(board="pynq-z2"), tmp_path / "dataflow")
+    assert plot_title(res.report).startswith("dataflow (m): estimated ")
+    named = build(onnx, BuildConfig(board="pynq-z2", name="tfc-w1a1"), tmp_path / "dataflow2")
+    assert plot_title(named.report).startswith("tfc-w1a1: estimated ") and "Pynq-Z2" in plot_title(named.report)

@@ -1,34 +1,57 @@
-"""Property: any small random Brevitas MLP/CNN in our supported family compiles to an IR that equals QONNX."""
+"""Property: any small random Brevitas MLP/CNN in our supported family compiles to an IR that equals QONNX, and
+a sample of them, at a random legal folding, C-simulates (g++) bit-exactly against the IR simulator.
+
+Weights and activations of 1-4 bits, odd and even layer and image sizes, padding, pooling before or after the
+activation, bias, BatchNorm with negative scales. Two hypothesis profiles, chosen with BNNC_HYPOTHESIS_PROFILE:
+`default` (derandomized, small: what the test suite runs) and `nightly` (random, many examples:
+`BNNC_HYPOTHESIS_PROFILE=nightly pytest tests/compiler/test_property.py` for a benchmark/nightly run).
+"""
+import os
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+import numpy as np
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from brevitas_models import cnn, compile_and_verify, export, mlp
 
-bits = st.sampled_from([(1, 1), (1, 2), (2, 2), (2, 1)])
+settings.register_profile("default", derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+settings.register_profile("nightly", derandomize=False, deadline=None, suppress_health_check=list(HealthCheck))
+PROFILE = os.environ.get("BNNC_HYPOTHESIS_PROFILE", "default")
+settings.load_profile(PROFILE)
+#: (models verified against QONNX, models also C-simulated) per profile
+EXAMPLES = {"default": (12, 2), "nightly": (200, 25)}[PROFILE]
+
+bits = st.tuples(st.integers(1, 4), st.integers(1, 4))     # (weight bits, activation bits)
 
 
 @st.composite
 def models(draw):
     w, a = draw(bits)
     seed = draw(st.integers(0, 10_000))
-    common = dict(bias=draw(st.booleans()), in_bits=draw(st.sampled_from([None, 8])), seed=seed,
+    common = dict(bias=draw(st.booleans()), in_bits=draw(st.sampled_from([None, 3, 8])), seed=seed,
                   negative=draw(st.booleans()))
     if draw(st.booleans()):
-        sizes = tuple(draw(st.lists(st.integers(1, 24), min_size=1, max_size=3)))
-        n_in = draw(st.integers(1, 40))
-        return mlp(w, a, sizes=sizes, n_in=n_in, n_out=draw(st.integers(1, 6)), bn=draw(st.booleans()), **common), (n_in,)
-    chans = tuple(draw(st.lists(st.integers(1, 6), min_size=1, max_size=2)))
+        sizes = tuple(draw(st.lists(st.integers(1, 25), min_size=1, max_size=3)))
+        n_in = draw(st.integers(1, 41))
+        return mlp(w, a, sizes=sizes, n_in=n_in, n_out=draw(st.integers(1, 7)), bn=draw(st.booleans()), **common), (n_in,)
+    chans = tuple(draw(st.lists(st.integers(1, 7), min_size=1, max_size=2)))
     pool = draw(st.booleans())
     pool_first = pool and not common["negative"] and draw(st.booleans())
     in_ch = draw(st.integers(1, 3))
-    return cnn(w, a, chans=chans, in_ch=in_ch, size=8, pad=draw(st.sampled_from([0, 1])), pool=pool,
-               pool_before_act=pool_first, **common), (in_ch, 8, 8)
+    size, pad = draw(st.sampled_from([7, 8, 9])), draw(st.sampled_from([0, 1]))
+    s = size
+    for i in range(len(chans)):          # every 3x3 convolution needs at least 3x3 (padded) input
+        assume(s + 2 * pad >= 3)
+        s = s - 2 + 2 * pad
+        s = s // 2 if pool and i == 0 else s
+    assume(s >= 1)
+    return cnn(w, a, chans=chans, in_ch=in_ch, size=size, pad=pad, pool=pool, pool_before_act=pool_first,
+               **common), (in_ch, size, size)
 
 
-@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES[0])
 @given(models())
 def test_random_models_are_exact(spec):
     model, shape = spec
@@ -36,3 +59,24 @@ def test_random_models_are_exact(spec):
         path = export(model, Path(d) / "m.onnx", shape)
         g, rep = compile_and_verify(path, Path(d) / "build", num_random=24)
         assert rep.ok, (rep.describe(), model)
+
+
+@settings(max_examples=EXAMPLES[1])
+@given(models(), st.integers(0, 2**32 - 1))
+def test_random_models_csim_exact(spec, fold_seed):
+    """The generated HLS C++ of a random model at a random legal folding equals the IR simulator."""
+    from compiler.codegen import generate_project
+    from compiler.csim import check_csim, random_inputs
+    from compiler.folding import apply_folding, legal_values
+
+    model, shape = spec
+    rng = np.random.default_rng(fold_seed)
+    with tempfile.TemporaryDirectory() as d:
+        path = export(model, Path(d) / "m.onnx", shape)
+        g, rep = compile_and_verify(path, Path(d) / "build", num_random=8)
+        assert rep.ok, (rep.describe(), model)
+        folding = {l.name: {k: int(rng.choice(v)) for k, v in legal_values(l).items()} for l in g.layers}
+        apply_folding(g, {n: f for n, f in folding.items() if f})
+        proj = generate_project(g, Path(d) / "hls")
+        res = check_csim(g, proj.path, random_inputs(g, 12, seed=fold_seed % 1000))
+        assert res.ok, (res.first_mismatch, folding, model)
