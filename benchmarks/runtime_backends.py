@@ -1,7 +1,11 @@
 """The board runtime's off-board backends on one deployment, same frames, same run: device-side throughput of
-the NumPy simulator ('sim') and of the g++ C simulation of the HLS code ('csim'), the host's share of the
-end-to-end time (preprocessing + bit packing, the part that also runs on the board's ARM cores), and a check
-that both backends return identical DMA bytes.
+the NumPy simulator ('sim'), of the g++ C simulation of the HLS code ('csim') and of the Verilator simulation of
+the generated RTL ('rtlsim'), the host's share of the end-to-end time (preprocessing + bit packing, the part that
+also runs on the board's ARM cores), and a check that all backends return identical DMA bytes.
+
+'device fps' is host wall-clock speed of the simulation for sim and csim; for rtlsim it is the accelerator's
+throughput measured in simulated clock cycles at the deployment's clock (cycle-accurate, not host speed), and
+rtlsim's host simulation speed is its end-to-end column.
 
     make demo    # writes build/demo/lfc-w1a1-in8/deploy
     .venv/bin/python benchmarks/runtime_backends.py --deploy build/demo/lfc-w1a1-in8/deploy --frames 1024
@@ -26,31 +30,36 @@ def main() -> None:
     ap.add_argument("--deploy", type=Path, default=Path("build/demo/lfc-w1a1-in8/deploy"))
     ap.add_argument("--frames", type=int, default=1024)
     ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--backends", default="sim,csim,rtlsim", help="comma-separated; the first is the reference")
     ap.add_argument("--out", type=Path, default=Path("runs/runtime_backends"))
     args = ap.parse_args()
 
-    accs = {b: Accelerator(args.deploy, backend=b, batch_size=args.batch_size) for b in ("sim", "csim")}
-    images, labels = accs["sim"].deployment.samples()
+    names = [b.strip() for b in args.backends.split(",") if b.strip()]
+    accs = {b: Accelerator(args.deploy, backend=b, batch_size=args.batch_size) for b in names}
+    ref = names[0]
+    images, labels = accs[ref].deployment.samples()
     reps = -(-args.frames // len(images))
     x, y = np.concatenate([images] * reps)[: args.frames], np.concatenate([labels] * reps)[: args.frames]
     rows, raw = {}, {}
     for name, acc in accs.items():
-        acc.run(x[: acc.batch_size])                                  # warm-up (csim binary already built)
+        acc.run(x[: acc.batch_size])                       # warm-up (csim / rtlsim binaries already built)
         r = acc.run(x)
         raw[name] = acc.raw(x[:256])[1]
         rows[name] = {"frames": r.frames, "device_fps": r.fps, "end_to_end_fps": r.host_fps,
                       "host_share": 1 - r.device_seconds / r.wall_seconds,
                       "accuracy_on_repeated_samples": float((r.labels == y).mean())}
-    same = bool(np.array_equal(raw["sim"], raw["csim"]))
-    print(f"deployment {args.deploy} ({accs['sim'].deployment.meta.get('graph')}), {args.frames} frames, "
-          f"batch {accs['sim'].batch_size}")
+    same = all(bool(np.array_equal(raw[ref], raw[b])) for b in names)
+    print(f"deployment {args.deploy} ({accs[ref].deployment.meta.get('graph')}), {args.frames} frames, "
+          f"batch {accs[ref].batch_size}")
     print(f"{'backend':8} {'device fps':>12} {'end-to-end fps':>15} {'host share':>11}")
     for name, r in rows.items():
         print(f"{name:8} {r['device_fps']:>12,.0f} {r['end_to_end_fps']:>15,.0f} {100 * r['host_share']:>10.1f}%")
-    print(f"csim / sim device throughput: {rows['csim']['device_fps'] / rows['sim']['device_fps']:.3f}x; "
-          f"DMA output bytes identical: {same}")
+    for b in names[1:]:
+        print(f"{b} / {ref} end-to-end throughput: {rows[b]['end_to_end_fps'] / rows[ref]['end_to_end_fps']:.4f}x")
+    print(f"DMA output bytes identical across {', '.join(names)}: {same}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps({"deploy": str(args.deploy), "rows": rows,
+                                                       "backends": names,
                                                        "identical_bytes": same}, indent=1))
 
 
