@@ -1,5 +1,6 @@
 """Every speed figure the CLI prints says what produced it: a measurement on the board, the host's simulation
-of the design (NumPy simulator or g++ C-sim, which says nothing about the hardware's speed), or the cost model's
+of the design (NumPy simulator or g++ C-sim, which says nothing about the hardware's speed), the RTL's
+cycle-accurate simulation (rtlsim: the hardware's cycles, at the deployment's clock), or the cost model's
 estimate of the hardware (compiler.cost, at the build's folding and clock)."""
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ SOURCES = {
     "pynq": "measured on the board's accelerator (DMA start to last word back)",
     "sim": "host simulation speed (NumPy simulator on this machine, not the accelerator's speed)",
     "csim": "host C-simulation speed (g++ build of the HLS code on this machine, not the accelerator's speed)",
+    "rtlsim": ("accelerator throughput in simulated clock cycles at the deployment's clock (Verilator "
+               "cycle-accurate simulation of the generated RTL; not a board measurement)"),
 }
 
 
