@@ -64,6 +64,40 @@ set_property -dict [list {masters} CONFIG.PSU__USE__M_AXI_GP2 {{0}} \\
                        "supported: Zynq-7000, Zynq UltraScale+")
 
 
+def implementation_tcl(project: str, file_stem: str) -> str:
+    """The end of every Vivado script (HLS and RTL paths): addresses, wrapper, implementation to bitstream, and the
+    .bit/.hwh copied to output/ under one stem. `project` is the Vivado project name (its .gen/.srcs/.runs)."""
+    return f"""assign_bd_address
+validate_bd_design
+save_bd_design
+
+make_wrapper -files [get_files bnnc.bd] -top
+set wrapper [lindex [glob -nocomplain \\
+    [file join $proj_dir {project}.gen sources_1 bd bnnc hdl bnnc_wrapper.v] \\
+    [file join $proj_dir {project}.srcs sources_1 bd bnnc hdl bnnc_wrapper.v]] 0]
+if {{$wrapper eq ""}} {{ error "bnnc: make_wrapper did not produce bnnc_wrapper.v" }}
+add_files -norecurse $wrapper
+set_property top bnnc_wrapper [current_fileset]
+update_compile_order -fileset sources_1
+
+launch_runs impl_1 -to_step write_bitstream -jobs 2
+wait_on_run impl_1
+if {{[get_property PROGRESS [get_runs impl_1]] ne "100%"}} {{
+    error "bnnc: implementation failed; see [file join $proj_dir {project}.runs impl_1 runme.log]"
+}}
+
+file mkdir $out_dir
+set bit [glob -nocomplain [file join $proj_dir {project}.runs impl_1 bnnc_wrapper.bit]]
+set hwh [lindex [glob -nocomplain \\
+    [file join $proj_dir {project}.gen sources_1 bd bnnc hw_handoff bnnc.hwh] \\
+    [file join $proj_dir {project}.srcs sources_1 bd bnnc hw_handoff bnnc.hwh]] 0]
+if {{$bit eq "" || $hwh eq ""}} {{ error "bnnc: bitstream or hardware handoff (.hwh) missing after implementation" }}
+file copy -force $bit [file join $out_dir {file_stem}.bit]
+file copy -force $hwh [file join $out_dir {file_stem}.hwh]
+puts "bnnc: wrote [file join $out_dir {file_stem}.bit] and [file join $out_dir {file_stem}.hwh]"
+"""
+
+
 def vivado_tcl(graph_name: str, file_stem: str, board: Board, clock_mhz: float, plan: Plan) -> str:
     sh = board.shell
     in_bits, out_bits = plan.input.axi_bytes * 8, plan.output.axi_bytes * 8
@@ -116,32 +150,4 @@ foreach pin [list {DMA_CELL}/M_AXI_MM2S {DMA_CELL}/M_AXI_S2MM] {{
     apply_bd_automation -rule xilinx.com:bd_rule:axi4 \\
         -config [list Slave /ps/{sh.data_port} Clk_master $clk Clk_slave $clk Clk_xbar $clk] [get_bd_intf_pins $pin]
 }}
-assign_bd_address
-validate_bd_design
-save_bd_design
-
-make_wrapper -files [get_files bnnc.bd] -top
-set wrapper [lindex [glob -nocomplain \\
-    [file join $proj_dir bnnc_bd.gen sources_1 bd bnnc hdl bnnc_wrapper.v] \\
-    [file join $proj_dir bnnc_bd.srcs sources_1 bd bnnc hdl bnnc_wrapper.v]] 0]
-if {{$wrapper eq ""}} {{ error "bnnc: make_wrapper did not produce bnnc_wrapper.v" }}
-add_files -norecurse $wrapper
-set_property top bnnc_wrapper [current_fileset]
-update_compile_order -fileset sources_1
-
-launch_runs impl_1 -to_step write_bitstream -jobs 2
-wait_on_run impl_1
-if {{[get_property PROGRESS [get_runs impl_1]] ne "100%"}} {{
-    error "bnnc: implementation failed; see [file join $proj_dir bnnc_bd.runs impl_1 runme.log]"
-}}
-
-file mkdir $out_dir
-set bit [glob -nocomplain [file join $proj_dir bnnc_bd.runs impl_1 bnnc_wrapper.bit]]
-set hwh [lindex [glob -nocomplain \\
-    [file join $proj_dir bnnc_bd.gen sources_1 bd bnnc hw_handoff bnnc.hwh] \\
-    [file join $proj_dir bnnc_bd.srcs sources_1 bd bnnc hw_handoff bnnc.hwh]] 0]
-if {{$bit eq "" || $hwh eq ""}} {{ error "bnnc: bitstream or hardware handoff (.hwh) missing after implementation" }}
-file copy -force $bit [file join $out_dir {file_stem}.bit]
-file copy -force $hwh [file join $out_dir {file_stem}.hwh]
-puts "bnnc: wrote [file join $out_dir {file_stem}.bit] and [file join $out_dir {file_stem}.hwh]"
-"""
+{implementation_tcl('bnnc_bd', file_stem)}"""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from boards.catalog import Board
 from compiler.backends.rtl.project import TOP, RtlProject
-from compiler.codegen.tcl import DMA_CELL, DMA_LENGTH_WIDTH, ps_block
+from compiler.codegen.tcl import DMA_CELL, DMA_LENGTH_WIDTH, implementation_tcl, ps_block
 from compiler.codegen.tools import VIVADO, ToolMissing
 from compiler.errors import CompileError
 from compiler.names import tcl_comment, tcl_quote
@@ -102,35 +102,7 @@ connect_bd_net [get_bd_pins $clk] [get_bd_pins {ACCEL_CELL}/clk]
 set rst [lindex [get_bd_cells -filter {{VLNV =~ "*proc_sys_reset*"}}] 0]
 if {{$rst eq ""}} {{ error "bnnc: the AXI automation created no proc_sys_reset for the accelerator's reset" }}
 connect_bd_net [get_bd_pins $rst/peripheral_reset] [get_bd_pins {ACCEL_CELL}/rst]
-assign_bd_address
-validate_bd_design
-save_bd_design
-
-make_wrapper -files [get_files bnnc.bd] -top
-set wrapper [lindex [glob -nocomplain \\
-    [file join $proj_dir bnnc_rtl.gen sources_1 bd bnnc hdl bnnc_wrapper.v] \\
-    [file join $proj_dir bnnc_rtl.srcs sources_1 bd bnnc hdl bnnc_wrapper.v]] 0]
-if {{$wrapper eq ""}} {{ error "bnnc: make_wrapper did not produce bnnc_wrapper.v" }}
-add_files -norecurse $wrapper
-set_property top bnnc_wrapper [current_fileset]
-update_compile_order -fileset sources_1
-
-launch_runs impl_1 -to_step write_bitstream -jobs 2
-wait_on_run impl_1
-if {{[get_property PROGRESS [get_runs impl_1]] ne "100%"}} {{
-    error "bnnc: implementation failed; see [file join $proj_dir bnnc_rtl.runs impl_1 runme.log]"
-}}
-
-file mkdir $out_dir
-set bit [glob -nocomplain [file join $proj_dir bnnc_rtl.runs impl_1 bnnc_wrapper.bit]]
-set hwh [lindex [glob -nocomplain \\
-    [file join $proj_dir bnnc_rtl.gen sources_1 bd bnnc hw_handoff bnnc.hwh] \\
-    [file join $proj_dir bnnc_rtl.srcs sources_1 bd bnnc hw_handoff bnnc.hwh]] 0]
-if {{$bit eq "" || $hwh eq ""}} {{ error "bnnc: bitstream or hardware handoff (.hwh) missing after implementation" }}
-file copy -force $bit [file join $out_dir {file_stem}.bit]
-file copy -force $hwh [file join $out_dir {file_stem}.hwh]
-puts "bnnc: wrote [file join $out_dir {file_stem}.bit] and [file join $out_dir {file_stem}.hwh]"
-"""
+{implementation_tcl('bnnc_rtl', file_stem)}"""
 
 
 def write_scripts(project: RtlProject, file_stem: str, board: Board, clock_mhz: float) -> Path:
