@@ -10,10 +10,8 @@ import pytest
 from hls_lib import irgraphs
 from conftest import requires_verilator
 from rtl_check import assert_bit_exact, rtl_project
-from compiler.backends.rtl.project import generate_rtl
 from compiler.backends.rtl.verilator import run
 from compiler.csim import random_inputs
-from compiler.errors import CompileError
 from compiler.simulate import simulate_layers
 
 pytestmark = requires_verilator
@@ -60,9 +58,19 @@ def maxpool_graph():
                        irgraphs.maxpool("pool1", (3, 2, 4), (3, 2), (3, 3), "INT4", pe=4)])
 
 
+def maxpool_overlap_graph():
+    """Overlapping windows through the window generator: signed values, 3x3 windows at stride 2x1 (floor mode on
+    the rows), 2 of 4 channels per word; then a BIPOLAR 2x2 window at stride 1 (the OR of the bits)."""
+    rng = np.random.default_rng(13)
+    return _g("pool_overlap", [irgraphs.maxpool("pool0", (6, 5, 4), (3, 3), (2, 1), "INT4", pe=2),    # -> (2, 3, 4)
+                               irgraphs.mvtu("fc1", rng, (2, 3), 4, 6, "INT4", "INT2", "BIPOLAR", pe=3, simd=4),
+                               irgraphs.maxpool("pool2", (2, 3, 6), (2, 2), (1, 1), "BIPOLAR", pe=6)])
+
+
 CASES = {"xnor": xnor_graph, "w2a2": w2a2_graph, "int8": lambda: int8_graph()[0], "uint8": lambda: int8_graph()[1],
          "swg": swg_graph, "maxpool": maxpool_graph, "thresholding_labelselect": irgraphs.ties,
-         "conv_bipolar": irgraphs.conv_bipolar}
+         "conv_bipolar": irgraphs.conv_bipolar,
+         "maxpool_overlap": maxpool_overlap_graph, "pools_depthwise": irgraphs.pools_depthwise}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -89,20 +97,15 @@ def test_wrong_weights_are_caught(tmp_path):
     assert not np.array_equal(got, simulate_layers(g, x))
 
 
-def test_overlapping_maxpool_is_a_clear_error(tmp_path):
-    g = _g("overlap", [irgraphs.maxpool("pool0", (5, 5, 2), (3, 3), (2, 2), "INT4")])
-    with pytest.raises(CompileError, match=r"pool0.*overlapping windows"):
-        generate_rtl(g, tmp_path / "rtl")
-    assert not (tmp_path / "rtl").exists()
-
-
 def test_generated_rtl_lints_clean(tmp_path):
-    """The library and a generated design (every kind, converters) pass verilator --lint-only -Wall as
-    Verilog-2005."""
+    """The library and generated designs (every kind with an emitter, converters; pools global, disjoint and
+    noact) pass verilator --lint-only -Wall as Verilog-2005."""
     import subprocess
 
-    proj = rtl_project(irgraphs.conv_bipolar(), tmp_path)
-    res = subprocess.run(["verilator", "--lint-only", "-Wall", "--default-language", "1364-2005", "-Wno-DECLFILENAME",
-                          "--top-module", "bnnc_top", *proj.sources], cwd=proj.path, capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    assert not re.search(r"%(Warning|Error)", res.stderr), res.stderr
+    for g in (irgraphs.conv_bipolar(), irgraphs.pools_depthwise()):
+        proj = rtl_project(g, tmp_path)
+        res = subprocess.run(["verilator", "--lint-only", "-Wall", "--default-language", "1364-2005",
+                              "-Wno-DECLFILENAME", "--top-module", "bnnc_top", *proj.sources], cwd=proj.path,
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        assert not re.search(r"%(Warning|Error)", res.stderr), res.stderr

@@ -1,0 +1,102 @@
+"""What the pool and depthwise emitters share: threshold ROMs of per-channel activations, accumulator widths, and
+the bnnc_swg -> bnnc_winacc pair that computes a window reduction over overlapping windows (FINN's
+ConvolutionInputGenerator + Pool / VVAU)."""
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.backends.rtl.common import PARAMS_DIR, hex_rom, kind_code
+from compiler.datatypes import element_bits as bits, signed_bits, value_range
+from compiler.ir import IRError, Layer
+from compiler.kinds.activation import threshold_table
+
+WINACC_OP = {"max": 0, "sum": 1, "mac": 2}      # bnnc_winacc OP
+
+
+def activation_params(layer: Layer, channels: int, name: str, where: str) -> tuple[dict[str, object], dict[str, str]]:
+    """bnnc_act parameters of a per-channel activation after a sum (NOACT when the layer outputs the sum), and
+    the threshold ROM file: word cf packs thr[cf*PE + p][t] at field p*NT + t."""
+    a = layer.attrs
+    ob = bits(layer.out_dtype)
+    tfile = f"{PARAMS_DIR}/{name}_thresholds.hex"
+    params: dict[str, object] = {"OB": ob, "NT": 1, "TB": 2, "NOACT": 1, "OUT_BIAS": 0, "OUT_BIPOLAR": 0,
+                                 "TFILE": tfile}
+    if a["noact"]:
+        return params, {}
+    if layer.out_dtype != "BIPOLAR" and ob > 32:
+        raise IRError(f"{where}: a thresholded output of {ob} bits is not supported by the RTL library (<= 32)")
+    tb, t = threshold_table(layer, channels)                     # (PE, C/PE, T)
+    nt = t.shape[2]
+    tw = t.transpose(1, 0, 2).reshape(channels // layer.pe, layer.pe * nt)
+    params.update(NT=nt, TB=tb, NOACT=0, OUT_BIAS=int(a.get("out_bias", 0)),
+                  OUT_BIPOLAR=int(layer.out_dtype == "BIPOLAR"))
+    return params, {tfile: hex_rom(tw, f"INT{tb}", f"{where} thresholds")}
+
+
+def sum_bits(layer: Layer, terms: int) -> int:
+    """Signed accumulator width holding every partial sum of `terms` input values exactly, and the output
+    code of a noact layer (its accumulator type)."""
+    lo, hi = value_range(layer.in_dtype)
+    return max(signed_bits(min(terms * lo, 0), max(terms * hi, 0)), bits(layer.in_dtype) + 1,
+               bits(layer.out_dtype) + 1)
+
+
+def mac_bits(layer: Layer, weights: np.ndarray) -> int:
+    """Signed accumulator width of a weighted sum over each channel's row of `weights` (channels, K): every
+    partial sum fits (negative and positive parts bounded separately)."""
+    lo, hi = value_range(layer.in_dtype)
+    w = np.asarray(weights, np.int64)
+    p1, p2 = w * lo, w * hi
+    neg = int(np.minimum(np.minimum(p1, p2), 0).sum(1).min(initial=0))
+    pos = int(np.maximum(np.maximum(p1, p2), 0).sum(1).max(initial=0))
+    return max(signed_bits(neg, pos), bits(layer.in_dtype) + 1, bits(layer.out_dtype) + 1)
+
+
+def swg_params(layer: Layer) -> dict[str, object]:
+    """bnnc_swg parameters of a pool's window generator: no padding, PE channels per word, codes unchanged."""
+    a = layer.attrs
+    (h, w), (kh, kw), (sh, sw), (oh, ow) = a["ifm_dim"], a["kernel"], a["stride"], a["ofm_dim"]
+    b, kind = bits(layer.in_dtype), kind_code(layer.in_dtype)
+    return {"H": h, "W": w, "C": a["channels"], "KH": kh, "KW": kw, "SH": sh, "SW": sw, "PAD_TOP": 0, "PAD_LEFT": 0,
+            "OH": oh, "OW": ow, "SIMD": layer.pe, "IB": b, "IN_KIND": kind, "OB": b, "OUT_KIND": kind, "PAD_CODE": 0}
+
+
+def _plist(params: dict[str, object]) -> str:
+    def fmt(v: object) -> str:
+        return f'"{v}"' if isinstance(v, str) else str(int(v))
+    return ",\n".join(f"        .{k}({fmt(v)})" for k, v in params.items())
+
+
+def window_chain(module: str, swg: dict[str, object], acc: dict[str, object], in_bits: int, out_bits: int,
+                 comment: str) -> str:
+    """Wrapper module `module`: bnnc_swg (`swg`) streaming its windows into bnnc_winacc (`acc`)."""
+    mid = in_bits                                   # the generator keeps the element codes and the word size
+    return f"""// {comment}
+module {module} (
+    input  wire                clk,
+    input  wire                rst,
+    input  wire [{in_bits - 1}:0]   in_data,
+    input  wire                in_valid,
+    output wire                in_ready,
+    output wire [{out_bits - 1}:0]   out_data,
+    output wire                out_valid,
+    input  wire                out_ready
+);
+    wire [{mid - 1}:0] w_data;
+    wire w_valid, w_ready;
+    bnnc_swg #(
+{_plist(swg)}
+    ) u_swg (
+        .clk(clk), .rst(rst),
+        .in_data(in_data), .in_valid(in_valid), .in_ready(in_ready),
+        .out_data(w_data), .out_valid(w_valid), .out_ready(w_ready)
+    );
+    bnnc_winacc #(
+{_plist(acc)}
+    ) u_acc (
+        .clk(clk), .rst(rst),
+        .in_data(w_data), .in_valid(w_valid), .in_ready(w_ready),
+        .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready)
+    );
+endmodule
+"""
