@@ -31,7 +31,7 @@ def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, 
         graph = load_build(build_dir)
         project = generate_rtl(graph, Path(build_dir) / "rtl")
         rep = check(graph, project, random_inputs(graph, frames, seed), stall_seed=stall_seed, jobs=jobs)
-        doc = rtlsim_doc(graph, project, rep, estimate(graph), tool, seed, stall_seed)
+        doc = rtlsim_doc(graph, project, rep, estimate(graph, target="rtl"), tool, seed, stall_seed)
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
     out = write_json(Path(build_dir) / "rtlsim.json", doc)

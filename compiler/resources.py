@@ -32,6 +32,10 @@ SHELL = Resources(lut=2000, ff=3000, bram18=4, uram=0, dsp=0)
 RTL_ROM_LOGIC_DEPTH = 64   # a ROM at most this deep becomes LUT logic (a 64-word ROM bit is one LUT6), deeper: BRAM
 RTL_FF_PER_LUT = 0.3       # registers per logic LUT of the kinds without a structural register model
 RTL_COUNTER_BITS = 32      # bnnc_swg / bnnc_maxpool keep their position counters in 32-bit registers
+# Yosys 0.23 memory_libmap puts a ROM in LUT logic while that is cheaper than block RAM: measured on the
+# bnnc_winacc weight/threshold ROMs (144x32 bits: logic; 256x135, 2304x4: block RAM), as if one RAMB18
+# were worth 64 * 129 ROM bits (its library cost 129, a logic ROM bit 1/64)
+RTL_ROM_BITS_PER_BRAM18 = 64 * 129
 
 
 def rtl_ram(role: str, depth: int, width: int) -> Memory:
@@ -47,7 +51,8 @@ class Memory:
     depth: int
     width: int
     count: int = 1
-    mapping: str | None = None     # None: the HLS rule (by size); "rtl-rom": RTL_ROM_LOGIC_DEPTH; "lutram"/"bram"
+    mapping: str | None = None     # None: the HLS rule (by size); "rtl-rom": RTL_ROM_LOGIC_DEPTH; "rtl-rom-cost":
+    #                                RTL_ROM_BITS_PER_BRAM18; "lutram"/"bram"
 
     @property
     def bits(self) -> int:
@@ -58,6 +63,8 @@ class Memory:
         """'lutram' (distributed RAM), 'logic' (a ROM as LUT logic) or 'bram'."""
         if self.mapping == "rtl-rom":
             return "logic" if self.depth <= RTL_ROM_LOGIC_DEPTH else "bram"
+        if self.mapping == "rtl-rom-cost":
+            return "logic" if self.bits <= RTL_ROM_BITS_PER_BRAM18 * bram18_count(self.depth, self.width) else "bram"
         if self.mapping in ("lutram", "bram"):
             return self.mapping
         return "lutram" if self.bits <= LUTRAM_MAX_BITS else "bram"

@@ -18,6 +18,7 @@ from compiler.errors import IRError
 from compiler.kinds.activation import activate, n_thresholds, threshold_plan
 from compiler.kinds.base import Kind, LayerData
 from compiler.kinds.finn import node, range_name
+from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
 from compiler.kinds.sliding_window import check_ofm_dim, conv_out_dim
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
@@ -84,6 +85,12 @@ class AvgPool(Kind):
             mems.append(Memory("thresholds", c // pe, n_thr * ab, pe))
         lut = pe * (ab + n_thr * ab) + self.ctrl_lut + fifo_luts(pe * ob)
         return LayerCost(l.name, l.kind, pe, 1, h * w * (c // pe), logic(lut, 0, mems), mems)
+
+    def rtl_cost(self, l: LayerData) -> LayerCost:
+        """bnnc_pool (OP sum) for disjoint windows, global pools included; overlapping windows: bnnc_swg ->
+        bnnc_winacc (OP sum), costed as the kind's window generator plus the accumulator
+        (compiler.kinds.rtl_window)."""
+        return rtl_window.pool_layer_cost(l, self.cost(l), "sum")
 
     def first_output_lead(self, layer: LayerData) -> int:
         (h, w), c, (kh, _) = layer.attrs["ifm_dim"], layer.attrs["channels"], layer.attrs["kernel"]

@@ -12,11 +12,12 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from compiler.errors import IRError
+from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
 from compiler.kinds.base import Kind, LayerData, ValueRange
 from compiler.kinds.finn import finn_dtype, node
 from compiler.kinds.sliding_window import check_ofm_dim, conv_out_dim
-from compiler.resources import RTL_COUNTER_BITS, LayerCost, Memory, bits, fifo_luts, logic, rtl_ram
+from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
 
 
 @register
@@ -73,18 +74,9 @@ class MaxPool(Kind):
         return min(h, kh) * w * c
 
     def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_maxpool: a row-max RAM of OW*C/PE words of PE*B bits; registers: seven 32-bit position counters,
-        the address and the output word (from the RTL)."""
-        c = self.cost(l)
-        a = l.attrs
-        ch, pe, b = int(a["channels"]), l.pe, bits(l.out_dtype)
-        depth = a["ofm_dim"][1] * (ch // pe)
-        mems = [rtl_ram("row max buffer", depth, pe * b)]
-        logic_lut = c.resources.lut - sum(m.lut for m in c.memories)
-        r = logic(logic_lut, 0, mems)
-        ff = 7 * RTL_COUNTER_BITS + max(1, depth - 1).bit_length() + 2 * pe * b + 8
-        return LayerCost(c.name, c.kind, c.pe, c.simd, c.cycles, type(r)(lut=r.lut, ff=ff, bram18=r.bram18, uram=0,
-                                                                          dsp=0), mems, c.notes + ["rtl"])
+        """bnnc_pool (OP max) for disjoint windows, else bnnc_swg -> bnnc_winacc (OP max)
+        (compiler.kinds.rtl_window)."""
+        return rtl_window.pool_layer_cost(l, self.cost(l), "max")
 
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         """As finn-plus expresses pooling: a depthwise ConvolutionInputGenerator `<name>_swg` (window `kernel`, step

@@ -113,11 +113,15 @@ class SlidingWindow(Kind):
 
     def rtl_cost(self, l: LayerData) -> LayerCost:
         """bnnc_swg: ONE line buffer of KH+SH input rows rounded up to a power of two (W*C/SIMD words of
-        SIMD*B bits each); registers: seven 32-bit position counters and the output word (from the RTL)."""
+        SIMD*B bits each); registers: seven 32-bit position counters and the output word (from the RTL).
+        Cycles: its reader fills the next frame's rows while the writer finishes this frame, so a frame costs
+        the slower of the two, row by row (no per-frame fill as in the HLS template's estimate)."""
         c = self.cost(l)
         a = l.attrs
-        (kh, _), (sh, _), w = a["kernel"], a["stride"], a["ifm_dim"][1]
+        (kh, kw), (sh, _), (h, w), (oh, ow) = a["kernel"], a["stride"], a["ifm_dim"], a["ofm_dim"]
         ch, simd, b = int(a["channels"]), l.simd, bits(l.out_dtype)
+        cf = ch // simd
+        c.cycles = max(oh * max(ow * kh * kw * cf, sh * w * cf), h * w * cf)
         rows = 1 << math.ceil(math.log2(kh + sh))
         mems = [rtl_ram("line buffer", rows * w * (ch // simd), simd * b)]
         logic_lut = c.resources.lut - sum(m.lut for m in c.memories)

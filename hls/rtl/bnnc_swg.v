@@ -6,12 +6,15 @@
 // from the input datatype (IN_KIND, as bnnc_dec) to the output's (OUT_KIND, OB bits; a zero-padded BIPOLAR
 // input becomes INT2).
 //
-// A line buffer of NB rows (NB = KH+SH rounded up to a power of two; row r lives in slot r mod NB) is
-// filled by a reader and emptied by a writer that run independently: the writer emits output row oy
-// once rows [0, needed(oy)) are in (needed = oy*SH - PAD_TOP + KH, clamped to [0, H]); the reader may
-// read row r while r < oy*SH - PAD_TOP + NB, so it never overwrites a row the writer still uses. A new
-// frame starts when all H rows were read and all OH output rows written. The buffer is a simple dual
-// port memory read synchronously (block RAM or LUTRAM).
+// A line buffer of NB rows (NB = KH+SH rounded up to a power of two) is filled by a reader and emptied by a
+// writer that run independently, also across frames (the reader fills the next frame's first rows while
+// the writer finishes this one, so a frame costs max(writer, reader) cycles, not their sum). Rows are
+// counted relative to the writer's frame (rrel: rows read, the next frame's rows from H on); row rrel
+// lives in slot (wslot0 + rrel) mod NB. The writer emits output row oy once rrel >= needed(oy)
+// (needed = oy*SH - PAD_TOP + KH, clamped to [0, H]); the reader may read row rrel while
+// rrel < oy*SH - PAD_TOP + NB, so it never overwrites a row the writer still uses. When the writer
+// finishes a frame, rrel drops by H and wslot0 advances by H. The buffer is a simple dual port memory
+// read synchronously (block RAM or LUTRAM).
 `default_nettype none
 module bnnc_swg #(
     parameter H = 4,
@@ -52,12 +55,14 @@ module bnnc_swg #(
     reg [OWW-1:0] mem [0:DEPTH-1];
 
     // ---- reader -------------------------------------------------------------------------------------
-    reg [31:0] rrow, rcol;                  // next input row / word within it
-    reg [31:0] oy;                          // writer's output row (OH: frame written)
+    reg [31:0] rrel, rcol;                  // rows read (relative to the writer's frame) / word within the row
+    reg [LNB-1:0] rslot, wslot0;            // slot of the row being read / of the writer's frame row 0
+    reg [31:0] oy;                          // writer's output row
     wire signed [31:0] limit = $signed(oy * SH) - PAD_TOP + NB;
-    wire may_read = rrow < H && (oy == OH || $signed(rrow) < limit);
+    wire may_read = $signed(rrel) < limit;
     assign in_ready = may_read;
     wire rfire = in_valid && may_read;
+    wire row_read = rfire && rcol == ROW - 1;
     wire [OWW-1:0] recoded;
     genvar s;
     generate
@@ -74,7 +79,7 @@ module bnnc_swg #(
         end
     endgenerate
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] waddr = {{(32 - LNB){1'b0}}, rrow[LNB-1:0]} * ROW + rcol;
+    wire [31:0] waddr = {{(32 - LNB){1'b0}}, rslot} * ROW + rcol;
     /* verilator lint_on UNUSEDSIGNAL */
     always @(posedge clk) begin
         if (rfire) mem[waddr[AB-1:0]] <= recoded;
@@ -85,13 +90,15 @@ module bnnc_swg #(
     wire signed [31:0] need_raw = $signed(oy * SH) - PAD_TOP + KH;
     wire [31:0] needed = need_raw <= 0 ? 32'd0 : (need_raw >= H ? H : need_raw);
     wire en = !out_valid || out_ready;
-    wire issue = en && oy < OH && rrow >= needed;
+    wire issue = en && $signed(rrel) >= $signed(needed);
+    wire frame_written = issue && cf == CF - 1 && kx == KW - 1 && ky == KH - 1 && ox == OW - 1 && oy == OH - 1;
     wire signed [31:0] iy = $signed(oy * SH + ky) - PAD_TOP;
     wire signed [31:0] ix = $signed(ox * SW + kx) - PAD_LEFT;
     wire in_image = iy >= 0 && iy < H && ix >= 0 && ix < W;
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] uiy = iy, uix = ix;
-    wire [31:0] raddr = {{(32 - LNB){1'b0}}, uiy[LNB-1:0]} * ROW + uix * CF + cf;
+    wire [LNB-1:0] rdslot = wslot0 + uiy[LNB-1:0];
+    wire [31:0] raddr = {{(32 - LNB){1'b0}}, rdslot} * ROW + uix * CF + cf;
     /* verilator lint_on UNUSEDSIGNAL */
     reg [OWW-1:0] q;
     reg pad1;
@@ -103,10 +110,13 @@ module bnnc_swg #(
     end
     assign out_data = pad1 ? {SIMD{PAD_CODE[OB-1:0]}} : q;
 
+    localparam integer HMOD = H % NB;
     always @(posedge clk) begin
         if (rst) begin
-            rrow <= 0;
+            rrel <= 0;
             rcol <= 0;
+            rslot <= {LNB{1'b0}};
+            wslot0 <= {LNB{1'b0}};
             oy <= 0;
             ox <= 0;
             ky <= 0;
@@ -115,40 +125,37 @@ module bnnc_swg #(
             out_valid <= 1'b0;
         end else begin
             if (en) out_valid <= issue;
-            if (rrow == H && oy == OH) begin           // frame done: start the next one
-                rrow <= 0;
-                oy <= 0;
-            end else begin
-                if (rfire) begin
-                    if (rcol == ROW - 1) begin
-                        rcol <= 0;
-                        rrow <= rrow + 1;
-                    end else begin
-                        rcol <= rcol + 1;
-                    end
+            if (rfire) begin
+                if (rcol == ROW - 1) begin
+                    rcol <= 0;
+                    rslot <= rslot + 1'b1;
+                end else begin
+                    rcol <= rcol + 1;
                 end
-                if (issue) begin
-                    if (cf == CF - 1) begin
-                        cf <= 0;
-                        if (kx == KW - 1) begin
-                            kx <= 0;
-                            if (ky == KH - 1) begin
-                                ky <= 0;
-                                if (ox == OW - 1) begin
-                                    ox <= 0;
-                                    oy <= oy + 1;
-                                end else begin
-                                    ox <= ox + 1;
-                                end
+            end
+            rrel <= rrel + (row_read ? 32'd1 : 32'd0) - (frame_written ? H : 32'd0);
+            if (frame_written) wslot0 <= wslot0 + HMOD[LNB-1:0];
+            if (issue) begin
+                if (cf == CF - 1) begin
+                    cf <= 0;
+                    if (kx == KW - 1) begin
+                        kx <= 0;
+                        if (ky == KH - 1) begin
+                            ky <= 0;
+                            if (ox == OW - 1) begin
+                                ox <= 0;
+                                oy <= oy == OH - 1 ? 0 : oy + 1;
                             end else begin
-                                ky <= ky + 1;
+                                ox <= ox + 1;
                             end
                         end else begin
-                            kx <= kx + 1;
+                            ky <= ky + 1;
                         end
                     end else begin
-                        cf <= cf + 1;
+                        kx <= kx + 1;
                     end
+                end else begin
+                    cf <= cf + 1;
                 end
             end
         end

@@ -6,9 +6,10 @@ import math
 
 from compiler.backends.rtl.common import Emitted, instance, kind_code, module_name, word_bits
 from compiler.backends.rtl.registry import emitter
-from compiler.backends.rtl.window import WINACC_OP, activation_params, sum_bits, swg_params, window_chain
+from compiler.backends.rtl.window import WINACC_OP, activation_params, swg_params, window_chain
 from compiler.datatypes import element_bits as bits
 from compiler.ir import Layer
+from compiler.kinds.rtl_window import sum_bits
 
 
 @emitter("AvgPool")

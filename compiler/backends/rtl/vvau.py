@@ -8,9 +8,10 @@ import numpy as np
 
 from compiler.backends.rtl.common import PARAMS_DIR, Emitted, hex_rom, instance, kind_code, module_name, word_bits
 from compiler.backends.rtl.registry import emitter
-from compiler.backends.rtl.window import WINACC_OP, activation_params, mac_bits
+from compiler.backends.rtl.window import WINACC_OP, activation_params
 from compiler.datatypes import element_bits as bits
 from compiler.ir import IRError, Layer
+from compiler.kinds.rtl_window import mac_bits
 
 
 @emitter("VVAU")

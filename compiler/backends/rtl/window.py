@@ -3,10 +3,8 @@ the bnnc_swg -> bnnc_winacc pair that computes a window reduction over overlappi
 ConvolutionInputGenerator + Pool / VVAU)."""
 from __future__ import annotations
 
-import numpy as np
-
 from compiler.backends.rtl.common import PARAMS_DIR, hex_rom, kind_code
-from compiler.datatypes import element_bits as bits, signed_bits, value_range
+from compiler.datatypes import element_bits as bits
 from compiler.ir import IRError, Layer
 from compiler.kinds.activation import threshold_table
 
@@ -31,25 +29,6 @@ def activation_params(layer: Layer, channels: int, name: str, where: str) -> tup
     params.update(NT=nt, TB=tb, NOACT=0, OUT_BIAS=int(a.get("out_bias", 0)),
                   OUT_BIPOLAR=int(layer.out_dtype == "BIPOLAR"))
     return params, {tfile: hex_rom(tw, f"INT{tb}", f"{where} thresholds")}
-
-
-def sum_bits(layer: Layer, terms: int) -> int:
-    """Signed accumulator width holding every partial sum of `terms` input values exactly, and the output
-    code of a noact layer (its accumulator type)."""
-    lo, hi = value_range(layer.in_dtype)
-    return max(signed_bits(min(terms * lo, 0), max(terms * hi, 0)), bits(layer.in_dtype) + 1,
-               bits(layer.out_dtype) + 1)
-
-
-def mac_bits(layer: Layer, weights: np.ndarray) -> int:
-    """Signed accumulator width of a weighted sum over each channel's row of `weights` (channels, K): every
-    partial sum fits (negative and positive parts bounded separately)."""
-    lo, hi = value_range(layer.in_dtype)
-    w = np.asarray(weights, np.int64)
-    p1, p2 = w * lo, w * hi
-    neg = int(np.minimum(np.minimum(p1, p2), 0).sum(1).min(initial=0))
-    pos = int(np.maximum(np.maximum(p1, p2), 0).sum(1).max(initial=0))
-    return max(signed_bits(neg, pos), bits(layer.in_dtype) + 1, bits(layer.out_dtype) + 1)
 
 
 def swg_params(layer: Layer) -> dict[str, object]:

@@ -53,24 +53,17 @@ def swg_graph():
 
 
 def maxpool_graph():
-    """Signed values (negative maxima), floor mode on both axes, 2 of 4 channels per word, a 3x2/3x3 window."""
-    return _g("pool", [irgraphs.maxpool("pool0", (7, 5, 4), (2, 2), (2, 2), "INT4", pe=2),
+    """Signed values (negative maxima): overlapping 3x2 windows at stride 1 (window generator path), then floor
+    mode on both axes, 2 of 4 channels per word, a 3x2/3x3 window (disjoint windows)."""
+    return _g("pool", [irgraphs.maxpool("pool_ov", (9, 6, 4), (3, 2), (1, 1), "INT4", pe=2),       # -> (7, 5, 4)
+                       irgraphs.maxpool("pool0", (7, 5, 4), (2, 2), (2, 2), "INT4", pe=2),
                        irgraphs.maxpool("pool1", (3, 2, 4), (3, 2), (3, 3), "INT4", pe=4)])
-
-
-def maxpool_overlap_graph():
-    """Overlapping windows through the window generator: signed values, 3x3 windows at stride 2x1 (floor mode on
-    the rows), 2 of 4 channels per word; then a BIPOLAR 2x2 window at stride 1 (the OR of the bits)."""
-    rng = np.random.default_rng(13)
-    return _g("pool_overlap", [irgraphs.maxpool("pool0", (6, 5, 4), (3, 3), (2, 1), "INT4", pe=2),    # -> (2, 3, 4)
-                               irgraphs.mvtu("fc1", rng, (2, 3), 4, 6, "INT4", "INT2", "BIPOLAR", pe=3, simd=4),
-                               irgraphs.maxpool("pool2", (2, 3, 6), (2, 2), (1, 1), "BIPOLAR", pe=6)])
 
 
 CASES = {"xnor": xnor_graph, "w2a2": w2a2_graph, "int8": lambda: int8_graph()[0], "uint8": lambda: int8_graph()[1],
          "swg": swg_graph, "maxpool": maxpool_graph, "thresholding_labelselect": irgraphs.ties,
          "conv_bipolar": irgraphs.conv_bipolar,
-         "maxpool_overlap": maxpool_overlap_graph, "pools_depthwise": irgraphs.pools_depthwise}
+         "pools_depthwise": irgraphs.pools_depthwise}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
