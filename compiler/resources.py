@@ -36,6 +36,8 @@ RTL_COUNTER_BITS = 32      # bnnc_swg / bnnc_maxpool keep their position counter
 # bnnc_winacc weight/threshold ROMs (144x32 bits: logic; 256x135, 2304x4: block RAM), as if one RAMB18
 # were worth 64 * 129 ROM bits (its library cost 129, a logic ROM bit 1/64)
 RTL_ROM_BITS_PER_BRAM18 = 64 * 129
+RTL_SHALLOW_ROM_DEPTH = 8  # a logic ROM this shallow merges into the logic it feeds: RTL_SHALLOW_ROM_LUT_PER_BIT
+RTL_SHALLOW_ROM_LUT_PER_BIT = 0.25   # measured on bnnc_pool / bnnc_winacc threshold ROMs of 4 and 8 words
 
 
 def rtl_ram(role: str, depth: int, width: int) -> Memory:
@@ -52,7 +54,8 @@ class Memory:
     width: int
     count: int = 1
     mapping: str | None = None     # None: the HLS rule (by size); "rtl-rom": RTL_ROM_LOGIC_DEPTH; "rtl-rom-cost":
-    #                                RTL_ROM_BITS_PER_BRAM18; "lutram"/"bram"
+    #                                RTL_ROM_BITS_PER_BRAM18; "rtl-lutram": RAM32M/RAM64M as Yosys packs them;
+    #                                "lutram"/"bram"
 
     @property
     def bits(self) -> int:
@@ -67,6 +70,8 @@ class Memory:
             return "logic" if self.bits <= RTL_ROM_BITS_PER_BRAM18 * bram18_count(self.depth, self.width) else "bram"
         if self.mapping in ("lutram", "bram"):
             return self.mapping
+        if self.mapping == "rtl-lutram":
+            return "lutram"
         return "lutram" if self.bits <= LUTRAM_MAX_BITS else "bram"
 
     @property
@@ -75,7 +80,13 @@ class Memory:
 
     @property
     def lut(self) -> int:
-        return self.count * lutram_luts(self.depth, self.width) if self.style != "bram" else 0
+        if self.style == "bram":
+            return 0
+        if self.mapping == "rtl-lutram":
+            return self.count * rtl_lutram_luts(self.depth, self.width)
+        if self.mapping == "rtl-rom-cost" and self.depth <= RTL_SHALLOW_ROM_DEPTH:
+            return self.count * math.ceil(RTL_SHALLOW_ROM_LUT_PER_BIT * self.width)
+        return self.count * lutram_luts(self.depth, self.width)
 
 
 def bram18_count(depth: int, width: int) -> int:
@@ -90,6 +101,16 @@ def lutram_luts(depth: int, width: int) -> int:
     if depth <= 0 or width <= 0:
         return 0
     return math.ceil(depth / LUTRAM_DEPTH) * width
+
+
+def rtl_lutram_luts(depth: int, width: int) -> int:
+    """LUTs of an asynchronously read RAM as Yosys 0.23 maps it for xc7: RAM32M (32 words x 6 bits in 4 LUTs) up
+    to 32 words, else RAM64M (64 x 3 in 4 LUTs) per 64 words (measured: bnnc_winacc / bnnc_pool buffers)."""
+    if depth <= 0 or width <= 0:
+        return 0
+    if depth <= 32:
+        return 4 * math.ceil(width / 6)
+    return math.ceil(depth / 64) * 4 * math.ceil(width / 3)
 
 
 def fifo_luts(width: int, depth: int = FIFO_DEPTH) -> int:

@@ -13,12 +13,12 @@ import numpy as np
 from compiler.datatypes import signed_bits, value_range
 from compiler.kinds.base import LayerData
 from boards.catalog import Resources
-from compiler.resources import RTL_COUNTER_BITS, LayerCost, Memory, bits, ceil_log2, fifo_luts
+from compiler.resources import RTL_COUNTER_BITS, RTL_SHALLOW_ROM_DEPTH, LayerCost, Memory, bits, ceil_log2, fifo_luts
 
 # --- fitted on benchmarks/rtl_calibrate_kinds.py (Yosys 0.23, xc7) ---------------------------------------------
 ACT_LUT_PER_BIT = 1.17     # bnnc_act: LUTs per threshold per comparator bit (max(acc, thr) + 1), count adder included
 WINACC_CTRL_LUT = 40       # bnnc_winacc counters, enables, address
-POOL_CTRL_LUT = 150        # bnnc_pool: seven 32-bit position counters with their compares
+POOL_CTRL_LUT = 350        # bnnc_pool: seven 32-bit position counters with their compares
 DSP_MIN_PRODUCT_BITS = 9   # Yosys maps a product to a DSP48 when its result is at least this wide (mul2dsp)
 FIFO_FF = 27               # bnnc_fifo's registers besides its SRL/LUTRAM storage (pointers, level, output)
 
@@ -46,7 +46,7 @@ def winacc(layer: LayerData, k: int, op: str, acc_bits: int, weight_dtype: str |
     ib, ob = bits(layer.in_dtype), bits(layer.out_dtype)
     n_thr, tb = thresholds(layer) if op != "max" else (0, 0)
     sb = ib if op == "max" else acc_bits
-    mems = [Memory("partial results", cf, pe * sb, 1, "lutram")]
+    mems = [Memory("partial results", cf, pe * sb, 1, "rtl-lutram")]
     if op == "mac":
         mems.append(Memory("weights", k * cf, pe * bits(weight_dtype), 1, "rtl-rom-cost"))
     if n_thr:
@@ -68,7 +68,8 @@ def winacc(layer: LayerData, k: int, op: str, acc_bits: int, weight_dtype: str |
         lane += act_luts(n_thr, acc_bits, tb)
     lut = pe * lane + WINACC_CTRL_LUT + fifo_luts(pe * ob) + sum(m.lut for m in mems)
     ff = (pe * (ib + ob) + (pe * bits(weight_dtype) if op == "mac" else 0)
-          + sum(m.width for m in mems if m.role != "partial results" and m.style == "logic")
+          + sum(m.width for m in mems if m.role != "partial results" and m.style == "logic"
+                and m.depth > RTL_SHALLOW_ROM_DEPTH)
           + 2 * ceil_log2(max(2, cf)) + ceil_log2(max(2, k * cf)) + ceil_log2(max(2, k)) + 8
           + pe * ob + FIFO_FF)
     return Resources(lut=round(lut), ff=round(ff), bram18=sum(m.bram18 for m in mems), uram=0, dsp=dsp), mems
@@ -83,12 +84,13 @@ def pool(layer: LayerData, op: str, acc_bits: int) -> tuple[Resources, list[Memo
     b, ob = bits(layer.in_dtype), bits(layer.out_dtype)
     n_thr, tb = thresholds(layer) if op == "sum" else (0, 0)
     sb = b if op == "max" else acc_bits
-    mems = [Memory("partial results", ow * cf, pe * sb, 1, "lutram")]
+    mems = [Memory("partial results", ow * cf, pe * sb, 1, "rtl-lutram")]
     if n_thr:
         mems.append(Memory("thresholds", cf, pe * n_thr * tb, 1, "rtl-rom-cost"))
     lane = (b + 2) if op == "max" else acc_bits + act_luts(n_thr, acc_bits, tb)
     lut = pe * lane + POOL_CTRL_LUT + fifo_luts(pe * ob) + sum(m.lut for m in mems)
-    ff = 7 * RTL_COUNTER_BITS + ceil_log2(max(2, ow * cf)) + 1 + 2 * pe * ob + FIFO_FF
+    ff = (7 * RTL_COUNTER_BITS + ceil_log2(max(2, ow * cf)) + 1 + 2 * pe * ob + FIFO_FF
+          + sum(m.width for m in mems[1:] if m.style == "logic" and m.depth > RTL_SHALLOW_ROM_DEPTH))  # read register
     return Resources(lut=round(lut), ff=round(ff), bram18=sum(m.bram18 for m in mems), uram=0, dsp=0), mems
 
 

@@ -142,3 +142,39 @@ def test_rtl_target_models_the_rtl_memories_and_registers():
     assert [(m.role, m.depth) for m in s.memories] == [("line buffer", 4 * 8 * 2)]   # 3+1 rows -> 4, W*C/SIMD
     with pytest.raises(ValueError, match="unknown cost target 'vhdl'"):
         estimate(graph(deep), target="vhdl")
+
+
+def test_rtl_target_windows_and_pools():
+    """The RTL sliding window overlaps frames (cycles: the slower of reader and writer, no refill term);
+    an overlapping max-pool is a window generator plus bnnc_winacc (the generator's cycles and line buffer); a
+    disjoint one is bnnc_pool (every input word once); VVAU weight ROMs go to block RAM only when Yosys'
+    ROM cost rule says so."""
+    from compiler.resources import RTL_ROM_BITS_PER_BRAM18
+
+    s = swg(h=8, c=4, simd=2)                                 # 3x3, stride 1: 6x6 outputs of 9 * 2 words
+    assert estimate(graph(s), target="rtl").layers[0].cycles == 6 * 6 * 9 * 2 < estimate(graph(s)).layers[0].cycles
+
+    def pool(k, st):
+        o = (9 - k) // st + 1
+        return Layer("p", "MaxPool", (9, 9, 8), (o, o, 8), "INT4", "INT4", attrs={
+            "ifm_dim": [9, 9], "channels": 8, "kernel": [k, k], "stride": [st, st], "ofm_dim": [o, o]},
+            folding={"pe": 2})
+
+    ov = estimate(graph(pool(3, 1)), target="rtl").layers[0]
+    assert ov.cycles == 7 * 7 * 9 * 4 and [m.role for m in ov.memories] == ["line buffer", "partial results"]
+    dj = estimate(graph(pool(3, 3)), target="rtl").layers[0]
+    assert dj.cycles == 9 * 9 * 4 and [(m.role, m.depth) for m in dj.memories] == [("partial results", 3 * 4)]
+
+    def vvau(c, pe):
+        rng = np.random.default_rng(0)
+        return Layer("v", "VVAU", (4, 4, 9 * c), (4, 4, c), "INT4", "UINT2", attrs={
+            "channels": c, "kernel": [3, 3], "num_vectors": 16, "weight_dtype": "INT4", "acc_dtype": "INT12",
+            "out_bias": 0, "noact": False}, arrays={"weights": rng.integers(-8, 8, (c, 9)),
+                                                   "thresholds": np.sort(rng.integers(-50, 50, (c, 3)), 1)},
+            folding={"pe": pe})
+
+    for c, pe in ((16, 4), (512, 1)):
+        w = next(m for m in estimate(graph(vvau(c, pe)), target="rtl").layers[0].memories if m.role == "weights")
+        assert (w.depth, w.width) == (9 * c // pe, 4 * pe)
+        assert (w.style == "bram") == (w.bits > RTL_ROM_BITS_PER_BRAM18 * bram18_count(w.depth, w.width))
+    assert w.style == "bram"                                  # 4608 words x 4 bits
