@@ -10,9 +10,9 @@ import dataclasses
 
 import numpy as np
 
+from boards.catalog import Resources
 from compiler.datatypes import signed_bits, value_range
 from compiler.kinds.base import LayerData
-from boards.catalog import Resources
 from compiler.resources import RTL_COUNTER_BITS, RTL_SHALLOW_ROM_DEPTH, LayerCost, Memory, bits, ceil_log2, fifo_luts
 
 # --- fitted on benchmarks/rtl_calibrate_kinds.py (Yosys 0.23, xc7) ---------------------------------------------
@@ -52,7 +52,6 @@ def winacc(layer: LayerData, k: int, op: str, acc_bits: int, weight_dtype: str |
     if n_thr:
         mems.append(Memory("thresholds", cf, pe * n_thr * tb, 1, "rtl-rom-cost"))
     dsp = 0
-    lane = 0.0
     if op == "max":
         lane = ib + 2                                   # compare and select
     else:

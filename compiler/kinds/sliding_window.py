@@ -40,6 +40,8 @@ class SlidingWindow(Kind):
     attrs = {"ifm_dim": (list, tuple), "channels": int, "kernel": (list, tuple), "stride": (list, tuple),
              "pad": (list, tuple), "pad_value": int, "ofm_dim": (list, tuple)}
     ctrl_lut = 250
+    rtl_ctrl_lut = 440      # bnnc_swg's 32-bit counters and address arithmetic: 458 / 477 LUT synthesized (Yosys
+    #                         0.23 xc7, benchmarks/rtl_calibrate_kinds.py, overlapping max-pools), less the output mux
     report_notes = (CONV_NOTE,)
 
     def out_shape(self, attrs: dict[str, Any]) -> tuple[int, ...]:
@@ -124,7 +126,7 @@ class SlidingWindow(Kind):
         c.cycles = max(oh * max(ow * kh * kw * cf, sh * w * cf), h * w * cf)
         rows = 1 << math.ceil(math.log2(kh + sh))
         mems = [rtl_ram("line buffer", rows * w * (ch // simd), simd * b)]
-        logic_lut = c.resources.lut - sum(m.lut for m in c.memories)
+        logic_lut = c.resources.lut - sum(m.lut for m in c.memories) - self.ctrl_lut + self.rtl_ctrl_lut
         r = logic(logic_lut, 0, mems)
         ff = 7 * RTL_COUNTER_BITS + 2 * simd * b + 8
         return LayerCost(c.name, c.kind, c.pe, c.simd, c.cycles, type(r)(lut=r.lut, ff=ff, bram18=r.bram18, uram=0,
