@@ -9,7 +9,6 @@ docs/cost_model.md records the table this prints.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import numpy as np
