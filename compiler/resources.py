@@ -40,9 +40,17 @@ RTL_SHALLOW_ROM_DEPTH = 8  # a logic ROM this shallow merges into the logic it f
 RTL_SHALLOW_ROM_LUT_PER_BIT = 0.25   # measured on bnnc_pool / bnnc_winacc threshold ROMs of 4 and 8 words
 
 
+RTL_LUTRAM_PRIM_COST = 8    # Yosys 0.23 lutrams_xc5v.txt: one RAM32M/RAM64M; a RAMB18 costs 129 (brams_xc4v.txt)
+RTL_BRAM18_COST = 129
+
+
 def rtl_ram(role: str, depth: int, width: int) -> Memory:
-    """A RAM of the RTL library: distributed RAM up to RTL_ROM_LOGIC_DEPTH words, else block RAM."""
-    return Memory(role, depth, width, 1, "lutram" if depth <= RTL_ROM_LOGIC_DEPTH else "bram")
+    """A RAM of the RTL library where Yosys' memory_libmap puts it: distributed RAM (RAM32M / RAM64M) while its
+    primitives cost no more than the block RAMs (measured on bnnc_swg line buffers: 512 x 4 bits in 16 RAM64M,
+    512 x 8 in one RAMB18)."""
+    prims = rtl_lutram_luts(depth, width) // 4
+    cheaper = prims * RTL_LUTRAM_PRIM_COST <= RTL_BRAM18_COST * bram18_count(depth, width)
+    return Memory(role, depth, width, 1, "rtl-lutram" if cheaper else "bram")
 
 
 @dataclass

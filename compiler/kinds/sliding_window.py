@@ -40,8 +40,9 @@ class SlidingWindow(Kind):
     attrs = {"ifm_dim": (list, tuple), "channels": int, "kernel": (list, tuple), "stride": (list, tuple),
              "pad": (list, tuple), "pad_value": int, "ofm_dim": (list, tuple)}
     ctrl_lut = 250
-    rtl_ctrl_lut = 440      # bnnc_swg's 32-bit counters and address arithmetic: 458 / 477 LUT synthesized (Yosys
-    #                         0.23 xc7, benchmarks/rtl_calibrate_kinds.py, overlapping max-pools), less the output mux
+    rtl_ctrl_lut = 490      # bnnc_swg's 32-bit counters and address arithmetic: 458-534 LUT synthesized (Yosys 0.23
+    #                         xc7: two overlapping max-pools of benchmarks/rtl_calibrate_kinds.py, the eleven windows of
+    #                         benchmarks/rtl_depthwise.py), less the output mux
     report_notes = (CONV_NOTE,)
 
     def out_shape(self, attrs: dict[str, Any]) -> tuple[int, ...]:
