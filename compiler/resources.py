@@ -31,7 +31,7 @@ SHELL = Resources(lut=2000, ff=3000, bram18=4, uram=0, dsp=0)
 # --- the RTL library (hls/rtl) as Yosys 0.23 synth_xilinx maps it (docs/cost_model.md, "RTL target") -------
 RTL_ROM_LOGIC_DEPTH = 64   # a ROM at most this deep becomes LUT logic (a 64-word ROM bit is one LUT6), deeper: BRAM
 RTL_FF_PER_LUT = 0.3       # registers per logic LUT of the kinds without a structural register model
-RTL_COUNTER_BITS = 32      # bnnc_swg / bnnc_maxpool keep their position counters in 32-bit registers
+RTL_COUNTER_BITS = 32      # bnnc_swg / bnnc_pool keep their position counters in 32-bit registers
 # Yosys 0.23 memory_libmap puts a ROM in LUT logic while that is cheaper than block RAM: measured on the
 # bnnc_winacc weight/threshold ROMs (144x32 bits: logic; 256x135, 2304x4: block RAM), as if one RAMB18
 # were worth 64 * 129 ROM bits (its library cost 129, a logic ROM bit 1/64)
