@@ -50,12 +50,12 @@ void avgpool(hls::stream<ap_uint<PE * TI::bits> > &in, hls::stream<ap_uint<PE * 
                     const unsigned kx = px - unsigned(ox) * SW;
                     if (ox < 0 || unsigned(ox) >= OW || kx >= KW) continue;
                     const bool first = ky == 0 && kx == 0, last = ky == KH - 1 && kx == KW - 1;
-                    TAcc *a = acc[unsigned(oy) % NY][unsigned(ox) % NX][(unsigned(ox) / NX) * CF + cf];
+                    const unsigned iy = unsigned(oy) % NY, ix = unsigned(ox) % NX, iw = (unsigned(ox) / NX) * CF + cf;
                     for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
                         const TAcc x = inside ? TAcc(TI::decode(element<TI::bits>(v, p))) : TAcc(0);
-                        const TAcc s = (first ? TAcc(0) : a[p]) + x;
-                        a[p] = s;
+                        const TAcc s = (first ? TAcc(0) : acc[iy][ix][iw][p]) + x;
+                        acc[iy][ix][iw][p] = s;
                         if (last) {
                             if (NOACT) {
                                 set_element<TO::bits>(y, p, TO::encode(s));
