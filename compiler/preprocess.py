@@ -105,7 +105,11 @@ class Preprocess:
         return x
 
 
+PAD_TO_32 = ("cnv", "mobilenet")   # topologies built for 32x32 inputs (CIFAR-10 size): smaller images are padded
+
+
 def preprocess_for(model_name: str, shape: tuple[int, int, int], channels: int | None = None) -> Preprocess:
-    """The preprocessing bnnc uses for a topology on images of per-image `shape`: CNV needs 32x32, so 28x28 is padded."""
-    pad = 32 if model_name.lower() == "cnv" and max(shape[1:]) < 32 else None
+    """The preprocessing bnnc uses for a topology on images of per-image `shape`: CNV and MobileNet take 32x32, so
+    28x28 (Fashion-MNIST) is zero-padded."""
+    pad = 32 if model_name.lower() in PAD_TO_32 and max(shape[1:]) < 32 else None
     return Preprocess(range="unit", pad_to=pad, channels=channels)

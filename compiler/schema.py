@@ -31,6 +31,7 @@ KIND_ATTRS: dict[str, dict[str, Any]] = {
     "MaxPool": {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "ofm_dim": PAIR},
     "LabelSelect": {"num_labels": POS, "k": POS},
     "AvgPool": {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "ofm_dim": PAIR,
+                "pad": {"type": "array", "items": NONNEG, "minItems": 4, "maxItems": 4},
                 "acc_dtype": DTYPE, "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
     "DuplicateStreams": {"num_channels": POS, "num_vectors": POS},
     "AddStreams": {"num_channels": POS, "num_vectors": POS, "in1_dtype": DTYPE, "acc_dtype": DTYPE,

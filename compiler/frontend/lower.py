@@ -246,11 +246,10 @@ def _linear(lw: Lowering, node, st: State):
             raise CompileError.at(node, "Conv on a flat tensor")
         group = int(a.get("group", 1))
         c = st.qshape[0]
-        depthwise = group != 1
-        if depthwise and not (group == c and wi.shape[:2] == (c, 1)):
+        depthwise = group != 1 and group == c and wi.shape[:2] == (c, 1)
+        if group != 1 and (c % group or wi.shape[0] % group or wi.shape[1] * group != c):
             raise CompileError.at(node, f"grouped convolution with group={group} on {c} channels and weights "
-                                  f"{tuple(wi.shape)} is not supported; only depthwise (group == channels, one "
-                                  "output channel per input channel)")
+                                  f"{tuple(wi.shape)}: the groups do not divide the channels")
         if any(d != 1 for d in a.get("dilations", [1, 1])):
             raise CompileError.at(node, "dilated convolutions are not supported")
         mh, _, kh, kw = wi.shape
@@ -270,6 +269,8 @@ def _linear(lw: Lowering, node, st: State):
         in_dtype = swg_dt
         W = wi.transpose(0, 2, 3, 1).reshape(mh, -1)      # depthwise: (C, KH*KW) in the window's (ky, kx) order
         Ws = ws.transpose(0, 2, 3, 1).reshape(mh, -1)
+        if group != 1 and not depthwise:
+            W, Ws, wdt = _grouped_as_dense(node, wi, ws, wdt, group)     # (docs/ir.md, "Grouped convolutions")
         num_vectors, out_prefix = ofm[0] * ofm[1], (ofm[0], ofm[1])
     else:
         depthwise = False
@@ -386,6 +387,25 @@ def _linear(lw: Lowering, node, st: State):
         b = np.zeros(mh) if bias is None else np.abs(np.broadcast_to(np.asarray(bias, np.float64).reshape(-1), (mh,)))
         lw.qmap[lay.name]["rounding"] = {"acc_slack": (b / np.abs(s_row)).tolist()}
     return new, None
+
+
+def _grouped_as_dense(node, wi: np.ndarray, ws: np.ndarray, wdt: str, group: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """A grouped Conv's integer weights (CO, C/group, KH, KW) as the dense (CO, KH*KW*C) matrix of an MVTU in the
+    SlidingWindow's (ky, kx, c) order, zero outside each output channel's group (a depthwise conv with a channel
+    multiplier is group == C); its scales, and a weight datatype that holds the zeros."""
+    co, cg, kh, kw = wi.shape
+    og = co // group
+    if not np.all(ws == ws[:, :1, :1, :1]):
+        raise CompileError.at(node, "weight scale varies along the input axis; only per-tensor or per-output-channel "
+                              "weight scales can be moved past the accumulator")
+    dense = np.zeros((co, kh, kw, cg * group), dtype=wi.dtype)
+    for g in range(group):
+        dense[g * og : (g + 1) * og, :, :, g * cg : (g + 1) * cg] = wi[g * og : (g + 1) * og].transpose(0, 2, 3, 1)
+    dense = dense.reshape(co, -1)
+    scales = np.broadcast_to(ws[:, :1, 0, 0], dense.shape).astype(np.float32)
+    if wdt == "BIPOLAR" or not dtype(wdt).allowed(0):
+        wdt = range_dtype(min(int(dense.min()), 0), max(int(dense.max()), 0))
+    return dense, scales, wdt
 
 
 def _all_pow2(v: np.ndarray) -> bool:

@@ -21,14 +21,15 @@ POOL_OPS = ("AveragePool", "GlobalAveragePool", "ReduceMean")
 CHAIN_OPS = ("Mul", "Add", "Sub", "Div", "BatchNormalization", "Relu", "Trunc")
 
 
-def pool_window(lw, node, st) -> tuple[list[int], list[int], bool]:
-    """(kernel, stride, keepdims) of a pool node on the (C, H, W) tensor st; CompileError if not expressible."""
+def pool_window(lw, node, st) -> tuple[list[int], list[int], list[int], bool]:
+    """(kernel, stride, pad [top, left, bottom, right], keepdims) of a pool node on the (C, H, W) tensor st;
+    CompileError if not expressible."""
     from onnx import helper
 
     a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
     _, h, w = st.qshape
     if node.op_type == "GlobalAveragePool":
-        return [h, w], [h, w], True
+        return [h, w], [h, w], [0, 0, 0, 0], True
     if node.op_type == "ReduceMean":
         axes = a.get("axes")
         if axes is None and len(node.input) > 1 and node.input[1]:
@@ -36,15 +37,28 @@ def pool_window(lw, node, st) -> tuple[list[int], list[int], bool]:
             axes = None if v is None else np.asarray(v).reshape(-1).tolist()
         if axes is None or sorted(int(x) % 4 for x in axes) != [2, 3]:
             raise CompileError.at(node, f"ReduceMean over axes {axes} is not supported; only over H and W (2, 3)")
-        return [h, w], [h, w], bool(a.get("keepdims", 1))
-    k = list(a.get("kernel_shape", []))
-    s = list(a.get("strides", [1] * len(k)))
-    if len(k) != 2 or any(a.get("pads", [0])) or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])):
-        raise CompileError.at(node, "only 2-D AveragePool without padding, dilation or ceil_mode is supported")
-    if s[0] < k[0] or s[1] < k[1]:
-        raise CompileError.at(node, f"AveragePool with overlapping windows (strides {s} < kernel {k}) is not "
-                              "supported", hint="use stride == kernel, or a global average pool")
-    return k, s, True
+        return [h, w], [h, w], [0, 0, 0, 0], bool(a.get("keepdims", 1))
+    k = [int(v) for v in a.get("kernel_shape", [])]
+    s = [int(v) for v in a.get("strides", [1] * len(k))]
+    auto_pad = a.get("auto_pad", b"NOTSET")
+    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
+    if len(k) != 2 or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])) \
+            or auto_pad not in ("NOTSET", "VALID"):
+        raise CompileError.at(node, "only 2-D AveragePool without dilation, ceil_mode or auto_pad "
+                              f"(got auto_pad {auto_pad!r}) is supported", hint="give explicit pads")
+    pads = [int(v) for v in a.get("pads", [0, 0, 0, 0])] if auto_pad == "NOTSET" else [0, 0, 0, 0]
+    if len(pads) != 4:
+        raise CompileError.at(node, f"AveragePool pads {pads}: expected 4 values (top, left, bottom, right)")
+    pad = [pads[0], pads[1], pads[2], pads[3]]       # ONNX: [H begin, W begin, H end, W end]
+    if any(pad) and not a.get("count_include_pad", 0):
+        raise CompileError.at(node, f"AveragePool with pads {pads} and count_include_pad=0 divides border windows "
+                              "by their number of real pixels, a different divisor per position, which the "
+                              "AvgPool layer's one threshold set per channel cannot express",
+                              hint="count the padding (PyTorch's default count_include_pad=True), or drop the "
+                                   "padding")
+    if max(pad[0], pad[2]) >= k[0] or max(pad[1], pad[3]) >= k[1]:
+        raise CompileError.at(node, f"AveragePool pads {pads} must be smaller than the kernel {k}")
+    return k, s, pad, True
 
 
 def lower_avgpool(lw, node, st):
@@ -54,8 +68,8 @@ def lower_avgpool(lw, node, st):
     if not st.spatial:
         raise CompileError.at(node, f"{node.op_type} on a flat tensor is not supported")
     c, h, w = st.qshape
-    k, s, keep = pool_window(lw, node, st)
-    ofm = [(h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1]
+    k, s, pad, keep = pool_window(lw, node, st)
+    ofm = [(h + pad[0] + pad[2] - k[0]) // s[0] + 1, (w + pad[1] + pad[3] - k[1]) // s[1] + 1]
     steps, act, t = [], None, node.output[0]
     while True:
         nxt = lw.consumer(t)
@@ -87,7 +101,7 @@ def lower_avgpool(lw, node, st):
                         "window sum may round where the integer sum does not")
     xd = dtype(st.dtype)
     n = k[0] * k[1]
-    a0, a1 = n * int(xd.min()), n * int(xd.max())
+    a0, a1 = n * min(int(xd.min()), 0), n * max(int(xd.max()), 0)     # padded windows hold zeros
     lo, hi = q.level_range()
     if q.is_bipolar:
         lo, hi = 0, 1
@@ -98,7 +112,7 @@ def lower_avgpool(lw, node, st):
                               "an average pool must be followed by increasing float ops")
     acc = range_dtype(min(a0, 0), max(a1, 0))
     lay = Layer(f"{node.name}_avgpool", "AvgPool", (h, w, c), (ofm[0], ofm[1], c), st.dtype, q.dtype(),
-                attrs={"ifm_dim": [h, w], "channels": c, "kernel": k, "stride": s, "ofm_dim": ofm,
+                attrs={"ifm_dim": [h, w], "channels": c, "kernel": k, "stride": s, "pad": pad, "ofm_dim": ofm,
                        "acc_dtype": acc, "out_bias": 0 if q.is_bipolar else lo, "noact": False},
                 arrays={"thresholds": thr})
     lw.add(lay)
@@ -121,7 +135,9 @@ def _level_function(lw, node, steps, k, c, scale, quant):
             inits.append(numpy_helper.from_array(np.asarray(const_value(lw.model, name)), f"p{j}"))
         ins.append(f"p{j}" if name else "")
     pn = helper.make_node(node.op_type, ins, ["y"], name=node.name)
-    pn.attribute.extend(node.attribute)
+    # the node's own attributes on one unpadded window: with count_include_pad=1 (pool_window refuses 0 with
+    # padding) every window, padded or not, divides by KH*KW, as the unpadded window does
+    pn.attribute.extend(x for x in node.attribute if x.name != "pads")
     g = helper.make_graph([pn], "pool", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, c, *k])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
     opset = [o for o in lw.model.model.opset_import if o.domain in ("", "ai.onnx")]

@@ -201,6 +201,7 @@ def test_preprocess_pad_and_replicate_layout():
     assert (y[:, :, 2:30, 2:30] == 1.0).all() and y[:, :, :2].sum() == 0 and y[:, :, 30:].sum() == 0
     assert preprocess_for("cnv", (1, 28, 28)).pad_to == 32 and preprocess_for("lfc", (1, 28, 28)).pad_to is None
     assert preprocess_for("cnv", (3, 32, 32)).pad_to is None
+    assert preprocess_for("mobilenet", (1, 28, 28)).pad_to == 32
 
 
 def test_preprocess_spec_serialises_and_validates():

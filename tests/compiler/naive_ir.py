@@ -52,9 +52,9 @@ def layer(l, x: np.ndarray) -> np.ndarray:
             xr = x.reshape(len(x), -1, k, c).astype(np.int64)
             acc = (xr * l.arrays["weights"].T[None, None]).sum(axis=2)
         else:
-            (h, w), c, (kh, kw), (sh, sw) = a["ifm_dim"], a["channels"], a["kernel"], a["stride"]
+            (h, w), c, (kh, kw), (sh, sw), p = a["ifm_dim"], a["channels"], a["kernel"], a["stride"], a["pad"]
             oh, ow = a["ofm_dim"]
-            xi = x.reshape(len(x), h, w, c).astype(np.int64)
+            xi = np.pad(x.reshape(len(x), h, w, c).astype(np.int64), ((0, 0), (p[0], p[2]), (p[1], p[3]), (0, 0)))
             acc = np.stack([np.stack([xi[:, i * sh : i * sh + kh, j * sw : j * sw + kw].sum(axis=(1, 2))
                                       for j in range(ow)], 1) for i in range(oh)], 1)
         if a["noact"]:

@@ -38,10 +38,12 @@ def mobilenet_block(c_in, c_out, stride):
 
 
 def mobilenet_v1_style(seed=0):
-    """MobileNet-v1 in miniature, 4-bit: stem conv, two depthwise-separable blocks (one strided), GAP, FC."""
+    """MobileNet-v1 in miniature, 4-bit: stem conv, a padded overlapping 3x3 average pool, two
+    depthwise-separable blocks (one strided), GAP, FC."""
     torch.manual_seed(seed)
     m = nn.Sequential(quant_act(8), qnn.QuantConv2d(3, 8, 3, stride=2, padding=1, bias=False,
                                                     weight_quant=weight_quant(4)), nn.BatchNorm2d(8), quant_act(4),
+                      nn.AvgPool2d(3, stride=1, padding=1), quant_act(4),         # overlapping, zero-padded
                       *mobilenet_block(8, 16, 1), *mobilenet_block(16, 16, 2),
                       nn.AdaptiveAvgPool2d(1), quant_act(4), nn.Flatten(),
                       qnn.QuantLinear(16, 10, bias=False, weight_quant=weight_quant(4)))
@@ -136,21 +138,66 @@ def test_mobilenet_v1_style_exact_folded_and_csim(mobilenet):
     assert res.frames == 16 and res.ok, res.first_mismatch
 
 
-def test_overlapping_average_pool_is_refused(tmp_path):
-    m = nn.Sequential(quant_act(4), nn.AvgPool2d(3, stride=1), quant_act(4), nn.Flatten(),
-                      qnn.QuantLinear(4 * 4 * 2, 3, bias=False, weight_quant=weight_quant(4))).eval()
+def test_overlapping_padded_average_pools_are_exact(tmp_path):
+    """nn.AvgPool2d(3, stride=2, padding=1) (exported with count_include_pad=1: every window divides by 9, padding
+    adds zeros) and an overlapping TruncAvgPool2d(3, stride=1): exact against QONNX, with the padded windows."""
+    torch.manual_seed(5)
+    m = nn.Sequential(quant_act(4), nn.AvgPool2d(3, stride=2, padding=1), _qid(4),                 # 9x9 -> 5x5
+                      qnn.TruncAvgPool2d(3, stride=1, bit_width=4), quant_act(4),          # 5x5 -> 3x3
+                      nn.Flatten(), qnn.QuantLinear(2 * 3 * 3, 3, bias=False, weight_quant=weight_quant(4))).eval()
+    p = export(m, tmp_path / "m.onnx", (2, 9, 9))
+    pool = next(n for n in onnx.load(p).graph.node if n.op_type == "AveragePool")
+    assert {a.name: onnx.helper.get_attribute_value(a) for a in pool.attribute}["pads"] == [1, 1, 1, 1]
+    x = np.random.default_rng(5).uniform(-1, 1, (24, 2, 9, 9)).astype(np.float32)
+    g, rep = compile_and_verify(p, tmp_path / "b", inputs=x, num_random=16)
+    _check_exact(g, rep, {"AvgPool"})
+    pools = [l for l in g.layers if l.kind == "AvgPool"]
+    assert [(l.attrs["kernel"], l.attrs["stride"], l.attrs["pad"], l.out_shape) for l in pools] == [
+        ([3, 3], [2, 2], [1, 1, 1, 1], (5, 5, 2)), ([3, 3], [1, 1], [0, 0, 0, 0], (3, 3, 2))]
+    _nontrivial(g, x)
+
+
+def test_average_pool_excluding_padding_is_refused(tmp_path):
+    """count_include_pad=False needs a divisor per border position: a clear refusal naming the node."""
+    m = nn.Sequential(quant_act(4), nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), quant_act(4),
+                      nn.Flatten(), qnn.QuantLinear(2 * 3 * 3, 3, bias=False, weight_quant=weight_quant(4))).eval()
     p = export(m, tmp_path / "m.onnx", (2, 6, 6))
-    with pytest.raises(CompileError, match="overlapping windows"):
+    with pytest.raises(CompileError, match=r"AveragePool.*count_include_pad=0.*divisor per position"):
         compile_and_verify(p, tmp_path / "b")
 
 
-def test_grouped_non_depthwise_conv_is_refused(tmp_path):
+def test_channel_multiplier_and_grouped_convs_are_exact(tmp_path):
+    """A depthwise conv with channel multiplier 2 (groups == in_channels, out = 2 x in; binary weights, so the
+    zeros need a wider weight type) and a 2-group conv: dense MVTUs with zero weights outside each group, exact."""
+    torch.manual_seed(6)
+    m = nn.Sequential(quant_act(4), qnn.QuantConv2d(4, 8, 3, groups=4, padding=1, bias=False,
+                                                    weight_quant=weight_quant(1)), nn.BatchNorm2d(8), quant_act(4),
+                      qnn.QuantConv2d(8, 6, 3, groups=2, bias=False, weight_quant=weight_quant(4)), nn.BatchNorm2d(6),
+                      quant_act(4), nn.Flatten(), qnn.QuantLinear(6 * 4 * 4, 3, bias=False,
+                                                                  weight_quant=weight_quant(4)))
+    p = export(randomize_bn(m, 6), tmp_path / "m.onnx", (4, 6, 6))
+    x = np.random.default_rng(6).uniform(-1, 1, (24, 4, 6, 6)).astype(np.float32)
+    g, rep = compile_and_verify(p, tmp_path / "b", inputs=x, num_random=8)
+    _check_exact(g, rep, {"MVTU", "SlidingWindow"})
+    mult, grouped = [l for l in g.layers if l.kind == "MVTU"][:2]
+    assert (mult.attrs["MH"], mult.attrs["MW"], mult.attrs["weight_dtype"]) == (8, 36, "INT2")
+    w = mult.arrays["weights"].reshape(8, 9, 4)                     # (out, ky*kx, in): out o reads in o // 2 only
+    assert all(not np.any(np.delete(w[o], o // 2, axis=1)) and np.any(w[o][:, o // 2]) for o in range(8))
+    assert (grouped.attrs["MH"], grouped.attrs["MW"]) == (6, 72)
+    assert not np.any(grouped.arrays["weights"].reshape(6, 9, 8)[:3, :, 4:])
+
+
+def test_inconsistent_groups_are_refused(tmp_path):
     m = nn.Sequential(quant_act(4), qnn.QuantConv2d(4, 4, 3, groups=2, bias=False, weight_quant=weight_quant(4)),
                       quant_act(4), nn.Flatten(), qnn.QuantLinear(4 * 4 * 4, 3, bias=False,
                                                                    weight_quant=weight_quant(4))).eval()
     p = export(m, tmp_path / "m.onnx", (4, 6, 6))
-    with pytest.raises(CompileError, match="group=2.*only depthwise"):
-        compile_and_verify(p, tmp_path / "b")
+    bad = onnx.load(p)
+    conv = next(n for n in bad.graph.node if n.op_type == "Conv")
+    next(a for a in conv.attribute if a.name == "group").i = 3
+    onnx.save(bad, tmp_path / "bad.onnx")
+    with pytest.raises(CompileError, match=r"Conv.*group=3 on 4 channels.*do not divide"):
+        compile_and_verify(tmp_path / "bad.onnx", tmp_path / "b")
 
 
 def test_trunc_avg_pool_without_requantizer(tmp_path):

@@ -1,5 +1,5 @@
 """Property: random small Brevitas networks of residual blocks, depthwise-separable blocks and average pools
-(any order, 2..4 bits) lower to stream DAGs whose every integer layer equals QONNX execution; the first few are
+(disjoint, truncating, overlapping with padding; any order, 2..4 bits) lower to stream DAGs whose every integer layer equals QONNX execution; the first few are
 also C-simulated bit-exactly."""
 import tempfile
 from pathlib import Path
@@ -36,6 +36,8 @@ class Block(nn.Module):
                                    _q(a))
         elif kind == "trunc_pool":
             self.f = nn.Sequential(qnn.TruncAvgPool2d(2, stride=2, bit_width=a), _q(a))
+        elif kind == "overlap_pool":                     # overlapping, zero-padded (count_include_pad=1)
+            self.f = nn.Sequential(nn.AvgPool2d(3, stride=2, padding=1), _q(a))
         else:
             self.f = nn.Sequential(nn.AvgPool2d(2), _q(a))
 
@@ -62,7 +64,7 @@ class Net(nn.Module):
 
 @st.composite
 def nets(draw):
-    kinds = draw(st.lists(st.sampled_from(["residual", "separable", "trunc_pool", "pool"]), min_size=1, max_size=3))
+    kinds = draw(st.lists(st.sampled_from(["residual", "separable", "trunc_pool", "pool", "overlap_pool"]), min_size=1, max_size=3))
     kinds = [k for i, k in enumerate(kinds) if not (k.endswith("pool") and "pool" in "".join(kinds[:i]))]
     w, a = draw(st.sampled_from([(2, 2), (4, 4), (3, 4), (4, 2)]))
     c = draw(st.integers(2, 5))

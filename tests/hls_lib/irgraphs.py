@@ -89,17 +89,21 @@ def vvau(name, rng, prefix, c, kernel, in_dtype, weight_dtype, out_dtype=None, n
                  arrays=arrays, folding={"pe": pe})
 
 
-def avgpool(name, rng, in_shape, kernel, stride, in_dtype, out_dtype=None, nt=1, out_bias=0, pe=1) -> Layer:
-    """Window sums then thresholds; out_dtype None: noact (output the sum)."""
+def avgpool(name, rng, in_shape, kernel, stride, in_dtype, out_dtype=None, nt=1, out_bias=0, pe=1,
+            pad=(0, 0, 0, 0), thr_range=None) -> Layer:
+    """Window sums (zero padding: pad = top, left, bottom, right) then thresholds drawn in thr_range (default:
+    half the sum's range); out_dtype None: noact."""
     h, w, c = in_shape
-    oh, ow = (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1
+    oh = (h + pad[0] + pad[2] - kernel[0]) // stride[0] + 1
+    ow = (w + pad[1] + pad[3] - kernel[1]) // stride[1] + 1
     n = kernel[0] * kernel[1]
     lo, hi = n * int(dtype(in_dtype).min()), n * int(dtype(in_dtype).max())
     acc = _signed_name(min(lo, 0), max(hi, 0))
-    arrays = {} if out_dtype is None else {"thresholds": _thresholds(rng, c, nt, lo // 2, hi // 2)}
+    tlo, thi = thr_range or (lo // 2, hi // 2)
+    arrays = {} if out_dtype is None else {"thresholds": _thresholds(rng, c, nt, tlo, thi)}
     return Layer(name, "AvgPool", (h, w, c), (oh, ow, c), in_dtype, out_dtype or acc,
                  attrs={"ifm_dim": [h, w], "channels": c, "kernel": list(kernel), "stride": list(stride),
-                        "ofm_dim": [oh, ow], "acc_dtype": acc, "out_bias": out_bias, "noact": out_dtype is None},
+                        "pad": list(pad), "ofm_dim": [oh, ow], "acc_dtype": acc, "out_bias": out_bias, "noact": out_dtype is None},
                  arrays=arrays, folding={"pe": pe})
 
 
@@ -155,16 +159,21 @@ def ties(seed: int = 2) -> DataflowGraph:
 
 def pools_depthwise(seed: int = 3) -> DataflowGraph:
     """MobileNet-style path: a zero-padded depthwise 3x3 (VVAU, thresholds, 2 -> 4 converter), disjoint 2x2
-    average pool of an odd image (floor mode) with thresholds, a strided unpadded depthwise 2x2 into its
-    accumulator (noact), and a global average pool outputting its sums."""
+    average pool of an odd image (floor mode) with thresholds, two overlapping zero-padded average pools (3x3
+    stride 2 pad 1 as MobileNet/ResNet stems use; 3x2 stride 1 with asymmetric padding), a zero-padded
+    depthwise 2x2 into its accumulator (noact), and a global average pool outputting its sums."""
     rng = np.random.default_rng(seed)
     l0 = swg("swg0", (7, 7, 8), (3, 3), (1, 1), (1, 1, 1, 1), "INT4", simd=2)                    # -> (7, 7, 72)
     l1 = vvau("dw1", rng, (7, 7), 8, (3, 3), "INT4", "INT4", "UINT2", nt=3, pe=4)
     l2 = avgpool("pool2", rng, (7, 7, 8), (2, 2), (2, 2), "UINT2", "INT3", nt=5, out_bias=-2, pe=2)  # -> (3, 3, 8)
-    l3 = swg("swg3", (3, 3, 8), (2, 2), (1, 1), (0, 0, 0, 0), "INT3", simd=8)                   # -> (2, 2, 32)
+    l2b = avgpool("pool2b", rng, (3, 3, 8), (3, 3), (2, 2), "INT3", "INT3", nt=7, out_bias=-4, pe=1,
+                  pad=(1, 1, 1, 1), thr_range=(-2, 10))                                                             # -> (2, 2, 8)
+    l2c = avgpool("pool2c", rng, (2, 2, 8), (3, 2), (1, 1), "INT3", "INT3", nt=7, out_bias=-4, pe=2,
+                  pad=(1, 0, 1, 1), thr_range=(-6, 6))                                                             # -> (2, 2, 8)
+    l3 = swg("swg3", (2, 2, 8), (2, 2), (1, 1), (1, 1, 0, 0), "INT3", simd=8)                   # -> (2, 2, 32)
     l4 = vvau("dw4", rng, (2, 2), 8, (2, 2), "INT3", "INT2", None, pe=8)
     l5 = avgpool("gap5", rng, (2, 2, 8), (2, 2), (2, 2), l4.out_dtype, None, pe=1)
-    return graph("pools_depthwise", [l0, l1, l2, l3, l4, l5])
+    return graph("pools_depthwise", [l0, l1, l2, l2b, l2c, l3, l4, l5])
 
 
 def residual(seed: int = 4) -> DataflowGraph:
