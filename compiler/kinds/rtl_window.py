@@ -114,14 +114,15 @@ def mac_bits(layer: LayerData, weights: np.ndarray) -> int:
 
 def pool_layer_cost(layer: LayerData, hls: LayerCost, op: str) -> LayerCost:
     """The RTL cost of a MaxPool (op 'max') or AvgPool ('sum') layer: bnnc_pool for disjoint windows (the HLS
-    cycle count: every input word once); overlapping windows as bnnc_swg (its rtl_cost: line buffer, cycles)
+    cycle count: every input word once); overlapping or zero-padded windows as bnnc_swg (its rtl_cost: line buffer, cycles)
     followed by bnnc_winacc."""
     from compiler import kinds
 
     a = layer.attrs
     (kh, kw), (sh, sw) = a["kernel"], a["stride"]
     acc = sum_bits(layer, kh * kw) if op == "sum" else 0
-    if sh >= kh and sw >= kw:
+    pad = list(a.get("pad", (0, 0, 0, 0)))
+    if sh >= kh and sw >= kw and not any(pad):
         r, mems = pool(layer, op, acc)
         return LayerCost(hls.name, hls.kind, hls.pe, hls.simd, hls.cycles, r, mems, hls.notes + ["rtl"])
     (oh, ow), c = a["ofm_dim"], int(a["channels"])
@@ -129,9 +130,9 @@ def pool_layer_cost(layer: LayerData, hls: LayerCost, op: str) -> LayerCost:
         layer, name=f"{layer.name}_swg", kind="SlidingWindow", out_shape=(oh, ow, kh * kw * c),
         out_dtype=layer.in_dtype, arrays={}, folding={"simd": layer.pe},
         attrs={"ifm_dim": list(a["ifm_dim"]), "channels": c, "kernel": [kh, kw], "stride": [sh, sw],
-               "pad": [0, 0, 0, 0], "pad_value": 0, "ofm_dim": [oh, ow]})
+               "pad": pad, "pad_value": 0, "ofm_dim": [oh, ow]})
     swg = kinds.get("SlidingWindow").rtl_cost(swg_layer)
     r, mems = winacc(layer, kh * kw, op, acc)
     fifo = Resources(lut=fifo_luts(layer.pe * bits(layer.in_dtype)))   # the generator has no FIFO of its own here
     return LayerCost(hls.name, hls.kind, hls.pe, hls.simd, swg.cycles, swg.resources + r - fifo,
-                     swg.memories + mems, hls.notes + ["rtl", "overlapping windows: window generator + accumulator"])
+                     swg.memories + mems, hls.notes + ["rtl", "overlapping/padded windows: window generator + accumulator"])

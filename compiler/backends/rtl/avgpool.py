@@ -1,5 +1,5 @@
 """AvgPool -> bnnc_pool (OP 1: window sums, then thresholds or the sum) for windows that do not overlap (global
-pools included), else bnnc_swg -> bnnc_winacc (OP 1), the path a stride < kernel window takes."""
+pools included), else bnnc_swg -> bnnc_winacc (OP 1), the path a stride < kernel or zero-padded window takes."""
 from __future__ import annotations
 
 import math
@@ -24,7 +24,7 @@ def emit(layer: Layer, index: int) -> Emitted:
                f"{' noact' if a['noact'] else ''}")
     in_bits, out_bits = word_bits(layer, "in"), word_bits(layer, "out")
     b, kind = bits(layer.in_dtype), kind_code(layer.in_dtype)
-    if sh < kh or sw < kw:          # overlapping windows: a window generator, then the running sum
+    if sh < kh or sw < kw or any(a.get("pad", ())):   # overlapping or padded: a window generator, then the sum
         acc = {"K": math.prod(a["kernel"]), "C": a["channels"], "PE": layer.pe, "IB": b, "IN_KIND": kind,
                "OP": WINACC_OP["sum"], "AW": aw, **act}
         return Emitted(name, window_chain(name, swg_params(layer), acc, in_bits, out_bits, comment), files)

@@ -32,11 +32,17 @@ def activation_params(layer: Layer, channels: int, name: str, where: str) -> tup
 
 
 def swg_params(layer: Layer) -> dict[str, object]:
-    """bnnc_swg parameters of a pool's window generator: no padding, PE channels per word, codes unchanged."""
+    """bnnc_swg parameters of a pool's window generator: PE channels per word, codes unchanged, zero padding
+    where the pool has a `pad` (AvgPool with count_include_pad: pixels outside the map count as 0)."""
     a = layer.attrs
     (h, w), (kh, kw), (sh, sw), (oh, ow) = a["ifm_dim"], a["kernel"], a["stride"], a["ofm_dim"]
+    pad = a.get("pad", (0, 0, 0, 0))
     b, kind = bits(layer.in_dtype), kind_code(layer.in_dtype)
-    return {"H": h, "W": w, "C": a["channels"], "KH": kh, "KW": kw, "SH": sh, "SW": sw, "PAD_TOP": 0, "PAD_LEFT": 0,
+    if any(pad) and layer.in_dtype == "BIPOLAR":
+        raise IRError(f"layer {layer.name!r} ({layer.kind}): zero padding of a BIPOLAR stream has no code "
+                      "(0 is not -1 or +1); the RTL library cannot pad it")
+    return {"H": h, "W": w, "C": a["channels"], "KH": kh, "KW": kw, "SH": sh, "SW": sw, "PAD_TOP": pad[0],
+            "PAD_LEFT": pad[1],
             "OH": oh, "OW": ow, "SIMD": layer.pe, "IB": b, "IN_KIND": kind, "OB": b, "OUT_KIND": kind, "PAD_CODE": 0}
 
 

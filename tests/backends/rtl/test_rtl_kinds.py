@@ -105,21 +105,14 @@ def test_generated_rtl_lints_clean(tmp_path):
 
 
 def test_overlapping_avgpool_bit_exact(tmp_path):
-    """stride < kernel average pools take the window-generator path (bnnc_swg -> bnnc_winacc sum): thresholds and
-    noact, floor mode on the rows. Runs once the AvgPool kind accepts overlapping windows."""
-    from compiler import kinds
-    from compiler.errors import IRError
-
+    """stride < kernel and zero-padded average pools take the window-generator path (bnnc_swg -> bnnc_winacc
+    sum): thresholds and noact, floor mode on the rows, asymmetric zero padding counted in the window."""
     rng = np.random.default_rng(5)
     l0 = irgraphs.avgpool("ap0", rng, (7, 6, 4), (3, 3), (2, 1), "INT4", "UINT3", nt=7, pe=2)       # -> (3, 4, 4)
-    l1 = irgraphs.avgpool("ap1", rng, (3, 4, 4), (2, 2), (1, 1), "UINT3", None, pe=4)              # -> (2, 3, 4)
-    g = _g("avg_overlap", [l0, l1])
-    try:
-        kinds.get("AvgPool").check(l0)
-    except IRError as e:
-        if "overlapping" not in str(e):
-            raise
-        pytest.skip(f"the AvgPool kind refuses overlapping windows here: {e}")
+    l1 = irgraphs.avgpool("ap1", rng, (3, 4, 4), (2, 2), (1, 1), "UINT3", "UINT3", nt=7, pe=4,
+                          pad=(1, 0, 0, 1))                                                      # -> (3, 4, 4)
+    l2 = irgraphs.avgpool("ap2", rng, (3, 4, 4), (3, 3), (2, 2), "UINT3", None, pe=4, pad=(1, 1, 1, 1))  # (2, 2, 4)
+    g = _g("avg_overlap", [l0, l1, l2])
     proj = rtl_project(g, tmp_path)
     assert_bit_exact(g, proj, frames=6)
     assert_bit_exact(g, proj, frames=4, seed=1, stall_seed=7)
