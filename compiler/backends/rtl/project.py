@@ -106,7 +106,7 @@ def _unit(i: int, layer, emitted: Emitted, fronts: list[_Front], outs: list[tupl
     def level() -> str:
         nonlocal slot
         slot += 1
-        return f"fifo_max[{32 * slot - 1}:{32 * (slot - 1)}]"
+        return f"levels[{32 * slot - 1}:{32 * (slot - 1)}]"
 
     conn = []
     for j, fr in enumerate(fronts):
@@ -144,10 +144,12 @@ def _unit(i: int, layer, emitted: Emitted, fronts: list[_Front], outs: list[tupl
                                (f"o{k}_data", f"o{k}_valid", f"o{k}_ready"), level()))
     if fifos:
         ports.append(f"    output wire [{32 * len(fifos) - 1}:0] fifo_max")
+        body.insert(0, f"    wire [{32 * len(fifos) - 1}:0] levels;\n")
+        tail.append(f"    assign fifo_max = STATS != 0 ? levels : {32 * len(fifos)}'d0;\n")
     joined = ",\n        ".join(conn)
     plist = ",\n".join(ports)
     return f"""// layer {layer.name!r} ({layer.kind}): {n_in} input / {n_out} output stream(s), {len(fifos)} FIFO(s)
-module unit_{i:02d} (
+module unit_{i:02d} #(parameter STATS = 0) (
 {plist}
 );
 {"".join(body)}    {emitted.module} u_{emitted.module} (
@@ -183,11 +185,13 @@ module {TOP} #(parameter STATS = 0) (
 );
     wire unused_in = &{{1'b0, s_axis_tlast{', s_axis_tdata[%d:%d]' % (ia - 1, ib) if ia > ib else ''}}};   // TLAST: num_frames, as in HLS
     wire [{32 * n_fifos - 1}:0] levels;
-    assign fifo_max_level = STATS != 0 ? levels : {32 * n_fifos}'d0;
+    assign fifo_max_level = levels;         // zero unless STATS (each unit masks its own)
     wire [{ib - 1}:0] s_in_data;
     wire s_in_valid, s_in_ready;
+    wire [31:0] in_level;
 """ + _fifo_inst("in_fifo", in_fifo, (f"s_axis_tdata[{ib - 1}:0]", "s_axis_tvalid", "s_axis_tready"),
-                 ("s_in_data", "s_in_valid", "s_in_ready"), "levels[31:0]")]
+                 ("s_in_data", "s_in_valid", "s_in_ready"), "in_level") + """    assign levels[31:0] = STATS != 0 ? in_level : 32'd0;
+"""]
     slot = 1
     for k, (ins, outs, nf) in enumerate(wiring):
         decl = "".join(f"""    wire [{wb - 1}:0] {w}_data;
@@ -199,7 +203,7 @@ module {TOP} #(parameter STATS = 0) (
             conn.append(f".fifo_max(levels[{32 * (slot + nf) - 1}:{32 * slot}])")
             slot += nf
         joined = ",\n        ".join(conn)
-        lines.append(f"""{decl}    unit_{k:02d} u_unit_{k:02d} (
+        lines.append(f"""{decl}    unit_{k:02d} #(.STATS(STATS)) u_unit_{k:02d} (
         .clk(clk), .rst(rst),
         {joined});""")
     pad = f"{{{{{oa - ob}{{1'b0}}}}, {out_wire}_data}}" if oa > ob else f"{out_wire}_data"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hls_lib import irgraphs
+import stream_graphs
 from conftest import requires_verilator
 from rtl_check import assert_bit_exact, rtl_project
 from compiler.backends.rtl.project import generate_rtl
@@ -60,7 +61,7 @@ def maxpool_graph():
                        irgraphs.maxpool("pool1", (3, 2, 4), (3, 2), (3, 3), "INT4", pe=4)])
 
 
-CASES = {"xnor": xnor_graph, "w2a2": w2a2_graph, "int8": lambda: int8_graph()[0], "uint8": lambda: int8_graph()[1],
+CASES = {"two_adds": stream_graphs.two_adds, "xnor": xnor_graph, "w2a2": w2a2_graph, "int8": lambda: int8_graph()[0], "uint8": lambda: int8_graph()[1],
          "swg": swg_graph, "maxpool": maxpool_graph, "thresholding_labelselect": irgraphs.ties,
          "conv_bipolar": irgraphs.conv_bipolar}
 
