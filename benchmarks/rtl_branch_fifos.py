@@ -4,7 +4,9 @@ its maximum frame rate) in Verilator (bnnc's RTL backend), first at the computed
 FIFO of one AddStreams shrunk: a bisection finds the smallest depth that does not deadlock and the smallest
 that keeps the measured cycles per frame of the computed depth (within 1 %).
 
-usage: python benchmarks/rtl_branch_fifos.py [WORK_DIR] [--blocks 1] [--frames 50] [--no-sweep]
+usage: python benchmarks/rtl_branch_fifos.py [WORK_DIR] [--blocks 1] [--frames 50] [--no-sweep] [--synth]
+--synth also runs Yosys (synth_xilinx xc7) on the design at the computed depths and prints each layer's LUTs and
+FFs beside the RTL estimate (compiler.cost.estimate(target="rtl")).
 Every point is a Verilator build (~1 min here); all figures are simulated cycles (rtlsim), not a board.
 """
 from __future__ import annotations
@@ -48,6 +50,7 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=1)
     ap.add_argument("--frames", type=int, default=50)
     ap.add_argument("--no-sweep", action="store_true")
+    ap.add_argument("--synth", action="store_true")
     args = ap.parse_args()
     work = Path(args.work)
     g = residual_graph(work, args.blocks)
@@ -61,6 +64,22 @@ def main() -> None:
     for f in branch:
         print(f"  {f['fifo']}: depth {f['depth']} (compiler.fifo: {f['computed_depth']}), high-water {f['max_level']}")
     result = {"blocks": args.blocks, "frames": args.frames, "estimated_cycles_per_frame": est, "computed": base}
+    if args.synth:
+        from compiler.backends.rtl.project import RtlProject
+        from compiler.backends.rtl.reports import synth_doc
+        from compiler.backends.rtl.yosys import synthesize
+
+        rtl = work / "rtl_computed"
+        proj = RtlProject(rtl, json.loads((rtl / "rtl.json").read_text()))
+        doc = synth_doc(g, synthesize(proj, "xc7"), estimate(g, target="rtl"), "Pynq-Z1", "xc7z020")
+        print(f"Yosys ({doc['tool']}, synth_xilinx xc7) per layer, synthesized / RTL estimate:")
+        for l in doc["layers"]:
+            s_, e_ = l["synth"], l["estimated"]
+            print(f"  {l['name']:22} {l['kind']:17} LUT {s_['LUT']:6}/{e_['LUT']:<6} ({s_['LUT'] / max(1, e_['LUT']):.2f})"
+                  f"  FF {s_['FF']:5}/{e_['FF']:<5} ({s_['FF'] / max(1, e_['FF']):.2f})")
+        t, e = doc["total"], doc["estimated_total"]
+        print(f"  total LUT {t['LUT']}/{e['LUT']} ({t['LUT'] / e['LUT']:.2f}), FF {t['FF']}/{e['FF']}")
+        result["synth"] = doc
     if not args.no_sweep:
         skip = max(branch, key=lambda f: f["computed_depth"])
         name, j = skip["fifo"].split(" input ")[0], int(skip["fifo"].split(" input ")[1].split()[0])

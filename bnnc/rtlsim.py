@@ -20,8 +20,8 @@ def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, 
     """Generate BUILD_DIR/rtl, simulate it with Verilator, write BUILD_DIR/rtlsim.json; exit 0 iff the
     outputs equal the simulator's."""
     from compiler.backends.rtl.project import generate_rtl
-    from compiler.backends.rtl.reports import rtlsim_doc, write_json
-    from compiler.backends.rtl.verilator import VERILATOR, check, tool_version
+    from compiler.backends.rtl.reports import deadlock_doc, rtlsim_doc, write_json
+    from compiler.backends.rtl.verilator import VERILATOR, RtlsimDeadlock, check, tool_version
     from compiler.codegen import load_build
     from compiler.cost import estimate
     from compiler.csim import random_inputs
@@ -30,7 +30,11 @@ def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, 
         tool = tool_version(VERILATOR)
         graph = load_build(build_dir)
         project = generate_rtl(graph, Path(build_dir) / "rtl")
-        rep = check(graph, project, random_inputs(graph, frames, seed), stall_seed=stall_seed, jobs=jobs)
+        try:
+            rep = check(graph, project, random_inputs(graph, frames, seed), stall_seed=stall_seed, jobs=jobs)
+        except RtlsimDeadlock as e:
+            out = write_json(Path(build_dir) / "rtlsim.json", deadlock_doc(project, e, tool, frames, seed, stall_seed))
+            raise click.ClickException(f"{e}\n  report: {out}") from None
         doc = rtlsim_doc(graph, project, rep, estimate(graph), tool, seed, stall_seed)
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None

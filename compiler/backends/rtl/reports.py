@@ -33,7 +33,7 @@ def rtlsim_doc(graph: DataflowGraph, project: RtlProject, rep: RtlsimReport, cos
                seed: int, stall_seed: int | None) -> dict:
     hw = hardware_layers(cost)
     return {
-        "tool": tool, "frames": rep.frames, "mismatches": rep.mismatches,
+        "tool": tool, "deadlock": False, "frames": rep.frames, "mismatches": rep.mismatches,
         "mismatched_frames": rep.mismatched_frames, "first_mismatch": rep.first_mismatch,
         "cycles_per_frame": rep.cycles_per_frame, "latency_cycles": rep.latency_cycles,
         "estimated_cycles_per_frame": max(l.cycles for l in hw),
@@ -48,6 +48,16 @@ def rtlsim_doc(graph: DataflowGraph, project: RtlProject, rep: RtlsimReport, cos
                   "offered every cycle and output always accepted (stall_seed: random gaps on both sides)",
                   "estimates exclude the DMA shell stage (estimated_cycles_per_frame_with_dma includes it)"],
     }
+
+
+def deadlock_doc(project: RtlProject, err, tool: str, frames: int, seed: int, stall_seed: int | None) -> dict:
+    """rtlsim.json of a run that deadlocked (compiler.backends.rtl.verilator.RtlsimDeadlock): how far it got and
+    how full each FIFO was; no cycle figures."""
+    st = err.stats
+    return {"tool": tool, "deadlock": True, "frames": frames, "frames_completed": len(st["frame_done"]),
+            "stopped_at_cycle": st["cycles"], "message": str(err).split("\n  hint:")[0],
+            "fifos": fifo_levels(project, st["fifo_max_level"]), "seed": seed, "stall_seed": stall_seed,
+            "source_digest": project.meta["source_digest"]}
 
 
 def fifo_levels(project: RtlProject, levels: list[int]) -> list[dict]:
