@@ -46,7 +46,9 @@ module bnnc_add #(
     assign in1_ready = en && in0_valid;
 
     reg v1;
-    reg [PE*AB-1:0] s1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [PE*AB-1:0] s1;                                // NOACT keeps the low OB bits of each sum
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [PE*AB-1:0] sum;
     genvar p;
     generate

@@ -97,12 +97,13 @@ def test_overlapping_maxpool_is_a_clear_error(tmp_path):
     assert not (tmp_path / "rtl").exists()
 
 
-def test_generated_rtl_lints_clean(tmp_path):
-    """The library and a generated design (every kind, converters) pass verilator --lint-only -Wall as
-    Verilog-2005."""
+@pytest.mark.parametrize("make", [irgraphs.conv_bipolar, stream_graphs.two_adds], ids=["linear", "dag"])
+def test_generated_rtl_lints_clean(make, tmp_path):
+    """The library and a generated design (every kind, converters; a stream DAG with both AddStreams modes)
+    pass verilator --lint-only -Wall as Verilog-2005."""
     import subprocess
 
-    proj = rtl_project(irgraphs.conv_bipolar(), tmp_path)
+    proj = rtl_project(make(), tmp_path)
     res = subprocess.run(["verilator", "--lint-only", "-Wall", "--default-language", "1364-2005", "-Wno-DECLFILENAME",
                           "--top-module", "bnnc_top", *proj.sources], cwd=proj.path, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
