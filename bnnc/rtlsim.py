@@ -44,8 +44,9 @@ def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, 
                f"in {rep.mismatched_frames} frames")
     click.echo(f"  cycles/frame {doc['cycles_per_frame']} (estimate {doc['estimated_cycles_per_frame']}), "
                f"latency {doc['latency_cycles']} cycles (estimate {doc['estimated_latency_cycles']})")
-    click.echo("  FIFO high-water marks: " + ", ".join(f"{f['fifo']} {f['max_level']}/{f['depth']}"
-                                                      for f in doc["fifos"]))
+    click.echo("  FIFO high-water marks: " + ", ".join(
+        f"{f['fifo']} {f['max_level']}/{f['depth']}"
+        + (f" (compiler.fifo depth {f['computed_depth']})" if f.get("role") == "branch" else "") for f in doc["fifos"]))
     click.echo(f"  Verilator build: {build}; run {rep.run_seconds:.2f} s; report: {out}")
     if not rep.ok:
         raise click.ClickException(f"RTL simulation differs from the simulator: {rep.first_mismatch}")
