@@ -7,6 +7,7 @@ import pytest
 from conftest import requires_verilator
 from stream_graphs import direct_skip
 from compiler.backends.rtl.project import generate_rtl
+from compiler.backends.rtl.reports import deadlock_doc
 from compiler.backends.rtl.verilator import RtlsimDeadlock, check
 from compiler.csim import random_inputs
 from compiler.fifo import branch_fifo_depths
@@ -29,3 +30,7 @@ def test_shallow_skip_fifo_deadlocks_and_is_reported(tmp_path):
     assert f"fifo add3 input 1 (branch): high-water {shallow} of {shallow} (FULL)" in msg
     assert "fifo add3 input 0 (branch): high-water 0" in msg          # the conv branch never produced a word
     assert e.value.stats["deadlock"] is True and e.value.stats["frame_done"] == []
+    doc = deadlock_doc(proj, e.value, "verilator", 3, 0, None)         # what bnnc rtlsim writes to rtlsim.json
+    assert doc["deadlock"] is True and doc["frames_completed"] == 0 and "cycles_per_frame" not in doc
+    full = [f["fifo"] for f in doc["fifos"] if f["max_level"] >= f["depth"]]
+    assert "add3 input 1 (branch)" in full
