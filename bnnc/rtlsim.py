@@ -20,8 +20,8 @@ def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, 
     """Generate BUILD_DIR/rtl, simulate it with Verilator, write BUILD_DIR/rtlsim.json; exit 0 iff the
     outputs equal the simulator's."""
     from compiler.backends.rtl.project import generate_rtl
-    from compiler.backends.rtl.reports import rtlsim_doc, write_json
-    from compiler.backends.rtl.verilator import VERILATOR, check, tool_version
+    from compiler.backends.rtl.reports import deadlock_doc, rtlsim_doc, write_json
+    from compiler.backends.rtl.verilator import VERILATOR, RtlsimDeadlock, check, tool_version
     from compiler.codegen import load_build
     from compiler.cost import estimate
     from compiler.csim import random_inputs
@@ -30,7 +30,11 @@ def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, 
         tool = tool_version(VERILATOR)
         graph = load_build(build_dir)
         project = generate_rtl(graph, Path(build_dir) / "rtl")
-        rep = check(graph, project, random_inputs(graph, frames, seed), stall_seed=stall_seed, jobs=jobs)
+        try:
+            rep = check(graph, project, random_inputs(graph, frames, seed), stall_seed=stall_seed, jobs=jobs)
+        except RtlsimDeadlock as e:
+            out = write_json(Path(build_dir) / "rtlsim.json", deadlock_doc(project, e, tool, frames, seed, stall_seed))
+            raise click.ClickException(f"{e}\n  report: {out}") from None
         doc = rtlsim_doc(graph, project, rep, estimate(graph, target="rtl"), tool, seed, stall_seed)
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
@@ -40,8 +44,9 @@ def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, 
                f"in {rep.mismatched_frames} frames")
     click.echo(f"  cycles/frame {doc['cycles_per_frame']} (estimate {doc['estimated_cycles_per_frame']}), "
                f"latency {doc['latency_cycles']} cycles (estimate {doc['estimated_latency_cycles']})")
-    click.echo("  FIFO high-water marks: " + ", ".join(f"{f['fifo']} {f['max_level']}/{f['depth']}"
-                                                      for f in doc["fifos"]))
+    click.echo("  FIFO high-water marks: " + ", ".join(
+        f"{f['fifo']} {f['max_level']}/{f['depth']}"
+        + (f" (compiler.fifo depth {f['computed_depth']})" if f.get("role") == "branch" else "") for f in doc["fifos"]))
     click.echo(f"  Verilator build: {build}; run {rep.run_seconds:.2f} s; report: {out}")
     if not rep.ok:
         raise click.ClickException(f"RTL simulation differs from the simulator: {rep.first_mismatch}")

@@ -141,9 +141,11 @@ def estimate(graph: DataflowGraph, clock_mhz: float = 100.0, dma_bits: int = 64,
             i = index[id(cur)]
             costs[i].resources = costs[i].resources + extra
             costs[i].notes.append(f"width converter {stream_elems(prev, 'out')} -> {stream_elems(cur, 'in')} elements")
-    from compiler.fifo import branch_fifo_depths
+    from compiler.fifo import branch_fifo_depths, rtl_branch_costs
 
-    for (name, j), (depth, why) in branch_fifo_depths(graph).items():
+    if target == "rtl":               # the RTL places and builds branch FIFOs its own way (bnnc_fifo, LUTRAM)
+        rtl_branch_costs(graph, costs)
+    for (name, j), (depth, why) in branch_fifo_depths(graph).items() if target != "rtl" else ():
         if depth <= FIFO_DEPTH:
             continue
         i = next(k for k, l in enumerate(graph.layers) if l.name == name)

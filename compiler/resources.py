@@ -44,6 +44,22 @@ RTL_LUTRAM_PRIM_COST = 8    # Yosys 0.23 lutrams_xc5v.txt: one RAM32M/RAM64M; a 
 RTL_BRAM18_COST = 129
 
 
+def rtl_fifo(depth: int, width: int) -> Resources:
+    """bnnc_fifo (hls/rtl) as Yosys 0.23 maps it (fitted on W 4..32, DEPTH 17..145, xc7): its asynchronously read
+    array becomes LUTRAM (RAM32M, 32 x 6 bits, up to 32 words; RAM64M, 64 x 3, up to 64; deeper: 32-word banks
+    behind a read mux), plus read/write pointers, the occupancy count and the high-water register (about 6 LUTs
+    and 5 FFs per address bit)."""
+    ab = max(1, ceil_log2(depth))
+    if depth <= 32:
+        ram, banks = 4 * math.ceil(width / 6), 1
+    elif depth <= 64:
+        ram, banks = 4 * math.ceil(width / 3), 1
+    else:
+        banks = math.ceil(depth / 32)
+        ram = banks * 4 * math.ceil(width / 6)
+    return Resources(lut=round(6 * ab + 2 + 1.5 * width * (banks - 1)) + ram, ff=5 * ab + 2, bram18=0, uram=0, dsp=0)
+
+
 def rtl_ram(role: str, depth: int, width: int) -> Memory:
     """A RAM of the RTL library where Yosys' memory_libmap puts it: distributed RAM (RAM32M / RAM64M) while its
     primitives cost no more than the block RAMs (measured on bnnc_swg line buffers: 512 x 4 bits in 16 RAM64M,

@@ -7,11 +7,8 @@ as the HLS backend does; `get(kind)` returns it or a clear CompileError.
 from __future__ import annotations
 
 from compiler.backends.rtl import (avgpool, label_select, maxpool, mvtu, sliding_window,  # noqa: F401  (register)
-                                   thresholding, vvau)
+                                   streams, thresholding, vvau)
 from compiler.backends.rtl.registry import emitter, get, kinds, refuse, refused  # noqa: F401
 
-# Kinds that exist in the IR, the simulator and the HLS backend but not (yet) in hls/rtl: a model using them gets
-# a CompileError naming the layer and this reason from `bnnc rtlsim` / `bnnc synth` / `bnnc bitstream --rtl`.
-_HLS_ONLY = "not in the Verilog library yet; use the HLS path (bnnc csim / bnnc bitstream)"
-for _kind in ("DuplicateStreams", "AddStreams"):
-    refuse(_kind, _HLS_ONLY)
+# Every IR kind has an emitter today; a kind added to the IR and HLS backend before its Verilog gets
+# `refuse(kind, why)` here, so `bnnc rtlsim` / `bnnc synth` / `bnnc bitstream --rtl` name the layer and the reason.

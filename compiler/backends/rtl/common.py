@@ -90,3 +90,38 @@ endmodule
 def signed_value(v: int, b: int) -> int:
     """Two's complement code of v in b bits (a Verilog parameter holding a pad code)."""
     return int(v) & ((1 << b) - 1)
+
+
+def port(side: str, j: int, n: int) -> str:
+    """Stream port prefix of a layer wrapper: `in` / `out` for a single stream, `in0`, `in1`, ... for several
+    (the convention compiler.backends.rtl.project wires units by)."""
+    return side if n == 1 else f"{side}{j}"
+
+
+def multi_instance(lib_module: str, params: dict[str, object], module: str, in_bits: list[int],
+                   out_bits: list[int], comment: str) -> str:
+    """Wrapper module `module` around one library module with len(in_bits) input and len(out_bits) output
+    streams, ports named by `port` in both."""
+    plist = ",\n".join(f'        .{k}({chr(34) + v + chr(34) if isinstance(v, str) else int(v)})'
+                       for k, v in params.items())
+    decl, conn = [], []
+    for side, widths, d_in in (("in", in_bits, True), ("out", out_bits, False)):
+        for j, w in enumerate(widths):
+            p = port(side, j, len(widths))
+            decl += [f"    {'input ' if d_in else 'output'} wire [{w - 1}:0] {p}_data",
+                     f"    {'input ' if d_in else 'output'} wire {p}_valid",
+                     f"    {'output' if d_in else 'input '} wire {p}_ready"]
+            conn.append(f".{p}_data({p}_data), .{p}_valid({p}_valid), .{p}_ready({p}_ready)")
+    ports = ",\n".join(["    input  wire clk", "    input  wire rst", *decl])
+    return f"""// {comment}
+module {module} (
+{ports}
+);
+    {lib_module} #(
+{plist}
+    ) u_layer (
+        .clk(clk), .rst(rst),
+        {(','+chr(10)+'        ').join(conn)}
+    );
+endmodule
+"""

@@ -22,11 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.backends import rtl as rtl_backend
-from compiler.backends.rtl.common import Emitted
+from compiler import kinds
+from compiler.backends.rtl.common import Emitted, port
 from compiler.backends.rtl.harness import harness_source
 from compiler.codegen.plan import Plan, make_plan
 from compiler.errors import CompileError
-from compiler.ir import DataflowGraph
+from compiler.cost import stream_elems
+from compiler.datatypes import element_bits as bits
+from compiler.ir import INPUT_STREAM, DataflowGraph
 
 TOP = "bnnc_top"
 FIFO_DEPTH = 32            # as the HLS top's streams (compiler.codegen.top.FIFO_DEPTH)
@@ -41,7 +44,7 @@ def input_fifo_depth(layer) -> int:
         return max(FIFO_DEPTH, layer.attrs["MW"] // layer.simd)
     return FIFO_DEPTH
 RTL_FILES = ("bnnc_dec.v", "bnnc_act.v", "bnnc_fifo.v", "bnnc_dwc.v", "bnnc_mvtu.v", "bnnc_thresholding.v",
-             "bnnc_swg.v", "bnnc_pool.v", "bnnc_winacc.v", "bnnc_label_select.v")
+             "bnnc_swg.v", "bnnc_pool.v", "bnnc_winacc.v", "bnnc_label_select.v", "bnnc_dup.v", "bnnc_add.v")
 
 
 @dataclass
@@ -62,59 +65,110 @@ def library_dir() -> Path:
     return d
 
 
-def _unit(i: int, plan: Plan, emitted: Emitted, convert, out_depth: int, dwc_depth: int) -> str:
-    """unit_NN: [width converter -> FIFO] -> layer -> output FIFO, the output FIFO's high-water mark as a port."""
-    st = next(s for s in plan.stages if s.kind == "layer" and s.index == i)
-    in_bits = (convert.in_elems * convert.elem_bits_in) if convert else st.in_elems * st.elem_bits_in
-    mid_bits = st.in_elems * st.elem_bits_in
-    out_bits = st.out_elems * st.elem_bits_out
-    if convert:     # converter, then a FIFO as after every stage of the HLS top (the layer may read in bursts)
-        front = f"""    wire [{mid_bits - 1}:0] c_data, f_data;
-    wire c_valid, c_ready, f_valid, f_ready;
-    bnnc_dwc #(.IN({convert.in_elems}), .OUT({convert.out_elems}), .B({convert.elem_bits_in})) u_dwc (
-        .clk(clk), .rst(rst), .in_data(in_data), .in_valid(in_valid), .in_ready(in_ready),
-        .out_data(c_data), .out_valid(c_valid), .out_ready(c_ready));
-    wire [31:0] unused_level;
-    bnnc_fifo #(.W({mid_bits}), .DEPTH({dwc_depth})) u_dwc_fifo (
-        .clk(clk), .rst(rst), .in_data(c_data), .in_valid(c_valid), .in_ready(c_ready),
-        .out_data(f_data), .out_valid(f_valid), .out_ready(f_ready), .max_level(unused_level));
-"""
-        src = "f_data", "f_valid", "f_ready"
-    else:
-        front = ""
-        src = "in_data", "in_valid", "in_ready"
-    return f"""module unit_{i:02d} #(parameter STATS = 0) (
-    input  wire clk,
-    input  wire rst,
-    input  wire [{in_bits - 1}:0] in_data,
-    input  wire in_valid,
-    output wire in_ready,
-    output wire [{out_bits - 1}:0] out_data,
-    output wire out_valid,
-    input  wire out_ready,
-    output wire [31:0] fifo_max
-);
-{front}    wire [{out_bits - 1}:0] l_data;
-    wire l_valid, l_ready;
-    {emitted.module} u_{emitted.module} (
+@dataclass
+class _Fifo:
+    """One FIFO of the design (rtl.json "fifos", one 32-bit fifo_max_level slot each, in this order)."""
+
+    name: str
+    depth: int
+    role: str                   # input | output | converter | branch
+    width: int
+    computed_depth: int | None = None      # branch FIFOs: compiler.fifo's depth before the FIFO_DEPTH floor
+    why: str = ""
+
+
+@dataclass
+class _Front:
+    """What sits in front of one layer input inside its unit: a width converter and/or a FIFO."""
+
+    src_bits: int
+    dst_bits: int
+    convert: tuple[int, int, int] | None       # (in elems, out elems, element bits)
+    fifo: _Fifo | None
+
+
+def _fifo_inst(tag: str, f: _Fifo, src: tuple[str, str, str], dst: tuple[str, str, str], level: str) -> str:
+    return f"""    bnnc_fifo #(.W({f.width}), .DEPTH({f.depth})) u_{tag} (
         .clk(clk), .rst(rst), .in_data({src[0]}), .in_valid({src[1]}), .in_ready({src[2]}),
-        .out_data(l_data), .out_valid(l_valid), .out_ready(l_ready));
-    wire [31:0] level;
-    bnnc_fifo #(.W({out_bits}), .DEPTH({out_depth})) u_fifo (
-        .clk(clk), .rst(rst), .in_data(l_data), .in_valid(l_valid), .in_ready(l_ready),
-        .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready), .max_level(level));
-    assign fifo_max = STATS != 0 ? level : 32'd0;
-endmodule
+        .out_data({dst[0]}), .out_valid({dst[1]}), .out_ready({dst[2]}), .max_level({level}));
 """
 
 
-def _top(graph: DataflowGraph, plan: Plan, n: int, depths: list[int]) -> str:
+def _unit(i: int, layer, emitted: Emitted, fronts: list[_Front], outs: list[tuple[int, _Fifo | None]]) -> str:
+    """unit_NN: per input [width converter][FIFO] -> layer -> per output [FIFO]; the FIFOs' high-water marks
+    concatenated on fifo_max (first FIFO in the low bits)."""
+    n_in, n_out = len(fronts), len(outs)
+    fifos = [f.fifo for f in fronts if f.fifo] + [f for _, f in outs if f]
+    ports = ["    input  wire clk", "    input  wire rst"]
+    body: list[str] = []
+    slot = 0
+
+    def level() -> str:
+        nonlocal slot
+        slot += 1
+        return f"levels[{32 * slot - 1}:{32 * (slot - 1)}]"
+
+    conn = []
+    for j, fr in enumerate(fronts):
+        ports += [f"    input  wire [{fr.src_bits - 1}:0] i{j}_data", f"    input  wire i{j}_valid",
+                  f"    output wire i{j}_ready"]
+        cur = (f"i{j}_data", f"i{j}_valid", f"i{j}_ready")
+        if fr.convert:
+            ie, oe, b = fr.convert
+            body.append(f"""    wire [{fr.dst_bits - 1}:0] c{j}_data;
+    wire c{j}_valid, c{j}_ready;
+    bnnc_dwc #(.IN({ie}), .OUT({oe}), .B({b})) u_dwc{j} (
+        .clk(clk), .rst(rst), .in_data({cur[0]}), .in_valid({cur[1]}), .in_ready({cur[2]}),
+        .out_data(c{j}_data), .out_valid(c{j}_valid), .out_ready(c{j}_ready));
+""")
+            cur = (f"c{j}_data", f"c{j}_valid", f"c{j}_ready")
+        if fr.fifo:
+            body.append(f"""    wire [{fr.dst_bits - 1}:0] f{j}_data;
+    wire f{j}_valid, f{j}_ready;
+""" + _fifo_inst(f"in_fifo{j}", fr.fifo, cur, (f"f{j}_data", f"f{j}_valid", f"f{j}_ready"), level()))
+            cur = (f"f{j}_data", f"f{j}_valid", f"f{j}_ready")
+        p = port("in", j, n_in)
+        conn.append(f".{p}_data({cur[0]}), .{p}_valid({cur[1]}), .{p}_ready({cur[2]})")
+    tail = []
+    for k, (wb, f) in enumerate(outs):
+        ports += [f"    output wire [{wb - 1}:0] o{k}_data", f"    output wire o{k}_valid", f"    input  wire o{k}_ready"]
+        p = port("out", k, n_out)
+        if f is None:
+            conn.append(f".{p}_data(o{k}_data), .{p}_valid(o{k}_valid), .{p}_ready(o{k}_ready)")
+            continue
+        body.append(f"""    wire [{wb - 1}:0] l{k}_data;
+    wire l{k}_valid, l{k}_ready;
+""")
+        conn.append(f".{p}_data(l{k}_data), .{p}_valid(l{k}_valid), .{p}_ready(l{k}_ready)")
+        tail.append(_fifo_inst(f"out_fifo{k}", f, (f"l{k}_data", f"l{k}_valid", f"l{k}_ready"),
+                               (f"o{k}_data", f"o{k}_valid", f"o{k}_ready"), level()))
+    if fifos:
+        ports.append(f"    output wire [{32 * len(fifos) - 1}:0] fifo_max")
+        body.insert(0, f"    wire [{32 * len(fifos) - 1}:0] levels;\n")
+        tail.append(f"    assign fifo_max = STATS != 0 ? levels : {32 * len(fifos)}'d0;\n")
+    joined = ",\n        ".join(conn)
+    plist = ",\n".join(ports)
+    return f"""// layer {layer.name!r} ({layer.kind}): {n_in} input / {n_out} output stream(s), {len(fifos)} FIFO(s)
+module unit_{i:02d} #(parameter STATS = 0) (
+{plist}
+);
+{"".join(body)}    {emitted.module} u_{emitted.module} (
+        .clk(clk), .rst(rst),
+        {joined});
+{"".join(tail)}endmodule
+"""
+
+
+def _top(graph: DataflowGraph, plan: Plan, wiring: list[tuple[list[str], list[tuple[str, int]], int]],
+         in_fifo: _Fifo, out_wire: str, n_fifos: int) -> str:
+    """wiring: per layer (input wires, [(output wire, bits)], number of FIFOs in its unit)."""
     i, o = plan.input, plan.output
     ib, ob, ia, oa = i.word_bits, o.word_bits, i.axi_bytes * 8, o.axi_bytes * 8
-    lines = [f"""// Generated by bnnc for graph {graph.name!r}: {n} layers as one streaming pipeline.
+    lines = [f"""// Generated by bnnc for graph {graph.name!r}: {len(graph.layers)} layers as a streaming dataflow that follows
+// the graph's streams (docs/ir.md "Streams"; branch FIFOs sized by compiler/fifo.py).
 // s_axis / m_axis carry one packed word per beat, zero-extended to the beat (docs/ir.md "Stream packing"),
 // the HLS top's DMA layout; m_axis_tlast marks the last word of each batch of num_frames frames.
-// fifo_max_level: high-water mark of each FIFO (input FIFO first), 32 bits each, when STATS != 0.
+// fifo_max_level: high-water mark of each FIFO (rtl.json "fifos" order), 32 bits each, when STATS != 0.
 module {TOP} #(parameter STATS = 0) (
     input  wire clk,
     input  wire rst,
@@ -127,34 +181,39 @@ module {TOP} #(parameter STATS = 0) (
     output wire m_axis_tvalid,
     input  wire m_axis_tready,
     output wire m_axis_tlast,
-    output wire [{32 * (n + 1) - 1}:0] fifo_max_level
+    output wire [{32 * n_fifos - 1}:0] fifo_max_level
 );
     wire unused_in = &{{1'b0, s_axis_tlast{', s_axis_tdata[%d:%d]' % (ia - 1, ib) if ia > ib else ''}}};   // TLAST: num_frames, as in HLS
-    wire [{ib - 1}:0] s0_data;
-    wire s0_valid, s0_ready;
+    wire [{32 * n_fifos - 1}:0] levels;
+    assign fifo_max_level = levels;         // zero unless STATS (each unit masks its own)
+    wire [{ib - 1}:0] s_in_data;
+    wire s_in_valid, s_in_ready;
     wire [31:0] in_level;
-    bnnc_fifo #(.W({ib}), .DEPTH({depths[0]})) u_in_fifo (
-        .clk(clk), .rst(rst), .in_data(s_axis_tdata[{ib - 1}:0]), .in_valid(s_axis_tvalid),
-        .in_ready(s_axis_tready), .out_data(s0_data), .out_valid(s0_valid), .out_ready(s0_ready),
-        .max_level(in_level));
-    assign fifo_max_level[31:0] = STATS != 0 ? in_level : 32'd0;"""]
-    for k in range(n):
-        st = next(s for s in plan.stages if s.kind == "layer" and s.index == k)
-        wb = st.out_elems * st.elem_bits_out
-        lines.append(f"""    wire [{wb - 1}:0] s{k + 1}_data;
-    wire s{k + 1}_valid, s{k + 1}_ready;
-    unit_{k:02d} #(.STATS(STATS)) u_unit_{k:02d} (
-        .clk(clk), .rst(rst), .in_data(s{k}_data), .in_valid(s{k}_valid), .in_ready(s{k}_ready),
-        .out_data(s{k + 1}_data), .out_valid(s{k + 1}_valid), .out_ready(s{k + 1}_ready),
-        .fifo_max(fifo_max_level[{32 * (k + 2) - 1}:{32 * (k + 1)}]));""")
-    pad = f"{{{{{oa - ob}{{1'b0}}}}, s{n}_data}}" if oa > ob else f"s{n}_data"
+""" + _fifo_inst("in_fifo", in_fifo, (f"s_axis_tdata[{ib - 1}:0]", "s_axis_tvalid", "s_axis_tready"),
+                 ("s_in_data", "s_in_valid", "s_in_ready"), "in_level") + """    assign levels[31:0] = STATS != 0 ? in_level : 32'd0;
+"""]
+    slot = 1
+    for k, (ins, outs, nf) in enumerate(wiring):
+        decl = "".join(f"""    wire [{wb - 1}:0] {w}_data;
+    wire {w}_valid, {w}_ready;
+""" for w, wb in outs)
+        conn = [f".i{j}_data({w}_data), .i{j}_valid({w}_valid), .i{j}_ready({w}_ready)" for j, w in enumerate(ins)]
+        conn += [f".o{j}_data({w}_data), .o{j}_valid({w}_valid), .o{j}_ready({w}_ready)" for j, (w, _) in enumerate(outs)]
+        if nf:
+            conn.append(f".fifo_max(levels[{32 * (slot + nf) - 1}:{32 * slot}])")
+            slot += nf
+        joined = ",\n        ".join(conn)
+        lines.append(f"""{decl}    unit_{k:02d} #(.STATS(STATS)) u_unit_{k:02d} (
+        .clk(clk), .rst(rst),
+        {joined});""")
+    pad = f"{{{{{oa - ob}{{1'b0}}}}, {out_wire}_data}}" if oa > ob else f"{out_wire}_data"
     lines.append(f"""    // output beats and TLAST (last word of the num_frames batch)
     reg [31:0] words, frames;
     wire out_fire = m_axis_tvalid && m_axis_tready;
     wire last_word = words == {o.words_per_frame - 1};
     assign m_axis_tdata = {pad};
-    assign m_axis_tvalid = s{n}_valid;
-    assign s{n}_ready = m_axis_tready;
+    assign m_axis_tvalid = {out_wire}_valid;
+    assign {out_wire}_ready = m_axis_tready;
     assign m_axis_tlast = last_word && frames == num_frames - 1;
     always @(posedge clk) begin
         if (rst) begin
@@ -170,31 +229,106 @@ endmodule
     return "\n".join(lines)
 
 
-def generate_rtl(graph: DataflowGraph, out_dir: str | os.PathLike) -> RtlProject:
-    """Generate the RTL of `graph` (folding from layer.folding) into out_dir; on failure out_dir is untouched."""
+def _layout(graph: DataflowGraph, branch_depths: dict[tuple[str, int], int] | None):
+    """Per layer: its input fronts and output FIFOs, plus every FIFO in fifo_max_level order.
+
+    A stream read by a single-input layer gets its FIFO at the producer's output (input_fifo_depth of the
+    reader; FIFO_DEPTH when the reader converts the width first, then a FIFO after the converter), as in the
+    linear pipeline. A stream read by a multi-input layer (AddStreams) gets one FIFO in front of that input
+    instead: the branch FIFO, max(FIFO_DEPTH, compiler.fifo's depth) words, which alone holds what that branch
+    must buffer (docs/cost_model.md "Branch FIFOs"); `branch_depths` overrides those depths (experiments).
+    """
+    from compiler.fifo import branch_fifo_depths
+
+    streams = graph.streams()
+    producer: dict[str, tuple[int, int]] = {}
+    reader: dict[str, tuple[int, int]] = {}
+    for i, (ins, outs) in enumerate(streams):
+        for j, s in enumerate(ins):
+            reader[s] = (i, j)
+        for k, s in enumerate(outs):
+            producer[s] = (i, k)
+    computed = branch_fifo_depths(graph)
+    layers = graph.layers
+    first = layers[0]
+    in_fifo = _Fifo("input", input_fifo_depth(first) if len(streams[0][0]) == 1 and kinds.get(first.kind).n_inputs == 1
+                    else FIFO_DEPTH, "input", stream_elems(first, "in") * bits(first.in_dtype))
+    fronts, outs_all = [], []
+    for i, (l, (ins, outs)) in enumerate(zip(layers, streams)):
+        kind = kinds.get(l.kind)
+        multi = len(ins) > 1
+        e_in = stream_elems(l, "in")
+        fr = []
+        for j, s in enumerate(ins):
+            b = bits(kind.input_dtype(l, j))
+            e_prev = stream_elems(layers[producer[s][0]], "out") if s in producer else e_in
+            conv = (e_prev, e_in, b) if e_prev != e_in else None
+            fifo = None
+            if multi:
+                depth, why = computed.get((l.name, j), (0, ""))
+                d = max(FIFO_DEPTH, depth)
+                if branch_depths is not None and (l.name, j) in branch_depths:
+                    d = int(branch_depths[(l.name, j)])
+                    if d < 1:
+                        raise CompileError(f"branch FIFO depth of {l.name!r} input {j} must be >= 1, got {d}")
+                fifo = _Fifo(f"{l.name} input {j} (branch)", d, "branch", e_in * b, depth, why)
+            elif conv:
+                fifo = _Fifo(f"{l.name} input {j} (after width converter)", input_fifo_depth(l), "converter", e_in * b)
+            fr.append(_Front(e_prev * b, e_in * b, conv, fifo))
+        ou = []
+        wb = stream_elems(l, "out") * bits(l.out_dtype)
+        for k, s in enumerate(outs):
+            if s not in reader:
+                f = _Fifo(f"{l.name} output", FIFO_DEPTH, "output", wb)
+            else:
+                r = layers[reader[s][0]]
+                if len(streams[reader[s][0]][0]) > 1:
+                    f = None
+                elif stream_elems(r, "in") != stream_elems(l, "out"):
+                    f = _Fifo(f"{l.name} output{'' if len(outs) == 1 else ' ' + str(k)}", FIFO_DEPTH, "output", wb)
+                else:
+                    f = _Fifo(f"{l.name} output{'' if len(outs) == 1 else ' ' + str(k)}", input_fifo_depth(r),
+                              "output", wb)
+            ou.append((wb, f))
+        fronts.append(fr)
+        outs_all.append(ou)
+    return in_fifo, fronts, outs_all
+
+
+def generate_rtl(graph: DataflowGraph, out_dir: str | os.PathLike,
+                 branch_depths: dict[tuple[str, int], int] | None = None) -> RtlProject:
+    """Generate the RTL of `graph` (folding from layer.folding) into out_dir; on failure out_dir is untouched.
+
+    `branch_depths` {(AddStreams name, input index): words} replaces compiler.fifo's branch FIFO depths (used to
+    show that those depths are needed: benchmarks/rtl_branch_fifos.py)."""
     plan = make_plan(graph)
     files: dict[str, str] = {}
     units, names = [], []
-    first_convert = any(s.kind == "convert" and s.index == 0 for s in plan.stages)
-    depths = [FIFO_DEPTH if first_convert else input_fifo_depth(graph.layers[0])]   # input FIFO, then per unit
-    for i, layer in enumerate(graph.layers):
+    in_fifo, fronts, outs = _layout(graph, branch_depths)
+    fifos = [in_fifo]
+    wiring = []
+    wire = {INPUT_STREAM: "s_in"}
+    for i, (layer, (ins, outs_s)) in enumerate(zip(graph.layers, graph.streams())):
         try:
             emit = rtl_backend.get(layer.kind)
         except CompileError as e:
             raise CompileError(f"layer {layer.name!r}: {e.reason}", hint=e.hint) from None
         em = emit(layer, i)
         files.update(em.files)
-        convert = next((s for s in plan.stages if s.kind == "convert" and s.index == i), None)
-        nxt = graph.layers[i + 1] if i + 1 < len(graph.layers) else None
-        nxt_convert = any(s.kind == "convert" and s.index == i + 1 for s in plan.stages)
-        out_depth = input_fifo_depth(nxt) if nxt is not None and not nxt_convert else FIFO_DEPTH
-        units.append(em.text + "\n" + _unit(i, plan, em, convert, out_depth, input_fifo_depth(layer)))
-        depths.append(out_depth)
+        units.append(em.text + "\n" + _unit(i, layer, em, fronts[i], outs[i]))
+        unit_fifos = [f.fifo for f in fronts[i] if f.fifo] + [f for _, f in outs[i] if f]
+        fifos += unit_fifos
+        ow = []
+        for k, s in enumerate(outs_s):
+            wire[s] = f"s{i:02d}_{k}"
+            ow.append((wire[s], outs[i][k][0]))
+        wiring.append(([wire[s] for s in ins], ow, len(unit_fifos)))
         names.append(em.module)
-    files["units.v"] = "// Generated by bnnc: one unit per layer (layer wrapper, width converter, FIFO).\n" + \
+    files["units.v"] = "// Generated by bnnc: one unit per layer (width converters, branch FIFOs, layer, FIFOs).\n" + \
         "\n".join(units)
-    files[f"{TOP}.v"] = _top(graph, plan, len(graph.layers), depths)
-    files["harness.cpp"] = harness_source(plan, len(graph.layers))
+    out_wire = wire[graph.streams()[-1][1][0]]
+    files[f"{TOP}.v"] = _top(graph, plan, wiring, in_fifo, out_wire, len(fifos))
+    files["harness.cpp"] = harness_source(plan, [f.name for f in fifos], [f.depth for f in fifos])
     lib = library_dir()
     library = {f"lib/{f}": (lib / f).read_text() for f in RTL_FILES}
     all_files = {**files, **library}
@@ -202,7 +336,10 @@ def generate_rtl(graph: DataflowGraph, out_dir: str | os.PathLike) -> RtlProject
     for rel in sorted(all_files):
         h.update(rel.encode() + b"\0" + all_files[rel].encode() + b"\0")
     meta = {"graph": graph.name, "top": TOP, "input": plan.input.as_dict(), "output": plan.output.as_dict(),
-            "fifo_depths": depths,           # input FIFO, then each layer's output FIFO
+            "fifo_depths": [f.depth for f in fifos],      # in fifo_max_level order (= "fifos")
+            "fifos": [{"fifo": f.name, "role": f.role, "depth": f.depth, "width": f.width,
+                       **({"computed_depth": f.computed_depth, "why": f.why} if f.role == "branch" else {})}
+                      for f in fifos],
             "units": [{"unit": f"unit_{i:02d}", "module": m, "layer": l.name, "kind": l.kind}
                       for i, (m, l) in enumerate(zip(names, graph.layers))],
             "source_digest": h.hexdigest()}

@@ -32,9 +32,8 @@ def hardware_layers(cost: GraphCost) -> list[LayerCost]:
 def rtlsim_doc(graph: DataflowGraph, project: RtlProject, rep: RtlsimReport, cost: GraphCost, tool: str,
                seed: int, stall_seed: int | None) -> dict:
     hw = hardware_layers(cost)
-    names = ["input"] + [f"{l.name} output" for l in graph.layers]
     return {
-        "tool": tool, "frames": rep.frames, "mismatches": rep.mismatches,
+        "tool": tool, "deadlock": False, "frames": rep.frames, "mismatches": rep.mismatches,
         "mismatched_frames": rep.mismatched_frames, "first_mismatch": rep.first_mismatch,
         "cycles_per_frame": rep.cycles_per_frame, "latency_cycles": rep.latency_cycles,
         "estimated_cycles_per_frame": max(l.cycles for l in hw),
@@ -42,14 +41,29 @@ def rtlsim_doc(graph: DataflowGraph, project: RtlProject, rep: RtlsimReport, cos
         "estimated_cycles_per_frame_with_dma": cost.ii_cycles,
         "bottleneck_estimate": max(hw, key=lambda l: l.cycles).name,
         "total_cycles": rep.total_cycles, "seed": seed, "stall_seed": stall_seed,
-        "fifos": [{"fifo": n, "depth": d, "max_level": lv}
-                  for n, d, lv in zip(names, project.meta["fifo_depths"], rep.fifo_max_level)],
+        "fifos": fifo_levels(project, rep.fifo_max_level),
         "build_seconds": round(rep.build_seconds, 1), "reused_build": rep.reused_build,
         "run_seconds": round(rep.run_seconds, 3), "source_digest": project.meta["source_digest"],
         "notes": ["cycles_per_frame: mean cycles between frame completions over the second half of the run, input "
                   "offered every cycle and output always accepted (stall_seed: random gaps on both sides)",
                   "estimates exclude the DMA shell stage (estimated_cycles_per_frame_with_dma includes it)"],
     }
+
+
+def deadlock_doc(project: RtlProject, err, tool: str, frames: int, seed: int, stall_seed: int | None) -> dict:
+    """rtlsim.json of a run that deadlocked (compiler.backends.rtl.verilator.RtlsimDeadlock): how far it got and
+    how full each FIFO was; no cycle figures."""
+    st = err.stats
+    return {"tool": tool, "deadlock": True, "frames": frames, "frames_completed": len(st["frame_done"]),
+            "stopped_at_cycle": st["cycles"], "message": str(err).split("\n  hint:")[0],
+            "fifos": fifo_levels(project, st["fifo_max_level"]), "seed": seed, "stall_seed": stall_seed,
+            "source_digest": project.meta["source_digest"]}
+
+
+def fifo_levels(project: RtlProject, levels: list[int]) -> list[dict]:
+    """rtl.json's FIFOs with the high-water mark each reached; a branch FIFO also carries compiler.fifo's depth
+    (`computed_depth`, before the FIFO_DEPTH floor) and why."""
+    return [{**f, "max_level": int(lv)} for f, lv in zip(project.meta["fifos"], levels)]
 
 
 def estimated_resources(l: LayerCost) -> dict[str, int]:

@@ -56,6 +56,16 @@ def build(project: RtlProject, jobs: int = 1) -> tuple[Path, float, bool]:
     return exe, seconds, False
 
 
+class RtlsimDeadlock(CompileError):
+    """The simulated design stopped moving (the harness saw no beat for DEADLOCK_CYCLES cycles); `stats` holds
+    the frames completed so far and every FIFO's high-water mark (rtl.json "fifos" order)."""
+
+    def __init__(self, reason: str, stats: dict):
+        super().__init__(reason, hint="a FIFO marked FULL in front of a join (AddStreams) is too shallow for what "
+                                      "its branch must buffer (docs/cost_model.md \"Branch FIFOs\")")
+        self.stats = stats
+
+
 def run_bytes(project: RtlProject, data: np.ndarray, stall_seed: int | None = None) -> tuple[np.ndarray, dict]:
     """DMA input bytes (N, in_frame_bytes) -> (DMA output bytes (N, out_frame_bytes), harness stats)."""
     exe = project.path / "obj_dir" / "sim"
@@ -71,6 +81,10 @@ def run_bytes(project: RtlProject, data: np.ndarray, stall_seed: int | None = No
         pin.write_bytes(d.tobytes())
         cmd = [str(exe), str(pin), str(pout), str(pstats)] + ([str(stall_seed)] if stall_seed is not None else [])
         res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True)
+        if res.returncode == 3 and pstats.is_file():
+            lines = [ln.removeprefix("bnnc-rtlsim: ") for ln in res.stderr.strip().splitlines()]
+            raise RtlsimDeadlock(f"RTL simulation of {project.path}: " + "\n  ".join(lines),
+                                 json.loads(pstats.read_text()))
         if res.returncode:
             msg = (res.stderr.strip() + "\n" + res.stdout.strip()).strip().splitlines()[-10:]
             raise CompileError(f"RTL simulation of {project.path} failed (exit {res.returncode}):\n" + "\n".join(msg))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hls_lib import irgraphs
+import stream_graphs
 from conftest import requires_verilator
 from rtl_check import assert_bit_exact, rtl_project
 from compiler.backends.rtl.verilator import run
@@ -60,7 +61,7 @@ def maxpool_graph():
                        irgraphs.maxpool("pool1", (3, 2, 4), (3, 2), (3, 3), "INT4", pe=4)])
 
 
-CASES = {"xnor": xnor_graph, "w2a2": w2a2_graph, "int8": lambda: int8_graph()[0], "uint8": lambda: int8_graph()[1],
+CASES = {"two_adds": stream_graphs.two_adds, "xnor": xnor_graph, "w2a2": w2a2_graph, "int8": lambda: int8_graph()[0], "uint8": lambda: int8_graph()[1],
          "swg": swg_graph, "maxpool": maxpool_graph, "thresholding_labelselect": irgraphs.ties,
          "conv_bipolar": irgraphs.conv_bipolar,
          "pools_depthwise": irgraphs.pools_depthwise}
@@ -90,18 +91,18 @@ def test_wrong_weights_are_caught(tmp_path):
     assert not np.array_equal(got, simulate_layers(g, x))
 
 
-def test_generated_rtl_lints_clean(tmp_path):
-    """The library and generated designs (every kind with an emitter, converters; pools global, disjoint and
-    noact) pass verilator --lint-only -Wall as Verilog-2005."""
+@pytest.mark.parametrize("make", [irgraphs.conv_bipolar, irgraphs.pools_depthwise, stream_graphs.two_adds],
+                         ids=["linear", "pools_depthwise", "dag"])
+def test_generated_rtl_lints_clean(make, tmp_path):
+    """The library and a generated design (every kind, converters; a stream DAG with both AddStreams modes)
+    pass verilator --lint-only -Wall as Verilog-2005."""
     import subprocess
 
-    for g in (irgraphs.conv_bipolar(), irgraphs.pools_depthwise()):
-        proj = rtl_project(g, tmp_path)
-        res = subprocess.run(["verilator", "--lint-only", "-Wall", "--default-language", "1364-2005",
-                              "-Wno-DECLFILENAME", "--top-module", "bnnc_top", *proj.sources], cwd=proj.path,
-                             capture_output=True, text=True)
-        assert res.returncode == 0, res.stderr
-        assert not re.search(r"%(Warning|Error)", res.stderr), res.stderr
+    proj = rtl_project(make(), tmp_path)
+    res = subprocess.run(["verilator", "--lint-only", "-Wall", "--default-language", "1364-2005", "-Wno-DECLFILENAME",
+                          "--top-module", "bnnc_top", *proj.sources], cwd=proj.path, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert not re.search(r"%(Warning|Error)", res.stderr), res.stderr
 
 
 def test_overlapping_avgpool_bit_exact(tmp_path):
