@@ -54,7 +54,7 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(args.work)
     g = residual_graph(work, args.blocks)
-    est = max(l.cycles for l in estimate(g).layers if l.kind != "dma")
+    est = max(l.cycles for l in estimate(g, target="rtl").layers if l.kind != "dma")
     base = run_point(g, work, "computed", args.frames)
     assert not base["deadlock"] and base["mismatches"] == 0, base
     print(f"residual, {args.blocks} block(s), {args.frames} frames, rtlsim (Verilator) at the computed depths: "

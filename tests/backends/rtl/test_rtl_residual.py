@@ -32,7 +32,7 @@ def test_residual_block_rtlsim(residual):
     assert [l.kind for l in g.layers].count("AddStreams") == 1
     rep = check(g, proj, random_inputs(g, 50, 0))
     assert rep.frames == 50 and rep.mismatches == 0, rep.first_mismatch
-    doc = rtlsim_doc(g, proj, rep, estimate(g), "verilator", 0, None)
+    doc = rtlsim_doc(g, proj, rep, estimate(g, target="rtl"), "verilator", 0, None)
     est = doc["estimated_cycles_per_frame"]
     assert abs(rep.cycles_per_frame - est) <= 0.05 * est, (rep.cycles_per_frame, est)
     computed = branch_fifo_depths(g)
