@@ -5,6 +5,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: spinn
 # C-sim binaries shared by content between tests, xdist workers and runs (compiler.csim.csim_cache_dir); the key
 # covers sources, headers, compiler and flags, so a stale binary is never reused
 os.environ.setdefault("BNNC_CSIM_CACHE", os.path.join(tempfile.gettempdir(), f"bnnc-test-csim-cache-{os.getuid()}"))
+# the same for Verilator models (compiler.backends.rtl.verilator.verilator_cache_dir)
+os.environ.setdefault("BNNC_VERILATOR_CACHE",
+                      os.path.join(tempfile.gettempdir(), f"bnnc-test-verilator-cache-{os.getuid()}"))
 
 import numpy as np
 import pytest
