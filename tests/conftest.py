@@ -12,6 +12,31 @@ os.environ.setdefault("BNNC_VERILATOR_CACHE",
 import numpy as np
 import pytest
 
+# Modules whose tests take a minute or more of CPU each (Verilator/g++/FINN builds, training). They run first, so
+# pytest-xdist does not start one of them on a worker when the others have run out of work (longest first keeps
+# the tail short). Add a module here when its tests are that slow; see tests/README.md.
+HEAVY_FIRST = (
+    "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
+    "tests/finn/",                              # FINN on each model, in its own venv
+    "tests/backends/rtl/",                      # one Verilator build per design
+    "tests/boards/test_rtlsim_backend.py",
+    "tests/hls_lib/",                           # one g++ C-sim build per graph
+    "tests/compiler/test_csim",
+    "tests/bnnc/test_compress_cmd.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Heavy modules first (stable: the order inside each group stays the collection order, identical on every
+    xdist worker as xdist requires)."""
+    root = str(config.rootpath)
+
+    def rank(item) -> int:
+        rel = os.path.relpath(str(item.path), root)
+        return next((i for i, p in enumerate(HEAVY_FIRST) if rel.startswith(p)), len(HEAVY_FIRST))
+
+    items.sort(key=rank)
+
 
 @pytest.fixture(scope="session")
 def mnist_small():
