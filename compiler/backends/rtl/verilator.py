@@ -43,6 +43,15 @@ def verilator_cache_dir() -> Path | None:
     return cache_dir("BNNC_VERILATOR_CACHE", "verilator")
 
 
+def _build_env() -> dict[str, str]:
+    """Verilator's make runs each compile through $OBJCACHE: ccache when installed (and OBJCACHE unset), so the
+    Verilator runtime's objects, the same in every model, are compiled once per machine, not once per design."""
+    env = dict(os.environ)
+    if "OBJCACHE" not in env and shutil.which("ccache"):
+        env["OBJCACHE"] = "ccache"
+    return env
+
+
 def build(project: RtlProject, jobs: int = 1) -> tuple[Path, float, bool]:
     """Build project/obj_dir/sim; returns (executable, seconds, reused). Reused when rtl.json's source_digest
     (every generated file, ROM files included, and the library) and the Verilator version match the last build,
@@ -66,7 +75,7 @@ def build(project: RtlProject, jobs: int = 1) -> tuple[Path, float, bool]:
         cmd = [VERILATOR, *VERILATOR_FLAGS, "-CFLAGS", CFLAGS, "-j", str(jobs), "--top-module", TOP,
                "--Mdir", "obj_dir", "-o", "sim", *project.sources, "harness.cpp"]
         t0 = time.perf_counter()
-        res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True)
+        res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True, env=_build_env())
         seconds = time.perf_counter() - t0
         if res.returncode or not exe.is_file():
             tail = "\n".join((res.stderr or res.stdout).strip().splitlines()[-25:])
