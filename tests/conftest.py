@@ -12,6 +12,8 @@ os.environ.setdefault("BNNC_VERILATOR_CACHE",
 import numpy as np
 import pytest
 
+from cpu_time import pytest_runtest_protocol  # noqa: F401  (CPU time per test into $BNNC_TEST_CPU_LOG, if set)
+
 # Modules whose tests take a minute or more of CPU each (Verilator/g++/FINN builds, training). They run first, so
 # pytest-xdist does not start one of them on a worker when the others have run out of work (longest first keeps
 # the tail short). Add a module here when its tests are that slow; see tests/README.md.

@@ -1,8 +1,9 @@
-"""Opt-in pytest plugin: CPU seconds per test (this process plus its waited-for children: g++, Verilator, FINN
-subprocesses), setup + call + teardown, appended as `cpu_s<TAB>wall_s<TAB>worker<TAB>nodeid` lines to $CPU_LOG.
+"""CPU seconds per test (this process plus its waited-for children: g++, Verilator, FINN
+subprocesses), setup + call + teardown, appended as `cpu_s<TAB>wall_s<TAB>worker<TAB>nodeid` lines to $BNNC_TEST_CPU_LOG when it is
+set (tests/conftest.py registers the hook).
 On a shared machine wall times depend on the others' load; CPU time does not (much). See tests/README.md.
 
-    CPU_LOG=/tmp/cpu.tsv .venv/bin/python -m pytest -p cpu_time tests/hls_lib -n 2
+    BNNC_TEST_CPU_LOG=/tmp/cpu.tsv .venv/bin/python -m pytest tests/hls_lib -n 2
     sort -rn /tmp/cpu.tsv | head; awk '{s += $1} END {print s}' /tmp/cpu.tsv
 """
 import os
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-_LOG = os.environ.get("CPU_LOG")
+_LOG = os.environ.get("BNNC_TEST_CPU_LOG")
 
 
 def _cpu():
