@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 OFF = ("", "0", "off", "none")
 
@@ -66,3 +66,24 @@ def install(src: Path, dst: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def reuse_or_build(entry: Path | None, exe: Path, stamp: Path, digest: str, build: Callable[[], float],
+                   warn: Callable[[str], None]) -> tuple[float, bool]:
+    """Put the executable for `digest` at `exe` (its stamp file records the digest): copied from cache entry
+    `entry` if there, else `build()` (returns seconds) and then stored as `entry`. Returns (seconds, reused).
+    With entry None (cache off) it always builds. Concurrent callers with one entry build it once."""
+    with entry_lock(entry) if entry is not None else contextlib.nullcontext():
+        stamp.unlink(missing_ok=True)
+        if entry is not None and entry.is_file():
+            install(entry, exe)
+            stamp.write_text(digest)
+            return 0.0, True
+        seconds = build()
+        stamp.write_text(digest)
+        if entry is not None:
+            try:
+                install(exe, entry)
+            except OSError as e:                  # an unwritable cache costs a rebuild later, nothing else
+                warn(f"build cache {entry.parent} not written: {e}")
+    return seconds, False

@@ -5,7 +5,6 @@ The Xilinx ap_int / hls::stream C++ models (Apache-2.0) come from the hls4ml pac
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
@@ -23,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from compiler import progress
-from compiler.buildcache import cache_dir, compiler_id, entry_lock, install
+from compiler.buildcache import cache_dir, compiler_id, reuse_or_build
 from compiler.errors import CompileError
 from compiler.gxx_cost import estimate_gxx
 from compiler.ir import DataflowGraph, dtype as ir_dtype
@@ -93,31 +92,18 @@ def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[st
         raise CompileError(f"C simulation needs a C++ compiler: {cxx!r} is not on PATH",
                            hint="apt-get install g++ (or pass another compiler)")
     cache, key = csim_cache_dir(), _cache_key(sources, cxx, defines)
-    cached = cache / key if cache is not None and key is not None else None
-    with entry_lock(cached) if cached is not None else contextlib.nullcontext():   # one build per key at a time
-        if cached is not None and cached.is_file():
-            stamp.unlink(missing_ok=True)
-            install(cached, exe)
-            stamp.write_text(digest)
-            return exe, 0.0, True
-        exe, seconds = _build(project, exe, stamp, digest, cxx, defines, warn)
-        if cached is not None:
-            try:
-                install(exe, cached)
-            except OSError as e:                      # an unwritable cache costs a rebuild later, nothing else
-                (warn or (lambda m: warnings.warn(m, stacklevel=3)))(f"C-sim cache {cache} not written: {e}")
-    return exe, seconds, False
+    say = warn or (lambda m: warnings.warn(m, stacklevel=3))
+    seconds, reused = reuse_or_build(cache / key if cache is not None and key is not None else None, exe, stamp,
+                                     digest, lambda: _build(project, exe, cxx, defines, say), say)
+    return exe, seconds, reused
 
 
-def _build(project: Path, exe: Path, stamp: Path, digest: str, cxx: str, defines: tuple[str, ...],
-           warn: Callable[[str], None] | None) -> tuple[Path, float]:
-    """Run g++ on the project (announcing a heavy build first); write the digest stamp on success."""
+def _build(project: Path, exe: Path, cxx: str, defines: tuple[str, ...], warn: Callable[[str], None]) -> float:
+    """Run g++ on the project (announcing a heavy build first); returns its seconds."""
     cost = estimate_gxx(project)
     if cost.heavy:
-        (warn or (lambda m: warnings.warn(m, stacklevel=4)))(f"compiling the C simulation of {project}: "
-                                                               + cost.describe())
+        warn(f"compiling the C simulation of {project}: " + cost.describe())
     exe.parent.mkdir(exist_ok=True)
-    stamp.unlink(missing_ok=True)
     cmd = [cxx, *CXXFLAGS, *(f"-D{d}" for d in defines), f"-I{ap_types_dir().resolve()}", f"-I{project / 'include'}",
            f"-I{project / 'src'}", str(project / "src" / "top.cpp"), str(project / "tb" / "tb.cpp"),
            "-o", str(exe)]
@@ -129,8 +115,7 @@ def _build(project: Path, exe: Path, stamp: Path, digest: str, cxx: str, defines
         tail = "\n".join(res.stderr.strip().splitlines()[-25:])
         raise CompileError(f"compiling the C simulation of {project} failed ({cxx} exit {res.returncode}):\n{tail}",
                            hint="this is a bnnc code generation bug; please report it with the graph")
-    stamp.write_text(digest)
-    return exe, seconds
+    return seconds
 
 
 def run_csim(project: str | os.PathLike, ints: np.ndarray, batch: int = 64,

@@ -1,6 +1,6 @@
-"""CPU seconds per test (this process plus its waited-for children: g++, Verilator, FINN
-subprocesses), setup + call + teardown, appended as `cpu_s<TAB>wall_s<TAB>worker<TAB>nodeid` lines to $BNNC_TEST_CPU_LOG when it is
-set (tests/conftest.py registers the hook).
+"""CPU seconds per test (this process plus its waited-for children: g++, Verilator, FINN subprocesses), setup +
+call + teardown, appended as `cpu_s<TAB>wall_s<TAB>worker<TAB>nodeid` lines to $BNNC_TEST_CPU_LOG when it is set
+(tests/conftest.py registers the hook).
 On a shared machine wall times depend on the others' load; CPU time does not (much). See tests/README.md.
 
     BNNC_TEST_CPU_LOG=/tmp/cpu.tsv .venv/bin/python -m pytest tests/hls_lib -n 2
@@ -25,5 +25,6 @@ def pytest_runtest_protocol(item, nextitem):
     c0, t0 = _cpu(), time.perf_counter()
     yield
     if _LOG:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "-")
         with open(_LOG, "a") as f:
-            f.write(f"{_cpu() - c0:.2f}\t{time.perf_counter() - t0:.2f}\t{os.environ.get('PYTEST_XDIST_WORKER', '-')}\t{item.nodeid}\n")
+            f.write(f"{_cpu() - c0:.2f}\t{time.perf_counter() - t0:.2f}\t{worker}\t{item.nodeid}\n")

@@ -2,7 +2,6 @@
 through it, compare with the NumPy simulator bit for bit, measure cycles per frame and latency."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from compiler.backends.rtl.project import TOP, RtlProject
-from compiler.buildcache import cache_dir, compiler_id, entry_lock, install
+from compiler.buildcache import cache_dir, compiler_id, reuse_or_build
 from compiler.errors import CompileError
 from compiler.ir import DataflowGraph
 from compiler.packing import frame_bytes, pack_stream, unpack_stream
@@ -64,30 +63,23 @@ def build(project: RtlProject, jobs: int = 1) -> tuple[Path, float, bool]:
     if exe.is_file() and stamp.is_file() and stamp.read_text() == digest:
         return exe, 0.0, True
     cache = verilator_cache_dir()
-    cached = cache / hashlib.sha256(f"{digest}\n{compiler_id('g++')}".encode()).hexdigest() if cache else None
-    with entry_lock(cached) if cached is not None else contextlib.nullcontext():   # one build per key at a time
-        if cached is not None and cached.is_file():
-            stamp.unlink(missing_ok=True)
-            install(cached, exe)
-            stamp.write_text(digest)
-            return exe, 0.0, True
-        stamp.unlink(missing_ok=True)
-        cmd = [VERILATOR, *VERILATOR_FLAGS, "-CFLAGS", CFLAGS, "-j", str(jobs), "--top-module", TOP,
-               "--Mdir", "obj_dir", "-o", "sim", *project.sources, "harness.cpp"]
-        t0 = time.perf_counter()
-        res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True, env=_build_env())
-        seconds = time.perf_counter() - t0
-        if res.returncode or not exe.is_file():
-            tail = "\n".join((res.stderr or res.stdout).strip().splitlines()[-25:])
-            raise CompileError(f"Verilator build of {project.path} failed (exit {res.returncode}):\n{tail}",
-                               hint="this is a bnnc RTL generation bug; please report it with the graph")
-        stamp.write_text(digest)
-        if cached is not None:
-            try:
-                install(exe, cached)
-            except OSError as e:                  # an unwritable cache costs a rebuild later, nothing else
-                warnings.warn(f"Verilator cache {cache} not written: {e}", stacklevel=2)
-    return exe, seconds, False
+    entry = cache / hashlib.sha256(f"{digest}\n{compiler_id('g++')}".encode()).hexdigest() if cache else None
+    seconds, reused = reuse_or_build(entry, exe, stamp, digest, lambda: _verilate(project, jobs),
+                                     lambda m: warnings.warn(m, stacklevel=3))
+    return exe, seconds, reused
+
+
+def _verilate(project: RtlProject, jobs: int) -> float:
+    """Run Verilator's build of project/obj_dir/sim; returns its seconds."""
+    cmd = [VERILATOR, *VERILATOR_FLAGS, "-CFLAGS", CFLAGS, "-j", str(jobs), "--top-module", TOP,
+           "--Mdir", "obj_dir", "-o", "sim", *project.sources, "harness.cpp"]
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True, env=_build_env())
+    if res.returncode or not (project.path / "obj_dir" / "sim").is_file():
+        tail = "\n".join((res.stderr or res.stdout).strip().splitlines()[-25:])
+        raise CompileError(f"Verilator build of {project.path} failed (exit {res.returncode}):\n{tail}",
+                           hint="this is a bnnc RTL generation bug; please report it with the graph")
+    return time.perf_counter() - t0
 
 
 def run_bytes(project: RtlProject, data: np.ndarray, stall_seed: int | None = None) -> tuple[np.ndarray, dict]:

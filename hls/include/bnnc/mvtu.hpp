@@ -91,7 +91,8 @@ template <unsigned SIMD, typename TI, typename TW, typename TAcc>
 inline long long mac(const native_word<SIMD * TI::bits> &x, const native_word<SIMD * TW::bits> &w) {
     long long s64 = 0;
     for (unsigned s = 0; s < SIMD; s++)
-        s64 += TW::decode_ll(limb_bits<TW::bits>(w, s * TW::bits)) * TI::decode_ll(limb_bits<TI::bits>(x, s * TI::bits));
+        s64 += TW::decode_ll(limb_bits<TW::bits>(w, s * TW::bits)) *
+               TI::decode_ll(limb_bits<TI::bits>(x, s * TI::bits));
     return s64;
 }
 #endif
