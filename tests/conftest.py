@@ -14,13 +14,14 @@ import pytest
 
 from cpu_time import pytest_runtest_protocol  # noqa: F401  (CPU time per test into $BNNC_TEST_CPU_LOG, if set)
 
-# Modules whose tests take a minute or more of CPU each (Verilator/g++/FINN builds, training). They run first, so
-# pytest-xdist does not start one of them on a worker when the others have run out of work (longest first keeps
-# the tail short). Add a module here when its tests are that slow; see tests/README.md.
-HEAVY_FIRST = (
-    "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
+# Modules whose tests take a minute or more of CPU (Verilator/g++/FINN builds, training). They run first, so
+# pytest-xdist (make test: --dist loadscope, modules in this order) does not start one of them on a worker when
+# the other has run out of work (longest first keeps the tail short). Add a module here when it is that slow; see
+# tests/README.md.
+HEAVY_FIRST = (                                  # heaviest module first
     "tests/finn/",                              # FINN on each model, in its own venv
     "tests/backends/rtl/",                      # one Verilator build per design
+    "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
     "tests/boards/test_rtlsim_backend.py",
     "tests/hls_lib/",                           # one g++ C-sim build per graph
     "tests/compiler/test_csim",
