@@ -31,7 +31,8 @@ def test_concurrent_builders_of_one_key_build_once(tmp_path):
     assert len(calls) == 1                                            # one build ...
     assert sorted(r[1] for r in results.values()) == [False, True]    # ... the other reused it
     for n in ("a", "b"):
-        assert (tmp_path / n / "sim").read_bytes() == b"binary" and (tmp_path / n / "sim.digest").read_text() == "digest"
+        assert (tmp_path / n / "sim").read_bytes() == b"binary"
+        assert (tmp_path / n / "sim.digest").read_text() == "digest"
     assert entry.read_bytes() == b"binary" and [p.name for p in entry.parent.iterdir()] == ["k"]   # binaries only
 
 
