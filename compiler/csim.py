@@ -5,7 +5,6 @@ The Xilinx ap_int / hls::stream C++ models (Apache-2.0) come from the hls4ml pac
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.util
 import json
@@ -23,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from compiler import progress
+from compiler.buildcache import cache_dir, compiler_id, reuse_or_build
 from compiler.errors import CompileError
 from compiler.gxx_cost import estimate_gxx
 from compiler.ir import DataflowGraph, dtype as ir_dtype
@@ -58,21 +58,7 @@ def _meta(project: Path) -> dict:
 def csim_cache_dir() -> Path | None:
     """Where C-sim binaries are shared by content across projects: $BNNC_CSIM_CACHE ('' or 'off' disables it),
     else $XDG_CACHE_HOME/bnnc/csim (~/.cache/bnnc/csim)."""
-    v = os.environ.get("BNNC_CSIM_CACHE")
-    if v is not None:
-        return None if v.strip().lower() in ("", "0", "off", "none") else Path(v).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bnnc" / "csim"
-
-
-@functools.cache
-def _compiler_id(cxx: str) -> str:
-    """The compiler's resolved path and version banner: a different g++ builds a different binary."""
-    path = shutil.which(cxx) or cxx
-    try:
-        ver = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60).stdout
-    except (OSError, subprocess.SubprocessError):
-        ver = ""
-    return f"{Path(path).resolve()}\n{ver}"
+    return cache_dir("BNNC_CSIM_CACHE", "csim")
 
 
 def _cache_key(sources: str | None, cxx: str, defines: tuple[str, ...]) -> str | None:
@@ -81,21 +67,8 @@ def _cache_key(sources: str | None, cxx: str, defines: tuple[str, ...]) -> str |
         return None
     ap = ap_types_dir()
     ap_digest = digest_texts({f.name: f.read_text(errors="surrogateescape") for f in sorted(ap.glob("*.h"))})
-    text = "\n".join((sources, ap_digest, _compiler_id(cxx), " ".join(CXXFLAGS), " ".join(defines)))
+    text = "\n".join((sources, ap_digest, compiler_id(cxx), " ".join(CXXFLAGS), " ".join(defines)))
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _install(src: Path, dst: Path) -> None:
-    """Copy src to dst atomically (readers never see a half-written executable)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copy2(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[str, ...] = (),
@@ -119,18 +92,18 @@ def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[st
         raise CompileError(f"C simulation needs a C++ compiler: {cxx!r} is not on PATH",
                            hint="apt-get install g++ (or pass another compiler)")
     cache, key = csim_cache_dir(), _cache_key(sources, cxx, defines)
-    cached = cache / key if cache is not None and key is not None else None
-    if cached is not None and cached.is_file():
-        stamp.unlink(missing_ok=True)
-        _install(cached, exe)
-        stamp.write_text(digest)
-        return exe, 0.0, True
+    say = warn or (lambda m: warnings.warn(m, stacklevel=3))
+    seconds, reused = reuse_or_build(cache / key if cache is not None and key is not None else None, exe, stamp,
+                                     digest, lambda: _build(project, exe, cxx, defines, say), say)
+    return exe, seconds, reused
+
+
+def _build(project: Path, exe: Path, cxx: str, defines: tuple[str, ...], warn: Callable[[str], None]) -> float:
+    """Run g++ on the project (announcing a heavy build first); returns its seconds."""
     cost = estimate_gxx(project)
     if cost.heavy:
-        (warn or (lambda m: warnings.warn(m, stacklevel=3)))(f"compiling the C simulation of {project}: "
-                                                               + cost.describe())
+        warn(f"compiling the C simulation of {project}: " + cost.describe())
     exe.parent.mkdir(exist_ok=True)
-    stamp.unlink(missing_ok=True)
     cmd = [cxx, *CXXFLAGS, *(f"-D{d}" for d in defines), f"-I{ap_types_dir().resolve()}", f"-I{project / 'include'}",
            f"-I{project / 'src'}", str(project / "src" / "top.cpp"), str(project / "tb" / "tb.cpp"),
            "-o", str(exe)]
@@ -142,13 +115,7 @@ def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[st
         tail = "\n".join(res.stderr.strip().splitlines()[-25:])
         raise CompileError(f"compiling the C simulation of {project} failed ({cxx} exit {res.returncode}):\n{tail}",
                            hint="this is a bnnc code generation bug; please report it with the graph")
-    stamp.write_text(digest)
-    if cached is not None:
-        try:
-            _install(exe, cached)
-        except OSError as e:                      # an unwritable cache costs a rebuild later, nothing else
-            (warn or (lambda m: warnings.warn(m, stacklevel=3)))(f"C-sim cache {cache} not written: {e}")
-    return exe, seconds, False
+    return seconds
 
 
 def run_csim(project: str | os.PathLike, ints: np.ndarray, batch: int = 64,

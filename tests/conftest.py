@@ -5,9 +5,40 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: spinn
 # C-sim binaries shared by content between tests, xdist workers and runs (compiler.csim.csim_cache_dir); the key
 # covers sources, headers, compiler and flags, so a stale binary is never reused
 os.environ.setdefault("BNNC_CSIM_CACHE", os.path.join(tempfile.gettempdir(), f"bnnc-test-csim-cache-{os.getuid()}"))
+# the same for Verilator models (compiler.backends.rtl.verilator.verilator_cache_dir)
+os.environ.setdefault("BNNC_VERILATOR_CACHE",
+                      os.path.join(tempfile.gettempdir(), f"bnnc-test-verilator-cache-{os.getuid()}"))
 
 import numpy as np
 import pytest
+
+from cpu_time import pytest_runtest_protocol  # noqa: F401  (CPU time per test into $BNNC_TEST_CPU_LOG, if set)
+
+# Modules whose tests take a minute or more of CPU (Verilator/g++/FINN builds, training). They run first, so
+# pytest-xdist (make test: --dist loadscope, modules in this order) does not start one of them on a worker when
+# the other has run out of work (longest first keeps the tail short). Add a module here when it is that slow; see
+# tests/README.md.
+HEAVY_FIRST = (                                  # heaviest module first
+    "tests/finn/",                              # FINN on each model, in its own venv
+    "tests/backends/rtl/",                      # one Verilator build per design
+    "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
+    "tests/boards/test_rtlsim_backend.py",
+    "tests/hls_lib/",                           # one g++ C-sim build per graph
+    "tests/compiler/test_csim",
+    "tests/bnnc/test_compress_cmd.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Heavy modules first (stable: the order inside each group stays the collection order, identical on every
+    xdist worker as xdist requires)."""
+    root = str(config.rootpath)
+
+    def rank(item) -> int:
+        rel = os.path.relpath(str(item.path), root)
+        return next((i for i, p in enumerate(HEAVY_FIRST) if rel.startswith(p)), len(HEAVY_FIRST))
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")

@@ -147,6 +147,17 @@ def conv_bipolar(seed: int = 1) -> DataflowGraph:
     return graph("conv_bipolar", [l0, l1, l2, l3, l4, l5, l6])
 
 
+def wide_words(seed: int = 5) -> DataflowGraph:
+    """MVTU words wider than 64 bits (the C simulation holds them in 64-bit limbs): an INT8 x BIPOLAR MAC of
+    448-bit words (the demo LFC's first layer at its board folding), INT3 x INT5 words of 72 and 120 bits whose
+    elements straddle limbs, and a noact XNOR layer of 200-bit words (a partial last limb)."""
+    rng = np.random.default_rng(seed)
+    l0 = mvtu("mvtu0", rng, (2,), 112, 48, "INT8", "BIPOLAR", "INT3", nt=7, out_bias=-4, pe=4, simd=56)
+    l1 = mvtu("mvtu1", rng, (2,), 48, 200, "INT3", "INT5", "BIPOLAR", pe=4, simd=24)
+    l2 = mvtu("fc2", rng, (2,), 200, 6, "BIPOLAR", "BIPOLAR", None, pe=2, simd=200)
+    return graph("wide_words", [l0, l1, l2])
+
+
 def ties(seed: int = 2) -> DataflowGraph:
     """Thresholding with broadcast thresholds into a 2-bit range, then to INT2 values -1..1, then top-5 of 36:
     ties everywhere, negative values."""

@@ -1,7 +1,7 @@
 """The HLS library, C-simulated with g++, equals the NumPy simulator bit for bit on hand-built graphs that
 cover padding (non-zero pad value, asymmetric, BIPOLAR widened to INT2), strides, both max-pool variants
 (overlapping; disjoint in floor mode), width converters (2->8, 3->2, 16->32, ...), >64-bit weight words,
-XNOR and MAC MVTUs, Thresholding and LabelSelect with ties. One g++ build per graph per session."""
+XNOR and MAC MVTUs on words up to 448 bits (elements straddling the C-sim's 64-bit limbs), Thresholding and LabelSelect with ties. One g++ build per graph per session."""
 import re
 
 import numpy as np
@@ -13,7 +13,8 @@ from compiler.csim import check_csim, compile_csim, random_inputs, run_csim
 from compiler.simulate import simulate_layers
 
 GRAPHS = {"conv_int": irgraphs.conv_int, "conv_bipolar": irgraphs.conv_bipolar, "ties": irgraphs.ties,
-          "pools_depthwise": irgraphs.pools_depthwise, "residual": irgraphs.residual}
+          "pools_depthwise": irgraphs.pools_depthwise, "residual": irgraphs.residual,
+          "wide_words": irgraphs.wide_words}
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))
@@ -55,6 +56,9 @@ def test_plan_covers_the_intended_corners(built):
     if g.name == "conv_bipolar":
         assert "maxpool_disjoint" in top and "bnnc::Bipolar, bnnc::SInt<2>, 0>" in top   # widened padding
         assert {(16, 32), (8, 128)} <= converters
+    if g.name == "wide_words":
+        assert "mvtu<112, 48, 56, 4, 2, bnnc::SInt<8>, bnnc::Bipolar" in top and "bnnc::SInt<3>, bnnc::SInt<5>" in top
+        assert "mvtu<200, 6, 200, 2, 2, bnnc::Bipolar, bnnc::Bipolar" in top
     if g.name == "residual":
         assert "bnnc::duplicate<" in top and "bnnc::add_streams<" in top and {(2, 4), (2, 6)} <= converters
     if g.name == "pools_depthwise":

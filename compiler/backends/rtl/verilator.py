@@ -2,18 +2,21 @@
 through it, compare with the NumPy simulator bit for bit, measure cycles per frame and latency."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from compiler.backends.rtl.project import TOP, RtlProject
+from compiler.buildcache import cache_dir, compiler_id, reuse_or_build
 from compiler.errors import CompileError
 from compiler.ir import DataflowGraph
 from compiler.packing import frame_bytes, pack_stream, unpack_stream
@@ -33,27 +36,50 @@ def tool_version(tool: str) -> str:
     return (res.stdout or res.stderr).strip().splitlines()[0]
 
 
+def verilator_cache_dir() -> Path | None:
+    """Where Verilator models are shared by content across projects: $BNNC_VERILATOR_CACHE ('' or 'off' disables
+    it), else $XDG_CACHE_HOME/bnnc/verilator (~/.cache/bnnc/verilator)."""
+    return cache_dir("BNNC_VERILATOR_CACHE", "verilator")
+
+
+def _build_env() -> dict[str, str]:
+    """Verilator's make runs each compile through $OBJCACHE: ccache when installed (and OBJCACHE unset), so the
+    Verilator runtime's objects, the same in every model, are compiled once per machine, not once per design."""
+    env = dict(os.environ)
+    if "OBJCACHE" not in env and shutil.which("ccache"):
+        env["OBJCACHE"] = "ccache"
+    return env
+
+
 def build(project: RtlProject, jobs: int = 1) -> tuple[Path, float, bool]:
     """Build project/obj_dir/sim; returns (executable, seconds, reused). Reused when rtl.json's source_digest
-    (every generated file and the library) and the Verilator version match the last build."""
+    (every generated file, ROM files included, and the library) and the Verilator version match the last build,
+    else taken from the shared cache (verilator_cache_dir: keyed by that, the flags and the C++ compiler; the
+    model reads its ROM files at start from the folder it runs in, so one binary serves equal projects)."""
     version = tool_version(VERILATOR)
     obj = project.path / "obj_dir"
     exe, stamp = obj / "sim", obj / "sim.digest"
     digest = f"{project.meta['source_digest']} {version} {' '.join(VERILATOR_FLAGS)} {CFLAGS}"
     if exe.is_file() and stamp.is_file() and stamp.read_text() == digest:
         return exe, 0.0, True
-    stamp.unlink(missing_ok=True)
+    cache = verilator_cache_dir()
+    entry = cache / hashlib.sha256(f"{digest}\n{compiler_id('g++')}".encode()).hexdigest() if cache else None
+    seconds, reused = reuse_or_build(entry, exe, stamp, digest, lambda: _verilate(project, jobs),
+                                     lambda m: warnings.warn(m, stacklevel=3))
+    return exe, seconds, reused
+
+
+def _verilate(project: RtlProject, jobs: int) -> float:
+    """Run Verilator's build of project/obj_dir/sim; returns its seconds."""
     cmd = [VERILATOR, *VERILATOR_FLAGS, "-CFLAGS", CFLAGS, "-j", str(jobs), "--top-module", TOP,
            "--Mdir", "obj_dir", "-o", "sim", *project.sources, "harness.cpp"]
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True)
-    seconds = time.perf_counter() - t0
-    if res.returncode or not exe.is_file():
+    res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True, env=_build_env())
+    if res.returncode or not (project.path / "obj_dir" / "sim").is_file():
         tail = "\n".join((res.stderr or res.stdout).strip().splitlines()[-25:])
         raise CompileError(f"Verilator build of {project.path} failed (exit {res.returncode}):\n{tail}",
                            hint="this is a bnnc RTL generation bug; please report it with the graph")
-    stamp.write_text(digest)
-    return exe, seconds, False
+    return time.perf_counter() - t0
 
 
 class RtlsimDeadlock(CompileError):

@@ -16,27 +16,12 @@ namespace bnnc {
 // XNOR-popcount of SIMD bipolar elements: number of positions where input and weight agree.
 template <unsigned SIMD> inline ap_uint<32> xnor_popcount(const ap_uint<SIMD> &x, const ap_uint<SIMD> &w) {
 #pragma HLS INLINE
-#if BNNC_SYNTHESIS_PATHS
     const ap_uint<SIMD> agree = ~(x ^ w);
     ap_uint<32> count = 0;
     for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
         count += agree[s];
     }
-#else
-    // C simulation: the same count with the host's popcount, 64 bits at a time (an adder tree in hardware);
-    // a word of at most 64 bits is XNORed as a native integer (its SIMD low bits kept), not as an ap_uint
-    if (SIMD <= 64) {
-        const unsigned long long mask = ~0ULL >> (64 - (SIMD % 64 ? SIMD % 64 : 64));
-        return __builtin_popcountll(~(x.to_uint64() ^ w.to_uint64()) & mask);
-    }
-    const ap_uint<SIMD> agree = ~(x ^ w);
-    ap_uint<32> count = 0;
-    for (unsigned lo = 0; lo < SIMD; lo += 64) {
-        const unsigned hi = lo + 64 < SIMD ? lo + 64 : SIMD;
-        count += __builtin_popcountll(ap_uint<64>(agree(hi - 1, lo)).to_uint64());
-    }
-#endif
     return count;
 }
 
@@ -44,19 +29,6 @@ template <unsigned SIMD> inline ap_uint<32> xnor_popcount(const ap_uint<SIMD> &x
 template <unsigned SIMD, typename TI, typename TW, typename TAcc>
 inline TAcc mac(const ap_uint<SIMD * TI::bits> &x, const ap_uint<SIMD * TW::bits> &w) {
 #pragma HLS INLINE
-#if !BNNC_SYNTHESIS_PATHS
-    // C simulation: the same exact sum on native integers when both words fit in 64 bits (the code generator
-    // sizes TAcc, at most 64 bits, so that no partial sum overflows either way)
-    if (SIMD * TI::bits <= 64 && SIMD * TW::bits <= 64) {
-        const unsigned long long xs = x.to_uint64(), ws = w.to_uint64();
-        const unsigned long long xm = TI::bits == 64 ? ~0ULL : (1ULL << TI::bits) - 1;
-        const unsigned long long wm = TW::bits == 64 ? ~0ULL : (1ULL << TW::bits) - 1;
-        long long s64 = 0;
-        for (unsigned s = 0; s < SIMD; s++)
-            s64 += TW::decode_ll((ws >> (s * TW::bits)) & wm) * TI::decode_ll((xs >> (s * TI::bits)) & xm);
-        return TAcc(s64);
-    }
-#endif
     TAcc sum = 0;
     for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
@@ -65,11 +37,11 @@ inline TAcc mac(const ap_uint<SIMD * TI::bits> &x, const ap_uint<SIMD * TW::bits
     return sum;
 }
 
-// Word storage inside the MVTU: ap_uint<W> in synthesis. In C simulation a word of at most 64 bits is held
-// in a native unsigned long long with the same bits, and the overloads below compute the same XNOR-popcount
-// and dot product on it: ap_uint's arbitrary-precision machinery on every iteration is what made the C-sim
-// slow, not the arithmetic (the tests run both paths, -DBNNC_SYNTHESIS_PATHS=1, and compare them).
-struct native_word { unsigned long long v; };     // C simulation only: the bits of a word of <= 64 bits
+// Word storage inside the MVTU: ap_uint<W> in synthesis. In C simulation a word of any width is held in native
+// 64-bit limbs with the same bits (LSB first, as rom_word), and the overloads below compute the same
+// XNOR-popcount and dot product on them: ap_uint's arbitrary-precision machinery on every iteration is what made
+// the C-sim slow, not the arithmetic (the tests run both paths, -DBNNC_SYNTHESIS_PATHS=1, and compare them).
+template <unsigned W> struct native_word { unsigned long long c[(W + 63) / 64]; };   // C simulation only
 
 template <unsigned W, bool NATIVE> struct word_store {
     typedef ap_uint<W> type;
@@ -77,26 +49,50 @@ template <unsigned W, bool NATIVE> struct word_store {
     template <typename ROM> static type rom(const ROM &w) { return rom_read<W>(w); }
 };
 template <unsigned W> struct word_store<W, true> {
-    typedef native_word type;
-    static type of(const ap_uint<W> &x) { type r = {x.to_uint64()}; return r; }
-    static type rom(const rom_word<W> &w) { type r = {w.c[0]}; return r; }
-    static type rom(const ap_uint<W> &w) { type r = {w.to_uint64()}; return r; }
+    typedef native_word<W> type;
+    static type of(const ap_uint<W> &x) {
+        type r;
+        if (W <= 64) {
+            r.c[0] = x.to_uint64();
+        } else {
+            for (unsigned i = 0; i < (W + 63) / 64; i++) {
+                const unsigned hi = 64 * (i + 1) < W ? 64 * (i + 1) : W;
+                r.c[i] = ap_uint<64>(x(hi - 1, 64 * i)).to_uint64();
+            }
+        }
+        return r;
+    }
+    static type rom(const rom_word<W> &w) {
+        type r;
+        for (unsigned i = 0; i < (W + 63) / 64; i++) r.c[i] = w.c[i];
+        return r;
+    }
+    static type rom(const ap_uint<W> &w) { return of(w); }
 };
 
 #if !BNNC_SYNTHESIS_PATHS
+// Raw bits of the B-bit element starting at bit `off` of a limb array (an element may straddle two limbs).
+template <unsigned B, unsigned W> inline unsigned long long limb_bits(const native_word<W> &x, unsigned off) {
+    const unsigned l = off / 64, sh = off % 64;
+    unsigned long long v = x.c[l] >> sh;
+    if (sh + B > 64) v |= x.c[l + 1] << (64 - sh);      // sh > 0 here, as B <= 64
+    return B >= 64 ? v : v & ((1ULL << B) - 1);
+}
+
 // C simulation of native words (word_store): only the low SIMD bits (elements) count.
-template <unsigned SIMD> inline long long xnor_popcount(native_word x, native_word w) {
-    return __builtin_popcountll(~(x.v ^ w.v) & (~0ULL >> (64 - (SIMD % 64 ? SIMD % 64 : 64))));
+template <unsigned SIMD> inline long long xnor_popcount(const native_word<SIMD> &x, const native_word<SIMD> &w) {
+    const unsigned N = (SIMD + 63) / 64;
+    long long count = 0;
+    for (unsigned i = 0; i + 1 < N; i++) count += __builtin_popcountll(~(x.c[i] ^ w.c[i]));
+    return count + __builtin_popcountll(~(x.c[N - 1] ^ w.c[N - 1]) & (~0ULL >> (64 - (SIMD % 64 ? SIMD % 64 : 64))));
 }
 
 template <unsigned SIMD, typename TI, typename TW, typename TAcc>
-inline long long mac(native_word x, native_word w) {
-    const unsigned long long xs = x.v, ws = w.v;
-    const unsigned long long xm = TI::bits == 64 ? ~0ULL : (1ULL << (TI::bits % 64)) - 1;
-    const unsigned long long wm = TW::bits == 64 ? ~0ULL : (1ULL << (TW::bits % 64)) - 1;
+inline long long mac(const native_word<SIMD * TI::bits> &x, const native_word<SIMD * TW::bits> &w) {
     long long s64 = 0;
     for (unsigned s = 0; s < SIMD; s++)
-        s64 += TW::decode_ll((ws >> (s * TW::bits)) & wm) * TI::decode_ll((xs >> (s * TI::bits)) & xm);
+        s64 += TW::decode_ll(limb_bits<TW::bits>(w, s * TW::bits)) *
+               TI::decode_ll(limb_bits<TI::bits>(x, s * TI::bits));
     return s64;
 }
 #endif
@@ -109,6 +105,17 @@ template <typename TAcc> struct acc_store { typedef TAcc type; };
 #else
 template <typename TAcc> struct acc_store { typedef long long type; };
 #endif
+
+// The per-PE kernel of an MVTU iteration, chosen at compile time: XNOR-popcount (bipolar x bipolar) or MAC.
+// (A run-time `if (XNOR)` would instantiate both on word types only one of them takes.)
+template <bool XNOR> struct pe_kernel {
+    template <unsigned SIMD, typename TI, typename TW, typename TAcc, typename X, typename W>
+    static typename acc_store<TAcc>::type apply(const X &x, const W &w) { return mac<SIMD, TI, TW, TAcc>(x, w); }
+};
+template <> struct pe_kernel<true> {
+    template <unsigned SIMD, typename TI, typename TW, typename TAcc, typename X, typename W>
+    static typename acc_store<TAcc>::type apply(const X &x, const W &w) { return xnor_popcount<SIMD>(x, w); }
+};
 
 // TI/TW/TO: element codecs (Bipolar, SInt<B>, UInt<B>) of input, weights and output.
 // TAcc: signed accumulator wide enough for every partial sum; NT thresholds per row (ignored when NOACT).
@@ -127,8 +134,7 @@ void mvtu(hls::stream<ap_uint<SIMD * TI::bits> > &in, hls::stream<ap_uint<PE * T
     const unsigned NF = MH / PE, SF = MW / SIMD;
 
     typedef typename acc_store<TAcc>::type acc_t;
-    // native words only when both input and weight words fit 64 bits (the kernels take both or neither)
-    static const bool NATIVE = !BNNC_SYNTHESIS_PATHS && SIMD * TI::bits <= 64 && SIMD * TW::bits <= 64;
+    static const bool NATIVE = !BNNC_SYNTHESIS_PATHS;     // C simulation: native limbs (word_store)
     typedef word_store<SIMD * TI::bits, NATIVE> in_store;
     typedef word_store<SIMD * TW::bits, NATIVE> w_store;
     typename in_store::type inbuf[SF];
@@ -154,11 +160,7 @@ void mvtu(hls::stream<ap_uint<SIMD * TI::bits> > &in, hls::stream<ap_uint<PE * T
         for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
             const typename w_store::type w = w_store::rom(weights[p][nf * SF + sf]);
-            if (XNOR) {
-                acc[p] += acc_t(xnor_popcount<SIMD>(x, w));
-            } else {
-                acc[p] += acc_t(mac<SIMD, TI, TW, TAcc>(x, w));
-            }
+            acc[p] += acc_t(pe_kernel<XNOR>::template apply<SIMD, TI, TW, TAcc>(x, w));
         }
         if (++sf == SF) {
             sf = 0;

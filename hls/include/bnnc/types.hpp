@@ -16,7 +16,7 @@
 #include <hls_stream.h>
 
 // BNNC_SYNTHESIS_PATHS is 1 under Vitis HLS synthesis. C simulation normally takes two shortcuts that compute
-// the same values faster (POD constant memories, see rom_read; the host's popcount, see xnor_popcount);
+// the same values faster (POD constant memories, see rom_read; MVTU words in native 64-bit limbs, see word_store in mvtu.hpp);
 // compile with -DBNNC_SYNTHESIS_PATHS=1 to simulate exactly the code synthesis sees (the tests compare both).
 #ifndef BNNC_SYNTHESIS_PATHS
 #ifdef __SYNTHESIS__
