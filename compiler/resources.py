@@ -17,6 +17,7 @@ from compiler.datatypes import datatype
 BRAM18_MODES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))  # depth x width
 LUTRAM_DEPTH = 64          # a SLICEM 6-LUT is a 64x1 RAM
 LUTRAM_MAX_BITS = 1024     # HLS maps a (partitioned) array up to ~1 Kbit to LUTRAM, larger ones to BRAM
+URAM_DEPTH, URAM_WIDTH = 4096, 72   # one UltraScale+ URAM288 block is 4K x 72 (UG573); no narrower aspect ratios
 SRL_DEPTH = 32             # a 6-LUT is a 32-deep shift register (SRLC32E)
 FIFO_DEPTH = 32            # inter-layer stream FIFO depth the HLS top uses (one SRL per bit)
 
@@ -47,7 +48,7 @@ class Memory:
     depth: int
     width: int
     count: int = 1
-    mapping: str | None = None     # None: the HLS rule (by size); "rtl-rom": RTL_ROM_LOGIC_DEPTH; "lutram"/"bram"
+    mapping: str | None = None     # None: the HLS rule (by size); "rtl-rom": RTL_ROM_LOGIC_DEPTH; "lutram"/"bram"/"uram"
 
     @property
     def bits(self) -> int:
@@ -55,10 +56,10 @@ class Memory:
 
     @property
     def style(self) -> str:
-        """'lutram' (distributed RAM), 'logic' (a ROM as LUT logic) or 'bram'."""
+        """'lutram' (distributed RAM), 'logic' (a ROM as LUT logic), 'bram' or 'uram' (run-time loaded weights)."""
         if self.mapping == "rtl-rom":
             return "logic" if self.depth <= RTL_ROM_LOGIC_DEPTH else "bram"
-        if self.mapping in ("lutram", "bram"):
+        if self.mapping in ("lutram", "bram", "uram"):
             return self.mapping
         return "lutram" if self.bits <= LUTRAM_MAX_BITS else "bram"
 
@@ -68,7 +69,11 @@ class Memory:
 
     @property
     def lut(self) -> int:
-        return self.count * lutram_luts(self.depth, self.width) if self.style != "bram" else 0
+        return self.count * lutram_luts(self.depth, self.width) if self.style not in ("bram", "uram") else 0
+
+    @property
+    def uram(self) -> int:
+        return self.count * uram_count(self.depth, self.width) if self.style == "uram" else 0
 
 
 def bram18_count(depth: int, width: int) -> int:
@@ -76,6 +81,13 @@ def bram18_count(depth: int, width: int) -> int:
     if depth <= 0 or width <= 0:
         return 0
     return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in BRAM18_MODES)
+
+
+def uram_count(depth: int, width: int) -> int:
+    """URAM288 blocks for a depth x width memory: 4K x 72 tiles (UG573), cascaded in depth, side by side in width."""
+    if depth <= 0 or width <= 0:
+        return 0
+    return math.ceil(depth / URAM_DEPTH) * math.ceil(width / URAM_WIDTH)
 
 
 def lutram_luts(depth: int, width: int) -> int:
@@ -105,7 +117,7 @@ class LayerCost:
         return {"name": self.name, "kind": self.kind, "pe": self.pe, "simd": self.simd, "cycles": self.cycles,
                 "resources": self.resources.as_dict(),
                 "memories": [{"role": m.role, "depth": m.depth, "width": m.width, "count": m.count,
-                              "style": m.style, "bram18": m.bram18, "lut": m.lut} for m in self.memories],
+                              "style": m.style, "bram18": m.bram18, "uram": m.uram, "lut": m.lut} for m in self.memories],
                 "notes": list(self.notes)}
 
 
@@ -121,7 +133,7 @@ def logic(lut: float, dsp: float = 0, memories: list[Memory] = ()) -> Resources:
     """Total resources of a stage from its logic LUTs (FFs follow them) plus its memories."""
     mem_lut = sum(m.lut for m in memories)
     return Resources(lut=round(lut + mem_lut), ff=round(FF_PER_LUT * lut), bram18=sum(m.bram18 for m in memories),
-                     uram=0, dsp=dsp)
+                     uram=sum(m.uram for m in memories), dsp=dsp)
 
 
 def rtl_registers(c: LayerCost) -> LayerCost:
