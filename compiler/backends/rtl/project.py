@@ -25,6 +25,7 @@ from compiler.backends import rtl as rtl_backend
 from compiler.backends.rtl.common import Emitted
 from compiler.backends.rtl.harness import harness_source
 from compiler.codegen.plan import Plan, make_plan
+from compiler.kinds.base import in_uram
 from compiler.errors import CompileError
 from compiler.ir import DataflowGraph
 
@@ -171,7 +172,13 @@ endmodule
 
 
 def generate_rtl(graph: DataflowGraph, out_dir: str | os.PathLike) -> RtlProject:
-    """Generate the RTL of `graph` (folding from layer.folding) into out_dir; on failure out_dir is untouched."""
+    """Generate the RTL of `graph` (folding from layer.folding) into out_dir; on failure out_dir is untouched.
+    Weights in URAM (run-time loaded) are refused: the RTL library keeps weights in initialised ROMs."""
+    uram = [l.name for l in graph.layers if in_uram(l)]
+    if uram:
+        raise CompileError(f"the RTL backend keeps weights in bitstream-initialised ROMs and has no run-time weight "
+                           f"loader, but the weights of {', '.join(map(repr, uram))} are placed in URAM",
+                           hint="compile with --weights-in bram for the RTL flow (the HLS flow loads URAM weights)")
     plan = make_plan(graph)
     files: dict[str, str] = {}
     units, names = [], []
