@@ -321,12 +321,14 @@ def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str
             return base - dma.resources + d.resources + c.resources + dwc_total(layers[:i] + [t] + layers[i + 1:])
 
         fitting = [(t, c, d) for t, c, d in steps if not _over(with_step(t, c, d), budget)]
-        if not fitting and spills and any((_over(with_step(*s), budget) or ("",))[0] == "bram18" for s in steps):
-            # block RAM stops this step: the bottleneck's weights to URAM, else free block RAM elsewhere and retry
-            own = [(u, layer_cost(u), d) for t, c, d in steps if placement.can_use_uram(t) and not in_uram(t)
-                   for u in [placement.with_weights_in(t, True)]]
+        if not fitting and spills and placement.can_use_uram(layer):
+            # the step in the other memory: URAM when block RAM stops it; back to block RAM when URAM does (at a
+            # higher PE each of the PE weight memories needs a whole 4K-deep URAM, however shallow it is)
+            own = [(u, layer_cost(u), d) for t, c, d in steps for u in [placement.with_weights_in(t, not in_uram(t))]]
             fitting = [(t, c, d) for t, c, d in own if not _over(with_step(t, c, d), budget)]
-            if not fitting and placement.spill(layers, costs, layer_cost, budget, exclude=i) is not None:
+        if not fitting and spills and any((_over(with_step(*s), budget) or ("",))[0] == "bram18" for s in steps):
+            # block RAM stops this step: free block RAM elsewhere (largest user to URAM) and retry
+            if placement.spill(layers, costs, layer_cost, budget, exclude=i) is not None:
                 continue
         if not fitting:
             t, c, d = min(steps, key=lambda s: _utilisation(with_step(*s), budget))
