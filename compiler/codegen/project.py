@@ -29,6 +29,7 @@ from compiler.codegen.weights import WEIGHTS_FILE, weight_image
 from compiler import progress
 from compiler.errors import CompileError
 from compiler.ir import DataflowGraph
+from compiler.kinds.base import in_uram
 from compiler.sources import digest_texts, sources_digest
 
 DEFAULT_BOARD = "Pynq-Z2"
@@ -77,6 +78,10 @@ def generate_project(graph: DataflowGraph, out_dir: str | os.PathLike, board: st
     clock = float(clock_mhz or b.default_clock_mhz)
     if clock <= 0:
         raise CompileError(f"clock must be positive, got {clock} MHz")
+    uram = [l.name for l in graph.layers if in_uram(l)]
+    if uram and not b.resources.uram:
+        raise CompileError(f"{b.name} has no URAM, but the weights of {', '.join(map(repr, uram))} are placed in URAM",
+                           hint="compile for an UltraScale+ board with URAM, or with --weights-in bram")
     with progress.step(f"generating HLS C++ for {graph.name}"):
         plan = make_plan(graph)
         top = top_code(graph, plan)
