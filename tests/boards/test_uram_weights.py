@@ -32,7 +32,7 @@ def dep(tmp_path_factory):
                                  "--weights-in", "uram"])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(cli, ["deploy", str(root / "build"), "-o", str(root / "deploy")])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 0 and "bytes of URAM weights, loaded when the runtime opens the device" in r.output, r.output
     Accelerator(root / "deploy", backend="csim").close()     # the csim backend's own (re)generation and g++ build
     return root
 
