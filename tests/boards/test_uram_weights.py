@@ -150,3 +150,21 @@ def test_rtl_backend_and_boards_without_uram_refuse_uram_weights(dep, tmp_path):
     with pytest.raises(CompileError, match="Pynq-Z2 has no URAM"):
         generate_project(g, tmp_path / "hls", "Pynq-Z2")
     assert not (tmp_path / "rtl").exists() and not (tmp_path / "hls").exists()
+
+
+def test_graph_json_weight_ram_is_validated(dep, tmp_path):
+    from compiler.ir import DataflowGraph, IRError
+
+    build = tmp_path / "build"
+    shutil.copytree(dep / "build", build, ignore=shutil.ignore_patterns("hls"))
+    doc = json.loads((build / "graph.json").read_text())
+    doc["layers"][0]["attrs"]["weight_ram"] = "ultra"
+    (build / "graph.json").write_text(json.dumps(doc))
+    with pytest.raises(IRError, match=r"layers\[0\]\.attrs\.weight_ram"):
+        DataflowGraph.load(build)
+    from compiler.ir import Layer
+
+    t = Layer("t", "Thresholding", (4,), (4,), "INT4", "UINT2", {"num_channels": 4, "num_vectors": 1,
+                                                               "weight_ram": "uram"}, {})
+    with pytest.raises(IRError, match="'t' .Thresholding.: attribute weight_ram='uram' is not supported"):
+        t.validate()
