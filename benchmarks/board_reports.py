@@ -85,8 +85,9 @@ def board_report(onnx: Path, net: str, board: str, work: Path) -> dict:
     brd, rep = get_board(board), {}
 
     def transform(g):
-        cost, source, notes = fold_graph(g, brd, "max")
-        rep.update(build_report(g.name, cost, brd, 0.85, source, None, notes))
+        # weights in bitstream-initialised BRAM/LUTRAM, as BNN-PYNQ and FINN's defaults keep them (comparable)
+        cost, source, notes = fold_graph(g, brd, "max", weights_in="bram")
+        rep.update(build_report(g.name, cost, brd, 0.85, source, None, notes, weights_in="bram"))
 
     build_dir = work / f"{net}_{brd.name}"
     compile_model(onnx, build_dir, name=f"{net}-w1a1", transform=transform,
@@ -247,8 +248,9 @@ def render(r: dict) -> str:
           "- BNN-PYNQ's published totals include its own shell (an HLS AXI master, DMA buffers, 128-deep stream FIFOs); "
           "ours models an axi_dma shell with 32-deep SRL FIFOs, so part of the gap is a different design, not only "
           "model error. DSPs: our model maps ±1 x int8 products to LUTs; BNN-PYNQ's HLS used 24 DSPs for them.",
-          "- URAM is never used by the current HLS library, so ZCU104's 96 URAMs are not counted as weight storage; "
-          "LFC on ZCU104 is BRAM-limited for that reason.",
+          "- These reports keep weights in BRAM/LUTRAM (`--weights-in bram`), as BNN-PYNQ does, so ZCU104's 96 URAMs "
+          "are not counted as weight storage and LFC on ZCU104 is BRAM-limited; `--weights-in auto` (the default) "
+          "moves weights to URAM, loaded at run time (docs/cost_model.md).",
           "- CNV \"max\" on the big board stops at the first sliding window (`Conv_0_swg`, 3 input channels: one "
           "kernel position per cycle), the same first-layer limit visible in FINN's CNV-max figure."]
     return "\n".join(L) + "\n"

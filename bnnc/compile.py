@@ -34,9 +34,13 @@ import numpy as np
               help="replace the -o folder even if it is not a bnnc build folder (its files are deleted)")
 @click.option("--margin", type=click.FloatRange(0.05, 1.0), default=0.85, show_default=True,
               help="share of the board's resources the design may use")
+@click.option("--weights-in", type=click.Choice(["auto", "uram", "bram"]), default="auto", show_default=True,
+              help="weight memories: 'bram' = bitstream-initialised BRAM/LUTRAM; 'uram' = UltraScale+ URAM written by "
+                   "the runtime at load time; 'auto' = URAM only for the layers that block RAM cannot hold")
 def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_inputs: Path | None, num_random: int,
                 topk: int | None, name: str | None, board: str | None, target_fps: str | None,
-                folding_file: Path | None, clock_mhz: float | None, force: bool, margin: float) -> None:
+                folding_file: Path | None, clock_mhz: float | None, force: bool, margin: float,
+                weights_in: str) -> None:
     """Compile a QONNX MODEL (from `bnnc export` or brevitas export_qonnx) into a dataflow graph."""
     from compiler.config import BuildConfig
     from compiler.errors import BnncError
@@ -56,7 +60,7 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_in
     try:
         cfg = BuildConfig(board=board, clock_mhz=clock_mhz, target_fps=target_fps, margin=margin,
                           folding_file=str(folding_file) if folding_file else None, topk=topk, name=name,
-                          verify=verify or exact, exact=exact, num_random=num_random)
+                          verify=verify or exact, exact=exact, num_random=num_random, weights_in=weights_in)
         res = build(model, cfg, out_dir, verify_inputs=x, force=force)
     except BnncError as e:
         raise click.ClickException(str(e)) from None

@@ -40,6 +40,8 @@ def run_deploy(build_dir: Path, out_dir: Path | None = None, board: str | None =
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"deploy folder {out_dir} for {meta['board']}: IR, deploy.json"
-               + (f", {meta['bitfile']}, {meta['hwh']}" if meta["bitfile"] else ""))
+               + (f", {meta['bitfile']}, {meta['hwh']}" if meta["bitfile"] else "")
+               + (f", {meta['weights']['file']} ({meta['weights']['bytes']:,} bytes of URAM weights, loaded when the "
+                  "runtime opens the device)" if meta.get("weights") else ""))
     for note in meta.get("notes", []) + kept:
         click.echo(f"note: {note}")

@@ -39,6 +39,7 @@ class BuildConfig:
     exact: bool = False                    #: with verify: zero tolerance on the float output step too
     num_random: int = 16                   #: random + structured inputs for verify
     seed: int = 0
+    weights_in: str = "auto"               #: weight memories: 'auto' | 'uram' | 'bram' (compiler.placement)
 
     def __post_init__(self):
         if self.clock_mhz is not None and not self.clock_mhz > 0:
@@ -48,14 +49,29 @@ class BuildConfig:
         if self.folding_file is not None and self.target_fps is not None:
             raise ConfigError("give either a folding file or a target FPS, not both",
                               hint="--folding fixes PE/SIMD per layer; --target-fps lets the optimiser choose them")
+        from compiler.placement import WEIGHTS_IN
+
+        if self.weights_in not in WEIGHTS_IN:
+            raise ConfigError(f"weights_in must be one of {', '.join(WEIGHTS_IN)}, got {self.weights_in!r}",
+                              field="weights_in")
+        if self.weights_in == "uram" and self.board:          # checked before any lowering work
+            from boards.catalog import BoardError, get_board
+
+            try:
+                uram = get_board(self.board).resources.uram
+            except BoardError:
+                uram = 1                                      # an unknown board is reported where it is used
+            if not uram:
+                raise ConfigError(f"--weights-in uram: board {self.board} has no URAM", field="weights_in",
+                                  hint="use an UltraScale+ board with URAM (see `bnnc boards`), or --weights-in auto")
         if self.target_fps is not None and not self.board:   # checked here, before any lowering work
             raise ConfigError("a target FPS needs a board to size the design for", field="target_fps",
                               hint="add --board NAME (see `bnnc boards`)")
 
     @property
     def folds(self) -> bool:
-        """Whether the build sets a folding (board, target or folding file given)."""
-        return bool(self.board or self.target_fps is not None or self.folding_file)
+        """Whether the build sets a folding or a weight placement (board, target, folding file or URAM forced)."""
+        return bool(self.board or self.target_fps is not None or self.folding_file or self.weights_in == "uram")
 
     def with_(self, **changes: Any) -> "BuildConfig":
         return replace(self, **changes)

@@ -119,19 +119,22 @@ def _build(project: Path, exe: Path, cxx: str, defines: tuple[str, ...], warn: C
 
 
 def run_csim(project: str | os.PathLike, ints: np.ndarray, batch: int = 64,
-             exe: str | os.PathLike | None = None) -> tuple[np.ndarray, float]:
+             exe: str | os.PathLike | None = None, weights: str | os.PathLike | None = None) -> tuple[np.ndarray, float]:
     """Integer layer-0 input (N, *in_shape) -> (last layer's output (N, *out_shape) int64, seconds inside bnnc_top).
 
     Goes through the bytes the runtime's DMA buffers hold (compiler.packing.pack_stream)."""
     meta = _meta(Path(project))
-    raw, seconds = run_csim_bytes(project, pack_stream(ints, meta["input"]), batch=batch, exe=exe)
+    raw, seconds = run_csim_bytes(project, pack_stream(ints, meta["input"]), batch=batch, exe=exe, weights=weights)
     return unpack_stream(raw, meta["output"]), seconds
 
 
 def run_csim_bytes(project: str | os.PathLike, data: np.ndarray, batch: int = 64,
-                   exe: str | os.PathLike | None = None) -> tuple[np.ndarray, float]:
+                   exe: str | os.PathLike | None = None,
+                   weights: str | os.PathLike | None = None) -> tuple[np.ndarray, float]:
     """DMA input buffer bytes (N, in_frame_bytes) uint8 -> (DMA output bytes (N, out_frame_bytes), seconds inside
-    bnnc_top), `batch` frames per bnnc_top call as one DMA transfer would carry them."""
+    bnnc_top), `batch` frames per bnnc_top call as one DMA transfer would carry them. A design with URAM weights
+    (project.json "weights") first gets the weight image `weights` (default: the project's weights.bin) through
+    bnnc_top's weight-load mode, as the runtime loads it on the board."""
     project = Path(project).resolve()
     meta = _meta(project)
     exe = Path(exe).resolve() if exe is not None else project / "csim" / "csim"
@@ -146,7 +149,10 @@ def run_csim_bytes(project: str | os.PathLike, data: np.ndarray, batch: int = 64
         fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         fin.write_bytes(d.tobytes())
         with progress.step(f"C simulation of {n} frames"):
-            res = subprocess.run([str(exe), str(fin), str(fout), str(int(batch))], capture_output=True, text=True)
+            cmd = [str(exe), str(fin), str(fout), str(int(batch))]
+            if "weights" in meta:
+                cmd.append(str(Path(weights or project / meta["weights"]["file"]).resolve()))
+            res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode or STREAM_WARNING in res.stdout:
             msg = (res.stderr.strip() + "\n" + res.stdout.strip()).strip().splitlines()[-10:]
             raise CompileError(f"C simulation of {project} failed (exit {res.returncode}):\n" + "\n".join(msg))

@@ -7,6 +7,8 @@ deploy/NAME/
                        IP names, DMA limits, and the image preprocessing the model was trained with
   hls/                 the HLS sources (project.json, src, include, tb): the runtime's `csim` backend builds them
   samples.npz          a few raw test images + labels of the training dataset, when it is available
+  weights.bin          the weight image of layers whose weights are in URAM (deploy.json "weights"): the runtime
+                       streams it through the accelerator's weight-load mode when it opens the device
 """
 from __future__ import annotations
 
@@ -71,6 +73,8 @@ def assemble_deploy(build_dir: str | os.PathLike, out_dir: str | os.PathLike, bo
             if sample_arrays is not None:
                 np.savez(tmp / "samples.npz", **sample_arrays)
                 meta["samples"] = "samples.npz"
+            if "weights" in meta:           # URAM weights: the image the runtime loads on open
+                shutil.copyfile(proj.path / meta["weights"]["file"], tmp / meta["weights"]["file"])
             if built:
                 shutil.copyfile(bit, tmp / bit.name)
                 shutil.copyfile(hwh, tmp / hwh.name)

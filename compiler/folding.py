@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -21,6 +21,8 @@ from compiler import kinds
 from compiler.cost import GraphCost, LayerCost, dma_cost, dwc_total, estimate, layer_cost
 from compiler.errors import CompileError
 from compiler.ir import DataflowGraph, Layer, dtype
+from compiler import placement
+from compiler.kinds.base import in_uram
 
 DEFAULT_MARGIN = 0.85
 MAX_AXI_WORD_BITS = 1024   # widest AXI DMA stream (compiler/codegen/plan.py AXI_WIDTHS)
@@ -142,6 +144,8 @@ class FoldingPlan:
     reason: str                       # why the search stopped
     limiting_layer: str | None = None
     limiting_resource: str | None = None
+    uram_layers: list[str] = field(default_factory=list)   # layers whose weights the plan puts in URAM
+    weights_in: str = "auto"
 
     @property
     def met(self) -> bool:
@@ -154,6 +158,8 @@ class FoldingPlan:
     def message(self) -> str:
         c, b = self.cost, self.board
         head = (f"{b.name} at {c.clock_mhz:g} MHz, {self.margin:.0%} of the device usable")
+        if self.uram_layers:
+            head += f", weights of {len(self.uram_layers)} layer(s) in URAM (loaded at run time)"
         if not self.fits:
             return f"the network does not fit on {head}: {self.reason}{self._uram_note()}"
         best = f"{c.fps:,.0f} FPS (II {c.ii_cycles} cycles)"
@@ -166,16 +172,20 @@ class FoldingPlan:
 
     def _uram_note(self) -> str:
         """Why the board's URAM stays unused when block RAM is what limits the design."""
-        if self.limiting_resource != "bram18" or not self.board.resources.uram:
+        if self.limiting_resource != "bram18" or not self.board.resources.uram or self.cost.total.uram:
             return ""
-        return f" ({URAM_NOTE.format(uram=f'{self.board.resources.uram:,.0f}')})"
+        return f" ({uram_note(self.board.resources.uram, self.weights_in)})"
 
 
-#: UltraScale+ URAM has no bitstream initialisation (Versal's does), so a constant weight ROM cannot live there
-#: unless weights are written at run time; bnnc generates initialised ROMs only.
-URAM_NOTE = ("the board's {uram} URAM blocks stay unused: UltraScale+ URAM cannot be initialised by the bitstream, "
-             "so bnnc keeps constant weights and thresholds in BRAM/LUTRAM; URAM weights would need a run-time "
-             "weight loader, which bnnc does not generate")
+def uram_note(uram: float, weights_in: str) -> str:
+    """Why a board's URAM stays unused although block RAM limits the design (the report says it too)."""
+    head = f"the board's {uram:,.0f} URAM blocks stay unused"
+    if weights_in == "bram":
+        return (f"{head}: --weights-in bram keeps every weight memory in bitstream-initialised BRAM/LUTRAM "
+                "(UltraScale+ URAM cannot be initialised by the bitstream); --weights-in auto or uram puts weights "
+                "there, written by the runtime at load time")
+    return (f"{head}: no weight memory could move there to free block RAM (thresholds, buffers and weights of "
+            "kinds without a run-time weight loader stay in BRAM/LUTRAM)")
 
 
 def parse_target(text: str | float | None) -> float | None:
@@ -212,18 +222,24 @@ def _fmt(v: float) -> str:
 
 
 def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str | None = None,
-                     margin: float = DEFAULT_MARGIN, clock_mhz: float | None = None) -> FoldingPlan:
+                     margin: float = DEFAULT_MARGIN, clock_mhz: float | None = None,
+                     weights_in: str = "auto") -> FoldingPlan:
     """Choose PE/SIMD per layer for `board` (the graph itself is not modified; apply plan.folding).
 
     Greedy and FINN-like: from fully folded (all 1), the bottleneck stage takes its next legal step -- of
     its foldable keys, the one whose result uses the smallest share of the budget -- as long as the whole
     design stays within margin x the board's resources. Stops when the target II is reached, the bottleneck
     is fully parallel (or is the DMA shell), or no step of the bottleneck fits.
+    Weight memories (compiler.placement, `weights_in`): with "auto" on a board with URAM, a step (or the fully
+    folded start) that only block RAM stops moves weight memories to URAM -- the bottleneck's own first, else the
+    largest block-RAM user -- and the plan lists them in `uram_layers`.
     """
+    placement.check_weights_in(weights_in, board)
+    spills = weights_in == "auto" and bool(board.resources.uram)
     target = parse_target(target_fps)
     clock = float(clock_mhz or board.default_clock_mhz)
     budget = board.budget(margin)
-    layers = [replace(l, folding={k: 1 for k in folded_dims(l)}) for l in graph.layers]
+    layers = [replace(l, folding={k: 1 for k in folded_dims(l)}) for l in placement.initial(graph.layers, weights_in)]
     costs: list[LayerCost] = [layer_cost(l) for l in layers]
     dma = dma_cost(DataflowGraph(graph.name, layers, graph.input, graph.output), board.shell.dma_bits)
 
@@ -238,8 +254,14 @@ def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str
         folding = {l.name: dict(l.folding) for l in layers if folded_dims(l)}
         final = DataflowGraph(graph.name, layers, graph.input, graph.output)
         return FoldingPlan(folding, estimate(final, clock, board.shell.dma_bits), board, margin, target, fits,
-                           reason, layer, resource)
+                           reason, layer, resource, [l.name for l in layers if in_uram(l)], weights_in)
 
+    def over_bram() -> bool:
+        o = _over(total(costs), budget)
+        return o is not None and o[0] == "bram18"
+
+    while spills and over_bram() and placement.spill(layers, costs, layer_cost, budget) is not None:
+        pass
     tot = total(costs)
     over = _over(tot, budget)
     if over:
@@ -299,6 +321,15 @@ def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str
             return base - dma.resources + d.resources + c.resources + dwc_total(layers[:i] + [t] + layers[i + 1:])
 
         fitting = [(t, c, d) for t, c, d in steps if not _over(with_step(t, c, d), budget)]
+        if not fitting and spills and placement.can_use_uram(layer):
+            # the step in the other memory: URAM when block RAM stops it; back to block RAM when URAM does (at a
+            # higher PE each of the PE weight memories needs a whole 4K-deep URAM, however shallow it is)
+            own = [(u, layer_cost(u), d) for t, c, d in steps for u in [placement.with_weights_in(t, not in_uram(t))]]
+            fitting = [(t, c, d) for t, c, d in own if not _over(with_step(t, c, d), budget)]
+        if not fitting and spills and any((_over(with_step(*s), budget) or ("",))[0] == "bram18" for s in steps):
+            # block RAM stops this step: free block RAM elsewhere (largest user to URAM) and retry
+            if placement.spill(layers, costs, layer_cost, budget, exclude=i) is not None:
+                continue
         if not fitting:
             t, c, d = min(steps, key=lambda s: _utilisation(with_step(*s), budget))
             k, used, cap = _over(with_step(t, c, d), budget)
@@ -348,18 +379,32 @@ def estimate_for(graph: DataflowGraph, board: Board | None, clock_mhz: float | N
 
 def fold_graph(graph: DataflowGraph, board: Board | None = None, target_fps: float | str | None = None,
                folding: Mapping[str, Mapping[str, Any]] | None = None, margin: float = DEFAULT_MARGIN,
-               clock_mhz: float | None = None) -> tuple[GraphCost, str, list[str]]:
+               clock_mhz: float | None = None, weights_in: str = "auto") -> tuple[GraphCost, str, list[str]]:
     """Set the graph's folding from a user `folding` or (with a board) the optimiser; return its cost.
 
     Returns (cost, folding source: 'file' | 'optimizer' | 'graph', notes). Raises FoldingError when the folding
     is illegal, does not fit the board, or the target throughput cannot be reached -- so a build folder is
-    only written for a design that fits.
+    only written for a design that fits. The weight memories are placed by `weights_in` (compiler.placement):
+    the graph's layers carry the result as attribute weight_ram.
     """
+    placement.check_weights_in(weights_in, board)
     if folding is not None and target_fps is not None:
         raise FoldingError("give either a folding file or a target FPS, not both",
                            hint="--folding fixes PE/SIMD per layer; --target-fps lets the optimiser choose them")
     if folding is not None:
         apply_folding(graph, folding)
+        _place(graph, placement.initial(graph.layers, weights_in))
+        if weights_in == "auto" and board is not None and board.resources.uram:
+            layers = list(graph.layers)
+            costs = [layer_cost(l) for l in layers]
+            budget = board.budget(margin)
+            def bram_over() -> bool:
+                g = DataflowGraph(graph.name, layers, graph.input, graph.output)
+                return "bram18" in estimate_for(g, board, clock_mhz).total.over(budget)
+
+            while bram_over() and placement.spill(layers, costs, layer_cost, budget) is not None:
+                pass
+            _place(graph, layers)
         cost = estimate_for(graph, board, clock_mhz)
         problem = fit_problem(cost, board, margin) if board else None
         if problem:
@@ -369,11 +414,19 @@ def fold_graph(graph: DataflowGraph, board: Board | None = None, target_fps: flo
     if board is None:
         if target_fps is not None:
             raise FoldingError("a target FPS needs a board to size the design for", hint="add --board NAME")
+        _place(graph, placement.initial(graph.layers, weights_in))
         return estimate_for(graph, None, clock_mhz), "graph", []
-    plan = optimize_folding(graph, board, target_fps, margin, clock_mhz)
+    plan = optimize_folding(graph, board, target_fps, margin, clock_mhz, weights_in)
     if not plan.met:
         hint = ("try a larger board (`bnnc boards`) or a narrower network"
                 if not plan.fits else "use a lower --target-fps, --target-fps max, or a larger board (`bnnc boards`)")
         raise FoldingError(plan.message(), hint=hint)
     apply_folding(graph, plan.folding)
+    _place(graph, [placement.with_weights_in(l, l.name in plan.uram_layers) for l in graph.layers])
     return plan.cost, "optimizer", [plan.message()]
+
+
+def _place(graph: DataflowGraph, placed: list[Layer]) -> None:
+    """Set each graph layer's weight_ram attribute as in `placed` (same layers, same order)."""
+    for l, p in zip(graph.layers, placed):
+        l.attrs = p.attrs

@@ -61,6 +61,7 @@ class Layer:
         if self.kind not in kinds.names():
             raise IRError(f"{where}: unknown kind; expected one of {kinds.names()}")
         dtype(self.in_dtype), dtype(self.out_dtype)
+        kinds.get(self.kind).check_weight_ram(self)
         for key, (_, axis) in kinds.get(self.kind).folded_dims(self).items():
             n = self.folding.get(key, 1)
             if n < 1 or axis % n:

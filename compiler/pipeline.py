@@ -71,10 +71,11 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
             folding = folding_for(graph) if folding_for is not None else None
             with progress.step("folding search" if folding is None else "folding from file"):
                 cost, source, notes = fold_graph(graph, brd, config.target_fps, folding, config.margin,
-                                                 config.clock_mhz)
+                                                 config.clock_mhz, config.weights_in)
             result.config = result.config.with_(folding_source=source)
             result.report = build_report(graph.name, cost, brd, config.margin, source, target, notes,
-                                         model=None if config.name else Path(onnx_path).stem)
+                                         model=None if config.name else Path(onnx_path).stem,
+                                         weights_in=config.weights_in)
 
     def files(graph: DataflowGraph, folder: Path) -> None:
         if result.report is not None:

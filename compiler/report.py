@@ -27,10 +27,16 @@ def kind_notes(cost: GraphCost) -> list[str]:
 
 def build_report(graph_name: str, cost: GraphCost, board: Board | None = None, margin: float = 0.85,
                  folding_source: str = "graph", target_fps: float | None = None,
-                 notes: list[str] | None = None, model: str | None = None) -> dict[str, Any]:
+                 notes: list[str] | None = None, model: str | None = None, weights_in: str = "auto") -> dict[str, Any]:
     """Everything the table, JSON and plot show. `folding_source`: 'optimizer', 'file' or 'graph'; `model`: the
-    source model's name, shown beside the graph's where they differ."""
+    source model's name, shown beside the graph's where they differ; `weights_in`: the URAM policy
+    (compiler.placement), which the note on unused URAM names."""
     total = cost.total
+    in_uram = [l.name for l in cost.layers if any(m.style == "uram" for m in l.memories)]
+    if in_uram:
+        notes = list(notes or []) + [f"weights of {len(in_uram)} layer(s) in URAM ({', '.join(in_uram)}), "
+                                     f"{total.uram:,.0f} URAM blocks (estimate): UltraScale+ URAM is not initialised "
+                                     "by the bitstream, so the runtime writes them at load time (deploy weights.bin)"]
     rep: dict[str, Any] = {
         "graph": graph_name, "model": model, "clock_mhz": cost.clock_mhz, "folding_source": folding_source,
         "target_fps": target_fps, "ii_cycles": cost.ii_cycles, "fps": cost.fps,
@@ -51,9 +57,9 @@ def build_report(graph_name: str, cost: GraphCost, board: Board | None = None, m
         rep["fits"] = not rep["over_budget"]
         util = {k: v for k, v in rep["utilization"].items() if v is not None}
         if board.resources.uram and not total.uram and util.get("bram18") and util["bram18"] == max(util.values()):
-            from compiler.folding import URAM_NOTE
+            from compiler.folding import uram_note
 
-            rep["notes"].append(URAM_NOTE.format(uram=f"{board.resources.uram:,.0f}"))
+            rep["notes"].append(uram_note(board.resources.uram, weights_in))
     return rep
 
 

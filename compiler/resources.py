@@ -17,6 +17,7 @@ from compiler.datatypes import datatype
 BRAM18_MODES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))  # depth x width
 LUTRAM_DEPTH = 64          # a SLICEM 6-LUT is a 64x1 RAM
 LUTRAM_MAX_BITS = 1024     # HLS maps a (partitioned) array up to ~1 Kbit to LUTRAM, larger ones to BRAM
+URAM_DEPTH, URAM_WIDTH = 4096, 72   # one UltraScale+ URAM288 block is 4K x 72 (UG573); no narrower aspect ratios
 SRL_DEPTH = 32             # a 6-LUT is a 32-deep shift register (SRLC32E)
 FIFO_DEPTH = 32            # inter-layer stream FIFO depth the HLS top uses (one SRL per bit)
 
@@ -79,7 +80,7 @@ class Memory:
     count: int = 1
     mapping: str | None = None     # None: the HLS rule (by size); "rtl-rom": RTL_ROM_LOGIC_DEPTH; "rtl-rom-cost":
     #                                RTL_ROM_BITS_PER_BRAM18; "rtl-lutram": RAM32M/RAM64M as Yosys packs them;
-    #                                "lutram"/"bram"
+    #                                "lutram"/"bram"/"uram"
 
     @property
     def bits(self) -> int:
@@ -87,12 +88,12 @@ class Memory:
 
     @property
     def style(self) -> str:
-        """'lutram' (distributed RAM), 'logic' (a ROM as LUT logic) or 'bram'."""
+        """'lutram' (distributed RAM), 'logic' (a ROM as LUT logic), 'bram' or 'uram' (run-time loaded weights)."""
         if self.mapping == "rtl-rom":
             return "logic" if self.depth <= RTL_ROM_LOGIC_DEPTH else "bram"
         if self.mapping == "rtl-rom-cost":
             return "logic" if self.bits <= RTL_ROM_BITS_PER_BRAM18 * bram18_count(self.depth, self.width) else "bram"
-        if self.mapping in ("lutram", "bram"):
+        if self.mapping in ("lutram", "bram", "uram"):
             return self.mapping
         if self.mapping == "rtl-lutram":
             return "lutram"
@@ -104,7 +105,7 @@ class Memory:
 
     @property
     def lut(self) -> int:
-        if self.style == "bram":
+        if self.style in ("bram", "uram"):
             return 0
         if self.mapping == "rtl-lutram":
             return self.count * rtl_lutram_luts(self.depth, self.width)
@@ -112,12 +113,23 @@ class Memory:
             return self.count * math.ceil(RTL_SHALLOW_ROM_LUT_PER_BIT * self.width)
         return self.count * lutram_luts(self.depth, self.width)
 
+    @property
+    def uram(self) -> int:
+        return self.count * uram_count(self.depth, self.width) if self.style == "uram" else 0
+
 
 def bram18_count(depth: int, width: int) -> int:
     """18 Kb block RAMs for a depth x width memory using the cheapest aspect ratio (UG473 table 1-11)."""
     if depth <= 0 or width <= 0:
         return 0
     return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in BRAM18_MODES)
+
+
+def uram_count(depth: int, width: int) -> int:
+    """URAM288 blocks for a depth x width memory: 4K x 72 tiles (UG573), cascaded in depth, side by side in width."""
+    if depth <= 0 or width <= 0:
+        return 0
+    return math.ceil(depth / URAM_DEPTH) * math.ceil(width / URAM_WIDTH)
 
 
 def lutram_luts(depth: int, width: int) -> int:
@@ -157,7 +169,7 @@ class LayerCost:
         return {"name": self.name, "kind": self.kind, "pe": self.pe, "simd": self.simd, "cycles": self.cycles,
                 "resources": self.resources.as_dict(),
                 "memories": [{"role": m.role, "depth": m.depth, "width": m.width, "count": m.count,
-                              "style": m.style, "bram18": m.bram18, "lut": m.lut} for m in self.memories],
+                              "style": m.style, "bram18": m.bram18, "uram": m.uram, "lut": m.lut} for m in self.memories],
                 "notes": list(self.notes)}
 
 
@@ -173,7 +185,7 @@ def logic(lut: float, dsp: float = 0, memories: list[Memory] = ()) -> Resources:
     """Total resources of a stage from its logic LUTs (FFs follow them) plus its memories."""
     mem_lut = sum(m.lut for m in memories)
     return Resources(lut=round(lut + mem_lut), ff=round(FF_PER_LUT * lut), bram18=sum(m.bram18 for m in memories),
-                     uram=0, dsp=dsp)
+                     uram=sum(m.uram for m in memories), dsp=dsp)
 
 
 def rtl_registers(c: LayerCost) -> LayerCost:

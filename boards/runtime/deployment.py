@@ -11,7 +11,7 @@ import numpy as np
 
 from boards.runtime.errors import AcceleratorError
 from boards.runtime.paths import confined
-from boards.runtime.schema import check_deploy_json, check_packing
+from boards.runtime.schema import check_deploy_json, check_packing, check_weights
 from compiler.ir import DataflowGraph, IRError
 from compiler.packing import frame_bytes
 
@@ -21,6 +21,8 @@ class Deployment:
     path: Path
     meta: dict
     graph: DataflowGraph
+    #: the weight image of URAM weights (deploy.json "weights", checked against graph.json); None without them
+    weight_image: bytes | None = None
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Deployment":
@@ -45,6 +47,13 @@ class Deployment:
     def _check_consistent(self) -> None:
         """deploy.json and graph.json must describe the same streams, or packing would silently disagree."""
         check_packing(self.meta, self.graph, self.path / "deploy.json")
+        self.weight_image = check_weights(self.meta, self.graph, self.path, self.path / "deploy.json")
+
+    def weights_file(self) -> Path | None:
+        """The weight image's path (checked on load), or None when no weights are in URAM."""
+        if self.weight_image is None:
+            return None
+        return confined(self.path, self.meta["weights"]["file"], "weights.file", self.path / "deploy.json")
 
     @property
     def name(self) -> str:

@@ -20,6 +20,15 @@ STREAM = {"type": "object",
                          "words_per_frame": POS}}
 IP_NAME = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9_]*$"}
 REL_PATH = {"type": "string", "minLength": 1}
+WEIGHTS = {"type": "object",
+           "required": ["file", "bytes", "beat_bytes", "beats", "sha256", "mode_offset", "mode_load", "mode_run",
+                        "memories"],
+           "properties": {"file": REL_PATH, "bytes": POS, "beat_bytes": STREAM["properties"]["axi_bytes"],
+                          "beats": POS, "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                          "mode_offset": NONNEG, "mode_load": NONNEG, "mode_run": NONNEG,
+                          "memories": {"type": "array", "minItems": 1, "items": {
+                              "type": "object", "required": ["layer", "offset", "bytes"],
+                              "properties": {"layer": {"type": "string"}, "offset": NONNEG, "bytes": POS}}}}}
 DEPLOY_SCHEMA = {
     "type": "object",
     "required": ["input", "output", "control", "ip", "dma"],
@@ -35,6 +44,7 @@ DEPLOY_SCHEMA = {
         "hls": REL_PATH, "samples": {"type": ["string", "null"]},
         "ir": {"type": "array", "items": REL_PATH},
         "notes": {"type": "array", "items": {"type": "string"}},
+        "weights": WEIGHTS,
     },
 }
 _REDEPLOY = "(written by an older bnnc, or edited? run `bnnc deploy` again)"
@@ -76,3 +86,38 @@ def check_packing(meta: dict, graph, file: str | os.PathLike) -> None:
                 raise AcceleratorError(f"{file}: field {side}.{key} = {got[key]} disagrees with graph.json, whose "
                                        f"folding gives {want[key]} ({math.prod(want['shape'])} x {want['dtype']} "
                                        f"per frame); run `bnnc deploy` again")
+
+
+def check_weights(meta: dict, graph, root: str | os.PathLike, file: str | os.PathLike) -> bytes | None:
+    """The weight image (URAM weights, deploy.json "weights") as bytes, after checking that it is exactly what
+    graph.json's URAM layers give (compiler.codegen.weights) for this input beat width; None without URAM weights.
+    Why: the board loads these bytes into the accelerator; a stale or edited image would silently change the
+    network, so it must match the IR the other backends run."""
+    from boards.runtime.paths import confined
+    from compiler.codegen.weights import graph_weight_image
+
+    w = meta.get("weights")
+    want = graph_weight_image(graph, int(meta["input"]["axi_bytes"]))
+    if want is None and w is None:
+        return None
+    if want is None or w is None:
+        has = "has" if w is not None else "has no"
+        needs = "keeps no weights in URAM" if want is None else "keeps weights in URAM"
+        raise AcceleratorError(f"{file}: deploy.json {has} 'weights' section but graph.json {needs}; "
+                               f"run `bnnc deploy` again")
+    image, ref = want
+    for key in ("bytes", "beat_bytes", "beats", "mode_offset", "mode_load", "mode_run"):
+        if w[key] != ref[key]:
+            raise AcceleratorError(f"{file}: field weights.{key} = {w[key]} disagrees with graph.json, which gives "
+                                   f"{ref[key]}; run `bnnc deploy` again")
+    path = confined(root, w["file"], "weights.file", file)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise AcceleratorError(f"{path}: weight image listed in deploy.json but not readable ({e.strerror or e}); "
+                               "run `bnnc deploy` again") from None
+    if data != image:
+        why = f"{len(data)} bytes, expected {len(image)}" if len(data) != len(image) else "its contents differ"
+        raise AcceleratorError(f"{path}: weight image does not match graph.json's URAM weights ({why}); "
+                               "run `bnnc deploy` again")
+    return data

@@ -6,6 +6,7 @@ Layout (everything relative, so the folder can be copied to a machine with Vitis
   src/top.hpp/.cpp    the dataflow top function bnnc_top
   src/params/*.hpp    per-layer weight / threshold memories
   tb/tb.cpp           C-simulation testbench (packed files in and out)
+  weights.bin         weight image of the weights kept in URAM, loaded at run time (only when there are any)
   hls.tcl             Vitis HLS: csynth + export as IP
   vivado.tcl          Vivado: block design with PS + AXI DMA + accelerator -> bitstream + hwh
 """
@@ -22,11 +23,13 @@ from compiler.buildfolder import make_temp_dir
 from compiler.codegen import tcl
 from compiler.backends.hls.cxx import identifier
 from compiler.codegen.plan import Plan, make_plan
-from compiler.codegen.testbench import TESTBENCH
-from compiler.codegen.top import TOP, top_header, top_source
+from compiler.codegen.testbench import testbench
+from compiler.codegen.top import TOP, top_code, top_header
+from compiler.codegen.weights import WEIGHTS_FILE, weight_image
 from compiler import progress
 from compiler.errors import CompileError
 from compiler.ir import DataflowGraph
+from compiler.kinds.base import in_uram
 from compiler.sources import digest_texts, sources_digest
 
 DEFAULT_BOARD = "Pynq-Z2"
@@ -75,18 +78,26 @@ def generate_project(graph: DataflowGraph, out_dir: str | os.PathLike, board: st
     clock = float(clock_mhz or b.default_clock_mhz)
     if clock <= 0:
         raise CompileError(f"clock must be positive, got {clock} MHz")
+    uram = [l.name for l in graph.layers if in_uram(l)]
+    if uram and not b.resources.uram:
+        raise CompileError(f"{b.name} has no URAM, but the weights of {', '.join(map(repr, uram))} are placed in URAM",
+                           hint="compile for an UltraScale+ board with URAM, or with --weights-in bram")
     with progress.step(f"generating HLS C++ for {graph.name}"):
         plan = make_plan(graph)
-        top_cpp, headers = top_source(graph, plan)
+        top = top_code(graph, plan)
+        top_cpp, headers = top.source, top.headers
     stem = identifier(graph.name).strip("_") or "bnnc"
     meta = {**stream_metadata(graph, plan), "board": b.name, "part": b.part, "ps": b.ps, "clock_mhz": clock,
             "bitstream_stem": stem,
             "stages": [{"kind": s.kind, "layer": s.layer.name if s.layer else None, "index": s.index,
                         "in_elems": s.in_elems, "out_elems": s.out_elems} for s in plan.stages]}
+    weights = None
+    if top.loaded:
+        weights, meta["weights"] = weight_image(top.loaded, plan.input.axi_bytes)
     files = {
-        "src/top.hpp": top_header(graph, plan),
+        "src/top.hpp": top_header(graph, plan, top.loaded),
         "src/top.cpp": top_cpp,
-        "tb/tb.cpp": TESTBENCH,
+        "tb/tb.cpp": testbench(bool(top.loaded)),
         "hls.tcl": tcl.hls_tcl(graph.name, b, clock),
         "vivado.tcl": tcl.vivado_tcl(graph.name, stem, b, clock, plan),
         **{f"src/params/{name}": text for name, text in headers},
@@ -107,6 +118,8 @@ def generate_project(graph: DataflowGraph, out_dir: str | os.PathLike, board: st
             f = tmp / rel
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_text(text)
+        if weights is not None:      # data, not a source: new weights need no new binary or bitstream
+            (tmp / WEIGHTS_FILE).write_bytes(weights)
         if sources_digest(out) == meta["source_digest"]:   # content, not project.json's claim
             _keep_tool_outputs(out, tmp)
         if out.exists():

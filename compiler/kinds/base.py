@@ -18,6 +18,17 @@ if TYPE_CHECKING:
     from compiler.resources import LayerCost
 
 
+#: optional layer attribute placing a kind's weight memory (docs/ir.md "Weight memories"); absent: a constant
+#: ROM initialised by the bitstream (LUTRAM or BRAM by size); "uram": URAM written at run time by the weight loader
+WEIGHT_RAM = "weight_ram"
+WEIGHT_RAMS = ("uram",)
+
+
+def in_uram(layer: "LayerData") -> bool:
+    """Whether the layer's weights live in run-time-loaded URAM."""
+    return layer.attrs.get(WEIGHT_RAM) == "uram"
+
+
 class ValueRange(NamedTuple):
     """Integer values in [lo, hi]; zero_free when 0 never occurs (what a BIPOLAR input needs)."""
 
@@ -62,6 +73,9 @@ class Kind(ABC):
     #: result goes to every output stream
     n_inputs: int = 1
     n_outputs: int = 1
+    #: the kind can keep its weight memory in URAM loaded at run time (attr weight_ram="uram", docs/ir.md): its cost
+    #: model honours the attribute and its HLS emitter binds the array to URAM and emits a loader
+    uram_weights: bool = False
 
     def first_output_lead(self, layer: LayerData) -> int:
         """Input elements the layer consumes before it emits its first output element (compiler.fifo sizes
@@ -82,6 +96,13 @@ class Kind(ABC):
         for key in self.attrs:
             if key not in layer.attrs:
                 raise IRError(f"{self.where(layer)}: missing attribute {key!r}")
+
+    def check_weight_ram(self, layer: LayerData) -> None:
+        """The optional weight_ram placement is one this kind supports (IRError naming layer and value)."""
+        ram = layer.attrs.get(WEIGHT_RAM)
+        if ram is not None and (ram not in WEIGHT_RAMS or not self.uram_weights):
+            can = f"only {', '.join(map(repr, WEIGHT_RAMS))}" if self.uram_weights else "none (it keeps no weights there)"
+            raise IRError(f"{self.where(layer)}: attribute {WEIGHT_RAM}={ram!r} is not supported; it takes {can}")
 
     # ---- shapes and folding -----------------------------------------------------------------------------
     @abstractmethod

@@ -17,7 +17,7 @@ from compiler.datatypes import datatype, signed_bits, value_range
 from compiler.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kinds.activation import activate, activation_range, popcount_thresholds, threshold_plan
-from compiler.kinds.base import Kind, LayerData, ValueRange
+from compiler.kinds.base import Kind, LayerData, ValueRange, in_uram
 from compiler.kinds.finn import finn_dtype, no_bipolar_values, node, range_name, xnor_popcount_dtype
 from compiler.kinds.int_gemm import int_gemm
 from compiler.resources import (DSP_MIN_BITS, XNOR_LUT_PER_LANE, LayerCost, Memory, bits, ceil_log2, fifo_luts,
@@ -49,6 +49,7 @@ class MVTU(Kind):
     attrs = {"MW": int, "MH": int, "num_vectors": int, "weight_dtype": str, "acc_dtype": str,
              "binary_xnor": (bool, int), "noact": (bool, int)}
     ctrl_lut = 120
+    uram_weights = True
 
     def out_shape(self, attrs: dict[str, Any]) -> None:
         return None                       # (num_vectors..., MH): only the element count is fixed
@@ -146,7 +147,8 @@ class MVTU(Kind):
             tree = (simd - 1) * (prod + ceil_log2(simd) / 2)      # simd-1 adders, widths growing by log2(simd)
             lane = mult + tree
         per_pe = lane + acc_bits + n_thr * acc_bits + (o_bits if n_thr else 0)
-        mems = [Memory("weights", nf * sf, simd * w_bits, pe)]
+        # one memory per PE (the array is partitioned on PE); in URAM when placed there (loaded at run time)
+        mems = [Memory("weights", nf * sf, simd * w_bits, pe, "uram" if in_uram(l) else None)]
         if n_thr:
             mems.append(Memory("thresholds", nf, n_thr * acc_bits, pe))
         lut = pe * per_pe + self.ctrl_lut + fifo_luts(pe * o_bits)

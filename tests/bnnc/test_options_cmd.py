@@ -41,3 +41,21 @@ def test_later_steps_use_the_build_board(tmp_path):
     r = CliRunner().invoke(main, ["deploy", str(d), "-o", str(tmp_path / "dep"), "--samples", "0"])
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "dep" / "deploy.json").read_text())["board"] == "ZCU104"
+
+
+def test_weights_in_is_checked_before_work_and_saved(tmp_path):
+    """--weights-in uram on a board without URAM fails at once (no model is even read); the choice is saved in
+    build_config.json and read back (older files without it mean 'auto')."""
+    r = CliRunner().invoke(main, ["compile", str(tmp_path / "missing.onnx"), "-o", str(tmp_path / "b"),
+                                  "--board", "Pynq-Z2", "--weights-in", "uram"])
+    assert r.exit_code != 0 and "Pynq-Z2 has no URAM" in r.output and not (tmp_path / "b").exists()
+    r = CliRunner().invoke(main, ["compile", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "b"), "--weights-in", "rom"])
+    assert r.exit_code != 0 and "'rom' is not one of" in r.output
+    BuildConfig(board="ZCU104", weights_in="bram").save(tmp_path)
+    from compiler.config import load_config
+
+    assert load_config(tmp_path).weights_in == "bram"
+    doc = json.loads((tmp_path / "build_config.json").read_text())
+    del doc["weights_in"]
+    (tmp_path / "build_config.json").write_text(json.dumps(doc))
+    assert load_config(tmp_path).weights_in == "auto"

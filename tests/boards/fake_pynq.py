@@ -65,7 +65,11 @@ class FakeAccel:
         self.device.log.append(("accel.write", offset, value))
         self.regs[offset] = value
         if offset == 0x00 and value & 1:
-            self.device.start(self.regs.get(0x10))
+            if self.regs.get(self.device.mode_offset, 0) == self.device.mode_load:
+                self.device.load()
+            else:
+                self.device.start(self.regs.get(0x10))
+            self.regs[0x00] = 0x4 | 0x2        # ap_idle | ap_done once the (instant) device has finished
 
     def read(self, offset: int) -> int:
         return self.regs.get(offset, 0)
@@ -74,11 +78,23 @@ class FakeAccel:
 class FakeDevice:
     """compute(in_bytes uint8 (nbytes,), num_frames) -> out bytes uint8; None: hangs."""
 
+    #: the weight-load mode (designs with URAM weights): mode register offset and value (compiler.codegen.top)
+    mode_offset, mode_load = 0x18, 1
+
     def __init__(self, compute, log: list):
         self.compute, self.log = compute, log
         self.send, self.recv = FakeChannel("sendchannel", log), FakeChannel("recvchannel", log)
         self.runs = []
+        self.loads = []        # weight images received in load mode (bytes)
 
+    def load(self):
+        """Load mode: the device consumes the input stream into its weight memories; nothing is written back."""
+        if self.send.armed is None:
+            raise AssertionError("ap_start in weight-load mode before the send channel was armed")
+        ia, inb = self.send.armed
+        self.loads.append(DRAM[ia][:inb].tobytes())
+        self.send.idle = True
+        self.send.armed = None
     def start(self, num_frames):
         if num_frames is None or self.send.armed is None or self.recv.armed is None:
             raise AssertionError("ap_start before num_frames was written and both DMA channels were armed")

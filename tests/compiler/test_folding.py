@@ -166,15 +166,67 @@ def test_io_words_stay_within_the_axi_stream():
 
 
 @pytest.mark.parametrize("board, uram", [("ZCU104", True), ("KV260", True), ("Pynq-Z2", False)])
-def test_block_ram_limit_on_a_uram_board_says_why_uram_is_unused(board, uram):
-    """Issue 13: ZCU104 reported BRAM as the limit with its URAM at 0 and no word why. UltraScale+ URAM has no
-    bitstream initialisation, so constant weight ROMs stay in BRAM; the plan and the report say so."""
+def test_weights_in_bram_says_why_uram_is_unused(board, uram):
+    """Issue 13: ZCU104 reported BRAM as the limit with its URAM at 0 and no word why. With --weights-in bram the
+    weights stay in bitstream-initialised memories; the plan and the report say why URAM stays unused."""
     from compiler.report import build_report
 
     b = get_board(board)
-    plan = optimize_folding(lfc_like(), b, "max")
-    assert plan.limiting_resource == "bram18" and plan.cost.total.uram == 0
-    said = f"{b.resources.uram:,.0f} URAM blocks stay unused" in plan.message()
+    plan = optimize_folding(lfc_like(), b, "max", weights_in="bram")
+    assert plan.limiting_resource == "bram18" and plan.cost.total.uram == 0 and not plan.uram_layers
+    said = f"{b.resources.uram:,.0f} URAM blocks stay unused: --weights-in bram" in plan.message()
     assert said == uram
-    rep = build_report("g", plan.cost, b)
+    rep = build_report("g", plan.cost, b, weights_in="bram")
     assert any("cannot be initialised by the bitstream" in n for n in rep["notes"]) == uram
+
+
+@pytest.mark.parametrize("board", ["ZCU104", "KV260", "Pynq-Z2"])
+def test_auto_moves_weights_to_uram_when_block_ram_limits(board):
+    """Issue 13: with --weights-in auto (the default) a board with URAM whose block RAM stops the bram-only plan
+    gets a faster folding with some weight memories in URAM, counted in the URAM column and within its budget;
+    a board without URAM gets exactly the bram-only plan."""
+    from compiler.report import build_report
+
+    b = get_board(board)
+    rom = optimize_folding(lfc_like(), b, "max", weights_in="bram")
+    auto = optimize_folding(lfc_like(), b, "max")
+    if not b.resources.uram:
+        assert auto.folding == rom.folding and not auto.uram_layers and auto.cost.total.uram == 0
+        return
+    assert auto.uram_layers and auto.cost.fps > rom.cost.fps
+    assert 0 < auto.cost.total.uram <= b.budget(auto.margin).uram and auto.fits
+    for c in auto.cost.layers:
+        styles = {m.style for m in c.memories if m.role == "weights"}
+        assert (styles == {"uram"}) == (c.name in auto.uram_layers)
+        assert (c.resources.uram > 0) == (c.name in auto.uram_layers)
+    assert "in URAM (loaded at run time)" in auto.message()
+    rep = build_report("g", auto.cost, b)
+    assert rep["total"]["uram"] == auto.cost.total.uram and any("written" not in n and "in URAM" in n
+                                                                   for n in rep["notes"])
+
+
+def test_weights_in_uram_forces_every_weight_memory_and_needs_a_board_with_uram():
+    from compiler.errors import CompileError
+
+    plan = optimize_folding(lfc_like(), get_board("ZCU104"), "max", weights_in="uram")
+    assert plan.uram_layers == ["fc0", "fc1", "fc2", "fc3"]
+    with pytest.raises(CompileError, match="Pynq-Z2 has no URAM"):
+        fold_graph(lfc_like(), get_board("Pynq-Z2"), weights_in="uram")
+    g = lfc_like()
+    fold_graph(g, None, weights_in="uram")                       # no board: placed, costed, nothing to fit
+    assert all(l.attrs["weight_ram"] == "uram" for l in g.layers)
+
+
+def test_folding_file_spills_weights_to_uram_only_when_block_ram_is_over():
+    """A given folding that needs more block RAM than ZCU104 has fits once weight memories move to URAM (largest
+    block-RAM user first); with --weights-in bram the same folding is refused, naming bram18."""
+    folding = {"fc0": {"pe": 32, "simd": 112}, "fc1": {"pe": 8, "simd": 1024}, "fc2": {"pe": 8, "simd": 1024}}
+    with pytest.raises(FoldingError, match="bram18"):
+        fold_graph(lfc_like(), get_board("ZCU104"), folding=folding, weights_in="bram")
+    g = lfc_like()
+    cost, source, _ = fold_graph(g, get_board("ZCU104"), folding=folding)
+    placed = [l.name for l in g.layers if l.attrs.get("weight_ram") == "uram"]
+    assert source == "file" and placed and cost.total.uram > 0
+    small = lfc_like()
+    fold_graph(small, get_board("ZCU104"), folding={"fc1": {"pe": 2, "simd": 64}})
+    assert not any("weight_ram" in l.attrs for l in small.layers)   # fits in block RAM: no loader needed

@@ -19,6 +19,9 @@ class CsimBackend:
         from compiler.sources import regenerate_if_changed
 
         self.project = deployment.hls_project()
+        # URAM weights: every run streams the deployment's weight image through bnnc_top's load mode first,
+        # the path the board takes when it opens the device (the testbench keeps no state between runs)
+        self.weights = deployment.weights_file()
         meta = deployment.meta
         try:
             self.regenerated = regenerate_if_changed(deployment.graph, self.project, meta["board"],
@@ -33,7 +36,7 @@ class CsimBackend:
         from compiler.csim import run_csim_bytes
 
         try:
-            return run_csim_bytes(self.project, inbuf, batch=max(1, len(inbuf)), exe=self.exe)
+            return run_csim_bytes(self.project, inbuf, batch=max(1, len(inbuf)), exe=self.exe, weights=self.weights)
         except CompileError as e:
             raise AcceleratorError(f"csim backend: {e}") from None
 

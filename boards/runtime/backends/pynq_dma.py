@@ -1,7 +1,8 @@
 """The accelerator on a Zynq board through PYNQ: Overlay from the .bit/.hwh, `pynq.allocate` buffers, the AXI
 DMA's send (MM2S) and receive (S2MM) channels, and the HLS block's AXI-Lite registers (deploy.json "control").
 
-pynq is imported here only, so nothing else in bnnc needs it. Per batch the call sequence is:
+pynq is imported here only, so nothing else in bnnc needs it. A design with weights in URAM first gets its weight
+image (deploy.json "weights") through the weight-load mode when the backend opens. Per batch the call sequence is:
 write num_frames -> recvchannel.transfer(out) -> sendchannel.transfer(in) -> ap_start -> wait for both channels
 (polled against a deadline, so a wedged design raises AcceleratorTimeout instead of hanging).
 """
@@ -15,6 +16,7 @@ import numpy as np
 from boards.runtime.errors import AcceleratorError, AcceleratorTimeout
 
 AP_START = 0x1
+AP_IDLE = 0x4          # ap_ctrl bit 2: the HLS block is idle (Vitis HLS s_axilite control register)
 IP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")     # block-design cell names (compiler.codegen.tcl)
 
 
@@ -50,6 +52,35 @@ class PynqBackend:
         self.in_frame, self.out_frame = deployment.frame_bytes("input"), deployment.frame_bytes("output")
         self.capacity = 0
         self.ibuf = self.obuf = None
+        if deployment.weight_image is not None:
+            self._load_weights(deployment.weight_image, deployment.meta["weights"])
+
+    def _load_weights(self, image: bytes, w: dict) -> None:
+        """Weights in URAM are empty after configuration (UltraScale+ URAM has no bitstream initialisation): stream
+        the weight image through the accelerator's weight-load mode -- mode register = mode_load, the image over
+        the input DMA channel, one ap_start -- wait until the block is idle again, then select run mode."""
+        limit = int(self.dep.meta["dma"]["max_transfer_bytes"])
+        if len(image) > limit:
+            raise AcceleratorError(f"the weight image ({len(image):,} bytes) exceeds the DMA transfer limit of "
+                                   f"{limit:,} bytes")
+        buf = self.pynq.allocate(shape=(len(image),), dtype=np.uint8)
+        try:
+            buf[:] = np.frombuffer(image, np.uint8)
+            buf.flush()
+            self.accel.write(int(w["mode_offset"]), int(w["mode_load"]))
+            self.dma.sendchannel.transfer(buf)
+            self.accel.write(self.ap_ctrl_offset, AP_START)
+            deadline = time.perf_counter() + self.timeout_s
+            while not (self.dma.sendchannel.idle and self.accel.read(self.ap_ctrl_offset) & AP_IDLE):
+                if time.perf_counter() > deadline:
+                    raise AcceleratorTimeout(
+                        f"loading the weight image ({len(image):,} bytes) into URAM did not finish after "
+                        f"{self.timeout_s:g} s; the bitstream may not match {self.dep.path}/deploy.json")
+            self.dma.sendchannel.wait()
+            self.accel.write(int(w["mode_offset"]), int(w["mode_run"]))
+        finally:
+            if hasattr(buf, "freebuffer"):
+                buf.freebuffer()
 
     def _ip(self, name: str):
         if not isinstance(name, str) or not IP_NAME.fullmatch(name):   # no dunder/private attribute of the overlay

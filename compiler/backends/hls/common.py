@@ -3,9 +3,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from compiler.backends.hls.cxx import identifier
 from compiler.names import cxx_comment
 from compiler.ir import Layer
+
+
+@dataclass(frozen=True)
+class LoadedMemory:
+    """A weight memory the runtime writes (URAM, docs/ir.md "Weight memories"): C++ array `name`[rows][words] of
+    `word_bits`-bit words; `chunks` (rows, words, 64-bit chunks, LSB first) is what the loader must receive."""
+
+    name: str
+    word_bits: int
+    chunks: np.ndarray
+    layer: str = ""                                 # the IR layer it belongs to
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.chunks.shape[0]), int(self.chunks.shape[1])
+
+    @property
+    def cxx_param(self) -> str:
+        rows, words = self.shape
+        return f"BNNC_ROM_WORD({self.word_bits}) {self.name}[{rows}][{words}]"
 
 
 @dataclass
@@ -13,6 +35,7 @@ class StageCode:
     call: str                                   # C++ statement(s) in the top function
     header: tuple[str, str] | None = None       # (file name under src/params, contents)
     pragmas: list[str] = field(default_factory=list)
+    loaded: list[LoadedMemory] = field(default_factory=list)   # run-time-written memories (declared by the top)
 
 
 def prefix(layer: Layer, index: int) -> str:

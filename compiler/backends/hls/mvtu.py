@@ -1,10 +1,14 @@
-"""HLS emission of an MVTU layer: bnnc::mvtu (hls/include/bnnc/mvtu.hpp) plus its weight/threshold ROMs."""
+"""HLS emission of an MVTU layer: bnnc::mvtu (hls/include/bnnc/mvtu.hpp) plus its weight/threshold ROMs.
+
+Weights in URAM (attribute weight_ram, compiler.placement) get no initialiser: the top declares the array, binds it
+to URAM and fills it in its weight-load mode (compiler.codegen.top)."""
 from __future__ import annotations
 
 from compiler.backends.hls.registry import emitter
-from compiler.backends.hls.common import StageCode, params_header, prefix, template_args
+from compiler.backends.hls.common import LoadedMemory, StageCode, params_header, prefix, template_args
 from compiler.backends.hls import params
 from compiler.backends.hls.cxx import codec
+from compiler.kinds.base import in_uram
 from compiler.kinds.mvtu import accumulator_bits
 from compiler.ir import IRError, Layer
 
@@ -16,7 +20,8 @@ def emit(layer: Layer, index: int, src: str, dst: str, in_elems: int) -> StageCo
     pe, simd = layer.pe, layer.simd
     nf = a["MH"] // pe
     wbits, chunks = params.weight_rom(layer)
-    body = [params.weights_decl(f"{pre}_weights", wbits, chunks)]
+    loaded = [LoadedMemory(f"{pre}_weights", wbits, chunks, layer.name)] if in_uram(layer) else []
+    body = [] if loaded else [params.weights_decl(f"{pre}_weights", wbits, chunks)]
     if a["noact"]:
         nt = 1
         body.append(params.dummy_thresholds_decl(f"{pre}_thresholds", pe, nf))
@@ -34,7 +39,7 @@ def emit(layer: Layer, index: int, src: str, dst: str, in_elems: int) -> StageCo
     header = params_header(layer, index, f"MVTU MW={a['MW']} MH={a['MH']} pe={pe} simd={simd} "
                            f"num_vectors={a['num_vectors']} acc=ap_int<{acc}>", body)
     call = f"bnnc::mvtu<{template_args(targs)}>({src}, {dst}, {pre}_weights, {pre}_thresholds, num_frames);"
-    pragmas = [f"#pragma HLS ARRAY_PARTITION variable={pre}_weights complete dim=1",
-               f"#pragma HLS ARRAY_PARTITION variable={pre}_thresholds complete dim=1",
-               f"#pragma HLS ARRAY_PARTITION variable={pre}_thresholds complete dim=3"]
-    return StageCode(call, header, pragmas)
+    pragmas = ([] if loaded else [f"#pragma HLS ARRAY_PARTITION variable={pre}_weights complete dim=1"]) + \
+        [f"#pragma HLS ARRAY_PARTITION variable={pre}_thresholds complete dim=1",
+         f"#pragma HLS ARRAY_PARTITION variable={pre}_thresholds complete dim=3"]
+    return StageCode(call, header, pragmas, loaded)

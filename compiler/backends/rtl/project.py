@@ -26,6 +26,7 @@ from compiler import kinds
 from compiler.backends.rtl.common import Emitted, port
 from compiler.backends.rtl.harness import harness_source
 from compiler.codegen.plan import Plan, make_plan
+from compiler.kinds.base import in_uram
 from compiler.errors import CompileError
 from compiler.cost import stream_elems
 from compiler.datatypes import element_bits as bits
@@ -300,7 +301,13 @@ def generate_rtl(graph: DataflowGraph, out_dir: str | os.PathLike,
     """Generate the RTL of `graph` (folding from layer.folding) into out_dir; on failure out_dir is untouched.
 
     `branch_depths` {(AddStreams name, input index): words} replaces compiler.fifo's branch FIFO depths (used to
-    show that those depths are needed: benchmarks/rtl_branch_fifos.py)."""
+    show that those depths are needed: benchmarks/rtl_branch_fifos.py). Weights in URAM (run-time loaded) are
+    refused: the RTL library keeps weights in initialised ROMs."""
+    uram = [l.name for l in graph.layers if in_uram(l)]
+    if uram:
+        raise CompileError(f"the RTL backend keeps weights in bitstream-initialised ROMs and has no run-time weight "
+                           f"loader, but the weights of {', '.join(map(repr, uram))} are placed in URAM",
+                           hint="compile with --weights-in bram for the RTL flow (the HLS flow loads URAM weights)")
     plan = make_plan(graph)
     files: dict[str, str] = {}
     units, names = [], []
