@@ -27,7 +27,7 @@ import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 from compiler import kinds
-from compiler.ir import DataflowGraph, InputSpec, IRError, Layer, OutputSpec
+from compiler.ir import INPUT_STREAM, DataflowGraph, InputSpec, IRError, Layer, OutputSpec
 from compiler.kinds.finn import FINN_DOMAIN, finn_dtype, node
 
 __all__ = ["FINN_DOMAIN", "finn_dtype", "from_finn_onnx", "save_finn_onnx", "to_finn_onnx"]
@@ -49,27 +49,47 @@ def to_finn_onnx(graph: DataflowGraph, host: bool = True):
 
     graph.validate()
     nodes, inits, dtypes, infos = [], {}, {}, []
-    x = "global_in"
-    tensors = [(x, graph.layers[0].in_shape, graph.layers[0].in_dtype)]
-    for i, l in enumerate(graph.layers):
-        if tuple(tensors[-1][1]) != tuple(l.in_shape):  # e.g. the flatten between conv and FC layers
-            nodes.append(_reshape(f"{l.name}_reshape", x, f"{l.name}_in", tensors[-1][1], l.in_shape,
-                                  finn_dtype(l.in_dtype)))
-            x = f"{l.name}_in"
-            tensors.append((x, l.in_shape, l.in_dtype))
-        y = "global_out" if i == len(graph.layers) - 1 else f"{l.name}_out"
-        new, dt = kinds.get(l.kind).export_finn(l, x, y, inits)
-        nodes += new
+    first = graph.layers[0]
+    tensors = [("global_in", first.in_shape, first.in_dtype)]
+    streams = graph.streams()
+    # stream -> the tensor carrying it (name, per-frame shape, IR datatype); the last layer writes global_out
+    carried = {INPUT_STREAM: tensors[0]}
+    last_stream = streams[-1][1][0]
+    for l, (ins, outs) in zip(graph.layers, streams):
+        kind = kinds.get(l.kind)
+        xs = []
+        for j, s in enumerate(ins):
+            t, shape, dt = carried[s]
+            if tuple(shape) != tuple(l.in_shape):  # e.g. the flatten between conv and FC layers
+                suffix = "" if j == 0 else str(j)
+                new = f"{l.name}_in{suffix}"
+                nodes.append(_reshape(f"{l.name}_reshape{suffix}", t, new, shape, l.in_shape, finn_dtype(dt)))
+                t = new
+                tensors.append((t, l.in_shape, dt))
+            xs.append(t)
+        ys = []
+        for s in outs:
+            y = "global_out" if s == last_stream else f"{s}_out"
+            carried[s] = (y, l.out_shape, l.out_dtype)
+            tensors.append((y, l.out_shape, l.out_dtype))
+            ys.append(y)
+        # kinds reading/writing several streams get lists of tensor names (Kind.export_finn)
+        new_nodes, dt = kind.export_finn(l, xs[0] if kind.n_inputs == 1 else xs,
+                                         ys[0] if kind.n_outputs == 1 else ys, inits)
+        nodes += new_nodes
         dtypes.update(dt)
-        tensors.append((y, l.out_shape, l.out_dtype))
-        x = y
+    for tensor, attrs in inits.pop("__producer_attrs__", {}).items():
+        for at in (a for n in nodes if tensor in n.output for a in n.attribute):
+            if at.name in attrs:
+                at.CopyFrom(helper.make_attribute(at.name, attrs[at.name]))
     extra_shapes = inits.pop("__shapes__", {})
-    for name, shape in [(t[0], t[1]) for t in tensors[1:-1]] + list(extra_shapes.items()):
+    for name, shape in [(t[0], t[1]) for t in tensors if t[0] not in ("global_in", "global_out")] \
+            + list(extra_shapes.items()):
         infos.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, *shape]))
     g = helper.make_graph(
         nodes, graph.name,
         [helper.make_tensor_value_info("global_in", TensorProto.FLOAT, [1, *tensors[0][1]])],
-        [helper.make_tensor_value_info("global_out", TensorProto.FLOAT, [1, *tensors[-1][1]])],
+        [helper.make_tensor_value_info("global_out", TensorProto.FLOAT, [1, *carried[last_stream][1]])],
         [numpy_helper.from_array(v, k) for k, v in inits.items()], value_info=infos,
     )
     model = ModelWrapper(helper.make_model(g, producer_name="bnnc", opset_imports=[helper.make_opsetid("", 11)]))
@@ -79,8 +99,10 @@ def to_finn_onnx(graph: DataflowGraph, host: bool = True):
         model.set_tensor_datatype(name, DataType[dt])
     for n in model.graph.node:   # a node's input datatype is its input tensor's (e.g. LabelSelect after an XNOR popcount)
         for at in n.attribute:
-            if at.name in ("inputDataType", "InputDataType", "dtype") and n.input:
+            if at.name in ("inputDataType", "InputDataType", "dtype", "lhs_dtype") and n.input:
                 at.s = model.get_tensor_datatype(n.input[0]).name.encode()
+            elif at.name == "rhs_dtype":
+                at.s = model.get_tensor_datatype(n.input[1]).name.encode()
     model.set_metadata_prop("bnnc_layers", json.dumps([{"name": l.name, "kind": l.kind, "in_dtype": l.in_dtype,
                                                          "out_dtype": l.out_dtype} for l in graph.layers]))
     if host:

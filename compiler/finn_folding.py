@@ -34,31 +34,43 @@ def _finn_nodes(l: Layer) -> dict[str, tuple[str, dict[str, str]]]:
 def _rename_finn_names(graph: DataflowGraph, doc: Mapping[str, Any], owner: Mapping[str, Any],
                        problems: list[str]) -> dict[str, Any]:
     """Entries named by FINN (`MVAU_hls_3`) -> our node names, by order among the nodes of that op type (FINN
-    numbers nodes per op type in graph order and keeps our order). Nodes FINN adds itself (FIFOs, width converters)
-    and ones bnnc does not fold are dropped."""
+    numbers nodes per op type in graph order and keeps our order among them; with several implementations of one
+    op type, by the order of the entries in the file, which FINN writes in graph order). Nodes FINN adds itself
+    (FIFOs, width converters) and ones bnnc does not fold are dropped."""
     ours: dict[str, list[str]] = {}
     for l in graph.layers:
         for node, (op, _) in _finn_nodes(l).items():
             ours.setdefault(op, []).append(node)
-    impls: dict[str, set[str]] = {}
+    # per op type: the FINN-named entries in the order they appear (FINN writes its configs in graph order)
+    seen: dict[str, list[tuple[str, str, int]]] = {}
     out: dict[str, Any] = {}
     for name, entry in doc.items():
         m = None if name == "Defaults" or name in owner else _FINN_NAME.match(name)
         if m is None:
             out[name] = entry
             continue
-        op, idx = m["op"], int(m["index"])
-        if op not in ours:
-            continue   # a node FINN inserted (StreamingFIFO, StreamingDataWidthConverter, ...) or one not folded here
-        impls.setdefault(op, set()).add(m["impl"] or "")
-        if idx >= len(ours[op]):
-            problems.append(f"node {name!r}: the model has {len(ours[op])} {op} nodes")
-            continue
-        out[ours[op][idx]] = entry
-    for op, found in impls.items():
-        if len(found) > 1:
-            problems.append(f"{op} nodes come with several implementations ({', '.join(sorted(k or 'none' for k in found))}"
-                            "): FINN numbers each separately, so they cannot be matched to ours; name our nodes instead")
+        if m["op"] in ours:   # else a node FINN inserted (StreamingFIFO, ...) or one not folded here
+            seen.setdefault(m["op"], []).append((name, m["impl"] or "", int(m["index"])))
+    for op, entries in seen.items():
+        if len({impl for _, impl, _ in entries}) == 1:
+            order = [(name, idx) for name, _, idx in entries]     # one implementation: FINN's index is ours
+        else:
+            # SpecializeLayers chose several implementations (e.g. MVAU_hls for convolutions, MVAU_rtl for the
+            # last FC): FINN numbers each separately, so the node's place is its place in the file (graph order)
+            per_impl: dict[str, list[int]] = {}
+            for _, impl, idx in entries:
+                per_impl.setdefault(impl, []).append(idx)
+            if any(v != list(range(len(v))) for v in per_impl.values()):
+                problems.append(f"{op} nodes come with several implementations "
+                                f"({', '.join(sorted(k or 'none' for k in per_impl))}) and are not listed in FINN's "
+                                "graph order, so they cannot be matched to ours; name our nodes instead")
+                continue
+            order = [(name, i) for i, (name, _, _) in enumerate(entries)]
+        for name, idx in order:
+            if idx >= len(ours[op]):
+                problems.append(f"node {name!r}: the model has {len(ours[op])} {op} nodes")
+                continue
+            out[ours[op][idx]] = doc[name]
     return out
 
 
