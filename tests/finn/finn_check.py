@@ -135,6 +135,7 @@ def check_partition(model, fpgapart: str, estimate_path: Path) -> tuple[dict, di
         part["error"] = f"expected one dataflow partition, got {len(parts)}"
         return part, {"ok": False, "error": "no single partition"}
     child = ModelWrapper(getCustomOp(parts[0]).get_nodeattr("model"))
+    part["ops"] = [n.op_type for n in child.graph.node]
     try:
         spec = child.transform(SpecializeLayers(fpgapart))
         est = spec.analysis(lambda m: res_estimation(m, fpgapart))

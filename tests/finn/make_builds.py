@@ -68,6 +68,7 @@ def make_ir(name: str, out: Path, frames: int) -> Path:
     g = getattr(irgraphs, IR_GRAPHS[name])()
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
+    g.save(folder)
     save_finn_onnx(g, folder / "finn_dataflow.onnx")
     save_finn_folding(g, folder / "finn_folding.json")
     x = random_inputs(g, frames, seed=2)
@@ -98,9 +99,9 @@ def make(name: str, out: Path, frames: int, bnnc: str, board: str) -> Path:
     src.mkdir(parents=True, exist_ok=True)
     topk = None
     if name in TEST_MODELS:   # built and exported exactly as the compile tests do; inputs in [-1, 1)
+        model, shape = test_model(name)
         from brevitas_models import export
 
-        model, shape = test_model(name)
         onnx_path = export(model, src / f"{name}.onnx", shape)
         x = np.random.default_rng(2).uniform(-1, 1, (frames, *shape)).astype(np.float32)
     else:
