@@ -30,7 +30,8 @@ from compiler import kinds
 from compiler.ir import INPUT_STREAM, DataflowGraph, InputSpec, IRError, Layer, OutputSpec
 from compiler.kinds.finn import FINN_DOMAIN, finn_dtype, node
 
-__all__ = ["FINN_DOMAIN", "finn_dtype", "from_finn_onnx", "save_finn_onnx", "to_finn_onnx"]
+__all__ = ["FINN_DOMAIN", "finn_dtype", "finn_layer_values", "from_finn_onnx", "save_finn_onnx", "stream_tensors",
+           "to_finn_onnx"]
 
 
 def _reshape(name: str, x: str, y: str, in_shape, out_shape, dt: str) -> object:
@@ -38,6 +39,33 @@ def _reshape(name: str, x: str, y: str, in_shape, out_shape, dt: str) -> object:
     the compiler already permuted the FC weights to NHWC order). A plain ONNX Reshape here would split the dataflow
     partition in two."""
     return node("Reshape", name, [x], [y], inp_shape=[1, *in_shape], out_shape=[1, *out_shape], dtype=dt, PE=1)
+
+
+def stream_tensors(graph: DataflowGraph) -> dict[str, str]:
+    """The tensor of finn_dataflow.onnx carrying each stream of the graph (the last layer's output is global_out):
+    what a check of FINN's execution layer by layer looks up."""
+    streams = graph.streams()
+    last = streams[-1][1][0]
+    out = {INPUT_STREAM: "global_in"}
+    for _, outs in streams:
+        out.update({s: "global_out" if s == last else f"{s}_out" for s in outs})
+    return out
+
+
+def finn_layer_values(graph: DataflowGraph, ints: np.ndarray) -> dict[str, np.ndarray]:
+    """{tensor of finn_dataflow.onnx: its values} for every layer output, from bnnc's simulator on layer-0 integers
+    `ints`, in FINN's encoding (Kind.finn_output inverted: BIPOLAR as BINARY bits, XNOR popcounts): the values
+    FINN's execution must reproduce tensor by tensor."""
+    from compiler.simulate import simulate_layers
+
+    _, outs = simulate_layers(graph, ints, return_all=True)
+    tensor = stream_tensors(graph)
+    res = {}
+    for l, (_, streams), y in zip(graph.layers, graph.streams(), outs):
+        a, b = kinds.get(l.kind).finn_output(l)
+        for s in streams:
+            res[tensor[s]] = (np.asarray(y, np.int64) - b) // a
+    return res
 
 
 def to_finn_onnx(graph: DataflowGraph, host: bool = True):
@@ -52,6 +80,7 @@ def to_finn_onnx(graph: DataflowGraph, host: bool = True):
     first = graph.layers[0]
     tensors = [("global_in", first.in_shape, first.in_dtype)]
     streams = graph.streams()
+    names = stream_tensors(graph)
     # stream -> the tensor carrying it (name, per-frame shape, IR datatype); the last layer writes global_out
     carried = {INPUT_STREAM: tensors[0]}
     last_stream = streams[-1][1][0]
@@ -69,7 +98,7 @@ def to_finn_onnx(graph: DataflowGraph, host: bool = True):
             xs.append(t)
         ys = []
         for s in outs:
-            y = "global_out" if s == last_stream else f"{s}_out"
+            y = names[s]
             carried[s] = (y, l.out_shape, l.out_dtype)
             tensors.append((y, l.out_shape, l.out_dtype))
             ys.append(y)

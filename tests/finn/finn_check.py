@@ -5,7 +5,8 @@ hand-built IR graph without an original model, finn_expected.npy = bnnc's simula
 1. qonnx InferShapes + FINN InferDataTypes change no tensor's datatype annotation;
 2. FINN's execute_onnx of the whole file on the original inputs == qonnx execution of model.onnx (exact equality,
    the bound `bnnc compile --verify` uses: it has zero tolerance on the final outputs too; after a LabelSelect, its
-   indices == the top-k of QONNX's output, ties to the lower index), or == finn_expected.npy exactly;
+   indices == the top-k of QONNX's output, ties to the lower index), or == finn_expected.npy exactly; with
+   finn_layers.npz (tests/finn/make_builds.py), every layer's output tensor == bnnc's simulated one too;
 3. CreateDataflowPartition succeeds (one dataflow partition, host-side nodes around it);
 4. FINN's ApplyConfig accepts the build's finn_folding.json (known node names, no attribute changed);
 5. SpecializeLayers (FINN's default HLS/RTL choice for the FPGA part) and FINN's res_estimation run; the estimate is
@@ -61,9 +62,11 @@ def check_datatypes(model) -> dict:
     return {"ok": not changed, "changed": changed}
 
 
-def check_execution(finn_model, reference, x: np.ndarray) -> dict:
+def check_execution(finn_model, reference, x: np.ndarray, layers: dict | None = None) -> dict:
     """Frame by frame (FINN's dataflow nodes are built for batch 1). `reference` is the original QONNX model, or
-    (for a hand-built IR graph, which has none) the expected outputs bnnc's simulator computed."""
+    (for a hand-built IR graph, which has none) the expected outputs bnnc's simulator computed. `layers` (from
+    finn_layers.npz): {tensor: values} of every layer output as bnnc's simulator has them; FINN's tensors must equal
+    them too, frame by frame (bnnc's --verify checks the simulator against QONNX's tensors)."""
     from finn.core.onnx_exec import execute_onnx as finn_exec
     from qonnx.core.onnx_exec import execute_onnx as qonnx_exec
 
@@ -72,7 +75,7 @@ def check_execution(finn_model, reference, x: np.ndarray) -> dict:
     if fshape[1:] != tuple(x.shape[1:]):
         return {"ok": False, "error": f"finn_dataflow.onnx takes per-frame shape {fshape[1:]}, the original model "
                                       f"{tuple(x.shape[1:])}: host-side steps are not part of the file"}
-    mismatches, max_diff, first = 0, 0.0, None
+    mismatches, max_diff, first, layer_mismatches = 0, 0.0, None, {}
     last = finn_model.find_producer(finn_model.graph.output[0].name)
     k = None
     if last is not None and last.op_type == "LabelSelect" and not isinstance(reference, np.ndarray):
@@ -87,9 +90,15 @@ def check_execution(finn_model, reference, x: np.ndarray) -> dict:
         if k is not None:   # descending, ties to the lower index (ONNX TopK, which FINN's LabelSelect runs)
             ref = np.argsort(-ref.reshape(1, -1), axis=1, kind="stable")[:, :k].astype(np.float32)
         try:
-            got = finn_exec(finn_model, {fin.name: xi})[finn_model.graph.output[0].name]
+            ctx = finn_exec(finn_model, {fin.name: xi}, return_full_exec_context=layers is not None)
         except Exception as e:  # noqa: BLE001 - report FINN's own error for this frame
             return {"ok": False, "error": f"frame {i}: FINN execute_onnx failed: {type(e).__name__}: {e}"}
+        got = ctx[finn_model.graph.output[0].name]
+        for t, want in (layers or {}).items():
+            if t not in ctx:
+                return {"ok": False, "error": f"finn_layers.npz names tensor {t!r}, which the file does not have"}
+            if not np.array_equal(np.asarray(ctx[t]).reshape(want[i].shape), want[i]):
+                layer_mismatches[t] = layer_mismatches.get(t, 0) + 1
         if isinstance(reference, np.ndarray) or k is not None:
             got = got.reshape(ref.shape).astype(np.float32)
         if got.shape != ref.shape:
@@ -98,8 +107,10 @@ def check_execution(finn_model, reference, x: np.ndarray) -> dict:
             mismatches += 1
             first = i if first is None else first
             max_diff = max(max_diff, float(np.max(np.abs(got.astype(np.float64) - ref))))
-    return {"ok": mismatches == 0, "frames": len(x), "mismatches": mismatches, "first_mismatch": first,
-            "max_abs_diff": max_diff, "reference": "bnnc simulator" if isinstance(reference, np.ndarray) else "QONNX"}
+    return {"ok": mismatches == 0 and not layer_mismatches, "frames": len(x), "mismatches": mismatches,
+            "first_mismatch": first, "max_abs_diff": max_diff,
+            "reference": "bnnc simulator" if isinstance(reference, np.ndarray) else "QONNX",
+            "layers_compared": len(layers or {}), "layer_mismatches": layer_mismatches}
 
 
 def check_folding_config(model, cfg: dict) -> dict:
@@ -186,8 +197,9 @@ def check_build(folder: Path, fpgapart: str) -> dict:
     else:
         reference = np.load(folder / "finn_expected.npy")
     x = np.load(folder / "finn_inputs.npy")
+    layers = dict(np.load(folder / "finn_layers.npz")) if (folder / "finn_layers.npz").exists() else None
     res = {"build": str(folder), "datatypes": _step(check_datatypes, copy.deepcopy(finn_model)),
-           "execution": _step(check_execution, finn_model, reference, x)}
+           "execution": _step(check_execution, finn_model, reference, x, layers)}
     if (folder / "finn_folding.json").exists():
         cfg = json.loads((folder / "finn_folding.json").read_text())
         res["folding_config"] = _step(check_folding_config, copy.deepcopy(finn_model), cfg)

@@ -74,7 +74,17 @@ def make_ir(name: str, out: Path, frames: int) -> Path:
     x = random_inputs(g, frames, seed=2)
     np.save(folder / "finn_inputs.npy", x.astype(np.float32))
     np.save(folder / "finn_expected.npy", simulate_layers(g, x).astype(np.float32))
+    save_layer_values(folder, g, x)
     return folder
+
+
+def save_layer_values(folder: Path, g, ints: np.ndarray) -> None:
+    """finn_layers.npz: every layer's output as bnnc's simulator computes it (checked against QONNX tensor by tensor
+    by `bnnc compile --verify`), under the names of finn_dataflow.onnx, for finn_check.py to compare FINN's
+    execution with layer by layer."""
+    from compiler.finn_export import finn_layer_values
+
+    np.savez(folder / "finn_layers.npz", **finn_layer_values(g, ints))
 
 
 def randomize_bn(model: torch.nn.Module, seed: int) -> torch.nn.Module:
@@ -114,6 +124,11 @@ def make(name: str, out: Path, frames: int, bnnc: str, board: str) -> Path:
     subprocess.run([bnnc, "compile", str(onnx_path), "-o", str(folder), "--verify-inputs",
                     str(src / f"{name}_inputs.npy"), "--num-random", "4", "--board", board, *(["--topk", str(topk)] if topk else [])], check=True)
     np.save(folder / "finn_inputs.npy", x)   # written after the atomic build: the inputs FINN replays
+    from compiler.hostops import run_pre
+    from compiler.ir import DataflowGraph
+
+    g = DataflowGraph.load(folder)
+    save_layer_values(folder, g, np.asarray(run_pre(g.input, x)).reshape(len(x), *g.layers[0].in_shape))
     return folder
 
 

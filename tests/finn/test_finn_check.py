@@ -57,6 +57,14 @@ def _folding_round_trip(folder: Path) -> None:
     assert from_finn_config(g, hw) == want
 
 
+def _layers_compared(folder: Path, res: dict) -> None:
+    """FINN's tensor of every stream (every layer output) was compared with bnnc's simulated one, none differing."""
+    from compiler.ir import DataflowGraph
+
+    n_streams = sum(len(outs) for _, outs in DataflowGraph.load(folder).streams())
+    assert res["execution"]["layers_compared"] == n_streams and res["execution"]["layer_mismatches"] == {}
+
+
 def _compare(folders) -> None:
     """FINN's estimate lands beside ours in each build's report, every FINN node attributed to one of our layers."""
     subprocess.run([sys.executable, "-m", "compiler.finn_compare", *map(str, folders)], check=True, cwd=ROOT,
@@ -77,6 +85,7 @@ def test_finn_accepts_export(tmp_path, name):
     folder = tmp_path / name
     res = _check([folder])[name]
     assert res["execution"]["frames"] == 20 and res["execution"]["mismatches"] == 0
+    _layers_compared(folder, res)
     _compare([folder])
     # FINN's own folding config (node names as FINN gives them) comes back through bnnc compile --folding
     hw = json.loads((folder / "finn_hw_config.json").read_text())
@@ -100,6 +109,7 @@ def test_finn_accepts_branch_depthwise_and_pool_exports(tmp_path):
     for n, folder in zip(names, folders):
         assert res[n]["execution"]["frames"] == 20 and res[n]["execution"]["mismatches"] == 0
         assert res[n]["execution"]["reference"] == "QONNX"
+        _layers_compared(folder, res[n])
         ops = set(res[n]["partition"]["ops"])
         assert FINN_OPS[n] <= ops, f"{n}: FINN ops {sorted(ops)}"
         _folding_round_trip(folder)
@@ -117,6 +127,7 @@ def test_finn_runs_ir_graphs(tmp_path):
     res = _check([tmp_path / n for n in names])
     for n in names:
         assert res[n]["execution"]["mismatches"] == 0 and res[n]["execution"]["reference"] == "bnnc simulator"
+        _layers_compared(tmp_path / n, res[n])
         _folding_round_trip(tmp_path / n)
     assert {"ElementwiseMul", "ElementwiseAdd", "DuplicateStreams"} <= set(res["ir_residual"]["partition"]["ops"])
     assert res["ir_ties"]["partition"]["ops"].count("Thresholding") == 2
