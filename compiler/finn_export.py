@@ -108,9 +108,15 @@ def to_finn_onnx(graph: DataflowGraph, host: bool = True):
         nodes += new_nodes
         dtypes.update(dt)
     for tensor, attrs in inits.pop("__producer_attrs__", {}).items():
-        for at in (a for n in nodes if tensor in n.output for a in n.attribute):
-            if at.name in attrs:
-                at.CopyFrom(helper.make_attribute(at.name, attrs[at.name]))
+        prod = [n for n in nodes if tensor in n.output]
+        # a window generator's SIMD set by its consumer: the FMPadding in front of it (same layer) follows, so
+        # the layer keeps one SIMD (compiler.finn_folding reads both nodes back into one folding key)
+        if prod and prod[0].op_type == "ConvolutionInputGenerator" and "SIMD" in attrs:
+            prod += [n for n in nodes if n.op_type == "FMPadding" and prod[0].input[0] in n.output]
+        for n in prod:
+            for at in n.attribute:
+                if at.name in attrs and (n is prod[0] or at.name == "SIMD"):
+                    at.CopyFrom(helper.make_attribute(at.name, attrs[at.name]))
     extra_shapes = inits.pop("__shapes__", {})
     for name, shape in [(t[0], t[1]) for t in tensors if t[0] not in ("global_in", "global_out")] \
             + list(extra_shapes.items()):

@@ -74,17 +74,21 @@ def _rename_finn_names(graph: DataflowGraph, doc: Mapping[str, Any], owner: Mapp
     return out
 
 
-def _nodes(l: Layer) -> dict[str, dict[str, int]]:
-    """FINN node name -> its folding attributes (PE/SIMD) with the layer's values."""
-    return {node: {attr: int(l.folding.get(key, 1)) for attr, key in attrs.items()}
-            for node, (_, attrs) in _finn_nodes(l).items()}
+def finn_folding_config(graph: DataflowGraph, model=None) -> dict[str, Any]:
+    """The graph's folding as a FINN folding config for finn_dataflow.onnx: the PE/SIMD its nodes carry (`model`,
+    exported here when not given). These are the layers' folding keys, except where FINN ties one node to another
+    (a depthwise window generator takes its VVAU's PE, compiler.kinds.vvau), so ApplyConfig changes nothing."""
+    from onnx import helper
 
+    if model is None:
+        from compiler.finn_export import to_finn_onnx
 
-def finn_folding_config(graph: DataflowGraph) -> dict[str, Any]:
-    """The graph's folding as a FINN folding config for finn_dataflow.onnx."""
+        model = to_finn_onnx(graph, host=False)
+    attrs = {n.name: {a.name: helper.get_attribute_value(a) for a in n.attribute} for n in model.graph.node}
     cfg: dict[str, Any] = {"Defaults": {}}
     for l in graph.layers:
-        cfg.update(_nodes(l))
+        for node, (_, keys) in _finn_nodes(l).items():
+            cfg[node] = {attr: int(attrs[node][attr]) for attr in keys}
     return cfg
 
 
@@ -163,8 +167,8 @@ def from_finn_config(graph: DataflowGraph, doc: Mapping[str, Any], source: str =
     return {k: v for k, v in out.items() if v}
 
 
-def save_finn_folding(graph: DataflowGraph, path: str | os.PathLike) -> Path:
-    """Write finn_folding.json (finn_folding_config) beside finn_dataflow.onnx."""
+def save_finn_folding(graph: DataflowGraph, path: str | os.PathLike, model=None) -> Path:
+    """Write finn_folding.json (finn_folding_config) beside finn_dataflow.onnx (`model`, when already exported)."""
     path = Path(path)
-    path.write_text(json.dumps(finn_folding_config(graph), indent=1) + "\n")
+    path.write_text(json.dumps(finn_folding_config(graph, model), indent=1) + "\n")
     return path

@@ -87,12 +87,14 @@ class VVAU(Kind):
         return {l.name: ("VVAU", {"PE": "pe"})}      # SIMD (kernel-element parallelism) stays 1: bnnc does not fold it
 
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-        """FINN's VVAU (weights (C, 1, KH, KW)); its ConvolutionInputGenerator is switched to depthwise mode, the
-        order FINN's VVAU hardware reads (FINN's execution computes the same im2col either way)."""
+        """FINN's VVAU (weights (C, 1, KH, KW)); its ConvolutionInputGenerator is switched to depthwise mode with
+        SIMD = this PE, the order FINN's VVAU hardware reads (channel folds outside the window positions: a width
+        converter cannot reorder it, so FINN's SetFolding ties the two as well). FINN's execution computes the same
+        im2col either way."""
         a = l.attrs
         c, (kh, kw) = a["channels"], a["kernel"]
         no_bipolar_values(l, "a depthwise convolution")
-        producer_attrs(inits, x, depthwise=1)
+        producer_attrs(inits, x, depthwise=1, SIMD=l.pe)
         w = np.asarray(l.arrays["weights"])
         inits[f"{l.name}_W"] = w.reshape(c, 1, kh, kw).astype(np.float32)
         ins, dtypes = [x, f"{l.name}_W"], {f"{l.name}_W": a["weight_dtype"]}
