@@ -2,7 +2,8 @@
 
 Each kind writes its own node(s) (compiler.kinds.<kind>.export_finn); this module assembles the graph and adds
 the conv -> FC flatten. Op types and attribute names follow finn-plus's `finn.custom_op.fpgadataflow` ops (MVAU,
-Thresholding, FMPadding, ConvolutionInputGenerator, Pool, Reshape, LabelSelect); tensors carry qonnx DataType
+VVAU, Thresholding, FMPadding, ConvolutionInputGenerator, Pool, GlobalAccPool, DuplicateStreams, ElementwiseAdd,
+ElementwiseMul, Reshape, LabelSelect); tensors carry qonnx DataType
 annotations as FINN's InferDataTypes has them and NHWC shapes with a batch of 1, as in FINN's own dataflow graphs.
 Conventions FINN uses that differ from our IR (docs/ir.md, 'The FINN view'):
 
@@ -169,7 +170,8 @@ def _ir_dtype(m, tensor: str, recorded: str | None) -> str:
 
 
 def from_finn_onnx(path_or_model) -> DataflowGraph:
-    """IR layers from a file written by save_finn_onnx (host-side ops are not part of it: pre/post are empty)."""
+    """IR layers from a file written by save_finn_onnx (host-side ops are not part of it: pre/post are empty).
+    Linear graphs only: the branch, depthwise and average-pool nodes are not read back."""
     from qonnx.core.modelwrapper import ModelWrapper
 
     m = path_or_model if isinstance(path_or_model, ModelWrapper) else ModelWrapper(str(path_or_model))
@@ -235,7 +237,8 @@ def from_finn_onnx(path_or_model) -> DataflowGraph:
             layers.append(Layer(n.name, "LabelSelect", shape_in, shape_out, dt_in, dt_out,
                                 {"num_labels": a["Labels"], "k": a["K"]}, {}, {}))
         else:
-            raise IRError(f"node {n.name!r}: op type {n.op_type!r} is not one bnnc writes")
+            raise IRError(f"node {n.name!r}: reading {n.op_type!r} back is not supported (from_finn_onnx reads linear "
+                          "graphs of MVAU, Thresholding, FMPadding, ConvolutionInputGenerator, MaxPool and LabelSelect)")
     if not layers:
         raise IRError("no FINN dataflow nodes in the file")
     g = DataflowGraph(m.graph.name, layers, InputSpec(layers[0].in_shape, layers[0].in_dtype),
