@@ -2,7 +2,8 @@
 
 Each kind writes its own node(s) (compiler.kinds.<kind>.export_finn); this module assembles the graph and adds
 the conv -> FC flatten. Op types and attribute names follow finn-plus's `finn.custom_op.fpgadataflow` ops (MVAU,
-Thresholding, FMPadding, ConvolutionInputGenerator, Pool, Reshape, LabelSelect); tensors carry qonnx DataType
+VVAU, Thresholding, FMPadding, ConvolutionInputGenerator, Pool, GlobalAccPool, DuplicateStreams, ElementwiseAdd,
+ElementwiseMul, Reshape, LabelSelect); tensors carry qonnx DataType
 annotations as FINN's InferDataTypes has them and NHWC shapes with a batch of 1, as in FINN's own dataflow graphs.
 Conventions FINN uses that differ from our IR (docs/ir.md, 'The FINN view'):
 
@@ -27,10 +28,11 @@ import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 from compiler import kinds
-from compiler.ir import DataflowGraph, InputSpec, IRError, Layer, OutputSpec
+from compiler.ir import INPUT_STREAM, DataflowGraph, InputSpec, IRError, Layer, OutputSpec
 from compiler.kinds.finn import FINN_DOMAIN, finn_dtype, node
 
-__all__ = ["FINN_DOMAIN", "finn_dtype", "from_finn_onnx", "save_finn_onnx", "to_finn_onnx"]
+__all__ = ["FINN_DOMAIN", "finn_dtype", "finn_layer_values", "from_finn_onnx", "save_finn_onnx", "stream_tensors",
+           "to_finn_onnx"]
 
 
 def _reshape(name: str, x: str, y: str, in_shape, out_shape, dt: str) -> object:
@@ -38,6 +40,33 @@ def _reshape(name: str, x: str, y: str, in_shape, out_shape, dt: str) -> object:
     the compiler already permuted the FC weights to NHWC order). A plain ONNX Reshape here would split the dataflow
     partition in two."""
     return node("Reshape", name, [x], [y], inp_shape=[1, *in_shape], out_shape=[1, *out_shape], dtype=dt, PE=1)
+
+
+def stream_tensors(graph: DataflowGraph) -> dict[str, str]:
+    """The tensor of finn_dataflow.onnx carrying each stream of the graph (the last layer's output is global_out):
+    what a check of FINN's execution layer by layer looks up."""
+    streams = graph.streams()
+    last = streams[-1][1][0]
+    out = {INPUT_STREAM: "global_in"}
+    for _, outs in streams:
+        out.update({s: "global_out" if s == last else f"{s}_out" for s in outs})
+    return out
+
+
+def finn_layer_values(graph: DataflowGraph, ints: np.ndarray) -> dict[str, np.ndarray]:
+    """{tensor of finn_dataflow.onnx: its values} for every layer output, from bnnc's simulator on layer-0 integers
+    `ints`, in FINN's encoding (Kind.finn_output inverted: BIPOLAR as BINARY bits, XNOR popcounts): the values
+    FINN's execution must reproduce tensor by tensor."""
+    from compiler.simulate import simulate_layers
+
+    _, outs = simulate_layers(graph, ints, return_all=True)
+    tensor = stream_tensors(graph)
+    res = {}
+    for l, (_, streams), y in zip(graph.layers, graph.streams(), outs):
+        a, b = kinds.get(l.kind).finn_output(l)
+        for s in streams:
+            res[tensor[s]] = (np.asarray(y, np.int64) - b) // a
+    return res
 
 
 def to_finn_onnx(graph: DataflowGraph, host: bool = True):
@@ -49,27 +78,54 @@ def to_finn_onnx(graph: DataflowGraph, host: bool = True):
 
     graph.validate()
     nodes, inits, dtypes, infos = [], {}, {}, []
-    x = "global_in"
-    tensors = [(x, graph.layers[0].in_shape, graph.layers[0].in_dtype)]
-    for i, l in enumerate(graph.layers):
-        if tuple(tensors[-1][1]) != tuple(l.in_shape):  # e.g. the flatten between conv and FC layers
-            nodes.append(_reshape(f"{l.name}_reshape", x, f"{l.name}_in", tensors[-1][1], l.in_shape,
-                                  finn_dtype(l.in_dtype)))
-            x = f"{l.name}_in"
-            tensors.append((x, l.in_shape, l.in_dtype))
-        y = "global_out" if i == len(graph.layers) - 1 else f"{l.name}_out"
-        new, dt = kinds.get(l.kind).export_finn(l, x, y, inits)
-        nodes += new
+    first = graph.layers[0]
+    tensors = [("global_in", first.in_shape, first.in_dtype)]
+    streams = graph.streams()
+    names = stream_tensors(graph)
+    # stream -> the tensor carrying it (name, per-frame shape, IR datatype); the last layer writes global_out
+    carried = {INPUT_STREAM: tensors[0]}
+    last_stream = streams[-1][1][0]
+    for l, (ins, outs) in zip(graph.layers, streams):
+        kind = kinds.get(l.kind)
+        xs = []
+        for j, s in enumerate(ins):
+            t, shape, dt = carried[s]
+            if tuple(shape) != tuple(l.in_shape):  # e.g. the flatten between conv and FC layers
+                suffix = "" if j == 0 else str(j)
+                new = f"{l.name}_in{suffix}"
+                nodes.append(_reshape(f"{l.name}_reshape{suffix}", t, new, shape, l.in_shape, finn_dtype(dt)))
+                t = new
+                tensors.append((t, l.in_shape, dt))
+            xs.append(t)
+        ys = []
+        for s in outs:
+            y = names[s]
+            carried[s] = (y, l.out_shape, l.out_dtype)
+            tensors.append((y, l.out_shape, l.out_dtype))
+            ys.append(y)
+        # kinds reading/writing several streams get lists of tensor names (Kind.export_finn)
+        new_nodes, dt = kind.export_finn(l, xs[0] if kind.n_inputs == 1 else xs,
+                                         ys[0] if kind.n_outputs == 1 else ys, inits)
+        nodes += new_nodes
         dtypes.update(dt)
-        tensors.append((y, l.out_shape, l.out_dtype))
-        x = y
+    for tensor, attrs in inits.pop("__producer_attrs__", {}).items():
+        prod = [n for n in nodes if tensor in n.output]
+        # a window generator's SIMD set by its consumer: the FMPadding in front of it (same layer) follows, so
+        # the layer keeps one SIMD (compiler.finn_folding reads both nodes back into one folding key)
+        if prod and prod[0].op_type == "ConvolutionInputGenerator" and "SIMD" in attrs:
+            prod += [n for n in nodes if n.op_type == "FMPadding" and prod[0].input[0] in n.output]
+        for n in prod:
+            for at in n.attribute:
+                if at.name in attrs and (n is prod[0] or at.name == "SIMD"):
+                    at.CopyFrom(helper.make_attribute(at.name, attrs[at.name]))
     extra_shapes = inits.pop("__shapes__", {})
-    for name, shape in [(t[0], t[1]) for t in tensors[1:-1]] + list(extra_shapes.items()):
+    for name, shape in [(t[0], t[1]) for t in tensors if t[0] not in ("global_in", "global_out")] \
+            + list(extra_shapes.items()):
         infos.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, *shape]))
     g = helper.make_graph(
         nodes, graph.name,
         [helper.make_tensor_value_info("global_in", TensorProto.FLOAT, [1, *tensors[0][1]])],
-        [helper.make_tensor_value_info("global_out", TensorProto.FLOAT, [1, *tensors[-1][1]])],
+        [helper.make_tensor_value_info("global_out", TensorProto.FLOAT, [1, *carried[last_stream][1]])],
         [numpy_helper.from_array(v, k) for k, v in inits.items()], value_info=infos,
     )
     model = ModelWrapper(helper.make_model(g, producer_name="bnnc", opset_imports=[helper.make_opsetid("", 11)]))
@@ -79,8 +135,10 @@ def to_finn_onnx(graph: DataflowGraph, host: bool = True):
         model.set_tensor_datatype(name, DataType[dt])
     for n in model.graph.node:   # a node's input datatype is its input tensor's (e.g. LabelSelect after an XNOR popcount)
         for at in n.attribute:
-            if at.name in ("inputDataType", "InputDataType", "dtype") and n.input:
+            if at.name in ("inputDataType", "InputDataType", "dtype", "lhs_dtype") and n.input:
                 at.s = model.get_tensor_datatype(n.input[0]).name.encode()
+            elif at.name == "rhs_dtype":
+                at.s = model.get_tensor_datatype(n.input[1]).name.encode()
     model.set_metadata_prop("bnnc_layers", json.dumps([{"name": l.name, "kind": l.kind, "in_dtype": l.in_dtype,
                                                          "out_dtype": l.out_dtype} for l in graph.layers]))
     if host:
@@ -112,7 +170,8 @@ def _ir_dtype(m, tensor: str, recorded: str | None) -> str:
 
 
 def from_finn_onnx(path_or_model) -> DataflowGraph:
-    """IR layers from a file written by save_finn_onnx (host-side ops are not part of it: pre/post are empty)."""
+    """IR layers from a file written by save_finn_onnx (host-side ops are not part of it: pre/post are empty).
+    Linear graphs only: the branch, depthwise and average-pool nodes are not read back."""
     from qonnx.core.modelwrapper import ModelWrapper
 
     m = path_or_model if isinstance(path_or_model, ModelWrapper) else ModelWrapper(str(path_or_model))
@@ -178,7 +237,8 @@ def from_finn_onnx(path_or_model) -> DataflowGraph:
             layers.append(Layer(n.name, "LabelSelect", shape_in, shape_out, dt_in, dt_out,
                                 {"num_labels": a["Labels"], "k": a["K"]}, {}, {}))
         else:
-            raise IRError(f"node {n.name!r}: op type {n.op_type!r} is not one bnnc writes")
+            raise IRError(f"node {n.name!r}: reading {n.op_type!r} back is not supported (from_finn_onnx reads linear "
+                          "graphs of MVAU, Thresholding, FMPadding, ConvolutionInputGenerator, MaxPool and LabelSelect)")
     if not layers:
         raise IRError("no FINN dataflow nodes in the file")
     g = DataflowGraph(m.graph.name, layers, InputSpec(layers[0].in_shape, layers[0].in_dtype),

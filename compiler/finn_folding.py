@@ -34,45 +34,61 @@ def _finn_nodes(l: Layer) -> dict[str, tuple[str, dict[str, str]]]:
 def _rename_finn_names(graph: DataflowGraph, doc: Mapping[str, Any], owner: Mapping[str, Any],
                        problems: list[str]) -> dict[str, Any]:
     """Entries named by FINN (`MVAU_hls_3`) -> our node names, by order among the nodes of that op type (FINN
-    numbers nodes per op type in graph order and keeps our order). Nodes FINN adds itself (FIFOs, width converters)
-    and ones bnnc does not fold are dropped."""
+    numbers nodes per op type in graph order and keeps our order among them; with several implementations of one
+    op type, by the order of the entries in the file, which FINN writes in graph order). Nodes FINN adds itself
+    (FIFOs, width converters) and ones bnnc does not fold are dropped."""
     ours: dict[str, list[str]] = {}
     for l in graph.layers:
         for node, (op, _) in _finn_nodes(l).items():
             ours.setdefault(op, []).append(node)
-    impls: dict[str, set[str]] = {}
+    # per op type: the FINN-named entries in the order they appear (FINN writes its configs in graph order)
+    seen: dict[str, list[tuple[str, str, int]]] = {}
     out: dict[str, Any] = {}
     for name, entry in doc.items():
         m = None if name == "Defaults" or name in owner else _FINN_NAME.match(name)
         if m is None:
             out[name] = entry
             continue
-        op, idx = m["op"], int(m["index"])
-        if op not in ours:
-            continue   # a node FINN inserted (StreamingFIFO, StreamingDataWidthConverter, ...) or one not folded here
-        impls.setdefault(op, set()).add(m["impl"] or "")
-        if idx >= len(ours[op]):
-            problems.append(f"node {name!r}: the model has {len(ours[op])} {op} nodes")
-            continue
-        out[ours[op][idx]] = entry
-    for op, found in impls.items():
-        if len(found) > 1:
-            problems.append(f"{op} nodes come with several implementations ({', '.join(sorted(k or 'none' for k in found))}"
-                            "): FINN numbers each separately, so they cannot be matched to ours; name our nodes instead")
+        if m["op"] in ours:   # else a node FINN inserted (StreamingFIFO, ...) or one not folded here
+            seen.setdefault(m["op"], []).append((name, m["impl"] or "", int(m["index"])))
+    for op, entries in seen.items():
+        if len({impl for _, impl, _ in entries}) == 1:
+            order = [(name, idx) for name, _, idx in entries]     # one implementation: FINN's index is ours
+        else:
+            # SpecializeLayers chose several implementations (e.g. MVAU_hls for convolutions, MVAU_rtl for the
+            # last FC): FINN numbers each separately, so the node's place is its place in the file (graph order)
+            per_impl: dict[str, list[int]] = {}
+            for _, impl, idx in entries:
+                per_impl.setdefault(impl, []).append(idx)
+            if any(v != list(range(len(v))) for v in per_impl.values()):
+                problems.append(f"{op} nodes come with several implementations "
+                                f"({', '.join(sorted(k or 'none' for k in per_impl))}) and are not listed in FINN's "
+                                "graph order, so they cannot be matched to ours; name our nodes instead")
+                continue
+            order = [(name, i) for i, (name, _, _) in enumerate(entries)]
+        for name, idx in order:
+            if idx >= len(ours[op]):
+                problems.append(f"node {name!r}: the model has {len(ours[op])} {op} nodes")
+                continue
+            out[ours[op][idx]] = doc[name]
     return out
 
 
-def _nodes(l: Layer) -> dict[str, dict[str, int]]:
-    """FINN node name -> its folding attributes (PE/SIMD) with the layer's values."""
-    return {node: {attr: int(l.folding.get(key, 1)) for attr, key in attrs.items()}
-            for node, (_, attrs) in _finn_nodes(l).items()}
+def finn_folding_config(graph: DataflowGraph, model=None) -> dict[str, Any]:
+    """The graph's folding as a FINN folding config for finn_dataflow.onnx: the PE/SIMD its nodes carry (`model`,
+    exported here when not given). These are the layers' folding keys, except where FINN ties one node to another
+    (a depthwise window generator takes its VVAU's PE, compiler.kinds.vvau), so ApplyConfig changes nothing."""
+    from onnx import helper
 
+    if model is None:
+        from compiler.finn_export import to_finn_onnx
 
-def finn_folding_config(graph: DataflowGraph) -> dict[str, Any]:
-    """The graph's folding as a FINN folding config for finn_dataflow.onnx."""
+        model = to_finn_onnx(graph, host=False)
+    attrs = {n.name: {a.name: helper.get_attribute_value(a) for a in n.attribute} for n in model.graph.node}
     cfg: dict[str, Any] = {"Defaults": {}}
     for l in graph.layers:
-        cfg.update(_nodes(l))
+        for node, (_, keys) in _finn_nodes(l).items():
+            cfg[node] = {attr: int(attrs[node][attr]) for attr in keys}
     return cfg
 
 
@@ -151,8 +167,8 @@ def from_finn_config(graph: DataflowGraph, doc: Mapping[str, Any], source: str =
     return {k: v for k, v in out.items() if v}
 
 
-def save_finn_folding(graph: DataflowGraph, path: str | os.PathLike) -> Path:
-    """Write finn_folding.json (finn_folding_config) beside finn_dataflow.onnx."""
+def save_finn_folding(graph: DataflowGraph, path: str | os.PathLike, model=None) -> Path:
+    """Write finn_folding.json (finn_folding_config) beside finn_dataflow.onnx (`model`, when already exported)."""
     path = Path(path)
-    path.write_text(json.dumps(finn_folding_config(graph), indent=1) + "\n")
+    path.write_text(json.dumps(finn_folding_config(graph, model), indent=1) + "\n")
     return path

@@ -6,7 +6,8 @@ expresses the division, the truncation and the quantizer as thresholds on that s
 the hardware adds integers and compares, never divides. A global pool is the case kernel == ifm_dim.
 Windows may overlap (stride < kernel) and the map may be zero-padded (`pad` [top, left, bottom, right]): padding
 adds zeros to a sum, so ONNX's count_include_pad=1 (PyTorch's default) keeps one divisor, KH*KW, everywhere.
-FINN: GlobalAccPool (+ Thresholding) for a global pool; other windows are not exported.
+FINN: GlobalAccPool (global pool) or [FMPadding +] depthwise ConvolutionInputGenerator + Pool(AccPool), then
+Thresholding.
 HLS emission in compiler.backends.hls.avgpool.
 """
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from compiler.datatypes import datatype
 from compiler.errors import IRError
 from compiler.kinds.activation import activate, n_thresholds, threshold_plan
 from compiler.kinds.base import Kind, LayerData
-from compiler.kinds.finn import node, range_name
+from compiler.kinds.finn import intermediate, no_bipolar_values, node, thresholding_node, window_sum_dtype
 from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
 from compiler.kinds.sliding_window import check_ofm_dim, conv_out_dim
@@ -105,26 +107,59 @@ class AvgPool(Kind):
         (h, w), c, (kh, _), p = layer.attrs["ifm_dim"], layer.attrs["channels"], layer.attrs["kernel"], layer.attrs["pad"]
         return max(1, min(h, kh - p[0])) * w * c         # the input rows of the first output row's window
 
+    def _finn_names(self, l: LayerData) -> tuple[str | None, str]:
+        """(window generator or None for a global pool, summing node): the last node carries the layer's name."""
+        glob = list(l.attrs["kernel"]) == list(l.attrs["ifm_dim"]) and not any(l.attrs["pad"])
+        return None if glob else f"{l.name}_swg", l.name if l.attrs["noact"] else f"{l.name}_acc"
+
     def finn_folding(self, l: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
-        if l.attrs["noact"]:
-            return {l.name: ("GlobalAccPool", {"PE": "pe"})}
-        return {f"{l.name}_acc": ("GlobalAccPool", {"PE": "pe"}), l.name: ("Thresholding", {"PE": "pe"})}
+        swg, acc = self._finn_names(l)
+        out = {acc: ("GlobalAccPool" if swg is None else "Pool", {"PE": "pe"})}
+        if swg is not None:
+            out[swg] = ("ConvolutionInputGenerator", {"SIMD": "pe"})
+        if any(l.attrs["pad"]):
+            out[f"{l.name}_pad"] = ("FMPadding", {"SIMD": "pe"})
+        if not l.attrs["noact"]:
+            out[l.name] = ("Thresholding", {"PE": "pe"})
+        return out
 
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+        """The window sum as finn-plus computes it, then FINN's Thresholding (the division, truncation and
+        quantizer folded into thresholds, as in bnnc). A global pool (kernel == ifm_dim) is a GlobalAccPool; any
+        other window (overlapping too) a depthwise ConvolutionInputGenerator `<name>_swg` feeding a Pool with
+        Function AccPool. The sum tensor carries the datatype FINN infers for it (window_sum_dtype)."""
         a = l.attrs
-        if list(a["kernel"]) != list(a["ifm_dim"]) or any(a["pad"]):
-            raise IRError(f"layer {l.name!r} (AvgPool): only a global pool (kernel == ifm_dim, no pad) is exported "
-                          f"to FINN (GlobalAccPool), got kernel {a['kernel']} on {a['ifm_dim']}, pad {a['pad']}")
-        c = a["channels"]
-        acc_t = y if a["noact"] else f"{l.name}_sum"
-        nodes = [node("GlobalAccPool", l.name + ("" if a["noact"] else "_acc"), [x], [acc_t], NumChannels=c,
-                      PE=l.pe, inputDataType=l.in_dtype, numInputVectors=[1, *a["ifm_dim"]])]
-        dtypes = {acc_t: a["acc_dtype"]}
+        (kh, kw), (sh, sw), c = a["kernel"], a["stride"], int(a["channels"])
+        no_bipolar_values(l, "average pooling")
+        swg, acc_name = self._finn_names(l)
+        sum_dt = window_sum_dtype(l.in_dtype, kh * kw)
+        acc_t = y if a["noact"] else intermediate(inits, f"{l.name}_sum", l.out_shape)
+        nodes, dtypes = [], {acc_t: sum_dt}
+        if swg is None:
+            nodes.append(node("GlobalAccPool", acc_name, [x], [acc_t], NumChannels=c, PE=l.pe,
+                              inputDataType=l.in_dtype, numInputVectors=[1, *a["ifm_dim"]]))
+        else:
+            if sh > kh or sw > kw:
+                raise IRError(f"layer {l.name!r}: FINN pools with a sliding window, which needs stride <= kernel, "
+                              f"got stride {a['stride']} and kernel {a['kernel']}")
+            (h, w), pad, src = a["ifm_dim"], list(a["pad"]), x
+            if any(pad):        # count_include_pad: the zeros FMPadding adds are summed like the pool's padding
+                src = intermediate(inits, f"{l.name}_padded", (h + pad[0] + pad[2], w + pad[1] + pad[3], c))
+                dtypes[src] = l.in_dtype
+                nodes.append(node("FMPadding", f"{l.name}_pad", [x], [src], ImgDim=[h, w], Padding=pad,
+                                  NumChannels=c, SIMD=l.pe, inputDataType=l.in_dtype, numInputVectors=1))
+                h, w = h + pad[0] + pad[2], w + pad[1] + pad[3]
+            win = intermediate(inits, f"{l.name}_win", (*a["ofm_dim"], kh * kw * c))
+            dtypes[win] = l.in_dtype
+            nodes += [node("ConvolutionInputGenerator", swg, [src], [win], ConvKernelDim=[kh, kw], IFMChannels=c,
+                           IFMDim=[h, w], OFMDim=list(a["ofm_dim"]), SIMD=l.pe, Stride=[sh, sw],
+                           Dilation=[1, 1], inputDataType=l.in_dtype, outputDataType=l.in_dtype, depthwise=1),
+                      node("Pool", acc_name, [win], [acc_t], Channels=c, PE=l.pe, KernelSize=[kh, kw],
+                           Function="AccPool", OutImgDims=list(a["ofm_dim"]), InputDataType=l.in_dtype,
+                           OutputDataType=sum_dt, AccumBits=datatype(sum_dt).bitwidth(), BatchSize=1)]
         if not a["noact"]:
-            t = np.broadcast_to(l.arrays["thresholds"], (c, l.arrays["thresholds"].shape[1]))
-            inits[f"{l.name}_T"] = t.astype(np.float32)
-            nodes.append(node("Thresholding", l.name, [acc_t, f"{l.name}_T"], [y], NumChannels=c, PE=l.pe,
-                              numSteps=int(t.shape[1]), inputDataType=a["acc_dtype"], weightDataType=range_name(t),
-                              outputDataType=l.out_dtype, ActVal=int(a["out_bias"]), numInputVectors=[1, 1, 1]))
-            dtypes[f"{l.name}_T"] = range_name(t)
+            thr, tdt = thresholding_node(l.name, acc_t, y, np.asarray(l.arrays["thresholds"]), c, l.pe, sum_dt,
+                                         l.out_dtype, a["out_bias"], l.out_shape[:-1], inits)
+            nodes.append(thr)
+            dtypes.update(tdt)
         return nodes, dtypes

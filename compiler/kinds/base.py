@@ -163,6 +163,7 @@ class Kind(ABC):
     @abstractmethod
     def export_finn(self, layer: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         """FINN fpgadataflow node(s) computing the layer from tensor x to y: (nodes, {tensor: datatype name}).
+        x (y) is the list of tensor names for a kind reading (writing) several streams.
 
         Tensors carry FINN's datatypes (compiler.kinds.finn.finn_dtype: BIPOLAR activations as BINARY bits)."""
 

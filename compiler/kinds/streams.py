@@ -1,6 +1,6 @@
 """Branching kinds of the stream DAG (docs/ir.md "Streams"): DuplicateStreams (one stream -> two identical
 streams; FINN: DuplicateStreams) and AddStreams (two streams -> their element-wise sum, then thresholds;
-FINN: AddStreams / ElementwiseAdd). HLS emission in compiler.backends.hls.streams.
+FINN: ElementwiseAdd, with ElementwiseMul by 2**shift and a Thresholding node). HLS emission in compiler.backends.hls.streams.
 
 A residual add of two quantized tensors with power-of-two scale ratio is exact on integers: with s = the
 smaller scale, x0*s0 + x1*s1 = ((x0 << shift[0]) + (x1 << shift[1])) * s, and the float ops plus quantizer after
@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from compiler.datatypes import datatype, range_dtype
 from compiler.errors import IRError
 from compiler.kinds.activation import activate, n_thresholds, threshold_plan
 from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.finn import finn_dtype, intermediate, node, thresholding_node
 from compiler.kinds.registry import register
 from compiler.resources import FIFO_DEPTH, LayerCost, Memory, bits, ceil_log2, fifo_luts, logic, rtl_fifo
 
@@ -73,9 +75,14 @@ class DuplicateStreams(Kind):
     def first_output_lead(self, layer: LayerData) -> int:
         return layer.pe
 
-    def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-        raise IRError(f"layer {l.name!r} (DuplicateStreams): branching graphs are not exported to FINN yet "
-                      "(the export writes one output tensor per layer)")
+    def export_finn(self, l: LayerData, x: str, y: list[str], inits: dict) -> tuple[list, dict[str, str]]:
+        """FINN's DuplicateStreams with two output tensors (y is their list)."""
+        return [node("DuplicateStreams", l.name, [x], list(y), NumChannels=int(l.attrs["num_channels"]), PE=l.pe,
+                     NumOutputStreams=2, inputDataType=finn_dtype(l.in_dtype),
+                     numInputVectors=[1, *l.in_shape[:-1]])], {}
+
+    def finn_folding(self, l: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
+        return {l.name: ("DuplicateStreams", {"PE": "pe"})}
 
 
 @register
@@ -153,6 +160,56 @@ class AddStreams(Kind):
     def first_output_lead(self, layer: LayerData) -> int:
         return layer.pe
 
-    def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
-        raise IRError(f"layer {l.name!r} (AddStreams): branching graphs are not exported to FINN yet "
-                      "(the export reads one input tensor per layer)")
+    def _finn_names(self, l: LayerData) -> tuple[list[str | None], str]:
+        """Names of the FINN nodes: one left shift per input whose shift is non-zero, then the add (the layer's
+        own name when it is the last node)."""
+        shifts = [f"{l.name}_shift{j}" if int(v) else None for j, v in enumerate(l.attrs["shift"])]
+        return shifts, l.name if l.attrs["noact"] else f"{l.name}_add"
+
+    def export_finn(self, l: LayerData, x: list[str], y: str, inits: dict) -> tuple[list, dict[str, str]]:
+        """FINN's elementwise ops: `x_j << shift[j]` as an ElementwiseMul by the constant 2**shift[j] (per channel),
+        ElementwiseAdd of the two, then a Thresholding node (none when `noact`). Every value stays an integer, so
+        FINN's execution is exact."""
+        a = l.attrs
+        c, vectors = int(a["num_channels"]), list(l.out_shape[:-1])
+        shape = [1, *l.in_shape]
+        for j in range(2):
+            if self.input_dtype(l, j) == "BIPOLAR":
+                raise IRError(f"layer {l.name!r}: FINN carries BIPOLAR activations as BINARY bits, so adding "
+                              f"input {j} cannot be expressed as FINN dataflow nodes")
+        shift_names, add_name = self._finn_names(l)
+        nodes, dtypes, terms = [], {}, []
+        for j, (xj, name) in enumerate(zip(x, shift_names)):
+            dt = self.input_dtype(l, j)
+            if name is None:
+                terms.append((xj, dt))
+                continue
+            k = 1 << int(a["shift"][j])
+            d = datatype(dt)
+            sdt = range_dtype(int(d.min()) * k, int(d.max()) * k)
+            const, out = f"{name}_c", intermediate(inits, f"{name}_out", l.in_shape)
+            inits[const] = np.full(c, k, np.float32)
+            dtypes.update({const: range_dtype(k, k), out: sdt})
+            nodes.append(node("ElementwiseMul", name, [xj, const], [out], lhs_dtype=dt, rhs_dtype=range_dtype(k, k),
+                              out_dtype=sdt, lhs_shape=shape, rhs_shape=[c], out_shape=shape, lhs_style="input",
+                              rhs_style="const", PE=l.pe))
+            terms.append((out, sdt))
+        acc = y if a["noact"] else intermediate(inits, f"{l.name}_sum", l.out_shape)
+        nodes.append(node("ElementwiseAdd", add_name, [terms[0][0], terms[1][0]], [acc], lhs_dtype=terms[0][1],
+                          rhs_dtype=terms[1][1], out_dtype=a["acc_dtype"], lhs_shape=shape, rhs_shape=shape,
+                          out_shape=[1, *l.out_shape], PE=l.pe))
+        dtypes[acc] = a["acc_dtype"]
+        if not a["noact"]:
+            thr, tdt = thresholding_node(l.name, acc, y, np.asarray(l.arrays["thresholds"]), c, l.pe,
+                                         a["acc_dtype"], l.out_dtype, a["out_bias"], vectors, inits)
+            nodes.append(thr)
+            dtypes.update(tdt)
+        return nodes, dtypes
+
+    def finn_folding(self, l: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
+        shift_names, add_name = self._finn_names(l)
+        out = {n: ("ElementwiseMul", {"PE": "pe"}) for n in shift_names if n}
+        out[add_name] = ("ElementwiseAdd", {"PE": "pe"})
+        if not l.attrs["noact"]:
+            out[l.name] = ("Thresholding", {"PE": "pe"})
+        return out

@@ -12,7 +12,7 @@ import numpy as np
 from compiler.kinds.registry import register
 from compiler.kinds.activation import activate, activation_range, n_thresholds, threshold_plan
 from compiler.kinds.base import Kind, LayerData, ValueRange
-from compiler.kinds.finn import finn_dtype, no_bipolar_values, node, range_name
+from compiler.kinds.finn import no_bipolar_values, thresholding_node
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
 
 
@@ -63,13 +63,9 @@ class Thresholding(Kind):
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         no_bipolar_values(l, "thresholding")
-        t = np.broadcast_to(l.arrays["thresholds"], (a["num_channels"], l.arrays["thresholds"].shape[1]))
-        inits[f"{l.name}_T"] = t.astype(np.float32)
-        return [node("Thresholding", l.name, [x, f"{l.name}_T"], [y], NumChannels=a["num_channels"], PE=l.pe,
-                     numSteps=int(t.shape[1]), inputDataType=l.in_dtype, weightDataType=range_name(t),
-                     outputDataType=finn_dtype(l.out_dtype),
-                     ActVal=0 if l.out_dtype == "BIPOLAR" else int(a["out_bias"]),
-                     numInputVectors=[1, *l.out_shape[:-1]])], {f"{l.name}_T": range_name(t)}
+        thr, dtypes = thresholding_node(l.name, x, y, np.asarray(l.arrays["thresholds"]), a["num_channels"], l.pe,
+                                        l.in_dtype, l.out_dtype, a["out_bias"], l.out_shape[:-1], inits)
+        return [thr], dtypes
 
     def finn_folding(self, l: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
         return {l.name: ("Thresholding", {"PE": "pe"})}

@@ -15,7 +15,7 @@ import numpy as np
 from compiler.errors import IRError
 from compiler.kinds.activation import activate, n_thresholds, threshold_plan
 from compiler.kinds.base import Kind, LayerData
-from compiler.kinds.finn import node, range_name
+from compiler.kinds.finn import finn_dtype, no_bipolar_values, node, producer_attrs, range_name
 from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
 from compiler.resources import DSP_MIN_BITS, LayerCost, Memory, bits, fifo_luts, logic
@@ -95,14 +95,21 @@ class VVAU(Kind):
         return {l.name: ("VVAU", {"PE": "pe"})}      # SIMD (kernel-element parallelism) stays 1: bnnc does not fold it
 
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
+        """FINN's VVAU (weights (C, 1, KH, KW)); its ConvolutionInputGenerator is switched to depthwise mode with
+        SIMD = this PE, the order FINN's VVAU hardware reads (channel folds outside the window positions: a width
+        converter cannot reorder it, so FINN's SetFolding ties the two as well). FINN's execution computes the same
+        im2col either way."""
         a = l.attrs
         c, (kh, kw) = a["channels"], a["kernel"]
+        no_bipolar_values(l, "a depthwise convolution")
+        producer_attrs(inits, x, depthwise=1, SIMD=l.pe)
         w = np.asarray(l.arrays["weights"])
         inits[f"{l.name}_W"] = w.reshape(c, 1, kh, kw).astype(np.float32)
         ins, dtypes = [x, f"{l.name}_W"], {f"{l.name}_W": a["weight_dtype"]}
         attrs = dict(PE=l.pe, SIMD=1, Dim=list(l.out_shape[:-1]) if len(l.out_shape) == 3 else [1, 1],
                      Channels=c, Kernel=[kh, kw], inputDataType=l.in_dtype, weightDataType=a["weight_dtype"],
-                     accDataType=a["acc_dtype"], outputDataType=l.out_dtype, noActivation=int(a["noact"]), ActVal=0)
+                     accDataType=a["acc_dtype"], outputDataType=finn_dtype(l.out_dtype),
+                     noActivation=int(a["noact"]), ActVal=0)
         if not a["noact"]:
             t = np.broadcast_to(l.arrays["thresholds"], (c, l.arrays["thresholds"].shape[1]))
             inits[f"{l.name}_T"] = t.astype(np.float32)

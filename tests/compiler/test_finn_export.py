@@ -145,3 +145,62 @@ def test_host_nodes_compute_pre_and_post(graphs, name):
             finn_y = y
         got = execute_onnx(post, {"global_out": finn_y.astype(np.float32)})["output"]
         assert np.array_equal(got, run_post(g.output, y))
+
+
+def test_branch_depthwise_and_pool_kinds():
+    """The stream DAG as FINN nodes (FINN itself runs these in tests/finn): DuplicateStreams writes two tensors
+    read by the two branches, the shifted input of an AddStreams goes through ElementwiseMul by 2**shift, a VVAU's
+    window generator is depthwise with SIMD = the VVAU's PE (its FMPadding too), average pools are window sums
+    (Pool AccPool / GlobalAccPool) + Thresholding; finn_folding.json carries exactly the nodes' PE/SIMD."""
+    from hls_lib import irgraphs
+
+    from compiler.finn_export import stream_tensors
+    from compiler.finn_folding import finn_folding_config
+
+    g = irgraphs.residual()
+    m = to_finn_onnx(g, host=False)
+    nodes = {n.name: n for n in _dataflow(m)}
+    dup, add = g.layers[0], g.layers[-1]
+    tensors = stream_tensors(g)
+    assert list(nodes[dup.name].output) == [tensors[s] for s in dup.outputs]
+    assert {n.name for n in _dataflow(m) if set(n.input) & set(nodes[dup.name].output)} == {"swg1_pad", "thr3"}
+    mul = nodes["add4_shift0"]
+    assert mul.op_type == "ElementwiseMul" and np.array_equal(m.get_initializer(mul.input[1]), np.full(4, 2.0))
+    assert "add4_shift1" not in nodes           # shift 0: no multiply
+    assert nodes["add4_add"].op_type == "ElementwiseAdd" and nodes["add4"].op_type == "Thresholding"
+    assert m.get_tensor_datatype(nodes["add4_add"].output[0]).name == add.attrs["acc_dtype"]
+
+    g = irgraphs.pools_depthwise()
+    m = to_finn_onnx(g, host=False)
+    nodes = {n.name: n for n in _dataflow(m)}
+    dw = g.layer("dw1")
+    assert g.layer("swg0").simd != dw.pe       # the case the tie matters for
+    a = _attrs(nodes["swg0"])
+    assert a["depthwise"] == 1 and a["SIMD"] == dw.pe and _attrs(nodes["swg0_pad"])["SIMD"] == dw.pe
+    assert _attrs(nodes["swg3"])["depthwise"] == 1
+    assert _attrs(nodes["pool2_acc"])["Function"] == b"AccPool" and nodes["pool2"].op_type == "Thresholding"
+    assert nodes["pool2_swg"].op_type == "ConvolutionInputGenerator"
+    assert nodes["gap5"].op_type == "GlobalAccPool"    # noact global pool: the sum node carries the layer's name
+    cfg = finn_folding_config(g, m)
+    for name, entry in cfg.items():
+        if name != "Defaults":
+            assert entry == {k: v for k, v in _attrs(nodes[name]).items() if k in entry}, name
+    assert cfg["swg0"] == {"SIMD": dw.pe} and cfg["dw1"] == {"PE": dw.pe}
+
+
+def test_bipolar_sum_inputs_refused():
+    """FINN holds BIPOLAR activations as 0/1 bits: a pool, depthwise conv or residual add over them would sum bits,
+    not -1/+1 values, so the export refuses, naming the layer."""
+    from hls_lib import irgraphs
+
+    from compiler import kinds
+
+    g = irgraphs.pools_depthwise()
+    pool = g.layer("pool2")
+    bip = type(pool)(**{**pool.__dict__, "in_dtype": "BIPOLAR"})
+    with pytest.raises(IRError, match="pool2.*BINARY bits"):
+        kinds.get("AvgPool").export_finn(bip, "x", "y", {})
+    add = irgraphs.residual().layer("add4")
+    bip = type(add)(**{**add.__dict__, "attrs": {**add.attrs, "in1_dtype": "BIPOLAR"}})
+    with pytest.raises(IRError, match="add4.*BINARY bits.*input 1"):
+        kinds.get("AddStreams").export_finn(bip, ["x0", "x1"], "y", {})

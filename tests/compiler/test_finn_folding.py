@@ -97,7 +97,10 @@ def test_finn_builder_names_matched_by_order(graph):
     got = from_finn_config(g, {"Defaults": {}, "MVAU_hls_1": {"PE": 1, "SIMD": 1, "ram_style": "auto"},
                                "StreamingFIFO_rtl_0": {"depth": 32}, "Pool_hls_0": {"PE": 1}})
     assert got[mv[1].name] == {"pe": 1, "simd": 1} and got[pools[0].name] == {"pe": 1} and mv[0].name not in got
-    with pytest.raises(FoldingError, match="several implementations"):
-        from_finn_config(g, {"MVAU_hls_0": {"PE": 1}, "MVAU_rtl_0": {"PE": 1}})
+    # several implementations of one op type (FINN numbers each separately): matched by the file's graph order
+    got = from_finn_config(g, {"MVAU_hls_0": {"PE": 1, "SIMD": 2}, "MVAU_rtl_0": {"PE": 1, "SIMD": 1}})
+    assert got[mv[0].name] == {"pe": 1, "simd": 2} and got[mv[1].name] == {"pe": 1, "simd": 1}
+    with pytest.raises(FoldingError, match="several implementations.*not listed in FINN's graph order"):
+        from_finn_config(g, {"MVAU_hls_1": {"PE": 1}, "MVAU_rtl_0": {"PE": 1}, "MVAU_hls_0": {"PE": 1}})
     with pytest.raises(FoldingError, match=f"node 'MVAU_hls_9': the model has {len(mv)} MVAU nodes"):
         from_finn_config(g, {"MVAU_hls_9": {"PE": 1}})

@@ -1,10 +1,12 @@
 """FINN itself checks a bnnc build's `finn_dataflow.onnx` (run with the FINN venv's python: numpy/onnx/qonnx/finn only).
 
-For each build folder (holding finn_dataflow.onnx, model.onnx = the original QONNX model, finn_inputs.npy):
+For each build folder (holding finn_dataflow.onnx, model.onnx = the original QONNX model, finn_inputs.npy; or, for a
+hand-built IR graph without an original model, finn_expected.npy = bnnc's simulator output instead of model.onnx):
 1. qonnx InferShapes + FINN InferDataTypes change no tensor's datatype annotation;
 2. FINN's execute_onnx of the whole file on the original inputs == qonnx execution of model.onnx (exact equality,
    the bound `bnnc compile --verify` uses: it has zero tolerance on the final outputs too; after a LabelSelect, its
-   indices == the top-k of QONNX's output, ties to the lower index);
+   indices == the top-k of QONNX's output, ties to the lower index), or == finn_expected.npy exactly; with
+   finn_layers.npz (tests/finn/make_builds.py), every layer's output tensor == bnnc's simulated one too;
 3. CreateDataflowPartition succeeds (one dataflow partition, host-side nodes around it);
 4. FINN's ApplyConfig accepts the build's finn_folding.json (known node names, no attribute changed);
 5. SpecializeLayers (FINN's default HLS/RTL choice for the FPGA part) and FINN's res_estimation run; the estimate is
@@ -60,31 +62,44 @@ def check_datatypes(model) -> dict:
     return {"ok": not changed, "changed": changed}
 
 
-def check_execution(finn_model, qonnx_model, x: np.ndarray) -> dict:
-    """Frame by frame (FINN's dataflow nodes are built for batch 1)."""
+def check_execution(finn_model, reference, x: np.ndarray, layers: dict | None = None) -> dict:
+    """Frame by frame (FINN's dataflow nodes are built for batch 1). `reference` is the original QONNX model, or
+    (for a hand-built IR graph, which has none) the expected outputs bnnc's simulator computed. `layers` (from
+    finn_layers.npz): {tensor: values} of every layer output as bnnc's simulator has them; FINN's tensors must equal
+    them too, frame by frame (bnnc's --verify checks the simulator against QONNX's tensors)."""
     from finn.core.onnx_exec import execute_onnx as finn_exec
     from qonnx.core.onnx_exec import execute_onnx as qonnx_exec
 
-    fin, qin = finn_model.graph.input[0], qonnx_model.graph.input[0]
+    fin = finn_model.graph.input[0]
     fshape = tuple(finn_model.get_tensor_shape(fin.name))
     if fshape[1:] != tuple(x.shape[1:]):
         return {"ok": False, "error": f"finn_dataflow.onnx takes per-frame shape {fshape[1:]}, the original model "
                                       f"{tuple(x.shape[1:])}: host-side steps are not part of the file"}
-    mismatches, max_diff, first = 0, 0.0, None
+    mismatches, max_diff, first, layer_mismatches = 0, 0.0, None, {}
     last = finn_model.find_producer(finn_model.graph.output[0].name)
     k = None
-    if last is not None and last.op_type == "LabelSelect":  # then the file returns the top-k class indices
-        k = next(a.i for a in last.attribute if a.name == "K")
+    if last is not None and last.op_type == "LabelSelect" and not isinstance(reference, np.ndarray):
+        k = next(a.i for a in last.attribute if a.name == "K")   # then the file returns the top-k class indices
     for i in range(len(x)):
         xi = x[i : i + 1].astype(np.float32)
-        ref = qonnx_exec(qonnx_model, {qin.name: xi})[qonnx_model.graph.output[0].name]
+        if isinstance(reference, np.ndarray):
+            ref = reference[i : i + 1].astype(np.float32)
+        else:
+            qin = reference.graph.input[0]
+            ref = qonnx_exec(reference, {qin.name: xi})[reference.graph.output[0].name]
         if k is not None:   # descending, ties to the lower index (ONNX TopK, which FINN's LabelSelect runs)
             ref = np.argsort(-ref.reshape(1, -1), axis=1, kind="stable")[:, :k].astype(np.float32)
         try:
-            got = finn_exec(finn_model, {fin.name: xi})[finn_model.graph.output[0].name]
+            ctx = finn_exec(finn_model, {fin.name: xi}, return_full_exec_context=layers is not None)
         except Exception as e:  # noqa: BLE001 - report FINN's own error for this frame
             return {"ok": False, "error": f"frame {i}: FINN execute_onnx failed: {type(e).__name__}: {e}"}
-        if k is not None:
+        got = ctx[finn_model.graph.output[0].name]
+        for t, want in (layers or {}).items():
+            if t not in ctx:
+                return {"ok": False, "error": f"finn_layers.npz names tensor {t!r}, which the file does not have"}
+            if not np.array_equal(np.asarray(ctx[t]).reshape(want[i].shape), want[i]):
+                layer_mismatches[t] = layer_mismatches.get(t, 0) + 1
+        if isinstance(reference, np.ndarray) or k is not None:
             got = got.reshape(ref.shape).astype(np.float32)
         if got.shape != ref.shape:
             return {"ok": False, "error": f"frame {i}: FINN output shape {got.shape} != QONNX {ref.shape}"}
@@ -92,8 +107,10 @@ def check_execution(finn_model, qonnx_model, x: np.ndarray) -> dict:
             mismatches += 1
             first = i if first is None else first
             max_diff = max(max_diff, float(np.max(np.abs(got.astype(np.float64) - ref))))
-    return {"ok": mismatches == 0, "frames": len(x), "mismatches": mismatches, "first_mismatch": first,
-            "max_abs_diff": max_diff}
+    return {"ok": mismatches == 0 and not layer_mismatches, "frames": len(x), "mismatches": mismatches,
+            "first_mismatch": first, "max_abs_diff": max_diff,
+            "reference": "bnnc simulator" if isinstance(reference, np.ndarray) else "QONNX",
+            "layers_compared": len(layers or {}), "layer_mismatches": layer_mismatches}
 
 
 def check_folding_config(model, cfg: dict) -> dict:
@@ -129,6 +146,7 @@ def check_partition(model, fpgapart: str, estimate_path: Path) -> tuple[dict, di
         part["error"] = f"expected one dataflow partition, got {len(parts)}"
         return part, {"ok": False, "error": "no single partition"}
     child = ModelWrapper(getCustomOp(parts[0]).get_nodeattr("model"))
+    part["ops"] = [n.op_type for n in child.graph.node]
     try:
         spec = child.transform(SpecializeLayers(fpgapart))
         est = spec.analysis(lambda m: res_estimation(m, fpgapart))
@@ -139,13 +157,18 @@ def check_partition(model, fpgapart: str, estimate_path: Path) -> tuple[dict, di
     from finn.util.config import extract_model_config_to_json
 
     extract_model_config_to_json(spec, estimate_path.with_name("finn_hw_config.json"), ["PE", "SIMD", "ram_style"])
-    # FINN renames nodes on the way (partition, specialization) but keeps their order: map back to our names
+    # FINN renames nodes on the way (partition, specialization) and may interleave parallel branches differently
+    # (a topological sort), but keeps the order among the nodes of one op type (as compiler.finn_folding assumes
+    # when it reads FINN-named configs back): map back to our names per op type
     ours = [n for n in model.graph.node if n.domain == "finn.custom_op.fpgadataflow"]
     theirs = list(spec.graph.node)
-    if len(ours) != len(theirs) or any(not t.op_type.startswith(o.op_type) for o, t in zip(ours, theirs)):
+    base = lambda op: op.removesuffix("_hls").removesuffix("_rtl")  # noqa: E731
+    by_op = lambda nodes, f: {op: [n.name for n in nodes if f(n.op_type) == op] for op in {f(n.op_type) for n in nodes}}  # noqa: E731
+    ours_by, theirs_by = by_op(ours, str), by_op(theirs, base)
+    if {k: len(v) for k, v in ours_by.items()} != {k: len(v) for k, v in theirs_by.items()}:
         return part, {"ok": False, "error": "the specialized partition's nodes do not match the exported ones: "
                       f"{[n.op_type for n in ours]} vs {[n.op_type for n in theirs]}"}
-    renamed = {t.name: o.name for o, t in zip(ours, theirs)}
+    renamed = {t: o for op in ours_by for o, t in zip(ours_by[op], theirs_by[op])}
     est = {renamed[k]: {kk: float(vv) for kk, vv in v.items()} for k, v in est.items()}
     impl = {renamed[k]: v for k, v in impl.items()}
     total = {}
@@ -169,10 +192,14 @@ def check_build(folder: Path, fpgapart: str) -> dict:
     from qonnx.core.modelwrapper import ModelWrapper
 
     finn_model = ModelWrapper(str(folder / "finn_dataflow.onnx"))
-    qonnx_model = ModelWrapper(str(folder / "model.onnx"))
+    if (folder / "model.onnx").exists():
+        reference = ModelWrapper(str(folder / "model.onnx"))
+    else:
+        reference = np.load(folder / "finn_expected.npy")
     x = np.load(folder / "finn_inputs.npy")
+    layers = dict(np.load(folder / "finn_layers.npz")) if (folder / "finn_layers.npz").exists() else None
     res = {"build": str(folder), "datatypes": _step(check_datatypes, copy.deepcopy(finn_model)),
-           "execution": _step(check_execution, finn_model, qonnx_model, x)}
+           "execution": _step(check_execution, finn_model, reference, x, layers)}
     if (folder / "finn_folding.json").exists():
         cfg = json.loads((folder / "finn_folding.json").read_text())
         res["folding_config"] = _step(check_folding_config, copy.deepcopy(finn_model), cfg)
@@ -190,8 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     _setup_finn()
     failed = 0
-    missing = [f"{b / f}" for b in a.builds for f in ("finn_dataflow.onnx", "model.onnx", "finn_inputs.npy")
+    missing = [f"{b / f}" for b in a.builds for f in ("finn_dataflow.onnx", "finn_inputs.npy")
                if not (b / f).exists()]
+    missing += [f"{b / 'model.onnx'}" for b in a.builds
+                if not (b / "model.onnx").exists() and not (b / "finn_expected.npy").exists()]
     if missing:
         print("not bnnc builds for the FINN check (tests/finn/make_builds.py writes them); missing: "
               + ", ".join(missing), file=sys.stderr)

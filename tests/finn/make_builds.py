@@ -1,5 +1,7 @@
 """Build folders for the FINN tier: export TFC-W1A1, CNV-W1A1 and TFC-W2A2 (untrained, BatchNorm statistics
-randomised so thresholds are spread) and compile each with `bnnc compile --verify --board pynq-z2` (folded by the optimiser), saving the inputs FINN replays.
+randomised so thresholds are spread) and the residual, MobileNet-style and average-pool models of tests/compiler,
+and compile each with `bnnc compile --verify --board pynq-z2` (folded by the optimiser), saving the inputs FINN
+replays; export three hand-built IR graphs (IR_GRAPHS) with bnnc's simulated outputs as their reference.
 
 Runs in the project's own venv (torch/Brevitas/bnnc); tests/finn/finn_check.py then runs in the FINN venv.
 Usage: python tests/finn/make_builds.py OUT_DIR [--frames 20] [--only tfc_w1a1,...]
@@ -26,6 +28,65 @@ MODELS = {
 }
 
 
+# the branch, depthwise and pool models of tests/compiler (raw Brevitas, defined there): name -> (module, factory,
+# per-frame input shape). residual: two 3x3 convs + skip add (DuplicateStreams / AddStreams); mobilenet: depthwise
+# 3x3 (padded, one strided) + pointwise 1x1, 4-bit, global average pool (ReduceMean), FC; pools: TruncAvgPool2d
+# (AveragePool + Trunc), AvgPool2d, a padded depthwise conv and a global average pool.
+TEST_MODELS = {
+    "residual": ("test_residual", lambda m: m.randomize_bn(m.ResBlock(4, 1), 1), (4, 6, 6)),
+    "mobilenet": ("test_frontend_pools_depthwise", lambda m: m.mobilenet_v1_style(), (3, 16, 16)),
+    "pools": ("test_frontend_pools_depthwise", lambda m: m.pools_model(), (2, 14, 14)),
+}
+# hand-built IR graphs of tests/hls_lib/irgraphs.py for what no Brevitas model lowers to (no original model: FINN is
+# compared with bnnc's simulator): a residual add with shifts [1, 0] (ElementwiseMul) and a standalone Thresholding
+# skip branch; standalone Thresholding layers with broadcast thresholds and a LabelSelect over ties; noact VVAU and
+# pools, a pool over an odd image (floor mode).
+IR_GRAPHS = {"ir_residual": "residual", "ir_ties": "ties", "ir_pools": "pools_depthwise"}
+TESTS = Path(__file__).parents[1]
+
+
+def test_model(name: str) -> tuple[torch.nn.Module, tuple[int, ...]]:
+    """One of TEST_MODELS, built by the compile tests' own code (tests/compiler) with their seeds."""
+    import importlib
+
+    sys.path.insert(0, str(TESTS / "compiler"))
+    module, factory, shape = TEST_MODELS[name]
+    torch.manual_seed(1 if name == "residual" else 0)
+    return factory(importlib.import_module(module)), shape
+
+
+def make_ir(name: str, out: Path, frames: int) -> Path:
+    """finn_dataflow.onnx, finn_folding.json, integer inputs and bnnc's simulated outputs of an IR graph."""
+    sys.path.insert(0, str(TESTS / "hls_lib"))
+    import irgraphs
+
+    from compiler.csim import random_inputs
+    from compiler.finn_export import save_finn_onnx
+    from compiler.finn_folding import save_finn_folding
+    from compiler.simulate import simulate_layers
+
+    g = getattr(irgraphs, IR_GRAPHS[name])()
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    g.save(folder)
+    save_finn_onnx(g, folder / "finn_dataflow.onnx")
+    save_finn_folding(g, folder / "finn_folding.json")
+    x = random_inputs(g, frames, seed=2)
+    np.save(folder / "finn_inputs.npy", x.astype(np.float32))
+    np.save(folder / "finn_expected.npy", simulate_layers(g, x).astype(np.float32))
+    save_layer_values(folder, g, x)
+    return folder
+
+
+def save_layer_values(folder: Path, g, ints: np.ndarray) -> None:
+    """finn_layers.npz: every layer's output as bnnc's simulator computes it (checked against QONNX tensor by tensor
+    by `bnnc compile --verify`), under the names of finn_dataflow.onnx, for finn_check.py to compare FINN's
+    execution with layer by layer."""
+    from compiler.finn_export import finn_layer_values
+
+    np.savez(folder / "finn_layers.npz", **finn_layer_values(g, ints))
+
+
 def randomize_bn(model: torch.nn.Module, seed: int) -> torch.nn.Module:
     """Non-trivial BatchNorm (some negative gammas) so an untrained model's thresholds are not all equal."""
     g = torch.Generator().manual_seed(seed)
@@ -41,18 +102,33 @@ def randomize_bn(model: torch.nn.Module, seed: int) -> torch.nn.Module:
 
 
 def make(name: str, out: Path, frames: int, bnnc: str, board: str) -> Path:
-    topo, wb, ab, ch, shape, topk = MODELS[name]
+    if name in IR_GRAPHS:
+        return make_ir(name, out, frames)
     folder = out / name
     src = out / ".src"   # hidden, so `OUT/*/` globs only the build folders
     src.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(0)
-    model = randomize_bn(build(topo, wb, ab, in_channels=ch), seed=1)
-    onnx_path = export_qonnx(model, src / f"{name}.onnx", shape, dynamo=False)
-    x = np.random.default_rng(2).random((frames, *shape), dtype=np.float32)
+    topk = None
+    if name in TEST_MODELS:   # built and exported exactly as the compile tests do; inputs in [-1, 1)
+        model, shape = test_model(name)
+        from brevitas_models import export
+
+        onnx_path = export(model, src / f"{name}.onnx", shape)
+        x = np.random.default_rng(2).uniform(-1, 1, (frames, *shape)).astype(np.float32)
+    else:
+        topo, wb, ab, ch, shape, topk = MODELS[name]
+        torch.manual_seed(0)
+        model = randomize_bn(build(topo, wb, ab, in_channels=ch), seed=1)
+        onnx_path = export_qonnx(model, src / f"{name}.onnx", shape, dynamo=False)
+        x = np.random.default_rng(2).random((frames, *shape), dtype=np.float32)
     np.save(src / f"{name}_inputs.npy", x)
     subprocess.run([bnnc, "compile", str(onnx_path), "-o", str(folder), "--verify-inputs",
                     str(src / f"{name}_inputs.npy"), "--num-random", "4", "--board", board, *(["--topk", str(topk)] if topk else [])], check=True)
     np.save(folder / "finn_inputs.npy", x)   # written after the atomic build: the inputs FINN replays
+    from compiler.hostops import run_pre
+    from compiler.ir import DataflowGraph
+
+    g = DataflowGraph.load(folder)
+    save_layer_values(folder, g, np.asarray(run_pre(g.input, x)).reshape(len(x), *g.layers[0].in_shape))
     return folder
 
 
@@ -61,12 +137,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("out", type=Path)
     p.add_argument("--frames", type=int, default=20)
     p.add_argument("--board", default="pynq-z2", help="folded for this board by the optimiser (non-trivial PE/SIMD)")
-    p.add_argument("--only", default=",".join(MODELS), help="comma-separated subset of " + ", ".join(MODELS))
+    names = [*MODELS, *TEST_MODELS, *IR_GRAPHS]
+    p.add_argument("--only", default=",".join(names), help="comma-separated subset of " + ", ".join(names))
     a = p.parse_args(argv)
     bnnc = str(Path(sys.executable).with_name("bnnc"))
     for name in a.only.split(","):
-        if name not in MODELS:
-            raise SystemExit(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+        if name not in names:
+            raise SystemExit(f"unknown model {name!r}; choose from {', '.join(names)}")
         print(f"built {make(name, a.out, a.frames, bnnc, a.board)}", flush=True)
 
 

@@ -1,7 +1,9 @@
 """The FINN tier: FINN itself (finn-plus in .venv-finn, see `make finn-setup`) checks our exports of TFC-W1A1,
-TFC-W2A2, CNV-W1A1 and TFC-W1A1 with a top-2 LabelSelect - datatypes stable under FINN's inference, execute_onnx
-== QONNX on the original inputs, ApplyConfig, CreateDataflowPartition, SpecializeLayers and res_estimation
-(tests/finn/finn_check.py) - and FINN's folding config comes back through `bnnc compile --folding`."""
+TFC-W2A2, CNV-W1A1, TFC-W1A1 with a top-2 LabelSelect, a residual block, a MobileNet-style depthwise stack and the
+average pools - datatypes stable under FINN's inference, execute_onnx == QONNX on the original inputs, ApplyConfig,
+CreateDataflowPartition, SpecializeLayers and res_estimation (tests/finn/finn_check.py) - and FINN's folding config
+comes back through `bnnc compile --folding`. Hand-built IR graphs cover what no Brevitas model lowers to (a shifted
+residual add, standalone Thresholding), checked against bnnc's simulator."""
 import json
 import os
 import subprocess
@@ -18,27 +20,79 @@ pytestmark = pytest.mark.skipif(not FINN_PY.exists(), reason=f"no FINN venv at {
                                 "(create it with `make finn-setup`)")
 
 
+# the new-kind models (tests/finn/make_builds.py TEST_MODELS) and the FINN op types each must contain (so a lowering
+# change cannot silently drop what the test covers)
+FINN_OPS = {"residual": {"DuplicateStreams", "ElementwiseAdd", "Thresholding", "FMPadding"},
+            "mobilenet": {"VVAU", "GlobalAccPool", "Thresholding", "FMPadding"},
+            "pools": {"Pool", "VVAU", "GlobalAccPool", "Thresholding"}}
+
+
+def _check(folders) -> dict:
+    """finn_check.py on the build folders (one FINN process): {folder name: finn_check.json}, failures named."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([str(FINN_PY), str(HERE / "finn_check.py"), *map(str, folders)], capture_output=True,
+                          text=True, env=env)
+    out = {}
+    for f in folders:
+        assert (f / "finn_check.json").exists(), proc.stdout[-2000:] + proc.stderr[-3000:]
+        out[f.name] = json.loads((f / "finn_check.json").read_text())
+    failed = {n: {k: v for k, v in r.items() if isinstance(v, dict) and not v["ok"]} for n, r in out.items()}
+    failed = {n: v for n, v in failed.items() if v}
+    assert not failed and proc.returncode == 0, json.dumps(failed, indent=1)[:3000]
+    return out
+
+
+def _folding_round_trip(folder: Path) -> None:
+    """FINN's own folding config of the build (finn_hw_config.json: node names as FINN's builder gives them, several
+    implementations of one op type) reads back to what finn_folding.json says: the build's folding, except that a
+    window generator feeding a VVAU has the VVAU's PE as its SIMD (FINN's depthwise order needs them equal)."""
+    from compiler import kinds
+    from compiler.finn_folding import from_finn_config
+    from compiler.ir import DataflowGraph, stream_edges
+
+    g = DataflowGraph.load(folder)
+    hw = json.loads((folder / "finn_hw_config.json").read_text())
+    ours = json.loads((folder / "finn_folding.json").read_text())
+    assert not set(hw) & set(ours) - {"Defaults"}
+    back = from_finn_config(g, hw)
+    assert back == from_finn_config(g, ours)
+    tied = {src.name: dst.pe for src, dst, _ in stream_edges(g.layers) if dst.kind == "VVAU"}
+    for l in g.layers:
+        if kinds.get(l.kind).finn_folding(l):
+            want = {key: l.folding.get(key, 1) for key in kinds.get(l.kind).folded_dims(l)}
+            assert back[l.name] == ({"simd": tied[l.name]} if l.name in tied else want), l.name
+
+
+def _layers_compared(folder: Path, res: dict) -> None:
+    """FINN's tensor of every stream (every layer output) was compared with bnnc's simulated one, none differing."""
+    from compiler.ir import DataflowGraph
+
+    n_streams = sum(len(outs) for _, outs in DataflowGraph.load(folder).streams())
+    assert res["execution"]["layers_compared"] == n_streams and res["execution"]["layer_mismatches"] == {}
+
+
+def _compare(folders) -> None:
+    """FINN's estimate lands beside ours in each build's report, every FINN node attributed to one of our layers."""
+    subprocess.run([sys.executable, "-m", "compiler.finn_compare", *map(str, folders)], check=True, cwd=ROOT,
+                   capture_output=True)
+    for folder in folders:
+        est = json.loads((folder / "finn_estimate.json").read_text())
+        assert est["total"]["LUT"] > 0
+        rep = json.loads((folder / "report.json").read_text())
+        assert rep["finn"]["unmatched_nodes"] == [] and rep["finn"]["total"]["finn"]["lut"] == est["total"]["LUT"]
+        assert "FINN's estimate" in (folder / "report.txt").read_text()
+
+
 @pytest.mark.parametrize("name", ["tfc_w1a1", "tfc_w2a2", "cnv_w1a1", "tfc_w1a1_top2"])
 def test_finn_accepts_export(tmp_path, name):
     """One model per test (xdist spreads them over workers without building any twice)."""
     subprocess.run([sys.executable, str(HERE / "make_builds.py"), str(tmp_path), "--only", name], check=True,
                    capture_output=True)
     folder = tmp_path / name
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([str(FINN_PY), str(HERE / "finn_check.py"), str(folder)], capture_output=True, text=True,
-                          env=env)
-    res = json.loads((folder / "finn_check.json").read_text())
-    failed = {k: v for k, v in res.items() if isinstance(v, dict) and not v["ok"]}
-    assert not failed and proc.returncode == 0, json.dumps(failed, indent=1)[:3000]
+    res = _check([folder])[name]
     assert res["execution"]["frames"] == 20 and res["execution"]["mismatches"] == 0
-    est = json.loads((folder / "finn_estimate.json").read_text())
-    assert est["total"]["LUT"] > 0
-    # FINN's estimate lands beside ours in the build's report, every FINN node attributed to one of our layers
-    subprocess.run([sys.executable, "-m", "compiler.finn_compare", str(folder)], check=True, cwd=ROOT,
-                   capture_output=True)
-    rep = json.loads((folder / "report.json").read_text())
-    assert rep["finn"]["unmatched_nodes"] == [] and rep["finn"]["total"]["finn"]["lut"] == est["total"]["LUT"]
-    assert "FINN's estimate" in (folder / "report.txt").read_text()
+    _layers_compared(folder, res)
+    _compare([folder])
     # FINN's own folding config (node names as FINN gives them) comes back through bnnc compile --folding
     hw = json.loads((folder / "finn_hw_config.json").read_text())
     assert not set(hw) & set(json.loads((folder / "finn_folding.json").read_text())) - {"Defaults"}
@@ -47,3 +101,40 @@ def test_finn_accepts_export(tmp_path, name):
                     "--folding", str(folder / "finn_hw_config.json")], check=True, capture_output=True)
     assert (json.loads((tmp_path / "back" / "finn_folding.json").read_text())
             == json.loads((folder / "finn_folding.json").read_text()))
+
+
+def test_finn_accepts_branch_depthwise_and_pool_exports(tmp_path):
+    """The residual block, the MobileNet-style stack and the average pools of tests/compiler, built by one
+    make_builds run and checked by one FINN process (the FINN tier's time); every FINN check passes, FINN's
+    execution equals QONNX's on 20 inputs, and the folding comes back from FINN's own config."""
+    names = list(FINN_OPS)
+    subprocess.run([sys.executable, str(HERE / "make_builds.py"), str(tmp_path), "--only", ",".join(names)],
+                   check=True, capture_output=True)
+    folders = [tmp_path / n for n in names]
+    res = _check(folders)
+    for n, folder in zip(names, folders):
+        assert res[n]["execution"]["frames"] == 20 and res[n]["execution"]["mismatches"] == 0
+        assert res[n]["execution"]["reference"] == "QONNX"
+        _layers_compared(folder, res[n])
+        ops = set(res[n]["partition"]["ops"])
+        assert FINN_OPS[n] <= ops, f"{n}: FINN ops {sorted(ops)}"
+        _folding_round_trip(folder)
+    _compare(folders)
+
+
+def test_finn_runs_ir_graphs(tmp_path):
+    """Hand-built IR graphs (tests/hls_lib/irgraphs.py) in one FINN process: a residual add with shifts [1, 0]
+    (ElementwiseMul) and a Thresholding skip branch, standalone Thresholding layers feeding a LabelSelect over ties,
+    noact VVAU and pools; FINN's execution == bnnc's simulator exactly, one partition, SpecializeLayers runs, and
+    their hand-set folding (PE/SIMD up to 8 on every new kind) comes back from FINN's own config."""
+    names = ["ir_residual", "ir_ties", "ir_pools"]
+    subprocess.run([sys.executable, str(HERE / "make_builds.py"), str(tmp_path), "--only", ",".join(names)],
+                   check=True, capture_output=True)
+    res = _check([tmp_path / n for n in names])
+    for n in names:
+        assert res[n]["execution"]["mismatches"] == 0 and res[n]["execution"]["reference"] == "bnnc simulator"
+        _layers_compared(tmp_path / n, res[n])
+        _folding_round_trip(tmp_path / n)
+    assert {"ElementwiseMul", "ElementwiseAdd", "DuplicateStreams"} <= set(res["ir_residual"]["partition"]["ops"])
+    assert res["ir_ties"]["partition"]["ops"].count("Thresholding") == 2
+    assert {"VVAU", "Pool", "GlobalAccPool"} <= set(res["ir_pools"]["partition"]["ops"])
