@@ -50,6 +50,17 @@ def main() -> None:
             res.append(f"{s}/{e}" + (f" ({s / e:.2f})" if e else ""))
         print(f"{r['model']:9} {sim['frames']:>6} {sim['mismatches']:>6} {ii:>22} {lat:>18} "
               + " ".join(f"{x:>21}" for x in res))
+    print("\nper layer kind, all layers of these models (Yosys synth / estimate; what recalibration works from):")
+    kinds: dict[str, dict[str, list[int]]] = {}
+    for r in rows:
+        for l in r["synth"]["layers"]:
+            k = kinds.setdefault(l["kind"], {key: [0, 0] for key in KEYS})
+            for key in KEYS:
+                k[key][0] += l["synth"][key]
+                k[key][1] += l["estimated"][key]
+    for kind, k in kinds.items():
+        print(f"{kind:14} " + " ".join(f"{key} {s:,}/{e:,}" + (f" ({s / e:.2f})" if e else "") + "  "
+                                       for key, (s, e) in k.items()))
     print(f"\nmeasured: rtlsim ({rows[0]['sim'].get('tool', 'Verilator')}) and {rows[0]['synth']['tool']} "
           f"post-synthesis counts, part {rows[0]['synth']['part']} (no place and route); "
           "estimated: compiler.cost, RTL target")
