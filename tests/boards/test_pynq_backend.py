@@ -205,8 +205,15 @@ def test_bitstream_and_deploy_json_layouts_must_agree(rtl_deploy, board):
 
 def test_rtl_bitstream_of_other_settings_is_not_deployed(rtl_deploy, tmp_path):
     from compiler.deploy import assemble_deploy
+    from compiler.ir import DataflowGraph
 
-    meta = assemble_deploy(rtl_deploy.parent / "build", tmp_path / "d", clock_mhz=50.0, samples=0, rtl=True)
+    build = shutil.copytree(rtl_deploy.parent / "build", tmp_path / "build")
+    assert assemble_deploy(build, tmp_path / "d", samples=0, rtl=True)["bitfile"]     # as built
+    meta = assemble_deploy(build, tmp_path / "d", clock_mhz=50.0, samples=0, rtl=True)  # another clock
     assert meta["bitfile"] is None and any("no RTL bitstream of these sources" in n for n in meta["notes"])
+    g = DataflowGraph.load(build)
+    g.layers[-1].folding["pe"] = 1                         # other sources
+    g.save(build)
+    assert assemble_deploy(build, tmp_path / "e", samples=0, rtl=True)["bitfile"] is None
     with pytest.raises(AcceleratorError, match=r"has no bitstream: build one with `bnnc bitstream BUILD_DIR --rtl`"):
         Accelerator(tmp_path / "d", backend="pynq", pynq_module=make_pynq(None, control="axi_gpio"))
