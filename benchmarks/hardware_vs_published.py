@@ -1,90 +1,87 @@
-"""bnnc's RTL against BNN-PYNQ's published hardware: throughput per LUT.
+"""bnnc's RTL against BNN-PYNQ's published hardware: cycles per frame, throughput per LUT.
 
 For LFC-W1A1 and CNV-W1A1/W1A2/W2A2 (untrained exports: exactness and cost do not need training) this builds
-bnnc's design at BNN-PYNQ's folding (PE/SIMD per layer from their config.h, clamped to the largest divisor of
-our layer's MH/MW: our LFC input is 784 wide, not padded to 832, and our classifier has 10 outputs, not 64),
-runs `bnnc rtlsim` (Verilator, bit-exact check, measured cycles per frame) and `bnnc synth` (Yosys 0.23
-synth_xilinx xc7), and prints our FPS at 100 MHz (100e6 / measured cycles per frame), our Yosys LUTs, and
-FPS per LUT beside the published figures.
+bnnc's design at BNN-PYNQ's folding (PE/SIMD per matrix layer from bnn/src/network/<net>/hw/config.h, clamped
+to the largest divisor of our layer's MH/MW: our LFC input is 784 wide, not padded to 832, and our classifier has
+10 outputs, not 64), runs `bnnc rtlsim` (Verilator; exits non-zero on any mismatch; measured cycles per frame)
+and `bnnc synth` (Yosys 0.23 synth_xilinx xc7, Pynq-Z2's xc7z020), and prints our FPS at 100 MHz
+(100e6 / measured cycles per frame), our LUTs and FPS per LUT beside the published figures.
 
-The published numbers are inputs of the comparison, labelled as published (BNN-PYNQ, Vivado 2018.2, xc7z020;
-the LFC throughput figure is the one BNN-PYNQ's LFC notebook reports). Ours are post-synthesis Yosys counts,
-theirs post-route Vivado: the ratio compares designs, not tools, only to within that difference. CNV-W1A2 has no
-published point here; its row shows ours only. W1A2/W2A2 use the W1A1 folding (BNN-PYNQ's W2A2 folding is
-not in this repository); say so when quoting.
+Published figures (inputs of the comparison, not measured here; https://github.com/Xilinx/BNN-PYNQ at d39c1c7):
+- LUTs: post-route "Slice LUTs" of the Pynq-Z1/Z2 (xc7z020) designs, Vivado 2018.2,
+  bnn/src/network/{lfcW1A1,cnvW1A1,cnvW1A2,cnvW2A2}/README.md.
+- Throughput: the images/s printed by the notebooks, notebooks/LFC-QNN_MNIST.ipynb (classify_mnists, 10,000
+  MNIST images) and notebooks/CNV-QNN_Cifar10_Testset.ipynb (classify_cifars, 10,000 CIFAR-10 images). Those
+  notebooks ran on a 64-bit board (their matplotlib object addresses are 64-bit; BNN-PYNQ's only 64-bit board is
+  the Ultra96), whose overlays run the accelerator at 299.999695 MHz (FREQ_HZ in
+  bnn/bitstreams/ultra96/*.hwh), not on the xc7z020 at 100 MHz (bnn/bitstreams/pynqZ1-Z2/*.hwh). So the
+  published throughput and the published LUTs are two different boards of the same design (one config.h per
+  network serves both). The comparison therefore goes through cycles per frame, which the folding fixes:
+  published cycles/frame = 299.999695e6 / images/s (this includes the driver's host overhead, so it is an upper
+  bound on the design's initiation interval), published FPS at 100 MHz = 100e6 / that; FPS per LUT divides
+  each side's 100 MHz FPS by its LUTs.
+Ours are post-synthesis Yosys counts, theirs post-route Vivado: the ratio compares designs to within that tool
+difference. Our designs are untrained (weights do not change cycles; ROM contents change LUTs a little).
 
 usage: python benchmarks/hardware_vs_published.py [WORK_DIR] [--models lfc-w1a1,cnv-w1a1,cnv-w1a2,cnv-w2a2]
-       [--frames 50]       (slow: CNV synthesis takes ~8 CPU-minutes per model, Verilator builds minutes)
+       [--frames 50]   (slow: CNV synthesis takes ~8 CPU-minutes per model, a CNV Verilator build minutes)
+       python benchmarks/hardware_vs_published.py [WORK_DIR] --table   (print the saved results only)
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-import warnings
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from _rtl_runs import build_model, mvtu_folding, parse_model, results, rtlsim_and_synth
 
-BNNC = str(Path(sys.executable).with_name("bnnc"))
 CLOCK_MHZ = 100.0
-SOURCE = "BNN-PYNQ (https://github.com/Xilinx/BNN-PYNQ), Vivado 2018.2, xc7z020"
-#: published operating points: images/s and LUTs (inputs of the comparison, not measured here)
-PUBLISHED = {"lfc-w1a1": (356_633, 28_360), "cnv-w1a1": (9_150, 26_072), "cnv-w2a2": (2_580, 37_302)}
-#: BNN-PYNQ config.h folding, (PE, SIMD) per matrix layer in order
+REPO = "https://github.com/Xilinx/BNN-PYNQ (commit d39c1c7)"
+#: the Ultra96 overlays' accelerator clock, bnn/bitstreams/ultra96/*.hwh FREQ_HZ
+PUBLISHED_CLOCK_MHZ = 299.999695
+#: images/s printed by BNN-PYNQ's notebooks (run on the Ultra96), and the notebook
+PUBLISHED_FPS = {"lfc-w1a1": (356_633.39, "notebooks/LFC-QNN_MNIST.ipynb"),
+                 "cnv-w1a1": (9_149.98, "notebooks/CNV-QNN_Cifar10_Testset.ipynb"),
+                 "cnv-w1a2": (9_150.50, "notebooks/CNV-QNN_Cifar10_Testset.ipynb"),
+                 "cnv-w2a2": (2_580.30, "notebooks/CNV-QNN_Cifar10_Testset.ipynb")}
+#: post-route Slice LUTs on Pynq-Z1/Z2 (xc7z020), Vivado 2018.2, bnn/src/network/<net>/README.md
+PUBLISHED_LUT = {"lfc-w1a1": 28_360, "cnv-w1a1": 26_072, "cnv-w1a2": 40_321, "cnv-w2a2": 37_302}
+#: bnn/src/network/<net>/hw/config.h: (L<i>_PE, L<i>_SIMD) per matrix layer in order
 BNN_PYNQ_FOLDING = {
-    "lfc": [(32, 64), (64, 32), (32, 64), (16, 8)],
-    "cnv": [(16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4), (1, 8), (4, 1)],
+    "lfc-w1a1": [(32, 64), (64, 32), (32, 64), (16, 8)],
+    "cnv-w1a1": [(16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4), (1, 8), (4, 1)],
+    "cnv-w1a2": [(16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4), (1, 8), (4, 1)],
+    "cnv-w2a2": [(8, 3), (16, 16), (8, 16), (8, 16), (4, 8), (1, 8), (1, 2), (2, 2), (4, 1)],
 }
 
 
-def largest_divisor(n: int, at_most: int) -> int:
-    return max(d for d in range(1, min(n, at_most) + 1) if n % d == 0)
+def run(work: Path, model: str, frames: int) -> dict:
+    if model not in BNN_PYNQ_FOLDING:
+        raise SystemExit(f"{model}: no BNN-PYNQ design known (one of {', '.join(BNN_PYNQ_FOLDING)})")
+    parse_model(model)
+    # no --board: the folding is BNN-PYNQ's, not checked against our budget estimate; synth targets xc7z020
+    out = build_model(work, model, lambda g: mvtu_folding(g, BNN_PYNQ_FOLDING[model], model),
+                      ("--clock-mhz", str(CLOCK_MHZ)))
+    return make_row(model, *rtlsim_and_synth(out, frames, board="Pynq-Z2"))
 
 
-def folding_for(graph: dict, net: str) -> dict:
-    """Layer name -> folding: BNN-PYNQ's per-MVTU (PE, SIMD) clamped to divisors; a sliding window streams the
-    next MVTU's SIMD channels per word; a max-pool takes all channels of a pixel per cycle (as theirs)."""
-    layers = graph["layers"]
-    mvtus = [l for l in layers if l["kind"] == "MVTU"]
-    plan = BNN_PYNQ_FOLDING[net]
-    if len(mvtus) != len(plan):
-        raise SystemExit(f"{net}: {len(mvtus)} matrix layers, BNN-PYNQ's folding has {len(plan)}")
-    fold = {}
-    for l, (pe, simd) in zip(mvtus, plan):
-        fold[l["name"]] = {"pe": largest_divisor(l["attrs"]["MH"], pe), "simd": largest_divisor(l["attrs"]["MW"], simd)}
-    for i, l in enumerate(layers):
-        if l["kind"] == "SlidingWindow":
-            nxt = next(m for m in layers[i + 1:] if m["kind"] == "MVTU")
-            fold[l["name"]] = {"simd": largest_divisor(l["attrs"]["channels"], fold[nxt["name"]]["simd"])}
-        elif l["kind"] == "MaxPool":
-            fold[l["name"]] = {"pe": l["attrs"]["channels"]}
-    return fold
-
-
-def build_dir(work: Path, model: str) -> Path:
-    import torch
-
-    from bnn.export import export_qonnx
-    from bnn.topologies import build
-
-    net, wa = model.split("-")
-    w, a = int(wa[1]), int(wa[3])
-    ch, size = (1, 28) if net == "lfc" else (3, 32)
-    out, onnx = work / model, work / f"{model}.onnx"
-    torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        export_qonnx(build(net, w, a, in_channels=ch).eval(), onnx, (ch, size, size), dynamo=False)
-    subprocess.run([BNNC, "compile", str(onnx), "-o", str(out)], check=True, capture_output=True)
-    fold = folding_for(json.loads((out / "graph.json").read_text()), net)
-    (work / f"{model}_folding.json").write_text(json.dumps(fold, indent=1))
-    # no --board: the folding is BNN-PYNQ's, not checked against our (HLS-path) budget estimate; synth targets xc7z020
-    subprocess.run([BNNC, "compile", str(onnx), "-o", str(out), "--clock-mhz", str(CLOCK_MHZ),
-                    "--folding", str(work / f"{model}_folding.json")], check=True, capture_output=True)
-    return out
+def make_row(model: str, sim: dict, syn: dict) -> dict:
+    fps = CLOCK_MHZ * 1e6 / sim["cycles_per_frame"]
+    pfps, notebook = PUBLISHED_FPS[model]
+    pcycles = PUBLISHED_CLOCK_MHZ * 1e6 / pfps
+    pfps100 = CLOCK_MHZ * 1e6 / pcycles
+    plut = PUBLISHED_LUT[model]
+    row = {"model": model, "frames": sim["frames"], "mismatches": sim["mismatches"],
+           "cycles_per_frame": sim["cycles_per_frame"], "estimated_cycles_per_frame": sim["estimated_cycles_per_frame"],
+           "fps": fps, "lut": syn["total"]["LUT"], "estimated_lut": syn["estimated_total"]["LUT"],
+           "fps_per_lut": fps / syn["total"]["LUT"], "tool": syn["tool"], "part": syn["part"],
+           "published_fps": pfps, "published_fps_source": f"{REPO} {notebook}, Ultra96 at {PUBLISHED_CLOCK_MHZ} MHz",
+           "published_cycles_per_frame": pcycles, "published_fps_at_100mhz": pfps100, "published_lut": plut,
+           "published_lut_source": f"{REPO} bnn/src/network/{model.replace('-w', 'W').replace('a', 'A', 1)}"
+                                   "/README.md, Pynq-Z1/Z2 xc7z020, Vivado 2018.2 post-route",
+           "published_fps_per_lut": pfps100 / plut}
+    row["ratio"] = row["fps_per_lut"] / row["published_fps_per_lut"]
+    return row
 
 
 def main() -> None:
@@ -92,35 +89,27 @@ def main() -> None:
     ap.add_argument("work", nargs="?", default="runs/hardware_vs_published")
     ap.add_argument("--models", default="lfc-w1a1,cnv-w1a1,cnv-w1a2,cnv-w2a2")
     ap.add_argument("--frames", type=int, default=50)
+    ap.add_argument("--table", action="store_true", help="print the saved results of --models, run nothing")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for model in args.models.split(","):
-        out = build_dir(work, model)
-        subprocess.run([BNNC, "rtlsim", str(out), "--frames", str(args.frames)], check=True)
-        subprocess.run([BNNC, "synth", str(out), "--board", "Pynq-Z2"], check=True)
-        sim = json.loads((out / "rtlsim.json").read_text())
-        syn = json.loads((out / "synth.json").read_text())
-        fps = CLOCK_MHZ * 1e6 / sim["cycles_per_frame"]
-        row = {"model": model, "mismatches": sim["mismatches"], "frames": sim["frames"],
-               "cycles_per_frame": sim["cycles_per_frame"], "fps": fps, "lut": syn["total"]["LUT"],
-               "fps_per_lut": fps / syn["total"]["LUT"], "tool": syn["tool"]}
-        if model in PUBLISHED:
-            pfps, plut = PUBLISHED[model]
-            row.update(published_fps=pfps, published_lut=plut, published_fps_per_lut=pfps / plut,
-                       ratio=row["fps_per_lut"] / (pfps / plut))
-        rows.append(row)
-    (work / "hardware_vs_published.json").write_text(json.dumps({"clock_mhz": CLOCK_MHZ, "published_source": SOURCE,
-                                                                 "rows": rows}, indent=1))
-    print(f"\n{'model':9} {'mism.':>5} {'ours FPS@100MHz':>16} {'ours LUT':>9} {'ours FPS/LUT':>13} "
-          f"{'published FPS':>14} {'pub. LUT':>9} {'pub. FPS/LUT':>13} {'ours/pub.':>9}")
+    models = args.models.split(",")
+    rows = ([make_row(m, *results(work / m)) for m in models] if args.table
+            else [run(work, m, args.frames) for m in models])
+    (work / "hardware_vs_published.json").write_text(json.dumps({"clock_mhz": CLOCK_MHZ, "rows": rows}, indent=1))
+    print(f"\n{'':9} | {'ours (rtlsim, Yosys)':^50} | {'published (BNN-PYNQ)':^58} |")
+    print(f"{'model':9} | {'mism.':>5} {'cyc/frame':>9} {'FPS@100MHz':>10} {'LUT':>7} {'FPS/LUT':>8} | "
+          f"{'FPS':>9} {'cyc/frame':>9} {'FPS@100MHz':>10} {'LUT':>7} {'FPS/LUT':>8} | {'ours/pub. FPS/LUT':>17}")
     for r in rows:
-        pub = (f"{r['published_fps']:>14,} {r['published_lut']:>9,} {r['published_fps_per_lut']:>13.2f} "
-               f"{r['ratio']:>9.2f}") if "ratio" in r else f"{'—':>14} {'—':>9} {'—':>13} {'—':>9}"
-        print(f"{r['model']:9} {r['mismatches']:>5} {r['fps']:>16,.0f} {r['lut']:>9,} {r['fps_per_lut']:>13.2f} {pub}")
-    print(f"\nours: rtlsim-measured cycles/frame at {CLOCK_MHZ:g} MHz, {rows[0]['tool']} post-synthesis LUTs "
-          f"(no place and route); published: {SOURCE}")
+        print(f"{r['model']:9} | {r['mismatches']:>5} {r['cycles_per_frame']:>9,} {r['fps']:>10,.0f} {r['lut']:>7,} "
+              f"{r['fps_per_lut']:>8.3f} | {r['published_fps']:>9,.0f} {r['published_cycles_per_frame']:>9,.0f} "
+              f"{r['published_fps_at_100mhz']:>10,.0f} {r['published_lut']:>7,} {r['published_fps_per_lut']:>8.3f} | "
+              f"{r['ratio']:>17.2f}")
+    print(f"\nours: {rows[0]['frames']} random frames, rtlsim-measured cycles/frame at {CLOCK_MHZ:g} MHz, "
+          f"{rows[0]['tool']} post-synthesis LUTs ({rows[0]['part']}; no place and route).\n"
+          f"published: {REPO}; FPS printed by the notebooks on the Ultra96 (accelerator at {PUBLISHED_CLOCK_MHZ} "
+          f"MHz, driver overhead included), cycles/frame = that clock / FPS, FPS@100MHz = 100e6 / cycles/frame; "
+          "LUTs post-route on Pynq-Z1/Z2 (xc7z020), Vivado 2018.2. FPS/LUT = FPS@100MHz / LUT.")
 
 
 if __name__ == "__main__":

@@ -1,74 +1,69 @@
-"""RTL backend vs the cost model on TFC-W1A1 and LFC-W1A1 (untrained export; exactness does not need
-training): `bnnc rtlsim` (Verilator, cycles per frame, latency, bit-exactness) and `bnnc synth` (Yosys
-synth_xilinx xc7) beside compiler.cost's estimates, as ratios measured / estimated.
+"""RTL backend vs the cost model (untrained exports; exactness does not need training): `bnnc rtlsim`
+(Verilator, cycles per frame, latency, bit-exactness) and `bnnc synth` (Yosys synth_xilinx xc7) beside
+compiler.cost's RTL-target estimates, as ratios measured / estimated.
 
-usage: python benchmarks/rtl_vs_estimate.py [WORK_DIR] [--models tfc,lfc] [--frames 50]
-Foldings: TFC as FINN's end-to-end TFC-W1A1 example, LFC as tests/compiler/test_csim_lfc.py.
+usage: python benchmarks/rtl_vs_estimate.py [WORK_DIR] [--models tfc-w1a1,tfc-w2a2,lfc-w1a1] [--frames 50]
+       python benchmarks/rtl_vs_estimate.py [WORK_DIR] --table --models ...   (print the saved results only)
+Foldings: TFC as FINN's end-to-end TFC-W1A1 example, LFC as tests/compiler/test_csim_lfc.py; CNV as
+finn-examples' cnv-w1a1 folding config (benchmarks/board_reports.py CNV_FINN_FOLDING, the order below).
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
-import warnings
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from _rtl_runs import build_model, mvtu_folding, parse_model, results, rtlsim_and_synth
 
-FOLDINGS = {"tfc": [(16, 49), (8, 8), (8, 8), (10, 8)], "lfc": [(32, 49), (32, 64), (16, 32), (10, 8)]}
-BNNC = str(Path(sys.executable).with_name("bnnc"))
+FOLDINGS = {"tfc": [(16, 49), (8, 8), (8, 8), (10, 8)], "lfc": [(32, 49), (32, 64), (16, 32), (10, 8)],
+            "cnv": [(16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4), (1, 8), (5, 1)]}
+KEYS = ("LUT", "FF", "BRAM18")
 
 
-def build_dir(work: Path, name: str) -> Path:
-    import torch
-
-    from bnn.export import export_qonnx
-    from bnn.topologies import build
-
-    out = work / name
-    onnx = work / f"{name}.onnx"
-    torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        export_qonnx(build(name, 1, 1).eval(), onnx, (1, 1, 28, 28), dynamo=False)
-    subprocess.run([BNNC, "compile", str(onnx), "-o", str(out)], check=True, capture_output=True)
-    names = [l["name"] for l in json.loads((out / "graph.json").read_text())["layers"] if l["kind"] == "MVTU"]
-    folding = {n: {"pe": pe, "simd": simd} for n, (pe, simd) in zip(names, FOLDINGS[name])}
-    (work / f"{name}_folding.json").write_text(json.dumps(folding))
-    subprocess.run([BNNC, "compile", str(onnx), "-o", str(out), "--board", "Pynq-Z2", "--folding",
-                    str(work / f"{name}_folding.json")], check=True, capture_output=True)
-    return out
+def run(work: Path, model: str, frames: int) -> dict:
+    net = parse_model(model)[0]
+    out = build_model(work, model, lambda g: mvtu_folding(g, FOLDINGS[net], model), ("--board", "Pynq-Z2"))
+    sim, syn = rtlsim_and_synth(out, frames)
+    return {"model": model, "sim": sim, "synth": syn}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("work", nargs="?", default="runs/rtl_vs_estimate")
-    ap.add_argument("--models", default="tfc,lfc")
+    ap.add_argument("--models", default="tfc-w1a1,tfc-w2a2,lfc-w1a1")
     ap.add_argument("--frames", type=int, default=50)
+    ap.add_argument("--table", action="store_true", help="print the saved results of --models, run nothing")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for name in args.models.split(","):
-        out = build_dir(work, name)
-        subprocess.run([BNNC, "rtlsim", str(out), "--frames", str(args.frames)], check=True)
-        subprocess.run([BNNC, "synth", str(out)], check=True)
-        sim = json.loads((out / "rtlsim.json").read_text())
-        syn = json.loads((out / "synth.json").read_text())
-        rows.append((name, sim, syn))
-    print(f"\n{'model':6} {'mism.':>6} {'II meas/est':>16} {'latency meas/est':>18} "
-          + " ".join(f"{k + ' synth/est':>20}" for k in ("LUT", "FF", "BRAM18")))
-    for name, sim, syn in rows:
+    models = args.models.split(",")
+    rows = ([dict(zip(("model", "sim", "synth"), (m, *results(work / m)))) for m in models] if args.table
+            else [run(work, m, args.frames) for m in models])
+    print(f"\n{'model':9} {'frames':>6} {'mism.':>6} {'cycles/frame meas/est':>22} {'latency meas/est':>18} "
+          + " ".join(f"{k + ' synth/est':>21}" for k in KEYS))
+    for r in rows:
+        sim, syn = r["sim"], r["synth"]
         ii = f"{sim['cycles_per_frame']}/{sim['estimated_cycles_per_frame']}"
         lat = f"{sim['latency_cycles']}/{sim['estimated_latency_cycles']}"
         res = []
-        for k in ("LUT", "FF", "BRAM18"):
+        for k in KEYS:
             s, e = syn["total"][k], syn["estimated_total"][k]
             res.append(f"{s}/{e}" + (f" ({s / e:.2f})" if e else ""))
-        print(f"{name:6} {sim['mismatches']:>6} {ii:>16} {lat:>18} " + " ".join(f"{r:>20}" for r in res))
-    print(f"\n{rows[0][2]['tool']}, part {rows[0][2]['part']}; post-synthesis counts, no place and route")
+        print(f"{r['model']:9} {sim['frames']:>6} {sim['mismatches']:>6} {ii:>22} {lat:>18} "
+              + " ".join(f"{x:>21}" for x in res))
+    print("\nper layer kind, all layers of these models (Yosys synth / estimate; what recalibration works from):")
+    kinds: dict[str, dict[str, list[int]]] = {}
+    for r in rows:
+        for l in r["synth"]["layers"]:
+            k = kinds.setdefault(l["kind"], {key: [0, 0] for key in KEYS})
+            for key in KEYS:
+                k[key][0] += l["synth"][key]
+                k[key][1] += l["estimated"][key]
+    for kind, k in kinds.items():
+        print(f"{kind:14} " + " ".join(f"{key} {s:,}/{e:,}" + (f" ({s / e:.2f})" if e else "") + "  "
+                                       for key, (s, e) in k.items()))
+    print(f"\nmeasured: rtlsim ({rows[0]['sim'].get('tool', 'Verilator')}) and {rows[0]['synth']['tool']} "
+          f"post-synthesis counts, part {rows[0]['synth']['part']} (no place and route); "
+          "estimated: compiler.cost, RTL target")
 
 
 if __name__ == "__main__":

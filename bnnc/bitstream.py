@@ -41,10 +41,9 @@ def bitstream_cmd(build_dir: Path, board: str | None, clock_mhz: float | None, r
 def _rtl_bitstream(build_dir: Path, board: str | None, clock_mhz: float | None) -> None:
     from boards.catalog import get_board
     from compiler.backends.rtl.project import generate_rtl
-    from compiler.backends.rtl.vivado import bitstream_files, run_vivado, write_scripts
+    from compiler.backends.rtl.vivado import bitstream_stem, built_bitstream, run_vivado, write_scripts
     from compiler.codegen import DEFAULT_BOARD, load_build
     from compiler.config import load_config
-    from compiler.names import identifier
 
     try:
         graph = load_build(build_dir)
@@ -52,15 +51,15 @@ def _rtl_bitstream(build_dir: Path, board: str | None, clock_mhz: float | None) 
         b = get_board(board or (cfg.board if cfg is not None and cfg.board else None) or DEFAULT_BOARD)
         clock = float(clock_mhz or (cfg.clock_mhz if cfg is not None and cfg.clock_mhz and not board else 0)
                       or b.default_clock_mhz)
-        stem = identifier(graph.name).strip("_") or "bnnc"
+        stem = bitstream_stem(graph.name)
         project = generate_rtl(graph, Path(build_dir) / "rtl")
         script = write_scripts(project, stem, b, clock)
         click.echo(f"RTL project {project.path} for {b.name} ({b.part}) at {clock:g} MHz; Vivado script {script}")
-        bit, hwh = bitstream_files(project, stem)
-        if bit.is_file() and hwh.is_file() and bit.stat().st_mtime >= script.stat().st_mtime:
-            click.echo(f"up to date: {bit}, {hwh}")
+        built = built_bitstream(project, stem, b, clock)
+        if built is not None:
+            click.echo(f"up to date: {built[0]}, {built[1]}")
             return
-        bit, hwh = run_vivado(project, stem)
+        bit, hwh = run_vivado(project, stem, b, clock)
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"bitstream: {bit}\nhwh: {hwh}")

@@ -19,15 +19,17 @@ from bnnc.options import board_option, clock_option
               help="test images of the training dataset to include (samples.npz) for on-board demos")
 @click.option("--force", is_flag=True, default=False,
               help="replace the -o folder even if it is not a bnnc deploy folder (its files are deleted)")
+@click.option("--rtl", is_flag=True, default=False,
+              help="ship the RTL backend's bitstream (`bnnc bitstream --rtl`) and its control layout instead of the HLS one")
 def deploy_cmd(build_dir: Path, out_dir: Path | None, board: str | None, samples: int,
-               clock_mhz: float | None = None, force: bool = False) -> None:
+               clock_mhz: float | None = None, force: bool = False, rtl: bool = False) -> None:
     """Write deploy/NAME: NAME.bit + NAME.hwh (when built), graph.json + arrays.npz, deploy.json, HLS sources,
     samples.npz. Run it with `bnnc run deploy/NAME` (or boards.runtime.Accelerator)."""
-    run_deploy(build_dir, out_dir, board, samples, clock_mhz, force)
+    run_deploy(build_dir, out_dir, board, samples, clock_mhz, force, rtl)
 
 
 def run_deploy(build_dir: Path, out_dir: Path | None = None, board: str | None = None, samples: int = 16,
-               clock_mhz: float | None = None, force: bool = False) -> None:
+               clock_mhz: float | None = None, force: bool = False, rtl: bool = False) -> None:
     """What `bnnc deploy` does, callable from `bnnc demo` without going through click."""
     from bnn.datasets import deploy_samples
     from compiler.deploy import assemble_deploy
@@ -36,10 +38,10 @@ def run_deploy(build_dir: Path, out_dir: Path | None = None, board: str | None =
     kept: list[str] = []
     try:
         meta = assemble_deploy(build_dir, out_dir, board, clock_mhz, samples=samples, load_samples=deploy_samples,
-                               force=force, folder_notes=kept)
+                               force=force, folder_notes=kept, rtl=rtl)
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"deploy folder {out_dir} for {meta['board']}: IR, deploy.json"
+    click.echo(f"deploy folder {out_dir} for {meta['board']} ({meta['hardware'].upper()} bitstream layout): IR, deploy.json"
                + (f", {meta['bitfile']}, {meta['hwh']}" if meta["bitfile"] else "")
                + (f", {meta['weights']['file']} ({meta['weights']['bytes']:,} bytes of URAM weights, loaded when the "
                   "runtime opens the device)" if meta.get("weights") else ""))

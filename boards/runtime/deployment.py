@@ -66,9 +66,11 @@ class Deployment:
     def bitstream(self) -> tuple[Path, Path]:
         """(.bit, .hwh); a clear error when the folder was deployed before a bitstream existed."""
         if not self.meta.get("bitfile") or not self.meta.get("hwh"):
-            raise AcceleratorError(f"{self.path} has no bitstream: build one with `bnnc bitstream BUILD_DIR` on a "
-                                   "machine with Vitis HLS + Vivado, then `bnnc deploy` again (the 'sim' and 'csim' "
-                                   "backends need no bitstream)")
+            how = ("`bnnc bitstream BUILD_DIR --rtl` on a machine with Vivado, then `bnnc deploy --rtl`"
+                   if self.meta.get("hardware") == "rtl" else
+                   "`bnnc bitstream BUILD_DIR` on a machine with Vitis HLS + Vivado, then `bnnc deploy`")
+            raise AcceleratorError(f"{self.path} has no bitstream: build one with {how} again (the 'sim', 'csim' "
+                                   "and 'rtlsim' backends need no bitstream)")
         src = self.path / "deploy.json"
         bit, hwh = (confined(self.path, self.meta[k], k, src) for k in ("bitfile", "hwh"))
         for f in (bit, hwh):

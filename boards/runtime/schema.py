@@ -29,6 +29,9 @@ WEIGHTS = {"type": "object",
                           "memories": {"type": "array", "minItems": 1, "items": {
                               "type": "object", "required": ["layer", "offset", "bytes"],
                               "properties": {"layer": {"type": "string"}, "offset": NONNEG, "bytes": POS}}}}}
+#: control interface of the accelerator -> the deploy.json "ip" entry naming the cell whose registers hold num_frames:
+#: the HLS top's own AXI-Lite block, or the AXI GPIO in front of the RTL top (compiler.backends.rtl.vivado)
+CONTROL_IPS = {"s_axilite": "accel", "axi_gpio": "ctrl"}
 DEPLOY_SCHEMA = {
     "type": "object",
     "required": ["input", "output", "control", "ip", "dma"],
@@ -36,9 +39,15 @@ DEPLOY_SCHEMA = {
         "name": {"type": "string"}, "graph": {"type": "string"}, "board": {"type": "string"},
         "clock_mhz": {"type": "number", "exclusiveMinimum": 0},
         "input": STREAM, "output": STREAM,
-        "control": {"type": "object", "required": ["num_frames_offset", "ap_ctrl_offset"],
-                    "properties": {"num_frames_offset": NONNEG, "ap_ctrl_offset": NONNEG}},
-        "ip": {"type": "object", "required": ["dma", "accel"], "properties": {"dma": IP_NAME, "accel": IP_NAME}},
+        "hardware": {"enum": ["hls", "rtl"]},
+        "control": {"type": "object", "required": ["num_frames_offset"],
+                    "properties": {"interface": {"enum": list(CONTROL_IPS)}, "num_frames_offset": NONNEG,
+                                   "ap_ctrl_offset": NONNEG},
+                    # the HLS block (the default) is started by ap_start; the RTL top runs as data arrives
+                    "if": {"not": {"properties": {"interface": {"const": "axi_gpio"}}, "required": ["interface"]}},
+                    "then": {"required": ["ap_ctrl_offset"]}},
+        "ip": {"type": "object", "required": ["dma"],
+               "properties": {"dma": IP_NAME, "accel": IP_NAME, "ctrl": IP_NAME}},
         "dma": {"type": "object", "required": ["max_transfer_bytes"], "properties": {"max_transfer_bytes": POS}},
         "bitfile": {"type": ["string", "null"]}, "hwh": {"type": ["string", "null"]},
         "hls": REL_PATH, "samples": {"type": ["string", "null"]},
@@ -65,6 +74,16 @@ def check_deploy_json(meta: Any, file: str | os.PathLike) -> None:
     problems = schema_problems(meta, DEPLOY_SCHEMA)
     if problems:
         raise AcceleratorError(f"{file}: not a valid deploy.json {_REDEPLOY}:\n  " + "\n  ".join(problems))
+    cell = CONTROL_IPS[control_interface(meta)]
+    if cell not in meta["ip"]:
+        raise AcceleratorError(f"{file}: control interface {control_interface(meta)!r} needs the IP cell name "
+                               f"'ip.{cell}' {_REDEPLOY}")
+
+
+def control_interface(meta: dict) -> str:
+    """'s_axilite' (HLS top: num_frames and ap_start in its AXI-Lite block; also deploy.json files written before
+    the field existed) or 'axi_gpio' (RTL top: num_frames from an AXI GPIO, no start bit)."""
+    return meta["control"].get("interface", "s_axilite")
 
 
 def check_packing(meta: dict, graph, file: str | os.PathLike) -> None:

@@ -1,11 +1,15 @@
 """A stand-in for the pynq driver objects the 'pynq' backend touches (Overlay, allocate, PynqBuffer, the AXI
-DMA channels, the HLS block's AXI-Lite registers), with a memory model strict enough to catch mistakes:
+DMA channels, the HLS block's AXI-Lite registers or the RTL top's AXI GPIO), with a memory model strict enough to
+catch mistakes:
 
 - the device reads what was *flushed* to DRAM, not the CPU's view of a buffer, and writes results to DRAM,
   visible to the CPU only after `invalidate()` (a missing flush / invalidate gives stale bytes);
-- a run starts only on ap_start with num_frames set and both channels armed; the device's `compute`
-  (bytes in -> bytes out) stands for the bitstream; if it produces a different byte count than the receive
-  buffer expects, the receive channel never goes idle, as a real design would hang.
+- HLS bitstream (control="s_axilite"): cell `accel`; a run starts only on ap_start with num_frames set and both
+  channels armed;
+- RTL bitstream (control="axi_gpio"): cell `accel_ctrl` (GPIO_DATA at 0x0 is num_frames), no `accel` cell; the
+  design runs as soon as both channels are armed, and num_frames must have been written before input flows;
+- the device's `compute` (bytes in -> bytes out) stands for the bitstream; if it produces a different byte count
+  than the receive buffer expects, the receive channel never goes idle, as a real design would hang.
 Every call is appended to `log`, so tests can check the exact call sequence and bytes.
 """
 from __future__ import annotations
@@ -49,6 +53,10 @@ class FakeChannel:
         self.log.append((f"{self.name}.transfer", array.physical_address, array.nbytes))
         self.armed = (array.physical_address, array.nbytes)
         self.idle = False
+        self.on_arm()
+
+    def on_arm(self):
+        pass
 
     def wait(self):
         self.log.append((f"{self.name}.wait",))
@@ -73,6 +81,24 @@ class FakeAccel:
 
     def read(self, offset: int) -> int:
         return self.regs.get(offset, 0)
+
+
+class FakeGpio:
+    """AXI GPIO in front of the RTL top: channel 1 data (0x0) drives num_frames; the tri-state register (0x4)
+    is absent from an all-outputs GPIO."""
+
+    def __init__(self, device: "FakeDevice"):
+        self.device = device
+        self.data = None
+
+    def write(self, offset: int, value: int):
+        self.device.log.append(("accel_ctrl.write", offset, value))
+        if offset != 0x0:
+            raise AssertionError(f"AXI GPIO write at {offset:#x}: only GPIO_DATA (0x0) drives num_frames")
+        self.data = value
+
+    def read(self, offset: int) -> int:
+        return self.data or 0
 
 
 class FakeDevice:
@@ -109,10 +135,22 @@ class FakeDevice:
         self.recv.idle = True
 
 
-def make_pynq(compute, log: list | None = None) -> SimpleNamespace:
-    """A module-like object with Overlay and allocate, wired to one FakeDevice."""
+def make_pynq(compute, log: list | None = None, control: str = "s_axilite") -> SimpleNamespace:
+    """A module-like object with Overlay and allocate, wired to one FakeDevice with the control layout of an HLS
+    ("s_axilite") or RTL ("axi_gpio") bitstream."""
     log = [] if log is None else log
     device = FakeDevice(compute, log)
+    gpio = FakeGpio(device)
+    if control == "axi_gpio":
+        def armed():
+            if device.send.armed is not None and device.send.armed is not device.started:
+                if gpio.data is None:
+                    raise AssertionError("input flowed into the RTL top before num_frames was written")
+                if device.recv.armed is not None and not device.recv.idle:
+                    device.started = device.send.armed
+                    device.start(gpio.data)
+        device.started = None
+        device.send.on_arm = device.recv.on_arm = armed
 
     def allocate(shape, dtype=np.uint8):
         addr = next(_addresses)
@@ -129,6 +167,9 @@ def make_pynq(compute, log: list | None = None) -> SimpleNamespace:
                 raise IOError(f"{bitfile}: bitstream or its .hwh not found")
             log.append(("Overlay", bit.name))
             self.dma = SimpleNamespace(sendchannel=device.send, recvchannel=device.recv)
-            self.accel = FakeAccel(device)
+            if control == "axi_gpio":
+                self.accel_ctrl = gpio
+            else:
+                self.accel = FakeAccel(device)
 
     return SimpleNamespace(Overlay=Overlay, allocate=allocate, device=device, log=log)

@@ -48,6 +48,27 @@ def test_packing_fields_are_cross_checked_with_the_graph(tfc_deploy, tmp_path, k
         Deployment.load(d)
 
 
+def _rtl_control(meta, keep_ctrl=True):
+    meta["control"] = {"interface": "axi_gpio", "num_frames_offset": 0}
+    meta["ip"] = {"dma": "dma", **({"ctrl": "accel_ctrl"} if keep_ctrl else {})}
+    return meta
+
+
+@pytest.mark.parametrize("change,expect", [
+    (lambda m: {**m, "control": {"num_frames_offset": 16}}, r"field control: 'ap_ctrl_offset' is a required property"),
+    (lambda m: {**m, "control": {**m["control"], "interface": "mmio"}}, r"field control\.interface: 'mmio' is not one of"),
+    (lambda m: _rtl_control(m, keep_ctrl=False), r"control interface 'axi_gpio' needs the IP cell name 'ip\.ctrl'"),
+    (lambda m: {**m, "ip": {"dma": "dma"}}, r"control interface 's_axilite' needs the IP cell name 'ip\.accel'"),
+])
+def test_control_layout_must_be_complete(tfc_deploy, tmp_path, change, expect):
+    with pytest.raises(AcceleratorError, match=expect):
+        Deployment.load(write(tfc_deploy, tmp_path, change))
+
+
+def test_rtl_control_layout_loads(tfc_deploy, tmp_path):
+    assert Deployment.load(write(tfc_deploy, tmp_path, _rtl_control)).meta["control"]["interface"] == "axi_gpio"
+
+
 def test_deploy_json_as_a_list(tfc_deploy, tmp_path):
     d = write(tfc_deploy, tmp_path, lambda meta: [meta])
     with pytest.raises(AcceleratorError, match="deploy.json: expected a JSON object, got list"):

@@ -1,5 +1,8 @@
 """The 'pynq' backend against a fake of the pynq driver objects (fake_pynq.py): exact bytes, call sequence,
 buffer reuse, timeouts; and the three backends agreeing bit for bit."""
+import json
+import os
+import shutil
 import sys
 import time
 
@@ -134,3 +137,83 @@ def test_overlay_without_the_expected_ips(board):
     fake.Overlay = NoAccel
     with pytest.raises(AcceleratorError, match="no IP named 'accel'"):
         Accelerator(board, backend="pynq", pynq_module=fake)
+
+
+# ---- an RTL bitstream (`bnnc bitstream --rtl`, `bnnc deploy --rtl`): num_frames from an AXI GPIO, no ap_start
+
+FAKE_VIVADO = """#!/bin/sh
+# stands for Vivado in the RTL project folder: writes the files vivado.tcl says it produces
+stem=$(sed -n 's|^# Produces output/\\(.*\\)\\.bit and .*|\\1|p' vivado.tcl)
+mkdir -p output && echo bit > "output/$stem.bit" && echo '<hwh/>' > "output/$stem.hwh"
+"""
+
+
+@pytest.fixture(scope="module")
+def rtl_deploy(tfc_deploy, tmp_path_factory):
+    """tfc_deploy's build, its RTL bitstream 'built' by a fake vivado, deployed with --rtl (CLI)."""
+    from click.testing import CliRunner
+
+    from bnnc import main
+
+    root = tmp_path_factory.mktemp("rtl_deploy")
+    build = shutil.copytree(tfc_deploy.parent / "build", root / "build")
+    (root / "bin").mkdir()
+    (root / "bin" / "vivado").write_text(FAKE_VIVADO)
+    (root / "bin" / "vivado").chmod(0o755)
+    env = {"PATH": f"{root / 'bin'}:{os.environ['PATH']}"}
+    res = CliRunner(env=env).invoke(main, ["bitstream", str(build), "--rtl"])
+    assert res.exit_code == 0 and "bitstream:" in res.output, res.output
+    res = CliRunner(env=env).invoke(main, ["deploy", str(build), "-o", str(root / "deploy"), "--rtl", "--samples", "0"])
+    assert res.exit_code == 0 and "RTL bitstream layout" in res.output, res.output
+    return root / "deploy"
+
+
+def sim_device(deploy):
+    """The fake device computes with the NumPy simulator behind the DMA bytes (the RTL's equality with it is
+    tests/boards/test_rtlsim_backend.py's)."""
+    sim = Accelerator(deploy, backend="sim").backend
+
+    def compute(data: np.ndarray, num_frames: int) -> np.ndarray:
+        return sim.run(data.reshape(num_frames, -1))[0].reshape(-1)
+
+    return compute
+
+
+def test_rtl_deployment_drives_the_gpio_and_matches_the_simulator(rtl_deploy, tfc_deploy):
+    meta = json.loads((rtl_deploy / "deploy.json").read_text())
+    assert meta["hardware"] == "rtl" and meta["control"]["interface"] == "axi_gpio"
+    assert meta["ip"] == {"dma": "dma", "ctrl": "accel_ctrl"} and (rtl_deploy / meta["bitfile"]).is_file()
+    fake = make_pynq(sim_device(rtl_deploy), control="axi_gpio")
+    acc = Accelerator(rtl_deploy, backend="pynq", pynq_module=fake, batch_size=5)
+    images, _ = Accelerator(tfc_deploy).deployment.samples()
+    res = acc.run(images[:7])
+    np.testing.assert_array_equal(res.outputs, Accelerator(tfc_deploy, backend="sim").run(images[:7]).outputs)
+    fin, fout = acc.deployment.frame_bytes("input"), acc.deployment.frame_bytes("output")
+    one = lambda n: [("flush", None, n * fin), ("accel_ctrl.write", 0x0, n), ("recvchannel.transfer", None, n * fout),
+                     ("sendchannel.transfer", None, n * fin), ("sendchannel.wait",), ("recvchannel.wait",),
+                     ("invalidate", None, n * fout)]
+    calls = [tuple(None if (isinstance(v, int) and v >= 0x1000_0000) else v for v in e) for e in fake.log[3:]]
+    assert calls == one(5) + one(2) and [r[0] for r in fake.device.runs] == [5, 2]
+
+
+def test_bitstream_and_deploy_json_layouts_must_agree(rtl_deploy, board):
+    with pytest.raises(AcceleratorError, match="no IP named 'accel_ctrl'"):     # RTL deploy.json, HLS bitstream
+        Accelerator(rtl_deploy, backend="pynq", pynq_module=make_pynq(None))
+    with pytest.raises(AcceleratorError, match="no IP named 'accel'"):          # HLS deploy.json, RTL bitstream
+        Accelerator(board, backend="pynq", pynq_module=make_pynq(None, control="axi_gpio"))
+
+
+def test_rtl_bitstream_of_other_settings_is_not_deployed(rtl_deploy, tmp_path):
+    from compiler.deploy import assemble_deploy
+    from compiler.ir import DataflowGraph
+
+    build = shutil.copytree(rtl_deploy.parent / "build", tmp_path / "build")
+    assert assemble_deploy(build, tmp_path / "d", samples=0, rtl=True)["bitfile"]     # as built
+    meta = assemble_deploy(build, tmp_path / "d", clock_mhz=50.0, samples=0, rtl=True)  # another clock
+    assert meta["bitfile"] is None and any("no RTL bitstream of these sources" in n for n in meta["notes"])
+    g = DataflowGraph.load(build)
+    g.layers[-1].folding["pe"] = 1                         # other sources
+    g.save(build)
+    assert assemble_deploy(build, tmp_path / "e", samples=0, rtl=True)["bitfile"] is None
+    with pytest.raises(AcceleratorError, match=r"has no bitstream: build one with `bnnc bitstream BUILD_DIR --rtl`"):
+        Accelerator(tmp_path / "d", backend="pynq", pynq_module=make_pynq(None, control="axi_gpio"))

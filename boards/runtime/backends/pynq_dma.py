@@ -1,10 +1,16 @@
 """The accelerator on a Zynq board through PYNQ: Overlay from the .bit/.hwh, `pynq.allocate` buffers, the AXI
-DMA's send (MM2S) and receive (S2MM) channels, and the HLS block's AXI-Lite registers (deploy.json "control").
+DMA's send (MM2S) and receive (S2MM) channels, and the accelerator's control registers (deploy.json "control").
 
-pynq is imported here only, so nothing else in bnnc needs it. A design with weights in URAM first gets its weight
-image (deploy.json "weights") through the weight-load mode when the backend opens. Per batch the call sequence is:
-write num_frames -> recvchannel.transfer(out) -> sendchannel.transfer(in) -> ap_start -> wait for both channels
-(polled against a deadline, so a wedged design raises AcceleratorTimeout instead of hanging).
+Two bitstreams exist, with one data path (same DMA beats) and two control layouts (deploy.json
+control.interface, boards.runtime.schema.control_interface):
+- HLS (`bnnc bitstream`): the block's AXI-Lite registers, num_frames at control.num_frames_offset and ap_start
+  at control.ap_ctrl_offset of IP ip.accel;
+- RTL (`bnnc bitstream --rtl`): bnnc_top has no register block; num_frames comes from the AXI GPIO ip.ctrl
+  (GPIO_DATA of channel 1 at control.num_frames_offset) and the design runs whenever input arrives.
+pynq is imported here only, so nothing else in bnnc needs it. A design with weights in URAM (HLS only) first gets
+its weight image (deploy.json "weights") through the weight-load mode when the backend opens. Per batch the call sequence is:
+write num_frames -> recvchannel.transfer(out) -> sendchannel.transfer(in) -> [HLS: ap_start] -> wait for both
+channels (polled against a deadline, so a wedged design raises AcceleratorTimeout instead of hanging).
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import time
 import numpy as np
 
 from boards.runtime.errors import AcceleratorError, AcceleratorTimeout
+from boards.runtime.schema import CONTROL_IPS, control_interface
 
 AP_START = 0x1
 AP_IDLE = 0x4          # ap_ctrl bit 2: the HLS block is idle (Vitis HLS s_axilite control register)
@@ -44,11 +51,12 @@ class PynqBackend:
             self.overlay = self.pynq.Overlay(str(bit))
         except Exception as e:                    # pynq raises many kinds (IOError, RuntimeError, ValueError)
             raise AcceleratorError(f"loading overlay {bit} failed: {type(e).__name__}: {e}") from None
-        ip = deployment.meta["ip"]
+        ip, ctl = deployment.meta["ip"], deployment.meta["control"]
         self.dma = self._ip(ip["dma"])
-        self.accel = self._ip(ip["accel"])
-        ctl = deployment.meta["control"]
-        self.num_frames_offset, self.ap_ctrl_offset = int(ctl["num_frames_offset"]), int(ctl["ap_ctrl_offset"])
+        interface = control_interface(deployment.meta)
+        self.control = self._ip(ip[CONTROL_IPS[interface]])      # the cell holding num_frames
+        self.num_frames_offset = int(ctl["num_frames_offset"])
+        self.ap_ctrl_offset = int(ctl["ap_ctrl_offset"]) if interface == "s_axilite" else None
         self.in_frame, self.out_frame = deployment.frame_bytes("input"), deployment.frame_bytes("output")
         self.capacity = 0
         self.ibuf = self.obuf = None
@@ -108,10 +116,11 @@ class PynqBackend:
         ib[:] = np.asarray(inbuf, np.uint8).reshape(-1)
         ib.flush()
         t0 = time.perf_counter()
-        self.accel.write(self.num_frames_offset, n)
+        self.control.write(self.num_frames_offset, n)
         self.dma.recvchannel.transfer(ob)
         self.dma.sendchannel.transfer(ib)
-        self.accel.write(self.ap_ctrl_offset, AP_START)
+        if self.ap_ctrl_offset is not None:
+            self.control.write(self.ap_ctrl_offset, AP_START)
         deadline = t0 + self.timeout_s
         self._wait(self.dma.sendchannel, "send (MM2S, input)", deadline, n)
         self._wait(self.dma.recvchannel, "receive (S2MM, output)", deadline, n)

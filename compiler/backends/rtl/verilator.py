@@ -94,7 +94,7 @@ class RtlsimDeadlock(CompileError):
 
 def run_bytes(project: RtlProject, data: np.ndarray, stall_seed: int | None = None) -> tuple[np.ndarray, dict]:
     """DMA input bytes (N, in_frame_bytes) -> (DMA output bytes (N, out_frame_bytes), harness stats)."""
-    exe = project.path / "obj_dir" / "sim"
+    exe = (project.path / "obj_dir" / "sim").resolve()     # absolute: it runs with cwd=project.path
     if not exe.is_file():
         raise CompileError(f"{exe} not built", hint="call build() first")
     fin, fout = frame_bytes(project.meta["input"]), frame_bytes(project.meta["output"])

@@ -8,6 +8,7 @@ hook copies `params/` into the synthesis run directory.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,10 +18,23 @@ from compiler.backends.rtl.project import TOP, RtlProject
 from compiler.codegen.tcl import DMA_CELL, DMA_LENGTH_WIDTH, implementation_tcl, ps_block
 from compiler.codegen.tools import VIVADO, ToolMissing
 from compiler.errors import CompileError
-from compiler.names import tcl_comment, tcl_quote
+from compiler.names import identifier, tcl_comment, tcl_quote
 
 ACCEL_CELL, CTRL_CELL = "accel", "accel_ctrl"
 SCRIPT, PRESYNTH = "vivado.tcl", "vivado_presynth.tcl"
+GPIO_DATA = 0x0            # AXI GPIO channel 1 data register (PG144), driving bnnc_top's num_frames
+
+
+def control_metadata() -> dict:
+    """deploy.json's "control" and "ip" for an RTL bitstream (the runtime's 'pynq' backend reads them; the HLS
+    top's are in compiler.codegen.project.stream_metadata): no start bit, the design runs as input arrives."""
+    return {"control": {"interface": "axi_gpio", "num_frames_offset": GPIO_DATA,
+                        "tlast": "last output word of each num_frames batch"},
+            "ip": {"dma": DMA_CELL, "ctrl": CTRL_CELL}}
+
+
+def bitstream_stem(graph_name: str) -> str:
+    return identifier(graph_name).strip("_") or "bnnc"
 
 
 def presynth_tcl() -> str:
@@ -118,8 +132,31 @@ def bitstream_files(project: RtlProject, file_stem: str) -> tuple[Path, Path]:
     return out / f"{file_stem}.bit", out / f"{file_stem}.hwh"
 
 
-def run_vivado(project: RtlProject, file_stem: str) -> tuple[Path, Path]:
-    """vivado -mode batch -source vivado.tcl in the RTL project -> (bitstream, hwh); ToolMissing without Vivado."""
+def _stamp(project: RtlProject, file_stem: str) -> Path:
+    return project.path / "output" / f"{file_stem}.json"
+
+
+def build_identity(project: RtlProject, board: Board, clock_mhz: float) -> dict:
+    """What a bitstream was built from: the RTL sources' digest, the board and the clock."""
+    return {"source_digest": project.meta["source_digest"], "board": board.name, "part": board.part,
+            "clock_mhz": float(clock_mhz)}
+
+
+def built_bitstream(project: RtlProject, file_stem: str, board: Board, clock_mhz: float) -> tuple[Path, Path] | None:
+    """(bit, hwh) when Vivado built them from exactly these sources for this board and clock, else None (the
+    generated project keeps `output/` across regenerations, so a bitstream of older sources may lie there)."""
+    bit, hwh = bitstream_files(project, file_stem)
+    try:
+        stamp = json.loads(_stamp(project, file_stem).read_text())
+    except (OSError, ValueError):
+        return None
+    ok = bit.is_file() and hwh.is_file() and stamp == build_identity(project, board, clock_mhz)
+    return (bit, hwh) if ok else None
+
+
+def run_vivado(project: RtlProject, file_stem: str, board: Board, clock_mhz: float) -> tuple[Path, Path]:
+    """vivado -mode batch -source vivado.tcl in the RTL project -> (bitstream, hwh), stamped with
+    build_identity; ToolMissing without Vivado."""
     if shutil.which(VIVADO) is None:
         raise ToolMissing(f"{VIVADO} is not on PATH, so the RTL bitstream cannot be built here. Generated so far:\n"
                           f"  RTL sources: {project.path}\n  Vivado script: {project.path / SCRIPT}",
@@ -133,4 +170,5 @@ def run_vivado(project: RtlProject, file_stem: str) -> tuple[Path, Path]:
     bit, hwh = bitstream_files(project, file_stem)
     if not (bit.is_file() and hwh.is_file()):
         raise CompileError(f"vivado finished but {bit} / {hwh} are missing; see {project.path / 'vivado.log'}")
+    _stamp(project, file_stem).write_text(json.dumps(build_identity(project, board, clock_mhz)) + "\n")
     return bit, hwh

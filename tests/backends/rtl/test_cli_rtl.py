@@ -36,7 +36,7 @@ def tfc_build(tmp_path_factory):
 
 
 @requires_verilator
-def test_rtlsim_tfc_bit_exact(tfc_build):
+def test_rtlsim_tfc_bit_exact(tfc_build, monkeypatch):
     res = CliRunner().invoke(main, ["rtlsim", str(tfc_build), "--frames", "50"])
     assert res.exit_code == 0, res.output
     doc = json.loads((tfc_build / "rtlsim.json").read_text())
@@ -46,8 +46,10 @@ def test_rtlsim_tfc_bit_exact(tfc_build):
     # an MVTU-bound pipeline: the RTL reaches the modelled initiation interval (cycles are simulated, exact)
     assert abs(doc["cycles_per_frame"] - doc["estimated_cycles_per_frame"]) <= 0.05 * doc["estimated_cycles_per_frame"]
     assert all(0 <= f["max_level"] <= f["depth"] for f in doc["fifos"])
-    # second run: same sources, the Verilator build is reused; random backpressure keeps it exact
-    res = CliRunner().invoke(main, ["rtlsim", str(tfc_build), "--frames", "20", "--stall-seed", "3"])
+    # second run: same sources, the Verilator build is reused; random backpressure keeps it exact; BUILD given
+    # relative to the working directory (the simulation binary runs inside BUILD/rtl)
+    monkeypatch.chdir(tfc_build.parent)
+    res = CliRunner().invoke(main, ["rtlsim", tfc_build.name, "--frames", "20", "--stall-seed", "3"])
     assert res.exit_code == 0, res.output
     assert "reused" in res.output
     assert json.loads((tfc_build / "rtlsim.json").read_text())["reused_build"] is True

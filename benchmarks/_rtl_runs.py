@@ -1,0 +1,102 @@
+"""Shared by the RTL benchmarks (rtl_vs_estimate.py, hardware_vs_published.py): export a standard topology
+(untrained: bit-exactness and cost do not need training), compile it at a given folding with the `bnnc` CLI,
+then `bnnc rtlsim` (Verilator: bit-exact check, measured cycles per frame) and `bnnc synth` (Yosys), and read
+back rtlsim.json / synth.json. A slow sweep can run one model per call (`--models`) and print the table of all of
+them at the end (`--table`, from each build's rtlsim.json / synth.json, estimates recomputed with the current
+cost model)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Callable
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+BNNC = str(Path(sys.executable).with_name("bnnc"))
+#: (channels, size) of the input image per topology
+INPUT = {"tfc": (1, 28), "sfc": (1, 28), "lfc": (1, 28), "cnv": (3, 32)}
+
+#: graph.json -> {layer name: folding}
+Folding = Callable[[dict], dict]
+
+
+def parse_model(model: str) -> tuple[str, int, int]:
+    """'cnv-w2a2' -> ('cnv', 2, 2)."""
+    try:
+        net, wa = model.lower().split("-")
+        w, a = wa[1:].split("a")
+        return net, int(w), int(a)
+    except ValueError:
+        raise SystemExit(f"model {model!r}: expected NET-wWaA, e.g. lfc-w1a1") from None
+
+
+def largest_divisor(n: int, at_most: int) -> int:
+    return max(d for d in range(1, min(n, at_most) + 1) if n % d == 0)
+
+
+def mvtu_folding(graph: dict, plan: list[tuple[int, int]], what: str) -> dict:
+    """(PE, SIMD) per matrix layer in order, each clamped to the largest divisor of the layer's MH / MW; a
+    sliding window streams its MVTU's SIMD channels per word; a max-pool takes all channels of a pixel per cycle."""
+    layers = graph["layers"]
+    mvtus = [l for l in layers if l["kind"] == "MVTU"]
+    if len(mvtus) != len(plan):
+        raise SystemExit(f"{what}: {len(mvtus)} matrix layers in the graph, the folding has {len(plan)}")
+    fold = {l["name"]: {"pe": largest_divisor(l["attrs"]["MH"], pe), "simd": largest_divisor(l["attrs"]["MW"], simd)}
+            for l, (pe, simd) in zip(mvtus, plan)}
+    for i, l in enumerate(layers):
+        if l["kind"] == "SlidingWindow":
+            nxt = next(m for m in layers[i + 1:] if m["kind"] == "MVTU")
+            fold[l["name"]] = {"simd": largest_divisor(l["attrs"]["channels"], fold[nxt["name"]]["simd"])}
+        elif l["kind"] == "MaxPool":
+            fold[l["name"]] = {"pe": l["attrs"]["channels"]}
+    return fold
+
+
+def build_model(work: Path, model: str, folding: Folding, compile_args: tuple[str, ...] = ()) -> Path:
+    """Export `model` (seed 0) to WORK/<model>.onnx and compile it into WORK/<model> at `folding`."""
+    import torch
+
+    from bnn.export import export_qonnx
+    from bnn.topologies import build
+
+    net, w, a = parse_model(model)
+    ch, size = INPUT[net]
+    out, onnx, fold_file = work / model, work / f"{model}.onnx", work / f"{model}_folding.json"
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export_qonnx(build(net, w, a, in_channels=ch).eval(), onnx, (ch, size, size), dynamo=False)
+    subprocess.run([BNNC, "compile", str(onnx), "-o", str(out)], check=True, capture_output=True)
+    fold_file.write_text(json.dumps(folding(json.loads((out / "graph.json").read_text())), indent=1))
+    subprocess.run([BNNC, "compile", str(onnx), "-o", str(out), "--folding", str(fold_file), *compile_args],
+                   check=True, capture_output=True)
+    return out
+
+
+def rtlsim_and_synth(out: Path, frames: int, board: str | None = None) -> tuple[dict, dict]:
+    """`bnnc rtlsim OUT --frames N` (fails on any mismatch) then `bnnc synth OUT`; (rtlsim.json, synth.json)."""
+    subprocess.run([BNNC, "rtlsim", str(out), "--frames", str(frames)], check=True)
+    subprocess.run([BNNC, "synth", str(out)] + (["--board", board] if board else []), check=True)
+    return results(out)
+
+
+def results(out: Path) -> tuple[dict, dict]:
+    """(rtlsim.json, synth.json) of build OUT, synth.json's estimates recomputed with the current cost model (RTL
+    target) for the build's graph, so a recalibration shows without synthesising again; SystemExit when a run is
+    missing."""
+    from compiler.backends.rtl.reports import synth_doc
+    from compiler.codegen import load_build
+    from compiler.cost import estimate
+
+    try:
+        sim, syn = (json.loads((out / f).read_text()) for f in ("rtlsim.json", "synth.json"))
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{out}: no rtlsim/synth results ({e}); run this model first") from None
+    graph = load_build(out)
+    measured = {"tool": syn["tool"], "family": syn["family"], "seconds": syn["seconds"], "total": syn["total"],
+                "units": {l["unit"]: l["synth"] for l in syn["layers"]}}
+    return sim, synth_doc(graph, measured, estimate(graph, target="rtl"), syn["board"], syn["part"])
