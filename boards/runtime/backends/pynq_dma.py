@@ -67,6 +67,9 @@ class PynqBackend:
         """Weights in URAM are empty after configuration (UltraScale+ URAM has no bitstream initialisation): stream
         the weight image through the accelerator's weight-load mode -- mode register = mode_load, the image over
         the input DMA channel, one ap_start -- wait until the block is idle again, then select run mode."""
+        if self.ap_ctrl_offset is None:
+            raise AcceleratorError(f"{self.dep.path}/deploy.json has weights in URAM but an RTL control layout; "
+                                   "only the HLS top has the weight-load mode (compile with --weights-in bram for RTL)")
         limit = int(self.dep.meta["dma"]["max_transfer_bytes"])
         if len(image) > limit:
             raise AcceleratorError(f"the weight image ({len(image):,} bytes) exceeds the DMA transfer limit of "
@@ -75,17 +78,17 @@ class PynqBackend:
         try:
             buf[:] = np.frombuffer(image, np.uint8)
             buf.flush()
-            self.accel.write(int(w["mode_offset"]), int(w["mode_load"]))
+            self.control.write(int(w["mode_offset"]), int(w["mode_load"]))
             self.dma.sendchannel.transfer(buf)
-            self.accel.write(self.ap_ctrl_offset, AP_START)
+            self.control.write(self.ap_ctrl_offset, AP_START)
             deadline = time.perf_counter() + self.timeout_s
-            while not (self.dma.sendchannel.idle and self.accel.read(self.ap_ctrl_offset) & AP_IDLE):
+            while not (self.dma.sendchannel.idle and self.control.read(self.ap_ctrl_offset) & AP_IDLE):
                 if time.perf_counter() > deadline:
                     raise AcceleratorTimeout(
                         f"loading the weight image ({len(image):,} bytes) into URAM did not finish after "
                         f"{self.timeout_s:g} s; the bitstream may not match {self.dep.path}/deploy.json")
             self.dma.sendchannel.wait()
-            self.accel.write(int(w["mode_offset"]), int(w["mode_run"]))
+            self.control.write(int(w["mode_offset"]), int(w["mode_run"]))
         finally:
             if hasattr(buf, "freebuffer"):
                 buf.freebuffer()
