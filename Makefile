@@ -57,7 +57,7 @@ data:
 # --dist loadscope: a module's tests run on one worker (its module fixtures are built once), modules handed out in
 # collection order (--no-loadscope-reorder), which tests/conftest.py starts with the heaviest (HEAVY_FIRST).
 test: setup finn-setup
-	$(PY) -m pytest -n auto --dist loadscope --no-loadscope-reorder -q
+	$(PY) -m pytest -n auto --dist worksteal -q
 
 finn-setup: $(FINN_VENV)/.installed
 

@@ -25,6 +25,7 @@ HEAVY_FIRST = (                                  # heaviest module first
     "tests/boards/test_rtlsim_backend.py",
     "tests/hls_lib/",                           # one g++ C-sim build per graph
     "tests/compiler/test_csim",
+    "tests/compiler/test_property",             # random models and DAGs against QONNX, a C-sim sample
     "tests/bnnc/test_compress_cmd.py",
 )
 
