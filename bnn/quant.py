@@ -11,6 +11,7 @@ from brevitas.quant import (
     Int8WeightPerTensorFixedPoint,
     SignedBinaryActPerTensorConst,
     SignedBinaryWeightPerTensorConst,
+    Uint8ActPerTensorFixedPoint,
 )
 
 MAX_BITS = 8
@@ -49,6 +50,16 @@ def act_quant(bits: int | None):
     if bits == 1:
         return BinaryAct
     return Int8ActPerTensorFixedPoint.let(bit_width=bits)
+
+
+def relu_act_quant(bits: int | None):
+    """Brevitas quantizer for a QuantReLU (k>=2: unsigned k-bit, learned power-of-two scale). A signed quantizer
+    after BatchNorm is nearly linear at 4 bits; a network ending in a global average pool needs the rectifier
+    (a linear conv stack averaged over the image sees little more than its mean intensity)."""
+    _check_bits(bits, "activation")
+    if bits is None or bits == 1:
+        raise ValueError(f"relu_act_quant needs 2..{MAX_BITS} bits, got {bits!r} (use act_quant for 1 bit / float)")
+    return Uint8ActPerTensorFixedPoint.let(bit_width=bits)
 
 
 def parse_bits(spec: str) -> tuple[int | None, int | None]:

@@ -14,7 +14,7 @@ import brevitas.nn as qnn
 import torch
 from torch import nn
 
-from bnn.quant import act_quant, weight_quant
+from bnn.quant import act_quant, relu_act_quant, weight_quant
 
 FC_HIDDEN = {"tfc": (64, 64, 64), "sfc": (256, 256, 256), "lfc": (1024, 1024, 1024)}
 # CNV from BNN-PYNQ: (out_channels, max-pool after) for six 3x3 unpadded convs, then three FC layers.
@@ -83,6 +83,15 @@ def _scaled(n: int, width: float) -> int:
 
 def _act(bits: int | None) -> nn.Module:
     return nn.ReLU() if bits is None else qnn.QuantIdentity(act_quant=act_quant(bits))
+
+
+def _relu_act(bits: int | None) -> nn.Module:
+    """A rectifying activation: ReLU (float), unsigned k-bit QuantReLU (k >= 2), the bipolar sign at 1 bit."""
+    if bits is None:
+        return nn.ReLU()
+    if bits == 1:
+        return qnn.QuantIdentity(act_quant=act_quant(1))
+    return qnn.QuantReLU(act_quant=relu_act_quant(bits))
 
 
 def _linear(i: int, o: int, bits: int | None) -> nn.Module:
@@ -169,17 +178,20 @@ def _conv_k(i: int, o: int, bits: int | None, k: int, stride: int = 1, groups: i
 
 def build_mobilenet(spec: ModelSpec) -> nn.Sequential:
     """MobileNet-v1 style (MOBILENET_BLOCKS): depthwise 3x3 + pointwise 1x1 blocks, global average pool, FC.
-    The compiler lowers the depthwise convs to VVAU layers and the pool to an AvgPool layer."""
+    The compiler lowers the depthwise convs to VVAU layers and the pool to an AvgPool layer. Its activations are
+    unsigned QuantReLUs (as in MobileNet and FINN's W4A4 MobileNet): with signed k-bit quantizers the stack is
+    nearly linear, and a linear conv stack under a global average pool cannot tell the classes apart."""
     in_bits = None if spec.act_bits is None else (spec.input_bits or CNV_INPUT_BITS)
     widths = hidden_widths(spec)
     c = widths[0]
     layers: list[nn.Module] = [InputScale(), _input_quant(in_bits), _conv_k(spec.in_channels, c, spec.weight_bits, 3),
-                               nn.BatchNorm2d(c), _act(spec.act_bits)]
+                               nn.BatchNorm2d(c), _relu_act(spec.act_bits)]
     for (_, stride), c_out in zip(MOBILENET_BLOCKS, widths[1:]):
-        layers += [_conv_k(c, c, spec.weight_bits, 3, stride, groups=c), nn.BatchNorm2d(c), _act(spec.act_bits),
-                   _conv_k(c, c_out, spec.weight_bits, 1), nn.BatchNorm2d(c_out), _act(spec.act_bits)]
+        layers += [_conv_k(c, c, spec.weight_bits, 3, stride, groups=c), nn.BatchNorm2d(c), _relu_act(spec.act_bits),
+                   _conv_k(c, c_out, spec.weight_bits, 1), nn.BatchNorm2d(c_out), _relu_act(spec.act_bits)]
         c = c_out
-    layers += [nn.AdaptiveAvgPool2d(1), _act(spec.act_bits), nn.Flatten(), *_head(c, spec.num_classes, spec.weight_bits)]
+    layers += [nn.AdaptiveAvgPool2d(1), _relu_act(spec.act_bits), nn.Flatten(),
+               *_head(c, spec.num_classes, spec.weight_bits)]
     return nn.Sequential(*layers)
 
 

@@ -51,6 +51,8 @@ class TrainConfig:
     eval_batch_size: int = 512
     device: str = "cpu"
     progress: bool = True
+    bn_recalibration_batches: int = 16   # after each epoch: BatchNorm statistics re-estimated on this many batches
+
 
     def __post_init__(self):
         for name in ("out_dir", "resume"):
@@ -74,6 +76,8 @@ class TrainConfig:
             problems.append(f"weight_decay must be >= 0 (got {self.weight_decay})")
         if self.step_size is not None and self.step_size < 1:
             problems.append(f"step_size must be >= 1 (got {self.step_size})")
+        if self.bn_recalibration_batches < 0:
+            problems.append(f"bn_recalibration_batches must be >= 0 (got {self.bn_recalibration_batches})")
         if problems:
             raise TrainError("bad training config: " + "; ".join(problems))
 
@@ -323,6 +327,7 @@ def _train(model, train_set, test_set, config, out_dir, model_spec, on_epoch_end
             group["lr"] = lr
         t0 = time.perf_counter()
         train_loss, train_acc = _train_epoch(model, loader, optimizer, device, epoch, config)
+        recalibrate_batchnorm(model, train_set, config.bn_recalibration_batches, config.batch_size, device)
         train_seconds = time.perf_counter() - t0
         m = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc, "test_loss": None,
              "test_acc": None, "lr": lr}
@@ -377,6 +382,37 @@ def _train_epoch(model, loader, optimizer, device, epoch, config) -> tuple[float
         if i % 10 == 0:
             bar.set_postfix(loss=f"{total_loss / n:.4f}", acc=f"{correct / n:.3f}")
     return total_loss / n, correct / n
+
+
+def recalibrate_batchnorm(model: nn.Module, data: ImageDataset, batches: int, batch_size: int,
+                          device: torch.device | str = "cpu") -> None:
+    """Re-estimate every BatchNorm's running mean/variance with the weights as they are now.
+
+    The running statistics are a moving average over a whole epoch of changing (quantized) weights; in deep
+    stacks ending in a global average pool their lag compounds until evaluation collapses while training
+    progresses. Everything else stays in eval mode (quantizer scales are not touched); the first `batches`
+    batches in data order are used, so no random state is consumed and resuming stays exact."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if batches < 1 or not bns:
+        return
+    was_training = model.training
+    momenta = [m.momentum for m in bns]
+    model.eval()
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None          # cumulative average over the recalibration batches
+        m.train()
+    try:
+        with torch.no_grad():
+            for i, (x, _) in enumerate(make_loader(data, batch_size)):
+                if i >= batches:
+                    break
+                if len(x) > 1:         # BatchNorm1d cannot take a batch of one in train mode
+                    model(x.to(device))
+    finally:
+        for m, momentum in zip(bns, momenta):
+            m.momentum = momentum
+        model.train(was_training)
 
 
 def _summary(m: dict, epochs: int) -> str:

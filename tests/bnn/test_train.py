@@ -14,6 +14,7 @@ from bnn.train import (
     load_checkpoint,
     lr_factor,
     model_from_checkpoint,
+    recalibrate_batchnorm,
     seed_everything,
     train,
 )
@@ -163,3 +164,22 @@ def test_lr_schedules():
     s = TrainConfig(epochs=6, schedule="step", gamma=0.5)
     assert [lr_factor(e, s) for e in range(6)] == [1, 1, 0.5, 0.5, 0.25, 0.25]
     assert lr_factor(5, TrainConfig(schedule="none")) == 1.0
+
+
+def test_batchnorm_recalibration_uses_current_weights_and_restores_state(sets):
+    """The running statistics become the average of the per-batch mean/variance of the BatchNorm's input over the
+    first batches, everything else in eval mode; momentum and the train/eval mode come back as they were."""
+    train_set, _ = sets
+    model = mlp()
+    bn = model[2]
+    bn.running_mean.fill_(5.0), bn.running_var.fill_(9.0)
+    model.train()
+    recalibrate_batchnorm(model, train_set, batches=2, batch_size=64)
+    x, _ = train_set[list(range(128))]
+    with torch.no_grad():
+        h = model[1](model[0](x))
+    assert torch.allclose(bn.running_mean, h.mean(0), atol=1e-5)
+    assert torch.allclose(bn.running_var, (h[:64].var(0) + h[64:].var(0)) / 2, rtol=1e-4)
+    assert bn.momentum == 0.1 and model.training and bn.training
+    with pytest.raises(TrainError, match="bn_recalibration_batches"):
+        TrainConfig(bn_recalibration_batches=-1).validate()
