@@ -20,6 +20,7 @@ from pathlib import Path
 
 from boards.catalog import Board, get_board
 from compiler.buildfolder import make_temp_dir
+from compiler import blockdesign
 from compiler.codegen import tcl
 from compiler.backends.hls.cxx import identifier
 from compiler.codegen.plan import Plan, make_plan
@@ -62,9 +63,9 @@ def stream_metadata(graph: DataflowGraph, plan: Plan) -> dict:
         "output": plan.output.as_dict(),
         "control": {"interface": "s_axilite", "num_frames_offset": 0x10, "ap_ctrl_offset": 0x00,
                     "tlast": "last output word of each num_frames batch"},
-        # cell names of the block design (compiler.codegen.tcl), i.e. the overlay's attribute names in PYNQ
-        "ip": {"dma": tcl.DMA_CELL, "accel": tcl.ACCEL_CELL},
-        "dma": {"mode": "simple", "max_transfer_bytes": (1 << tcl.DMA_LENGTH_WIDTH) - 1},
+        # cell names of the block design (compiler.blockdesign), i.e. the overlay's attribute names in PYNQ
+        "ip": {"dma": blockdesign.DMA_CELL, "accel": blockdesign.ACCEL_CELL},
+        "dma": {"mode": "simple", "max_transfer_bytes": (1 << blockdesign.DMA_LENGTH_WIDTH) - 1},
     }
 
 

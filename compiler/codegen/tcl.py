@@ -1,21 +1,15 @@
-"""Tcl scripts of the generated project: Vitis HLS (csynth + IP export) and Vivado (block design -> bitstream).
-
-The board decides the FPGA part, the processing system IP (processing_system7 on Zynq-7000,
-zynq_ultra_ps_e on Zynq UltraScale+) and the PS ports of the shell (boards/boards.yaml).
-"""
+"""Tcl scripts of the generated HLS project: Vitis HLS (csynth + IP export) and Vivado (the IP in the block design
+of compiler.blockdesign -> bitstream). The board decides the FPGA part (and, in the block design, the processing
+system and the shell's PS ports)."""
 from __future__ import annotations
 
-import re
-
 from boards.catalog import Board
+from compiler.blockdesign import ACCEL_CELL, vivado_script
 from compiler.codegen.plan import Plan
 from compiler.codegen.top import TOP
-from compiler.errors import CompileError
 from compiler.names import tcl_comment, tcl_quote
 
 IP_VLNV = f"bnnc:hls:{TOP}:1.0"
-DMA_CELL, ACCEL_CELL = "dma", "accel"   # block-design cell names = the PYNQ overlay's attribute names
-DMA_LENGTH_WIDTH = 26                    # AXI DMA buffer-length register bits: one transfer < 64 MiB
 
 
 def hls_tcl(graph_name: str, board: Board, clock_mhz: float) -> str:
@@ -37,117 +31,22 @@ exit
 """
 
 
-def ps_block(board: Board, clock_mhz: float) -> str:
-    """Tcl creating the board's processing system cell `ps` with the shell's ports and fabric clock (HLS and RTL)."""
-    sh = board.shell
-    if board.ps == "Zynq-7000":
-        hp = re.fullmatch(r"S_AXI_HP(\d)", sh.data_port)
-        gp = re.fullmatch(r"M_AXI_GP(\d)", sh.control_port)
-        if not hp or not gp:
-            raise CompileError(f"board {board.name}: unsupported Zynq-7000 shell ports {sh.data_port}/{sh.control_port}")
-        return f"""set ps [create_bd_cell -type ip -vlnv [bnnc_latest_ip processing_system7] ps]
-apply_bd_automation -rule xilinx.com:bd_rule:processing_system7 -config {{make_external "FIXED_IO, DDR" apply_board_preset "0" Master "Disable" Slave "Disable"}} $ps
-set_property -dict [list CONFIG.PCW_USE_M_AXI_GP{gp.group(1)} {{1}} CONFIG.PCW_USE_S_AXI_HP{hp.group(1)} {{1}} \\
-    CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ {{{clock_mhz:g}}}] $ps"""
-    if board.ps == "Zynq UltraScale+":
-        hp = re.fullmatch(r"S_AXI_HP(\d)_FPD", sh.data_port)
-        hpm = re.fullmatch(r"M_AXI_HPM(\d)_FPD", sh.control_port)
-        if not hp or not hpm:
-            raise CompileError(f"board {board.name}: unsupported Zynq UltraScale+ shell ports "
-                               f"{sh.data_port}/{sh.control_port}")
-        masters = " ".join(f"CONFIG.PSU__USE__M_AXI_GP{n} {{{int(n == int(hpm.group(1)))}}}" for n in range(2))
-        return f"""set ps [create_bd_cell -type ip -vlnv [bnnc_latest_ip zynq_ultra_ps_e] ps]
-apply_bd_automation -rule xilinx.com:bd_rule:zynq_ultra_ps_e -config {{apply_board_preset "0"}} $ps
-set_property -dict [list {masters} CONFIG.PSU__USE__M_AXI_GP2 {{0}} \\
-    CONFIG.PSU__USE__S_AXI_GP{int(hp.group(1)) + 2} {{1}} CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ {{{clock_mhz:g}}}] $ps"""
-    raise CompileError(f"board {board.name}: no block design for processing system {board.ps!r}; "
-                       "supported: Zynq-7000, Zynq UltraScale+")
-
-
-def implementation_tcl(project: str, file_stem: str) -> str:
-    """The end of every Vivado script (HLS and RTL paths): addresses, wrapper, implementation to bitstream, and the
-    .bit/.hwh copied to output/ under one stem. `project` is the Vivado project name (its .gen/.srcs/.runs)."""
-    return f"""assign_bd_address
-validate_bd_design
-save_bd_design
-
-make_wrapper -files [get_files bnnc.bd] -top
-set wrapper [lindex [glob -nocomplain \\
-    [file join $proj_dir {project}.gen sources_1 bd bnnc hdl bnnc_wrapper.v] \\
-    [file join $proj_dir {project}.srcs sources_1 bd bnnc hdl bnnc_wrapper.v]] 0]
-if {{$wrapper eq ""}} {{ error "bnnc: make_wrapper did not produce bnnc_wrapper.v" }}
-add_files -norecurse $wrapper
-set_property top bnnc_wrapper [current_fileset]
-update_compile_order -fileset sources_1
-
-launch_runs impl_1 -to_step write_bitstream -jobs 2
-wait_on_run impl_1
-if {{[get_property PROGRESS [get_runs impl_1]] ne "100%"}} {{
-    error "bnnc: implementation failed; see [file join $proj_dir {project}.runs impl_1 runme.log]"
-}}
-
-file mkdir $out_dir
-set bit [glob -nocomplain [file join $proj_dir {project}.runs impl_1 bnnc_wrapper.bit]]
-set hwh [lindex [glob -nocomplain \\
-    [file join $proj_dir {project}.gen sources_1 bd bnnc hw_handoff bnnc.hwh] \\
-    [file join $proj_dir {project}.srcs sources_1 bd bnnc hw_handoff bnnc.hwh]] 0]
-if {{$bit eq "" || $hwh eq ""}} {{ error "bnnc: bitstream or hardware handoff (.hwh) missing after implementation" }}
-file copy -force $bit [file join $out_dir {file_stem}.bit]
-file copy -force $hwh [file join $out_dir {file_stem}.hwh]
-puts "bnnc: wrote [file join $out_dir {file_stem}.bit] and [file join $out_dir {file_stem}.hwh]"
-"""
-
-
 def vivado_tcl(graph_name: str, file_stem: str, board: Board, clock_mhz: float, plan: Plan) -> str:
+    """Vivado script of the HLS path: the exported HLS IP in the shared block design (compiler.blockdesign)."""
     sh = board.shell
-    in_bits, out_bits = plan.input.axi_bytes * 8, plan.output.axi_bytes * 8
-    return f"""# Generated by bnnc: Vivado block design + implementation of graph {tcl_comment(graph_name)} for {tcl_comment(board.name)}.
+    return vivado_script(
+        board, clock_mhz, project="bnnc_bd", file_stem=file_stem,
+        comment=f"""# Generated by bnnc: Vivado block design + implementation of graph {tcl_comment(graph_name)} for {tcl_comment(board.name)}.
 # PS ({board.ps}) <-> {sh.dma} on {sh.data_port} <-> {TOP}; control over {sh.control_port}; fabric clock
 # {sh.clock} at {clock_mhz:g} MHz.
 # usage (in this directory, after `vitis_hls -f hls.tcl`): vivado -mode batch -source vivado.tcl
-# Produces output/{file_stem}.bit and output/{file_stem}.hwh (same stem, as PYNQ overlays need).
-set here [file dirname [file normalize [info script]]]
-set part {tcl_quote(board.part)}
-set ip_repo [file join $here hls_prj sol1 impl ip]
-set proj_dir [file join $here vivado]
-set out_dir [file join $here output]
-if {{![file isdirectory $ip_repo]}} {{
+# Produces output/{file_stem}.bit and output/{file_stem}.hwh (same stem, as PYNQ overlays need).""",
+        paths="set ip_repo [file join $here hls_prj sol1 impl ip]",
+        setup="""if {![file isdirectory $ip_repo]} {
     error "bnnc: $ip_repo not found: run `vitis_hls -f hls.tcl` in $here first"
-}}
-
-proc bnnc_latest_ip {{name}} {{
-    set defs [lsort -dictionary [get_ipdefs -all "xilinx.com:ip:${{name}}:*"]]
-    if {{[llength $defs] == 0}} {{ error "bnnc: IP $name not found in this Vivado installation" }}
-    return [lindex $defs end]
-}}
-
-create_project -force bnnc_bd $proj_dir -part $part
-set_property ip_repo_paths [list $ip_repo] [current_project]
-update_ip_catalog
-create_bd_design bnnc
-
-# processing system with the shell's ports enabled and the fabric clock
-{ps_block(board, clock_mhz)}
-
-# AXI DMA (simple mode): MM2S feeds the accelerator's input words, S2MM stores its output words
-set dma [create_bd_cell -type ip -vlnv [bnnc_latest_ip axi_dma] {DMA_CELL}]
-set_property -dict [list CONFIG.c_include_sg {{0}} CONFIG.c_sg_length_width {{{DMA_LENGTH_WIDTH}}} \\
-    CONFIG.c_m_axis_mm2s_tdata_width {{{in_bits}}} CONFIG.c_s_axis_s2mm_tdata_width {{{out_bits}}} \\
-    CONFIG.c_m_axi_mm2s_data_width {{{max(32, in_bits)}}} CONFIG.c_m_axi_s2mm_data_width {{{max(32, out_bits)}}} \\
-    CONFIG.c_mm2s_burst_size {{16}} CONFIG.c_s2mm_burst_size {{16}}] $dma
-
-set accel [create_bd_cell -type ip -vlnv {IP_VLNV} {ACCEL_CELL}]
-connect_bd_intf_net [get_bd_intf_pins {DMA_CELL}/M_AXIS_MM2S] [get_bd_intf_pins {ACCEL_CELL}/in0]
-connect_bd_intf_net [get_bd_intf_pins {ACCEL_CELL}/out0] [get_bd_intf_pins {DMA_CELL}/S_AXIS_S2MM]
-
-# AXI-Lite control (DMA registers, accelerator's num_frames/ap_ctrl) and DMA data path, all on {sh.clock}
-set clk /ps/{sh.clock}
-foreach pin [list {DMA_CELL}/S_AXI_LITE {ACCEL_CELL}/s_axi_control] {{
-    apply_bd_automation -rule xilinx.com:bd_rule:axi4 \\
-        -config [list Master /ps/{sh.control_port} Clk_master $clk Clk_slave $clk Clk_xbar $clk] [get_bd_intf_pins $pin]
-}}
-foreach pin [list {DMA_CELL}/M_AXI_MM2S {DMA_CELL}/M_AXI_S2MM] {{
-    apply_bd_automation -rule xilinx.com:bd_rule:axi4 \\
-        -config [list Slave /ps/{sh.data_port} Clk_master $clk Clk_slave $clk Clk_xbar $clk] [get_bd_intf_pins $pin]
-}}
-{implementation_tcl('bnnc_bd', file_stem)}"""
+}""",
+        sources="""set_property ip_repo_paths [list $ip_repo] [current_project]
+update_ip_catalog""",
+        stream_bits=(plan.input.axi_bytes * 8, plan.output.axi_bytes * 8),
+        accel=f"set accel [create_bd_cell -type ip -vlnv {IP_VLNV} {ACCEL_CELL}]",
+        stream_pins=("in0", "out0"), control={f"{ACCEL_CELL}/s_axi_control": "accelerator's num_frames/ap_ctrl"})
