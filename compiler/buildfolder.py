@@ -11,6 +11,8 @@ delete what bnnc did not write. `staged_folder` therefore
   - removes the temporary folder on errors, Ctrl-C and SIGTERM;
   - on commit, carries over what the new folder does not replace: files bnnc does not own, and tool outputs
     the caller says are still valid (`StagedFolder.carry`), and reports what it kept.
+`write_generated` is the same swap for a folder bnnc owns whole (a generated HLS or RTL project inside a build or
+deploy folder): no lock, no foreign files, only the tool outputs the caller keeps.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import threading
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from compiler.errors import CompileError
 
@@ -160,6 +162,42 @@ def sweep(target: Path) -> list[Path]:
 
 def _parked(target: Path) -> Path:
     return target.with_name(f".{target.name}.old")
+
+
+def write_generated(out: str | os.PathLike, files: Mapping[str, str | bytes], *, what: str,
+                    keep: Iterable[str] = ()) -> Path:
+    """Write `files` (relative path -> text or bytes) as the folder `out`, all or nothing: into a temporary folder
+    beside it, then swapped in place of the old one, so a failure leaves `out` as it was. `keep`: entries of the
+    old folder moved into the new one (tool outputs still valid for the new sources). OSError -> CompileError
+    naming `what` (e.g. "HLS project") and `out`."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = make_temp_dir(f".{out.name}.", out.parent)
+    try:
+        for rel, data in files.items():
+            f = tmp / rel
+            f.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(data, bytes):
+                f.write_bytes(data)
+            else:
+                f.write_text(data)
+        if out.exists():
+            for name in keep:
+                if (out / name).exists():
+                    os.replace(out / name, tmp / name)
+            parked = _parked(out)
+            shutil.rmtree(parked, ignore_errors=True)
+            os.replace(out, parked)
+            os.replace(tmp, out)
+            shutil.rmtree(parked, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise CompileError(f"writing {what} {out} failed: {e}") from None
+        raise
+    return out
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from boards.catalog import Board, get_board
-from compiler.buildfolder import make_temp_dir
+from compiler.buildfolder import write_generated
 from compiler import blockdesign
 from compiler.codegen import tcl
 from compiler.backends.hls.cxx import identifier
@@ -34,6 +33,7 @@ from compiler.kinds.base import in_uram
 from compiler.sources import digest_texts, sources_digest
 
 DEFAULT_BOARD = "Pynq-Z2"
+TOOL_OUTPUTS = ("hls_prj", "vivado", "output", "csim")     # what the tools build in a project
 
 
 @dataclass
@@ -107,35 +107,12 @@ def generate_project(graph: DataflowGraph, out_dir: str | os.PathLike, board: st
     library = {f"include/bnnc/{f.name}": f.read_text() for f in sorted(lib.glob("*.hpp"))}
     meta["source_digest"] = digest_texts({**files, **library})
     files["project.json"] = json.dumps(meta, indent=1) + "\n"
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = make_temp_dir(f".{out.name}.", out.parent)
-    try:
-        for rel, text in files.items():
-            f = tmp / rel
-            f.parent.mkdir(parents=True, exist_ok=True)
-            f.write_text(text)
-        for rel, text in library.items():
-            f = tmp / rel
-            f.parent.mkdir(parents=True, exist_ok=True)
-            f.write_text(text)
-        if weights is not None:      # data, not a source: new weights need no new binary or bitstream
-            (tmp / WEIGHTS_FILE).write_bytes(weights)
-        if sources_digest(out) == meta["source_digest"]:   # content, not project.json's claim
-            _keep_tool_outputs(out, tmp)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise CompileError(f"writing HLS project {out} failed: {e}") from None
-        raise
+    written: dict[str, str | bytes] = {**files, **library}
+    if weights is not None:      # data, not a source: new weights need no new binary or bitstream
+        written[WEIGHTS_FILE] = weights
+    # tool outputs stay only with the sources they were built from (content, not project.json's claim)
+    keep = TOOL_OUTPUTS if sources_digest(out_dir) == meta["source_digest"] else ()
+    out = write_generated(out_dir, written, what="HLS project", keep=keep)
     return Project(out, plan, b, clock, meta)
 
 
@@ -168,12 +145,3 @@ def project_for_build(build_dir: str | os.PathLike, board: str | None = None,
     return graph, generate_project(graph, project, board or old.get("board") or DEFAULT_BOARD,
                                    clock_mhz or (old.get("clock_mhz") if not board else None))
 
-
-TOOL_OUTPUTS = ("hls_prj", "vivado", "output", "csim")
-
-
-def _keep_tool_outputs(old: Path, new: Path) -> None:
-    """Regenerating identical sources keeps what the tools built from them (C-sim binary, HLS IP, bitstream)."""
-    for name in TOOL_OUTPUTS:
-        if (old / name).exists():
-            os.replace(old / name, new / name)

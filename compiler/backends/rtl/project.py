@@ -13,11 +13,8 @@ Layout (the tools run inside this folder: ROM files are read by relative path):
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,14 +22,17 @@ from compiler.backends import rtl as rtl_backend
 from compiler import kinds
 from compiler.backends.rtl.common import Emitted, port
 from compiler.backends.rtl.harness import harness_source
+from compiler.buildfolder import write_generated
 from compiler.codegen.plan import Plan, make_plan
 from compiler.kinds.base import in_uram
 from compiler.errors import CompileError
 from compiler.cost import stream_elems
 from compiler.datatypes import element_bits as bits
 from compiler.ir import INPUT_STREAM, DataflowGraph
+from compiler.sources import digest_texts
 
 TOP = "bnnc_top"
+TOOL_OUTPUTS = ("obj_dir", "synth", "vivado", "output")    # what Verilator, Yosys and Vivado build in the project
 FIFO_DEPTH = 32            # as the HLS top's streams (compiler.codegen.top.FIFO_DEPTH)
 
 
@@ -339,9 +339,6 @@ def generate_rtl(graph: DataflowGraph, out_dir: str | os.PathLike,
     lib = library_dir()
     library = {f"lib/{f}": (lib / f).read_text() for f in RTL_FILES}
     all_files = {**files, **library}
-    h = hashlib.sha256()
-    for rel in sorted(all_files):
-        h.update(rel.encode() + b"\0" + all_files[rel].encode() + b"\0")
     meta = {"graph": graph.name, "top": TOP, "input": plan.input.as_dict(), "output": plan.output.as_dict(),
             "fifo_depths": [f.depth for f in fifos],      # in fifo_max_level order (= "fifos")
             "fifos": [{"fifo": f.name, "role": f.role, "depth": f.depth, "width": f.width,
@@ -349,30 +346,8 @@ def generate_rtl(graph: DataflowGraph, out_dir: str | os.PathLike,
                       for f in fifos],
             "units": [{"unit": f"unit_{i:02d}", "module": m, "layer": l.name, "kind": l.kind}
                       for i, (m, l) in enumerate(zip(names, graph.layers))],
-            "source_digest": h.hexdigest()}
+            "source_digest": digest_texts(all_files)}
     all_files["rtl.json"] = json.dumps(meta, indent=1) + "\n"
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        for rel, text in all_files.items():
-            f = tmp / rel
-            f.parent.mkdir(parents=True, exist_ok=True)
-            f.write_text(text)
-        if out.exists():
-            for keep in ("obj_dir", "synth", "vivado", "output"):   # tool outputs; the caches check the digest
-                if (out / keep).exists():
-                    os.replace(out / keep, tmp / keep)
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise CompileError(f"writing RTL project {out} failed: {e}") from None
-        raise
+    # tool outputs are kept: the caches (verilator, yosys, vivado stamps) check the source digest
+    out = write_generated(out_dir, all_files, what="RTL project", keep=TOOL_OUTPUTS)
     return RtlProject(out, meta)
