@@ -6,6 +6,7 @@ them at the end (`--table`, from each build's rtlsim.json / synth.json, estimate
 cost model)."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -22,6 +23,23 @@ INPUT = {"tfc": (1, 28), "sfc": (1, 28), "lfc": (1, 28), "cnv": (3, 32)}
 
 #: graph.json -> {layer name: folding}
 Folding = Callable[[dict], dict]
+
+
+def sweep_rows(default_work: str, default_models: str, measure: Callable[[Path, str, int], tuple[dict, dict]],
+               row: Callable[[str, dict, dict], dict]) -> tuple[Path, list[dict]]:
+    """The RTL benchmarks' command line, `[WORK_DIR] [--models a,b] [--frames N] [--table]`: (WORK_DIR, one row
+    per model). A row is `row(model, rtlsim.json, synth.json)`, those from `measure(WORK_DIR, model, frames)`
+    (build, rtlsim, synth), or with --table from `results` of an earlier run (nothing runs)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("work", nargs="?", default=default_work)
+    ap.add_argument("--models", default=default_models)
+    ap.add_argument("--frames", type=int, default=50)
+    ap.add_argument("--table", action="store_true", help="print the saved results of --models, run nothing")
+    args = ap.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    return work, [row(m, *(results(work / m) if args.table else measure(work, m, args.frames)))
+                  for m in args.models.split(",")]
 
 
 def parse_model(model: str) -> tuple[str, int, int]:

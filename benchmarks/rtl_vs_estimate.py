@@ -9,35 +9,27 @@ finn-examples' cnv-w1a1 folding config (benchmarks/board_reports.py CNV_FINN_FOL
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from _rtl_runs import build_model, mvtu_folding, parse_model, results, rtlsim_and_synth
+from _rtl_runs import build_model, mvtu_folding, parse_model, rtlsim_and_synth, sweep_rows
 
 FOLDINGS = {"tfc": [(16, 49), (8, 8), (8, 8), (10, 8)], "lfc": [(32, 49), (32, 64), (16, 32), (10, 8)],
             "cnv": [(16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4), (1, 8), (5, 1)]}
 KEYS = ("LUT", "FF", "BRAM18")
 
 
-def run(work: Path, model: str, frames: int) -> dict:
+def measure(work: Path, model: str, frames: int) -> tuple[dict, dict]:
     net = parse_model(model)[0]
     out = build_model(work, model, lambda g: mvtu_folding(g, FOLDINGS[net], model), ("--board", "Pynq-Z2"))
-    sim, syn = rtlsim_and_synth(out, frames)
+    return rtlsim_and_synth(out, frames)
+
+
+def make_row(model: str, sim: dict, syn: dict) -> dict:
     return {"model": model, "sim": sim, "synth": syn}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("work", nargs="?", default="runs/rtl_vs_estimate")
-    ap.add_argument("--models", default="tfc-w1a1,tfc-w2a2,lfc-w1a1")
-    ap.add_argument("--frames", type=int, default=50)
-    ap.add_argument("--table", action="store_true", help="print the saved results of --models, run nothing")
-    args = ap.parse_args()
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    models = args.models.split(",")
-    rows = ([dict(zip(("model", "sim", "synth"), (m, *results(work / m)))) for m in models] if args.table
-            else [run(work, m, args.frames) for m in models])
+    _, rows = sweep_rows("runs/rtl_vs_estimate", "tfc-w1a1,tfc-w2a2,lfc-w1a1", measure, make_row)
     print(f"\n{'model':9} {'frames':>6} {'mism.':>6} {'cycles/frame meas/est':>22} {'latency meas/est':>18} "
           + " ".join(f"{k + ' synth/est':>21}" for k in KEYS))
     for r in rows:
