@@ -14,7 +14,7 @@ import numpy as np
 
 from compiler.errors import CompileError
 from compiler.frontend.quantizers import QUANT_OPS, const_value, range_dtype, read_quant
-from compiler.frontend.thresholds import MAX_EVAL_ELEMS, Chain, Step, search_thresholds
+from compiler.frontend.thresholds import MAX_EVAL_ELEMS, Chain, chain_to_quantizer, search_thresholds
 from compiler.ir import Layer, dtype
 
 POOL_OPS = ("AveragePool", "GlobalAveragePool", "ReduceMean")
@@ -70,26 +70,11 @@ def lower_avgpool(lw, node, st):
     c, h, w = st.qshape
     k, s, pad, keep = pool_window(lw, node, st)
     ofm = [(h + pad[0] + pad[2] - k[0]) // s[0] + 1, (w + pad[1] + pad[3] - k[1]) // s[1] + 1]
-    steps, act, t = [], None, node.output[0]
-    while True:
-        nxt = lw.consumer(t)
-        if nxt is None:
-            raise CompileError.at(node, f"{node.op_type} reaches the graph output without an activation quantizer",
-                                  hint="quantize the pool's output (e.g. a QuantIdentity after it)")
-        if nxt.op_type in QUANT_OPS:
-            act, t = nxt, nxt.output[0]
-            break
-        if nxt.op_type == "Trunc" and not _feeds_quantizer(lw, nxt.output[0]):
-            act, t = nxt, nxt.output[0]            # TruncAvgPool2d without a requantizer: Trunc is the quantizer
-            break
-        if nxt.op_type == "Identity":
-            t = nxt.output[0]
-            continue
-        if nxt.op_type not in CHAIN_OPS:
-            raise CompileError.at(nxt, f"{nxt.op_type} between {node.name} and its activation quantizer is not "
-                                  "supported")
-        steps.append(Step(node=nxt, data=t))
-        t = nxt.output[0]
+    steps, act, t = chain_to_quantizer(
+        lw, node, CHAIN_OPS, f"{node.op_type} reaches the graph output without an activation quantizer",
+        "quantize the pool's output (e.g. a QuantIdentity after it)",
+        # TruncAvgPool2d without a requantizer: Trunc is the quantizer
+        ends=lambda n: n.op_type == "Trunc" and not _feeds_quantizer(lw, n.output[0]))
     q = TruncSpec.read(lw.model, act) if act.op_type == "Trunc" else read_quant(lw.model, act)
     s_out = q.scalar_scale()
     if s_out is None:

@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from compiler.errors import CompileError
-from compiler.frontend.quantizers import QUANT_OPS, const_value, range_dtype, read_quant
-from compiler.frontend.thresholds import Step, level_function, search_thresholds
+from compiler.frontend.quantizers import const_value, range_dtype, read_quant
+from compiler.frontend.thresholds import chain_to_quantizer, level_function, search_thresholds
 from compiler.ir import Layer, dtype
 
 CHAIN_OPS = ("Mul", "Add", "Sub", "Div", "BatchNormalization", "Relu")
@@ -82,23 +82,9 @@ def _lower_add(lw, add, ends):
                               "2^16), so their sum is not an integer multiple of one scale",
                               hint="quantize both branches with the same (power-of-two) scale")
     k = [int(round(v)) for v in k]
-    steps, act, t = [], None, add.output[0]
-    while True:
-        nxt = lw.consumer(t)
-        if nxt is None:
-            raise CompileError.at(add, "a residual Add must be followed by an activation quantizer",
-                                  hint="quantize the block's output (e.g. a QuantReLU / QuantIdentity after the add)")
-        if nxt.op_type in QUANT_OPS:
-            act, t = nxt, nxt.output[0]
-            break
-        if nxt.op_type == "Identity":
-            t = nxt.output[0]
-            continue
-        if nxt.op_type not in CHAIN_OPS:
-            raise CompileError.at(nxt, f"{nxt.op_type} between {add.name} and its activation quantizer is not "
-                                  "supported")
-        steps.append(Step(node=nxt, data=t))
-        t = nxt.output[0]
+    steps, act, t = chain_to_quantizer(
+        lw, add, CHAIN_OPS, "a residual Add must be followed by an activation quantizer",
+        "quantize the block's output (e.g. a QuantReLU / QuantIdentity after the add)")
     q = read_quant(lw.model, act)
     s_out = q.scalar_scale()
     if s_out is None:

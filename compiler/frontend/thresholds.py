@@ -37,6 +37,29 @@ class Step:
     bias: np.ndarray | None = None
 
 
+
+def chain_to_quantizer(lw, start, ops: tuple[str, ...], missing: str, hint: str,
+                       ends: Callable[[object], bool] | None = None) -> tuple[list[Step], object, str]:
+    """The float ops from `start`'s output to its activation quantizer, for the threshold search: (steps, the
+    quantizer node, its output tensor). Identity nodes are passed over; `ends(node)` accepts further quantizer
+    nodes besides QONNX's. CompileError at `start` (`missing`, `hint`) when the graph output comes first, and at
+    any op not in `ops`."""
+    from compiler.frontend.quantizers import QUANT_OPS
+
+    steps, t = [], start.output[0]
+    while True:
+        nxt = lw.consumer(t)
+        if nxt is None:
+            raise CompileError.at(start, missing, hint=hint)
+        if nxt.op_type in QUANT_OPS or (ends is not None and ends(nxt)):
+            return steps, nxt, nxt.output[0]
+        if nxt.op_type != "Identity":
+            if nxt.op_type not in ops:
+                raise CompileError.at(nxt, f"{nxt.op_type} between {start.name} and its activation quantizer is "
+                                      "not supported")
+            steps.append(Step(node=nxt, data=t))
+        t = nxt.output[0]
+
 class Chain:
     """The chain as a small ONNX graph run by qonnx's executor on (N, MH) accumulator floats ((N, MH, 1, 1) for
     conv layers); one graph per batch size, built once and reused by every round of the search."""
