@@ -184,6 +184,11 @@ class MVTU(Kind):
     def first_output_lead(self, layer: LayerData) -> int:
         return int(layer.attrs["MW"])                  # one input vector
 
+    def drain_cycles(self, layer: LayerData, cycles: int) -> int:
+        """The last vector's input arrives during its neuron fold 0; folds 1..NF-1 follow (SF steps each)."""
+        a = layer.attrs
+        return (int(a["MH"]) // layer.pe - 1) * (int(a["MW"]) // layer.simd) + 2
+
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs
         w = l.arrays["weights"].astype(np.int64)

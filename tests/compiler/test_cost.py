@@ -104,8 +104,12 @@ def test_graph_estimate_ii_fps_latency_and_dma():
     dma = est.layers[-1]
     assert dma.cycles == 13          # 49 words of 16 bits = 784 bits in 64-bit beats; output 16 x 1 byte smaller
     assert est.ii_cycles == 784 and est.bottleneck.name == "a"
-    assert est.fps == pytest.approx(200e6 / 784) and est.latency_cycles == 784 + 128 + 13
-    assert est.latency_us == pytest.approx((784 + 128 + 13) / 200.0)
+    # latency (compiler.latency): a's 49 input words arrive in cycles 0..48, then its 15 further neuron folds
+    # of 49 steps (+2 pipeline) -> last output at 785; b needs all 64 of them, then its own 15 folds of 8
+    # steps (+2) -> 907; +1 (first to last word inclusive), + the DMA stage
+    assert est.fps == pytest.approx(200e6 / 784) and est.pipeline_latency == (48 + 15 * 49 + 2) + 15 * 8 + 2 + 1
+    assert est.latency_cycles == est.pipeline_latency + 13 < 784 + 128 + 13
+    assert est.latency_us == pytest.approx(est.latency_cycles / 200.0)
     # words are padded to whole bytes: 7 bipolar elements still take a byte -> 112 bytes = 14 beats of 64 bit
     assert cost.dma_cost(graph(mvtu("p", mw=784, mh=64, simd=7)), 64).cycles == 14
     assert cost.dma_cost(graph(mvtu("p", mw=784, mh=64, simd=7)), 128).cycles == 7
@@ -139,7 +143,10 @@ def test_rtl_target_models_the_rtl_memories_and_registers():
     assert w.depth <= RTL_ROM_LOGIC_DEPTH and w.style == "logic" and w.bram18 == 0 and w.lut == 32
     assert rw.resources.ff >= 32                              # the ROM's synchronous read register
     s = estimate(graph(swg(h=8, c=4, simd=2)), target="rtl").layers[0]
-    assert [(m.role, m.depth) for m in s.memories] == [("line buffer", 4 * 8 * 2)]   # 3+1 rows -> 4, W*C/SIMD
+    # unpadded 3x3: the last output row reads 3 rows, the next frame's first needs 3 -> 6 rows -> 8, W*C/SIMD
+    assert [(m.role, m.depth) for m in s.memories] == [("line buffer", 8 * 8 * 2)]
+    p = estimate(graph(swg(h=8, c=4, simd=2, pad=(1, 1, 1, 1))), target="rtl").layers[0]
+    assert [(m.role, m.depth) for m in p.memories] == [("line buffer", 4 * 8 * 2)]   # padded: 2 + 2 rows, 3+1 -> 4
     with pytest.raises(ValueError, match="unknown cost target 'vhdl'"):
         estimate(graph(deep), target="vhdl")
 
