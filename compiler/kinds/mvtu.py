@@ -43,6 +43,14 @@ def accumulator_bits(layer: LayerData) -> int:
     return signed_bits(int(neg.min(initial=0)), int(pos.max(initial=0)))
 
 
+def dsp_products(layer: LayerData) -> bool:
+    """Whether the layer's products use DSP48 multipliers (both operands at least DSP_MIN_BITS wide): the cost
+    model counts one DSP per lane then, and the RTL library computes such products wide enough to map to one."""
+    a = layer.attrs
+    return (not a["binary_xnor"] and bits(a["weight_dtype"]) >= DSP_MIN_BITS
+            and bits(layer.in_dtype) >= DSP_MIN_BITS)
+
+
 @register
 class MVTU(Kind):
     name = "MVTU"
@@ -137,7 +145,7 @@ class MVTU(Kind):
             lane = XNOR_LUT_PER_LANE * simd                       # XNOR folded into the popcount compressor tree
             notes.append("xnor-popcount")
         else:
-            if w_bits >= DSP_MIN_BITS and a_bits >= DSP_MIN_BITS:
+            if dsp_products(l):
                 mult, dsp = 0, pe * simd                          # one DSP48 multiplier per lane
                 notes.append("dsp-mac")
             else:                                                 # +-1 weight: add/subtract select; else LUT mult
