@@ -151,6 +151,27 @@ def test_rtl_target_models_the_rtl_memories_and_registers():
         estimate(graph(deep), target="vhdl")
 
 
+def test_rtl_target_integer_mvtu_is_structural():
+    """Integer bnnc_mvtu: per PE a balanced tree of SIMD-1 carry-chain adders, each as wide as the sums below it
+    (capped at the accumulator), LUT products unless both operands reach DSP_MIN_BITS (then one DSP48 per lane
+    and no tree or product LUTs); more thresholds cost comparators."""
+    from compiler.kinds.mvtu import rtl_product_luts, rtl_tree_luts
+
+    assert rtl_tree_luts(16, 5, 9) == 8 * 6 + 4 * 7 + 2 * 8 + 9       # leaves 5 bits, root capped at AW 9
+    assert rtl_tree_luts(6, 4, 12) == 7 + 6 + 6 + 5 + 5 and rtl_tree_luts(1, 4, 8) == 0
+    assert rtl_product_luts("UINT2", "INT2") < rtl_product_luts("UINT3", "INT3") < rtl_product_luts("INT3", "INT4")
+
+    def rtl(**kw):
+        return estimate(graph(mvtu(mw=64, mh=32, pe=4, acc="INT12", **kw)), target="rtl").layers[0].resources
+
+    w2a2, w2a2_wide = rtl(simd=8, idt="UINT2", wdt="INT2", odt="UINT2", n_thr=3), \
+        rtl(simd=16, idt="UINT2", wdt="INT2", odt="UINT2", n_thr=3)
+    assert w2a2.dsp == 0 and w2a2_wide.lut - w2a2.lut >= 4 * 8 * rtl_product_luts("UINT2", "INT2")
+    assert rtl(simd=8, idt="UINT2", wdt="INT2", odt="UINT4", n_thr=15).lut > w2a2.lut
+    w4a4 = rtl(simd=8, idt="INT4", wdt="INT4", odt="UINT2", n_thr=3)
+    assert w4a4.dsp == 4 * 8 and w4a4.lut < w2a2.lut
+
+
 def test_rtl_target_windows_and_pools():
     """The RTL sliding window overlaps frames (cycles: the slower of reader and writer, no refill term);
     an overlapping max-pool is a window generator plus bnnc_winacc (the generator's cycles and line buffer); a
