@@ -4,7 +4,6 @@ import numpy as np
 from hls_lib import irgraphs
 
 from compiler import kinds
-
 from compiler.cost import estimate
 from compiler.latency import pipeline_latency
 
