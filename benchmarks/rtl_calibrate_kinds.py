@@ -1,9 +1,10 @@
-"""Calibration data of the RTL-target cost model (compiler/kinds/*.py `rtl_cost`) for the pool and depthwise
-kinds: one-layer designs at several sizes, synthesized by Yosys (synth_xilinx xc7, `bnnc synth`'s flow), each
+"""Calibration data of the RTL-target cost model (compiler/kinds/*.py `rtl_cost`) for the pool, depthwise and
+integer-MVTU kinds: one-layer designs at several sizes, synthesized by Yosys (synth_xilinx xc7, `bnnc synth`'s flow), each
 unit (the layer, its width converter and output FIFO) beside `estimate(graph, target="rtl")`.
 
-usage: python benchmarks/rtl_calibrate_kinds.py [WORK_DIR] [--kinds VVAU,AvgPool,MaxPool]
-The configurations span PE, channels, kernel, datatypes and the global / disjoint / overlapping pool paths;
+usage: python benchmarks/rtl_calibrate_kinds.py [WORK_DIR] [--kinds VVAU,AvgPool,MaxPool,MVTU]
+The configurations span PE, SIMD, channels, kernel, datatypes (MVTU: 2..4-bit, signed and unsigned, +-1 weights,
+DSP lanes) and the global / disjoint / overlapping pool paths;
 docs/cost_model.md records the table this prints.
 """
 from __future__ import annotations
@@ -40,6 +41,23 @@ def vvau(h: int, c: int, k: int, in_dt: str, w_dt: str, out_dt: str | None, pe: 
                  arrays=arrays, folding={"pe": pe})
 
 
+def mvtu(mw: int, mh: int, in_dt: str, w_dt: str, out_dt: str | None, pe: int, simd: int, nt: int = 3) -> Layer:
+    """An integer MVTU layer (random weights over the whole weight datatype, sorted random thresholds)."""
+    rng = np.random.default_rng(mw * 7 + mh + pe)
+    wlo, whi = value_range(w_dt)
+    w = rng.choice([-1, 1], size=(mh, mw)) if w_dt == "BIPOLAR" else rng.integers(wlo, whi + 1, size=(mh, mw))
+    lo, hi = value_range(in_dt)
+    span = max(abs(lo), hi) * max(abs(wlo), whi) * mw
+    acc = f"INT{signed_bits(-span, span)}"
+    attrs = {"MW": mw, "MH": mh, "num_vectors": 1, "weight_dtype": w_dt, "acc_dtype": acc, "out_bias": 0,
+             "binary_xnor": False, "noact": out_dt is None}
+    arrays = {"weights": w}
+    if out_dt is not None:
+        arrays["thresholds"] = _thresholds(rng, mh, nt, -span // 8, span // 8)
+    return Layer(f"mvtu_{mw}x{mh}_{in_dt}x{w_dt}_pe{pe}_simd{simd}".lower(), "MVTU", (1, mw), (1, mh), in_dt,
+                 out_dt or acc, attrs=attrs, arrays=arrays, folding={"pe": pe, "simd": simd})
+
+
 def pool(kind: str, h: int, c: int, k: int, s: int, in_dt: str, pe: int, out_dt: str | None = None,
          nt: int = 15) -> Layer:
     o = (h - k) // s + 1
@@ -69,6 +87,12 @@ CONFIGS = {
                 pool("AvgPool", 16, 128, 2, 2, "UINT2", 16, "UINT2", nt=3)],
     "MaxPool": [pool("MaxPool", 16, 32, 3, 2, "INT4", 1), pool("MaxPool", 16, 64, 3, 2, "INT4", 4),
                 pool("MaxPool", 32, 64, 3, 1, "UINT2", 16), pool("MaxPool", 16, 16, 2, 2, "INT4", 4)],
+    "MVTU": [mvtu(64, 32, "UINT2", "INT2", "UINT2", 4, 16), mvtu(256, 64, "UINT2", "INT2", "UINT2", 8, 32),
+             mvtu(64, 64, "INT2", "INT2", "UINT2", 16, 8), mvtu(128, 32, "UINT3", "INT3", "UINT3", 4, 16, nt=7),
+             mvtu(64, 32, "UINT4", "INT2", "UINT4", 2, 32, nt=15), mvtu(64, 16, "UINT2", "UINT2", "UINT2", 2, 8),
+             mvtu(128, 64, "UINT2", "BIPOLAR", "UINT2", 8, 16), mvtu(64, 32, "INT3", "INT4", None, 4, 8),
+             mvtu(96, 24, "UINT2", "INT2", "UINT2", 3, 12), mvtu(64, 32, "INT4", "INT4", "INT4", 4, 16, nt=15),
+             mvtu(32, 64, "UINT2", "INT2", "UINT2", 32, 4)],
 }
 
 

@@ -1,8 +1,8 @@
 """Analytical cost model of the dataflow accelerator: cycles per frame and LUT/FF/BRAM18/DSP per layer.
 
 Every layer of the IR becomes one pipeline stage; a frame streams through all of them, so the steady-state
-initiation interval (II) is the slowest stage and the first-frame latency is bounded by the sum of the
-stages. Formulas (full derivation and calibration in docs/cost_model.md):
+initiation interval (II) is the slowest stage; the first-frame latency follows the stages' overlap through
+the stream DAG (compiler.latency). Formulas (full derivation and calibration in docs/cost_model.md):
 
 Cycles per frame (one stream word per cycle per stage):
   MVTU           num_vectors * (MH/pe) * (MW/simd)                 (FINN paper, Umuroglu et al. 2017, sec. 4)
@@ -44,6 +44,8 @@ CTRL_LUT = {k.name: k.ctrl_lut for k in kinds.all()}
 class GraphCost:
     layers: list[LayerCost]            # hardware layers, then the "dma" shell stage last
     clock_mhz: float
+    #: first-frame latency of the hardware layers (compiler.latency); None: the sum of their cycles (a bound)
+    pipeline_latency: int | None = None
 
     @property
     def ii_cycles(self) -> int:
@@ -55,7 +57,10 @@ class GraphCost:
 
     @property
     def latency_cycles(self) -> int:
-        return sum(l.cycles for l in self.layers)
+        """First-frame latency: the pipeline's plus the DMA shell stage's cycles (not overlapped)."""
+        if self.pipeline_latency is None:
+            return sum(l.cycles for l in self.layers)
+        return self.pipeline_latency + sum(l.cycles for l in self.layers if l.kind == "dma")
 
     @property
     def fps(self) -> float:
@@ -155,4 +160,7 @@ def estimate(graph: DataflowGraph, clock_mhz: float = 100.0, dma_bits: int = 64,
         costs[i].memories.append(mem)
         costs[i].resources = costs[i].resources + Resources(lut=mem.lut, bram18=mem.bram18)
         costs[i].notes.append(f"branch FIFO: input {j} of {name} is {depth} words deep ({why})")
-    return GraphCost(costs + [dma_cost(graph, dma_bits)], clock_mhz)
+    from compiler.latency import pipeline_latency
+
+    latency = pipeline_latency(graph, {l.name: c.cycles for l, c in zip(graph.layers, costs)})
+    return GraphCost(costs + [dma_cost(graph, dma_bits)], clock_mhz, latency)

@@ -84,6 +84,14 @@ class Kind(ABC):
 
         return math.prod(layer.in_shape)
 
+    def drain_cycles(self, layer: LayerData, cycles: int) -> int:
+        """Cycles from the arrival of the layer's last input element to its last output element, at `cycles`
+        per frame (compiler.latency); the default, one output word at the layer's average pace, fits layers
+        that emit each output word soon after the inputs it depends on."""
+        import math
+
+        return math.ceil(cycles * self.stream_elems(layer, "out") / math.prod(layer.out_shape))
+
     def input_dtype(self, layer: LayerData, j: int) -> str:
         """Datatype of input stream j (kinds with several inputs keep the others in attrs)."""
         return layer.in_dtype

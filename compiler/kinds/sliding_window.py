@@ -34,6 +34,16 @@ def check_ofm_dim(kind: Kind, layer: LayerData, inputs: str) -> None:
         raise IRError(f"{kind.where(layer)}: ofm_dim {layer.attrs['ofm_dim']} disagrees with {inputs} ({oh}, {ow})")
 
 
+def rtl_line_buffer_rows(h: int, kh: int, sh: int, oh: int, pad_top: int) -> int:
+    """Rows of bnnc_swg's line buffer (hls/rtl/bnnc_swg.v NB): the larger of KH+SH (the window plus the next
+    output row's new rows) and the rows the frame's last output row reads plus those the next frame's first
+    output row needs (so the reader fills the next frame while the writer finishes this one), rounded up to a
+    power of two."""
+    last = h - ((oh - 1) * sh - pad_top)
+    first = min(h, kh - pad_top)
+    return 1 << math.ceil(math.log2(max(kh + sh, last + first)))
+
+
 @register
 class SlidingWindow(Kind):
     name = "SlidingWindow"
@@ -114,9 +124,15 @@ class SlidingWindow(Kind):
         (h, w), c, (kh, _) = layer.attrs["ifm_dim"], layer.attrs["channels"], layer.attrs["kernel"]
         return min(h, kh) * w * c                        # KH buffered rows (the cost model's fill)
 
+    def drain_cycles(self, layer: LayerData, cycles: int) -> int:
+        """After the last input row arrives, the output rows whose windows read it are still to be written."""
+        a = layer.attrs
+        (h, _), (kh, kw), (sh, _), (oh, ow) = a["ifm_dim"], a["kernel"], a["stride"], a["ofm_dim"]
+        rows = sum(1 for oy in range(oh) if oy * sh - a["pad"][0] + kh >= h)
+        return rows * ow * kh * kw * (int(a["channels"]) // layer.simd) + 1
+
     def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_swg: ONE line buffer of KH+SH input rows rounded up to a power of two (W*C/SIMD words of
-        SIMD*B bits each); registers: seven 32-bit position counters and the output word (from the RTL).
+        """bnnc_swg: ONE line buffer of rtl_line_buffer_rows input rows (W*C/SIMD words of SIMD*B bits each); registers: seven 32-bit position counters and the output word (from the RTL).
         Cycles: its reader fills the next frame's rows while the writer finishes this frame, so a frame costs
         the slower of the two, row by row (no per-frame fill as in the HLS template's estimate)."""
         c = self.cost(l)
@@ -125,7 +141,7 @@ class SlidingWindow(Kind):
         ch, simd, b = int(a["channels"]), l.simd, bits(l.out_dtype)
         cf = ch // simd
         c.cycles = max(oh * max(ow * kh * kw * cf, sh * w * cf), h * w * cf)
-        rows = 1 << math.ceil(math.log2(kh + sh))
+        rows = rtl_line_buffer_rows(h, kh, sh, oh, a["pad"][0])
         mems = [rtl_ram("line buffer", rows * w * (ch // simd), simd * b)]
         logic_lut = c.resources.lut - sum(m.lut for m in c.memories) - self.ctrl_lut + self.rtl_ctrl_lut
         r = logic(logic_lut, 0, mems)

@@ -11,6 +11,9 @@
 // p*NT + t (TB-bit signed); for XNOR layers thresholds are in the popcount domain (ceil((T + MW) / 2)).
 // XNOR: acc counts agreeing bits (popcount of XNOR); NOACT outputs 2*acc - MW (XNOR) or acc, in OB bits.
 // AW: signed accumulator width holding every partial sum of a row exactly.
+// Integer path: SIMD products of exactly sized operands summed by a balanced tree of bnnc_adder carry chains;
+// MUL_DSP 1 (the cost model's dsp-mac lanes) keeps products wide enough for Yosys to map them to DSP48s and
+// sums them in a chain it packs into the DSP post-adders.
 `default_nettype none
 module bnnc_mvtu #(
     parameter MW = 4,
@@ -30,7 +33,8 @@ module bnnc_mvtu #(
     parameter OUT_BIAS = 0,
     parameter OUT_BIPOLAR = 1,
     parameter WFILE = "weights.hex",
-    parameter TFILE = "thresholds.hex"
+    parameter TFILE = "thresholds.hex",
+    parameter MUL_DSP = 0
 ) (
     input  wire               clk,
     input  wire               rst,
@@ -49,6 +53,12 @@ module bnnc_mvtu #(
     localparam WAB = WD > 1 ? $clog2(WD) : 1;
     localparam IW = SIMD * IB;
     localparam PCB = $clog2(SIMD + 1);
+    localparam XS = IN_KIND == 2 ? 2 : IN_KIND == 1 ? IB : IB + 1;   // signed widths of the decoded operands
+    localparam WS = W_KIND == 2 ? 2 : W_KIND == 1 ? WB : WB + 1;
+    localparam PB = XS + WS;                                         // a product fits XS + WS signed bits
+    localparam DB = (IB > WB ? IB : WB) + 2;                          // DSP operand width (MUL_DSP)
+    localparam PW = MUL_DSP != 0 && AW > PB ? AW : PB;               // product width as computed
+    localparam TD = SIMD > 1 ? $clog2(SIMD) : 0;                     // adder-tree depth
 
     // ---- stage 0: step counters, ROM and input-buffer reads ------------------------------------------
     wire en = !out_valid || out_ready;
@@ -141,51 +151,98 @@ module bnnc_mvtu #(
     genvar p, s;
     generate
         for (p = 0; p < PE; p = p + 1) begin : g_pe
+            // integer path: the SIMD products (leaves, AW bits each, sign-extended) and the adder-tree sums;
+            // tree node n = node 2n+1 + node 2n+2 where nodes 0..SIMD-2 are the sums, SIMD-1.. the leaves
             /* verilator lint_off UNUSEDSIGNAL */
-            wire [SIMD*AW-1:0] terms;      // MAC products (integer path)
-            wire [SIMD-1:0] agree;         // XNOR of input and weight bits (binary path)
+            wire [SIMD*AW-1:0] leaves;
+            wire [(SIMD > 1 ? SIMD - 1 : 1)*AW-1:0] sums /* verilator split_var */;
+            wire [SIMD-1:0] agree;           // binary path: XNOR of input and weight bits
             /* verilator lint_on UNUSEDSIGNAL */
             for (s = 0; s < SIMD; s = s + 1) begin : g_lane
                 wire [IB-1:0] xe = x1[s*IB +: IB];
                 wire [WB-1:0] we = w1[(p*SIMD + s)*WB +: WB];
                 if (XNOR != 0) begin : g_xnor
                     assign agree[s] = ~(xe[0] ^ we[0]);
-                    assign terms[s*AW +: AW] = {AW{1'b0}};
+                    assign leaves[s*AW +: AW] = {AW{1'b0}};
                 end else begin : g_mac
-                    localparam DB = (IB > WB ? IB : WB) + 2;
+                    // decoded in place (as bnnc_dec): behind a module boundary Yosys cannot see the constant
+                    // extension bits and builds full-width multipliers (3.7x the LUTs of this layer kind)
                     /* verilator lint_off UNUSEDSIGNAL */
-                    wire signed [DB-1:0] xv, wv;             // one is unused when the other side is +-1
+                    wire signed [XS-1:0] xv = IN_KIND == 2 ? (xe[0] ? 1 : -1)
+                                            : IN_KIND == 1 ? {{(XS - IB){xe[IB-1]}}, xe} : {{(XS - IB){1'b0}}, xe};
+                    wire signed [WS-1:0] wv = W_KIND == 2 ? (we[0] ? 1 : -1)
+                                            : W_KIND == 1 ? {{(WS - WB){we[WB-1]}}, we} : {{(WS - WB){1'b0}}, we};
+                    wire signed [PW-1:0] prod;           // one of xv/wv is unused when the other side is +-1
                     /* verilator lint_on UNUSEDSIGNAL */
-                    bnnc_dec #(.B(IB), .KIND(IN_KIND), .VB(DB)) u_x (.code(xe), .value(xv));
-                    bnnc_dec #(.B(WB), .KIND(W_KIND), .VB(DB)) u_w (.code(we), .value(wv));
-                    /* verilator lint_off UNUSEDSIGNAL */
-                    wire signed [AW+DB-1:0] prod;             // fits in AW bits (AW bounds every partial sum)
-                    /* verilator lint_on UNUSEDSIGNAL */
-                    if (W_KIND == 2) begin : g_wsign          // +-1 weight: add or subtract, no multiplier
-                        assign prod = we[0] ? {{AW{xv[DB-1]}}, xv} : -{{AW{xv[DB-1]}}, xv};
+                    if (W_KIND == 2) begin : g_wsign     // +-1 weight: pass or negate, no multiplier
+                        assign prod = we[0] ? {{(PW - XS){xv[XS-1]}}, xv} : -{{(PW - XS){xv[XS-1]}}, xv};
                     end else if (IN_KIND == 2) begin : g_xsign
-                        assign prod = xe[0] ? {{AW{wv[DB-1]}}, wv} : -{{AW{wv[DB-1]}}, wv};
+                        assign prod = xe[0] ? {{(PW - WS){wv[WS-1]}}, wv} : -{{(PW - WS){wv[WS-1]}}, wv};
+                    end else if (MUL_DSP != 0) begin : g_dsp
+                        // operands behind bnnc_dec's boundary keep DB bits, so the product stays at least 9 bits
+                        // wide and Yosys maps it to a DSP48 (its threshold); in place it would shrink to PB bits
+                        wire signed [DB-1:0] xd, wd;
+                        bnnc_dec #(.B(IB), .KIND(IN_KIND), .VB(DB)) u_x (.code(xe), .value(xd));
+                        bnnc_dec #(.B(WB), .KIND(W_KIND), .VB(DB)) u_w (.code(we), .value(wd));
+                        assign prod = xd * wd;
                     end else begin : g_mul
                         assign prod = xv * wv;
                     end
                     assign agree[s] = 1'b0;
-                    assign terms[s*AW +: AW] = prod[AW-1:0];
+                    if (PW >= AW) begin : g_leaf_trunc
+                        assign leaves[s*AW +: AW] = prod[AW-1:0];
+                    end else begin : g_leaf_ext
+                        assign leaves[s*AW +: AW] = {{(AW - PW){prod[PW-1]}}, prod};
+                    end
+                end
+            end
+            genvar n;
+            if (XNOR != 0 || MUL_DSP != 0 || SIMD == 1) begin : g_notree
+                assign sums = {(SIMD > 1 ? SIMD - 1 : 1)*AW{1'b0}};
+            end else begin : g_tree
+                // balanced tree, each node as wide as the sums below it can be (capped at AW: sums wrap modulo
+                // 2^AW and the row's total fits AW bits)
+                for (n = 0; n < SIMD - 1; n = n + 1) begin : g_node
+                    localparam LW = PB + TD - ($clog2(n + 2) - 1);
+                    localparam NW = LW < AW ? LW : AW;
+                    wire [NW-1:0] l, r, y;
+                    if (2*n + 1 >= SIMD - 1) begin : g_lleaf
+                        assign l = leaves[(2*n + 2 - SIMD)*AW +: NW];
+                    end else begin : g_lsum
+                        assign l = sums[(2*n + 1)*AW +: NW];
+                    end
+                    if (2*n + 2 >= SIMD - 1) begin : g_rleaf
+                        assign r = leaves[(2*n + 3 - SIMD)*AW +: NW];
+                    end else begin : g_rsum
+                        assign r = sums[(2*n + 2)*AW +: NW];
+                    end
+                    bnnc_adder #(.W(NW)) u_add (.a(l), .b(r), .y(y));
+                    if (NW < AW) begin : g_ext
+                        assign sums[n*AW +: AW] = {{(AW - NW){y[NW-1]}}, y};
+                    end else begin : g_full
+                        assign sums[n*AW +: AW] = y;
+                    end
                 end
             end
             reg signed [AW-1:0] dot;
-            integer i;
             if (XNOR != 0) begin : g_popcount
                 reg [PCB-1:0] pc;
+                integer i;
                 always @* begin
                     pc = {PCB{1'b0}};
                     for (i = 0; i < SIMD; i = i + 1) pc = pc + {{(PCB - 1){1'b0}}, agree[i]};
                     dot = (first1 ? {AW{1'b0}} : acc[p*AW +: AW]) + $signed({{(AW - PCB){1'b0}}, pc});
                 end
-            end else begin : g_sum
+            end else if (MUL_DSP != 0) begin : g_chain
+                // DSP products: a chain of sums in this module, which Yosys packs into the DSP48 post-adders
+                integer i;
                 always @* begin
                     dot = first1 ? {AW{1'b0}} : acc[p*AW +: AW];
-                    for (i = 0; i < SIMD; i = i + 1) dot = dot + $signed(terms[i*AW +: AW]);
+                    for (i = 0; i < SIMD; i = i + 1) dot = dot + $signed(leaves[i*AW +: AW]);
                 end
+            end else begin : g_sum
+                wire [AW-1:0] root = SIMD > 1 ? sums[0 +: AW] : leaves[0 +: AW];
+                always @* dot = (first1 ? {AW{1'b0}} : acc[p*AW +: AW]) + $signed(root);
             end
             assign acc_next[p*AW +: AW] = dot;
             if (NOACT != 0) begin : g_noact

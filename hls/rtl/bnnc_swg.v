@@ -6,9 +6,13 @@
 // from the input datatype (IN_KIND, as bnnc_dec) to the output's (OUT_KIND, OB bits; a zero-padded BIPOLAR
 // input becomes INT2).
 //
-// A line buffer of NB rows (NB = KH+SH rounded up to a power of two) is filled by a reader and emptied by a
-// writer that run independently, also across frames (the reader fills the next frame's first rows while
-// the writer finishes this one, so a frame costs max(writer, reader) cycles, not their sum). Rows are
+// A line buffer of NB rows is filled by a reader and emptied by a writer that run independently, also
+// across frames (the reader fills the next frame's first rows while the writer finishes this one, so a
+// frame costs max(writer, reader) cycles, not their sum). NB is the larger of KH+SH (one window plus the
+// rows of the next output row) and LAST_ROWS + FIRST_ROWS (the rows the frame's last output row reads plus
+// the rows the next frame's first output row needs), rounded up to a power of two: with only KH+SH rows,
+// a frame boundary without padding (3x3, stride 1: 3 + 3 rows) stalled the writer while its producer
+// delivered the next frame's first rows (CNV-W2A2: 1.07x the modelled cycles). Rows are
 // counted relative to the writer's frame (rrel: rows read, the next frame's rows from H on); row rrel
 // lives in slot (wslot0 + rrel) mod NB. The writer emits output row oy once rrel >= needed(oy)
 // (needed = oy*SH - PAD_TOP + KH, clamped to [0, H]); the reader may read row rrel while
@@ -46,7 +50,10 @@ module bnnc_swg #(
 );
     localparam CF = C / SIMD;
     localparam ROW = W * CF;
-    localparam LNB = $clog2(KH + SH);
+    localparam integer LAST_ROWS = H - ((OH - 1) * SH - PAD_TOP);
+    localparam integer FIRST_ROWS = KH - PAD_TOP < H ? KH - PAD_TOP : H;
+    localparam integer ROWS = KH + SH > LAST_ROWS + FIRST_ROWS ? KH + SH : LAST_ROWS + FIRST_ROWS;
+    localparam LNB = $clog2(ROWS);
     localparam NB = 1 << LNB;
     localparam DEPTH = NB * ROW;
     localparam AB = $clog2(DEPTH);

@@ -104,8 +104,12 @@ def test_graph_estimate_ii_fps_latency_and_dma():
     dma = est.layers[-1]
     assert dma.cycles == 13          # 49 words of 16 bits = 784 bits in 64-bit beats; output 16 x 1 byte smaller
     assert est.ii_cycles == 784 and est.bottleneck.name == "a"
-    assert est.fps == pytest.approx(200e6 / 784) and est.latency_cycles == 784 + 128 + 13
-    assert est.latency_us == pytest.approx((784 + 128 + 13) / 200.0)
+    # latency (compiler.latency): a's 49 input words arrive in cycles 0..48, then its 15 further neuron folds
+    # of 49 steps (+2 pipeline) -> last output at 785; b needs all 64 of them, then its own 15 folds of 8
+    # steps (+2) -> 907; +1 (first to last word inclusive), + the DMA stage
+    assert est.fps == pytest.approx(200e6 / 784) and est.pipeline_latency == (48 + 15 * 49 + 2) + 15 * 8 + 2 + 1
+    assert est.latency_cycles == est.pipeline_latency + 13 < 784 + 128 + 13
+    assert est.latency_us == pytest.approx(est.latency_cycles / 200.0)
     # words are padded to whole bytes: 7 bipolar elements still take a byte -> 112 bytes = 14 beats of 64 bit
     assert cost.dma_cost(graph(mvtu("p", mw=784, mh=64, simd=7)), 64).cycles == 14
     assert cost.dma_cost(graph(mvtu("p", mw=784, mh=64, simd=7)), 128).cycles == 7
@@ -139,9 +143,33 @@ def test_rtl_target_models_the_rtl_memories_and_registers():
     assert w.depth <= RTL_ROM_LOGIC_DEPTH and w.style == "logic" and w.bram18 == 0 and w.lut == 32
     assert rw.resources.ff >= 32                              # the ROM's synchronous read register
     s = estimate(graph(swg(h=8, c=4, simd=2)), target="rtl").layers[0]
-    assert [(m.role, m.depth) for m in s.memories] == [("line buffer", 4 * 8 * 2)]   # 3+1 rows -> 4, W*C/SIMD
+    # unpadded 3x3: the last output row reads 3 rows, the next frame's first needs 3 -> 6 rows -> 8, W*C/SIMD
+    assert [(m.role, m.depth) for m in s.memories] == [("line buffer", 8 * 8 * 2)]
+    p = estimate(graph(swg(h=8, c=4, simd=2, pad=(1, 1, 1, 1))), target="rtl").layers[0]
+    assert [(m.role, m.depth) for m in p.memories] == [("line buffer", 4 * 8 * 2)]   # padded: 2 + 2 rows, 3+1 -> 4
     with pytest.raises(ValueError, match="unknown cost target 'vhdl'"):
         estimate(graph(deep), target="vhdl")
+
+
+def test_rtl_target_integer_mvtu_is_structural():
+    """Integer bnnc_mvtu: per PE a balanced tree of SIMD-1 carry-chain adders, each as wide as the sums below it
+    (capped at the accumulator), LUT products unless both operands reach DSP_MIN_BITS (then one DSP48 per lane
+    and no tree or product LUTs); more thresholds cost comparators."""
+    from compiler.kinds.mvtu import rtl_product_luts, rtl_tree_luts
+
+    assert rtl_tree_luts(16, 5, 9) == 8 * 6 + 4 * 7 + 2 * 8 + 9       # leaves 5 bits, root capped at AW 9
+    assert rtl_tree_luts(6, 4, 12) == 7 + 6 + 6 + 5 + 5 and rtl_tree_luts(1, 4, 8) == 0
+    assert rtl_product_luts("UINT2", "INT2") < rtl_product_luts("UINT3", "INT3") < rtl_product_luts("INT3", "INT4")
+
+    def rtl(**kw):
+        return estimate(graph(mvtu(mw=64, mh=32, pe=4, acc="INT12", **kw)), target="rtl").layers[0].resources
+
+    w2a2, w2a2_wide = rtl(simd=8, idt="UINT2", wdt="INT2", odt="UINT2", n_thr=3), \
+        rtl(simd=16, idt="UINT2", wdt="INT2", odt="UINT2", n_thr=3)
+    assert w2a2.dsp == 0 and w2a2_wide.lut - w2a2.lut >= 4 * 8 * rtl_product_luts("UINT2", "INT2")
+    assert rtl(simd=8, idt="UINT2", wdt="INT2", odt="UINT4", n_thr=15).lut > w2a2.lut
+    w4a4 = rtl(simd=8, idt="INT4", wdt="INT4", odt="UINT2", n_thr=3)
+    assert w4a4.dsp == 4 * 8 and w4a4.lut < w2a2.lut
 
 
 def test_rtl_target_windows_and_pools():

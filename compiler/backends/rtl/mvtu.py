@@ -5,7 +5,7 @@ import numpy as np
 
 from compiler.backends.rtl.common import PARAMS_DIR, Emitted, hex_rom, instance, kind_code, module_name, word_bits
 from compiler.datatypes import element_bits as bits, signed_bits
-from compiler.kinds.mvtu import accumulator_bits
+from compiler.kinds.mvtu import accumulator_bits, dsp_products
 from compiler.kinds.activation import threshold_table
 from compiler.backends.rtl.registry import emitter
 from compiler.ir import IRError, Layer
@@ -40,7 +40,8 @@ def emit(layer: Layer, index: int) -> Emitted:
               "W_KIND": kind_code(a["weight_dtype"]), "OB": ob, "AW": aw, "NT": nt, "TB": tb,
               "XNOR": int(xnor), "NOACT": int(noact), "OUT_BIAS": int(a.get("out_bias", 0)),
               "OUT_BIPOLAR": int(layer.out_dtype == "BIPOLAR"),
-              "WFILE": f"{PARAMS_DIR}/{name}_weights.hex", "TFILE": f"{PARAMS_DIR}/{name}_thresholds.hex"}
+              "WFILE": f"{PARAMS_DIR}/{name}_weights.hex", "TFILE": f"{PARAMS_DIR}/{name}_thresholds.hex",
+              "MUL_DSP": int(dsp_products(layer))}
     text = instance("bnnc_mvtu", params, name, word_bits(layer, "in"), word_bits(layer, "out"),
                     f"layer {layer.name!r}: MVTU MW={mw} MH={mh} pe={pe} simd={simd} "
                     f"{'xnor' if xnor else 'mac'}{' noact' if noact else ''}")

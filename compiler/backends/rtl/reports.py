@@ -37,7 +37,8 @@ def rtlsim_doc(graph: DataflowGraph, project: RtlProject, rep: RtlsimReport, cos
         "mismatched_frames": rep.mismatched_frames, "first_mismatch": rep.first_mismatch,
         "cycles_per_frame": rep.cycles_per_frame, "latency_cycles": rep.latency_cycles,
         "estimated_cycles_per_frame": max(l.cycles for l in hw),
-        "estimated_latency_cycles": sum(l.cycles for l in hw),
+        "estimated_latency_cycles": cost.pipeline_latency if cost.pipeline_latency is not None
+        else sum(l.cycles for l in hw),
         "estimated_cycles_per_frame_with_dma": cost.ii_cycles,
         "bottleneck_estimate": max(hw, key=lambda l: l.cycles).name,
         "total_cycles": rep.total_cycles, "seed": seed, "stall_seed": stall_seed,

@@ -32,10 +32,11 @@ def xnor_graph():
 
 
 def w2a2_graph():
-    """W2A2: INT2 weights on UINT2/INT2 activations, 3 thresholds, per-row and broadcast thresholds, bias."""
+    """W2A2: INT2 weights on UINT2/INT2 activations, 3 thresholds, per-row and broadcast thresholds, bias; SIMD 6
+    (an unbalanced adder tree), 1 and 8."""
     rng = np.random.default_rng(11)
     return _g("w2a2", [irgraphs.mvtu("fc0", rng, (), 24, 12, "UINT2", "INT2", "INT2", nt=3, out_bias=-2,
-                                     pe=3, simd=4),
+                                     pe=3, simd=6),
                        irgraphs.mvtu("fc1", rng, (), 12, 8, "INT2", "INT2", "UINT2", nt=3, pe=8, simd=1,
                                      broadcast=True),
                        irgraphs.mvtu("fc2", rng, (), 8, 6, "UINT2", "INT2", None, pe=2, simd=8)])

@@ -1,6 +1,6 @@
 """A residual block written with raw Brevitas (two 3x3 convs + skip add, tests/compiler/test_residual.py),
 compiled, verified against QONNX, folded for Pynq-Z1, then its RTL co-simulated in Verilator: bit-exact on 50
-frames, cycles per frame within 5 % of the cost model, no deadlock, and rtlsim.json reports how full each
+frames, cycles per frame within 5 % of the cost model, first-frame latency within 10 %, no deadlock, and rtlsim.json reports how full each
 branch FIFO got beside compiler/fifo.py's depth."""
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ def test_residual_block_rtlsim(residual):
     doc = rtlsim_doc(g, proj, rep, estimate(g, target="rtl"), "verilator", 0, None)
     est = doc["estimated_cycles_per_frame"]
     assert abs(rep.cycles_per_frame - est) <= 0.05 * est, (rep.cycles_per_frame, est)
+    # first-frame latency (compiler.latency: stages overlap, the join waits for the longer branch) against
+    # the measured one; the sum of the stages' cycles is 2.5x it
+    lat = doc["estimated_latency_cycles"]
+    assert abs(rep.latency_cycles - lat) <= 0.10 * lat, (rep.latency_cycles, lat)
     computed = branch_fifo_depths(g)
     branch = [f for f in doc["fifos"] if f["role"] == "branch"]
     add = next(l for l in g.layers if l.kind == "AddStreams")
