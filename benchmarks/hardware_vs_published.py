@@ -29,11 +29,10 @@ usage: python benchmarks/hardware_vs_published.py [WORK_DIR] [--models lfc-w1a1,
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from _rtl_runs import build_model, mvtu_folding, parse_model, results, rtlsim_and_synth
+from _rtl_runs import build_model, mvtu_folding, parse_model, rtlsim_and_synth, sweep_rows
 
 CLOCK_MHZ = 100.0
 REPO = "https://github.com/Xilinx/BNN-PYNQ (commit d39c1c7)"
@@ -55,14 +54,14 @@ BNN_PYNQ_FOLDING = {
 }
 
 
-def run(work: Path, model: str, frames: int) -> dict:
+def measure(work: Path, model: str, frames: int) -> tuple[dict, dict]:
     if model not in BNN_PYNQ_FOLDING:
         raise SystemExit(f"{model}: no BNN-PYNQ design known (one of {', '.join(BNN_PYNQ_FOLDING)})")
     parse_model(model)
     # no --board: the folding is BNN-PYNQ's, not checked against our budget estimate; synth targets xc7z020
     out = build_model(work, model, lambda g: mvtu_folding(g, BNN_PYNQ_FOLDING[model], model),
                       ("--clock-mhz", str(CLOCK_MHZ)))
-    return make_row(model, *rtlsim_and_synth(out, frames, board="Pynq-Z2"))
+    return rtlsim_and_synth(out, frames, board="Pynq-Z2")
 
 
 def make_row(model: str, sim: dict, syn: dict) -> dict:
@@ -85,17 +84,7 @@ def make_row(model: str, sim: dict, syn: dict) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("work", nargs="?", default="runs/hardware_vs_published")
-    ap.add_argument("--models", default="lfc-w1a1,cnv-w1a1,cnv-w1a2,cnv-w2a2")
-    ap.add_argument("--frames", type=int, default=50)
-    ap.add_argument("--table", action="store_true", help="print the saved results of --models, run nothing")
-    args = ap.parse_args()
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    models = args.models.split(",")
-    rows = ([make_row(m, *results(work / m)) for m in models] if args.table
-            else [run(work, m, args.frames) for m in models])
+    work, rows = sweep_rows("runs/hardware_vs_published", "lfc-w1a1,cnv-w1a1,cnv-w1a2,cnv-w2a2", measure, make_row)
     (work / "hardware_vs_published.json").write_text(json.dumps({"clock_mhz": CLOCK_MHZ, "rows": rows}, indent=1))
     print(f"\n{'':9} | {'ours (rtlsim, Yosys; est. = cost model)':^60} | {'published (BNN-PYNQ)':^58} |")
     print(f"{'model':9} | {'mism.':>5} {'cyc/frame':>9} {'est.':>9} {'FPS@100MHz':>10} {'LUT':>7} {'FPS/LUT':>8} | "
