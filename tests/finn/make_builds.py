@@ -33,7 +33,7 @@ MODELS = {
 # 3x3 (padded, one strided) + pointwise 1x1, 4-bit, global average pool (ReduceMean), FC; pools: TruncAvgPool2d
 # (AveragePool + Trunc), AvgPool2d, a padded depthwise conv and a global average pool.
 TEST_MODELS = {
-    "residual": ("test_residual", lambda m: m.randomize_bn(m.ResBlock(4, 1), 1), (4, 6, 6)),
+    "residual": ("brevitas_models", lambda m: m.randomize_bn(m.ResBlock(4, 1), 1), (4, 6, 6)),
     "mobilenet": ("test_frontend_pools_depthwise", lambda m: m.mobilenet_v1_style(), (3, 16, 16)),
     "pools": ("test_frontend_pools_depthwise", lambda m: m.pools_model(), (2, 14, 14)),
 }
