@@ -22,16 +22,16 @@ from cpu_time import pytest_runtest_protocol  # noqa: F401  (CPU time per test i
 # Modules whose tests take a minute or more of CPU (Verilator/g++/FINN builds, training). They run first, so the
 # longest work starts first and the last tests to run are short (make test hands out tests in collection order:
 # --dist loadgroup, see group_module_fixture_users). Add a module here when it is that slow; see tests/README.md.
-HEAVY_FIRST = (                                  # heaviest module first
+HEAVY_FIRST = (                                  # longest single tests first, then the heaviest modules
+    "tests/compiler/test_property",             # random models and DAGs against QONNX, a C-sim sample
+    "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
     "tests/finn/",                              # FINN on each model, in its own venv
     "tests/backends/rtl/",                      # one Verilator build per design
-    "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
-    "tests/compiler/test_property",             # random models and DAGs against QONNX, a C-sim sample
-    "tests/boards/test_rtlsim_backend.py",
-    "tests/hls_lib/",                           # one g++ C-sim build per graph
-    "tests/compiler/test_csim",
     "tests/compiler/test_frontend_pools_depthwise.py",
     "tests/compiler/test_resnet18.py",
+    "tests/hls_lib/",                           # one g++ C-sim build per graph
+    "tests/compiler/test_csim",
+    "tests/boards/test_rtlsim_backend.py",
     "tests/compiler/test_residual.py",
     "tests/bnnc/test_compress_cmd.py",
 )
