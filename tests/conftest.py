@@ -20,8 +20,8 @@ import pytest
 from cpu_time import pytest_runtest_protocol  # noqa: F401  (CPU time per test into $BNNC_TEST_CPU_LOG, if set)
 
 # Modules whose tests take a minute or more of CPU (Verilator/g++/FINN builds, training). They run first, so the
-# longest work starts first and the last tests to run are short (make test hands out tests in collection order:
-# --dist loadgroup, see group_module_fixture_users). Add a module here when it is that slow; see tests/README.md.
+# longest work starts first and the last tests to run are short (make test hands out tests one at a time in collection
+# order: --dist loadgroup --no-loadscope-reorder). Add a module here when it is that slow; see tests/README.md.
 HEAVY_FIRST = (                                  # longest single tests first, then the heaviest modules
     "tests/compiler/test_property",             # random models and DAGs against QONNX, a C-sim sample
     "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
@@ -37,35 +37,9 @@ HEAVY_FIRST = (                                  # longest single tests first, t
 )
 
 
-def _shared_fixture_key(item) -> str | None:
-    """Which module- (or class/package-) scoped fixture instances `item` uses: their names, with the parameter
-    index of a parametrized one; None when it uses none. Reads pytest's per-test fixture table (no public API
-    gives a fixture's scope at collection time)."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return None
-    params = getattr(getattr(item, "callspec", None), "indices", {})
-    shared = [f"{name}{'=' + str(params[name]) if name in params else ''}"
-              for name, defs in info.name2fixturedefs.items()
-              if defs and defs[-1].scope in ("module", "class", "package")]
-    return ",".join(sorted(shared)) or None
-
-
-def group_module_fixture_users(items) -> None:
-    """Under --dist loadgroup (make test), the tests of one module that share a module-scoped fixture instance
-    (a g++/Verilator build, a trained model) run on one worker, one after the other: split over two workers,
-    both would set the fixture up and the second would wait on the build cache's lock. Every other test is
-    handed out on its own, in collection order (heaviest first), to whichever worker is free."""
-    for item in items:
-        key = _shared_fixture_key(item)
-        if key is not None:
-            item.add_marker(pytest.mark.xdist_group(f"{item.nodeid.split('::')[0]}:{key}"))
-
-
-@pytest.hookimpl(tryfirst=True)         # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     """Heavy modules first (stable: the order inside each group stays the collection order, identical on every
-    xdist worker as xdist requires), module-fixture users grouped (group_module_fixture_users)."""
+    xdist worker as xdist requires)."""
     root = str(config.rootpath)
 
     def rank(item) -> int:
@@ -73,7 +47,6 @@ def pytest_collection_modifyitems(config, items):
         return next((i for i, p in enumerate(HEAVY_FIRST) if rel.startswith(p)), len(HEAVY_FIRST))
 
     items.sort(key=rank)
-    group_module_fixture_users(items)
 
 
 @pytest.fixture(scope="session")
