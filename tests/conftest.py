@@ -20,8 +20,8 @@ import pytest
 from cpu_time import pytest_runtest_protocol  # noqa: F401  (CPU time per test into $BNNC_TEST_CPU_LOG, if set)
 
 # Modules whose tests take a minute or more of CPU (Verilator/g++/FINN builds, training). They run first, so the
-# longest work starts first and the last tests to run are short (make test hands out tests one at a time in collection
-# order: --dist loadgroup --no-loadscope-reorder). Add a module here when it is that slow; see tests/README.md.
+# longest work starts first on the first xdist worker (make test: --dist worksteal) instead of being stolen last by
+# the other. Add a module here when it is that slow; see tests/README.md.
 HEAVY_FIRST = (                                  # longest single tests first, then the heaviest modules
     "tests/compiler/test_property",             # random models and DAGs against QONNX, a C-sim sample
     "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
