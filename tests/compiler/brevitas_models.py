@@ -79,6 +79,33 @@ def cnn(w: int, a: int, chans=(4, 6), in_ch=2, size=8, pad=0, pool_before_act=Fa
     return randomize_bn(nn.Sequential(*layers), seed, negative)
 
 
+class ResBlock(nn.Module):
+    """Residual blocks on a `size` x `size` image, 4-bit: x -> [conv3x3 -> BN -> q -> conv3x3 -> BN -> q] + x ->
+    QuantReLU, `blocks` times, then an FC to 5 classes (tests/compiler/test_residual.py, the RTL residual tests,
+    the FINN tier and benchmarks/rtl_branch_fifos.py)."""
+
+    def __init__(self, c: int, blocks: int = 1, size: int = 6):
+        super().__init__()
+        q = lambda: qnn.QuantIdentity(act_quant=act_quant(4), return_quant_tensor=True)  # noqa: E731
+        self.inq = q()
+        self.body = nn.ModuleList()
+        for _ in range(blocks):
+            self.body.append(nn.ModuleDict({
+                "c1": qnn.QuantConv2d(c, c, 3, padding=1, bias=False, weight_quant=weight_quant(4)),
+                "b1": nn.BatchNorm2d(c), "q1": q(),
+                "c2": qnn.QuantConv2d(c, c, 3, padding=1, bias=False, weight_quant=weight_quant(4)),
+                "b2": nn.BatchNorm2d(c), "q2": q(),
+                "out": qnn.QuantReLU(act_quant=act_quant(4), return_quant_tensor=True)}))
+        self.fc = qnn.QuantLinear(c * size * size, 5, bias=False, weight_quant=weight_quant(4))
+
+    def forward(self, x):
+        x = self.inq(x)
+        for b in self.body:
+            y = b["q2"](b["b2"](b["c2"](b["q1"](b["b1"](b["c1"](x))))))
+            x = b["out"](y + x)
+        return self.fc(torch.flatten(x, 1))
+
+
 def export(model: nn.Module, path, in_shape) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

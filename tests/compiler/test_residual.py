@@ -4,40 +4,13 @@ for a board with the skip FIFO sized from the cycle model, C-simulated bit-exact
 and a linear graph.json keeps its old form."""
 import json
 
-import brevitas.nn as qnn
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
-from brevitas_models import compile_and_verify, export, randomize_bn
-from bnn.quant import act_quant, weight_quant
+from brevitas_models import ResBlock, compile_and_verify, export, randomize_bn
 from compiler.errors import IRError
 from compiler.ir import DataflowGraph
-
-
-class ResBlock(nn.Module):
-    """x -> [conv3x3 -> BN -> q -> conv3x3 -> BN -> q] + x -> QuantReLU; then (optionally) a second block."""
-
-    def __init__(self, c: int, blocks: int = 1):
-        super().__init__()
-        self.inq = qnn.QuantIdentity(act_quant=act_quant(4), return_quant_tensor=True)
-        self.body = nn.ModuleList()
-        for _ in range(blocks):
-            self.body.append(nn.ModuleDict({
-                "c1": qnn.QuantConv2d(c, c, 3, padding=1, bias=False, weight_quant=weight_quant(4)),
-                "b1": nn.BatchNorm2d(c), "q1": qnn.QuantIdentity(act_quant=act_quant(4), return_quant_tensor=True),
-                "c2": qnn.QuantConv2d(c, c, 3, padding=1, bias=False, weight_quant=weight_quant(4)),
-                "b2": nn.BatchNorm2d(c), "q2": qnn.QuantIdentity(act_quant=act_quant(4), return_quant_tensor=True),
-                "out": qnn.QuantReLU(act_quant=act_quant(4), return_quant_tensor=True)}))
-        self.fc = qnn.QuantLinear(c * 36, 5, bias=False, weight_quant=weight_quant(4))
-
-    def forward(self, x):
-        x = self.inq(x)
-        for b in self.body:
-            y = b["q2"](b["b2"](b["c2"](b["q1"](b["b1"](b["c1"](x))))))
-            x = b["out"](y + x)
-        return self.fc(torch.flatten(x, 1))
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["one_block", "two_blocks"])

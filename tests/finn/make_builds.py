@@ -9,7 +9,6 @@ Usage: python tests/finn/make_builds.py OUT_DIR [--frames 20] [--only tfc_w1a1,.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch
 
 from bnn.export import export_qonnx
 from bnn.topologies import build
+from bnnc import main as bnnc_main
 
 # name -> (topology, weight bits, act bits, in_channels, per-frame input shape, top-k LabelSelect or None)
 MODELS = {
@@ -33,7 +33,7 @@ MODELS = {
 # 3x3 (padded, one strided) + pointwise 1x1, 4-bit, global average pool (ReduceMean), FC; pools: TruncAvgPool2d
 # (AveragePool + Trunc), AvgPool2d, a padded depthwise conv and a global average pool.
 TEST_MODELS = {
-    "residual": ("test_residual", lambda m: m.randomize_bn(m.ResBlock(4, 1), 1), (4, 6, 6)),
+    "residual": ("brevitas_models", lambda m: m.randomize_bn(m.ResBlock(4, 1), 1), (4, 6, 6)),
     "mobilenet": ("test_frontend_pools_depthwise", lambda m: m.mobilenet_v1_style(), (3, 16, 16)),
     "pools": ("test_frontend_pools_depthwise", lambda m: m.pools_model(), (2, 14, 14)),
 }
@@ -101,7 +101,7 @@ def randomize_bn(model: torch.nn.Module, seed: int) -> torch.nn.Module:
     return model.eval()
 
 
-def make(name: str, out: Path, frames: int, bnnc: str, board: str) -> Path:
+def make(name: str, out: Path, frames: int, board: str) -> Path:
     if name in IR_GRAPHS:
         return make_ir(name, out, frames)
     folder = out / name
@@ -121,8 +121,12 @@ def make(name: str, out: Path, frames: int, bnnc: str, board: str) -> Path:
         onnx_path = export_qonnx(model, src / f"{name}.onnx", shape, dynamo=False)
         x = np.random.default_rng(2).random((frames, *shape), dtype=np.float32)
     np.save(src / f"{name}_inputs.npy", x)
-    subprocess.run([bnnc, "compile", str(onnx_path), "-o", str(folder), "--verify-inputs",
-                    str(src / f"{name}_inputs.npy"), "--num-random", "4", "--board", board, *(["--topk", str(topk)] if topk else [])], check=True)
+    # `bnnc compile` in this process (a subprocess would import bnnc, onnx and qonnx again for every model)
+    rc = bnnc_main(["compile", str(onnx_path), "-o", str(folder), "--verify-inputs", str(src / f"{name}_inputs.npy"),
+                    "--num-random", "4", "--board", board, *(["--topk", str(topk)] if topk else [])],
+                   standalone_mode=False)
+    if rc:
+        raise SystemExit(f"bnnc compile of {name} failed (exit {rc})")
     np.save(folder / "finn_inputs.npy", x)   # written after the atomic build: the inputs FINN replays
     from compiler.hostops import run_pre
     from compiler.ir import DataflowGraph
@@ -140,11 +144,10 @@ def main(argv: list[str] | None = None) -> None:
     names = [*MODELS, *TEST_MODELS, *IR_GRAPHS]
     p.add_argument("--only", default=",".join(names), help="comma-separated subset of " + ", ".join(names))
     a = p.parse_args(argv)
-    bnnc = str(Path(sys.executable).with_name("bnnc"))
     for name in a.only.split(","):
         if name not in names:
             raise SystemExit(f"unknown model {name!r}; choose from {', '.join(names)}")
-        print(f"built {make(name, a.out, a.frames, bnnc, a.board)}", flush=True)
+        print(f"built {make(name, a.out, a.frames, a.board)}", flush=True)
 
 
 if __name__ == "__main__":

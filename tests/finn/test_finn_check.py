@@ -11,10 +11,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from bnnc import main as bnnc_main
+from compiler.finn_compare import main as finn_compare
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 FINN_PY = Path(os.environ.get("BNNC_FINN_VENV", ROOT / ".venv-finn")) / "bin" / "python"
+sys.path.insert(0, str(HERE))
+import make_builds  # noqa: E402  (tests/finn/make_builds.py)
 
 pytestmark = pytest.mark.skipif(not FINN_PY.exists(), reason=f"no FINN venv at {FINN_PY.parent.parent} "
                                 "(create it with `make finn-setup`)")
@@ -25,6 +31,12 @@ pytestmark = pytest.mark.skipif(not FINN_PY.exists(), reason=f"no FINN venv at {
 FINN_OPS = {"residual": {"DuplicateStreams", "ElementwiseAdd", "Thresholding", "FMPadding"},
             "mobilenet": {"VVAU", "GlobalAccPool", "Thresholding", "FMPadding"},
             "pools": {"Pool", "VVAU", "GlobalAccPool", "Thresholding"}}
+
+
+def _make(out: Path, names: list[str]) -> None:
+    """tests/finn/make_builds.py, in this process: a subprocess spent ~7 CPU-s per test importing torch, Brevitas
+    and bnnc again (its `bnnc compile` still runs as the CLI, in a subprocess)."""
+    make_builds.main([str(out), "--only", ",".join(names)])
 
 
 def _check(folders) -> dict:
@@ -73,8 +85,7 @@ def _layers_compared(folder: Path, res: dict) -> None:
 
 def _compare(folders) -> None:
     """FINN's estimate lands beside ours in each build's report, every FINN node attributed to one of our layers."""
-    subprocess.run([sys.executable, "-m", "compiler.finn_compare", *map(str, folders)], check=True, cwd=ROOT,
-                   capture_output=True)
+    assert finn_compare([str(f) for f in folders]) == 0      # python -m compiler.finn_compare, in this process
     for folder in folders:
         est = json.loads((folder / "finn_estimate.json").read_text())
         assert est["total"]["LUT"] > 0
@@ -86,8 +97,7 @@ def _compare(folders) -> None:
 @pytest.mark.parametrize("name", ["tfc_w1a1", "tfc_w2a2", "cnv_w1a1", "tfc_w1a1_top2"])
 def test_finn_accepts_export(tmp_path, name):
     """One model per test (xdist spreads them over workers without building any twice)."""
-    subprocess.run([sys.executable, str(HERE / "make_builds.py"), str(tmp_path), "--only", name], check=True,
-                   capture_output=True)
+    _make(tmp_path, [name])
     folder = tmp_path / name
     res = _check([folder])[name]
     assert res["execution"]["frames"] == 20 and res["execution"]["mismatches"] == 0
@@ -96,9 +106,9 @@ def test_finn_accepts_export(tmp_path, name):
     # FINN's own folding config (node names as FINN gives them) comes back through bnnc compile --folding
     hw = json.loads((folder / "finn_hw_config.json").read_text())
     assert not set(hw) & set(json.loads((folder / "finn_folding.json").read_text())) - {"Defaults"}
-    bnnc = str(Path(sys.executable).with_name("bnnc"))
-    subprocess.run([bnnc, "compile", str(tmp_path / ".src" / f"{name}.onnx"), "-o", str(tmp_path / "back"),
-                    "--folding", str(folder / "finn_hw_config.json")], check=True, capture_output=True)
+    r = CliRunner().invoke(bnnc_main, ["compile", str(tmp_path / ".src" / f"{name}.onnx"), "-o",
+                                       str(tmp_path / "back"), "--folding", str(folder / "finn_hw_config.json")])
+    assert r.exit_code == 0, r.output
     assert (json.loads((tmp_path / "back" / "finn_folding.json").read_text())
             == json.loads((folder / "finn_folding.json").read_text()))
 
@@ -108,8 +118,7 @@ def test_finn_accepts_branch_depthwise_and_pool_exports(tmp_path):
     make_builds run and checked by one FINN process (the FINN tier's time); every FINN check passes, FINN's
     execution equals QONNX's on 20 inputs, and the folding comes back from FINN's own config."""
     names = list(FINN_OPS)
-    subprocess.run([sys.executable, str(HERE / "make_builds.py"), str(tmp_path), "--only", ",".join(names)],
-                   check=True, capture_output=True)
+    _make(tmp_path, names)
     folders = [tmp_path / n for n in names]
     res = _check(folders)
     for n, folder in zip(names, folders):
@@ -128,8 +137,7 @@ def test_finn_runs_ir_graphs(tmp_path):
     noact VVAU and pools; FINN's execution == bnnc's simulator exactly, one partition, SpecializeLayers runs, and
     their hand-set folding (PE/SIMD up to 8 on every new kind) comes back from FINN's own config."""
     names = ["ir_residual", "ir_ties", "ir_pools"]
-    subprocess.run([sys.executable, str(HERE / "make_builds.py"), str(tmp_path), "--only", ",".join(names)],
-                   check=True, capture_output=True)
+    _make(tmp_path, names)
     res = _check([tmp_path / n for n in names])
     for n in names:
         assert res[n]["execution"]["mismatches"] == 0 and res[n]["execution"]["reference"] == "bnnc simulator"

@@ -1,37 +1,14 @@
-"""The residual block of tests/compiler/test_residual.py (raw Brevitas: x -> [conv3x3 -> BN -> q -> conv3x3 ->
-BN -> q] + x -> QuantReLU, one or two blocks, then an FC), compiled and folded for a board; shared by the RTL
-residual test and benchmarks/rtl_branch_fifos.py."""
+"""The residual block of tests/compiler (brevitas_models.ResBlock, raw Brevitas: x -> [conv3x3 -> BN -> q ->
+conv3x3 -> BN -> q] + x -> QuantReLU, one or two blocks, then an FC), compiled and folded for a board; shared by
+the RTL residual test and benchmarks/rtl_branch_fifos.py."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import brevitas.nn as qnn
 import torch
 from torch import nn
 
-from bnn.quant import act_quant, weight_quant
-
-
-class ResBlock(nn.Module):
-    def __init__(self, c: int, blocks: int = 1, size: int = 6):
-        super().__init__()
-        self.inq = qnn.QuantIdentity(act_quant=act_quant(4), return_quant_tensor=True)
-        self.body = nn.ModuleList()
-        for _ in range(blocks):
-            self.body.append(nn.ModuleDict({
-                "c1": qnn.QuantConv2d(c, c, 3, padding=1, bias=False, weight_quant=weight_quant(4)),
-                "b1": nn.BatchNorm2d(c), "q1": qnn.QuantIdentity(act_quant=act_quant(4), return_quant_tensor=True),
-                "c2": qnn.QuantConv2d(c, c, 3, padding=1, bias=False, weight_quant=weight_quant(4)),
-                "b2": nn.BatchNorm2d(c), "q2": qnn.QuantIdentity(act_quant=act_quant(4), return_quant_tensor=True),
-                "out": qnn.QuantReLU(act_quant=act_quant(4), return_quant_tensor=True)}))
-        self.fc = qnn.QuantLinear(c * size * size, 5, bias=False, weight_quant=weight_quant(4))
-
-    def forward(self, x):
-        x = self.inq(x)
-        for b in self.body:
-            y = b["q2"](b["b2"](b["c2"](b["q1"](b["b1"](b["c1"](x))))))
-            x = b["out"](y + x)
-        return self.fc(torch.flatten(x, 1))
+from brevitas_models import ResBlock    # tests/compiler (on sys.path: tests/backends/rtl/conftest.py, the benchmark)
 
 
 def residual_graph(work: Path, blocks: int = 1, channels: int = 4, size: int = 6, board: str = "Pynq-Z1"):
