@@ -2,7 +2,7 @@
 integer-MVTU kinds: one-layer designs at several sizes, synthesized by Yosys (synth_xilinx xc7, `bnnc synth`'s flow), each
 unit (the layer, its width converter and output FIFO) beside `estimate(graph, target="rtl")`.
 
-usage: python benchmarks/rtl_calibrate_kinds.py [WORK_DIR] [--kinds VVAU,AvgPool,MaxPool,MVTU]
+usage: python benchmarks/rtl_calibrate_kinds.py [WORK_DIR] [--kinds VVAU,AvgPool,MaxPool,MVTU] [--names SUBSTR,...]
 The configurations span PE, SIMD, channels, kernel, datatypes (MVTU: 2..4-bit, signed and unsigned, +-1 weights,
 DSP lanes) and the global / disjoint / overlapping pool paths;
 docs/cost_model.md records the table this prints.
@@ -92,7 +92,10 @@ CONFIGS = {
              mvtu(64, 32, "UINT4", "INT2", "UINT4", 2, 32, nt=15), mvtu(64, 16, "UINT2", "UINT2", "UINT2", 2, 8),
              mvtu(128, 64, "UINT2", "BIPOLAR", "UINT2", 8, 16), mvtu(64, 32, "INT3", "INT4", None, 4, 8),
              mvtu(96, 24, "UINT2", "INT2", "UINT2", 3, 12), mvtu(64, 32, "INT4", "INT4", "INT4", 4, 16, nt=15),
-             mvtu(32, 64, "UINT2", "INT2", "UINT2", 32, 4)],
+             mvtu(32, 64, "UINT2", "INT2", "UINT2", 32, 4),
+             # held out of the fit (products of more than 6 code bits)
+             mvtu(64, 10, "INT2", "INT8", "UINT2", 10, 8), mvtu(64, 32, "INT8", "BIPOLAR", "UINT2", 4, 16),
+             mvtu(64, 32, "UINT4", "INT3", "UINT4", 4, 8, nt=15)],
 }
 
 
@@ -100,11 +103,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("work", nargs="?", default="runs/rtl_calibrate_kinds")
     ap.add_argument("--kinds", default=",".join(CONFIGS))
+    ap.add_argument("--names", default="", help="only the designs whose name contains one of these (comma-separated)")
     args = ap.parse_args()
+    only = [n for n in args.names.split(",") if n]
     work = Path(args.work)
     rows = []
     for kind in args.kinds.split(","):
         for layer in CONFIGS[kind]:
+            if only and not any(n in layer.name for n in only):
+                continue
             g = DataflowGraph(layer.name, [layer], InputSpec(tuple(layer.in_shape), layer.in_dtype),
                               OutputSpec(tuple(layer.out_shape)))
             g.validate()

@@ -34,7 +34,7 @@ from compiler.ir import DataflowGraph, Layer, stream_edges
 
 from compiler.resources import (BRAM18_MODES, DSP_MIN_BITS, FF_PER_LUT, FIFO_DEPTH, LUTRAM_DEPTH,  # noqa: F401
                                 LUTRAM_MAX_BITS, SHELL, SRL_DEPTH, XNOR_LUT_PER_LANE, LayerCost, Memory, bits,
-                                bram18_count, fifo_luts, lutram_luts)
+                                bram18_count, ceil_log2, fifo_luts, lutram_luts)
 
 #: control-logic LUTs per kind (each kind module owns its constant; this view is for reports and tests)
 CTRL_LUT = {k.name: k.ctrl_lut for k in kinds.all()}
@@ -113,14 +113,37 @@ def dma_cost(graph: DataflowGraph, dma_bits: int = 64) -> LayerCost:
                      [f"in {cin} + out {cout} cycles at {dma_bits} bit/cycle"])
 
 
-def dwc_cost(prev: Layer, cur: Layer) -> Resources | None:
+# bnnc_dwc (hls/rtl) as Yosys 0.23 maps it (benchmarks/rtl_dwc.py, xc7): LUTs of the integer-ratio paths and of
+# the general path's variable shifter, per bit of the wider word
+RTL_DWC_DOWN_LUT_PER_BIT, RTL_DWC_DOWN_LUT = 0.65, 4     # IN = K*OUT: K:1 output mux, per input-word bit
+RTL_DWC_UP_LUT = 7                                       # OUT = K*IN: a shift register with enables, a counter
+RTL_DWC_ANY_LUT_PER_BIT = 5.3                            # otherwise
+
+
+def dwc_cost(prev: Layer, cur: Layer, target: str = "hls") -> Resources | None:
     """Stream width converter needed when prev's output word and cur's input word hold different element
-    counts (docs/ir.md: words carry pe / simd elements): a register of both widths plus an output mux."""
+    counts (docs/ir.md: words carry pe / simd elements): a register of both widths plus an output mux. On the
+    RTL target: bnnc_dwc as synthesized (integer ratios cheap, others a shifter) plus the FIFO the RTL puts
+    after it in front of a single-input layer."""
     e_out, e_in = stream_elems(prev, "out"), stream_elems(cur, "in")
     if e_out == e_in:
         return None
     w_out, w_in = e_out * bits(prev.out_dtype), e_in * bits(cur.in_dtype)
-    return Resources(lut=max(w_out, w_in), ff=w_out + w_in)
+    if target != "rtl":
+        return Resources(lut=max(w_out, w_in), ff=w_out + w_in)
+    from compiler.backends.rtl.project import input_fifo_depth
+    from compiler.resources import rtl_fifo
+
+    if e_out % e_in == 0:
+        lut = RTL_DWC_DOWN_LUT_PER_BIT * w_out + RTL_DWC_DOWN_LUT
+    elif e_in % e_out == 0:
+        lut = RTL_DWC_UP_LUT
+    else:
+        lut = RTL_DWC_ANY_LUT_PER_BIT * max(w_out, w_in)
+    r = Resources(lut=round(lut), ff=w_out + w_in + ceil_log2(e_out + e_in + 1))
+    if kinds.get(cur.kind).n_inputs == 1:
+        r = r + rtl_fifo(input_fifo_depth(cur), w_in)
+    return r
 
 
 def dwc_total(layers: list[Layer]) -> Resources:
@@ -141,7 +164,7 @@ def estimate(graph: DataflowGraph, clock_mhz: float = 100.0, dma_bits: int = 64,
     costs = [layer_cost(l, target) for l in graph.layers]
     index = {id(l): i for i, l in enumerate(graph.layers)}
     for prev, cur, _ in stream_edges(graph.layers):
-        extra = dwc_cost(prev, cur)
+        extra = dwc_cost(prev, cur, target)
         if extra is not None:
             i = index[id(cur)]
             costs[i].resources = costs[i].resources + extra

@@ -222,8 +222,8 @@ class MVTU(Kind):
 
     def _rtl_int_cost(self, l: LayerData) -> LayerCost:
         """Integer bnnc_mvtu, structural (docs/cost_model.md "RTL target"): per PE the SIMD products
-        (rtl_product_luts; DSP48s for dsp_products layers), the adder tree (rtl_tree_luts; in the DSP post-adders
-        for DSP lanes), the AW-bit accumulator adder and the NT comparators (rtl_window.act_luts); the weight ROM
+        (rtl_product_luts; DSP48s for dsp_products layers and for products of at least 9 bits), the adder tree
+        (rtl_tree_luts; in the DSP post-adders for dsp_products lanes), the AW-bit accumulator adder and the NT comparators (rtl_window.act_luts); the weight ROM
         (depth rule), the threshold ROM and input buffer as Yosys maps them; RTL_MVTU_CTRL_LUT and the output FIFO."""
         c = self.cost(l)
         a = l.attrs
@@ -233,16 +233,23 @@ class MVTU(Kind):
         wb, ib, ob = bits(a["weight_dtype"]), bits(l.in_dtype), bits(l.out_dtype)
         aw = accumulator_bits(l) if "weights" in l.arrays else bits(a["acc_dtype"])
         n_thr, tb = rtl_window.thresholds(l)
-        mems = [Memory("weights", nf * sf, pe * simd * wb, 1, "rtl-rom")]
+        mems = [Memory("weights", nf * sf, pe * simd * wb, 1, "rtl-rom-cost")]
         if n_thr:
             mems.append(Memory("thresholds", nf, pe * n_thr * tb, 1, "rtl-rom-cost"))
         if nf > 1:
             mems.append(Memory("input vector", sf, simd * ib, 1, "rtl-lutram"))
-        dsp = dsp_products(l)
+        xs, ws = operand_bits(l.in_dtype), operand_bits(a["weight_dtype"])
+        dsp_chain = dsp_products(l)                 # MUL_DSP: DSP products, sums in the DSP post-adders
+        # a product of the tree path that keeps >= 9 bits is a DSP48 too (Yosys' mul2dsp threshold); +-1 operands
+        # are a negation, never a multiplier
+        dsp_tree = (not dsp_chain and "BIPOLAR" not in (l.in_dtype, a["weight_dtype"])
+                    and min(xs + ws, aw) >= rtl_window.DSP_MIN_PRODUCT_BITS)
+        dsp = dsp_chain or dsp_tree
         lane = aw + rtl_window.act_luts(n_thr, aw, tb)
+        if not dsp_chain:
+            lane += rtl_tree_luts(simd, xs + ws, aw)
         if not dsp:
-            xs, ws = operand_bits(l.in_dtype), operand_bits(a["weight_dtype"])
-            lane += simd * rtl_product_luts(l.in_dtype, a["weight_dtype"]) + rtl_tree_luts(simd, xs + ws, aw)
+            lane += simd * rtl_product_luts(l.in_dtype, a["weight_dtype"])
         lut = pe * lane + RTL_MVTU_CTRL_LUT + fifo_luts(pe * ob) + sum(m.lut for m in mems)
         ff = (simd * ib * (2 if nf > 1 else 1) + pe * simd * wb + pe * aw + pe * ob
               + 3 * ceil_log2(max(2, nf * sf)) + 8 + rtl_window.FIFO_FF

@@ -151,6 +151,22 @@ def test_rtl_target_models_the_rtl_memories_and_registers():
         estimate(graph(deep), target="vhdl")
 
 
+def test_rtl_target_width_converters():
+    """bnnc_dwc on the RTL target: an integer up-conversion is a shift register (a few LUTs), a down-conversion a
+    K:1 mux (per input-word bit), any other ratio a shifter (several LUTs per bit); each plus the FIFO after it."""
+    from compiler.cost import RTL_DWC_ANY_LUT_PER_BIT, RTL_DWC_UP_LUT
+    from compiler.resources import rtl_fifo
+
+    a = mvtu("a", mw=64, mh=16, pe=8)                        # 8 BIPOLAR elements per output word
+    up = dwc_cost(a, mvtu("b", mw=16, mh=8, simd=16), "rtl")
+    down = dwc_cost(a, mvtu("b", mw=16, mh=8, simd=4), "rtl")
+    odd = dwc_cost(mvtu("a", mw=64, mh=12, pe=6), mvtu("b", mw=12, mh=8, simd=4), "rtl")    # 6 -> 4 elements
+    assert up.lut == RTL_DWC_UP_LUT + rtl_fifo(32, 16).lut
+    assert down.lut - rtl_fifo(32, 4).lut < odd.lut - rtl_fifo(32, 4).lut
+    assert odd.lut == round(RTL_DWC_ANY_LUT_PER_BIT * 6) + rtl_fifo(32, 4).lut
+    assert dwc_cost(a, mvtu("b", mw=16, mh=8, simd=4)) == cost.Resources(lut=8, ff=12)     # HLS rule unchanged
+
+
 def test_rtl_target_integer_mvtu_is_structural():
     """Integer bnnc_mvtu: per PE a balanced tree of SIMD-1 carry-chain adders, each as wide as the sums below it
     (capped at the accumulator), LUT products unless both operands reach DSP_MIN_BITS (then one DSP48 per lane
