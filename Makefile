@@ -58,7 +58,7 @@ data:
 # modules first, HEAVY_FIRST) and an idle worker steals pending tests from the busy one. (--dist loadgroup without
 # groups hands tests out one at a time: measured from cold caches it sets module fixtures up on both workers,
 # ~90 CPU-s more, for no shorter tail; see tests/README.md.)
-test: setup finn-setup
+test: setup finn-setup data
 	$(PY) -m pytest -n auto --dist worksteal -q
 
 finn-setup: $(FINN_VENV)/.installed

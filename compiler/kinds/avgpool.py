@@ -20,7 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from compiler.datatypes import datatype
 from compiler.errors import IRError
 from compiler.kinds.activation import activate, n_thresholds, threshold_plan
-from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.base import ChannelLanes, Kind, LayerData
 from compiler.kinds.finn import intermediate, no_bipolar_values, node, thresholding_node, window_sum_dtype
 from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
@@ -29,7 +29,7 @@ from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
 
 
 @register
-class AvgPool(Kind):
+class AvgPool(ChannelLanes, Kind):
     name = "AvgPool"
     attrs = {"ifm_dim": (list, tuple), "channels": int, "kernel": (list, tuple), "stride": (list, tuple),
              "pad": (list, tuple), "ofm_dim": (list, tuple), "acc_dtype": str, "out_bias": int, "noact": bool}
@@ -51,15 +51,7 @@ class AvgPool(Kind):
             raise IRError(f"{self.where(layer)}: pad {list(p)} must be 4 integers [top, left, bottom, right], each "
                           f"in 0..kernel-1 (kernel {[kh, kw]}), so that every window holds an input pixel")
         check_ofm_dim(self, layer, "ifm_dim/kernel/stride/pad")
-        if layer.attrs["noact"] and layer.out_dtype != layer.attrs["acc_dtype"]:
-            raise IRError(f"{self.where(layer)}: a noact AvgPool outputs its sum, so out_dtype must be acc_dtype "
-                          f"{layer.attrs['acc_dtype']}, got {layer.out_dtype}")
-
-    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
-        return {"pe": ("channels", int(layer.attrs["channels"]))}
-
-    def stream_key(self, side: str) -> str:
-        return "pe"
+        self.check_noact(layer, "sum")
 
     def sim_prepare(self, layer: LayerData, where: str) -> dict:
         self.check(layer)

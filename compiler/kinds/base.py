@@ -112,6 +112,12 @@ class Kind(ABC):
             can = f"only {', '.join(map(repr, WEIGHT_RAMS))}" if self.uram_weights else "none (it keeps no weights there)"
             raise IRError(f"{self.where(layer)}: attribute {WEIGHT_RAM}={ram!r} is not supported; it takes {can}")
 
+    def check_noact(self, layer: LayerData, output: str) -> None:
+        """A `noact` layer emits its `output` (sum, accumulator) itself, so its out_dtype must be acc_dtype."""
+        if layer.attrs["noact"] and layer.out_dtype != layer.attrs["acc_dtype"]:
+            raise IRError(f"{self.where(layer)}: a noact {layer.kind} outputs its {output}, so out_dtype must be "
+                          f"acc_dtype {layer.attrs['acc_dtype']}, got {layer.out_dtype}")
+
     # ---- shapes and folding -----------------------------------------------------------------------------
     @abstractmethod
     def out_shape(self, attrs: dict[str, Any]) -> tuple[int, ...] | None:
@@ -188,3 +194,17 @@ class Kind(ABC):
 
 
 PROTOCOL = tuple(n for n, v in vars(Kind).items() if getattr(v, "__isabstractmethod__", False))
+
+
+class ChannelLanes:
+    """Mixin (before Kind in the bases) for kinds that fold only PE over one channel attribute and carry PE channels
+    per stream word in and out (pools, VVAU, Thresholding, the stream kinds)."""
+
+    #: the attribute PE must divide
+    lanes: str = "channels"
+
+    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
+        return {"pe": (self.lanes, int(layer.attrs[self.lanes]))}
+
+    def stream_key(self, side: str) -> str:
+        return "pe"

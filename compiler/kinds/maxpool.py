@@ -14,14 +14,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 from compiler.errors import IRError
 from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
-from compiler.kinds.base import Kind, LayerData, ValueRange
+from compiler.kinds.base import ChannelLanes, Kind, LayerData, ValueRange
 from compiler.kinds.finn import finn_dtype, node
 from compiler.kinds.sliding_window import check_ofm_dim, conv_out_dim
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
 
 
 @register
-class MaxPool(Kind):
+class MaxPool(ChannelLanes, Kind):
     name = "MaxPool"
     attrs = {"ifm_dim": (list, tuple), "channels": int, "kernel": (list, tuple), "stride": (list, tuple),
              "ofm_dim": (list, tuple)}
@@ -38,12 +38,6 @@ class MaxPool(Kind):
 
     def check(self, layer: LayerData) -> None:
         check_ofm_dim(self, layer, "ifm_dim/kernel/stride")
-
-    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
-        return {"pe": ("channels", int(layer.attrs["channels"]))}
-
-    def stream_key(self, side: str) -> str:
-        return "pe"
 
     def sim_prepare(self, layer: LayerData, where: str) -> dict:
         self.check(layer)

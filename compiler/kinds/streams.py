@@ -15,7 +15,7 @@ import numpy as np
 from compiler.datatypes import datatype, range_dtype
 from compiler.errors import IRError
 from compiler.kinds.activation import activate, n_thresholds, threshold_plan
-from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.base import ChannelLanes, Kind, LayerData
 from compiler.kinds.finn import finn_dtype, intermediate, node, thresholding_node
 from compiler.kinds.registry import register
 from compiler.resources import FIFO_DEPTH, LayerCost, Memory, bits, ceil_log2, fifo_luts, logic, rtl_fifo
@@ -28,8 +28,9 @@ def _elems_ok(layer: LayerData) -> bool:
 
 
 @register
-class DuplicateStreams(Kind):
+class DuplicateStreams(ChannelLanes, Kind):
     name = "DuplicateStreams"
+    lanes = "num_channels"
     attrs = {"num_channels": int, "num_vectors": int}
     ctrl_lut = 20
     n_outputs = 2
@@ -43,12 +44,6 @@ class DuplicateStreams(Kind):
     def check(self, layer: LayerData) -> None:
         if layer.in_dtype != layer.out_dtype:
             raise IRError(f"{self.where(layer)}: copies its input, so out_dtype must be in_dtype {layer.in_dtype}")
-
-    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
-        return {"pe": ("num_channels", int(layer.attrs["num_channels"]))}
-
-    def stream_key(self, side: str) -> str:
-        return "pe"
 
     def sim_prepare(self, layer: LayerData, where: str) -> dict:
         self.check(layer)
@@ -86,8 +81,9 @@ class DuplicateStreams(Kind):
 
 
 @register
-class AddStreams(Kind):
+class AddStreams(ChannelLanes, Kind):
     name = "AddStreams"
+    lanes = "num_channels"
     attrs = {"num_channels": int, "num_vectors": int, "in1_dtype": str, "shift": (list, tuple), "acc_dtype": str,
              "out_bias": int, "noact": bool}
     ctrl_lut = 60
@@ -106,15 +102,7 @@ class AddStreams(Kind):
         sh = layer.attrs["shift"]
         if len(sh) != 2 or min(sh) < 0 or max(sh) > 32:
             raise IRError(f"{self.where(layer)}: shift must be two integers in 0..32, got {sh}")
-        if layer.attrs["noact"] and layer.out_dtype != layer.attrs["acc_dtype"]:
-            raise IRError(f"{self.where(layer)}: a noact AddStreams outputs its sum, so out_dtype must be "
-                          f"acc_dtype {layer.attrs['acc_dtype']}, got {layer.out_dtype}")
-
-    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
-        return {"pe": ("num_channels", int(layer.attrs["num_channels"]))}
-
-    def stream_key(self, side: str) -> str:
-        return "pe"
+        self.check_noact(layer, "sum")
 
     def sim_prepare(self, layer: LayerData, where: str) -> dict:
         self.check(layer)

@@ -11,14 +11,15 @@ import numpy as np
 
 from compiler.kinds.registry import register
 from compiler.kinds.activation import activate, activation_range, n_thresholds, threshold_plan
-from compiler.kinds.base import Kind, LayerData, ValueRange
+from compiler.kinds.base import ChannelLanes, Kind, LayerData, ValueRange
 from compiler.kinds.finn import no_bipolar_values, thresholding_node
 from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
 
 
 @register
-class Thresholding(Kind):
+class Thresholding(ChannelLanes, Kind):
     name = "Thresholding"
+    lanes = "num_channels"
     attrs = {"num_channels": int, "num_vectors": int}
     ctrl_lut = 60
 
@@ -32,12 +33,6 @@ class Thresholding(Kind):
 
     def check(self, layer: LayerData) -> None:
         pass                              # the thresholds array is checked where it is used (threshold_plan)
-
-    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
-        return {"pe": ("num_channels", int(layer.attrs["num_channels"]))}
-
-    def stream_key(self, side: str) -> str:
-        return "pe"
 
     def sim_prepare(self, layer: LayerData, where: str) -> dict:
         return {"thr": threshold_plan(layer, layer.attrs["num_channels"], where)}

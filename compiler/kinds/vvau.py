@@ -14,7 +14,7 @@ import numpy as np
 
 from compiler.errors import IRError
 from compiler.kinds.activation import activate, n_thresholds, threshold_plan
-from compiler.kinds.base import Kind, LayerData
+from compiler.kinds.base import ChannelLanes, Kind, LayerData
 from compiler.kinds.finn import finn_dtype, no_bipolar_values, node, producer_attrs, range_name
 from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
@@ -22,7 +22,7 @@ from compiler.resources import DSP_MIN_BITS, LayerCost, Memory, bits, fifo_luts,
 
 
 @register
-class VVAU(Kind):
+class VVAU(ChannelLanes, Kind):
     name = "VVAU"
     attrs = {"channels": int, "kernel": (list, tuple), "num_vectors": int, "weight_dtype": str, "acc_dtype": str,
              "out_bias": int, "noact": bool}
@@ -44,15 +44,7 @@ class VVAU(Kind):
         if w is None or tuple(w.shape) != want:
             raise IRError(f"{self.where(layer)}: weights must have shape (channels, KH*KW) = {want}, got "
                           f"{None if w is None else tuple(w.shape)}")
-        if a["noact"] and layer.out_dtype != a["acc_dtype"]:
-            raise IRError(f"{self.where(layer)}: a noact VVAU outputs its accumulator, so out_dtype must be "
-                          f"acc_dtype {a['acc_dtype']}, got {layer.out_dtype}")
-
-    def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
-        return {"pe": ("channels", int(layer.attrs["channels"]))}
-
-    def stream_key(self, side: str) -> str:
-        return "pe"
+        self.check_noact(layer, "accumulator")
 
     def sim_prepare(self, layer: LayerData, where: str) -> dict:
         self.check(layer)

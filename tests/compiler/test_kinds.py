@@ -178,3 +178,16 @@ def test_bad_attribute_schema_is_named():
     bad = type(l)(**{**l.__dict__, "attrs": {k: v for k, v in l.attrs.items() if k != "kernel"}})
     with pytest.raises(IRError, match=f"{l.name}.*missing attribute 'kernel'"):
         kinds.get("MaxPool").check_attrs(bad)
+
+
+@pytest.mark.parametrize("name", ["AvgPool", "VVAU", "AddStreams"])
+def test_noact_layer_must_output_its_accumulator_type(name: str):
+    """A noact layer emits its sum unchanged: any other out_dtype is refused, naming the layer and both types."""
+    kind = kinds.get(name)
+    l = _layers_of(kind)[0]
+    acc = l.attrs["acc_dtype"]
+    kind.check(type(l)(**{**l.__dict__, "attrs": {**l.attrs, "noact": True}, "out_dtype": acc}))
+    other = "INT32" if acc != "INT32" else "INT31"
+    bad = type(l)(**{**l.__dict__, "attrs": {**l.attrs, "noact": True}, "out_dtype": other})
+    with pytest.raises(IRError, match=f"{l.name}.*noact {name}.*acc_dtype {l.attrs['acc_dtype']}, got {other}"):
+        kind.check(bad)
