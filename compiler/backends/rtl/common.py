@@ -56,15 +56,14 @@ def hex_rom(values: np.ndarray, dtype_name: str, where: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def instance(lib_module: str, params: dict[str, object], module: str, in_bits: int, out_bits: int,
-             comment: str) -> str:
-    """Wrapper module `module` around one library module instance with `params`."""
-    def fmt(v: object) -> str:
-        if isinstance(v, str):
-            return f'"{v}"'
-        return str(int(v))
+def param_list(params: dict[str, object]) -> str:
+    """Verilog parameter overrides, `.NAME(value)` one a line: strings quoted, numbers as integers."""
+    return ",\n".join(f'        .{k}({chr(34) + v + chr(34) if isinstance(v, str) else int(v)})'
+                      for k, v in params.items())
 
-    plist = ",\n".join(f"        .{k}({fmt(v)})" for k, v in params.items())
+
+def stream_wrapper(module: str, in_bits: int, out_bits: int, comment: str, body: str) -> str:
+    """Wrapper module `module` with one input and one output stream (clk, rst, in_*, out_*) around `body`."""
     return f"""// {comment}
 module {module} (
     input  wire                clk,
@@ -76,15 +75,21 @@ module {module} (
     output wire                out_valid,
     input  wire                out_ready
 );
-    {lib_module} #(
-{plist}
+{body}endmodule
+"""
+
+
+def instance(lib_module: str, params: dict[str, object], module: str, in_bits: int, out_bits: int,
+             comment: str) -> str:
+    """Wrapper module `module` around one library module instance with `params`."""
+    return stream_wrapper(module, in_bits, out_bits, comment, f"""    {lib_module} #(
+{param_list(params)}
     ) u_layer (
         .clk(clk), .rst(rst),
         .in_data(in_data), .in_valid(in_valid), .in_ready(in_ready),
         .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready)
     );
-endmodule
-"""
+""")
 
 
 def signed_value(v: int, b: int) -> int:
@@ -102,8 +107,6 @@ def multi_instance(lib_module: str, params: dict[str, object], module: str, in_b
                    out_bits: list[int], comment: str) -> str:
     """Wrapper module `module` around one library module with len(in_bits) input and len(out_bits) output
     streams, ports named by `port` in both."""
-    plist = ",\n".join(f'        .{k}({chr(34) + v + chr(34) if isinstance(v, str) else int(v)})'
-                       for k, v in params.items())
     decl, conn = [], []
     for side, widths, d_in in (("in", in_bits, True), ("out", out_bits, False)):
         for j, w in enumerate(widths):
@@ -118,7 +121,7 @@ module {module} (
 {ports}
 );
     {lib_module} #(
-{plist}
+{param_list(params)}
     ) u_layer (
         .clk(clk), .rst(rst),
         {(','+chr(10)+'        ').join(conn)}

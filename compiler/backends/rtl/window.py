@@ -3,7 +3,7 @@ the bnnc_swg -> bnnc_winacc pair that computes a window reduction over overlappi
 ConvolutionInputGenerator + Pool / VVAU)."""
 from __future__ import annotations
 
-from compiler.backends.rtl.common import PARAMS_DIR, hex_rom, kind_code
+from compiler.backends.rtl.common import PARAMS_DIR, hex_rom, kind_code, param_list, stream_wrapper
 from compiler.datatypes import element_bits as bits
 from compiler.ir import IRError, Layer
 from compiler.kinds.activation import threshold_table
@@ -46,42 +46,24 @@ def swg_params(layer: Layer) -> dict[str, object]:
             "OH": oh, "OW": ow, "SIMD": layer.pe, "IB": b, "IN_KIND": kind, "OB": b, "OUT_KIND": kind, "PAD_CODE": 0}
 
 
-def _plist(params: dict[str, object]) -> str:
-    def fmt(v: object) -> str:
-        return f'"{v}"' if isinstance(v, str) else str(int(v))
-    return ",\n".join(f"        .{k}({fmt(v)})" for k, v in params.items())
-
-
 def window_chain(module: str, swg: dict[str, object], acc: dict[str, object], in_bits: int, out_bits: int,
                  comment: str) -> str:
     """Wrapper module `module`: bnnc_swg (`swg`) streaming its windows into bnnc_winacc (`acc`)."""
     mid = in_bits                                   # the generator keeps the element codes and the word size
-    return f"""// {comment}
-module {module} (
-    input  wire                clk,
-    input  wire                rst,
-    input  wire [{in_bits - 1}:0]   in_data,
-    input  wire                in_valid,
-    output wire                in_ready,
-    output wire [{out_bits - 1}:0]   out_data,
-    output wire                out_valid,
-    input  wire                out_ready
-);
-    wire [{mid - 1}:0] w_data;
+    return stream_wrapper(module, in_bits, out_bits, comment, f"""    wire [{mid - 1}:0] w_data;
     wire w_valid, w_ready;
     bnnc_swg #(
-{_plist(swg)}
+{param_list(swg)}
     ) u_swg (
         .clk(clk), .rst(rst),
         .in_data(in_data), .in_valid(in_valid), .in_ready(in_ready),
         .out_data(w_data), .out_valid(w_valid), .out_ready(w_ready)
     );
     bnnc_winacc #(
-{_plist(acc)}
+{param_list(acc)}
     ) u_acc (
         .clk(clk), .rst(rst),
         .in_data(w_data), .in_valid(w_valid), .in_ready(w_ready),
         .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready)
     );
-endmodule
-"""
+""")
