@@ -1,9 +1,9 @@
 """Shared by the RTL benchmarks (rtl_vs_estimate.py, hardware_vs_published.py): export a standard topology
 (untrained: bit-exactness and cost do not need training) or `bnnc demo`'s model (`lfc-demo`), compile it at a
-given folding (or the one the optimiser picks for a board) with the `bnnc` CLI, then `bnnc rtlsim` (Verilator: bit-exact check, measured cycles per frame) and `bnnc synth` (Yosys), and read
-back rtlsim.json / synth.json. A slow sweep can run one model per call (`--models`) and print the table of all of
-them at the end (`--table`, from each build's rtlsim.json / synth.json, estimates recomputed with the current
-cost model)."""
+given folding (or the one the optimiser picks for a board) with the `bnnc` CLI, then `bnnc rtlsim` (Verilator:
+bit-exact check, measured cycles per frame) and `bnnc synth` (Yosys), and read back rtlsim.json / synth.json.
+A slow sweep can run one model per call (`--models`) and print the table of all of them at the end (`--table`,
+from each build's rtlsim.json / synth.json, estimates recomputed with the current cost model)."""
 from __future__ import annotations
 
 import argparse
