@@ -192,8 +192,9 @@ class MVTU(Kind):
         return LayerCost(l.name, l.kind, pe, simd, nv * nf * sf, logic(lut, dsp, mems), mems, notes)
 
     def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_mvtu (hls/rtl) as Yosys maps it: ONE weight ROM of NF*SF words x PE*SIMD*WB bits (LUT logic when
-        shallow, else bram18_count(NF*SF, PE*SIMD*WB) block RAMs) and one threshold ROM of NF words, a LUTRAM
+        """bnnc_mvtu (hls/rtl) as Yosys maps it: ONE weight ROM of NF*SF words x PE*SIMD*WB bits (LUT logic while
+        that is cheaper, else bram18_count(NF*SF, PE*SIMD*WB) block RAMs: "rtl-rom-cost", as the integer path and the
+        window kinds) and one threshold ROM of NF words, a LUTRAM
         input-vector buffer when NF > 1; registers counted from the RTL (ROM read words, input words,
         accumulators, output word, counters), not from LUTs. XNOR layers: logic LUTs as on the HLS path; integer
         layers: the RTL's structure (rtl_int_logic)."""
@@ -207,9 +208,9 @@ class MVTU(Kind):
         w_bits, a_bits, acc_bits, o_bits = (bits(a["weight_dtype"]), bits(l.in_dtype), bits(a["acc_dtype"]),
                                             bits(l.out_dtype))
         n_thr = 0 if a.get("noact") else int(l.arrays["thresholds"].shape[1]) if "thresholds" in l.arrays else 1
-        mems = [Memory("weights", nf * sf, pe * simd * w_bits, 1, "rtl-rom")]
+        mems = [Memory("weights", nf * sf, pe * simd * w_bits, 1, "rtl-rom-cost")]
         if n_thr:
-            mems.append(Memory("thresholds", nf, pe * n_thr * acc_bits, 1, "rtl-rom"))
+            mems.append(Memory("thresholds", nf, pe * n_thr * acc_bits, 1, "rtl-rom-cost"))
         if nf > 1:
             mems.append(Memory("input vector", sf, simd * a_bits, 1, "lutram"))
         logic_lut = c.resources.lut - sum(m.lut for m in c.memories)
@@ -224,7 +225,7 @@ class MVTU(Kind):
         """Integer bnnc_mvtu, structural (docs/cost_model.md "RTL target"): per PE the SIMD products
         (rtl_product_luts; DSP48s for dsp_products layers and for products of at least 9 bits), the adder tree
         (rtl_tree_luts; in the DSP post-adders for dsp_products lanes), the AW-bit accumulator adder and the NT comparators (rtl_window.act_luts); the weight ROM
-        (depth rule), the threshold ROM and input buffer as Yosys maps them; RTL_MVTU_CTRL_LUT and the output FIFO."""
+        (cost rule), the threshold ROM and input buffer as Yosys maps them; RTL_MVTU_CTRL_LUT and the output FIFO."""
         c = self.cost(l)
         a = l.attrs
         mw, mh = int(a["MW"]), int(a["MH"])

@@ -126,8 +126,8 @@ def test_estimate_rejects_bad_clock():
 
 def test_rtl_target_models_the_rtl_memories_and_registers():
     """estimate(target='rtl') describes hls/rtl: one weight ROM of NF*SF words x PE*SIMD*WB bits (BRAM18 as
-    bram18_count of that shape when deeper than 64 words, LUT logic otherwise), registers from the RTL (far
-    fewer than the HLS FF_PER_LUT rule); the HLS estimate (the default) is unchanged."""
+    bram18_count of that shape when block RAM is cheaper for Yosys, LUT logic otherwise: RTL_ROM_BITS_PER_BRAM18),
+    registers from the RTL (far fewer than the HLS FF_PER_LUT rule); the HLS estimate (the default) is unchanged."""
     from compiler.resources import RTL_ROM_LOGIC_DEPTH, bram18_count
 
     deep = mvtu(mw=512, mh=64, pe=4, simd=8)                  # NF*SF = 16*64 = 1024 words x 32 bits
@@ -142,6 +142,11 @@ def test_rtl_target_models_the_rtl_memories_and_registers():
     w = next(m for m in rw.memories if m.role == "weights")
     assert w.depth <= RTL_ROM_LOGIC_DEPTH and w.style == "logic" and w.bram18 == 0 and w.lut == 32
     assert rw.resources.ff >= 32                              # the ROM's synchronous read register
+    # deeper than 64 words but wide: LUT logic while cheaper than its 15 RAMB18s, as Yosys 0.23 keeps CNV-W1A1's
+    # Conv_2_mvtu ROM (144 words x 512 bits: 0 BRAM18, docs/rtl_backend.md)
+    wide = estimate(graph(mvtu(mw=64 * 9, mh=128, pe=16, simd=32)), target="rtl").layers[0]
+    w = next(m for m in wide.memories if m.role == "weights")
+    assert (w.depth, w.width, w.style, w.bram18) == (144, 512, "logic", 0) and w.lut == 3 * 512
     s = estimate(graph(swg(h=8, c=4, simd=2)), target="rtl").layers[0]
     # unpadded 3x3: the last output row reads 3 rows, the next frame's first needs 3 -> 6 rows -> 8, W*C/SIMD
     assert [(m.role, m.depth) for m in s.memories] == [("line buffer", 8 * 8 * 2)]
