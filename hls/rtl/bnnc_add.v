@@ -88,13 +88,9 @@ module bnnc_add #(
                 end
             end
         end else begin : g_act
-            reg [PE*NT*TB-1:0] tmem [0:NF-1];
-            initial $readmemh(TFILE, tmem);
             reg [FB-1:0] cf;
-            reg [PE*NT*TB-1:0] t1;
-            always @(posedge clk) begin
-                if (en) t1 <= tmem[cf];
-            end
+            wire [PE*NT*TB-1:0] t1;
+            bnnc_rom #(.W(PE*NT*TB), .D(NF), .FILE(TFILE), .AB(FB)) u_trom (.clk(clk), .en(en), .addr(cf), .q(t1));
             always @(posedge clk) begin
                 if (rst) cf <= {FB{1'b0}};
                 else if (fire) cf <= (cf == NF[FB-1:0] - 1'b1) ? {FB{1'b0}} : cf + 1'b1;

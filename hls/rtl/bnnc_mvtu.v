@@ -69,12 +69,8 @@ module bnnc_mvtu #(
     assign in_ready = en && nf == {NFB{1'b0}};
     wire last_sf = sf == SF[SFB-1:0] - 1'b1;
 
-    reg [PE*SIMD*WB-1:0] wmem [0:WD-1];
-    initial $readmemh(WFILE, wmem);
-    reg [PE*SIMD*WB-1:0] w1;
-    always @(posedge clk) begin
-        if (en) w1 <= wmem[waddr];
-    end
+    wire [PE*SIMD*WB-1:0] w1;
+    bnnc_rom #(.W(PE*SIMD*WB), .D(WD), .FILE(WFILE), .AB(WAB)) u_wrom (.clk(clk), .en(en), .addr(waddr), .q(w1));
 
     reg [IW-1:0] xin1;
     reg from_in1;
@@ -107,13 +103,7 @@ module bnnc_mvtu #(
     /* verilator lint_on UNUSEDSIGNAL */
     generate
         if (NOACT == 0) begin : g_thr
-            reg [PE*NT*TB-1:0] tmem [0:NF-1];
-            initial $readmemh(TFILE, tmem);
-            reg [PE*NT*TB-1:0] tq;
-            always @(posedge clk) begin
-                if (en) tq <= tmem[nf];
-            end
-            assign t1 = tq;
+            bnnc_rom #(.W(PE*NT*TB), .D(NF), .FILE(TFILE), .AB(NFB)) u_trom (.clk(clk), .en(en), .addr(nf), .q(t1));
         end else begin : g_nothr
             assign t1 = {PE*NT*TB{1'b0}};
         end

@@ -26,8 +26,6 @@ module bnnc_thresholding #(
     localparam NF = C / PE;
     localparam FB = NF > 1 ? $clog2(NF) : 1;
     localparam VB = IB + 2;
-    reg [PE*NT*TB-1:0] tmem [0:NF-1];
-    initial $readmemh(TFILE, tmem);
 
     wire en = !out_valid || out_ready;
     wire fire = en && in_valid;
@@ -35,13 +33,11 @@ module bnnc_thresholding #(
     reg [FB-1:0] cf;
     reg v1;
     reg [PE*IB-1:0] x1;
-    reg [PE*NT*TB-1:0] t1;
+    wire [PE*NT*TB-1:0] t1;
+    bnnc_rom #(.W(PE*NT*TB), .D(NF), .FILE(TFILE), .AB(FB)) u_trom (.clk(clk), .en(en), .addr(cf), .q(t1));
 
     always @(posedge clk) begin
-        if (en) begin
-            t1 <= tmem[cf];
-            x1 <= in_data;
-        end
+        if (en) x1 <= in_data;
     end
 
     always @(posedge clk) begin

@@ -73,24 +73,12 @@ module bnnc_winacc #(
     /* verilator lint_on UNUSEDSIGNAL */
     generate
         if (OP == 2) begin : g_w
-            reg [PE*WB-1:0] wmem [0:WD-1];
-            initial $readmemh(WFILE, wmem);
-            reg [PE*WB-1:0] wq;
-            always @(posedge clk) begin
-                if (en) wq <= wmem[waddr];
-            end
-            assign w1 = wq;
+            bnnc_rom #(.W(PE*WB), .D(WD), .FILE(WFILE), .AB(WAB)) u_wrom (.clk(clk), .en(en), .addr(waddr), .q(w1));
         end else begin : g_now
             assign w1 = {PE*WB{1'b0}};
         end
         if (OP != 0 && NOACT == 0) begin : g_thr
-            reg [PE*NT*TB-1:0] tmem [0:CF-1];
-            initial $readmemh(TFILE, tmem);
-            reg [PE*NT*TB-1:0] tq;
-            always @(posedge clk) begin
-                if (en) tq <= tmem[cf];
-            end
-            assign t1 = tq;
+            bnnc_rom #(.W(PE*NT*TB), .D(CF), .FILE(TFILE), .AB(CFB)) u_trom (.clk(clk), .en(en), .addr(cf), .q(t1));
         end else begin : g_nothr
             assign t1 = {PE*NT*TB{1'b0}};
         end
