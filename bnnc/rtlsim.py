@@ -1,4 +1,5 @@
-"""`bnnc rtlsim`: Verilator co-simulation of a compiled model's RTL, bit for bit against the NumPy simulator."""
+"""`bnnc rtlsim`: co-simulation of a compiled model's RTL (Verilator, or Icarus Verilog as a second, four-state
+simulator), bit for bit against the NumPy simulator."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,22 +17,28 @@ from bnnc.hls import tool_errors
 @click.option("--stall-seed", type=int, default=None,
               help="withhold input valid / output ready on random cycles (tests every handshake path)")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1), help="parallel C++ compile jobs")
-def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, jobs: int) -> None:
-    """Generate BUILD_DIR/rtl, simulate it with Verilator, write BUILD_DIR/rtlsim.json; exit 0 iff the
+@click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True,
+              help="icarus: Icarus Verilog, event-driven and four-state (X on a handshake or output is an error); "
+                   "much slower, for small designs and few frames")
+def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, jobs: int, simulator: str) -> None:
+    """Generate BUILD_DIR/rtl, simulate it (Verilator by default), write BUILD_DIR/rtlsim.json; exit 0 iff the
     outputs equal the simulator's."""
+    from compiler.backends.rtl import icarus, verilator
     from compiler.backends.rtl.project import generate_rtl
     from compiler.backends.rtl.reports import deadlock_doc, rtlsim_doc, write_json
-    from compiler.backends.rtl.verilator import VERILATOR, RtlsimDeadlock, check, tool_version
+    from compiler.backends.rtl.verilator import RtlsimDeadlock
     from compiler.codegen import load_build
     from compiler.cost import estimate
     from compiler.csim import random_inputs
 
     try:
-        tool = tool_version(VERILATOR)
+        tool = verilator.tool_version(verilator.VERILATOR) if simulator == "verilator" else icarus.tool_version()
         graph = load_build(build_dir)
         project = generate_rtl(graph, Path(build_dir) / "rtl")
+        ints = random_inputs(graph, frames, seed)
         try:
-            rep = check(graph, project, random_inputs(graph, frames, seed), stall_seed=stall_seed, jobs=jobs)
+            rep = verilator.check(graph, project, ints, stall_seed=stall_seed, jobs=jobs) if simulator == "verilator" \
+                else icarus.check(graph, project, ints, stall_seed=stall_seed)
         except RtlsimDeadlock as e:
             out = write_json(Path(build_dir) / "rtlsim.json", deadlock_doc(project, e, tool, frames, seed, stall_seed))
             raise click.ClickException(f"{e}\n  report: {out}") from None
@@ -47,6 +54,7 @@ def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, 
     click.echo("  FIFO high-water marks: " + ", ".join(
         f"{f['fifo']} {f['max_level']}/{f['depth']}"
         + (f" (compiler.fifo depth {f['computed_depth']})" if f.get("role") == "branch" else "") for f in doc["fifos"]))
-    click.echo(f"  Verilator build: {build}; run {rep.run_seconds:.2f} s; report: {out}")
+    name = "Verilator build" if simulator == "verilator" else "Icarus compile"
+    click.echo(f"  {name}: {build}; run {rep.run_seconds:.2f} s; report: {out}")
     if not rep.ok:
         raise click.ClickException(f"RTL simulation differs from the simulator: {rep.first_mismatch}")

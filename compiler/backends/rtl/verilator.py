@@ -163,12 +163,18 @@ class RtlsimReport:
 def check(graph: DataflowGraph, project: RtlProject, ints: np.ndarray, stall_seed: int | None = None,
           jobs: int = 1) -> RtlsimReport:
     """Build (or reuse) the simulation, run `ints` through it, compare with compiler.simulate."""
-    from compiler.simulate import simulate_layers
-
     _, build_s, reused = build(project, jobs)
     t0 = time.perf_counter()
     got, stats = run(project, ints, stall_seed)
-    run_s = time.perf_counter() - t0
+    return compare(graph, ints, got, stats, build_s, reused, time.perf_counter() - t0)
+
+
+def compare(graph: DataflowGraph, ints: np.ndarray, got: np.ndarray, stats: dict, build_s: float, reused: bool,
+            run_s: float) -> RtlsimReport:
+    """The report of one RTL simulation run: its outputs `got` against compiler.simulate on `ints`, element by
+    element, and the cycle figures from the harness `stats` (frame_done, first_input_cycle, cycles, FIFO levels)."""
+    from compiler.simulate import simulate_layers
+
     ref = simulate_layers(graph, ints)
     g, r = got.reshape(len(got), -1), ref.reshape(len(ref), -1)
     diff = g != r
