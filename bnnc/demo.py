@@ -167,6 +167,22 @@ def _csim(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
     run_csim(run / "dataflow", inputs_path=run / "csim_inputs.npy", frames=16, board=board)
 
 
+def _rtlsim(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
+    """The generated Verilog (the RTL path to a bitstream, Vivado only), cycle-simulated with Verilator against the
+    simulator: the same numbers, and the cycles per frame the folding report promised."""
+    import shutil
+
+    from bnnc.rtlsim import run_rtlsim
+    from compiler.backends.rtl.verilator import VERILATOR, default_jobs
+
+    click.echo(click.style("[6] RTL (Verilog) co-simulated cycle by cycle with Verilator against the simulator",
+                           bold=True))
+    if shutil.which(VERILATOR) is None:
+        click.echo("    skipped: verilator is not installed (apt-get install verilator, or `make setup` as root)")
+        return
+    run_rtlsim(run / "dataflow", frames=_capped(ctx, 50), jobs=default_jobs())
+
+
 def _deploy_and_run(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> None:
     """The deployment folder a board runs, exercised through the runtime's simulator and C-sim backends."""
     import numpy as np
@@ -174,7 +190,7 @@ def _deploy_and_run(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> 
     from boards.runtime import Accelerator
     from bnnc.deploy import run_deploy
 
-    click.echo(click.style("[6] deployment folder + runtime: the board's API on the sim and csim backends", bold=True))
+    click.echo(click.style("[7] deployment folder + runtime: the board's API on the sim and csim backends", bold=True))
     deploy = run / "deploy"
     run_deploy(run / "dataflow", deploy, board=ctx.params.get("board"), samples=_capped(ctx, 64))
     accs = {b: Accelerator(deploy, backend=b, batch_size=16) for b in ("sim", "csim")}
@@ -192,4 +208,4 @@ def _deploy_and_run(ctx: click.Context, run: Path, onnx: Path, dataset: str) -> 
 
 
 def _later_stages() -> list:
-    return [_compile_and_verify, _simulated_accuracy, _csim, _deploy_and_run]
+    return [_compile_and_verify, _simulated_accuracy, _csim, _rtlsim, _deploy_and_run]

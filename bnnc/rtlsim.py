@@ -23,6 +23,13 @@ from bnnc.hls import tool_errors
 def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, jobs: int, simulator: str) -> None:
     """Generate BUILD_DIR/rtl, simulate it (Verilator by default), write BUILD_DIR/rtlsim.json; exit 0 iff the
     outputs equal the simulator's."""
+    run_rtlsim(build_dir, frames, seed, stall_seed, jobs, simulator)
+
+
+def run_rtlsim(build_dir: Path, frames: int = 50, seed: int = 0, stall_seed: int | None = None, jobs: int = 1,
+               simulator: str = "verilator") -> dict:
+    """What `bnnc rtlsim` does, callable from `bnnc demo`: returns the rtlsim.json it wrote; ClickException on a
+    mismatch, a deadlock or a missing tool."""
     from compiler.backends.rtl import icarus, verilator
     from compiler.backends.rtl.project import generate_rtl
     from compiler.backends.rtl.reports import deadlock_doc, rtlsim_doc, write_json
@@ -58,3 +65,4 @@ def rtlsim_cmd(build_dir: Path, frames: int, seed: int, stall_seed: int | None, 
     click.echo(f"  {name}: {build}; run {rep.run_seconds:.2f} s; report: {out}")
     if not rep.ok:
         raise click.ClickException(f"RTL simulation differs from the simulator: {rep.first_mismatch}")
+    return doc

