@@ -37,10 +37,13 @@ import numpy as np
 @click.option("--weights-in", type=click.Choice(["auto", "uram", "bram"]), default="auto", show_default=True,
               help="weight memories: 'bram' = bitstream-initialised BRAM/LUTRAM; 'uram' = UltraScale+ URAM written by "
                    "the runtime at load time; 'auto' = URAM only for the layers that block RAM cannot hold")
+@click.option("--rtl", is_flag=True, default=False,
+              help="size the design by the RTL library's cost (the Verilog of bnnc rtlsim/synth and `bnnc bitstream "
+                   "--rtl`) instead of the HLS templates'; weights stay in block RAM/LUTs")
 def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_inputs: Path | None, num_random: int,
                 topk: int | None, name: str | None, board: str | None, target_fps: str | None,
                 folding_file: Path | None, clock_mhz: float | None, force: bool, margin: float,
-                weights_in: str) -> None:
+                weights_in: str, rtl: bool) -> None:
     """Compile a QONNX MODEL (from `bnnc export` or brevitas export_qonnx) into a dataflow graph."""
     from compiler.config import BuildConfig
     from compiler.errors import BnncError
@@ -60,7 +63,8 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_in
     try:
         cfg = BuildConfig(board=board, clock_mhz=clock_mhz, target_fps=target_fps, margin=margin,
                           folding_file=str(folding_file) if folding_file else None, topk=topk, name=name,
-                          verify=verify or exact, exact=exact, num_random=num_random, weights_in=weights_in)
+                          verify=verify or exact, exact=exact, num_random=num_random, weights_in=weights_in,
+                          flow="rtl" if rtl else "hls")
         res = build(model, cfg, out_dir, verify_inputs=x, force=force)
     except BnncError as e:
         raise click.ClickException(str(e)) from None

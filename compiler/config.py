@@ -23,6 +23,9 @@ class ConfigError(BnncError):
     """A build_config.json (or config value) that cannot be used."""
 
 
+#: the hardware a build is sized for: the HLS templates (Vitis HLS) or the RTL library (hls/rtl, Vivado only)
+FLOWS = ("hls", "rtl")
+
 @dataclass(frozen=True)
 class BuildConfig:
     """How to compile a model: target board and clock, throughput target, resource margin, folding source."""
@@ -40,6 +43,7 @@ class BuildConfig:
     num_random: int = 16                   #: random + structured inputs for verify
     seed: int = 0
     weights_in: str = "auto"               #: weight memories: 'auto' | 'uram' | 'bram' (compiler.placement)
+    flow: str = "hls"                      #: whose cost sizes the design: 'hls' templates or the 'rtl' library
 
     def __post_init__(self):
         if self.clock_mhz is not None and not self.clock_mhz > 0:
@@ -49,6 +53,12 @@ class BuildConfig:
         if self.folding_file is not None and self.target_fps is not None:
             raise ConfigError("give either a folding file or a target FPS, not both",
                               hint="--folding fixes PE/SIMD per layer; --target-fps lets the optimiser choose them")
+        if self.flow not in FLOWS:
+            raise ConfigError(f"flow must be one of {', '.join(FLOWS)}, got {self.flow!r}", field="flow")
+        if self.flow == "rtl" and self.weights_in == "uram":
+            raise ConfigError("--weights-in uram with --rtl: the RTL library keeps weights in bitstream-initialised "
+                              "ROMs and has no run-time URAM loader", field="weights_in",
+                              hint="use --weights-in bram (or auto) for the RTL flow, or the HLS flow for URAM weights")
         from compiler.placement import WEIGHTS_IN
 
         if self.weights_in not in WEIGHTS_IN:

@@ -146,10 +146,10 @@ def dwc_cost(prev: Layer, cur: Layer, target: str = "hls") -> Resources | None:
     return r
 
 
-def dwc_total(layers: list[Layer]) -> Resources:
+def dwc_total(layers: list[Layer], target: str = "hls") -> Resources:
     tot = Resources()
     for prev, cur, _ in stream_edges(layers):
-        tot = tot + (dwc_cost(prev, cur) or Resources())
+        tot = tot + (dwc_cost(prev, cur, target) or Resources())
     return tot
 
 

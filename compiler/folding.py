@@ -210,6 +210,13 @@ def _utilisation(res: Resources, budget: Resources) -> float:
     return worst
 
 
+def _total_share(res: Resources, budget: Resources) -> float:
+    """Sum of the budgeted resources' fractions: between steps whose largest fraction ties (the RTL library's one
+    weight ROM per layer costs the same block RAM for a PE step as for a SIMD step), the one that uses less of
+    everything else."""
+    return sum(getattr(res, k) / getattr(budget, k) for k in RESOURCE_KEYS if getattr(budget, k))
+
+
 def _over(total: Resources, budget: Resources) -> tuple[str, float, float] | None:
     over = [(k, getattr(total, k), getattr(budget, k)) for k in RESOURCE_KEYS if getattr(total, k) > getattr(budget, k)]
     if not over:
@@ -223,7 +230,7 @@ def _fmt(v: float) -> str:
 
 def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str | None = None,
                      margin: float = DEFAULT_MARGIN, clock_mhz: float | None = None,
-                     weights_in: str = "auto") -> FoldingPlan:
+                     weights_in: str = "auto", flow: str = "hls") -> FoldingPlan:
     """Choose PE/SIMD per layer for `board` (the graph itself is not modified; apply plan.folding).
 
     Greedy and FINN-like: from fully folded (all 1), the bottleneck stage takes its next legal step -- of
@@ -233,6 +240,8 @@ def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str
     Weight memories (compiler.placement, `weights_in`): with "auto" on a board with URAM, a step (or the fully
     folded start) that only block RAM stops moves weight memories to URAM -- the bottleneck's own first, else the
     largest block-RAM user -- and the plan lists them in `uram_layers`.
+    `flow`: whose hardware the budget is checked against, "hls" (the HLS templates) or "rtl" (hls/rtl, what
+    `bnnc bitstream --rtl` builds; compiler.cost.estimate's target).
     """
     placement.check_weights_in(weights_in, board)
     spills = weights_in == "auto" and bool(board.resources.uram)
@@ -240,12 +249,15 @@ def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str
     clock = float(clock_mhz or board.default_clock_mhz)
     budget = board.budget(margin)
     layers = [replace(l, folding={k: 1 for k in folded_dims(l)}) for l in placement.initial(graph.layers, weights_in)]
-    costs: list[LayerCost] = [layer_cost(l) for l in layers]
+    def cost_of(l: Layer) -> LayerCost:
+        return layer_cost(l, flow)
+
+    costs: list[LayerCost] = [cost_of(l) for l in layers]
     dma = dma_cost(DataflowGraph(graph.name, layers, graph.input, graph.output), board.shell.dma_bits)
 
     def total(cs: list[LayerCost], ls: list[Layer] | None = None) -> Resources:
         """Resources of stages `cs` + the DMA shell + width converters between the layers `ls`."""
-        t = dma.resources + dwc_total(ls if ls is not None else layers)
+        t = dma.resources + dwc_total(ls if ls is not None else layers, flow)
         for c in cs:
             t = t + c.resources
         return t
@@ -253,14 +265,14 @@ def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str
     def plan(fits: bool, reason: str, layer: str | None = None, resource: str | None = None) -> FoldingPlan:
         folding = {l.name: dict(l.folding) for l in layers if folded_dims(l)}
         final = DataflowGraph(graph.name, layers, graph.input, graph.output)
-        return FoldingPlan(folding, estimate(final, clock, board.shell.dma_bits), board, margin, target, fits,
+        return FoldingPlan(folding, estimate(final, clock, board.shell.dma_bits, flow), board, margin, target, fits,
                            reason, layer, resource, [l.name for l in layers if in_uram(l)], weights_in)
 
     def over_bram() -> bool:
         o = _over(total(costs), budget)
         return o is not None and o[0] == "bram18"
 
-    while spills and over_bram() and placement.spill(layers, costs, layer_cost, budget) is not None:
+    while spills and over_bram() and placement.spill(layers, costs, cost_of, budget) is not None:
         pass
     tot = total(costs)
     over = _over(tot, budget)
@@ -287,7 +299,7 @@ def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str
             return plan(True, "the target is met")
         if dma.cycles >= costs[i].cycles:
             # DMA-bound: only wider words at the first layer's input / last layer's output help (bytes are padded)
-            moves = [(j, _steps(layers[j], [k])) for j, k in io_keys.items() if k]
+            moves = [(j, _steps(layers[j], [k], flow)) for j, k in io_keys.items() if k]
             moves = [(j, t, c) for j, st in moves for t, c in st if io_ok(t, j)]
             best = None
             for j, t, c in moves:
@@ -303,32 +315,32 @@ def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str
             layers[j], costs[j] = t, c
             continue
         layer = layers[i]
-        steps = [(t, c) for t, c in _steps(layer) if io_ok(t, i)]
-        if not steps and _steps(layer):
+        steps = [(t, c) for t, c in _steps(layer, flow=flow) if io_ok(t, i)]
+        if not steps and _steps(layer, flow=flow):
             return plan(True, f"layer {layer.name!r} is the bottleneck ({costs[i].cycles} cycles) and a wider word "
                               f"would exceed the {MAX_AXI_WORD_BITS}-bit AXI stream", layer.name)
         if not steps:
             dims = ", ".join(f"{k}={layer.folding[k]}" for k in folded_dims(layer))
             return plan(True, f"layer {layer.name!r} is the bottleneck ({costs[i].cycles} cycles) and already fully "
                               f"parallel ({dims})", layer.name)
-        base = total(costs[:i] + costs[i + 1:]) - dwc_total(layers)   # width converters added per step below
+        base = total(costs[:i] + costs[i + 1:]) - dwc_total(layers, flow)   # width converters added per step below
         if i in io_keys:   # the first/last layer's folding also sets the DMA word width
             steps = [(t, c, dma_cost(DataflowGraph(graph.name, layers[:i] + [t] + layers[i + 1:], graph.input,
                                                    graph.output), board.shell.dma_bits)) for t, c in steps]
         else:
             steps = [(t, c, dma) for t, c in steps]
         def with_step(t: Layer, c: LayerCost, d: LayerCost) -> Resources:
-            return base - dma.resources + d.resources + c.resources + dwc_total(layers[:i] + [t] + layers[i + 1:])
+            return base - dma.resources + d.resources + c.resources + dwc_total(layers[:i] + [t] + layers[i + 1:], flow)
 
         fitting = [(t, c, d) for t, c, d in steps if not _over(with_step(t, c, d), budget)]
         if not fitting and spills and placement.can_use_uram(layer):
             # the step in the other memory: URAM when block RAM stops it; back to block RAM when URAM does (at a
             # higher PE each of the PE weight memories needs a whole 4K-deep URAM, however shallow it is)
-            own = [(u, layer_cost(u), d) for t, c, d in steps for u in [placement.with_weights_in(t, not in_uram(t))]]
+            own = [(u, cost_of(u), d) for t, c, d in steps for u in [placement.with_weights_in(t, not in_uram(t))]]
             fitting = [(t, c, d) for t, c, d in own if not _over(with_step(t, c, d), budget)]
         if not fitting and spills and any((_over(with_step(*s), budget) or ("",))[0] == "bram18" for s in steps):
             # block RAM stops this step: free block RAM elsewhere (largest user to URAM) and retry
-            if placement.spill(layers, costs, layer_cost, budget, exclude=i) is not None:
+            if placement.spill(layers, costs, cost_of, budget, exclude=i) is not None:
                 continue
         if not fitting:
             t, c, d = min(steps, key=lambda s: _utilisation(with_step(*s), budget))
@@ -336,7 +348,8 @@ def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str
             step = ", ".join(f"{key}={t.folding[key]}" for key in folded_dims(t))
             return plan(True, f"layer {layer.name!r} is the bottleneck ({costs[i].cycles} cycles) and its next step "
                               f"({step}) would need {_fmt(used)} {k} in total > budget {_fmt(cap)}", layer.name, k)
-        t, c, d = min(fitting, key=lambda s: (_utilisation(with_step(*s), budget), s[1].cycles))
+        t, c, d = min(fitting, key=lambda s: (_utilisation(with_step(*s), budget), s[1].cycles,
+                                              _total_share(with_step(*s), budget)))
         layers[i], costs[i], dma = t, c, d
 
 
@@ -345,8 +358,8 @@ def _stream_key(layer: Layer, side: str) -> str | None:
     return kinds.get(layer.kind).stream_key(side)
 
 
-def _steps(layer: Layer, keys: list[str] | None = None) -> list[tuple[Layer, LayerCost]]:
-    """For each foldable key, the layer with that key raised to its next legal value, and its cost."""
+def _steps(layer: Layer, keys: list[str] | None = None, flow: str = "hls") -> list[tuple[Layer, LayerCost]]:
+    """For each foldable key, the layer with that key raised to its next legal value, and its cost (`flow`'s)."""
     out = []
     for key, values in legal_values(layer).items():
         if keys is not None and key not in keys:
@@ -354,7 +367,7 @@ def _steps(layer: Layer, keys: list[str] | None = None) -> list[tuple[Layer, Lay
         bigger = [v for v in values if v > layer.folding[key]]
         if bigger:
             trial = replace(layer, folding={**layer.folding, key: bigger[0]})
-            out.append((trial, layer_cost(trial)))
+            out.append((trial, layer_cost(trial, flow)))
     return out
 
 
@@ -371,21 +384,25 @@ def fit_problem(cost: GraphCost, board: Board, margin: float = DEFAULT_MARGIN) -
     return None if not lines else f"does not fit on {board.name}:\n  " + "\n  ".join(lines)
 
 
-def estimate_for(graph: DataflowGraph, board: Board | None, clock_mhz: float | None = None) -> GraphCost:
-    """Cost of the graph at its current folding on `board` (or a generic 64-bit DMA at 100 MHz)."""
+def estimate_for(graph: DataflowGraph, board: Board | None, clock_mhz: float | None = None,
+                 flow: str = "hls") -> GraphCost:
+    """Cost of the graph at its current folding on `board` (or a generic 64-bit DMA at 100 MHz), for the HLS
+    templates or the RTL library (`flow`)."""
     clock = clock_mhz or (board.default_clock_mhz if board else 100.0)
-    return estimate(graph, clock, board.shell.dma_bits if board else 64)
+    return estimate(graph, clock, board.shell.dma_bits if board else 64, flow)
 
 
 def fold_graph(graph: DataflowGraph, board: Board | None = None, target_fps: float | str | None = None,
                folding: Mapping[str, Mapping[str, Any]] | None = None, margin: float = DEFAULT_MARGIN,
-               clock_mhz: float | None = None, weights_in: str = "auto") -> tuple[GraphCost, str, list[str]]:
+               clock_mhz: float | None = None, weights_in: str = "auto",
+               flow: str = "hls") -> tuple[GraphCost, str, list[str]]:
     """Set the graph's folding from a user `folding` or (with a board) the optimiser; return its cost.
 
     Returns (cost, folding source: 'file' | 'optimizer' | 'graph', notes). Raises FoldingError when the folding
     is illegal, does not fit the board, or the target throughput cannot be reached -- so a build folder is
     only written for a design that fits. The weight memories are placed by `weights_in` (compiler.placement):
-    the graph's layers carry the result as attribute weight_ram.
+    the graph's layers carry the result as attribute weight_ram. `flow` "rtl" sizes the design by the RTL
+    library's cost (compiler.cost.estimate target "rtl") instead of the HLS templates'.
     """
     placement.check_weights_in(weights_in, board)
     if folding is not None and target_fps is not None:
@@ -396,16 +413,16 @@ def fold_graph(graph: DataflowGraph, board: Board | None = None, target_fps: flo
         _place(graph, placement.initial(graph.layers, weights_in))
         if weights_in == "auto" and board is not None and board.resources.uram:
             layers = list(graph.layers)
-            costs = [layer_cost(l) for l in layers]
+            costs = [layer_cost(l, flow) for l in layers]
             budget = board.budget(margin)
             def bram_over() -> bool:
                 g = DataflowGraph(graph.name, layers, graph.input, graph.output)
-                return "bram18" in estimate_for(g, board, clock_mhz).total.over(budget)
+                return "bram18" in estimate_for(g, board, clock_mhz, flow).total.over(budget)
 
-            while bram_over() and placement.spill(layers, costs, layer_cost, budget) is not None:
+            while bram_over() and placement.spill(layers, costs, lambda l: layer_cost(l, flow), budget) is not None:
                 pass
             _place(graph, layers)
-        cost = estimate_for(graph, board, clock_mhz)
+        cost = estimate_for(graph, board, clock_mhz, flow)
         problem = fit_problem(cost, board, margin) if board else None
         if problem:
             raise FoldingError(f"the given folding {problem}",
@@ -415,8 +432,8 @@ def fold_graph(graph: DataflowGraph, board: Board | None = None, target_fps: flo
         if target_fps is not None:
             raise FoldingError("a target FPS needs a board to size the design for", hint="add --board NAME")
         _place(graph, placement.initial(graph.layers, weights_in))
-        return estimate_for(graph, None, clock_mhz), "graph", []
-    plan = optimize_folding(graph, board, target_fps, margin, clock_mhz, weights_in)
+        return estimate_for(graph, None, clock_mhz, flow), "graph", []
+    plan = optimize_folding(graph, board, target_fps, margin, clock_mhz, weights_in, flow)
     if not plan.met:
         hint = ("try a larger board (`bnnc boards`) or a narrower network"
                 if not plan.fits else "use a lower --target-fps, --target-fps max, or a larger board (`bnnc boards`)")

@@ -66,16 +66,18 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
         brd = get_board(config.board) if config.board else None
         target = parse_target(config.target_fps) if config.target_fps is not None else None
         folding_for = read_folding_file(config.folding_file) if config.folding_file else None
+        # the RTL library has no run-time URAM loader: its weights stay in bitstream-initialised memories
+        weights_in = "bram" if config.flow == "rtl" and config.weights_in == "auto" else config.weights_in
 
         def transform(graph: DataflowGraph) -> None:
             folding = folding_for(graph) if folding_for is not None else None
             with progress.step("folding search" if folding is None else "folding from file"):
                 cost, source, notes = fold_graph(graph, brd, config.target_fps, folding, config.margin,
-                                                 config.clock_mhz, config.weights_in)
+                                                 config.clock_mhz, weights_in, config.flow)
             result.config = result.config.with_(folding_source=source)
             result.report = build_report(graph.name, cost, brd, config.margin, source, target, notes,
                                          model=None if config.name else Path(onnx_path).stem,
-                                         weights_in=config.weights_in)
+                                         weights_in=weights_in, flow=config.flow)
 
     def files(graph: DataflowGraph, folder: Path) -> None:
         if result.report is not None:

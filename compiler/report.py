@@ -16,6 +16,9 @@ from compiler.cost import GraphCost
 from compiler.kinds.sliding_window import CONV_NOTE  # noqa: F401  (re-exported)
 
 SHOWN = ("lut", "ff", "bram18", "uram", "dsp")
+#: what each flow's estimate describes (report.txt)
+FLOW_NAMES = {"hls": "HLS templates (Vitis HLS; bnnc hls / bitstream)",
+              "rtl": "RTL library (hls/rtl, calibrated on Yosys 0.23; bnnc rtlsim / synth / bitstream --rtl)"}
 SYNTH_KEYS = ("LUT", "FF", "BRAM18", "DSP")      # synth.json keys shown beside the estimate
 
 
@@ -27,10 +30,12 @@ def kind_notes(cost: GraphCost) -> list[str]:
 
 def build_report(graph_name: str, cost: GraphCost, board: Board | None = None, margin: float = 0.85,
                  folding_source: str = "graph", target_fps: float | None = None,
-                 notes: list[str] | None = None, model: str | None = None, weights_in: str = "auto") -> dict[str, Any]:
+                 notes: list[str] | None = None, model: str | None = None, weights_in: str = "auto",
+                 flow: str = "hls") -> dict[str, Any]:
     """Everything the table, JSON and plot show. `folding_source`: 'optimizer', 'file' or 'graph'; `model`: the
     source model's name, shown beside the graph's where they differ; `weights_in`: the URAM policy
-    (compiler.placement), which the note on unused URAM names."""
+    (compiler.placement), which the note on unused URAM names; `flow`: whose hardware `cost` describes, the HLS
+    templates ('hls') or the RTL library ('rtl')."""
     total = cost.total
     in_uram = [l.name for l in cost.layers if any(m.style == "uram" for m in l.memories)]
     if in_uram:
@@ -38,7 +43,7 @@ def build_report(graph_name: str, cost: GraphCost, board: Board | None = None, m
                                      f"{total.uram:,.0f} URAM blocks (estimate): UltraScale+ URAM is not initialised "
                                      "by the bitstream, so the runtime writes them at load time (deploy weights.bin)"]
     rep: dict[str, Any] = {
-        "graph": graph_name, "model": model, "clock_mhz": cost.clock_mhz, "folding_source": folding_source,
+        "graph": graph_name, "model": model, "flow": flow, "clock_mhz": cost.clock_mhz, "folding_source": folding_source,
         "target_fps": target_fps, "ii_cycles": cost.ii_cycles, "fps": cost.fps,
         "latency_cycles": cost.latency_cycles, "latency_us": cost.latency_us, "bottleneck": cost.bottleneck.name,
         "layers": [l.as_dict() for l in cost.layers], "total": total.as_dict(),
@@ -87,6 +92,7 @@ def format_table(rep: dict[str, Any]) -> str:
     lines.append(f"estimated hardware throughput (cost model, not measured): {rep['fps']:,.0f} FPS (II "
                  f"{rep['ii_cycles']:,} cycles at {rep['clock_mhz']:g} MHz), latency ~{rep['latency_us']:,.1f} us; "
                  f"bottleneck: {rep['bottleneck']}")
+    lines.append("resources: cost model of the " + (FLOW_NAMES.get(rep.get("flow", "hls"), FLOW_NAMES["hls"])))
     if b:
         verdict = "fits" if rep["fits"] else "DOES NOT FIT (over budget: " + ", ".join(rep["over_budget"]) + ")"
         lines.append(f"{b['name']} ({b['part']}, {b['ps']}), shell {b['shell']}: {verdict}")
@@ -163,8 +169,8 @@ def attach_synth(rep: dict[str, Any], synth: dict[str, Any]) -> bool:
                     "layers": {l["name"]: {"synth": {k: l["synth"][k] for k in SYNTH_KEYS},
                                            "estimated": {k: l["estimated"][k] for k in SYNTH_KEYS}} for l in layers},
                     "note": "post-synthesis counts of the RTL backend (Yosys, no place and route) beside the cost "
-                            "model's RTL estimate (synth.json; the table above is the HLS estimate); without the "
-                            "DMA shell"}
+                            "model's RTL estimate (synth.json; the table above is the "
+                            f"{'RTL' if rep.get('flow') == 'rtl' else 'HLS'} estimate); without the DMA shell"}
     return True
 
 

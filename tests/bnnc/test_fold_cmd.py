@@ -83,3 +83,23 @@ def run_ok(out, onnx):
     assert r.exit_code == 0, r.output
     assert not (out / "report.json").exists()       # without --board the build is unchanged
     return out
+
+
+def test_compile_rtl_folds_by_the_rtl_estimate(tmp_path, tfc_onnx):
+    """--rtl: the report and build_config.json say the RTL flow, and the report's figures are the RTL estimate of
+    the folded graph (compiler.cost target 'rtl'), which fits the board's budget."""
+    from boards.catalog import get_board
+    from compiler.cost import estimate
+
+    out = tmp_path / "r"
+    r = run("compile", tfc_onnx, "-o", out, "--board", "pynq-z1", "--rtl")
+    assert r.exit_code == 0, r.output
+    assert "resources: cost model of the RTL library" in r.output
+    assert json.loads((out / "build_config.json").read_text())["flow"] == "rtl"
+    rep = json.loads((out / "report.json").read_text())
+    g = DataflowGraph.load(out)
+    cost = estimate(g, rep["clock_mhz"], get_board("pynq-z1").shell.dma_bits, target="rtl")
+    assert rep["flow"] == "rtl" and rep["total"] == cost.total.as_dict() and rep["ii_cycles"] == cost.ii_cycles
+    assert not cost.total.over(get_board("pynq-z1").budget(0.85))
+    r = run("compile", tfc_onnx, "-o", tmp_path / "u", "--board", "zcu104", "--rtl", "--weights-in", "uram")
+    assert r.exit_code != 0 and "no run-time URAM loader" in r.output and "Traceback" not in r.output

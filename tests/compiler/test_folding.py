@@ -230,3 +230,33 @@ def test_folding_file_spills_weights_to_uram_only_when_block_ram_is_over():
     small = lfc_like()
     fold_graph(small, get_board("ZCU104"), folding={"fc1": {"pe": 2, "simd": 64}})
     assert not any("weight_ram" in l.attrs for l in small.layers)   # fits in block RAM: no loader needed
+
+
+def test_rtl_flow_sizes_the_design_by_the_rtl_estimate():
+    """flow='rtl' (bnnc compile --rtl): the optimiser's budget check and its reported cost are the RTL library's
+    (compiler.cost target 'rtl'); where the RTL and HLS estimates differ, so do the foldings, and each stays
+    within the budget by its own flow's estimate."""
+    board = get_board("Pynq-Z1")
+    budget = board.budget(0.85)
+    plans = {flow: optimize_folding(lfc_like(), board, target_fps="max", flow=flow) for flow in ("hls", "rtl")}
+    for flow, plan in plans.items():
+        g = apply_folding(lfc_like(), plan.folding)
+        cost = estimate(g, 100.0, 64, flow)
+        assert plan.fits and (plan.cost.total, plan.cost.ii_cycles) == (cost.total, cost.ii_cycles)
+        assert not cost.total.over(budget)
+    # the HLS plan's design, costed as RTL, is another design than the RTL plan's (a different folding)
+    assert plans["hls"].folding != plans["rtl"].folding
+    # a user folding over the RTL budget is refused under the RTL flow, whatever the HLS estimate says
+    g = apply_folding(lfc_like(), plans["hls"].folding)
+    if estimate(g, 100.0, 64, "rtl").total.over(budget):
+        with pytest.raises(FoldingError, match="does not fit"):
+            fold_graph(lfc_like(), board, folding=plans["hls"].folding, flow="rtl")
+
+
+def test_rtl_flow_keeps_weights_out_of_uram():
+    from compiler.config import BuildConfig, ConfigError
+
+    with pytest.raises(ConfigError, match="no run-time URAM loader"):
+        BuildConfig(board="ZCU104", weights_in="uram", flow="rtl")
+    with pytest.raises(ConfigError, match="flow must be one of hls, rtl"):
+        BuildConfig(flow="vhdl")
