@@ -249,6 +249,7 @@ def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str
     clock = float(clock_mhz or board.default_clock_mhz)
     budget = board.budget(margin)
     layers = [replace(l, folding={k: 1 for k in folded_dims(l)}) for l in placement.initial(graph.layers, weights_in)]
+
     def cost_of(l: Layer) -> LayerCost:
         return layer_cost(l, flow)
 
