@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from compiler import progress
 from compiler.backends.rtl.harness import DEADLOCK_CYCLES
 from compiler.backends.rtl.project import TOP, RtlProject
 from compiler.backends.rtl.verilator import RtlsimDeadlock, RtlsimReport, compare
@@ -200,13 +201,15 @@ def run_bytes(project: RtlProject, data: np.ndarray, stall_seed: int | None = No
     cmd = [IVERILOG, "-g2005", "-s", TB, "-o", "icarus/sim", f"-P{TB}.FRAMES={n}",
            f"-P{TB}.STALL_SEED={-1 if stall_seed is None else int(stall_seed)}", *project.sources, "icarus/tb.v"]
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True)
+    with progress.step(f"Icarus Verilog compile of {project.path}"):
+        res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True)
     if res.returncode:
         tail = "\n".join((res.stderr or res.stdout).strip().splitlines()[-20:])
         raise CompileError(f"Icarus Verilog could not compile {project.path} (exit {res.returncode}):\n{tail}",
                            hint="this is a bnnc RTL generation bug; please report it with the graph")
     compile_s = time.perf_counter() - t0
-    res = subprocess.run([VVP, "-n", "icarus/sim"], cwd=project.path, capture_output=True, text=True)
+    with progress.step(f"Icarus simulation of {n} frames (event-driven: minutes for large designs)"):
+        res = subprocess.run([VVP, "-n", "icarus/sim"], cwd=project.path, capture_output=True, text=True)
     stats_file = work / "stats.json"
     if res.returncode or not stats_file.is_file():
         tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-10:])

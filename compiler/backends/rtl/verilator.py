@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from compiler import progress
 from compiler.backends.rtl.project import TOP, RtlProject
 from compiler.buildcache import cache_dir, compiler_id, reuse_or_build
 from compiler.errors import CompileError
@@ -74,7 +75,8 @@ def _verilate(project: RtlProject, jobs: int) -> float:
     cmd = [VERILATOR, *VERILATOR_FLAGS, "-CFLAGS", CFLAGS, "-j", str(jobs), "--top-module", TOP,
            "--Mdir", "obj_dir", "-o", "sim", *project.sources, "harness.cpp"]
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True, env=_build_env())
+    with progress.step(f"Verilator build of {project.path}"):
+        res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True, env=_build_env())
     if res.returncode or not (project.path / "obj_dir" / "sim").is_file():
         tail = "\n".join((res.stderr or res.stdout).strip().splitlines()[-25:])
         raise CompileError(f"Verilator build of {project.path} failed (exit {res.returncode}):\n{tail}",
@@ -106,7 +108,8 @@ def run_bytes(project: RtlProject, data: np.ndarray, stall_seed: int | None = No
         pin, pout, pstats = Path(tmp) / "in.bin", Path(tmp) / "out.bin", Path(tmp) / "stats.json"
         pin.write_bytes(d.tobytes())
         cmd = [str(exe), str(pin), str(pout), str(pstats)] + ([str(stall_seed)] if stall_seed is not None else [])
-        res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True)
+        with progress.step(f"Verilator simulation of {n} frames"):
+            res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True)
         if res.returncode == 3 and pstats.is_file():
             lines = [ln.removeprefix("bnnc-rtlsim: ") for ln in res.stderr.strip().splitlines()]
             raise RtlsimDeadlock(f"RTL simulation of {project.path}: " + "\n  ".join(lines),

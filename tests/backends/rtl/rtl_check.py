@@ -1,10 +1,17 @@
 """Generate, build and co-simulate a graph; assert bit-exactness against compiler.simulate."""
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
 from compiler.backends.rtl.project import RtlProject, generate_rtl
 from compiler.backends.rtl.verilator import RtlsimReport, check
 from compiler.csim import random_inputs
 from compiler.ir import DataflowGraph
+
+requires_verilator = pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator not installed (make setup)")
+requires_yosys = pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed (make setup)")
 
 
 def rtl_project(graph: DataflowGraph, tmp_path) -> RtlProject:

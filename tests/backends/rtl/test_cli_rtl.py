@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from hls_lib import irgraphs
 from bnnc import main
-from conftest import requires_verilator, requires_yosys
+from rtl_check import requires_verilator, requires_yosys
 
 FOLDING = {"MatMul_0_mvtu": {"pe": 4, "simd": 49}, "MatMul_1_mvtu": {"pe": 2, "simd": 8},
            "MatMul_2_mvtu": {"pe": 4, "simd": 4}, "MatMul_3_mvtu": {"pe": 5, "simd": 16}}

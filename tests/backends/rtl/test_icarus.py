@@ -11,8 +11,7 @@ from click.testing import CliRunner
 
 from hls_lib import irgraphs
 from bnnc import main
-from conftest import requires_verilator
-from rtl_check import rtl_project
+from rtl_check import requires_verilator, rtl_project
 from compiler.backends.rtl import icarus, verilator
 from compiler.csim import random_inputs
 from compiler.errors import CompileError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import requires_verilator
+from rtl_check import requires_verilator
 from stream_graphs import direct_skip
 from compiler.backends.rtl.project import generate_rtl
 from compiler.backends.rtl.reports import deadlock_doc

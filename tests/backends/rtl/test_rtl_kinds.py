@@ -9,8 +9,7 @@ import pytest
 
 from hls_lib import irgraphs
 import stream_graphs
-from conftest import requires_verilator
-from rtl_check import assert_bit_exact, rtl_project
+from rtl_check import assert_bit_exact, requires_verilator, rtl_project
 from compiler.backends.rtl.verilator import run
 from compiler.csim import random_inputs
 from compiler.simulate import simulate_layers

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import requires_verilator
+from rtl_check import requires_verilator
 from residual_model import residual_graph
 from compiler.backends.rtl.project import generate_rtl
 from compiler.backends.rtl.reports import rtlsim_doc

@@ -7,9 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import requires_verilator
+from rtl_check import assert_bit_exact, requires_verilator, rtl_project
 from hls_lib import irgraphs as ig
-from rtl_check import assert_bit_exact, rtl_project
 from compiler.cost import estimate
 
 pytestmark = requires_verilator
