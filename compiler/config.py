@@ -26,6 +26,7 @@ class ConfigError(BnncError):
 #: the hardware a build is sized for: the HLS templates (Vitis HLS) or the RTL library (hls/rtl, Vivado only)
 FLOWS = ("hls", "rtl")
 
+
 @dataclass(frozen=True)
 class BuildConfig:
     """How to compile a model: target board and clock, throughput target, resource margin, folding source."""

@@ -232,4 +232,3 @@ def check(graph: DataflowGraph, project: RtlProject, ints: np.ndarray, stall_see
     raw, stats, compile_s = run_bytes(project, pack_stream(ints, project.meta["input"]), stall_seed)
     got = unpack_stream(raw, project.meta["output"])
     return compare(graph, ints, got, stats, compile_s, False, time.perf_counter() - t0 - compile_s)
-
