@@ -159,6 +159,12 @@ class RtlsimReport:
     def ok(self) -> bool:
         return self.mismatches == 0
 
+    @property
+    def frames_per_second(self) -> float:
+        """Simulated frames per host (wall-clock) second of the run, build excluded: what pushing a test set through
+        this simulation costs (process start, packing and file I/O included)."""
+        return self.frames / self.run_seconds if self.run_seconds > 0 else float("inf")
+
     def as_dict(self) -> dict:
         return asdict(self)
 
