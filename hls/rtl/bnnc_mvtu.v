@@ -143,16 +143,24 @@ module bnnc_mvtu #(
         for (p = 0; p < PE; p = p + 1) begin : g_pe
             // integer path: the SIMD products (leaves, AW bits each, sign-extended) and the adder-tree sums;
             // tree node n = node 2n+1 + node 2n+2 where nodes 0..SIMD-2 are the sums, SIMD-1.. the leaves
+            // split_var: Verilator keeps each lane's field a variable of its own; as one wide vector it rebuilds
+            // the whole vector for every lane (code quadratic in SIMD, minutes of g++ for a wide layer)
             /* verilator lint_off UNUSEDSIGNAL */
-            wire [SIMD*AW-1:0] leaves;
+            wire [SIMD*AW-1:0] leaves /* verilator split_var */;
             wire [(SIMD > 1 ? SIMD - 1 : 1)*AW-1:0] sums /* verilator split_var */;
             wire [SIMD-1:0] agree;           // binary path: XNOR of input and weight bits
             /* verilator lint_on UNUSEDSIGNAL */
+            if (XNOR != 0 && IB == 1 && WB == 1) begin : g_xnor_vec
+                // all lanes in one vector operation (bipolar inputs and weights are 1-bit codes)
+                assign agree = ~(x1 ^ w1[p*SIMD +: SIMD]);
+            end
             for (s = 0; s < SIMD; s = s + 1) begin : g_lane
                 wire [IB-1:0] xe = x1[s*IB +: IB];
                 wire [WB-1:0] we = w1[(p*SIMD + s)*WB +: WB];
                 if (XNOR != 0) begin : g_xnor
-                    assign agree[s] = ~(xe[0] ^ we[0]);
+                    if (IB != 1 || WB != 1) begin : g_bit
+                        assign agree[s] = ~(xe[0] ^ we[0]);
+                    end
                     assign leaves[s*AW +: AW] = {AW{1'b0}};
                 end else begin : g_mac
                     // decoded in place (as bnnc_dec): behind a module boundary Yosys cannot see the constant
