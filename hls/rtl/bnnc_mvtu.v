@@ -226,9 +226,13 @@ module bnnc_mvtu #(
             if (XNOR != 0) begin : g_popcount
                 reg [PCB-1:0] pc;
                 integer i;
+                // 1-bit codes: the lane's XNOR read here, bit by bit (Verilator would otherwise evaluate the whole
+                // SIMD-bit `agree` vector in every iteration of its loop); the same logic for synthesis
                 always @* begin
                     pc = {PCB{1'b0}};
-                    for (i = 0; i < SIMD; i = i + 1) pc = pc + {{(PCB - 1){1'b0}}, agree[i]};
+                    for (i = 0; i < SIMD; i = i + 1)
+                        if (IB == 1 && WB == 1) pc = pc + {{(PCB - 1){1'b0}}, ~(x1[i] ^ w1[p*SIMD + i])};
+                        else pc = pc + {{(PCB - 1){1'b0}}, agree[i]};
                     dot = (first1 ? {AW{1'b0}} : acc[p*AW +: AW]) + $signed({{(AW - PCB){1'b0}}, pc});
                 end
             end else if (MUL_DSP != 0) begin : g_chain
