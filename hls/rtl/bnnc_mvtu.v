@@ -155,14 +155,14 @@ module bnnc_mvtu #(
                 assign agree = ~(x1 ^ w1[p*SIMD +: SIMD]);
             end
             for (s = 0; s < SIMD; s = s + 1) begin : g_lane
-                wire [IB-1:0] xe = x1[s*IB +: IB];
-                wire [WB-1:0] we = w1[(p*SIMD + s)*WB +: WB];
                 if (XNOR != 0) begin : g_xnor
                     if (IB != 1 || WB != 1) begin : g_bit
-                        assign agree[s] = ~(xe[0] ^ we[0]);
+                        assign agree[s] = ~(x1[s*IB] ^ w1[(p*SIMD + s)*WB]);
                     end
                     assign leaves[s*AW +: AW] = {AW{1'b0}};
                 end else begin : g_mac
+                    wire [IB-1:0] xe = x1[s*IB +: IB];
+                    wire [WB-1:0] we = w1[(p*SIMD + s)*WB +: WB];
                     // decoded in place (as bnnc_dec): behind a module boundary Yosys cannot see the constant
                     // extension bits and builds full-width multipliers (3.7x the LUTs of this layer kind)
                     /* verilator lint_off UNUSEDSIGNAL */
