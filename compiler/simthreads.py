@@ -1,9 +1,9 @@
 """How many threads the golden model (compiler.simulate) may use, and where they go.
 
-Two levels share the cores: `Simulator.run_layers` splits a batch's rows into parts (PARTS_PER_THREAD per thread)
-and runs each part through the whole layer chain on the calling thread or a row-pool helper (map_rows); inside a worker every kernel runs on one thread
-(`single_threaded`: one-thread onnxruntime sessions, no XNOR row blocks), so the two levels never compete for
-the same cores. A batch runs on the calling thread instead, with the kernels' own threading (onnxruntime's
+Two levels share the cores: `Simulator.run_layers` splits a batch's rows into parts (PARTS_PER_THREAD per
+thread) and runs each part through the whole layer chain on the calling thread or a row-pool helper (map_rows);
+there every kernel runs on one thread (`single_threaded`: one-thread onnxruntime sessions, no XNOR row blocks),
+so the two levels never compete for the same cores. A batch runs on the calling thread instead, with the kernels' own threading (onnxruntime's
 intra-op pool, the XNOR kernel's pool), when a part would get fewer than ROWS_PER_THREAD rows or the graph does
 less than ROW_POOL_MACS multiply-accumulates per frame.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import itertools
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterator, Sequence, TypeVar
