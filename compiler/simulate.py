@@ -17,6 +17,7 @@ import numpy as np
 from compiler import kinds
 from compiler.hostops import run_post, run_pre
 from compiler.ir import INPUT_STREAM, DataflowGraph, IRError, Layer, dtype as ir_dtype
+from compiler.simthreads import PARTS_PER_THREAD, ROW_POOL_MACS, ROWS_PER_THREAD, map_rows, sim_threads, single_threaded
 from compiler.kinds.activation import popcount_thresholds  # noqa: F401  (public API of this module)
 from compiler.kinds.mvtu import exact_matmul_plan as _exact_matmul_plan  # noqa: F401  (tests reach it here)
 
@@ -54,6 +55,8 @@ class Simulator:
             raise IRError(f"graph {graph.name!r} has no layers")
         self.graph = graph
         self.plans = [_plan(l) for l in graph.layers]
+        self._single_plans: list[dict] | None = None
+        self._macs_per_row = sum(_macs(l) for l in graph.layers)
         self.streams = graph.streams()          # (inputs, outputs) per layer: the DAG of docs/ir.md "Streams"
         known: dict[str, kinds.ValueRange | None] = {}   # stream -> static bound of its values (None: unknown)
         for layer, plan, (ins, outs) in zip(graph.layers, self.plans, self.streams):
@@ -90,22 +93,51 @@ class Simulator:
                           f"got shape {y.shape}")
         y = y.reshape((len(y), *first.in_shape))
         batch = max(1, int(batch))
+        threads = sim_threads()
+        use_pool = threads > 1 and self._macs_per_row >= ROW_POOL_MACS
         chunks: list[list[np.ndarray]] = [[] for _ in layers]
-        last_chunks = []
         for s in range(0, max(len(y), 1), batch):
-            live = {INPUT_STREAM: y[s : s + batch]}
-            for i, (layer, plan, (ins, outs)) in enumerate(zip(layers, self.plans, self.streams)):
-                xs = [live.pop(name) for name in ins]
-                cur = _run(layer, plan, xs[0] if len(xs) == 1 else xs)
-                for name in outs:
-                    live[name] = cur
-                if return_all:
-                    chunks[i].append(cur)
-            last_chunks.append(cur)
-        last = np.concatenate(last_chunks).astype(np.int64, copy=False)
+            part = y[s : s + batch]
+            k = min(PARTS_PER_THREAD * threads, len(part) // ROWS_PER_THREAD) if use_pool else 1
+            if k > 1:
+                # the whole layer chain in parallel over row parts, each worker single-threaded
+                plans = self._worker_plans()
+                bounds = np.linspace(0, len(part), k + 1).astype(int)
+                res = map_rows(lambda p: self._chain(p, plans, return_all),
+                               [part[a:b] for a, b in zip(bounds[:-1], bounds[1:])], threads)
+            else:
+                res = [self._chain(part, self.plans, return_all)]
+            for outs in res:
+                for i, o in enumerate(outs):
+                    chunks[i if return_all else -1].append(o)
+        last = np.concatenate(chunks[-1]).astype(np.int64, copy=False)
         if return_all:
             return last, [np.concatenate(c).astype(np.int64, copy=False) for c in chunks]
         return last
+
+    def _chain(self, x: np.ndarray, plans: list[dict], return_all: bool) -> list[np.ndarray]:
+        """Rows x through every layer: [every layer's output] with return_all, else [the last one's]."""
+        live = {INPUT_STREAM: x}
+        outs = []
+        for layer, plan, (ins, names) in zip(self.graph.layers, plans, self.streams):
+            xs = [live.pop(name) for name in ins]
+            cur = _run(layer, plan, xs[0] if len(xs) == 1 else xs)
+            for name in names:
+                live[name] = cur
+            if return_all:
+                outs.append(cur)
+        return outs if return_all else [cur]
+
+    def _worker_plans(self) -> list[dict]:
+        """The plans prepared single-threaded (one-thread kernels: the row pool's workers share the cores),
+        built on first use; same checks as self.plans."""
+        if self._single_plans is None:
+            with single_threaded():
+                plans = [_plan(l) for l in self.graph.layers]
+            for p, q in zip(plans, self.plans):
+                p["check"] = q["check"]
+            self._single_plans = plans
+        return self._single_plans
 
 
 # ---- per-layer preparation (once per call, not per chunk) ----------------------------------------------------
@@ -122,6 +154,14 @@ def _plan(layer: Layer) -> dict:
         return {"ranges": ranges, "kind": kind, "layer": kind.sim_prepare(layer, where)}
     except KeyError as e:
         raise IRError(f"{where}: missing attribute {e}") from None
+
+
+def _macs(layer: Layer) -> int:
+    """Multiply-accumulates per frame of a matrix layer (MW x MH per output vector), 0 for other kinds."""
+    a = layer.attrs
+    if "MW" not in a or "MH" not in a:
+        return 0
+    return int(a["MW"]) * int(a["MH"]) * int(np.prod(layer.out_shape[:-1], dtype=np.int64))
 
 
 def _check_shapes(kind: kinds.Kind, layer: Layer, where: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,6 +22,7 @@ from compiler.kinds.activation import activate, activation_range, popcount_thres
 from compiler.kinds.base import Kind, LayerData, ValueRange, in_uram
 from compiler.kinds.finn import finn_dtype, no_bipolar_values, node, range_name, xnor_popcount_dtype
 from compiler.kinds.int_gemm import int_gemm
+from compiler.simthreads import sim_threads
 from compiler.resources import (DSP_MIN_BITS, RTL_SHALLOW_ROM_DEPTH, XNOR_LUT_PER_LANE, LayerCost, Memory, bits,
                                 ceil_log2, fifo_luts, logic)
 
@@ -375,16 +375,6 @@ def xnor_popcount(x: np.ndarray, wbits: np.ndarray, mw: int) -> np.ndarray:
         for s in starts:
             block(s)
     return out
-
-
-def sim_threads() -> int:
-    """Threads the golden model may use: BNNC_SIM_THREADS, else OMP_NUM_THREADS (what BLAS obeys too), else
-    the CPUs this process may run on."""
-    for var in ("BNNC_SIM_THREADS", "OMP_NUM_THREADS"):
-        v = os.environ.get(var, "")
-        if v.isdigit() and int(v) > 0:
-            return int(v)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @functools.cache

@@ -143,18 +143,26 @@ module bnnc_mvtu #(
         for (p = 0; p < PE; p = p + 1) begin : g_pe
             // integer path: the SIMD products (leaves, AW bits each, sign-extended) and the adder-tree sums;
             // tree node n = node 2n+1 + node 2n+2 where nodes 0..SIMD-2 are the sums, SIMD-1.. the leaves
+            // split_var: Verilator keeps each lane's field a variable of its own; as one wide vector it rebuilds
+            // the whole vector for every lane (code quadratic in SIMD, minutes of g++ for a wide layer)
             /* verilator lint_off UNUSEDSIGNAL */
-            wire [SIMD*AW-1:0] leaves;
+            wire [SIMD*AW-1:0] leaves /* verilator split_var */;
             wire [(SIMD > 1 ? SIMD - 1 : 1)*AW-1:0] sums /* verilator split_var */;
             wire [SIMD-1:0] agree;           // binary path: XNOR of input and weight bits
             /* verilator lint_on UNUSEDSIGNAL */
+            if (XNOR != 0 && IB == 1 && WB == 1) begin : g_xnor_vec
+                // all lanes in one vector operation (bipolar inputs and weights are 1-bit codes)
+                assign agree = ~(x1 ^ w1[p*SIMD +: SIMD]);
+            end
             for (s = 0; s < SIMD; s = s + 1) begin : g_lane
-                wire [IB-1:0] xe = x1[s*IB +: IB];
-                wire [WB-1:0] we = w1[(p*SIMD + s)*WB +: WB];
                 if (XNOR != 0) begin : g_xnor
-                    assign agree[s] = ~(xe[0] ^ we[0]);
+                    if (IB != 1 || WB != 1) begin : g_bit
+                        assign agree[s] = ~(x1[s*IB] ^ w1[(p*SIMD + s)*WB]);
+                    end
                     assign leaves[s*AW +: AW] = {AW{1'b0}};
                 end else begin : g_mac
+                    wire [IB-1:0] xe = x1[s*IB +: IB];
+                    wire [WB-1:0] we = w1[(p*SIMD + s)*WB +: WB];
                     // decoded in place (as bnnc_dec): behind a module boundary Yosys cannot see the constant
                     // extension bits and builds full-width multipliers (3.7x the LUTs of this layer kind)
                     /* verilator lint_off UNUSEDSIGNAL */
@@ -218,9 +226,13 @@ module bnnc_mvtu #(
             if (XNOR != 0) begin : g_popcount
                 reg [PCB-1:0] pc;
                 integer i;
+                // 1-bit codes: the lane's XNOR read here, bit by bit (Verilator would otherwise evaluate the whole
+                // SIMD-bit `agree` vector in every iteration of its loop); the same logic for synthesis
                 always @* begin
                     pc = {PCB{1'b0}};
-                    for (i = 0; i < SIMD; i = i + 1) pc = pc + {{(PCB - 1){1'b0}}, agree[i]};
+                    for (i = 0; i < SIMD; i = i + 1)
+                        if (IB == 1 && WB == 1) pc = pc + {{(PCB - 1){1'b0}}, ~(x1[i] ^ w1[p*SIMD + i])};
+                        else pc = pc + {{(PCB - 1){1'b0}}, agree[i]};
                     dot = (first1 ? {AW{1'b0}} : acc[p*AW +: AW]) + $signed({{(AW - PCB){1'b0}}, pc});
                 end
             end else if (MUL_DSP != 0) begin : g_chain

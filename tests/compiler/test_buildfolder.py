@@ -113,10 +113,15 @@ def test_failed_compile_leaves_old_build_and_no_temp(tmp_path, onnx):
     assert (build / "graph.json").read_text() == before and leftovers(tmp_path, "b") == []
 
 
+# The child sets its own signal handlers: started under `nohup ... &` (or any shell that runs background jobs with
+# SIGINT ignored) it inherits SIG_IGN for SIGINT, and Python then installs no KeyboardInterrupt handler at start.
 SLOW_COMPILE = textwrap.dedent("""
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
     from compiler.build import compile_model
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def slow(graph):
         Path(sys.argv[3]).write_text("started")

@@ -154,6 +154,24 @@ def test_random_cnn_matches_naive(seed):
     _compare(random_cnn(seed))
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_row_pool_matches_naive(seed, monkeypatch):
+    """Two threads, the row pool forced on for small graphs (ROW_POOL_MACS 0) and parts of 2 rows: the whole
+    chain runs in parallel over row parts with single-threaded plans, every layer's output in order."""
+    import compiler.simulate as sim_mod
+    from compiler import simthreads
+
+    monkeypatch.setenv("BNNC_SIM_THREADS", "2")
+    monkeypatch.setattr(sim_mod, "ROW_POOL_MACS", 0)
+    monkeypatch.setattr(sim_mod, "ROWS_PER_THREAD", 2)
+    calls = []
+    real = simthreads.map_rows
+    monkeypatch.setattr(sim_mod, "map_rows", lambda fn, parts, threads: calls.append(len(parts)) or
+                        real(fn, parts, threads))
+    _compare(random_mlp(seed) if seed % 2 else random_cnn(seed))
+    assert calls and max(calls) == 2 * sim_mod.PARTS_PER_THREAD       # batch 16 in 4 parts; 37 = 2*16 + 5
+
+
 def test_generators_cover_the_paths():
     """The random graphs above really exercise every path (otherwise the comparisons prove little)."""
     seen = set()
