@@ -326,17 +326,18 @@ def load_npz(path: str | os.PathLike, split: str = "train", num_classes: int | N
         if y.min() < 0:
             raise DatasetError(f"{path}: y_{s} has the negative label {int(y.min())}; labels must be 0..K-1")
         ys[s] = y.astype(np.int64)
-    if xs["train"].dtype != xs["test"].dtype or xs["train"].shape[1:] != xs["test"].shape[1:]:
-        raise DatasetError(f"{path}: x_train {xs['train'].dtype} {xs['train'].shape[1:]} and x_test "
-                           f"{xs['test'].dtype} {xs['test'].shape[1:]} differ in dtype or per-sample shape")
     k = int(max(ys["train"].max(), ys["test"].max())) + 1
     if num_classes is not None and k > num_classes:
         raise DatasetError(f"{path}: label {k - 1} is out of range for {num_classes} classes")
     k = num_classes or k
     if k < 2:
         raise DatasetError(f"{path}: labels have a single class; need at least 2")
-    _, scale = _npz_images(path, "x_train", xs["train"], None)
-    images, _ = _npz_images(path, f"x_{split}", xs[split], scale)
+    train_images, scale = _npz_images(path, "x_train", xs["train"], None)
+    test_images, _ = _npz_images(path, "x_test", xs["test"], scale)
+    if xs["train"].dtype != xs["test"].dtype or xs["train"].shape[1:] != xs["test"].shape[1:]:
+        raise DatasetError(f"{path}: x_train {xs['train'].dtype} {xs['train'].shape[1:]} and x_test "
+                           f"{xs['test'].dtype} {xs['test'].shape[1:]} differ in dtype or per-sample shape")
+    images = train_images if split == "train" else test_images
     return ImageData(images, ys[split], path.stem, split, str(path), k)
 
 

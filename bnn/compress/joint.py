@@ -70,6 +70,7 @@ class JointResult:
     seconds: float                 # wall time of the whole training loop (no evaluation)
     teacher_seconds: float         # of which the teacher's forward passes
     teacher_calls: int
+    cpu_seconds: float = 0.0       # process CPU time of the training loop (robust to other load on the machine)
 
     def by_name(self) -> dict[str, StudentResult]:
         return {s.name: s for s in self.students}
@@ -121,7 +122,7 @@ def train_students(students: list[Student], train_set: ImageDataset, test_set: I
     gen.manual_seed(config.seed)
     loader = make_loader(train_set, config.batch_size, shuffle=True, generator=gen, num_workers=config.num_workers)
     results = {s.name: StudentResult(s.name, s.model, s.spec) for s in students}
-    seconds = teacher_seconds = 0.0
+    seconds = teacher_seconds = cpu_seconds = 0.0
     calls = 0
     try:
         for epoch in range(config.epochs):
@@ -132,7 +133,7 @@ def train_students(students: list[Student], train_set: ImageDataset, test_set: I
             for s in students:
                 s.model.train()
             sums = {s.name: [0.0, 0, 0] for s in students}   # loss * n, correct, n
-            t_epoch = time.perf_counter()
+            t_epoch, c_epoch = time.perf_counter(), time.process_time()
             for x, y in loader:
                 x, y = x.to(device), y.to(device)
                 t_logits = t_feat = None
@@ -168,6 +169,7 @@ def train_students(students: list[Student], train_set: ImageDataset, test_set: I
                     acc[1] += int((out.detach().argmax(1) == y).sum())
                     acc[2] += len(y)
             seconds += time.perf_counter() - t_epoch
+            cpu_seconds += time.process_time() - c_epoch
             for s in students:
                 loss_sum, correct, n = sums[s.name]
                 m = {"epoch": epoch + 1, "train_loss": loss_sum / n, "train_acc": correct / n, "lr": lr,
@@ -184,7 +186,7 @@ def train_students(students: list[Student], train_set: ImageDataset, test_set: I
             tap.remove()
     for s in students:
         s.model.eval()
-    return JointResult([results[s.name] for s in students], seconds, teacher_seconds, calls)
+    return JointResult([results[s.name] for s in students], seconds, teacher_seconds, calls, cpu_seconds)
 
 
 def save_student(path, model: nn.Module, spec: dict | None, train_set: ImageDataset, metrics: list[dict],
@@ -204,6 +206,7 @@ class FamilyResult:
     seconds: float                    # wall time of the training loop, every epoch run in this process or before
     teacher_seconds: float
     resumed_from: int                 # epochs already done when this call started (0: a fresh run)
+    cpu_seconds: float = 0.0          # process CPU time of the training loop
 
 
 def _student_eval(net, i: int, train_set, test_set, config: TrainConfig, device) -> tuple[nn.Module, float | None]:
@@ -219,10 +222,11 @@ def _student_eval(net, i: int, train_set, test_set, config: TrainConfig, device)
 def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, config: TrainConfig,
                    distill: DistillConfig | None = None, teacher: nn.Module | None = None, mode: str = "split",
                    checkpoint=None, names: list[str] | None = None, eval_every_epoch: bool = True,
-                   on_epoch: Callable[[int, list[dict]], None] | None = None) -> FamilyResult:
+                   split_weights: list[float] | None = None, on_epoch: Callable[[int, list[dict]], None] | None = None) -> FamilyResult:
     """Train the students of a `Supernet` together on `config.device`, one optimizer over the shared weights.
 
-    'split' gives each student its share of every batch in one pass; 'replicate' passes the whole batch through
+    'split' gives each student its share of every batch in one pass (shares proportional to `split_weights`,
+    default equal); 'replicate' passes the whole batch through
     every student, with the widest one's outputs as soft targets of the others when there is no teacher (inplace
     distillation). With `checkpoint` (a path), the state after every epoch is saved atomically and a rerun
     continues from the last finished epoch, ending exactly where an uninterrupted run would (same RNG streams).
@@ -255,7 +259,7 @@ def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, 
     seed_everything(config.seed)
     gen.manual_seed(config.seed)
     history: list[list[dict]] = [[] for _ in range(n)]
-    start, seconds, t_seconds = 0, 0.0, 0.0
+    start, seconds, t_seconds, cpu = 0, 0.0, 0.0, 0.0
     ckpt_path = Path(checkpoint) if checkpoint is not None else None
     if ckpt_path is not None and ckpt_path.is_file():
         ck = load_checkpoint(ckpt_path)
@@ -265,7 +269,7 @@ def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, 
         except (RuntimeError, ValueError, KeyError) as e:
             raise TrainError(f"{ckpt_path}: does not fit these students ({e}); use another output folder") from None
         start, history = int(ck["epoch"]), [list(h) for h in ck["metrics"]]
-        seconds, t_seconds = float(ck["seconds"]), float(ck["teacher_seconds"])
+        seconds, t_seconds, cpu = float(ck["seconds"]), float(ck["teacher_seconds"]), float(ck.get("cpu_seconds", 0))
         torch.set_rng_state(ck["rng"]["torch"])
         gen.set_state(ck["rng"]["loader"])
     resumed = start
@@ -280,7 +284,7 @@ def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, 
             g["lr"] = lr
         net.train()
         sums = [[0.0, 0, 0] for _ in range(n)]
-        t_epoch = time.perf_counter()
+        t_epoch, c_epoch = time.perf_counter(), time.process_time()
         disable = True if not config.progress else (False if progress_shown() else None)
         bar = tqdm(loader, desc=f"students epoch {epoch + 1}/{config.epochs}", leave=False, disable=disable,
                    unit="batch")
@@ -292,7 +296,7 @@ def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, 
                 with torch.no_grad():
                     t_logits = teacher(x).to(device)
                 t_seconds += time.perf_counter() - t0
-            b = layout(x, y, t_logits, n, mode)
+            b = layout(x, y, t_logits, n, mode, split_weights)
             net.router.blocks = b.blocks
             out = net(b.x)
             outs, ys = out.split([k for _, k in b.blocks]), b.y.split([k for _, k in b.blocks])
@@ -318,6 +322,7 @@ def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, 
             loss.backward()
             opt.step()
         seconds += time.perf_counter() - t_epoch
+        cpu += time.process_time() - c_epoch
         last = epoch + 1 == config.epochs
         for i in range(n):
             acc = None
@@ -329,7 +334,7 @@ def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, 
         if ckpt_path is not None:
             save_checkpoint(ckpt_path, {**checkpoint_header(config, net.full_spec.to_dict(), train_set, test_set),
                                         "epoch": epoch + 1, "metrics": history, "model_state": net.state_dict(),
-                                        "optimizer_state": opt.state_dict(), "seconds": seconds,
+                                        "optimizer_state": opt.state_dict(), "seconds": seconds, "cpu_seconds": cpu,
                                         "teacher_seconds": t_seconds, "best_epoch": epoch + 1,
                                         "rng": {"torch": torch.get_rng_state(), "loader": gen.get_state()},
                                         "students": [s.to_dict() for s in net.specs], "mode": mode})
@@ -346,4 +351,4 @@ def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, 
             history[i][-1]["test_acc"] = acc
         results.append(StudentResult(names[i], model, net.specs[i].to_dict(), history[i]))
     net.eval()
-    return FamilyResult(results, seconds, t_seconds, resumed)
+    return FamilyResult(results, seconds, t_seconds, resumed, cpu)
