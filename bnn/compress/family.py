@@ -145,7 +145,10 @@ def plot_family(fam: Family, path: str | Path) -> Path:
     ax.set_ylabel("test accuracy (full test set)")
     ax.set_title(f"student family on {fam.board} @ {fam.target_fps} FPS target")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    if pts:
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no student was built", ha="center", transform=ax.transAxes)
     fig.tight_layout()
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp.png")

@@ -412,33 +412,22 @@ def derived_students(ctx: Context, base: StudentPlan, tcfg, distill, teacher) ->
                      for k, f in fits.items()}}
 
 
-def _executor_run(jobs: list[dict], cfg: CompressConfig, out_dir: Path, log) -> dict[str, dict | str]:
-    """Build every student: on the scaleout executor (Ray / processes) when installed, else one after another."""
-    try:
-        from scaleout import Task, make_executor
-    except ImportError:
-        make_executor = None
-    results: dict[str, dict | str] = {}
-    if make_executor is not None and (cfg.cluster or (cfg.workers or 1) > 1):
-        tasks = [Task(j["name"], build_student, args=(j,)) for j in jobs]
-        for key, r in make_executor(cluster=cfg.cluster, workers=cfg.workers).run(
-                tasks, out_dir=str(out_dir / "builds-executor"), desc="building students").items():
-            results[key] = r.value if r.ok else (r.error or "failed")
-        return results
-    if cfg.cluster:
-        raise CompressError(f"--cluster {cfg.cluster}: the scaleout executor is not installed in this bnnc")
-    from tqdm import tqdm
+def _executor_run(jobs: list[dict], cfg: CompressConfig, log) -> dict[str, dict | str]:
+    """Build every student through scaleout: in this process (default), a local process pool (--workers N) or a
+    Ray cluster (--cluster ADDR; the output folder must be on a filesystem the workers share). A failed student is
+    reported with its error; the others still build. Resume is build_student's own (a finished build.json)."""
+    from scaleout import ExecutorError, Task, make_executor
 
-    for j in tqdm(jobs, desc="building students", unit="student", disable=not cfg.progress):
-        t0 = time.perf_counter()
-        try:
-            results[j["name"]] = build_student(j)
-            log(f"built {j['name']}: verified in {time.perf_counter() - t0:.1f}s -> {j['folder']}/build")
-        except KeyboardInterrupt:
-            raise
-        except Exception as e:   # the student is reported as failed; the others still build
-            results[j["name"]] = f"{type(e).__name__}: {e}"
-            log(f"building {j['name']} failed: {results[j['name']]}")
+    tasks = [Task(j["name"], build_student, args=(j,), num_cpus=float(j.get("threads") or 1)) for j in jobs]
+    try:
+        with make_executor(cluster=cfg.cluster, workers=cfg.workers or 1) as ex:
+            done = ex.run(tasks, desc="building students")
+    except ExecutorError as e:
+        raise CompressError(str(e)) from None
+    results: dict[str, dict | str] = {}
+    for key, r in done.items():
+        results[key] = r.value if r.ok else (r.error or "failed")
+        log(f"built {key}: verified in {r.seconds:.1f}s" if r.ok else f"building {key} failed: {r.error}")
     return results
 
 
@@ -514,7 +503,7 @@ def run(cfg: CompressConfig, out_dir: str | Path, log: Callable[[str], None] | N
                          "verify_inputs": str(ver_file), "board": cfg.board, "target_fps": cfg.target_fps,
                          "margin": cfg.margin, "rtl": cfg.rtl, "synth": cfg.synth, "rtl_frames": cfg.rtl_frames,
                          "threads": cfg.threads or 1})
-        built = _executor_run(jobs, cfg, out_dir, log)
+        built = _executor_run(jobs, cfg, log)
 
         entries = []
         for p in all_plans:
