@@ -14,8 +14,6 @@ widths, with inplace distillation from the widest when there is no teacher): S p
 from __future__ import annotations
 
 import copy
-import math
-import time
 from dataclasses import dataclass, replace
 
 import torch
@@ -201,15 +199,3 @@ def layout(x, y, t, n_students: int, mode: str, weights: list[float] | None = No
         raw = [n // n_students] * n_students
         raw[-1] += n - sum(raw)
     return Batch(x, y, t, list(enumerate(raw)))
-
-
-def seconds_now() -> float:
-    return time.perf_counter()
-
-
-def finite(value: float, what: str) -> float:
-    if not math.isfinite(value):
-        from bnn.train import TrainError
-
-        raise TrainError(f"{what}: loss became {value}")
-    return value

@@ -17,8 +17,7 @@ import contextlib
 import json
 import shutil
 import signal
-import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Callable
 

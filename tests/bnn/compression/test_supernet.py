@@ -1,6 +1,5 @@
 """Weight-shared students: a cut-out student computes exactly what the supernet computes for it, exports and
 compiles exactly, and an interrupted training resumes to the same weights."""
-import numpy as np
 import pytest
 import torch
 
