@@ -268,14 +268,16 @@ def choose_students(ctx: Context) -> list[StudentPlan]:
 
 
 def layer_bits(spec) -> dict:
-    """Per-layer weight/activation bits of a spec (per-layer lists when the topology carries them)."""
+    """Per-layer bits of a spec: weights of every layer (hidden layers, then the classifier), activations of every
+    hidden layer, and the input quantizer; per-layer lists when the spec carries them (layer_weight_bits /
+    layer_act_bits), else the uniform bits repeated."""
     from bnn.topologies import hidden_widths
 
-    n = len(hidden_widths(spec)) + 1
-    per = getattr(spec, "layer_bits", None) or (spec.extra or {}).get("layer_bits")
-    if per:
-        return {"weight": [b[0] for b in per], "act": [b[1] for b in per], "input": spec.input_bits}
-    return {"weight": [spec.weight_bits] * n, "act": [spec.act_bits] * (n - 1), "input": spec.input_bits}
+    n = len(hidden_widths(spec))
+    wb = getattr(spec, "layer_weight_bits", None) or [spec.weight_bits] * (n + 1)
+    ab = getattr(spec, "layer_act_bits", None) or [spec.act_bits] * n
+    default_in = spec.act_bits if spec.name not in ("cnv", "mobilenet") else 8
+    return {"weight": list(wb), "act": list(ab), "input": spec.input_bits or default_in}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -542,8 +544,10 @@ def run(cfg: CompressConfig, out_dir: str | Path, log: Callable[[str], None] | N
 def _stale(prev: dict, cfg: CompressConfig, n_ver: int) -> bool:
     """A finished build made for other hardware settings is redone."""
     est = prev.get("estimate") or {}
-    return (prev.get("verify", {}).get("dataset_inputs") != n_ver or bool(prev.get("rtlsim")) != cfg.rtl
-            or bool(prev.get("synth")) != cfg.synth or est.get("flow") != ("rtl" if cfg.rtl else "hls"))
+    return (prev.get("verify", {}).get("dataset_inputs") != n_ver or (cfg.rtl and not prev.get("rtlsim"))
+            or (cfg.synth and not prev.get("synth")) or est.get("flow") != ("rtl" if cfg.rtl else "hls")
+            or prev.get("board") != cfg.board or prev.get("target_fps") != cfg.target_fps
+            or prev.get("margin") != cfg.margin)
 
 
 def _deploy(best: StudentEntry, te_raw, out_dir: Path, cfg: CompressConfig, log) -> str | None:
