@@ -9,7 +9,9 @@ the student's channels, so the supernet computes, for student i, exactly the sli
 Training ('split' mode, the default) gives every student its own share of each batch in ONE forward/backward pass
 of the full-width network -- samples are routed to students and masked per sample -- so a family costs about one
 largest-model pass per batch. 'replicate' mode runs every sample through every student (the sandwich rule over all
-widths, with inplace distillation from the widest when there is no teacher): S passes per batch.
+widths, with inplace distillation from the widest when there is no teacher): S passes per batch. 'anchor' is
+in between: every sample goes through the widest student and through one narrower one (2 passes per batch), the
+narrower learning from the widest's outputs on the same sample when there is no teacher.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from torch import nn
 
 from bnn.topologies import ModelSpec, ScaleBias, from_spec, hidden_widths
 
-MODES = ("split", "replicate")
+MODES = ("split", "anchor", "replicate")
 SUPPORTED = ("tfc", "sfc", "lfc", "cnv")   # plain stacks (layer, BN, activation); mobilenet's depthwise groups are not
 
 
@@ -181,12 +183,22 @@ class Batch:
     blocks: list[tuple[int, int]]
 
 
-def layout(x, y, t, n_students: int, mode: str, weights: list[float] | None = None) -> Batch:
+def layout(x, y, t, n_students: int, mode: str, weights: list[float] | None = None, widest: int | None = None) -> Batch:
     """'split': contiguous shares of the batch per student (>= 2 samples each, for BatchNorm); 'replicate': the
-    whole batch once per student."""
+    whole batch once per student; 'anchor': the whole batch through the widest student, and once more shared out
+    among the others (so every sample meets the widest and one narrower student: inplace distillation)."""
+    rep = lambda v, k: None if v is None else v.repeat((k,) + (1,) * (v.ndim - 1))  # noqa: E731
     if mode == "replicate":
-        rep = lambda v: None if v is None else v.repeat((n_students,) + (1,) * (v.ndim - 1))  # noqa: E731
-        return Batch(rep(x), rep(y), rep(t), [(i, len(x)) for i in range(n_students)])
+        return Batch(rep(x, n_students), rep(y, n_students), rep(t, n_students),
+                     [(i, len(x)) for i in range(n_students)])
+    if mode == "anchor":
+        widest = n_students - 1 if widest is None else widest
+        others = [i for i in range(n_students) if i != widest]
+        if not others:
+            return Batch(x, y, t, [(widest, len(x))])
+        rest = layout(x, y, t, len(others), "split", [weights[i] for i in others] if weights else None)
+        return Batch(rep(x, 2), rep(y, 2), rep(t, 2),
+                     [(widest, len(x))] + [(others[i], k) for i, k in rest.blocks])
     if mode != "split":
         raise ValueError(f"joint mode must be one of {MODES}, got {mode!r}")
     n = len(x)

@@ -28,7 +28,7 @@ from bnn.compress.student_build import build_student, finished, write_json_atomi
 from compiler.errors import BnncError
 
 METHODS = ("distill", "morphnet", "prune", "lowrank")
-JOINT_MODES = ("split", "replicate", "separate")
+JOINT_MODES = ("split", "anchor", "replicate", "separate")
 SEARCH_DIMS = ("bits", "width")
 
 
@@ -49,7 +49,7 @@ class CompressConfig:
     input_bits: int | None = None
     widths: tuple[float, ...] = (0.25, 0.5, 1.0)
     methods: tuple[str, ...] = ("distill",)
-    joint: str = "split"                  # split | replicate (weight-shared supernet) | separate (own weights each)
+    joint: str = "split"                  # split | anchor | replicate (weight-shared supernet) | separate
     distill: str = "response"             # none | response | feature | both
     temperature: float = 4.0
     alpha: float = 0.9

@@ -89,14 +89,17 @@ def test_interrupted_training_resumes_to_the_same_weights(tiny_data, tmp_path):
     assert [m["train_loss"] for m in a.students[0].metrics] == [m["train_loss"] for m in b.students[0].metrics]
 
 
-def test_replicate_mode_and_a_teacher_train_on_cpu(tiny_data):
+@pytest.mark.parametrize("mode", ["replicate", "anchor"])
+def test_replicate_and_anchor_modes_with_and_without_a_teacher_on_cpu(tiny_data, mode):
     train_set, _ = tiny_data
     torch.manual_seed(0)
     teacher = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)).eval()
-    net = Supernet(_specs(widths=(0.5, 1.0)))
+    net = Supernet(_specs(widths=(0.25, 0.5, 1.0)))
     cfg = TrainConfig(epochs=1, batch_size=64, progress=False, device="cpu")
-    r = train_supernet(net, train_set, None, cfg, DistillConfig("response"), teacher, mode="replicate")
+    r = train_supernet(net, train_set, None, cfg, DistillConfig("response"), teacher, mode=mode)
     assert r.teacher_seconds > 0 and all(p.device.type == "cpu" for p in net.parameters())
+    r = train_supernet(net, train_set, None, cfg, mode=mode)      # inplace distillation from the widest
+    assert all(m["train_loss"] > 0 for s in r.students for m in s.metrics)
     with pytest.raises(TrainError, match="feature distillation"):
         train_supernet(net, train_set, None, cfg, DistillConfig("feature"), teacher)
 
@@ -108,6 +111,9 @@ def test_layout_and_nesting_rules():
     assert [k for _, k in layout(x, y, None, 2, "split", [1, 4]).blocks] == [2, 8]
     r = layout(x, y, None, 3, "replicate")
     assert len(r.x) == 30 and r.blocks == [(0, 10), (1, 10), (2, 10)]
+    a = layout(x, y, None, 3, "anchor", widest=2)
+    assert len(a.x) == 20 and a.blocks[0] == (2, 10) and sorted(i for i, _ in a.blocks[1:]) == [0, 1]
+    assert sum(k for _, k in a.blocks[1:]) == 10
     with pytest.raises(ValueError, match="cannot give each"):
         layout(x[:4], y[:4], None, 3, "split")
     with pytest.raises(ValueError, match="differ only in their widths"):
