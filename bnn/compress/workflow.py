@@ -433,12 +433,14 @@ def _executor_run(jobs: list[dict], cfg: CompressConfig, log) -> dict[str, dict 
 
 
 def _config_guard(cfg: CompressConfig, out_dir: Path) -> None:
-    """A rerun with the same out_dir continues only if the students it trained would be the same."""
+    """A rerun with the same out_dir continues only if the students it trained would be the same (before anything
+    was trained, e.g. after a wrong teacher path, the new settings simply replace the old)."""
     f = out_dir / "compress.json"
     key = cfg.training_key()
     if f.is_file():
         old = json.loads(f.read_text()).get("training_key")
-        if old is not None and old != key:
+        trained = (out_dir / "supernet" / "last.pt").exists() or any((out_dir / "students").glob("*/student.pt"))
+        if old is not None and old != key and trained:
             diff = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))
             raise CompressError(f"{out_dir} holds a compression run with other settings ({', '.join(diff)}); rerun "
                                 "with the same options to continue it, or choose another -o")
