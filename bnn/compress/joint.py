@@ -299,7 +299,7 @@ def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, 
                 t_seconds += time.perf_counter() - t0
             b = layout(x, y, t_logits, n, mode, split_weights, widest)
             net.router.blocks = b.blocks
-            out = net(b.x)
+            out = net(b.x, b.replicas)
             outs, ys = out.split([k for _, k in b.blocks]), b.y.split([k for _, k in b.blocks])
             ts = b.t.split([k for _, k in b.blocks]) if b.t is not None else [None] * len(b.blocks)
             soft, at = None, 0       # the widest's outputs on the samples each block holds (inplace distillation)

@@ -135,8 +135,21 @@ class Supernet(nn.Module):
                 layer, pending = layer + 1, False
         self.body = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+    def forward(self, x: torch.Tensor, replicas: int = 1) -> torch.Tensor:
+        """`replicas` > 1: the batch is seen by that many students in turn (router blocks over replicas x N
+        samples). Everything before the first BatchNorm (input quantizer and first layer) is the same for every
+        student, so it runs once and only its output is repeated: identical outputs and gradients, fewer MACs."""
+        if replicas == 1:
+            return self.body(x)
+        mods = list(self.body.children())
+        first = next(j for j, m in enumerate(mods) if isinstance(m, SwitchableBN))
+        h = x
+        for m in mods[:first]:
+            h = m(h)
+        h = h.repeat((replicas,) + (1,) * (h.ndim - 1))
+        for m in mods[first:]:
+            h = m(h)
+        return h
 
     def student(self, i: int) -> "Supernet":
         """Route every sample to student i (eval, or training one student)."""
@@ -175,12 +188,14 @@ def cut(net: Supernet, i: int) -> nn.Module:
 
 @dataclass
 class Batch:
-    """One training batch laid out for the supernet: inputs, labels, soft targets and the student blocks."""
+    """One training batch laid out for the supernet: inputs (`replicas` copies are made inside the supernet, after
+    its shared first layer), labels and soft targets (already repeated), and the student blocks."""
 
     x: torch.Tensor
     y: torch.Tensor
     t: torch.Tensor | None
     blocks: list[tuple[int, int]]
+    replicas: int = 1
 
 
 def layout(x, y, t, n_students: int, mode: str, weights: list[float] | None = None, widest: int | None = None) -> Batch:
@@ -189,16 +204,14 @@ def layout(x, y, t, n_students: int, mode: str, weights: list[float] | None = No
     among the others (so every sample meets the widest and one narrower student: inplace distillation)."""
     rep = lambda v, k: None if v is None else v.repeat((k,) + (1,) * (v.ndim - 1))  # noqa: E731
     if mode == "replicate":
-        return Batch(rep(x, n_students), rep(y, n_students), rep(t, n_students),
-                     [(i, len(x)) for i in range(n_students)])
+        return Batch(x, rep(y, n_students), rep(t, n_students), [(i, len(x)) for i in range(n_students)], n_students)
     if mode == "anchor":
         widest = n_students - 1 if widest is None else widest
         others = [i for i in range(n_students) if i != widest]
         if not others:
             return Batch(x, y, t, [(widest, len(x))])
         rest = layout(x, y, t, len(others), "split", [weights[i] for i in others] if weights else None)
-        return Batch(rep(x, 2), rep(y, 2), rep(t, 2),
-                     [(widest, len(x))] + [(others[i], k) for i, k in rest.blocks])
+        return Batch(x, rep(y, 2), rep(t, 2), [(widest, len(x))] + [(others[i], k) for i, k in rest.blocks], 2)
     if mode != "split":
         raise ValueError(f"joint mode must be one of {MODES}, got {mode!r}")
     n = len(x)

@@ -110,9 +110,9 @@ def test_layout_and_nesting_rules():
     assert sum(k for _, k in b.blocks) == 10 and all(k >= 2 for _, k in b.blocks)
     assert [k for _, k in layout(x, y, None, 2, "split", [1, 4]).blocks] == [2, 8]
     r = layout(x, y, None, 3, "replicate")
-    assert len(r.x) == 30 and r.blocks == [(0, 10), (1, 10), (2, 10)]
+    assert len(r.x) == 10 and len(r.y) == 30 and r.replicas == 3 and r.blocks == [(0, 10), (1, 10), (2, 10)]
     a = layout(x, y, None, 3, "anchor", widest=2)
-    assert len(a.x) == 20 and a.blocks[0] == (2, 10) and sorted(i for i, _ in a.blocks[1:]) == [0, 1]
+    assert len(a.y) == 20 and a.replicas == 2 and a.blocks[0] == (2, 10) and sorted(i for i, _ in a.blocks[1:]) == [0, 1]
     assert sum(k for _, k in a.blocks[1:]) == 10
     with pytest.raises(ValueError, match="cannot give each"):
         layout(x[:4], y[:4], None, 3, "split")
@@ -122,3 +122,21 @@ def test_layout_and_nesting_rules():
         nested([make_spec("mobilenet", 4, 4)])
     assert nested([make_spec("tfc", 1, 1, hidden=[8, 64, 16]), make_spec("tfc", 1, 1, hidden=[32, 8, 8])]).hidden \
         == [32, 64, 16]
+
+
+@pytest.mark.parametrize("name, size", [("tfc", 28), ("cnv", 32)])
+def test_replicas_share_the_first_layer_with_identical_outputs_and_gradients(name, size):
+    torch.manual_seed(0)
+    net = Supernet(_specs(name, 1, in_size=size)).train()
+    x = torch.rand(6, 1, size, size)
+    net.router.blocks = [(0, 6), (1, 6), (2, 6)]
+    full = net(x.repeat(3, 1, 1, 1))
+    full.square().sum().backward()
+    g_full = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    shared = net(x, replicas=3)
+    shared.square().sum().backward()
+    assert torch.equal(full, shared)
+    # the same sums in another order: equal up to float32 rounding
+    assert all(torch.allclose(a, p.grad, rtol=1e-5, atol=1e-5 * float(a.abs().max()))
+               for a, p in zip(g_full, net.parameters()))
