@@ -173,13 +173,14 @@ def cut(net: Supernet, i: int) -> nn.Module:
             raise RuntimeError(f"supernet layer {type(a).__name__} does not match the student's {type(b).__name__}")
         full, own = a.state_dict(), b.state_dict()
         sliced = {}
-        for k, t in own.items():
-            f = full[k]
-            if f.shape != t.shape:
+        for k, f in full.items():
+            t = own.get(k)
+            if t is not None and f.shape != t.shape:
                 f = f[tuple(slice(0, d) for d in t.shape)] if f.ndim == t.ndim else f
             sliced[k] = f.clone()
-        # strict=False: Brevitas omits a learned scale from state_dict() until its first training step collected
-        # statistics, yet asks for it on load; whatever the shared layer has is copied
+        # Brevitas keeps a runtime-statistics scale (e.g. an 8-bit input quantizer's) out of state_dict() until
+        # its statistics are collected: a fresh student lacks the key the trained supernet has, so every key of
+        # the shared layer is copied (strict=False: the fresh one may lack it, as the shared may still)
         bad = b.load_state_dict(sliced, strict=False).unexpected_keys
         if bad:
             raise RuntimeError(f"supernet layer {type(a).__name__} has unexpected tensors {bad}")

@@ -140,3 +140,22 @@ def test_replicas_share_the_first_layer_with_identical_outputs_and_gradients(nam
     # the same sums in another order: equal up to float32 rounding
     assert all(torch.allclose(a, p.grad, rtol=1e-5, atol=1e-5 * float(a.abs().max()))
                for a, p in zip(g_full, net.parameters()))
+
+
+def test_a_learned_input_scale_is_copied_and_the_saved_student_reloads(tiny_data, tmp_path):
+    """An 8-bit input quantizer learns its scale from statistics of its first training steps (Brevitas: 30):
+    the cut-out student must carry it, and its checkpoint must rebuild the same model."""
+    from bnn.compress.joint import save_student
+    from bnn.train import model_from_checkpoint
+
+    train_set, _ = tiny_data
+    torch.manual_seed(0)
+    net = Supernet(_specs(widths=(0.5, 1.0)))
+    r = train_supernet(net, train_set, None, TrainConfig(epochs=1, batch_size=8, progress=False))
+    assert any(k.endswith("scaling_impl.value") for k in net.state_dict())      # the scale was learned
+    x = train_set[list(range(8))][0]
+    for i, s in enumerate(r.students):
+        raw = cut(net, i)
+        assert torch.equal(net.eval().student(i)(x), raw(x))
+        save_student(tmp_path / f"{i}.pt", s.model, s.spec, train_set, s.metrics)
+        assert torch.equal(model_from_checkpoint(tmp_path / f"{i}.pt")(x), s.model(x))
