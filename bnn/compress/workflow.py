@@ -49,7 +49,7 @@ class CompressConfig:
     input_bits: int | None = None
     widths: tuple[float, ...] = (0.25, 0.5, 1.0)
     methods: tuple[str, ...] = ("distill",)
-    joint: str = "split"                  # split | anchor | replicate (weight-shared supernet) | separate
+    joint: str = "anchor"                 # split | anchor | replicate (weight-shared supernet) | separate
     distill: str = "response"             # none | response | feature | both
     temperature: float = 4.0
     alpha: float = 0.9

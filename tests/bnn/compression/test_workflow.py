@@ -61,7 +61,7 @@ def test_family_from_npz_and_onnx_teacher_matches_its_builds(user_files, tmp_pat
         assert s["export_check"]["mismatches"] == 0
         trained = json.loads((build.parent / "trained.json").read_text())
         assert s["widths"] == hidden_widths(ModelSpec(**trained["spec"]))
-        assert s["bits"] == {"weight": [1, 1, 1, 1], "act": [1, 1, 1], "input": 8} and s["method"] == "supernet-split"
+        assert s["bits"] == {"weight": [1, 1, 1, 1], "act": [1, 1, 1], "input": 8} and s["method"] == "supernet-anchor"
         assert s["lut_source"] == "estimated" and s["accuracy"]["n"] == 96
         # the accuracy is that of the checkpoint the build was made from, on the whole test set
         acc = evaluate(model_from_checkpoint(s["checkpoint"]), test_set).accuracy
