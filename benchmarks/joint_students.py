@@ -13,7 +13,8 @@ Times are the training loops only (no evaluation), as wall time and as process C
 time does not count other jobs on a shared machine); accuracies are on the test set after each student's
 BatchNorm statistics are re-estimated on 16 training batches. Labels only (--distill none) unless asked.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/joint_students.py --threads 1 --train-size 10000 --epochs 2
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/joint_students.py --threads 1 --epochs 5 \
+        --modes "split;anchor;replicate" --out runs/js_full5c.json    (docs/compression.md)
 """
 from __future__ import annotations
 
