@@ -130,6 +130,8 @@ def _to_ir_layout(entry: dict, values: np.ndarray) -> np.ndarray:
     """QONNX tensor batch -> IR layout (NHWC, flatten order)."""
     v = np.asarray(values)
     if entry["spatial"]:
+        if v.ndim == 3:                     # a 1-D signal (N, C, L) is the image (N, C, 1, L)
+            v = v[:, :, None, :]
         return v.transpose(0, 2, 3, 1)
     v = v.reshape(len(v), -1)
     return v[:, np.asarray(entry["perm"])] if entry.get("perm") is not None else v

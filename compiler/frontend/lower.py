@@ -28,18 +28,51 @@ class State:
     """The quantized tensor flowing between layers: QONNX name/shape, IR shape/order, datatype and scale."""
 
     tensor: str
-    qshape: tuple[int, ...]              # per-frame QONNX shape (C, H, W) or (K,)
+    qshape: tuple[int, ...]              # per-frame QONNX shape (C, H, W), (C, L) (1-D signals) or (K,)
     dtype: str
     scale: float
     perm: np.ndarray | None = None       # flat tensors: ir[i] = qonnx[perm[i]]
 
     @property
+    def nd(self) -> int:
+        """Spatial dimensions of the QONNX tensor: 0 flat (K,), 1 a signal (C, L), 2 an image (C, H, W)."""
+        return len(self.qshape) - 1
+
+    @property
     def spatial(self) -> bool:
-        return len(self.qshape) == 3
+        return self.nd > 0
+
+    @property
+    def img(self) -> tuple[int, int, int]:
+        """(C, H, W) of a spatial tensor; a signal (C, L) is the image (C, 1, L), as FINN treats 1-D data."""
+        return image_shape(self.qshape)
 
     @property
     def ir_shape(self) -> tuple[int, ...]:
-        return (self.qshape[1], self.qshape[2], self.qshape[0]) if self.spatial else self.qshape
+        if not self.spatial:
+            return self.qshape
+        c, h, w = self.img
+        return (h, w, c)
+
+
+def image_shape(qshape) -> tuple[int, int, int]:
+    """(C, H, W) of a (C, H, W) or (C, L) QONNX shape (the latter as (C, 1, L))."""
+    q = tuple(int(v) for v in qshape)
+    return q if len(q) == 3 else (q[0], 1, q[1])
+
+
+def window_attrs(node, a: dict, nd: int) -> tuple[list[int], list[int], list[int], list[int]]:
+    """(kernel [KH, KW], stride [SH, SW], pads [top, left, bottom, right], dilation [DH, DW]) of a Conv / pool node
+    on an image (nd = 2) or a signal (nd = 1; its window runs along W, H = 1)."""
+    k = [int(v) for v in a.get("kernel_shape", [])]
+    if len(k) != nd:
+        raise CompileError.at(node, f"a {len(k)}-D window on a {nd}-D tensor is not supported")
+    s = [int(v) for v in a.get("strides", [1] * nd)]
+    p = [int(v) for v in a.get("pads", [0] * 2 * nd)]
+    d = [int(v) for v in a.get("dilations", [1] * nd)]
+    if nd == 1:
+        return [1, k[0]], [1, s[0]], [0, p[0], 0, p[1]], [1, d[0]]
+    return k, s, p, d
 
 
 @dataclass
@@ -175,8 +208,10 @@ def _lower_input(lw: Lowering) -> tuple[InputSpec, State]:
             raise CompileError.at(node, f"{node.op_type} before the input quantizer is not supported",
                                   hint="the first layer's input must go through an input QuantIdentity first")
         t = node.output[0]
-    if len(st.qshape) not in (1, 3):
-        raise CompileError(f"input quantizer output has shape {st.qshape}; expected (C, H, W) or (K,)")
+    if len(st.qshape) not in (1, 2, 3):
+        raise CompileError(f"input quantizer output has shape {st.qshape}; expected (C, H, W), (C, L) or (K,)")
+    if st.nd == 1:
+        pre.append({"op": "reshape", "shape": list(st.img)})
     if st.spatial:
         pre.append({"op": "transpose", "perm": [1, 2, 0]})
     return InputSpec(user_shape, st.dtype, pre), st
@@ -200,7 +235,7 @@ def _reshape(lw: Lowering, node, st: State) -> State:
         raise CompileError.at(node, f"reshape to {new} is not supported; only flattening to (N, K)")
     perm = st.perm
     if st.spatial:
-        c, h, w = st.qshape
+        c, h, w = st.img
         perm = np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).ravel()
     return State(node.output[0], new, st.dtype, st.scale, perm)
 
@@ -211,18 +246,18 @@ def _maxpool(lw: Lowering, node, st: State, out_tensor: str, scale: float | None
     a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
     if not st.spatial:
         raise CompileError.at(node, "MaxPool on a flat tensor is not supported")
-    k = list(a.get("kernel_shape", []))
-    s = list(a.get("strides", [1] * len(k)))
-    if any(a.get("pads", [0])) or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])) or len(k) != 2:
-        raise CompileError.at(node, "only 2-D MaxPool without padding, dilation or ceil_mode is supported")
+    k, s, pads, dil = window_attrs(node, a, st.nd)
+    if any(pads) or a.get("ceil_mode", 0) or any(d != 1 for d in dil):
+        raise CompileError.at(node, "only MaxPool without padding, dilation or ceil_mode is supported")
     if scale is None and st.scale <= 0:
         raise CompileError.at(node, "MaxPool on a tensor with non-positive scale")
-    c, h, w = st.qshape
+    c, h, w = st.img
     ofm = [(h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1]
     lay = Layer(node.name, "MaxPool", (h, w, c), (ofm[0], ofm[1], c), st.dtype, st.dtype,
                 attrs={"ifm_dim": [h, w], "channels": c, "kernel": k, "stride": s, "ofm_dim": ofm})
     lw.add(lay)
-    new = State(out_tensor, (c, ofm[0], ofm[1]), st.dtype, st.scale if scale is None else scale)
+    qshape = (c, ofm[0], ofm[1]) if st.nd == 2 else (c, ofm[1])
+    new = State(out_tensor, qshape, st.dtype, st.scale if scale is None else scale)
     if tuple(lw.shape(out_tensor)) != new.qshape:
         raise CompileError.at(node, f"output shape {lw.shape(out_tensor)} differs from floor-mode {new.qshape}")
     lw.record(lay, new)
@@ -241,21 +276,23 @@ def _linear(lw: Lowering, node, st: State):
         raise CompileError.at(node, "bias is not a constant")
     in_dtype = st.dtype
     spatial = node.op_type == "Conv"
+    nd = 0                                   # spatial dims of the output (Chain / post ops shapes)
     if spatial:
         if not st.spatial:
             raise CompileError.at(node, "Conv on a flat tensor")
+        nd = st.nd
         group = int(a.get("group", 1))
-        c = st.qshape[0]
+        c, h, w = st.img
+        if nd == 1:                          # a 1-D conv is the (1, K) case of the 2-D window (FINN's view too)
+            wi, ws = wi[:, :, None, :], ws[:, :, None, :]
+        (kh, kw), stride, pads, dil = window_attrs(node, a, nd)
         depthwise = group != 1 and group == c and wi.shape[:2] == (c, 1)
         if group != 1 and (c % group or wi.shape[0] % group or wi.shape[1] * group != c):
             raise CompileError.at(node, f"grouped convolution with group={group} on {c} channels and weights "
                                   f"{tuple(wi.shape)}: the groups do not divide the channels")
-        if any(d != 1 for d in a.get("dilations", [1, 1])):
-            raise CompileError.at(node, "dilated convolutions are not supported")
+        if any(d != 1 for d in dil):         # zero taps between the real ones (also in a depthwise VVAU)
+            wi, ws, wdt = _dilated_as_dense(node, wi, ws, wdt, dil)
         mh, _, kh, kw = wi.shape
-        stride = list(a.get("strides", [1, 1]))
-        pads = list(a.get("pads", [0, 0, 0, 0]))
-        _, h, w = st.qshape
         ofm = [(h + pads[0] + pads[2] - kh) // stride[0] + 1, (w + pads[1] + pads[3] - kw) // stride[1] + 1]
         swg_dt = in_dtype
         if any(pads):
@@ -352,7 +389,7 @@ def _linear(lw: Lowering, node, st: State):
         lw.add(lay)
         if not steps or (len(steps) and steps[0].bias is None):
             lw.qmap[lname] = {"tensor": node.output[0], "scale": s_row.tolist(), "spatial": spatial, "perm": None}
-        post = _post_ops(lw, node, steps, s_row, spatial, mw)
+        post = _post_ops(lw, node, steps, s_row, nd, mw, lw.shape(node.output[0]))
         return None, OutputSpec(lw.shape(t), post)
 
     q = read_quant(lw.model, act)
@@ -363,7 +400,7 @@ def _linear(lw: Lowering, node, st: State):
     lo, hi = q.level_range()
     if q.is_bipolar:                     # one threshold: count 0 -> -1, count 1 -> +1
         lo, hi = 0, 1
-    thr, neg = search_thresholds(level_function(lw.model, steps, s_row, spatial, q), a0, a1, lo, hi, mh, act)
+    thr, neg = search_thresholds(level_function(lw.model, steps, s_row, nd, q), a0, a1, lo, hi, mh, act)
     if pool is not None and neg.any():
         raise CompileError.at(pool, f"MaxPool sits before the activation and channels {np.flatnonzero(neg)[:8].tolist()}"
                               " of the activation are decreasing, so the pool cannot move past it")
@@ -378,7 +415,7 @@ def _linear(lw: Lowering, node, st: State):
                 {"weights": W, "thresholds": thr})
     lw.add(lay)
     if pool is not None:
-        c_out = out_prefix and (mh, out_prefix[0], out_prefix[1])
+        c_out = (mh, out_prefix[0], out_prefix[1]) if nd == 2 else (mh, out_prefix[1])
         pre_pool = State(pool.input[0], c_out, q.dtype(), s_out)
         return _maxpool(lw, pool, pre_pool, t, s_out), None
     new = State(t, lw.shape(t), q.dtype(), s_out)
@@ -387,6 +424,23 @@ def _linear(lw: Lowering, node, st: State):
         b = np.zeros(mh) if bias is None else np.abs(np.broadcast_to(np.asarray(bias, np.float64).reshape(-1), (mh,)))
         lw.qmap[lay.name]["rounding"] = {"acc_slack": (b / np.abs(s_row)).tolist()}
     return new, None
+
+
+def _dilated_as_dense(node, wi: np.ndarray, ws: np.ndarray, wdt: str, dil: list[int]):
+    """A dilated Conv's weights (CO, CI, KH, KW) as an undilated kernel of (KH-1)*DH+1 x (KW-1)*DW+1 taps, zero
+    between the real ones: the same sums over the same input pixels, so exact (at the extra multiply-accumulates of
+    the zero taps); BIPOLAR weights widen to INT2 to hold the zeros."""
+    if not np.all(ws == ws[:, :1, :1, :1]):
+        raise CompileError.at(node, "weight scale varies along the input axis; only per-tensor or per-output-channel "
+                              "weight scales can be moved past the accumulator")
+    co, ci, kh, kw = wi.shape
+    dh, dw = dil
+    dense = np.zeros((co, ci, (kh - 1) * dh + 1, (kw - 1) * dw + 1), dtype=wi.dtype)
+    dense[:, :, ::dh, ::dw] = wi
+    scales = np.broadcast_to(ws[:, :1, :1, :1], dense.shape).astype(np.float32)
+    if wdt == "BIPOLAR" or not dtype(wdt).allowed(0):
+        wdt = range_dtype(min(int(dense.min()), 0), max(int(dense.max()), 0))
+    return dense, scales, wdt
 
 
 def _grouped_as_dense(node, wi: np.ndarray, ws: np.ndarray, wdt: str, group: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -413,15 +467,14 @@ def _all_pow2(v: np.ndarray) -> bool:
     return bool(np.all(m == 0.5))
 
 
-def _post_ops(lw: Lowering, node, steps: list[Step], s_row: np.ndarray, spatial: bool, mw: int) -> list[dict]:
+def _post_ops(lw: Lowering, node, steps: list[Step], s_row: np.ndarray, nd: int, mw: int,
+              qshape: tuple[int, ...]) -> list[dict]:
     """Float ops after a noact layer, in QONNX's order: one unit of acc -> float, then the chain's ops.
 
     `tol_abs` / `tol_rel` (docs/ir.md, 'Float tail') say how much a step may differ from QONNX's own op beyond
     float32 rounding: a Gemm/Conv bias that QONNX sums with the products, BatchNormalization as mul/add."""
-    post: list[dict] = []
-    if spatial:
-        post.append({"op": "transpose", "perm": [2, 0, 1]})
-    shp = (-1, 1, 1) if spatial else (-1,)
+    post: list[dict] = _to_qonnx_layout(nd, qshape)
+    shp = (-1,) + (1,) * nd
     gamma = (mw + 6) * U32 / (1 - (mw + 6) * U32)
     post.append({"op": "mul", "value": s_row.astype(np.float32).reshape(shp)})
     for st in steps:
@@ -446,12 +499,20 @@ def _post_ops(lw: Lowering, node, steps: list[Step], s_row: np.ndarray, spatial:
     return post
 
 
+def _to_qonnx_layout(nd: int, qshape: tuple[int, ...]) -> list[dict]:
+    """Host ops turning the IR's (H, W, C) output back into QONNX's (C, H, W), or (C, L) for a signal."""
+    if nd == 0:
+        return []
+    ops = [{"op": "transpose", "perm": [2, 0, 1]}]
+    if nd == 1:
+        ops.append({"op": "reshape", "shape": list(qshape)})
+    return ops
+
+
 def _finish(lw: Lowering, st: State) -> OutputSpec:
     """Graph output right after a quantizer / pool / reshape: turn levels back into QONNX floats."""
-    post = []
-    if st.spatial:
-        post.append({"op": "transpose", "perm": [2, 0, 1]})
-    elif st.perm is not None:
+    post = _to_qonnx_layout(st.nd, st.qshape)
+    if not st.spatial and st.perm is not None:
         post.append({"op": "gather", "index": np.argsort(st.perm)})
     post.append({"op": "mul", "value": np.float32(st.scale)})
     return OutputSpec(lw.shape(st.tensor), post)

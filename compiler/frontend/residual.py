@@ -102,7 +102,7 @@ def _lower_add(lw, add, ends):
     lo, hi = q.level_range()
     if q.is_bipolar:
         lo, hi = 0, 1
-    f = level_function(lw.model, steps, np.full(c, s), s0.spatial, q)
+    f = level_function(lw.model, steps, np.full(c, s), s0.nd, q)
     thr, dec = search_thresholds(f, a0, a1, lo, hi, c, act)
     if dec.any():
         raise CompileError.at(act, f"channels {np.flatnonzero(dec)[:8].tolist()} decrease with the sum")

@@ -36,6 +36,9 @@ TEST_MODELS = {
     "residual": ("brevitas_models", lambda m: m.randomize_bn(m.ResBlock(4, 1), 1), (4, 6, 6)),
     "mobilenet": ("test_frontend_pools_depthwise", lambda m: m.mobilenet_v1_style(), (3, 16, 16)),
     "pools": ("test_frontend_pools_depthwise", lambda m: m.pools_model(), (2, 14, 14)),
+    # 1-D signals (RadioML-style: QuantConv1d padded / dilated / strided, MaxPool1d, AvgPool1d, BatchNorm1d): FINN's
+    # (1, L) window generators
+    "radioml_1d": ("user_models", lambda m: m.radioml_1d(quant_out=True)[0], (2, 32)),
 }
 # hand-built IR graphs of tests/hls_lib/irgraphs.py for what no Brevitas model lowers to (no original model: FINN is
 # compared with bnnc's simulator): a residual add with shifts [1, 0] (ElementwiseMul) and a standalone Thresholding

@@ -30,7 +30,8 @@ pytestmark = pytest.mark.skipif(not FINN_PY.exists(), reason=f"no FINN venv at {
 # change cannot silently drop what the test covers)
 FINN_OPS = {"residual": {"DuplicateStreams", "ElementwiseAdd", "Thresholding", "FMPadding"},
             "mobilenet": {"VVAU", "GlobalAccPool", "Thresholding", "FMPadding"},
-            "pools": {"Pool", "VVAU", "GlobalAccPool", "Thresholding"}}
+            "pools": {"Pool", "VVAU", "GlobalAccPool", "Thresholding"},
+            "radioml_1d": {"ConvolutionInputGenerator", "FMPadding", "Pool", "MVAU", "Thresholding"}}
 
 
 def _make(out: Path, names: list[str]) -> None:
@@ -114,7 +115,8 @@ def test_finn_accepts_export(tmp_path, name):
 
 
 def test_finn_accepts_branch_depthwise_and_pool_exports(tmp_path):
-    """The residual block, the MobileNet-style stack and the average pools of tests/compiler, built by one
+    """The residual block, the MobileNet-style stack, the average pools and the RadioML-style 1-D CNN (windows of
+    one row, FINN's (1, L) view of a signal) of tests/compiler, built by one
     make_builds run and checked by one FINN process (the FINN tier's time); every FINN check passes, FINN's
     execution equals QONNX's on 20 inputs, and the folding comes back from FINN's own config."""
     names = list(FINN_OPS)
