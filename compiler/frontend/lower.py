@@ -156,6 +156,8 @@ def walk(lw: Lowering, st: State, first=None):
             return st, node, None
         elif node.op_type in ("Reshape", "Flatten"):
             st = _reshape(lw, node, st)
+        elif node.op_type in ("Squeeze", "Unsqueeze"):
+            st = _unit_axes(lw, node, st)
         elif node.op_type == "Identity":
             st.tensor = node.output[0]
         elif node.op_type == "MaxPool":
@@ -238,6 +240,18 @@ def _reshape(lw: Lowering, node, st: State) -> State:
         c, h, w = st.img
         perm = np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).ravel()
     return State(node.output[0], new, st.dtype, st.scale, perm)
+
+
+def _unit_axes(lw: Lowering, node, st: State) -> State:
+    """Squeeze / Unsqueeze of a spatial unit axis: a signal (C, L) <-> the image (C, 1, L) (torch's dynamo exporter
+    wraps 1-D pools so), or a (C, 1, 1) map -> (C,). The IR stream order is the same, so no layer."""
+    new = tuple(lw.shape(node.output[0]))
+    same = (st.spatial and len(new) in (2, 3) and image_shape(new) == st.img) or \
+           (st.spatial and st.img[1:] == (1, 1) and new == (st.img[0],))
+    if not same:
+        raise CompileError.at(node, f"{node.op_type} from {st.qshape} to {new} is not supported; only adding or "
+                              "removing spatial axes of size 1")
+    return State(node.output[0], new, st.dtype, st.scale, st.perm)
 
 
 def _maxpool(lw: Lowering, node, st: State, out_tensor: str, scale: float | None = None) -> State:

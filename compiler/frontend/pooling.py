@@ -38,10 +38,12 @@ def pool_window(lw, node, st) -> tuple[list[int], list[int], list[int], bool]:
         if axes is None and len(node.input) > 1 and node.input[1]:
             v = const_value(lw.model, node.input[1])
             axes = None if v is None else np.asarray(v).reshape(-1).tolist()
-        want = [2, 3] if nd == 2 else [2]
-        if axes is None or sorted(int(x) % (nd + 2) for x in axes) != want:
+        spatial = set(range(2, nd + 2))
+        got = None if axes is None else {int(x) % (nd + 2) for x in axes}
+        # every spatial axis of size > 1 is reduced (an axis of size 1 may be reduced or not: same mean)
+        if got is None or not got <= spatial or any(st.qshape[ax - 1] > 1 for ax in spatial - got):
             raise CompileError.at(node, f"ReduceMean over axes {axes} is not supported; only over the spatial axes "
-                                  f"{tuple(want)}")
+                                  f"{tuple(sorted(spatial))}")
         return [h, w], [h, w], [0, 0, 0, 0], bool(a.get("keepdims", 1))
     auto_pad = a.get("auto_pad", b"NOTSET")
     auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
@@ -66,7 +68,7 @@ def pool_window(lw, node, st) -> tuple[list[int], list[int], list[int], bool]:
 
 def lower_avgpool(lw, node, st):
     """AvgPool layer for `node` and the float ops up to its activation quantizer; returns the new State."""
-    from compiler.frontend.lower import State
+    from compiler.frontend.lower import State, image_shape
 
     if not st.spatial:
         raise CompileError.at(node, f"{node.op_type} on a flat tensor is not supported")
@@ -77,7 +79,8 @@ def lower_avgpool(lw, node, st):
         lw, node, CHAIN_OPS, f"{node.op_type} reaches the graph output without an activation quantizer",
         "quantize the pool's output (e.g. a QuantIdentity after it)",
         # TruncAvgPool2d without a requantizer: Trunc is the quantizer
-        ends=lambda n: n.op_type == "Trunc" and not _feeds_quantizer(lw, n.output[0]))
+        ends=lambda n: n.op_type == "Trunc" and not _feeds_quantizer(lw, n.output[0]),
+        reshapes=("Squeeze", "Unsqueeze"))
     q = TruncSpec.read(lw.model, act) if act.op_type == "Trunc" else read_quant(lw.model, act)
     s_out = q.scalar_scale()
     if s_out is None:
@@ -105,6 +108,11 @@ def lower_avgpool(lw, node, st):
                 arrays={"thresholds": thr})
     lw.add(lay)
     qshape = ((c, ofm[0], ofm[1]) if st.nd == 2 else (c, ofm[1])) if keep else (c,)
+    got = tuple(lw.shape(t))
+    if got != qshape and len(got) in (2, 3) and image_shape(got) == (c, *ofm):
+        qshape = got                    # the pool's unit axes squeezed / unsqueezed before the quantizer
+    elif got != qshape and got == (c,) and ofm == [1, 1]:
+        qshape = got
     new = State(t, qshape, q.dtype(), s_out)
     if tuple(lw.shape(t)) != qshape:
         raise CompileError.at(node, f"output shape {lw.shape(t)} differs from the pool's {qshape}")

@@ -39,26 +39,35 @@ class Step:
 
 
 def chain_to_quantizer(lw, start, ops: tuple[str, ...], missing: str, hint: str,
-                       ends: Callable[[object], bool] | None = None) -> tuple[list[Step], object, str]:
+                       ends: Callable[[object], bool] | None = None,
+                       reshapes: tuple[str, ...] = ()) -> tuple[list[Step], object, str]:
     """The float ops from `start`'s output to its activation quantizer, for the threshold search: (steps, the
-    quantizer node, its output tensor). Identity nodes are passed over; `ends(node)` accepts further quantizer
-    nodes besides QONNX's. CompileError at `start` (`missing`, `hint`) when the graph output comes first, and at
-    any op not in `ops`."""
+    quantizer node, its output tensor). Identity nodes are passed over, and so are the ops in `reshapes` (e.g.
+    Squeeze of a pool's unit axes) when no float op follows them (its constants would broadcast against another
+    rank than the chain's); `ends(node)` accepts further quantizer nodes besides QONNX's. CompileError at `start`
+    (`missing`, `hint`) when the graph output comes first, and at any op not in `ops`."""
     from compiler.frontend.quantizers import QUANT_OPS
 
-    steps, t = [], start.output[0]
+    steps, t, reshaped = [], start.output[0], None
     while True:
         nxt = lw.consumer(t)
         if nxt is None:
             raise CompileError.at(start, missing, hint=hint)
         if nxt.op_type in QUANT_OPS or (ends is not None and ends(nxt)):
             return steps, nxt, nxt.output[0]
-        if nxt.op_type != "Identity":
+        if nxt.op_type in reshapes:
+            reshaped = nxt
+        elif nxt.op_type != "Identity":
             if nxt.op_type not in ops:
                 raise CompileError.at(nxt, f"{nxt.op_type} between {start.name} and its activation quantizer is "
                                       "not supported")
+            if reshaped is not None:
+                raise CompileError.at(nxt, f"{nxt.op_type} after {reshaped.op_type} {reshaped.name!r} and before "
+                                      "the activation quantizer is not supported",
+                                      hint=f"quantize before the {reshaped.op_type}")
             steps.append(Step(node=nxt, data=t))
         t = nxt.output[0]
+
 
 def unit_dims(spatial: bool | int) -> tuple[int, ...]:
     """Trailing unit dimensions of a channel vector in the QONNX tensor's rank: none for a flat tensor (False / 0),

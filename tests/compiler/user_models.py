@@ -76,7 +76,19 @@ def radioml_1d(quant_out: bool = False) -> tuple[nn.Module, tuple[int, ...]]:
         qnn.QuantReLU(bit_width=4), qnn.QuantLinear(12, 5, bias=True), *tail), 5), (2, 32)
 
 
-USER_MODELS = {"defaults8": defaults8, "lowbit_mlp": lowbit_mlp, "cnn": cnn, "radioml_1d": radioml_1d}
+def signal_dw_gap() -> tuple[nn.Module, tuple[int, ...]]:
+    """A depthwise QuantConv1d (groups = channels), a pointwise one, AdaptiveAvgPool1d(1) (the dynamo exporter writes
+    it as Unsqueeze -> ReduceMean -> Squeeze) and an 8-bit head, on (4, 20) signals."""
+    torch.manual_seed(5)
+    return _bn(nn.Sequential(
+        qnn.QuantIdentity(), qnn.QuantConv1d(4, 4, 3, padding=1, groups=4, weight_bit_width=4), nn.BatchNorm1d(4),
+        qnn.QuantReLU(bit_width=4), qnn.QuantConv1d(4, 6, 1, weight_bit_width=4), nn.BatchNorm1d(6),
+        qnn.QuantReLU(bit_width=4), nn.AdaptiveAvgPool1d(1), qnn.QuantIdentity(bit_width=4), nn.Flatten(),
+        qnn.QuantLinear(6, 3, bias=True)), 6), (4, 20)
+
+
+USER_MODELS = {"defaults8": defaults8, "lowbit_mlp": lowbit_mlp, "cnn": cnn, "radioml_1d": radioml_1d,
+               "signal_dw_gap": signal_dw_gap}
 
 
 def export_raw(model: nn.Module, path, in_shape: tuple[int, ...], dynamo: bool) -> str:
