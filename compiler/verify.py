@@ -163,7 +163,13 @@ def verify_graph(onnx_path: str | os.PathLike, graph: DataflowGraph, inputs: np.
                                f"{tuple(graph.input.shape)}")
         xs.append(inputs)
     if num_random:
-        xs.append(random_inputs(tuple(graph.input.shape), num_random, seed))
+        raw = graph.meta.get("raw_input")
+        if raw is not None:      # --input-bits: the model's inputs are normalized B-bit pixels
+            from compiler.frontend.raw_input import random_pixels
+
+            xs.append(random_pixels(raw, tuple(graph.input.shape), num_random, seed))
+        else:
+            xs.append(random_inputs(tuple(graph.input.shape), num_random, seed))
     x = np.concatenate(xs) if xs else np.zeros((0, *graph.input.shape), np.float32)
     if simulate is None:
         try:

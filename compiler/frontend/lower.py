@@ -32,6 +32,9 @@ class State:
     dtype: str
     scale: float
     perm: np.ndarray | None = None       # flat tensors: ir[i] = qonnx[perm[i]]
+    #: a raw-pixel input (`--input-bits`): the model's float value is scale * level + offset, offset per element
+    #: (QONNX layout); None: scale * level
+    offset: np.ndarray | None = None
 
     @property
     def nd(self) -> int:
@@ -79,6 +82,7 @@ def window_attrs(node, a: dict, nd: int) -> tuple[list[int], list[int], list[int
 class Lowering:
     model: object
     name: str
+    raw_input: dict | None = None        # {"bits", "mean", "std"}: the model takes normalized B-bit pixels
     layers: list[Layer] = field(default_factory=list)
     qmap: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -116,9 +120,14 @@ class Lowering:
                                  "perm": None if st.perm is None else st.perm.tolist()}
 
 
-def lower(model, name: str = "model", topk: int | None = None) -> DataflowGraph:
-    """Lower a cleaned QONNX model (compiler.frontend.load_model) to a validated DataflowGraph."""
-    lw = Lowering(model, name)
+def lower(model, name: str = "model", topk: int | None = None, raw_input: dict | None = None) -> DataflowGraph:
+    """Lower a cleaned QONNX model (compiler.frontend.load_model) to a validated DataflowGraph.
+
+    `raw_input` ({"bits": B, "mean": [...], "std": [...]}, `bnnc compile --input-bits`) declares that the model's
+    float input is B-bit pixels p normalized as (p / (2^B - 1) - mean) / std: a first MatMul/Gemm/Conv on that float
+    input (no input quantizer) then computes on the integer pixels, the normalization and the graph's own float ops
+    before it folded into its thresholds (compiler.frontend.raw_input)."""
+    lw = Lowering(model, name, raw_input=raw_input)
     inp, st = _lower_input(lw)
     _, add, out = walk(lw, st)
     if add is not None:
@@ -127,6 +136,10 @@ def lower(model, name: str = "model", topk: int | None = None) -> DataflowGraph:
     if topk is not None:
         out = _label_select(lw, out, topk)
     meta = {"qonnx_map": lw.qmap, "notes": lw.notes, "output_exact": not lw.notes, "model": _bnnc_metadata(lw.model)}
+    if raw_input is not None:
+        from compiler.frontend.raw_input import record
+
+        record(meta, raw_input)
     if lw.scores is not None:
         meta["label_select_scores"] = lw.scores
     g = DataflowGraph(name, lw.layers, inp, out, meta=meta)
@@ -197,6 +210,10 @@ def _lower_input(lw: Lowering) -> tuple[InputSpec, State]:
             pre.append({"op": "reshape", "shape": list(lw.shape(node.output[0]))})
         elif node.op_type == "Identity":
             pass
+        elif lw.raw_input is not None and node.op_type in ("Conv", "MatMul", "Gemm"):
+            from compiler.frontend.raw_input import raw_input_state
+
+            return raw_input_state(lw, node, t, user_shape, pre)
         elif node.op_type in QUANT_OPS:
             q = read_quant(m, node)
             s = q.scalar_scale()
@@ -207,8 +224,12 @@ def _lower_input(lw: Lowering) -> tuple[InputSpec, State]:
             st = State(node.output[0], lw.shape(node.output[0]), q.dtype(), s)
             break
         else:
-            raise CompileError.at(node, f"{node.op_type} before the input quantizer is not supported",
-                                  hint="the first layer's input must go through an input QuantIdentity first")
+            hint = ("the first layer's input must go through an input QuantIdentity first, or declare integer pixels "
+                    "with --input-bits (plus --input-mean/--input-std)")
+            if node.op_type in ("Conv", "MatMul", "Gemm"):
+                raise CompileError.at(node, f"{node.op_type} on the float model input (before any input quantizer) is "
+                                      "not supported without --input-bits", hint=hint)
+            raise CompileError.at(node, f"{node.op_type} before the input quantizer is not supported", hint=hint)
         t = node.output[0]
     if len(st.qshape) not in (1, 2, 3):
         raise CompileError(f"input quantizer output has shape {st.qshape}; expected (C, H, W), (C, L) or (K,)")
@@ -345,6 +366,12 @@ def _linear(lw: Lowering, node, st: State):
                               "weight scales can be moved past the accumulator")
     s_row = Ws[:, 0].astype(np.float64) * st.scale          # the exact float value of one accumulator unit
     pow2 = _all_pow2(s_row)
+    raw_slack = None
+    if st.offset is not None:          # normalized pixels: the offsets' share of the sum is a per-row bias
+        from compiler.frontend.raw_input import offset_bias
+
+        bias, raw_slack = offset_bias(node, st, W, Ws, bias, (kh, kw) if spatial else None, pads if spatial else None)
+        pow2 = False                   # QONNX sums the float32-rounded normalized pixels: rounding ties possible
 
     # accumulator range from the actual weights and the input value range
     xd = dtype(in_dtype)
@@ -436,7 +463,8 @@ def _linear(lw: Lowering, node, st: State):
     lw.record(lay, new)
     if not pow2 or a1 >= 2**24:   # QONNX's float32 accumulation may round across a step: verification's tie check
         b = np.zeros(mh) if bias is None else np.abs(np.broadcast_to(np.asarray(bias, np.float64).reshape(-1), (mh,)))
-        lw.qmap[lay.name]["rounding"] = {"acc_slack": (b / np.abs(s_row)).tolist()}
+        slack = b / np.abs(s_row) + (0 if raw_slack is None else raw_slack)
+        lw.qmap[lay.name]["rounding"] = {"acc_slack": slack.tolist()}
     return new, None
 
 
