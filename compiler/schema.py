@@ -37,6 +37,8 @@ KIND_ATTRS: dict[str, dict[str, Any]] = {
     "AddStreams": {"num_channels": POS, "num_vectors": POS, "in1_dtype": DTYPE, "acc_dtype": DTYPE,
                    "shift": {"type": "array", "items": NONNEG, "minItems": 2, "maxItems": 2},
                    "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
+    "ConcatStreams": {"channels": PAIR, "num_vectors": POS, "in1_dtype": DTYPE,
+                      "shift": {"type": "array", "items": NONNEG, "minItems": 2, "maxItems": 2}},
     "VVAU": {"channels": POS, "kernel": PAIR, "num_vectors": POS, "weight_dtype": DTYPE, "acc_dtype": DTYPE,
              "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
 }

@@ -112,7 +112,7 @@ class Lowering:
         cs = self.consumers(t)
         if len(cs) > 1:
             raise CompileError.at(cs[1], f"tensor {t!r} feeds {len(cs)} nodes here; a tensor may branch only "
-                                  "after an activation quantizer, into a residual Add")
+                                  "after an activation quantizer, into two paths that meet at an Add or a Concat")
         return cs[0] if cs else None
 
     def record(self, layer: Layer, st: State) -> None:
@@ -131,7 +131,7 @@ def lower(model, name: str = "model", topk: int | None = None, raw_input: dict |
     inp, st = _lower_input(lw)
     _, add, out = walk(lw, st)
     if add is not None:
-        raise CompileError.at(add, "an Add of two computed tensors outside a residual branch (the tensors must "
+        raise CompileError.at(add, f"an {add.op_type} of two computed tensors outside a branch (the tensors must "
                               "come from one quantized tensor that branches)")
     if topk is not None:
         out = _label_select(lw, out, topk)
@@ -151,7 +151,7 @@ def walk(lw: Lowering, st: State, first=None):
     """Lower from the quantized tensor `st` (starting at node `first` when given) to the graph output or to a
     residual Add of two computed tensors (whose caller lowers it). Returns (state, that Add node or None,
     OutputSpec or None)."""
-    from compiler.frontend.residual import is_residual_add, lower_branches
+    from compiler.frontend.residual import is_join, lower_branches
 
     out = None
     while out is None:
@@ -165,7 +165,7 @@ def walk(lw: Lowering, st: State, first=None):
             node = lw.consumer(st.tensor)
         if node is None:
             out = _finish(lw, st)
-        elif node.op_type == "Add" and is_residual_add(lw, node):
+        elif is_join(lw, node):
             return st, node, None
         elif node.op_type in ("Reshape", "Flatten"):
             st = _reshape(lw, node, st)

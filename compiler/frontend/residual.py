@@ -1,8 +1,9 @@
-"""Lowering a residual block: a quantized tensor read by two branches that meet again at an Add.
+"""Lowering a branch: a quantized tensor read by two paths that meet again at an Add (a residual block) or a
+Concat along channels (an Inception block, a DenseNet / U-Net skip).
 
 The branching tensor becomes a DuplicateStreams layer; each branch is lowered as usual (it may branch again);
 the Add of the two branch tensors plus its float ops and activation quantizer becomes an AddStreams layer
-(docs/ir.md "Streams"). With a power-of-two ratio between the branch scales s0, s1 and s = min(s0, s1), QONNX's
+(docs/ir.md "Streams"), a Concat a ConcatStreams layer (its inputs put on the smaller scale by shifts). With a power-of-two ratio between the branch scales s0, s1 and s = min(s0, s1), QONNX's
 float32 sum x0*s0 + x1*s1 equals ((x0 << k0) + (x1 << k1)) * s exactly while it stays below 2^24 units, so the
 float ops and quantizer after the Add become thresholds on that integer sum (compiler.frontend.thresholds).
 """
@@ -22,7 +23,12 @@ CHAIN_OPS = ("Mul", "Add", "Sub", "Div", "BatchNormalization", "Relu")
 
 def is_residual_add(lw, node) -> bool:
     """An Add whose two inputs are both computed tensors (not a constant bias)."""
-    return len(node.input) == 2 and all(const_value(lw.model, t) is None for t in node.input)
+    return node.op_type == "Add" and len(node.input) == 2 and all(const_value(lw.model, t) is None for t in node.input)
+
+
+def is_join(lw, node) -> bool:
+    """Where two branches meet: a residual Add or a Concat."""
+    return is_residual_add(lw, node) or node.op_type == "Concat"
 
 
 def lower_branches(lw, st, consumers) -> object:
@@ -39,7 +45,7 @@ def lower_branches(lw, st, consumers) -> object:
     ends, adds = [], []
     for b, node in enumerate(consumers):
         lw.cur = dup.outputs[b]
-        if node.op_type == "Add" and is_residual_add(lw, node):       # the skip connection itself
+        if is_join(lw, node):                                         # the skip connection itself
             ends.append((st, lw.cur))
             adds.append(node)
             continue
@@ -50,8 +56,10 @@ def lower_branches(lw, st, consumers) -> object:
         ends.append((bst, lw.cur))
         adds.append(add)
     if adds[0] is not adds[1] and adds[0].name != adds[1].name:
-        raise CompileError.at(adds[1], f"the branches from tensor {st.tensor!r} end at different Adds "
+        raise CompileError.at(adds[1], f"the branches from tensor {st.tensor!r} end at different nodes "
                               f"({adds[0].name!r}, {adds[1].name!r})")
+    if adds[0].op_type == "Concat":
+        return _lower_concat(lw, adds[0], ends)
     return _lower_add(lw, adds[0], ends)
 
 
@@ -61,27 +69,80 @@ def _copy(st):
     return replace(st)
 
 
-def _lower_add(lw, add, ends):
-    from compiler.frontend.lower import State
-
+def _branch_states(add, ends):
     by_tensor = {e[0].tensor: e for e in ends}
+    if len(add.input) != 2:
+        raise CompileError.at(add, f"{add.op_type} of {len(add.input)} tensors; only two branches are supported",
+                              hint="split a wider block into pairs (e.g. concatenate two towers, then the third)")
     try:
-        (s0, in0), (s1, in1) = (by_tensor[t] for t in add.input)
+        return [by_tensor[t] for t in add.input]
     except KeyError:
         raise CompileError.at(add, f"inputs {list(add.input)} are not the ends of the two branches "
                               f"{sorted(by_tensor)}") from None
+
+
+def _shifts(add, scales: list[float], what: str) -> list[int]:
+    """k_j with scale_j = min(scales) * 2^k_j exactly; CompileError naming the node where none exists."""
+    s = min(scales)
+    k = [math.log2(v / s) for v in scales] if s > 0 else [0.5]
+    if s <= 0 or any(abs(v - round(v)) > 0 or v > 16 for v in k):
+        raise CompileError.at(add, f"the two branch scales {scales} do not differ by a power of two (at most 2^16), "
+                              f"so {what}", hint="quantize both branches with the same (power-of-two) scale")
+    return [int(round(v)) for v in k]
+
+
+def _lower_concat(lw, node, ends):
+    """ConcatStreams for a Concat along channels of two branch ends; returns the State after it. QONNX's Concat
+    moves float values x_j * s_j unchanged, so with s = the smaller scale the output is (x_j << k_j) * s exactly."""
+    from onnx import helper
+
+    from compiler.frontend.lower import State
+
+    (s0, in0), (s1, in1) = _branch_states(node, ends)
+    a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+    rank = len(s0.qshape) + 1
+    if not (s0.spatial and s1.spatial) or int(a.get("axis", 1)) % rank != 1:
+        raise CompileError.at(node, f"Concat along axis {a.get('axis')} of tensors {s0.qshape} and {s1.qshape}; "
+                              "only the channel axis (1) of two feature maps is supported")
+    if s0.img[1:] != s1.img[1:] or s0.nd != s1.nd:
+        raise CompileError.at(node, f"concatenates feature maps of shapes {s0.qshape} and {s1.qshape}")
+    k = _shifts(node, [s0.scale, s1.scale], "their concatenation is not an integer multiple of one scale")
+    if any(k) and "BIPOLAR" in (s0.dtype, s1.dtype):
+        raise CompileError.at(node, "concatenates a BIPOLAR branch with a branch of another scale")
+    d = [dtype(s0.dtype), dtype(s1.dtype)]
+    if s0.dtype == s1.dtype == "BIPOLAR":
+        out_dt = "BIPOLAR"
+    else:
+        lo = min(0, *(int(dj.min()) << kj for dj, kj in zip(d, k)))
+        hi = max(0, *(int(dj.max()) << kj for dj, kj in zip(d, k)))
+        out_dt = range_dtype(lo, hi)
+    c0, c1 = s0.img[0], s1.img[0]
+    shape0 = s0.ir_shape
+    out_shape = (*shape0[:-1], c0 + c1)
+    lay = Layer(f"{node.name}_concat", "ConcatStreams", shape0, out_shape, s0.dtype, out_dt,
+                attrs={"channels": [c0, c1], "num_vectors": math.prod(shape0[:-1]), "in1_dtype": s1.dtype,
+                       "shift": k}, inputs=[in0, in1])
+    lw.add(lay)
+    _, h, w = s0.img
+    qshape = (c0 + c1, h, w) if s0.nd == 2 else (c0 + c1, w)
+    new = State(node.output[0], qshape, out_dt, min(s0.scale, s1.scale))
+    if tuple(lw.shape(node.output[0])) != qshape:
+        raise CompileError.at(node, f"output shape {lw.shape(node.output[0])} differs from the concatenation's {qshape}")
+    lw.record(lay, new)
+    return new
+
+
+def _lower_add(lw, add, ends):
+    from compiler.frontend.lower import State
+
+    (s0, in0), (s1, in1) = _branch_states(add, ends)
     if s0.ir_shape != s1.ir_shape or (s0.perm is None) != (s1.perm is None) or \
             (s0.perm is not None and not np.array_equal(s0.perm, s1.perm)):
         raise CompileError.at(add, f"adds tensors of shapes {s0.qshape} and {s1.qshape}; only equal shapes "
                               "(no broadcasting) are supported")
     scales = [s0.scale, s1.scale]
     s = min(scales)
-    k = [math.log2(v / s) for v in scales]
-    if min(scales) <= 0 or any(abs(v - round(v)) > 0 or v > 16 for v in k):
-        raise CompileError.at(add, f"the two branch scales {scales} do not differ by a power of two (at most "
-                              "2^16), so their sum is not an integer multiple of one scale",
-                              hint="quantize both branches with the same (power-of-two) scale")
-    k = [int(round(v)) for v in k]
+    k = _shifts(add, scales, "their sum is not an integer multiple of one scale")
     steps, act, t = chain_to_quantizer(
         lw, add, CHAIN_OPS, "a residual Add must be followed by an activation quantizer",
         "quantize the block's output (e.g. a QuantReLU / QuantIdentity after the add)")

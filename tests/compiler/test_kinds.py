@@ -13,12 +13,13 @@ import naive_ir
 
 from hls_lib import irgraphs  # the example graphs the HLS library tests use: every kind, folded
 
-EXAMPLES = [irgraphs.conv_int(), irgraphs.conv_bipolar(), irgraphs.ties(), irgraphs.pools_depthwise(), irgraphs.residual()]
+EXAMPLES = [irgraphs.conv_int(), irgraphs.conv_bipolar(), irgraphs.ties(), irgraphs.pools_depthwise(), irgraphs.residual(),
+            irgraphs.concat()]
 
 
 def test_registry_lists_the_ir_kinds():
     assert kinds.names() == ("MVTU", "Thresholding", "SlidingWindow", "MaxPool", "LabelSelect", "AvgPool", "VVAU",
-                            "DuplicateStreams", "AddStreams")
+                            "DuplicateStreams", "AddStreams", "ConcatStreams")
     assert [k.name for k in kinds.all()] == list(kinds.names())
 
 
@@ -130,7 +131,7 @@ def test_kind_behaves_on_its_examples(kind: Kind):
         xs = []
         for j in range(kind.n_inputs):
             dt = irgraphs.dtype(kind.input_dtype(l, j))
-            xj = rng.integers(int(dt.min()), int(dt.max()) + 1, size=(5, *l.in_shape))
+            xj = rng.integers(int(dt.min()), int(dt.max()) + 1, size=(5, *kind.input_shape(l, j)))
             xs.append(np.where(xj >= 0, 1, -1) if kind.input_dtype(l, j) == "BIPOLAR" else xj)
         x = xs[0] if len(xs) == 1 else xs
         y = kind.sim_run(l, kind.sim_prepare(l, l.name), x)

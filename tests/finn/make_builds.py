@@ -39,12 +39,16 @@ TEST_MODELS = {
     # 1-D signals (RadioML-style: QuantConv1d padded / dilated / strided, MaxPool1d, AvgPool1d, BatchNorm1d): FINN's
     # (1, L) window generators
     "radioml_1d": ("user_models", lambda m: m.radioml_1d(quant_out=True)[0], (2, 32)),
+    # channel concatenation (StreamingConcat): an Inception block (1x1 and 3x3 towers, one shifted) and a DenseNet-style
+    # skip concatenated with a two-conv path
+    "inception": ("branch_models", lambda m: m.inception()[0], (4, 7, 7)),
+    "densenet": ("branch_models", lambda m: m.densenet()[0], (2, 7, 7)),
 }
 # hand-built IR graphs of tests/hls_lib/irgraphs.py for what no Brevitas model lowers to (no original model: FINN is
 # compared with bnnc's simulator): a residual add with shifts [1, 0] (ElementwiseMul) and a standalone Thresholding
 # skip branch; standalone Thresholding layers with broadcast thresholds and a LabelSelect over ties; noact VVAU and
 # pools, a pool over an odd image (floor mode).
-IR_GRAPHS = {"ir_residual": "residual", "ir_ties": "ties", "ir_pools": "pools_depthwise"}
+IR_GRAPHS = {"ir_residual": "residual", "ir_ties": "ties", "ir_pools": "pools_depthwise", "ir_concat": "concat"}
 TESTS = Path(__file__).parents[1]
 
 

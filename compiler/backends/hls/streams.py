@@ -1,4 +1,4 @@
-"""HLS emission of the branching kinds: bnnc::duplicate and bnnc::add_streams (branches.hpp).
+"""HLS emission of the branching kinds: bnnc::duplicate, bnnc::add_streams and bnnc::concat_streams (branches.hpp).
 
 Multi-stream layers get their streams as comma-separated lists in `src` / `dst` (compiler.codegen.plan orders
 them as the layer's inputs / outputs)."""
@@ -36,3 +36,12 @@ def emit_add(layer: Layer, index: int, src: str, dst: str, in_elems: int) -> Sta
     pragmas = [f"#pragma HLS ARRAY_PARTITION variable={pre}_thresholds complete dim=1",
                f"#pragma HLS ARRAY_PARTITION variable={pre}_thresholds complete dim=3"]
     return StageCode(call, header, pragmas)
+
+
+@emitter("ConcatStreams")
+def emit_concat(layer: Layer, index: int, src: str, dst: str, in_elems: int) -> StageCode:
+    a = layer.attrs
+    c0, c1 = (int(v) for v in a["channels"])
+    targs = [c0, c1, layer.pe, a["num_vectors"], codec(layer.in_dtype), codec(a["in1_dtype"]), codec(layer.out_dtype),
+             int(a["shift"][0]), int(a["shift"][1])]
+    return StageCode(f"bnnc::concat_streams<{template_args(targs)}>({src}, {dst}, num_frames);")

@@ -1,0 +1,96 @@
+"""Channel-concatenating blocks written with raw Brevitas (power-of-two-scale quantizers, as FINN users train them),
+for tests/compiler/test_concat.py, the RTL concat tests and the FINN tier: an Inception block (a branch split into a
+1x1 and a 3x3 tower, concatenated) and a DenseNet-style block (a skip concatenated with a deeper path), each
+followed by a strided conv and an FC head. The towers use different bit widths and scales, so the concatenation
+rescales one input (a shift) as a residual add does."""
+from __future__ import annotations
+
+import brevitas.nn as qnn
+import torch
+from brevitas.quant import Int8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint, Uint8ActPerTensorFixedPoint
+from torch import nn
+
+
+def _w(bits: int):
+    return Int8WeightPerTensorFixedPoint.let(bit_width=bits)
+
+
+def _relu(bits: int, max_val: float = 6.0, qt: bool = True):
+    """A power-of-two-scale QuantReLU; qt=False returns plain floats (Brevitas concatenates QuantTensors only when
+    their scales are equal, so towers of different scales are concatenated as floats, as users write it)."""
+    return qnn.QuantReLU(act_quant=Uint8ActPerTensorFixedPoint.let(bit_width=bits), max_val=max_val,
+                         return_quant_tensor=qt)
+
+
+def _randomize_bn(model: nn.Module, seed: int) -> nn.Module:
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            n = m.num_features
+            with torch.no_grad():
+                m.running_mean.copy_(torch.randn(n, generator=g) * 0.3)
+                m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(n, generator=g) * 0.5 + 0.5)
+    return model.eval()
+
+
+class _Head(nn.Module):
+    def __init__(self, c: int, size: int):
+        super().__init__()
+        self.conv = qnn.QuantConv2d(c, 8, 3, stride=2, bias=False, weight_quant=_w(4))
+        self.bn = nn.BatchNorm2d(8)
+        self.act = _relu(4)
+        o = (size - 3) // 2 + 1
+        self.fc = qnn.QuantLinear(8 * o * o, 5, bias=False, weight_quant=_w(4))
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.act(self.bn(self.conv(x))), 1))
+
+
+class Inception(nn.Module):
+    """x -> [1x1 conv -> BN -> 4-bit ReLU] ++ [3x3 conv (padded) -> BN -> 3-bit ReLU] -> head."""
+
+    def __init__(self, c: int = 4, size: int = 7):
+        super().__init__()
+        self.inq = qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint.let(bit_width=4), return_quant_tensor=True)
+        self.c1, self.b1, self.a1 = (qnn.QuantConv2d(c, 4, 1, bias=False, weight_quant=_w(4)), nn.BatchNorm2d(4),
+                                     _relu(4, qt=False))
+        self.c3, self.b3, self.a3 = (qnn.QuantConv2d(c, 6, 3, padding=1, bias=False, weight_quant=_w(4)),
+                                     nn.BatchNorm2d(6), _relu(3, qt=False))
+        self.head = _Head(10, size)
+
+    def forward(self, x):
+        x = self.inq(x)
+        y = torch.cat([self.a1(self.b1(self.c1(x))), self.a3(self.b3(self.c3(x)))], dim=1)
+        return self.head(y)
+
+
+class DenseBlock(nn.Module):
+    """x (4-bit ReLU) -> [3x3 conv -> BN -> 4-bit ReLU -> 3x3 conv -> BN -> 4-bit ReLU]; cat(x, that) -> head."""
+
+    def __init__(self, c: int = 4, growth: int = 4, size: int = 7):
+        super().__init__()
+        self.inq = qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint.let(bit_width=4), return_quant_tensor=True)
+        self.c0, self.b0, self.a0 = (qnn.QuantConv2d(2, c, 1, bias=False, weight_quant=_w(4)), nn.BatchNorm2d(c),
+                                     _relu(4, qt=False))
+        self.c1, self.b1, self.a1 = (qnn.QuantConv2d(c, growth, 3, padding=1, bias=False, weight_quant=_w(4)),
+                                     nn.BatchNorm2d(growth), _relu(4, 3.0))
+        self.c2, self.b2, self.a2 = (qnn.QuantConv2d(growth, growth, 3, padding=1, bias=False, weight_quant=_w(4)),
+                                     nn.BatchNorm2d(growth), _relu(4, 3.0, qt=False))
+        self.head = _Head(c + growth, size)
+
+    def forward(self, x):
+        x = self.a0(self.b0(self.c0(self.inq(x))))
+        y = self.a2(self.b2(self.c2(self.a1(self.b1(self.c1(x))))))
+        return self.head(torch.cat([x, y], dim=1))
+
+
+def inception(seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
+    torch.manual_seed(seed)
+    return _randomize_bn(Inception(), seed + 1), (4, 7, 7)
+
+
+def densenet(seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
+    torch.manual_seed(seed)
+    return _randomize_bn(DenseBlock(), seed + 1), (2, 7, 7)

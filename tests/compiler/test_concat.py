@@ -1,0 +1,95 @@
+"""Channel concatenation (ConcatStreams) from raw Brevitas: an Inception block (a branch split into a 1x1 and a 3x3
+tower of different bit widths and scales, concatenated with a shift) and a DenseNet-style block (a skip
+concatenated with a two-conv path) compile, equal QONNX layer by layer, and C-simulate bit-exactly when folded;
+a Concat of branches whose scales are not related by a power of two is refused naming the node. (rtlsim and branch
+FIFOs: tests/backends/rtl/test_rtl_concat.py; FINN: tests/finn.)"""
+import numpy as np
+import pytest
+
+from branch_models import densenet, inception
+from user_models import export_raw
+
+MODELS = {"inception": inception, "densenet": densenet}
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def block(request, tmp_path_factory):
+    from compiler.build import compile_model
+    from compiler.frontend import load_model
+    from compiler.verify import verify_graph
+
+    work = tmp_path_factory.mktemp(request.param)
+    model, shape = MODELS[request.param]()
+    path = export_raw(model, work / "m.onnx", shape, False)
+    g = compile_model(path, work / "build")
+    x = np.random.default_rng(0).uniform(-1, 1, (32, *shape)).astype(np.float32)
+    rep = verify_graph(path, g, inputs=x, num_random=16, cleaned=load_model(path))
+    return request.param, work, g, rep, x
+
+
+def test_lowered_to_a_concat_dag(block):
+    name, _, g, _, _ = block
+    kinds = [l.kind for l in g.layers]
+    assert kinds.count("DuplicateStreams") == 1 and kinds.count("ConcatStreams") == 1 and not g.is_linear()
+    cat = next(l for l in g.layers if l.kind == "ConcatStreams")
+    if name == "inception":     # 1x1 tower (4 ch, 4-bit, scale s) ++ 3x3 tower (6 ch, 3-bit, scale 2s)
+        assert cat.attrs["channels"] == [4, 6] and cat.attrs["shift"] == [0, 1]
+        assert (cat.in_dtype, cat.attrs["in1_dtype"], cat.out_dtype) == ("UINT4", "UINT3", "UINT4")
+    else:                       # the skip (the block input) first, then the deeper path
+        dup = next(l for l in g.layers if l.kind == "DuplicateStreams")
+        assert cat.inputs[0] == dup.outputs[1] and cat.attrs["channels"] == [4, 4]
+
+
+def test_exact_against_qonnx(block):
+    from compiler.simulate import simulate
+
+    _, _, g, rep, x = block
+    cat = next(l for l in g.layers if l.kind == "ConcatStreams")
+    assert cat.name in rep.integer_layers
+    assert all(rep.layer_mismatches[n] == 0 for n in rep.integer_layers), rep.layer_mismatches
+    assert rep.output_mismatches == 0 and rep.elements_over_bound == 0
+    _, outs = simulate(g, x, return_all=True)
+    y = outs[g.layers.index(cat)]
+    assert len(np.unique(y)) > 3
+
+
+def test_folded_csim(block):
+    from boards.catalog import get_board
+    from compiler.codegen import generate_project
+    from compiler.csim import check_csim, compile_csim, random_inputs
+    from compiler.folding import fold_graph
+
+    name, work, g, _, _ = block
+    fold_graph(g, get_board("Pynq-Z1"), target_fps="max")
+    proj = generate_project(g, work / "hls").path
+    assert "bnnc::concat_streams<" in (proj / "src" / "top.cpp").read_text()
+    compile_csim(proj)
+    res = check_csim(g, proj, random_inputs(g, 16, seed=2))
+    assert res.frames == 16 and res.ok, res.first_mismatch
+
+
+def test_unrelated_scales_refused_naming_the_concat(tmp_path):
+    """Brevitas's default float-scale QuantReLUs on the two towers: scales not related by a power of two."""
+    import brevitas.nn as qnn
+    import torch
+    from torch import nn
+
+    from compiler.build import compile_model
+    from compiler.errors import CompileError
+
+    class Towers(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q = qnn.QuantIdentity(return_quant_tensor=True)
+            self.a, self.b = qnn.QuantConv2d(2, 3, 1), qnn.QuantConv2d(2, 3, 3, padding=1)
+            self.ra, self.rb = qnn.QuantReLU(bit_width=4), qnn.QuantReLU(bit_width=3)   # 6/15 and 6/7
+            self.fc = qnn.QuantLinear(6 * 4 * 4, 3)
+
+        def forward(self, x):
+            x = self.q(x)
+            return self.fc(torch.flatten(torch.cat([self.ra(self.a(x)), self.rb(self.b(x))], 1), 1))
+
+    path = export_raw(Towers().eval(), tmp_path / "t.onnx", (2, 4, 4), False)
+    with pytest.raises(CompileError, match=r"Concat.*branch scales .* do not differ by a power of two"):
+        compile_model(path, tmp_path / "b")
+    assert not (tmp_path / "b").exists()
