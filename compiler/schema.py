@@ -42,7 +42,8 @@ KIND_ATTRS: dict[str, dict[str, Any]] = {
     "VVAU": {"channels": POS, "kernel": PAIR, "num_vectors": POS, "weight_dtype": DTYPE, "acc_dtype": DTYPE,
              "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
 }
-OPTIONAL_ATTRS = {"out_bias": {"type": "integer"}, "weight_ram": {"enum": ["uram"]}}
+OPTIONAL_ATTRS = {"out_bias": {"type": "integer"}, "weight_ram": {"enum": ["uram"]},
+                  "mult": {"type": "array", "items": POS, "minItems": 2, "maxItems": 2}}
 
 LAYER = {
     "type": "object",

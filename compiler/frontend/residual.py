@@ -142,7 +142,12 @@ def _lower_add(lw, add, ends):
                               "(no broadcasting) are supported")
     scales = [s0.scale, s1.scale]
     s = min(scales)
-    k = _shifts(add, scales, "their sum is not an integer multiple of one scale")
+    try:
+        k = _shifts(add, scales, "their sum is not an integer multiple of one scale")
+    except CompileError:
+        if min(scales) <= 0:
+            raise
+        k = None                      # unequal scales: integer multipliers (compiler.frontend.scaled_add)
     steps, act, t = chain_to_quantizer(
         lw, add, CHAIN_OPS, "a residual Add must be followed by an activation quantizer",
         "quantize the block's output (e.g. a QuantReLU / QuantIdentity after the add)")
@@ -150,6 +155,8 @@ def _lower_add(lw, add, ends):
     s_out = q.scalar_scale()
     if s_out is None:
         raise CompileError.at(act, "activation quantizer with a per-channel scale is not supported")
+    if k is None:
+        return _lower_scaled_add(lw, add, (s0, in0), (s1, in1), steps, act, t, q, s_out)
     d0, d1 = dtype(s0.dtype), dtype(s1.dtype)
     a0 = (int(d0.min()) << k[0]) + (int(d1.min()) << k[1])
     a1 = (int(d0.max()) << k[0]) + (int(d1.max()) << k[1])
@@ -171,6 +178,59 @@ def _lower_add(lw, add, ends):
     lay = Layer(f"{add.name}_add", "AddStreams", shape, shape, s0.dtype, q.dtype(),
                 attrs={"num_channels": c, "num_vectors": math.prod(shape) // c, "in1_dtype": s1.dtype, "shift": k,
                        "acc_dtype": acc, "out_bias": 0 if q.is_bipolar else lo, "noact": False},
+                arrays={"thresholds": thr}, inputs=[in0, in1])
+    lw.add(lay)
+    new = State(t, s0.qshape, q.dtype(), s_out, s0.perm)
+    lw.record(lay, new)
+    return new
+
+
+def _levels_of(dt: str) -> np.ndarray:
+    if dt == "BIPOLAR":
+        return np.array([-1, 1], np.int64)
+    d = dtype(dt)
+    return np.arange(int(d.min()), int(d.max()) + 1, dtype=np.int64)
+
+
+def _lower_scaled_add(lw, add, end0, end1, steps, act, t, q, s_out):
+    """AddStreams with integer multipliers for branch scales not related by a power of two (the module docstring of
+    compiler.frontend.scaled_add): thresholds read off QONNX's float32 evaluation of every pair of branch levels."""
+    from compiler.frontend.lower import State
+    from compiler.frontend.scaled_add import multipliers, pair_levels
+    from compiler.frontend.thresholds import Chain
+
+    (s0, in0), (s1, in1) = end0, end1
+    shape = s0.ir_shape
+    c = shape[-1]
+    la, lb = _levels_of(s0.dtype), _levels_of(s1.dtype)
+    if len(la) * len(lb) > 1 << 17:
+        raise CompileError.at(add, f"the two branch scales {[s0.scale, s1.scale]} do not differ by a power of two, "
+                              f"and the branches take {len(la)} x {len(lb)} value pairs, too many to tabulate",
+                              hint="quantize both branches with the same (power-of-two) scale")
+    chain = Chain(lw.model, steps, c, s0.nd)
+
+    def f(y: np.ndarray) -> np.ndarray:
+        out = chain(np.broadcast_to(np.asarray(y, np.float32)[:, None], (len(y), c)))
+        lv = q.levels(out)
+        return ((lv + 1) / 2 if q.is_bipolar else lv).astype(np.int64)
+
+    lo, _ = q.level_range()
+    if q.is_bipolar:
+        lo = 0
+    table = pair_levels(la, lb, s0.scale, s1.scale, f)
+    (m0, m1), thr, (a0, a1) = multipliers(add, la, lb, table, s0.scale / s1.scale, lo)
+    _, hi = q.level_range()
+    hi = 1 if q.is_bipolar else hi
+    if thr.shape[1] < hi - lo:           # levels no pair reaches: thresholds beyond the range
+        thr = np.concatenate([thr, np.full((c, hi - lo - thr.shape[1]), a1 + 1, np.int64)], axis=1)
+    acc = range_dtype(min(a0, 0), max(a1, 0))
+    lw.notes.append(f"{add.name}: branch scales {s0.scale:.6g} and {s1.scale:.6g} (not a power of two apart) are "
+                    f"summed as {m0} x input 0 + {m1} x input 1, thresholds read off QONNX's float32 sums of every "
+                    "pair of branch levels")
+    lay = Layer(f"{add.name}_add", "AddStreams", shape, shape, s0.dtype, q.dtype(),
+                attrs={"num_channels": c, "num_vectors": math.prod(shape) // c, "in1_dtype": s1.dtype,
+                       "shift": [0, 0], "mult": [int(m0), int(m1)], "acc_dtype": acc,
+                       "out_bias": 0 if q.is_bipolar else lo, "noact": False},
                 arrays={"thresholds": thr}, inputs=[in0, in1])
     lw.add(lay)
     new = State(t, s0.qshape, q.dtype(), s_out, s0.perm)

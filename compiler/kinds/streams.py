@@ -22,6 +22,12 @@ from compiler.kinds.registry import register
 from compiler.resources import FIFO_DEPTH, LayerCost, Memory, bits, ceil_log2, fifo_luts, logic, rtl_fifo
 
 
+def mults(layer: LayerData) -> list[int]:
+    """AddStreams' integer multipliers [m0, m1] (optional attribute `mult`, default [1, 1]): acc = (x0 * m0 << k0)
+    + (x1 * m1 << k1), for branch scales not related by a power of two (compiler.frontend.scaled_add)."""
+    return [int(v) for v in layer.attrs.get("mult", (1, 1))]
+
+
 def _elems_ok(layer: LayerData) -> bool:
     a = layer.attrs
     n_in, n_out = int(np.prod(layer.in_shape)), int(np.prod(layer.out_shape))
@@ -103,16 +109,19 @@ class AddStreams(ChannelLanes, Kind):
         sh = layer.attrs["shift"]
         if len(sh) != 2 or min(sh) < 0 or max(sh) > 32:
             raise IRError(f"{self.where(layer)}: shift must be two integers in 0..32, got {sh}")
+        m = mults(layer)
+        if len(m) != 2 or min(m) < 1 or max(m) > 1 << 16:
+            raise IRError(f"{self.where(layer)}: mult must be two integers in 1..65536, got {m}")
         self.check_noact(layer, "sum")
 
     def sim_prepare(self, layer: LayerData, where: str) -> dict:
         self.check(layer)
         thr = None if layer.attrs["noact"] else threshold_plan(layer, layer.attrs["num_channels"], where)
-        return {"thr": thr, "shift": [int(v) for v in layer.attrs["shift"]]}
+        return {"thr": thr, "shift": [int(v) for v in layer.attrs["shift"]], "mult": mults(layer)}
 
     def sim_run(self, layer: LayerData, plan: dict, x) -> np.ndarray:
         a, b = (np.asarray(v, np.int64).reshape(len(v), -1) for v in x)
-        acc = (a << plan["shift"][0]) + (b << plan["shift"][1])
+        acc = ((a * plan["mult"][0]) << plan["shift"][0]) + ((b * plan["mult"][1]) << plan["shift"][1])
         if plan["thr"] is not None:
             acc = activate(acc.reshape(-1, layer.attrs["num_channels"]), plan["thr"])
         return acc.reshape((len(a), *layer.out_shape))
@@ -136,7 +145,8 @@ class AddStreams(ChannelLanes, Kind):
         a = l.attrs
         ch, pe, ob = int(a["num_channels"]), l.pe, bits(l.out_dtype)
         sh = [int(v) for v in a["shift"]]
-        ab = max(bits(l.in_dtype) + 1 + sh[0], bits(a["in1_dtype"]) + 1 + sh[1]) + 1
+        mb = [ceil_log2(m + 1) if m > 1 else 0 for m in mults(l)]
+        ab = max(bits(l.in_dtype) + 1 + sh[0] + mb[0], bits(a["in1_dtype"]) + 1 + sh[1] + mb[1]) + 1
         nt = 0 if a["noact"] else n_thresholds(l)
         nf = ch // pe
         mems = [Memory("thresholds", nf, pe * nt * ab, 1, "rtl-rom")] if nt and nf > 1 else []
@@ -152,11 +162,12 @@ class AddStreams(ChannelLanes, Kind):
     def _finn_names(self, l: LayerData) -> tuple[list[str | None], str]:
         """Names of the FINN nodes: one left shift per input whose shift is non-zero, then the add (the layer's
         own name when it is the last node)."""
-        shifts = [f"{l.name}_shift{j}" if int(v) else None for j, v in enumerate(l.attrs["shift"])]
+        shifts = [f"{l.name}_shift{j}" if int(v) or m != 1 else None
+                  for j, (v, m) in enumerate(zip(l.attrs["shift"], mults(l)))]
         return shifts, l.name if l.attrs["noact"] else f"{l.name}_add"
 
     def export_finn(self, l: LayerData, x: list[str], y: str, inits: dict) -> tuple[list, dict[str, str]]:
-        """FINN's elementwise ops: `x_j << shift[j]` as an ElementwiseMul by the constant 2**shift[j] (per channel),
+        """FINN's elementwise ops: `x_j * mult[j] << shift[j]` as an ElementwiseMul by that constant (per channel),
         ElementwiseAdd of the two, then a Thresholding node (none when `noact`). Every value stays an integer, so
         FINN's execution is exact."""
         a = l.attrs
@@ -173,7 +184,7 @@ class AddStreams(ChannelLanes, Kind):
             if name is None:
                 terms.append((xj, dt))
                 continue
-            k = 1 << int(a["shift"][j])
+            k = mults(l)[j] << int(a["shift"][j])
             d = datatype(dt)
             sdt = range_dtype(int(d.min()) * k, int(d.max()) * k)
             const, out = f"{name}_c", intermediate(inits, f"{name}_out", l.in_shape)

@@ -94,3 +94,28 @@ def inception(seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
 def densenet(seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
     torch.manual_seed(seed)
     return _randomize_bn(DenseBlock(), seed + 1), (2, 7, 7)
+
+
+class UnequalResidual(nn.Module):
+    """A residual add of two float-scale branches (Brevitas defaults): the 4-bit block input and a 3x3 conv -> BN ->
+    3-bit QuantReLU branch with its own scale (6/7, not a power of two from the input's), added as floats, then a
+    4-bit QuantReLU and an FC head (the shape of issue 27's 'unequal residual scales')."""
+
+    def __init__(self, c: int = 4, size: int = 5, quant_out: bool = False):
+        super().__init__()
+        self.tail = qnn.QuantIdentity() if quant_out else nn.Identity()   # integer outputs: exact in FINN too
+        self.q = qnn.QuantIdentity(bit_width=4)         # floats: Brevitas adds QuantTensors only at equal scales
+        self.conv = qnn.QuantConv2d(c, c, 3, padding=1, bias=False, weight_bit_width=4)
+        self.bn = nn.BatchNorm2d(c)
+        self.r = qnn.QuantReLU(bit_width=3)
+        self.out = qnn.QuantReLU(bit_width=4, return_quant_tensor=True)
+        self.fc = qnn.QuantLinear(c * size * size, 3)
+
+    def forward(self, x):
+        x = self.q(x)
+        return self.tail(self.fc(torch.flatten(self.out(x + self.r(self.bn(self.conv(x)))), 1)))
+
+
+def unequal_residual(seed: int = 0, quant_out: bool = False) -> tuple[nn.Module, tuple[int, ...]]:
+    torch.manual_seed(seed)
+    return _randomize_bn(UnequalResidual(quant_out=quant_out), seed + 1), (4, 5, 5)

@@ -10,6 +10,7 @@ from compiler.backends.rtl.registry import emitter
 from compiler.datatypes import element_bits as bits
 from compiler.ir import IRError, Layer
 from compiler.kinds.activation import threshold_table
+from compiler.kinds.streams import mults
 
 
 @emitter("DuplicateStreams")
@@ -32,6 +33,9 @@ def emit_add(layer: Layer, index: int) -> Emitted:
         raise IRError(f"{where}: a thresholded output of {ob} bits is not supported by the RTL library (<= 32)")
     params = {"C": c, "PE": pe, "IB0": bits(d0), "KIND0": kind_code(d0), "IB1": bits(d1), "KIND1": kind_code(d1),
               "SHIFT0": int(a["shift"][0]), "SHIFT1": int(a["shift"][1]), "OB": ob, "NOACT": int(bool(a["noact"]))}
+    m = mults(layer)
+    if m != [1, 1]:
+        params.update({"M0": m[0], "M1": m[1]})
     files = {}
     if not a["noact"]:
         tb, t = threshold_table(layer, c)                       # (PE, C/PE, T)
