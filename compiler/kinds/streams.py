@@ -320,6 +320,9 @@ class ConcatStreams(Kind):
         2**shift[j] on each input with a non-zero shift (as AddStreams exports its shifts)."""
         a = l.attrs
         chans = [int(v) for v in a["channels"]]
+        if "BIPOLAR" in (l.in_dtype, a["in1_dtype"]):
+            raise IRError(f"layer {l.name!r}: FINN carries BIPOLAR activations as BINARY bits and its StreamingConcat "
+                          "infers an unsigned output from them, so this concatenation is not exported to FINN")
         nodes, dtypes, terms = [], {}, []
         for j, (xj, name) in enumerate(zip(x, self._finn_names(l))):
             dt = self.input_dtype(l, j)
