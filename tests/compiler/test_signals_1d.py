@@ -57,7 +57,7 @@ def test_csim_bit_exact(radioml):
 
 
 def test_conv1d_refusals_name_the_node(tmp_path):
-    """A 2-D pool on a signal cannot come from Brevitas; a Conv1d whose window does not fit is refused naming it."""
+    """A padded MaxPool1d (no integer window form here) is refused naming the node."""
     import brevitas.nn as qnn
     from torch import nn
 
