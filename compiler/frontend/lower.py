@@ -365,13 +365,11 @@ def _linear(lw: Lowering, node, st: State):
         raise CompileError.at(node, "weight scale varies along the input axis; only per-tensor or per-output-channel "
                               "weight scales can be moved past the accumulator")
     s_row = Ws[:, 0].astype(np.float64) * st.scale          # the exact float value of one accumulator unit
-    pow2 = _all_pow2(s_row)
     raw_slack = None
     if st.offset is not None:          # normalized pixels: the offsets' share of the sum is a per-row bias
         from compiler.frontend.raw_input import offset_bias
 
         bias, raw_slack = offset_bias(node, st, W, Ws, bias, (kh, kw) if spatial else None, pads if spatial else None)
-        pow2 = False                   # QONNX sums the float32-rounded normalized pixels: rounding ties possible
 
     # accumulator range from the actual weights and the input value range
     xd = dtype(in_dtype)
@@ -380,6 +378,10 @@ def _linear(lw: Lowering, node, st: State):
     amax = np.maximum(W * xlo, W * xhi).sum(axis=1)
     a0, a1 = int(min(amin.min(), -amax.max())), int(max(amax.max(), -amin.min()))
     acc_dt = range_dtype(a0, a1)
+    # QONNX's float32 sums are exact when every partial sum is an integer number of units 2^e below 2^24
+    # (compiler.frontend.scaled_add: a concat's common unit g = d * 2^e with a small odd d)
+    pow2 = st.offset is None and _exact_units(s_row, max(a1, int(np.abs(W).max(initial=0)) * max(-xlo, xhi)))
+    # (normalized pixels: QONNX sums the float32-rounded pixels, so rounding ties are possible)
     if a1 >= 2**24:
         lw.notes.append(f"{node.name}: the accumulator reaches {a1} >= 2^24, beyond float32's exact integers, so "
                         f"QONNX's float32 {node.op_type} may round it where the integer IR does not")
@@ -507,6 +509,23 @@ def _grouped_as_dense(node, wi: np.ndarray, ws: np.ndarray, wdt: str, group: int
 def _all_pow2(v: np.ndarray) -> bool:
     m, _ = np.frexp(np.abs(np.asarray(v, np.float64)))
     return bool(np.all(m == 0.5))
+
+
+def _exact_units(s_row: np.ndarray, bound: int) -> bool:
+    """Whether QONNX's float32 products and sums of a row are exact: every row's unit is a power of two, or
+    d * 2^e with d odd and d * bound < 2^24 (bound: the largest |partial sum| / |product| in integer units), so
+    every value QONNX forms is an integer below 2^24 times 2^e."""
+    if _all_pow2(s_row):
+        return True
+    from fractions import Fraction
+
+    for v in np.abs(np.asarray(s_row, np.float64)).ravel():
+        n = Fraction(float(v)).numerator
+        while n % 2 == 0:
+            n //= 2
+        if n * bound >= 2**24:
+            return False
+    return True
 
 
 def _post_ops(lw: Lowering, node, steps: list[Step], s_row: np.ndarray, nd: int, mw: int,

@@ -93,7 +93,8 @@ def _shifts(add, scales: list[float], what: str) -> list[int]:
 
 def _lower_concat(lw, node, ends):
     """ConcatStreams for a Concat along channels of two branch ends; returns the State after it. QONNX's Concat
-    moves float values x_j * s_j unchanged, so with s = the smaller scale the output is (x_j << k_j) * s exactly."""
+    moves float values x_j * s_j unchanged, so with s = the smaller scale the output is (x_j << k_j) * s exactly;
+    for scales in another integer ratio s_j = m_j * g, it is (x_j * m_j) * g exactly (integer multipliers `mult`)."""
     from onnx import helper
 
     from compiler.frontend.lower import State
@@ -106,26 +107,36 @@ def _lower_concat(lw, node, ends):
                               "only the channel axis (1) of two feature maps is supported")
     if s0.img[1:] != s1.img[1:] or s0.nd != s1.nd:
         raise CompileError.at(node, f"concatenates feature maps of shapes {s0.qshape} and {s1.qshape}")
-    k = _shifts(node, [s0.scale, s1.scale], "their concatenation is not an integer multiple of one scale")
-    if any(k) and "BIPOLAR" in (s0.dtype, s1.dtype):
+    scales = [s0.scale, s1.scale]
+    what = "their concatenation is not an integer multiple of one scale"
+    mult, unit = [1, 1], min(scales)
+    try:
+        k = _shifts(node, scales, what)
+    except CompileError:             # another exact integer ratio: multipliers (compiler.frontend.scaled_add)
+        from compiler.frontend.scaled_add import exact_multipliers
+
+        mult, unit = exact_multipliers(node, scales, what)
+        k = [0, 0]                   # (exact: no note, the layer's `mult` says how)
+    if (any(k) or mult != [1, 1]) and "BIPOLAR" in (s0.dtype, s1.dtype):
         raise CompileError.at(node, "concatenates a BIPOLAR branch with a branch of another scale")
     d = [dtype(s0.dtype), dtype(s1.dtype)]
+    f = [m << kj for m, kj in zip(mult, k)]
     if s0.dtype == s1.dtype == "BIPOLAR":
         out_dt = "BIPOLAR"
     else:
-        lo = min(0, *(int(dj.min()) << kj for dj, kj in zip(d, k)))
-        hi = max(0, *(int(dj.max()) << kj for dj, kj in zip(d, k)))
+        lo = min(0, *(int(dj.min()) * fj for dj, fj in zip(d, f)))
+        hi = max(0, *(int(dj.max()) * fj for dj, fj in zip(d, f)))
         out_dt = range_dtype(lo, hi)
     c0, c1 = s0.img[0], s1.img[0]
     shape0 = s0.ir_shape
     out_shape = (*shape0[:-1], c0 + c1)
     lay = Layer(f"{node.name}_concat", "ConcatStreams", shape0, out_shape, s0.dtype, out_dt,
                 attrs={"channels": [c0, c1], "num_vectors": math.prod(shape0[:-1]), "in1_dtype": s1.dtype,
-                       "shift": k}, inputs=[in0, in1])
+                       "shift": k, **({"mult": mult} if mult != [1, 1] else {})}, inputs=[in0, in1])
     lw.add(lay)
     _, h, w = s0.img
     qshape = (c0 + c1, h, w) if s0.nd == 2 else (c0 + c1, w)
-    new = State(node.output[0], qshape, out_dt, min(s0.scale, s1.scale))
+    new = State(node.output[0], qshape, out_dt, unit)
     if tuple(lw.shape(node.output[0])) != qshape:
         raise CompileError.at(node, f"output shape {lw.shape(node.output[0])} differs from the concatenation's {qshape}")
     lw.record(lay, new)

@@ -84,3 +84,31 @@ def multipliers(node, levels_a: np.ndarray, levels_b: np.ndarray, L: np.ndarray,
     raise CompileError.at(node, f"the two branch scales (ratio {ratio:.6g}) do not differ by a power of two, and no "
                           f"integer multipliers up to {MAX_MULT} reproduce QONNX's float32 sum across every quantizer "
                           "step", hint="quantize both branches with the same (power-of-two) scale")
+
+
+def exact_multipliers(node, scales: list[float], what: str) -> tuple[list[int], float]:
+    """Integer multipliers m_j and the unit g with scales[j] = m_j * g exactly, for a consumer that reads the branch
+    values themselves (a Concat feeding a convolution), so x_j * m_j are the real values in units of g. The
+    cheapest such form is the exact candidate of `candidates` (for two scales, their ratio in lowest terms): a
+    cheaper approximation, which the add's table search can accept because a quantizer follows, would change the
+    values a convolution sums. For float32 scales s_j = n_j / 2^E (one E), g = gcd(n_j) / 2^E, a float exactly.
+    CompileError naming `node` when a multiplier would exceed MAX_MULT (scales learned independently: their ratio
+    is a fraction of 24-bit terms)."""
+    import math
+
+    if min(scales) <= 0:
+        raise CompileError.at(node, f"branch scales {[float(v) for v in scales]} must be positive, so {what}")
+    fr = [Fraction(float(v)) for v in scales]
+    den = math.lcm(*(f.denominator for f in fr))            # powers of two: float32 scales are dyadic
+    num = [int(f * den) for f in fr]
+    d = math.gcd(*num)
+    m = [n // d for n in num]
+    if max(m) > MAX_MULT:
+        raise CompileError.at(node, f"the branch scales {[float(v) for v in scales]} do not differ by a power of two, "
+                              f"and their exact ratio {':'.join(map(str, m)) if len(str(m)) < 80 else '(large)'} needs "
+                              f"integer multipliers above {MAX_MULT}, so {what}",
+                              hint="quantize the branches with scales in a small integer ratio (e.g. fixed or "
+                              "power-of-two scales)")
+    g = Fraction(d, den)
+    assert all(mj * g == f for mj, f in zip(m, fr)) and Fraction(float(g)) == g
+    return m, float(g)

@@ -218,9 +218,11 @@ class AddStreams(ChannelLanes, Kind):
 @register
 class ConcatStreams(Kind):
     """Channel concatenation of two streams (Inception towers, DenseNet / U-Net skips; FINN: StreamingConcat):
-    per pixel, the C0 channels of input 0 (each value << shift[0]) then the C1 channels of input 1 (<< shift[1]).
-    The shifts put two branches whose scales differ by a power of two on the smaller scale, exactly as
-    AddStreams does; the output datatype holds both shifted ranges (FINN's rule for StreamingConcat).
+    per pixel, the C0 channels of input 0 (each value * mult[0] << shift[0]) then the C1 channels of input 1
+    (* mult[1] << shift[1]). The shifts put two branches whose scales differ by a power of two on the smaller
+    scale, exactly as AddStreams does; the optional integer multipliers `mult` (default [1, 1]) put branches whose
+    scales are in another exact integer ratio m0 : m1 on their common unit (compiler.frontend.scaled_add
+    exact_multipliers). The output datatype holds both scaled ranges (FINN's rule for StreamingConcat).
     Folding: `pe` divides both channel counts; words of `pe` channels in and out, so each output word comes from
     one input."""
 
@@ -260,14 +262,21 @@ class ConcatStreams(Kind):
         if layer.out_dtype != "BIPOLAR" and (int(d.min()) > lo or int(d.max()) < hi):
             raise IRError(f"{self.where(layer)}: out_dtype {layer.out_dtype} does not hold the shifted inputs "
                           f"[{lo}, {hi}]")
-        if any(sh) and "BIPOLAR" in (layer.in_dtype, a["in1_dtype"]):
-            raise IRError(f"{self.where(layer)}: a BIPOLAR input cannot be shifted")
+        m = mults(layer)
+        if len(m) != 2 or min(m) < 1 or max(m) > 1 << 16:
+            raise IRError(f"{self.where(layer)}: mult must be two integers in 1..65536, got {m}")
+        if (any(sh) or m != [1, 1]) and "BIPOLAR" in (layer.in_dtype, a["in1_dtype"]):
+            raise IRError(f"{self.where(layer)}: a BIPOLAR input cannot be shifted or multiplied")
 
     def value_bounds(self, layer: LayerData) -> tuple[int, int]:
-        """[lo, hi] of the output values: the union of the two shifted input ranges."""
-        sh = [int(v) for v in layer.attrs["shift"]]
+        """[lo, hi] of the output values: the union of the two scaled input ranges."""
+        f = self.factors(layer)
         ds = [datatype(self.input_dtype(layer, j)) for j in range(2)]
-        return (min(int(d.min()) << k for d, k in zip(ds, sh)), max(int(d.max()) << k for d, k in zip(ds, sh)))
+        return (min(int(d.min()) * k for d, k in zip(ds, f)), max(int(d.max()) * k for d, k in zip(ds, f)))
+
+    def factors(self, layer: LayerData) -> list[int]:
+        """mult[j] << shift[j]: what input j's values are multiplied by."""
+        return [m << int(k) for m, k in zip(mults(layer), layer.attrs["shift"])]
 
     def folded_dims(self, layer: LayerData) -> dict[str, tuple[str, int]]:
         import math
@@ -280,22 +289,23 @@ class ConcatStreams(Kind):
 
     def sim_prepare(self, layer: LayerData, where: str) -> dict:
         self.check(layer)
-        return {"shift": [int(v) for v in layer.attrs["shift"]]}
+        return {"factor": self.factors(layer)}
 
     def sim_run(self, layer: LayerData, plan: dict, x) -> np.ndarray:
         n = len(x[0])
         c0, c1 = (int(v) for v in layer.attrs["channels"])
-        a = np.asarray(x[0], np.int64).reshape(n, -1, c0) << plan["shift"][0]
-        b = np.asarray(x[1], np.int64).reshape(n, -1, c1) << plan["shift"][1]
+        a = np.asarray(x[0], np.int64).reshape(n, -1, c0) * plan["factor"][0]
+        b = np.asarray(x[1], np.int64).reshape(n, -1, c1) * plan["factor"][1]
         return np.concatenate([a, b], axis=2).reshape((n, *layer.out_shape))
 
     def cost(self, l: LayerData) -> LayerCost:
         """One output word per cycle: (C0 + C1) / PE words per pixel; a PE-lane 2:1 multiplexer (plus the shift and
-        sign extension, free wiring) and the output FIFO."""
+        sign extension, free wiring), per integer multiplier m > 1 its constant multiply as popcount(m) - 1 adders
+        per lane, and the output FIFO."""
         a = l.attrs
         c0, c1 = (int(v) for v in a["channels"])
         ob = bits(l.out_dtype)
-        lut = self.ctrl_lut + l.pe * ob + fifo_luts(l.pe * ob)
+        lut = self.ctrl_lut + l.pe * ob + fifo_luts(l.pe * ob) + self._mult_luts(l)
         return LayerCost(l.name, l.kind, l.pe, 1, int(a["num_vectors"]) * (c0 + c1) // l.pe, logic(lut, 0, []), [])
 
     def rtl_cost(self, l: LayerData) -> LayerCost:
@@ -306,18 +316,22 @@ class ConcatStreams(Kind):
         ob = bits(l.out_dtype)
         w = l.pe * ob
         nf = (c0 + c1) // l.pe
-        r = type(c.resources)(lut=w + 10, ff=w + 2 + ceil_log2(max(2, nf))) + rtl_fifo(FIFO_DEPTH, w)
+        r = type(c.resources)(lut=w + 10 + self._mult_luts(l), ff=w + 2 + ceil_log2(max(2, nf))) + rtl_fifo(FIFO_DEPTH, w)
         return LayerCost(c.name, c.kind, c.pe, c.simd, c.cycles, r, [], c.notes + ["rtl"])
+
+    def _mult_luts(self, l: LayerData) -> int:
+        """Constant multiplies by mult[j] (shift-and-add: popcount - 1 adders of the output width per lane)."""
+        return sum(max(0, bin(m).count("1") - 1) for m in mults(l)) * l.pe * bits(l.out_dtype)
 
     def first_output_lead(self, layer: LayerData) -> int:
         return layer.pe
 
     def _finn_names(self, l: LayerData) -> list[str | None]:
-        return [f"{l.name}_shift{j}" if int(v) else None for j, v in enumerate(l.attrs["shift"])]
+        return [f"{l.name}_shift{j}" if f != 1 else None for j, f in enumerate(self.factors(l))]
 
     def export_finn(self, l: LayerData, x: list[str], y: str, inits: dict) -> tuple[list, dict[str, str]]:
         """FINN's StreamingConcat (ChannelsPerStream [C0, C1], SIMD = PE), after an ElementwiseMul by the constant
-        2**shift[j] on each input with a non-zero shift (as AddStreams exports its shifts)."""
+        mult[j] * 2**shift[j] on each input where it is not 1 (as AddStreams exports its shifts and multipliers)."""
         a = l.attrs
         chans = [int(v) for v in a["channels"]]
         if "BIPOLAR" in (l.in_dtype, a["in1_dtype"]):
@@ -329,7 +343,7 @@ class ConcatStreams(Kind):
             if name is None:
                 terms.append((xj, finn_dtype(dt)))
                 continue
-            k = 1 << int(a["shift"][j])
+            k = self.factors(l)[j]
             d = datatype(dt)
             sdt = range_dtype(int(d.min()) * k, int(d.max()) * k)
             shape_j = [1, *self.input_shape(l, j)]

@@ -1,6 +1,7 @@
 // Channel concatenation of two streams (docs/ir.md, kind ConcatStreams; FINN: StreamingConcat) with PE lanes:
-// per vector, the C0/PE words of in0 then the C1/PE words of in1, each element decoded, shifted left by
-// SHIFT0 / SHIFT1 (two branch scales put on the smaller one) and re-encoded in OB bits (two's complement, or the
+// per vector, the C0/PE words of in0 then the C1/PE words of in1, each element decoded, multiplied by M0 / M1
+// (branch scales in an exact integer ratio M0 : M1 put on their common unit), shifted left by SHIFT0 / SHIFT1
+// (two branch scales put on the smaller one) and re-encoded in OB bits (two's complement, or the
 // BIPOLAR bit when both inputs and the output are BIPOLAR). One word per cycle; only the input whose turn it is
 // is read, so the branch FIFOs in front (compiler/fifo.py) hold what the other branch runs ahead.
 `default_nettype none
@@ -14,6 +15,8 @@ module bnnc_concat #(
     parameter KIND1 = 1,
     parameter SHIFT0 = 0,
     parameter SHIFT1 = 0,
+    parameter M0 = 1,
+    parameter M1 = 1,
     parameter OB = 4
 ) (
     input  wire              clk,
@@ -31,7 +34,13 @@ module bnnc_concat #(
     localparam F0 = C0 / PE;
     localparam F = (C0 + C1) / PE;
     localparam FB = F > 1 ? $clog2(F) : 1;
-    localparam VB = (IB0 + 1 + SHIFT0 > IB1 + 1 + SHIFT1 ? IB0 + 1 + SHIFT0 : IB1 + 1 + SHIFT1) + 1;
+    localparam MB0 = M0 > 1 ? $clog2(M0 + 1) : 0;    // bits the integer multipliers add
+    localparam MB1 = M1 > 1 ? $clog2(M1 + 1) : 0;
+    localparam V0 = IB0 + 1 + SHIFT0 + MB0;
+    localparam V1 = IB1 + 1 + SHIFT1 + MB1;
+    localparam VB = (V0 > V1 ? V0 : V1) + 1;
+    localparam signed [VB-1:0] SM0 = M0;
+    localparam signed [VB-1:0] SM1 = M1;
     localparam BIPOLAR_PASS = (KIND0 == 2 && KIND1 == 2 && OB == 1) ? 1 : 0;
 
     reg [FB-1:0] f;
@@ -53,8 +62,8 @@ module bnnc_concat #(
                 bnnc_dec #(.B(IB0), .KIND(KIND0), .VB(VB)) u_a (.code(in0_data[p*IB0 +: IB0]), .value(a));
                 bnnc_dec #(.B(IB1), .KIND(KIND1), .VB(VB)) u_b (.code(in1_data[p*IB1 +: IB1]), .value(b));
                 /* verilator lint_off UNUSEDSIGNAL */
-                wire signed [VB-1:0] sa = a <<< SHIFT0;
-                wire signed [VB-1:0] sb = b <<< SHIFT1;
+                wire signed [VB-1:0] sa = (a * SM0) <<< SHIFT0;
+                wire signed [VB-1:0] sb = (b * SM1) <<< SHIFT1;
                 /* verilator lint_on UNUSEDSIGNAL */
                 if (OB <= VB) begin : g_cut
                     assign w0[p*OB +: OB] = sa[OB-1:0];

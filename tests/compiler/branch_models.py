@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import brevitas.nn as qnn
 import torch
-from brevitas.quant import Int8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint, Uint8ActPerTensorFixedPoint
+from brevitas.quant import (Int8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint, Uint8ActPerTensorFixedPoint,
+                            Uint8ActPerTensorFloatMaxInit)
 from torch import nn
 
 
@@ -66,6 +67,17 @@ class Inception(nn.Module):
         return self.head(y)
 
 
+class ScaledInception(Inception):
+    """The Inception block with towers ending in Brevitas's float-scale QuantReLU (a learned scale initialised from
+    max_val): 4-bit 2.8125 / 15 = 3/16 and 3-bit 1.640625 / 7 = 15/64, not a power of two apart (ratio 4 : 5, common
+    unit 3/64), concatenated as floats: ConcatStreams with integer multipliers [4, 5]."""
+
+    def __init__(self, c: int = 4, size: int = 7):
+        super().__init__(c, size)
+        self.a1 = qnn.QuantReLU(act_quant=Uint8ActPerTensorFloatMaxInit, bit_width=4, max_val=2.8125)
+        self.a3 = qnn.QuantReLU(act_quant=Uint8ActPerTensorFloatMaxInit, bit_width=3, max_val=1.640625)
+
+
 class DenseBlock(nn.Module):
     """x (4-bit ReLU) -> [3x3 conv -> BN -> 4-bit ReLU -> 3x3 conv -> BN -> 4-bit ReLU]; cat(x, that) -> head."""
 
@@ -89,6 +101,11 @@ class DenseBlock(nn.Module):
 def inception(seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
     torch.manual_seed(seed)
     return _randomize_bn(Inception(), seed + 1), (4, 7, 7)
+
+
+def scaled_inception(seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
+    torch.manual_seed(seed)
+    return _randomize_bn(ScaledInception(), seed + 1), (4, 7, 7)
 
 
 def densenet(seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:

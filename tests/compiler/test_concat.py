@@ -1,15 +1,16 @@
 """Channel concatenation (ConcatStreams) from raw Brevitas: an Inception block (a branch split into a 1x1 and a 3x3
-tower of different bit widths and scales, concatenated with a shift) and a DenseNet-style block (a skip
-concatenated with a two-conv path) compile, equal QONNX layer by layer, and C-simulate bit-exactly when folded;
-a Concat of branches whose scales are not related by a power of two is refused naming the node. (rtlsim and branch
+tower of different bit widths and scales, concatenated with a shift), the same block with float-scale towers in the
+ratio 4 : 5 (integer multipliers) and a DenseNet-style block (a skip concatenated with a two-conv path) compile,
+equal QONNX layer by layer, and C-simulate bit-exactly when folded; a Concat of branches whose scales have no small
+exact integer ratio (learned independently) is refused naming the node. (rtlsim and branch
 FIFOs: tests/backends/rtl/test_rtl_concat.py; FINN: tests/finn.)"""
 import numpy as np
 import pytest
 
-from branch_models import densenet, inception
+from branch_models import densenet, inception, scaled_inception
 from user_models import export_raw
 
-MODELS = {"inception": inception, "densenet": densenet}
+MODELS = {"inception": inception, "densenet": densenet, "scaled_inception": scaled_inception}
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
@@ -35,6 +36,10 @@ def test_lowered_to_a_concat_dag(block):
     if name == "inception":     # 1x1 tower (4 ch, 4-bit, scale s) ++ 3x3 tower (6 ch, 3-bit, scale 2s)
         assert cat.attrs["channels"] == [4, 6] and cat.attrs["shift"] == [0, 1]
         assert (cat.in_dtype, cat.attrs["in1_dtype"], cat.out_dtype) == ("UINT4", "UINT3", "UINT4")
+    elif name == "scaled_inception":    # scales 3/16 = 4 x 3/64 and 15/64 = 5 x 3/64: 15 * 4 and 7 * 5 fit UINT6
+        assert cat.attrs["channels"] == [4, 6] and cat.attrs["shift"] == [0, 0] and cat.attrs["mult"] == [4, 5]
+        assert (cat.in_dtype, cat.attrs["in1_dtype"], cat.out_dtype) == ("UINT4", "UINT3", "UINT6")
+        assert g.meta["notes"] == [] and g.meta["output_exact"]    # the conv after it sums in exact units of 3/64
     else:                       # the skip (the block input) first, then the deeper path
         dup = next(l for l in g.layers if l.kind == "DuplicateStreams")
         assert cat.inputs[0] == dup.outputs[1] and cat.attrs["channels"] == [4, 4]
@@ -47,10 +52,14 @@ def test_exact_against_qonnx(block):
     cat = next(l for l in g.layers if l.kind == "ConcatStreams")
     assert cat.name in rep.integer_layers
     assert all(rep.layer_mismatches[n] == 0 for n in rep.integer_layers), rep.layer_mismatches
-    assert rep.output_mismatches == 0 and rep.elements_over_bound == 0
+    assert rep.output_mismatches == 0 and rep.elements_over_bound == 0 and rep.rounding_ties == 0
     _, outs = simulate(g, x, return_all=True)
     y = outs[g.layers.index(cat)]
     assert len(np.unique(y)) > 3
+    if "mult" in cat.attrs:     # both towers' multiples are present: 4 x (1x1 levels), 5 x (3x3 levels)
+        c0 = cat.attrs["channels"][0]
+        assert np.all(y[..., :c0] % 4 == 0) and np.all(y[..., c0:] % 5 == 0)
+        assert len(np.unique(y[..., :c0])) > 2 and len(np.unique(y[..., c0:])) > 2
 
 
 def test_folded_csim(block):
@@ -90,6 +99,7 @@ def test_unrelated_scales_refused_naming_the_concat(tmp_path):
             return self.fc(torch.flatten(torch.cat([self.ra(self.a(x)), self.rb(self.b(x))], 1), 1))
 
     path = export_raw(Towers().eval(), tmp_path / "t.onnx", (2, 4, 4), False)
-    with pytest.raises(CompileError, match=r"Concat.*branch scales .* do not differ by a power of two"):
+    with pytest.raises(CompileError, match=r"Concat.*branch scales .* do not differ by a power of two, and their "
+                       r"exact ratio \d{6,}:\d{6,} needs integer multipliers above 65536"):
         compile_model(path, tmp_path / "b")
     assert not (tmp_path / "b").exists()

@@ -48,4 +48,7 @@ def emit_concat(layer: Layer, index: int, src: str, dst: str, in_elems: int) -> 
     c0, c1 = (int(v) for v in a["channels"])
     targs = [c0, c1, layer.pe, a["num_vectors"], codec(layer.in_dtype), codec(a["in1_dtype"]), codec(layer.out_dtype),
              int(a["shift"][0]), int(a["shift"][1])]
+    m = mults(layer)
+    if m != [1, 1]:
+        targs += [m[0], m[1]]
     return StageCode(f"bnnc::concat_streams<{template_args(targs)}>({src}, {dst}, num_frames);")

@@ -58,6 +58,10 @@ def emit_concat(layer: Layer, index: int) -> Emitted:
     d0, d1, ob, pe = layer.in_dtype, a["in1_dtype"], bits(layer.out_dtype), layer.pe
     params = {"C0": c0, "C1": c1, "PE": pe, "IB0": bits(d0), "KIND0": kind_code(d0), "IB1": bits(d1),
               "KIND1": kind_code(d1), "SHIFT0": int(a["shift"][0]), "SHIFT1": int(a["shift"][1]), "OB": ob}
+    m = mults(layer)
+    if m != [1, 1]:
+        params.update({"M0": m[0], "M1": m[1]})
     text = multi_instance("bnnc_concat", params, name, [pe * bits(d0), pe * bits(d1)], [pe * ob],
-                          f"layer {layer.name!r}: ConcatStreams channels={[c0, c1]} pe={pe} shift={list(a['shift'])}")
+                          f"layer {layer.name!r}: ConcatStreams channels={[c0, c1]} pe={pe} shift={list(a['shift'])}"
+                          f"{f' mult={m}' if m != [1, 1] else ''}")
     return Emitted(name, text)

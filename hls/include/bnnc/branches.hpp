@@ -57,10 +57,11 @@ void add_streams(hls::stream<ap_uint<PE * TI0::bits> > &in0, hls::stream<ap_uint
     }
 }
 
-// concat_streams: per vector, the C0/PE words of in0 then the C1/PE words of in1, each element << SHIFT0 /
-// SHIFT1 and re-encoded as TO (one output word per cycle; FINN: StreamingConcat).
+// concat_streams: per vector, the C0/PE words of in0 then the C1/PE words of in1, each element * M0 << SHIFT0 /
+// * M1 << SHIFT1 (M0, M1: integer multipliers for branch scales in an exact ratio M0 : M1) and re-encoded as TO
+// (one output word per cycle; FINN: StreamingConcat).
 template <unsigned C0, unsigned C1, unsigned PE, unsigned NUM_VEC, typename TI0, typename TI1, typename TO,
-          unsigned SHIFT0, unsigned SHIFT1>
+          unsigned SHIFT0, unsigned SHIFT1, unsigned M0 = 1, unsigned M1 = 1>
 void concat_streams(hls::stream<ap_uint<PE * TI0::bits> > &in0, hls::stream<ap_uint<PE * TI1::bits> > &in1,
                     hls::stream<ap_uint<PE * TO::bits> > &out, const unsigned reps) {
     static_assert(C0 % PE == 0 && C1 % PE == 0, "PE must divide both channel counts");
@@ -73,14 +74,14 @@ void concat_streams(hls::stream<ap_uint<PE * TI0::bits> > &in0, hls::stream<ap_u
             const ap_uint<PE * TI0::bits> a = in0.read();
             for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
-                const ap_int<40> v = ap_int<40>(TI0::decode(element<TI0::bits>(a, p))) << SHIFT0;
+                const ap_int<40> v = (ap_int<40>(TI0::decode(element<TI0::bits>(a, p))) * ap_int<40>(M0)) << SHIFT0;
                 set_element<TO::bits>(y, p, TO::encode(v));
             }
         } else {
             const ap_uint<PE * TI1::bits> b = in1.read();
             for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
-                const ap_int<40> v = ap_int<40>(TI1::decode(element<TI1::bits>(b, p))) << SHIFT1;
+                const ap_int<40> v = (ap_int<40>(TI1::decode(element<TI1::bits>(b, p))) * ap_int<40>(M1)) << SHIFT1;
                 set_element<TO::bits>(y, p, TO::encode(v));
             }
         }
