@@ -159,7 +159,7 @@ def walk(lw: Lowering, st: State, first=None):
             node, first = first, None
         else:
             cs = lw.consumers(st.tensor)
-            if len(cs) == 2 and all(c.op_type not in QUANT_OPS for c in cs):
+            if len(cs) >= 2 and all(c.op_type not in QUANT_OPS for c in cs):
                 st = lower_branches(lw, st, cs)
                 continue
             node = lw.consumer(st.tensor)

@@ -32,19 +32,28 @@ def is_join(lw, node) -> bool:
 
 
 def lower_branches(lw, st, consumers) -> object:
-    """DuplicateStreams for `st`, both branches, and the AddStreams where they meet; returns the State after it."""
+    """DuplicateStreams for `st`, every branch, and the AddStreams / ConcatStreams where they meet; returns the State
+    after it. N > 2 branches (an Inception block's towers) must meet at one Concat: a chain of N - 1
+    DuplicateStreams feeds them, and the Concat becomes N - 1 two-input ConcatStreams (_lower_concat)."""
     from compiler.frontend.lower import walk
 
     shape = st.ir_shape
     c = shape[-1]
-    dup_name = f"{st.tensor}_dup".replace(" ", "_")
-    dup = Layer(dup_name, "DuplicateStreams", shape, shape, st.dtype, st.dtype,
-                attrs={"num_channels": c, "num_vectors": math.prod(shape) // c},
-                outputs=[f"{dup_name}:0", f"{dup_name}:1"])
-    lw.add(dup)
+    n = len(consumers)
+    base = f"{st.tensor}_dup".replace(" ", "_")
+    outs = []
+    for i in range(n - 1):                 # dup i: branch i and the stream for the rest
+        dup_name = base if i == 0 else f"{base}{i}"
+        dup = Layer(dup_name, "DuplicateStreams", shape, shape, st.dtype, st.dtype,
+                    attrs={"num_channels": c, "num_vectors": math.prod(shape) // c},
+                    outputs=[f"{dup_name}:0", f"{dup_name}:1"])
+        lw.add(dup)
+        outs.append(dup.outputs[0])
+        lw.cur = dup.outputs[1]
+    outs.append(lw.cur)
     ends, adds = [], []
     for b, node in enumerate(consumers):
-        lw.cur = dup.outputs[b]
+        lw.cur = outs[b]
         if is_join(lw, node):                                         # the skip connection itself
             ends.append((st, lw.cur))
             adds.append(node)
@@ -52,14 +61,20 @@ def lower_branches(lw, st, consumers) -> object:
         bst, add, out = walk(lw, _copy(st), first=node)
         if add is None:
             raise CompileError.at(node, f"the branches from tensor {st.tensor!r} do not meet again at an Add",
-                                  hint="only residual blocks (two branches summed by one Add) are supported")
+                                  hint="only residual blocks (two branches summed by one Add) and branches "
+                                  "concatenated by one Concat are supported")
         ends.append((bst, lw.cur))
         adds.append(add)
-    if adds[0] is not adds[1] and adds[0].name != adds[1].name:
-        raise CompileError.at(adds[1], f"the branches from tensor {st.tensor!r} end at different nodes "
-                              f"({adds[0].name!r}, {adds[1].name!r})")
+    for other in adds[1:]:
+        if other is not adds[0] and other.name != adds[0].name:
+            raise CompileError.at(other, f"the {n} branches from tensor {st.tensor!r} end at different nodes "
+                                  f"({adds[0].name!r}, {other.name!r})",
+                                  hint="concatenate all towers in one Concat (torch.cat of the list)" if n > 2 else None)
     if adds[0].op_type == "Concat":
         return _lower_concat(lw, adds[0], ends)
+    if n > 2:
+        raise CompileError.at(adds[0], f"tensor {st.tensor!r} branches into {n} paths that meet at an Add; only two "
+                              "branches can be summed")
     return _lower_add(lw, adds[0], ends)
 
 
@@ -71,13 +86,13 @@ def _copy(st):
 
 def _branch_states(add, ends):
     by_tensor = {e[0].tensor: e for e in ends}
-    if len(add.input) != 2:
-        raise CompileError.at(add, f"{add.op_type} of {len(add.input)} tensors; only two branches are supported",
-                              hint="split a wider block into pairs (e.g. concatenate two towers, then the third)")
+    if len(add.input) != len(ends) or (add.op_type != "Concat" and len(add.input) != 2):
+        raise CompileError.at(add, f"{add.op_type} of {len(add.input)} tensors at the end of {len(ends)} branches",
+                              hint="concatenate the towers of one branch point in one Concat")
     try:
         return [by_tensor[t] for t in add.input]
     except KeyError:
-        raise CompileError.at(add, f"inputs {list(add.input)} are not the ends of the two branches "
+        raise CompileError.at(add, f"inputs {list(add.input)} are not the ends of the branches "
                               f"{sorted(by_tensor)}") from None
 
 
@@ -92,21 +107,35 @@ def _shifts(add, scales: list[float], what: str) -> list[int]:
 
 
 def _lower_concat(lw, node, ends):
-    """ConcatStreams for a Concat along channels of two branch ends; returns the State after it. QONNX's Concat
+    """ConcatStreams for a Concat along channels of N branch ends; returns the State after it. QONNX's Concat
     moves float values x_j * s_j unchanged, so with s = the smaller scale the output is (x_j << k_j) * s exactly;
-    for scales in another integer ratio s_j = m_j * g, it is (x_j * m_j) * g exactly (integer multipliers `mult`)."""
+    for scales in another integer ratio s_j = m_j * g, it is (x_j * m_j) * g exactly (integer multipliers `mult`).
+    N > 2 inputs become a right-nested chain of two-input ConcatStreams (the channel order is kept)."""
     from onnx import helper
 
+    parts = _branch_states(node, ends)
+    a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+    rank = len(parts[0][0].qshape) + 1
+    shapes = [p[0].qshape for p in parts]
+    if not all(p[0].spatial for p in parts) or int(a.get("axis", 1)) % rank != 1:
+        raise CompileError.at(node, f"Concat along axis {a.get('axis')} of tensors {shapes}; "
+                              "only the channel axis (1) of feature maps is supported")
+    if len({(p[0].img[1:], p[0].nd) for p in parts}) != 1:
+        raise CompileError.at(node, f"concatenates feature maps of shapes {shapes}")
+    # N inputs: x0 ++ (x1 ++ (... ++ x{N-1})), N - 1 two-input layers; only the last one is QONNX's tensor
+    cur = parts[-1]
+    for j in range(len(parts) - 2, -1, -1):
+        name = f"{node.name}_concat" + (f"{j}" if j else "")
+        cur = _concat_pair(lw, node, parts[j], cur, name, node.output[0] if j == 0 else f"{name}:out")
+    return cur[0]
+
+
+def _concat_pair(lw, node, end0, end1, name: str, tensor: str):
+    """One ConcatStreams `name` of two branch ends (State, stream); returns (State, stream) after it, recorded
+    for verification when `tensor` is the Concat's own output."""
     from compiler.frontend.lower import State
 
-    (s0, in0), (s1, in1) = _branch_states(node, ends)
-    a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
-    rank = len(s0.qshape) + 1
-    if not (s0.spatial and s1.spatial) or int(a.get("axis", 1)) % rank != 1:
-        raise CompileError.at(node, f"Concat along axis {a.get('axis')} of tensors {s0.qshape} and {s1.qshape}; "
-                              "only the channel axis (1) of two feature maps is supported")
-    if s0.img[1:] != s1.img[1:] or s0.nd != s1.nd:
-        raise CompileError.at(node, f"concatenates feature maps of shapes {s0.qshape} and {s1.qshape}")
+    (s0, in0), (s1, in1) = end0, end1
     scales = [s0.scale, s1.scale]
     what = "their concatenation is not an integer multiple of one scale"
     mult, unit = [1, 1], min(scales)
@@ -130,17 +159,18 @@ def _lower_concat(lw, node, ends):
     c0, c1 = s0.img[0], s1.img[0]
     shape0 = s0.ir_shape
     out_shape = (*shape0[:-1], c0 + c1)
-    lay = Layer(f"{node.name}_concat", "ConcatStreams", shape0, out_shape, s0.dtype, out_dt,
+    lay = Layer(name, "ConcatStreams", shape0, out_shape, s0.dtype, out_dt,
                 attrs={"channels": [c0, c1], "num_vectors": math.prod(shape0[:-1]), "in1_dtype": s1.dtype,
                        "shift": k, **({"mult": mult} if mult != [1, 1] else {})}, inputs=[in0, in1])
     lw.add(lay)
     _, h, w = s0.img
     qshape = (c0 + c1, h, w) if s0.nd == 2 else (c0 + c1, w)
-    new = State(node.output[0], qshape, out_dt, unit)
-    if tuple(lw.shape(node.output[0])) != qshape:
-        raise CompileError.at(node, f"output shape {lw.shape(node.output[0])} differs from the concatenation's {qshape}")
-    lw.record(lay, new)
-    return new
+    new = State(tensor, qshape, out_dt, unit)
+    if tensor == node.output[0]:
+        if tuple(lw.shape(tensor)) != qshape:
+            raise CompileError.at(node, f"output shape {lw.shape(tensor)} differs from the concatenation's {qshape}")
+        lw.record(lay, new)
+    return new, lay.outputs[0]
 
 
 def _lower_add(lw, add, ends):

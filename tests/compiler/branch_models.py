@@ -136,3 +136,36 @@ class UnequalResidual(nn.Module):
 def unequal_residual(seed: int = 0, quant_out: bool = False) -> tuple[nn.Module, tuple[int, ...]]:
     torch.manual_seed(seed)
     return _randomize_bn(UnequalResidual(quant_out=quant_out), seed + 1), (4, 5, 5)
+
+
+class Inception4(nn.Module):
+    """Four towers concatenated by one Concat (GoogLeNet's block without the pool tower): 1x1 (float scale 3/16),
+    3x3 (float scale 15/64), 1x1 -> 3x3 and 1x1 (power-of-two scales), each conv -> BN -> QuantReLU; lowered as a
+    chain of three DuplicateStreams and three two-input ConcatStreams (shifts and multipliers)."""
+
+    def __init__(self, c: int = 3, size: int = 6):
+        super().__init__()
+        self.inq = qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint.let(bit_width=4), return_quant_tensor=True)
+
+        def unit(ci, co, k, act):
+            return nn.Sequential(qnn.QuantConv2d(ci, co, k, padding=k // 2, bias=False, weight_quant=_w(4)),
+                                 nn.BatchNorm2d(co), act)
+
+        float_relu = lambda bits, mv: qnn.QuantReLU(act_quant=Uint8ActPerTensorFloatMaxInit, bit_width=bits,  # noqa
+                                                    max_val=mv)
+        self.towers = nn.ModuleList([
+            unit(c, 2, 1, float_relu(4, 2.8125)),
+            unit(c, 2, 3, float_relu(3, 1.640625)),
+            nn.Sequential(unit(c, 2, 1, _relu(4)), unit(2, 2, 3, _relu(3, qt=False))),
+            unit(c, 2, 1, _relu(4, 3.0, qt=False)),
+        ])
+        self.head = _Head(8, size)
+
+    def forward(self, x):
+        x = self.inq(x)
+        return self.head(torch.cat([t(x) for t in self.towers], dim=1))
+
+
+def inception4(seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
+    torch.manual_seed(seed)
+    return _randomize_bn(Inception4(), seed + 1), (3, 6, 6)

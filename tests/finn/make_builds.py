@@ -45,6 +45,8 @@ TEST_MODELS = {
     "densenet": ("branch_models", lambda m: m.densenet()[0], (2, 7, 7)),
     # the Inception block with float-scale towers in the ratio 4 : 5 (StreamingConcat after ElementwiseMul by 4 and 5)
     "scaled_inception": ("branch_models", lambda m: m.scaled_inception()[0], (4, 7, 7)),
+    # four towers in one Concat: three DuplicateStreams, three StreamingConcat (shifts and multipliers)
+    "inception4": ("branch_models", lambda m: m.inception4()[0], (3, 6, 6)),
     # a residual add of two branches whose scales are not a power of two apart (integer multipliers: ElementwiseMul)
     "unequal_residual": ("branch_models", lambda m: m.unequal_residual(quant_out=True)[0], (4, 5, 5)),
 }

@@ -35,6 +35,7 @@ FINN_OPS = {"residual": {"DuplicateStreams", "ElementwiseAdd", "Thresholding", "
             "inception": {"DuplicateStreams", "StreamingConcat", "ElementwiseMul", "FMPadding", "MVAU"},
             "densenet": {"DuplicateStreams", "StreamingConcat", "FMPadding", "MVAU"},
             "scaled_inception": {"DuplicateStreams", "StreamingConcat", "ElementwiseMul", "FMPadding", "MVAU"},
+            "inception4": {"DuplicateStreams", "StreamingConcat", "ElementwiseMul", "FMPadding", "MVAU"},
             "unequal_residual": {"DuplicateStreams", "ElementwiseMul", "ElementwiseAdd", "Thresholding"}}
 
 
