@@ -1,16 +1,18 @@
 """Channel concatenation (ConcatStreams) from raw Brevitas: an Inception block (a branch split into a 1x1 and a 3x3
 tower of different bit widths and scales, concatenated with a shift), the same block with float-scale towers in the
-ratio 4 : 5 (integer multipliers) and a DenseNet-style block (a skip concatenated with a two-conv path) compile,
+ratio 4 : 5 (integer multipliers), a four-tower block in one Concat (a chain of two-input concats) and a
+DenseNet-style block (a skip concatenated with a two-conv path) compile,
 equal QONNX layer by layer, and C-simulate bit-exactly when folded; a Concat of branches whose scales have no small
 exact integer ratio (learned independently) is refused naming the node. (rtlsim and branch
 FIFOs: tests/backends/rtl/test_rtl_concat.py; FINN: tests/finn.)"""
 import numpy as np
 import pytest
 
-from branch_models import densenet, inception, scaled_inception
+from branch_models import densenet, inception, inception4, scaled_inception
 from user_models import export_raw
 
-MODELS = {"inception": inception, "densenet": densenet, "scaled_inception": scaled_inception}
+MODELS = {"inception": inception, "densenet": densenet, "scaled_inception": scaled_inception,
+          "inception4": inception4}
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
@@ -31,9 +33,17 @@ def block(request, tmp_path_factory):
 def test_lowered_to_a_concat_dag(block):
     name, _, g, _, _ = block
     kinds = [l.kind for l in g.layers]
-    assert kinds.count("DuplicateStreams") == 1 and kinds.count("ConcatStreams") == 1 and not g.is_linear()
+    n = 3 if name == "inception4" else 1
+    assert kinds.count("DuplicateStreams") == n and kinds.count("ConcatStreams") == n and not g.is_linear()
     cat = next(l for l in g.layers if l.kind == "ConcatStreams")
-    if name == "inception":     # 1x1 tower (4 ch, 4-bit, scale s) ++ 3x3 tower (6 ch, 3-bit, scale 2s)
+    if name == "inception4":    # towers 2 ++ (3x3 15/64 ++ (1x1->3x3 2^-k ++ 1x1 2^-k)): every pair rescaled
+        cats = {l.name: l for l in g.layers if l.kind == "ConcatStreams"}
+        assert sorted(cats) == ["Concat_0_concat", "Concat_0_concat1", "Concat_0_concat2"]
+        assert cats["Concat_0_concat2"].attrs["shift"] == [1, 0]
+        assert cats["Concat_0_concat1"].attrs["mult"] == [15, 4] and cats["Concat_0_concat"].attrs["mult"] == [12, 1]
+        assert cats["Concat_0_concat"].inputs[1] == "Concat_0_concat1"
+        assert cats["Concat_0_concat"].out_shape[-1] == 8
+    elif name == "inception":     # 1x1 tower (4 ch, 4-bit, scale s) ++ 3x3 tower (6 ch, 3-bit, scale 2s)
         assert cat.attrs["channels"] == [4, 6] and cat.attrs["shift"] == [0, 1]
         assert (cat.in_dtype, cat.attrs["in1_dtype"], cat.out_dtype) == ("UINT4", "UINT3", "UINT4")
     elif name == "scaled_inception":    # scales 3/16 = 4 x 3/64 and 15/64 = 5 x 3/64: 15 * 4 and 7 * 5 fit UINT6
@@ -49,16 +59,16 @@ def test_exact_against_qonnx(block):
     from compiler.simulate import simulate
 
     _, _, g, rep, x = block
-    cat = next(l for l in g.layers if l.kind == "ConcatStreams")
+    cat = [l for l in g.layers if l.kind == "ConcatStreams"][-1]      # the one QONNX's Concat output is compared to
     assert cat.name in rep.integer_layers
     assert all(rep.layer_mismatches[n] == 0 for n in rep.integer_layers), rep.layer_mismatches
     assert rep.output_mismatches == 0 and rep.elements_over_bound == 0 and rep.rounding_ties == 0
     _, outs = simulate(g, x, return_all=True)
     y = outs[g.layers.index(cat)]
     assert len(np.unique(y)) > 3
-    if "mult" in cat.attrs:     # both towers' multiples are present: 4 x (1x1 levels), 5 x (3x3 levels)
-        c0 = cat.attrs["channels"][0]
-        assert np.all(y[..., :c0] % 4 == 0) and np.all(y[..., c0:] % 5 == 0)
+    if "mult" in cat.attrs:     # each input's multiples: e.g. 4 x (1x1 levels), 5 x (3x3 levels)
+        c0, m = cat.attrs["channels"][0], cat.attrs["mult"]
+        assert np.all(y[..., :c0] % m[0] == 0) and np.all(y[..., c0:] % m[1] == 0)
         assert len(np.unique(y[..., :c0])) > 2 and len(np.unique(y[..., c0:])) > 2
 
 

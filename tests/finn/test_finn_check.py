@@ -144,10 +144,12 @@ def test_finn_accepts_branch_depthwise_and_pool_exports(tmp_path):
 def test_finn_accepts_signal_and_concat_exports(tmp_path):
     """The RadioML-style 1-D CNN (windows of one row: FINN's (1, L) view of a signal), the Inception block
     (StreamingConcat after an ElementwiseMul shift), the Inception block with towers in the scale ratio 4 : 5
-    (StreamingConcat after ElementwiseMul by the integer multipliers), the DenseNet-style skip concatenation and the
+    (StreamingConcat after ElementwiseMul by the integer multipliers), a four-tower Inception block (three
+    StreamingConcat; FINN's SortGraph numbers its nodes in another order, which the folding round trip must follow),
+    the DenseNet-style skip concatenation and the
     residual add of branches whose scales are not a power of two apart (ElementwiseMul by the integer multipliers)
     of tests/compiler."""
-    _check_models(tmp_path, ["radioml_1d", "inception", "scaled_inception", "densenet", "unequal_residual"])
+    _check_models(tmp_path, ["radioml_1d", "inception", "scaled_inception", "inception4", "densenet", "unequal_residual"])
 
 
 def test_finn_runs_ir_graphs(tmp_path):

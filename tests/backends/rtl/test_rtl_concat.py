@@ -1,5 +1,5 @@
-"""ConcatStreams in RTL (bnnc_concat): the Inception (shifted, and with integer multipliers) and DenseNet-style blocks
-of tests/compiler/branch_models.py,
+"""ConcatStreams in RTL (bnnc_concat): the Inception (shifted, with integer multipliers, and four towers as a chain
+of two-input concats) and DenseNet-style blocks of tests/compiler/branch_models.py,
 compiled, folded for Pynq-Z1 and co-simulated in Verilator: bit-exact at the RTL cost model's cycles per frame with
 the branch FIFOs compiler/fifo.py computes. The DenseNet skip (concatenated first, while the two-conv path fills its
 windows) uses its whole computed depth; shallower, the block runs below full rate, and far shallower it deadlocks,
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from rtl_check import requires_verilator
-from branch_models import densenet, inception, scaled_inception
+from branch_models import densenet, inception, inception4, scaled_inception
 from user_models import export_raw
 from compiler.backends.rtl.project import generate_rtl
 from compiler.backends.rtl.reports import hardware_layers
@@ -39,8 +39,8 @@ def dense(tmp_path_factory):
     return work, _graph(densenet, work)
 
 
-@pytest.mark.parametrize("factory", [inception, densenet, scaled_inception],
-                         ids=["inception", "densenet", "scaled_inception"])
+@pytest.mark.parametrize("factory", [inception, densenet, scaled_inception, inception4],
+                         ids=["inception", "densenet", "scaled_inception", "inception4"])
 def test_concat_blocks_rtlsim(factory, tmp_path):
     g = _graph(factory, tmp_path)
     proj = generate_rtl(g, tmp_path / "rtl")
