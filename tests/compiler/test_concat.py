@@ -113,3 +113,33 @@ def test_unrelated_scales_refused_naming_the_concat(tmp_path):
                        r"exact ratio \d{6,}:\d{6,} needs integer multipliers above 65536"):
         compile_model(path, tmp_path / "b")
     assert not (tmp_path / "b").exists()
+
+
+def test_three_towers_ending_at_different_nodes_refused(tmp_path):
+    """Three towers of one tensor, two summed and the sum concatenated with the third: bnnc lowers N > 2 branches
+    only into one Concat, and says so naming the node where they part."""
+    import brevitas.nn as qnn
+    import torch
+    from torch import nn
+
+    from compiler.build import compile_model
+    from compiler.errors import CompileError
+
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q = qnn.QuantIdentity(return_quant_tensor=True)
+            self.t = nn.ModuleList([nn.Sequential(qnn.QuantConv2d(2, 2, 1), qnn.QuantReLU()) for _ in range(3)])
+            self.out = qnn.QuantReLU()
+            self.fc = qnn.QuantLinear(4 * 4 * 4, 3)
+
+        def forward(self, x):
+            x = self.q(x)
+            a, b, c = (t(x) for t in self.t)
+            return self.fc(torch.flatten(torch.cat([self.out(a + b), c], 1), 1))
+
+    path = export_raw(Mixed().eval(), tmp_path / "m.onnx", (2, 4, 4), False)
+    with pytest.raises(CompileError, match=r"the 3 branches from tensor .* end at different nodes .*\n  hint: "
+                       r"concatenate all towers in one Concat"):
+        compile_model(path, tmp_path / "b")
+    assert not (tmp_path / "b").exists()
