@@ -255,17 +255,17 @@ class ConcatStreams(Kind):
             raise IRError(f"{self.where(layer)}: channels must be two positive counts, got {ch}")
         if len(sh) != 2 or min(sh) < 0 or max(sh) > 16:
             raise IRError(f"{self.where(layer)}: shift must be two integers in 0..16, got {sh}")
+        m = mults(layer)
+        if len(m) != 2 or min(m) < 1 or max(m) > 1 << 16:
+            raise IRError(f"{self.where(layer)}: mult must be two integers in 1..65536, got {m}")
         lo, hi = self.value_bounds(layer)
         d = datatype(layer.out_dtype)
         if layer.out_dtype == "BIPOLAR" and (layer.in_dtype != "BIPOLAR" or a["in1_dtype"] != "BIPOLAR"):
             raise IRError(f"{self.where(layer)}: a BIPOLAR output needs two BIPOLAR inputs")
         if layer.out_dtype != "BIPOLAR" and (int(d.min()) > lo or int(d.max()) < hi):
-            raise IRError(f"{self.where(layer)}: out_dtype {layer.out_dtype} does not hold the shifted inputs "
+            raise IRError(f"{self.where(layer)}: out_dtype {layer.out_dtype} does not hold the scaled inputs "
                           f"[{lo}, {hi}]")
-        m = mults(layer)
-        if len(m) != 2 or min(m) < 1 or max(m) > 1 << 16:
-            raise IRError(f"{self.where(layer)}: mult must be two integers in 1..65536, got {m}")
-        if (any(sh) or m != [1, 1]) and "BIPOLAR" in (layer.in_dtype, a["in1_dtype"]):
+        if (any(sh) or mults(layer) != [1, 1]) and "BIPOLAR" in (layer.in_dtype, a["in1_dtype"]):
             raise IRError(f"{self.where(layer)}: a BIPOLAR input cannot be shifted or multiplied")
 
     def value_bounds(self, layer: LayerData) -> tuple[int, int]:

@@ -192,3 +192,29 @@ def test_noact_layer_must_output_its_accumulator_type(name: str):
     bad = type(l)(**{**l.__dict__, "attrs": {**l.attrs, "noact": True}, "out_dtype": other})
     with pytest.raises(IRError, match=f"{l.name}.*noact {name}.*acc_dtype {l.attrs['acc_dtype']}, got {other}"):
         kind.check(bad)
+
+
+def test_concat_mult_semantics_and_checks():
+    """ConcatStreams' optional integer multipliers: input j's values * mult[j] << shift[j] (the simulator), the output
+    datatype must hold the scaled ranges, and BIPOLAR inputs or multipliers outside 1..65536 are refused."""
+    g = irgraphs.concat()
+    cat = next(l for l in g.layers if l.kind == "ConcatStreams")
+    k = kinds.get("ConcatStreams")
+    cat.attrs.update({"mult": [3, 5], "shift": [1, 0]})
+    assert k.value_bounds(cat) == (-20, 18)                   # UINT2 * 3 << 1 in 0..18, INT3 * 5 in -20..15
+    with pytest.raises(IRError, match="does not hold"):
+        k.check(cat)                                          # INT4 is too narrow now
+    cat.out_dtype = "INT6"
+    k.check(cat)
+    plan = k.sim_prepare(cat, cat.name)
+    a = np.tile([0, 1, 2, 3, 1, 0], 25).reshape(1, -1)       # 25 pixels of 6 and 4 channels
+    b = np.tile([-4, 3, 0, -1], 25).reshape(1, -1)
+    y = k.sim_run(cat, plan, [a, b])
+    assert y.shape == (1, 5, 5, 10) and y[0, 2, 3].tolist() == [0, 6, 12, 18, 6, 0, -20, 15, 0, -5]
+    for bad in ([0, 1], [1, 1 << 17]):
+        cat.attrs["mult"] = bad
+        with pytest.raises(IRError, match="mult must be two integers in 1..65536"):
+            k.check(cat)
+    cat.attrs.update({"mult": [1, 3], "shift": [0, 0], "in1_dtype": "BIPOLAR"})
+    with pytest.raises(IRError, match="BIPOLAR input cannot be shifted or multiplied"):
+        k.check(cat)
