@@ -40,10 +40,18 @@ import numpy as np
 @click.option("--rtl", is_flag=True, default=False,
               help="size the design by the RTL library's cost (the Verilog of bnnc rtlsim/synth and `bnnc bitstream "
                    "--rtl`) instead of the HLS templates'; weights stay in block RAM/LUTs")
+@click.option("--input-bits", type=click.IntRange(1, 16), default=None,
+              help="the model's float input is B-bit pixels p (for a first layer without an input quantizer, e.g. "
+                   "brevitas_examples' resnet18_4w4a): the accelerator takes the raw pixels and the normalization is "
+                   "folded into the first layer; the model input is (p / (2^B - 1) - mean) / std")
+@click.option("--input-mean", default=None, help="with --input-bits: per-channel means, comma-separated (default 0)")
+@click.option("--input-std", default=None, help="with --input-bits: the std, one value or one per channel "
+                                                 "(default 1; the first layer needs one std for all channels)")
 def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_inputs: Path | None, num_random: int,
                 topk: int | None, name: str | None, board: str | None, target_fps: str | None,
                 folding_file: Path | None, clock_mhz: float | None, force: bool, margin: float,
-                weights_in: str, rtl: bool) -> None:
+                weights_in: str, rtl: bool, input_bits: int | None, input_mean: str | None,
+                input_std: str | None) -> None:
     """Compile a QONNX MODEL (from `bnnc export` or brevitas export_qonnx) into a dataflow graph."""
     from compiler.config import BuildConfig
     from compiler.errors import BnncError
@@ -61,7 +69,8 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_in
     if clock_mhz is not None and clock_mhz <= 0:
         raise click.ClickException(f"--clock-mhz must be positive, got {clock_mhz}")
     try:
-        cfg = BuildConfig(board=board, clock_mhz=clock_mhz, target_fps=target_fps, margin=margin,
+        cfg = BuildConfig(input_bits=input_bits, input_mean=_floats(input_mean, "--input-mean"),
+                          input_std=_floats(input_std, "--input-std"), board=board, clock_mhz=clock_mhz, target_fps=target_fps, margin=margin,
                           folding_file=str(folding_file) if folding_file else None, topk=topk, name=name,
                           verify=verify or exact, exact=exact, num_random=num_random, weights_in=weights_in,
                           flow="rtl" if rtl else "hls")
@@ -69,6 +78,16 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_in
     except BnncError as e:
         raise click.ClickException(str(e)) from None
     print_build(res, model, out_dir)
+
+
+def _floats(text: str | None, opt: str) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected comma-separated numbers, e.g. 0.485,0.456,0.406",
+                                 param_hint=opt) from None
 
 
 def print_build(res, model: Path, out_dir: Path) -> None:

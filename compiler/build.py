@@ -24,7 +24,8 @@ def compile_model(onnx_path: str | os.PathLike, out_dir: str | os.PathLike | Non
                   verify_inputs: np.ndarray | None = None, num_random: int = 16, seed: int = 0, exact: bool = False,
                   transform: Callable[[DataflowGraph], None] | None = None,
                   extra_files: Callable[[DataflowGraph, Path], None] | None = None,
-                  force: bool = False, folder_notes: list[str] | None = None) -> DataflowGraph:
+                  force: bool = False, folder_notes: list[str] | None = None,
+                  raw_input: dict | None = None) -> DataflowGraph:
     """Lower `onnx_path` to the IR and (optionally) verify it, then write `out_dir` atomically.
 
     The build folder holds graph.json, arrays.npz, a copy of the source model (model.onnx) and, when verified,
@@ -34,6 +35,8 @@ def compile_model(onnx_path: str | os.PathLike, out_dir: str | os.PathLike | Non
     `out_dir` is checked, locked and staged before any work (compiler.buildfolder): a folder that is not a bnnc
     build is refused unless `force`; rebuilding keeps the user's own files and the HLS tool outputs whose
     sources are unchanged, listed in `folder_notes`.
+    `raw_input` ({"bits", "mean", "std"}, compiler.frontend.raw_input) declares a float model input as normalized
+    integer pixels, for a first layer without an input quantizer.
     Post-lowering hooks: `transform(graph)` may edit the verified graph in place (e.g. set its folding) before
     it is saved; `extra_files(graph, folder)` writes more files (e.g. a cost report) into the temporary build
     folder, so they appear atomically with the graph.
@@ -46,11 +49,13 @@ def compile_model(onnx_path: str | os.PathLike, out_dir: str | os.PathLike | Non
     else:
         name = safe_name(Path(out_dir).name if out_dir else onnx_path.stem)
     if out_dir is None:
-        graph, report = _lower(onnx_path, name, topk, verify, verify_inputs, num_random, seed, exact, transform)
+        graph, report = _lower(onnx_path, name, topk, verify, verify_inputs, num_random, seed, exact, transform,
+                               raw_input)
         _raise_if_failed(report, None)
         return graph
     with staged_folder(out_dir, "build", force=force, inputs=[onnx_path]) as stage:
-        graph, report = _lower(onnx_path, name, topk, verify, verify_inputs, num_random, seed, exact, transform)
+        graph, report = _lower(onnx_path, name, topk, verify, verify_inputs, num_random, seed, exact, transform,
+                               raw_input)
         failed = report is not None and not report.ok
         notes = folder_notes if folder_notes is not None else []
         try:
@@ -81,14 +86,15 @@ def _raise_if_failed(report, out_dir) -> None:
     raise VerifyError(msg, hint=hint)
 
 
-def _lower(onnx_path: Path, name: str, topk, verify, verify_inputs, num_random, seed, exact, transform):
+def _lower(onnx_path: Path, name: str, topk, verify, verify_inputs, num_random, seed, exact, transform,
+           raw_input=None):
     """Lowered (and verified) graph plus the verification report; `transform` runs only on a verified graph."""
     from compiler.frontend import load_model, lower
 
     with progress.step(f"loading {onnx_path.name} (QONNX cleanup)"):
         model = load_model(onnx_path)
     with progress.step("lowering to the dataflow IR"):
-        graph = lower(model, name, topk=topk)
+        graph = lower(model, name, topk=topk, raw_input=raw_input)
     graph.meta["source"] = onnx_path.name
     report = None
     if verify:

@@ -45,6 +45,9 @@ class BuildConfig:
     seed: int = 0
     weights_in: str = "auto"               #: weight memories: 'auto' | 'uram' | 'bram' (compiler.placement)
     flow: str = "hls"                      #: whose cost sizes the design: 'hls' templates or the 'rtl' library
+    input_bits: int | None = None          #: the float model input is normalized pixels of this width
+    input_mean: tuple[float, ...] | None = None   #: with input_bits: (p / (2^B - 1) - mean) / std, per channel
+    input_std: tuple[float, ...] | None = None
 
     def __post_init__(self):
         if self.clock_mhz is not None and not self.clock_mhz > 0:
@@ -75,9 +78,21 @@ class BuildConfig:
             if not uram:
                 raise ConfigError(f"--weights-in uram: board {self.board} has no URAM", field="weights_in",
                                   hint="use an UltraScale+ board with URAM (see `bnnc boards`), or --weights-in auto")
+        if (self.input_mean is not None or self.input_std is not None) and self.input_bits is None:
+            raise ConfigError("--input-mean/--input-std need --input-bits (the width of the raw pixels)",
+                              field="input_bits")
+        if self.input_bits is not None and not 1 <= self.input_bits <= 16:
+            raise ConfigError(f"input_bits must be in 1..16, got {self.input_bits}", field="input_bits")
         if self.target_fps is not None and not self.board:   # checked here, before any lowering work
             raise ConfigError("a target FPS needs a board to size the design for", field="target_fps",
                               hint="add --board NAME (see `bnnc boards`)")
+
+    @property
+    def raw_input(self) -> dict | None:
+        """The --input-bits declaration for the front end (compiler.frontend.raw_input), or None."""
+        from compiler.frontend.raw_input import check_raw_input
+
+        return check_raw_input(self.input_bits, self.input_mean, self.input_std)
 
     @property
     def folds(self) -> bool:

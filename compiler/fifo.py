@@ -40,8 +40,9 @@ def branch_fifo_depths(graph: DataflowGraph) -> dict[tuple[str, int], tuple[int,
         dup = _common_duplicate(sources, producer, inputs)
         need = [_need(p, 1, dup, producer, inputs) if p is not None else 0 for p in sources]
         e_in = kinds.get(l.kind).stream_elems(l, "in")
-        ratio = math.prod(l.in_shape) / math.prod(dup.out_shape) if dup is not None else 1.0
+        kind = kinds.get(l.kind)
         for j in range(len(ins)):
+            ratio = math.prod(kind.input_shape(l, j)) / math.prod(dup.out_shape) if dup is not None else 1.0
             gap = max(need) - need[j]
             depth = math.ceil(gap * ratio / e_in) + SLACK_WORDS
             res[(l.name, j)] = (depth, f"{l.name} input {j}: the other branch consumes {max(need)} elements of "

@@ -90,12 +90,13 @@ def to_finn_onnx(graph: DataflowGraph, host: bool = True):
         xs = []
         for j, s in enumerate(ins):
             t, shape, dt = carried[s]
-            if tuple(shape) != tuple(l.in_shape):  # e.g. the flatten between conv and FC layers
+            want = kind.input_shape(l, j)
+            if tuple(shape) != tuple(want):  # e.g. the flatten between conv and FC layers
                 suffix = "" if j == 0 else str(j)
                 new = f"{l.name}_in{suffix}"
-                nodes.append(_reshape(f"{l.name}_reshape{suffix}", t, new, shape, l.in_shape, finn_dtype(dt)))
+                nodes.append(_reshape(f"{l.name}_reshape{suffix}", t, new, shape, want, finn_dtype(dt)))
                 t = new
-                tensors.append((t, l.in_shape, dt))
+                tensors.append((t, want, dt))
             xs.append(t)
         ys = []
         for s in outs:

@@ -31,16 +31,31 @@ def _finn_nodes(l: Layer) -> dict[str, tuple[str, dict[str, str]]]:
     return kinds.get(l.kind).finn_folding(l)
 
 
+def _finn_graph_order(graph: DataflowGraph) -> dict[str, int]:
+    """Place of every node of finn_dataflow.onnx in the order FINN numbers them: qonnx's SortGraph (a topological
+    sort level by level) reorders a branching graph (e.g. the towers of an Inception block), so FINN's n-th
+    ConvolutionInputGenerator is not necessarily our n-th window layer."""
+    from qonnx.transformation.general import SortGraph
+
+    from compiler.finn_export import to_finn_onnx
+
+    model = to_finn_onnx(graph, host=False).transform(SortGraph())
+    return {n.name: i for i, n in enumerate(model.graph.node)}
+
+
 def _rename_finn_names(graph: DataflowGraph, doc: Mapping[str, Any], owner: Mapping[str, Any],
                        problems: list[str]) -> dict[str, Any]:
     """Entries named by FINN (`MVAU_hls_3`) -> our node names, by order among the nodes of that op type (FINN
-    numbers nodes per op type in graph order and keeps our order among them; with several implementations of one
+    numbers nodes per op type in graph order, our order for a linear graph, its SortGraph order for a branching one; with several implementations of one
     op type, by the order of the entries in the file, which FINN writes in graph order). Nodes FINN adds itself
     (FIFOs, width converters) and ones bnnc does not fold are dropped."""
     ours: dict[str, list[str]] = {}
     for l in graph.layers:
         for node, (op, _) in _finn_nodes(l).items():
             ours.setdefault(op, []).append(node)
+    if not graph.is_linear():
+        rank = _finn_graph_order(graph)
+        ours = {op: sorted(names, key=lambda n: rank.get(n, len(rank))) for op, names in ours.items()}
     # per op type: the FINN-named entries in the order they appear (FINN writes its configs in graph order)
     seen: dict[str, list[tuple[str, str, int]]] = {}
     out: dict[str, Any] = {}

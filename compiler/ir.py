@@ -150,9 +150,9 @@ class DataflowGraph:
                 elif s not in producer:
                     raise IRError(f"layer {l.name!r} reads stream {s!r}, which no earlier layer writes "
                                   "(layers must be listed in dataflow order)")
-                elif int(np.prod(producer[s].out_shape)) != int(np.prod(l.in_shape)):
-                    raise IRError(f"layer {l.name!r} expects {l.in_shape} but {producer[s].name!r} produces "
-                                  f"{producer[s].out_shape}")
+                elif int(np.prod(producer[s].out_shape)) != int(np.prod(kind.input_shape(l, j))):
+                    raise IRError(f"layer {l.name!r} expects {kind.input_shape(l, j)} but {producer[s].name!r} "
+                                  f"produces {producer[s].out_shape}")
                 if s in consumed:
                     raise IRError(f"stream {s!r} is read by more than one layer; a DuplicateStreams layer must "
                                   "copy it for each reader")

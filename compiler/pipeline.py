@@ -99,7 +99,7 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
     result.graph = compile_model(onnx_path, out_dir, name=config.name, topk=config.topk, verify=config.verify,
                                  verify_inputs=verify_inputs, num_random=config.num_random, seed=config.seed,
                                  exact=config.exact, transform=transform, extra_files=files,
-                                 force=force, folder_notes=result.notes)
+                                 force=force, folder_notes=result.notes, raw_input=config.raw_input)
     result.folder = Path(out_dir) if out_dir is not None else None
     return result
 

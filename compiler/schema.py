@@ -37,10 +37,13 @@ KIND_ATTRS: dict[str, dict[str, Any]] = {
     "AddStreams": {"num_channels": POS, "num_vectors": POS, "in1_dtype": DTYPE, "acc_dtype": DTYPE,
                    "shift": {"type": "array", "items": NONNEG, "minItems": 2, "maxItems": 2},
                    "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
+    "ConcatStreams": {"channels": PAIR, "num_vectors": POS, "in1_dtype": DTYPE,
+                      "shift": {"type": "array", "items": NONNEG, "minItems": 2, "maxItems": 2}},
     "VVAU": {"channels": POS, "kernel": PAIR, "num_vectors": POS, "weight_dtype": DTYPE, "acc_dtype": DTYPE,
              "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
 }
-OPTIONAL_ATTRS = {"out_bias": {"type": "integer"}, "weight_ram": {"enum": ["uram"]}}
+OPTIONAL_ATTRS = {"out_bias": {"type": "integer"}, "weight_ram": {"enum": ["uram"]},
+                  "mult": {"type": "array", "items": POS, "minItems": 2, "maxItems": 2}}
 
 LAYER = {
     "type": "object",

@@ -130,6 +130,8 @@ def _to_ir_layout(entry: dict, values: np.ndarray) -> np.ndarray:
     """QONNX tensor batch -> IR layout (NHWC, flatten order)."""
     v = np.asarray(values)
     if entry["spatial"]:
+        if v.ndim == 3:                     # a 1-D signal (N, C, L) is the image (N, C, 1, L)
+            v = v[:, :, None, :]
         return v.transpose(0, 2, 3, 1)
     v = v.reshape(len(v), -1)
     return v[:, np.asarray(entry["perm"])] if entry.get("perm") is not None else v
@@ -161,7 +163,13 @@ def verify_graph(onnx_path: str | os.PathLike, graph: DataflowGraph, inputs: np.
                                f"{tuple(graph.input.shape)}")
         xs.append(inputs)
     if num_random:
-        xs.append(random_inputs(tuple(graph.input.shape), num_random, seed))
+        raw = graph.meta.get("raw_input")
+        if raw is not None:      # --input-bits: the model's inputs are normalized B-bit pixels
+            from compiler.frontend.raw_input import random_pixels
+
+            xs.append(random_pixels(raw, tuple(graph.input.shape), num_random, seed))
+        else:
+            xs.append(random_inputs(tuple(graph.input.shape), num_random, seed))
     x = np.concatenate(xs) if xs else np.zeros((0, *graph.input.shape), np.float32)
     if simulate is None:
         try:

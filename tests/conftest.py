@@ -33,6 +33,7 @@ HEAVY_FIRST = (                                  # longest single tests first, t
     "tests/compiler/test_csim",
     "tests/boards/test_rtlsim_backend.py",
     "tests/compiler/test_residual.py",
+    "tests/compiler/test_concat.py",
     "tests/bnnc/test_compress_cmd.py",
 )
 

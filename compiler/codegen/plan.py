@@ -127,7 +127,7 @@ def make_plan(graph: DataflowGraph) -> Plan:
                 if e_prev != e_in:
                     dst = _new_stream(plan, "dwc", e_in * b_in)
                     plan.stages.append(Stage("convert", e_prev, e_in, b_in, b_in, index=i,
-                                             total=math.prod(l.in_shape), srcs=[src], dsts=[dst]))
+                                             total=math.prod(kind.input_shape(l, j)), srcs=[src], dsts=[dst]))
                     src = dst
             if (l.name, j) in depths:
                 depth, why = depths[(l.name, j)]

@@ -15,7 +15,7 @@ from compiler.errors import CompileError
 SUPPORTED_OPS = frozenset({
     "Quant", "IntQuant", "BipolarQuant", "MatMul", "Gemm", "Conv", "BatchNormalization", "MaxPool",
     "Reshape", "Flatten", "Mul", "Add", "Sub", "Div", "Relu", "Identity",
-    "AveragePool", "GlobalAveragePool", "ReduceMean", "Trunc",
+    "AveragePool", "GlobalAveragePool", "ReduceMean", "Trunc", "Squeeze", "Unsqueeze", "Concat",
 })
 _SOURCE_TAG = "bnnc-source-node:"   # doc_string marker carrying a node's name in the user's file through cleanup
 

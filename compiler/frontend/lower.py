@@ -28,24 +28,61 @@ class State:
     """The quantized tensor flowing between layers: QONNX name/shape, IR shape/order, datatype and scale."""
 
     tensor: str
-    qshape: tuple[int, ...]              # per-frame QONNX shape (C, H, W) or (K,)
+    qshape: tuple[int, ...]              # per-frame QONNX shape (C, H, W), (C, L) (1-D signals) or (K,)
     dtype: str
     scale: float
     perm: np.ndarray | None = None       # flat tensors: ir[i] = qonnx[perm[i]]
+    #: a raw-pixel input (`--input-bits`): the model's float value is scale * level + offset, offset per element
+    #: (QONNX layout); None: scale * level
+    offset: np.ndarray | None = None
+
+    @property
+    def nd(self) -> int:
+        """Spatial dimensions of the QONNX tensor: 0 flat (K,), 1 a signal (C, L), 2 an image (C, H, W)."""
+        return len(self.qshape) - 1
 
     @property
     def spatial(self) -> bool:
-        return len(self.qshape) == 3
+        return self.nd > 0
+
+    @property
+    def img(self) -> tuple[int, int, int]:
+        """(C, H, W) of a spatial tensor; a signal (C, L) is the image (C, 1, L), as FINN treats 1-D data."""
+        return image_shape(self.qshape)
 
     @property
     def ir_shape(self) -> tuple[int, ...]:
-        return (self.qshape[1], self.qshape[2], self.qshape[0]) if self.spatial else self.qshape
+        if not self.spatial:
+            return self.qshape
+        c, h, w = self.img
+        return (h, w, c)
+
+
+def image_shape(qshape) -> tuple[int, int, int]:
+    """(C, H, W) of a (C, H, W) or (C, L) QONNX shape (the latter as (C, 1, L))."""
+    q = tuple(int(v) for v in qshape)
+    return q if len(q) == 3 else (q[0], 1, q[1])
+
+
+def window_attrs(node, a: dict, nd: int) -> tuple[list[int], list[int], list[int], list[int]]:
+    """(kernel [KH, KW], stride [SH, SW], pads [top, left, bottom, right], dilation [DH, DW]) of a Conv / pool node
+    on an image (nd = 2) or a signal (nd = 1; its window runs along W, H = 1)."""
+    k = [int(v) for v in a.get("kernel_shape", [])]
+    if len(k) != nd:
+        raise CompileError.at(node, f"a {len(k)}-D window on a {nd}-D tensor is not supported")
+    s = [int(v) for v in a.get("strides", [1] * nd)]
+    p = [int(v) for v in a.get("pads", [0] * 2 * nd)]
+    d = [int(v) for v in a.get("dilations", [1] * nd)]
+    if nd == 1:
+        return [1, k[0]], [1, s[0]], [0, p[0], 0, p[1]], [1, d[0]]
+    return k, s, p, d
 
 
 @dataclass
 class Lowering:
     model: object
     name: str
+    raw_input: dict | None = None        # {"bits", "mean", "std"}: the model takes normalized B-bit pixels
     layers: list[Layer] = field(default_factory=list)
     qmap: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -75,7 +112,7 @@ class Lowering:
         cs = self.consumers(t)
         if len(cs) > 1:
             raise CompileError.at(cs[1], f"tensor {t!r} feeds {len(cs)} nodes here; a tensor may branch only "
-                                  "after an activation quantizer, into a residual Add")
+                                  "after an activation quantizer, into two paths that meet at an Add or a Concat")
         return cs[0] if cs else None
 
     def record(self, layer: Layer, st: State) -> None:
@@ -83,17 +120,26 @@ class Lowering:
                                  "perm": None if st.perm is None else st.perm.tolist()}
 
 
-def lower(model, name: str = "model", topk: int | None = None) -> DataflowGraph:
-    """Lower a cleaned QONNX model (compiler.frontend.load_model) to a validated DataflowGraph."""
-    lw = Lowering(model, name)
+def lower(model, name: str = "model", topk: int | None = None, raw_input: dict | None = None) -> DataflowGraph:
+    """Lower a cleaned QONNX model (compiler.frontend.load_model) to a validated DataflowGraph.
+
+    `raw_input` ({"bits": B, "mean": [...], "std": [...]}, `bnnc compile --input-bits`) declares that the model's
+    float input is B-bit pixels p normalized as (p / (2^B - 1) - mean) / std: a first MatMul/Gemm/Conv on that float
+    input (no input quantizer) then computes on the integer pixels, the normalization and the graph's own float ops
+    before it folded into its thresholds (compiler.frontend.raw_input)."""
+    lw = Lowering(model, name, raw_input=raw_input)
     inp, st = _lower_input(lw)
     _, add, out = walk(lw, st)
     if add is not None:
-        raise CompileError.at(add, "an Add of two computed tensors outside a residual branch (the tensors must "
+        raise CompileError.at(add, f"an {add.op_type} of two computed tensors outside a branch (the tensors must "
                               "come from one quantized tensor that branches)")
     if topk is not None:
         out = _label_select(lw, out, topk)
     meta = {"qonnx_map": lw.qmap, "notes": lw.notes, "output_exact": not lw.notes, "model": _bnnc_metadata(lw.model)}
+    if raw_input is not None:
+        from compiler.frontend.raw_input import record
+
+        record(meta, raw_input)
     if lw.scores is not None:
         meta["label_select_scores"] = lw.scores
     g = DataflowGraph(name, lw.layers, inp, out, meta=meta)
@@ -105,7 +151,7 @@ def walk(lw: Lowering, st: State, first=None):
     """Lower from the quantized tensor `st` (starting at node `first` when given) to the graph output or to a
     residual Add of two computed tensors (whose caller lowers it). Returns (state, that Add node or None,
     OutputSpec or None)."""
-    from compiler.frontend.residual import is_residual_add, lower_branches
+    from compiler.frontend.residual import is_join, lower_branches
 
     out = None
     while out is None:
@@ -113,16 +159,18 @@ def walk(lw: Lowering, st: State, first=None):
             node, first = first, None
         else:
             cs = lw.consumers(st.tensor)
-            if len(cs) == 2 and all(c.op_type not in QUANT_OPS for c in cs):
+            if len(cs) >= 2 and all(c.op_type not in QUANT_OPS for c in cs):
                 st = lower_branches(lw, st, cs)
                 continue
             node = lw.consumer(st.tensor)
         if node is None:
             out = _finish(lw, st)
-        elif node.op_type == "Add" and is_residual_add(lw, node):
+        elif is_join(lw, node):
             return st, node, None
         elif node.op_type in ("Reshape", "Flatten"):
             st = _reshape(lw, node, st)
+        elif node.op_type in ("Squeeze", "Unsqueeze"):
+            st = _unit_axes(lw, node, st)
         elif node.op_type == "Identity":
             st.tensor = node.output[0]
         elif node.op_type == "MaxPool":
@@ -162,6 +210,10 @@ def _lower_input(lw: Lowering) -> tuple[InputSpec, State]:
             pre.append({"op": "reshape", "shape": list(lw.shape(node.output[0]))})
         elif node.op_type == "Identity":
             pass
+        elif lw.raw_input is not None and node.op_type in ("Conv", "MatMul", "Gemm"):
+            from compiler.frontend.raw_input import raw_input_state
+
+            return raw_input_state(lw, node, t, user_shape, pre)
         elif node.op_type in QUANT_OPS:
             q = read_quant(m, node)
             s = q.scalar_scale()
@@ -172,11 +224,17 @@ def _lower_input(lw: Lowering) -> tuple[InputSpec, State]:
             st = State(node.output[0], lw.shape(node.output[0]), q.dtype(), s)
             break
         else:
-            raise CompileError.at(node, f"{node.op_type} before the input quantizer is not supported",
-                                  hint="the first layer's input must go through an input QuantIdentity first")
+            hint = ("the first layer's input must go through an input QuantIdentity first, or declare integer pixels "
+                    "with --input-bits (plus --input-mean/--input-std)")
+            if node.op_type in ("Conv", "MatMul", "Gemm"):
+                raise CompileError.at(node, f"{node.op_type} on the float model input (before any input quantizer) is "
+                                      "not supported without --input-bits", hint=hint)
+            raise CompileError.at(node, f"{node.op_type} before the input quantizer is not supported", hint=hint)
         t = node.output[0]
-    if len(st.qshape) not in (1, 3):
-        raise CompileError(f"input quantizer output has shape {st.qshape}; expected (C, H, W) or (K,)")
+    if len(st.qshape) not in (1, 2, 3):
+        raise CompileError(f"input quantizer output has shape {st.qshape}; expected (C, H, W), (C, L) or (K,)")
+    if st.nd == 1:
+        pre.append({"op": "reshape", "shape": list(st.img)})
     if st.spatial:
         pre.append({"op": "transpose", "perm": [1, 2, 0]})
     return InputSpec(user_shape, st.dtype, pre), st
@@ -200,9 +258,21 @@ def _reshape(lw: Lowering, node, st: State) -> State:
         raise CompileError.at(node, f"reshape to {new} is not supported; only flattening to (N, K)")
     perm = st.perm
     if st.spatial:
-        c, h, w = st.qshape
+        c, h, w = st.img
         perm = np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).ravel()
     return State(node.output[0], new, st.dtype, st.scale, perm)
+
+
+def _unit_axes(lw: Lowering, node, st: State) -> State:
+    """Squeeze / Unsqueeze of a spatial unit axis: a signal (C, L) <-> the image (C, 1, L) (torch's dynamo exporter
+    wraps 1-D pools so), or a (C, 1, 1) map -> (C,). The IR stream order is the same, so no layer."""
+    new = tuple(lw.shape(node.output[0]))
+    same = (st.spatial and len(new) in (2, 3) and image_shape(new) == st.img) or \
+           (st.spatial and st.img[1:] == (1, 1) and new == (st.img[0],))
+    if not same:
+        raise CompileError.at(node, f"{node.op_type} from {st.qshape} to {new} is not supported; only adding or "
+                              "removing spatial axes of size 1")
+    return State(node.output[0], new, st.dtype, st.scale, st.perm)
 
 
 def _maxpool(lw: Lowering, node, st: State, out_tensor: str, scale: float | None = None) -> State:
@@ -211,18 +281,18 @@ def _maxpool(lw: Lowering, node, st: State, out_tensor: str, scale: float | None
     a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
     if not st.spatial:
         raise CompileError.at(node, "MaxPool on a flat tensor is not supported")
-    k = list(a.get("kernel_shape", []))
-    s = list(a.get("strides", [1] * len(k)))
-    if any(a.get("pads", [0])) or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])) or len(k) != 2:
-        raise CompileError.at(node, "only 2-D MaxPool without padding, dilation or ceil_mode is supported")
+    k, s, pads, dil = window_attrs(node, a, st.nd)
+    if any(pads) or a.get("ceil_mode", 0) or any(d != 1 for d in dil):
+        raise CompileError.at(node, "only MaxPool without padding, dilation or ceil_mode is supported")
     if scale is None and st.scale <= 0:
         raise CompileError.at(node, "MaxPool on a tensor with non-positive scale")
-    c, h, w = st.qshape
+    c, h, w = st.img
     ofm = [(h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1]
     lay = Layer(node.name, "MaxPool", (h, w, c), (ofm[0], ofm[1], c), st.dtype, st.dtype,
                 attrs={"ifm_dim": [h, w], "channels": c, "kernel": k, "stride": s, "ofm_dim": ofm})
     lw.add(lay)
-    new = State(out_tensor, (c, ofm[0], ofm[1]), st.dtype, st.scale if scale is None else scale)
+    qshape = (c, ofm[0], ofm[1]) if st.nd == 2 else (c, ofm[1])
+    new = State(out_tensor, qshape, st.dtype, st.scale if scale is None else scale)
     if tuple(lw.shape(out_tensor)) != new.qshape:
         raise CompileError.at(node, f"output shape {lw.shape(out_tensor)} differs from floor-mode {new.qshape}")
     lw.record(lay, new)
@@ -241,21 +311,23 @@ def _linear(lw: Lowering, node, st: State):
         raise CompileError.at(node, "bias is not a constant")
     in_dtype = st.dtype
     spatial = node.op_type == "Conv"
+    nd = 0                                   # spatial dims of the output (Chain / post ops shapes)
     if spatial:
         if not st.spatial:
             raise CompileError.at(node, "Conv on a flat tensor")
+        nd = st.nd
         group = int(a.get("group", 1))
-        c = st.qshape[0]
+        c, h, w = st.img
+        if nd == 1:                          # a 1-D conv is the (1, K) case of the 2-D window (FINN's view too)
+            wi, ws = wi[:, :, None, :], ws[:, :, None, :]
+        (kh, kw), stride, pads, dil = window_attrs(node, a, nd)
         depthwise = group != 1 and group == c and wi.shape[:2] == (c, 1)
         if group != 1 and (c % group or wi.shape[0] % group or wi.shape[1] * group != c):
             raise CompileError.at(node, f"grouped convolution with group={group} on {c} channels and weights "
                                   f"{tuple(wi.shape)}: the groups do not divide the channels")
-        if any(d != 1 for d in a.get("dilations", [1, 1])):
-            raise CompileError.at(node, "dilated convolutions are not supported")
+        if any(d != 1 for d in dil):         # zero taps between the real ones (also in a depthwise VVAU)
+            wi, ws, wdt = _dilated_as_dense(node, wi, ws, wdt, dil)
         mh, _, kh, kw = wi.shape
-        stride = list(a.get("strides", [1, 1]))
-        pads = list(a.get("pads", [0, 0, 0, 0]))
-        _, h, w = st.qshape
         ofm = [(h + pads[0] + pads[2] - kh) // stride[0] + 1, (w + pads[1] + pads[3] - kw) // stride[1] + 1]
         swg_dt = in_dtype
         if any(pads):
@@ -293,7 +365,11 @@ def _linear(lw: Lowering, node, st: State):
         raise CompileError.at(node, "weight scale varies along the input axis; only per-tensor or per-output-channel "
                               "weight scales can be moved past the accumulator")
     s_row = Ws[:, 0].astype(np.float64) * st.scale          # the exact float value of one accumulator unit
-    pow2 = _all_pow2(s_row)
+    raw_slack = None
+    if st.offset is not None:          # normalized pixels: the offsets' share of the sum is a per-row bias
+        from compiler.frontend.raw_input import offset_bias
+
+        bias, raw_slack = offset_bias(node, st, W, Ws, bias, (kh, kw) if spatial else None, pads if spatial else None)
 
     # accumulator range from the actual weights and the input value range
     xd = dtype(in_dtype)
@@ -302,6 +378,10 @@ def _linear(lw: Lowering, node, st: State):
     amax = np.maximum(W * xlo, W * xhi).sum(axis=1)
     a0, a1 = int(min(amin.min(), -amax.max())), int(max(amax.max(), -amin.min()))
     acc_dt = range_dtype(a0, a1)
+    # QONNX's float32 sums are exact when every partial sum is an integer number of units 2^e below 2^24
+    # (compiler.frontend.scaled_add: a concat's common unit g = d * 2^e with a small odd d)
+    pow2 = st.offset is None and _exact_units(s_row, max(a1, int(np.abs(W).max(initial=0)) * max(-xlo, xhi)))
+    # (normalized pixels: QONNX sums the float32-rounded pixels, so rounding ties are possible)
     if a1 >= 2**24:
         lw.notes.append(f"{node.name}: the accumulator reaches {a1} >= 2^24, beyond float32's exact integers, so "
                         f"QONNX's float32 {node.op_type} may round it where the integer IR does not")
@@ -352,7 +432,7 @@ def _linear(lw: Lowering, node, st: State):
         lw.add(lay)
         if not steps or (len(steps) and steps[0].bias is None):
             lw.qmap[lname] = {"tensor": node.output[0], "scale": s_row.tolist(), "spatial": spatial, "perm": None}
-        post = _post_ops(lw, node, steps, s_row, spatial, mw)
+        post = _post_ops(lw, node, steps, s_row, nd, mw, lw.shape(node.output[0]))
         return None, OutputSpec(lw.shape(t), post)
 
     q = read_quant(lw.model, act)
@@ -363,7 +443,7 @@ def _linear(lw: Lowering, node, st: State):
     lo, hi = q.level_range()
     if q.is_bipolar:                     # one threshold: count 0 -> -1, count 1 -> +1
         lo, hi = 0, 1
-    thr, neg = search_thresholds(level_function(lw.model, steps, s_row, spatial, q), a0, a1, lo, hi, mh, act)
+    thr, neg = search_thresholds(level_function(lw.model, steps, s_row, nd, q), a0, a1, lo, hi, mh, act)
     if pool is not None and neg.any():
         raise CompileError.at(pool, f"MaxPool sits before the activation and channels {np.flatnonzero(neg)[:8].tolist()}"
                               " of the activation are decreasing, so the pool cannot move past it")
@@ -378,15 +458,33 @@ def _linear(lw: Lowering, node, st: State):
                 {"weights": W, "thresholds": thr})
     lw.add(lay)
     if pool is not None:
-        c_out = out_prefix and (mh, out_prefix[0], out_prefix[1])
+        c_out = (mh, out_prefix[0], out_prefix[1]) if nd == 2 else (mh, out_prefix[1])
         pre_pool = State(pool.input[0], c_out, q.dtype(), s_out)
         return _maxpool(lw, pool, pre_pool, t, s_out), None
     new = State(t, lw.shape(t), q.dtype(), s_out)
     lw.record(lay, new)
     if not pow2 or a1 >= 2**24:   # QONNX's float32 accumulation may round across a step: verification's tie check
         b = np.zeros(mh) if bias is None else np.abs(np.broadcast_to(np.asarray(bias, np.float64).reshape(-1), (mh,)))
-        lw.qmap[lay.name]["rounding"] = {"acc_slack": (b / np.abs(s_row)).tolist()}
+        slack = b / np.abs(s_row) + (0 if raw_slack is None else raw_slack)
+        lw.qmap[lay.name]["rounding"] = {"acc_slack": slack.tolist()}
     return new, None
+
+
+def _dilated_as_dense(node, wi: np.ndarray, ws: np.ndarray, wdt: str, dil: list[int]):
+    """A dilated Conv's weights (CO, CI, KH, KW) as an undilated kernel of (KH-1)*DH+1 x (KW-1)*DW+1 taps, zero
+    between the real ones: the same sums over the same input pixels, so exact (at the extra multiply-accumulates of
+    the zero taps); BIPOLAR weights widen to INT2 to hold the zeros."""
+    if not np.all(ws == ws[:, :1, :1, :1]):
+        raise CompileError.at(node, "weight scale varies along the input axis; only per-tensor or per-output-channel "
+                              "weight scales can be moved past the accumulator")
+    co, ci, kh, kw = wi.shape
+    dh, dw = dil
+    dense = np.zeros((co, ci, (kh - 1) * dh + 1, (kw - 1) * dw + 1), dtype=wi.dtype)
+    dense[:, :, ::dh, ::dw] = wi
+    scales = np.broadcast_to(ws[:, :1, :1, :1], dense.shape).astype(np.float32)
+    if wdt == "BIPOLAR" or not dtype(wdt).allowed(0):
+        wdt = range_dtype(min(int(dense.min()), 0), max(int(dense.max()), 0))
+    return dense, scales, wdt
 
 
 def _grouped_as_dense(node, wi: np.ndarray, ws: np.ndarray, wdt: str, group: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -413,15 +511,31 @@ def _all_pow2(v: np.ndarray) -> bool:
     return bool(np.all(m == 0.5))
 
 
-def _post_ops(lw: Lowering, node, steps: list[Step], s_row: np.ndarray, spatial: bool, mw: int) -> list[dict]:
+def _exact_units(s_row: np.ndarray, bound: int) -> bool:
+    """Whether QONNX's float32 products and sums of a row are exact: every row's unit is a power of two, or
+    d * 2^e with d odd and d * bound < 2^24 (bound: the largest |partial sum| / |product| in integer units), so
+    every value QONNX forms is an integer below 2^24 times 2^e."""
+    if _all_pow2(s_row):
+        return True
+    from fractions import Fraction
+
+    for v in np.abs(np.asarray(s_row, np.float64)).ravel():
+        n = Fraction(float(v)).numerator
+        while n % 2 == 0:
+            n //= 2
+        if n * bound >= 2**24:
+            return False
+    return True
+
+
+def _post_ops(lw: Lowering, node, steps: list[Step], s_row: np.ndarray, nd: int, mw: int,
+              qshape: tuple[int, ...]) -> list[dict]:
     """Float ops after a noact layer, in QONNX's order: one unit of acc -> float, then the chain's ops.
 
     `tol_abs` / `tol_rel` (docs/ir.md, 'Float tail') say how much a step may differ from QONNX's own op beyond
     float32 rounding: a Gemm/Conv bias that QONNX sums with the products, BatchNormalization as mul/add."""
-    post: list[dict] = []
-    if spatial:
-        post.append({"op": "transpose", "perm": [2, 0, 1]})
-    shp = (-1, 1, 1) if spatial else (-1,)
+    post: list[dict] = _to_qonnx_layout(nd, qshape)
+    shp = (-1,) + (1,) * nd
     gamma = (mw + 6) * U32 / (1 - (mw + 6) * U32)
     post.append({"op": "mul", "value": s_row.astype(np.float32).reshape(shp)})
     for st in steps:
@@ -446,12 +560,20 @@ def _post_ops(lw: Lowering, node, steps: list[Step], s_row: np.ndarray, spatial:
     return post
 
 
+def _to_qonnx_layout(nd: int, qshape: tuple[int, ...]) -> list[dict]:
+    """Host ops turning the IR's (H, W, C) output back into QONNX's (C, H, W), or (C, L) for a signal."""
+    if nd == 0:
+        return []
+    ops = [{"op": "transpose", "perm": [2, 0, 1]}]
+    if nd == 1:
+        ops.append({"op": "reshape", "shape": list(qshape)})
+    return ops
+
+
 def _finish(lw: Lowering, st: State) -> OutputSpec:
     """Graph output right after a quantizer / pool / reshape: turn levels back into QONNX floats."""
-    post = []
-    if st.spatial:
-        post.append({"op": "transpose", "perm": [2, 0, 1]})
-    elif st.perm is not None:
+    post = _to_qonnx_layout(st.nd, st.qshape)
+    if not st.spatial and st.perm is not None:
         post.append({"op": "gather", "index": np.argsort(st.perm)})
     post.append({"op": "mul", "value": np.float32(st.scale)})
     return OutputSpec(lw.shape(st.tensor), post)

@@ -26,8 +26,11 @@ def pool_window(lw, node, st) -> tuple[list[int], list[int], list[int], bool]:
     CompileError if not expressible."""
     from onnx import helper
 
+    from compiler.frontend.lower import window_attrs
+
     a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
-    _, h, w = st.qshape
+    _, h, w = st.img
+    nd = st.nd
     if node.op_type == "GlobalAveragePool":
         return [h, w], [h, w], [0, 0, 0, 0], True
     if node.op_type == "ReduceMean":
@@ -35,21 +38,23 @@ def pool_window(lw, node, st) -> tuple[list[int], list[int], list[int], bool]:
         if axes is None and len(node.input) > 1 and node.input[1]:
             v = const_value(lw.model, node.input[1])
             axes = None if v is None else np.asarray(v).reshape(-1).tolist()
-        if axes is None or sorted(int(x) % 4 for x in axes) != [2, 3]:
-            raise CompileError.at(node, f"ReduceMean over axes {axes} is not supported; only over H and W (2, 3)")
+        spatial = set(range(2, nd + 2))
+        got = None if axes is None else {int(x) % (nd + 2) for x in axes}
+        # every spatial axis of size > 1 is reduced (an axis of size 1 may be reduced or not: same mean)
+        if got is None or not got <= spatial or any(st.qshape[ax - 1] > 1 for ax in spatial - got):
+            raise CompileError.at(node, f"ReduceMean over axes {axes} is not supported; only over the spatial axes "
+                                  f"{tuple(sorted(spatial))}")
         return [h, w], [h, w], [0, 0, 0, 0], bool(a.get("keepdims", 1))
-    k = [int(v) for v in a.get("kernel_shape", [])]
-    s = [int(v) for v in a.get("strides", [1] * len(k))]
     auto_pad = a.get("auto_pad", b"NOTSET")
     auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
-    if len(k) != 2 or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])) \
-            or auto_pad not in ("NOTSET", "VALID"):
-        raise CompileError.at(node, "only 2-D AveragePool without dilation, ceil_mode or auto_pad "
+    if len(a.get("kernel_shape", [])) != nd or a.get("ceil_mode", 0) \
+            or any(d != 1 for d in a.get("dilations", [1])) or auto_pad not in ("NOTSET", "VALID"):
+        raise CompileError.at(node, f"only {nd}-D AveragePool without dilation, ceil_mode or auto_pad "
                               f"(got auto_pad {auto_pad!r}) is supported", hint="give explicit pads")
-    pads = [int(v) for v in a.get("pads", [0, 0, 0, 0])] if auto_pad == "NOTSET" else [0, 0, 0, 0]
-    if len(pads) != 4:
-        raise CompileError.at(node, f"AveragePool pads {pads}: expected 4 values (top, left, bottom, right)")
-    pad = [pads[0], pads[1], pads[2], pads[3]]       # ONNX: [H begin, W begin, H end, W end]
+    k, s, pad, _ = window_attrs(node, a, nd)
+    pads = [int(v) for v in a.get("pads", [0] * 2 * nd)]
+    if auto_pad != "NOTSET":
+        pad = [0, 0, 0, 0]
     if any(pad) and not a.get("count_include_pad", 0):
         raise CompileError.at(node, f"AveragePool with pads {pads} and count_include_pad=0 divides border windows "
                               "by their number of real pixels, a different divisor per position, which the "
@@ -63,18 +68,19 @@ def pool_window(lw, node, st) -> tuple[list[int], list[int], list[int], bool]:
 
 def lower_avgpool(lw, node, st):
     """AvgPool layer for `node` and the float ops up to its activation quantizer; returns the new State."""
-    from compiler.frontend.lower import State
+    from compiler.frontend.lower import State, image_shape
 
     if not st.spatial:
         raise CompileError.at(node, f"{node.op_type} on a flat tensor is not supported")
-    c, h, w = st.qshape
+    c, h, w = st.img
     k, s, pad, keep = pool_window(lw, node, st)
     ofm = [(h + pad[0] + pad[2] - k[0]) // s[0] + 1, (w + pad[1] + pad[3] - k[1]) // s[1] + 1]
     steps, act, t = chain_to_quantizer(
         lw, node, CHAIN_OPS, f"{node.op_type} reaches the graph output without an activation quantizer",
         "quantize the pool's output (e.g. a QuantIdentity after it)",
         # TruncAvgPool2d without a requantizer: Trunc is the quantizer
-        ends=lambda n: n.op_type == "Trunc" and not _feeds_quantizer(lw, n.output[0]))
+        ends=lambda n: n.op_type == "Trunc" and not _feeds_quantizer(lw, n.output[0]),
+        reshapes=("Squeeze", "Unsqueeze"))
     q = TruncSpec.read(lw.model, act) if act.op_type == "Trunc" else read_quant(lw.model, act)
     s_out = q.scalar_scale()
     if s_out is None:
@@ -90,7 +96,7 @@ def lower_avgpool(lw, node, st):
     lo, hi = q.level_range()
     if q.is_bipolar:
         lo, hi = 0, 1
-    f = _level_function(lw, node, steps, k, c, st.scale, q)
+    f = _level_function(lw, node, steps, k if st.nd == 2 else k[1:], c, st.scale, q, st.nd)
     thr, dec = search_thresholds(f, a0, a1, lo, hi, c, act)
     if dec.any():
         raise CompileError.at(act, f"channels {np.flatnonzero(dec)[:8].tolist()} decrease with the pooled value; "
@@ -101,7 +107,12 @@ def lower_avgpool(lw, node, st):
                        "acc_dtype": acc, "out_bias": 0 if q.is_bipolar else lo, "noact": False},
                 arrays={"thresholds": thr})
     lw.add(lay)
-    qshape = (c, ofm[0], ofm[1]) if keep else (c,)
+    qshape = ((c, ofm[0], ofm[1]) if st.nd == 2 else (c, ofm[1])) if keep else (c,)
+    got = tuple(lw.shape(t))
+    if got != qshape and len(got) in (2, 3) and image_shape(got) == (c, *ofm):
+        qshape = got                    # the pool's unit axes squeezed / unsqueezed before the quantizer
+    elif got != qshape and got == (c,) and ofm == [1, 1]:
+        qshape = got
     new = State(t, qshape, q.dtype(), s_out)
     if tuple(lw.shape(t)) != qshape:
         raise CompileError.at(node, f"output shape {lw.shape(t)} differs from the pool's {qshape}")
@@ -109,8 +120,9 @@ def lower_avgpool(lw, node, st):
     return new
 
 
-def _level_function(lw, node, steps, k, c, scale, quant):
-    """S (N, C) int64 -> the quantizer's levels (N, C), as QONNX computes them (see the module docstring)."""
+def _level_function(lw, node, steps, k, c, scale, quant, nd: int = 2):
+    """S (N, C) int64 -> the quantizer's levels (N, C), as QONNX computes them (see the module docstring); `k` is
+    the node's own window ([KH, KW], or [K] for a 1-D pool)."""
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
@@ -128,16 +140,16 @@ def _level_function(lw, node, steps, k, c, scale, quant):
     opset = [o for o in lw.model.model.opset_import if o.domain in ("", "ai.onnx")]
     sess = ort.InferenceSession(helper.make_model(g, opset_imports=opset).SerializeToString(),
                                 providers=["CPUExecutionProvider"])
-    chain = Chain(lw.model, steps, c, True)
-    rows_max = max(1, MAX_EVAL_ELEMS // (c * k[0] * k[1]))
+    chain = Chain(lw.model, steps, c, nd)
+    rows_max = max(1, MAX_EVAL_ELEMS // (c * int(np.prod(k))))
 
     def f(acc: np.ndarray) -> np.ndarray:
         acc = np.asarray(acc, np.int64)
         out = []
         for r in range(0, len(acc), rows_max):
             part = acc[r : r + rows_max]
-            x = np.zeros((len(part), c, k[0], k[1]), np.float32)
-            x[:, :, 0, 0] = (part.astype(np.float64) * scale).astype(np.float32)
+            x = np.zeros((len(part), c, *k), np.float32)
+            x[(slice(None), slice(None)) + (0,) * len(k)] = (part.astype(np.float64) * scale).astype(np.float32)
             y = np.asarray(sess.run(["y"], {"x": x})[0], np.float32).reshape(len(part), c)
             lv = quant.levels(chain(y))
             out.append(((lv + 1) / 2 if quant.is_bipolar else lv).astype(np.int64))

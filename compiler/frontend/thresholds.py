@@ -39,40 +39,58 @@ class Step:
 
 
 def chain_to_quantizer(lw, start, ops: tuple[str, ...], missing: str, hint: str,
-                       ends: Callable[[object], bool] | None = None) -> tuple[list[Step], object, str]:
+                       ends: Callable[[object], bool] | None = None,
+                       reshapes: tuple[str, ...] = ()) -> tuple[list[Step], object, str]:
     """The float ops from `start`'s output to its activation quantizer, for the threshold search: (steps, the
-    quantizer node, its output tensor). Identity nodes are passed over; `ends(node)` accepts further quantizer
-    nodes besides QONNX's. CompileError at `start` (`missing`, `hint`) when the graph output comes first, and at
-    any op not in `ops`."""
+    quantizer node, its output tensor). Identity nodes are passed over, and so are the ops in `reshapes` (e.g.
+    Squeeze of a pool's unit axes) when no float op follows them (its constants would broadcast against another
+    rank than the chain's); `ends(node)` accepts further quantizer nodes besides QONNX's. CompileError at `start`
+    (`missing`, `hint`) when the graph output comes first, and at any op not in `ops`."""
     from compiler.frontend.quantizers import QUANT_OPS
 
-    steps, t = [], start.output[0]
+    steps, t, reshaped = [], start.output[0], None
     while True:
         nxt = lw.consumer(t)
         if nxt is None:
             raise CompileError.at(start, missing, hint=hint)
         if nxt.op_type in QUANT_OPS or (ends is not None and ends(nxt)):
             return steps, nxt, nxt.output[0]
-        if nxt.op_type != "Identity":
+        if nxt.op_type in reshapes:
+            reshaped = nxt
+        elif nxt.op_type != "Identity":
             if nxt.op_type not in ops:
                 raise CompileError.at(nxt, f"{nxt.op_type} between {start.name} and its activation quantizer is "
                                       "not supported")
+            if reshaped is not None:
+                raise CompileError.at(nxt, f"{nxt.op_type} after {reshaped.op_type} {reshaped.name!r} and before "
+                                      "the activation quantizer is not supported",
+                                      hint=f"quantize before the {reshaped.op_type}")
             steps.append(Step(node=nxt, data=t))
         t = nxt.output[0]
 
+
+def unit_dims(spatial: bool | int) -> tuple[int, ...]:
+    """Trailing unit dimensions of a channel vector in the QONNX tensor's rank: none for a flat tensor (False / 0),
+    (1, 1) for an image (True / 2), (1,) for a 1-D signal (1)."""
+    n = 2 if spatial is True else 0 if spatial is False else int(spatial)
+    return (1,) * n
+
+
 class Chain:
     """The chain as a small ONNX graph run by qonnx's executor on (N, MH) accumulator floats ((N, MH, 1, 1) for
-    conv layers); one graph per batch size, built once and reused by every round of the search."""
+    conv layers, (N, MH, 1) for 1-D convs: the rank the model's constants broadcast against); one graph per batch
+    size, built once and reused by every round of the search."""
 
-    def __init__(self, model, steps: list[Step], mh: int, spatial: bool):
+    def __init__(self, model, steps: list[Step], mh: int, spatial: bool | int):
         from compiler.frontend.quantizers import const_value
 
         self.model, self.steps, self.mh, self.spatial = model, steps, mh, spatial
+        self.units = unit_dims(spatial)
         self.nodes, self.inits, cur = [], {}, "acc"
         for i, st in enumerate(steps):
             out = f"t{i}"
             if st.bias is not None:
-                self.inits[f"b{i}"] = np.asarray(st.bias, np.float32).reshape((1, mh, 1, 1) if spatial else (1, mh))
+                self.inits[f"b{i}"] = np.asarray(st.bias, np.float32).reshape((1, mh) + self.units)
                 self.nodes.append(helper.make_node("Add", [cur, f"b{i}"], [out], name=f"bias{i}"))
             else:
                 n = st.node
@@ -105,7 +123,7 @@ class Chain:
         from qonnx.transformation.infer_shapes import InferShapes
 
         if rows not in self.by_rows:
-            shp = [rows, self.mh] + ([1, 1] if self.spatial else [])
+            shp = [rows, self.mh, *self.units]
             g = helper.make_graph(
                 self.nodes, "chain", [helper.make_tensor_value_info("acc", TensorProto.FLOAT, shp)],
                 [helper.make_tensor_value_info(self.out, TensorProto.FLOAT, None)],
@@ -128,7 +146,7 @@ class Chain:
         for s in range(0, na, rows):
             chunk = acc_float[s : s + rows]
             m = self._graph(len(chunk))
-            x = chunk.reshape((len(chunk), self.mh) + ((1, 1) if self.spatial else ()))
+            x = chunk.reshape((len(chunk), self.mh) + self.units)
             try:
                 y = execute_onnx(m, {"acc": x})[self.out]
             except Exception as e:
@@ -150,7 +168,7 @@ def _check_monotone_op(node, data: str) -> None:
         raise CompileError.at(node, "the accumulator is a BatchNormalization parameter, not its data input")
 
 
-def level_function(model, steps: list[Step], s_row: np.ndarray, spatial: bool, quant) -> Callable[[np.ndarray], np.ndarray]:
+def level_function(model, steps: list[Step], s_row: np.ndarray, spatial: bool | int, quant) -> Callable[[np.ndarray], np.ndarray]:
     """acc (N, MH) int64 -> the quantizer's integer levels (N, MH) int64, as QONNX computes them for an accumulator
     whose float value is float32(acc * s_row) (BIPOLAR as 0/1, i.e. the threshold count)."""
     chain = Chain(model, steps, len(s_row), spatial)

@@ -96,6 +96,10 @@ class Kind(ABC):
         """Datatype of input stream j (kinds with several inputs keep the others in attrs)."""
         return layer.in_dtype
 
+    def input_shape(self, layer: LayerData, j: int) -> tuple[int, ...]:
+        """Per-frame shape of input stream j (in_shape is input 0's; a concatenation's inputs differ)."""
+        return tuple(layer.in_shape)
+
     def where(self, layer: LayerData) -> str:
         return f"layer {layer.name!r} ({layer.kind})"
 

@@ -1,5 +1,6 @@
 // Element-wise add of two streams (docs/ir.md, kind AddStreams; FINN: AddStreams) with PE lanes:
-// acc = (a << SHIFT0) + (b << SHIFT1) per element, exact in AB bits, then either the sum itself (NOACT: its
+// acc = (a * M0 << SHIFT0) + (b * M1 << SHIFT1) per element (M0, M1 >= 1: integer multipliers for branch scales
+// that are not a power of two apart), exact in AB bits, then either the sum itself (NOACT: its
 // two's-complement code in OB bits, out_dtype == acc_dtype) or multi-thresholds as bnnc_thresholding (ROM word
 // cf = channel fold packs thr[cf*PE + p][t] at field p*NT + t, TB-bit signed). A word is taken when both
 // inputs have one (a join); one word per cycle, two pipeline stages.
@@ -13,6 +14,8 @@ module bnnc_add #(
     parameter KIND1 = 1,
     parameter SHIFT0 = 0,
     parameter SHIFT1 = 0,
+    parameter M0 = 1,
+    parameter M1 = 1,
     parameter OB = 4,
     parameter NOACT = 0,
     parameter NT = 1,
@@ -35,9 +38,13 @@ module bnnc_add #(
 );
     localparam NF = C / PE;
     localparam FB = NF > 1 ? $clog2(NF) : 1;
-    localparam V0 = IB0 + 1 + SHIFT0;
-    localparam V1 = IB1 + 1 + SHIFT1;
+    localparam MB0 = M0 > 1 ? $clog2(M0 + 1) : 0;    // bits the integer multipliers add
+    localparam MB1 = M1 > 1 ? $clog2(M1 + 1) : 0;
+    localparam V0 = IB0 + 1 + SHIFT0 + MB0;
+    localparam V1 = IB1 + 1 + SHIFT1 + MB1;
     localparam AB = (V0 > V1 ? V0 : V1) + 1;          // the exact sum: no overflow, no saturation
+    localparam signed [AB-1:0] SM0 = M0;
+    localparam signed [AB-1:0] SM1 = M1;
 
     wire en = !out_valid || out_ready;
     wire both = in0_valid && in1_valid;
@@ -59,7 +66,9 @@ module bnnc_add #(
             bnnc_dec #(.B(IB1), .KIND(KIND1), .VB(IB1 + 1)) u_b (.code(in1_data[p*IB1 +: IB1]), .value(b));
             wire signed [AB-1:0] ea = {{(AB - IB0 - 1){a[IB0]}}, a};
             wire signed [AB-1:0] eb = {{(AB - IB1 - 1){b[IB1]}}, b};
-            assign sum[p*AB +: AB] = (ea <<< SHIFT0) + (eb <<< SHIFT1);
+            wire signed [AB-1:0] ma = ea * SM0;
+            wire signed [AB-1:0] mb = eb * SM1;
+            assign sum[p*AB +: AB] = (ma <<< SHIFT0) + (mb <<< SHIFT1);
         end
     endgenerate
 

@@ -46,6 +46,10 @@ def layer(l, x: np.ndarray) -> np.ndarray:
         cnt = (acc.reshape(len(acc), -1, a["num_channels"])[..., None] >= l.arrays["thresholds"]).sum(-1)
         y = 2 * cnt - 1 if l.out_dtype == "BIPOLAR" else a["out_bias"] + cnt
         return y.reshape((len(acc), *l.out_shape))
+    if l.kind == "ConcatStreams":         # per pixel: input 0's channels, then input 1's, each shifted
+        n = len(x[0])
+        parts = [np.asarray(x[j], np.int64).reshape(n, -1, a["channels"][j]) * 2 ** a["shift"][j] for j in range(2)]
+        return np.concatenate(parts, axis=2).reshape((n, *l.out_shape))
     if l.kind in ("VVAU", "AvgPool"):
         if l.kind == "VVAU":
             c, k = a["channels"], a["kernel"][0] * a["kernel"][1]

@@ -13,12 +13,13 @@ import naive_ir
 
 from hls_lib import irgraphs  # the example graphs the HLS library tests use: every kind, folded
 
-EXAMPLES = [irgraphs.conv_int(), irgraphs.conv_bipolar(), irgraphs.ties(), irgraphs.pools_depthwise(), irgraphs.residual()]
+EXAMPLES = [irgraphs.conv_int(), irgraphs.conv_bipolar(), irgraphs.ties(), irgraphs.pools_depthwise(), irgraphs.residual(),
+            irgraphs.concat()]
 
 
 def test_registry_lists_the_ir_kinds():
     assert kinds.names() == ("MVTU", "Thresholding", "SlidingWindow", "MaxPool", "LabelSelect", "AvgPool", "VVAU",
-                            "DuplicateStreams", "AddStreams")
+                            "DuplicateStreams", "AddStreams", "ConcatStreams")
     assert [k.name for k in kinds.all()] == list(kinds.names())
 
 
@@ -130,7 +131,7 @@ def test_kind_behaves_on_its_examples(kind: Kind):
         xs = []
         for j in range(kind.n_inputs):
             dt = irgraphs.dtype(kind.input_dtype(l, j))
-            xj = rng.integers(int(dt.min()), int(dt.max()) + 1, size=(5, *l.in_shape))
+            xj = rng.integers(int(dt.min()), int(dt.max()) + 1, size=(5, *kind.input_shape(l, j)))
             xs.append(np.where(xj >= 0, 1, -1) if kind.input_dtype(l, j) == "BIPOLAR" else xj)
         x = xs[0] if len(xs) == 1 else xs
         y = kind.sim_run(l, kind.sim_prepare(l, l.name), x)
@@ -191,3 +192,29 @@ def test_noact_layer_must_output_its_accumulator_type(name: str):
     bad = type(l)(**{**l.__dict__, "attrs": {**l.attrs, "noact": True}, "out_dtype": other})
     with pytest.raises(IRError, match=f"{l.name}.*noact {name}.*acc_dtype {l.attrs['acc_dtype']}, got {other}"):
         kind.check(bad)
+
+
+def test_concat_mult_semantics_and_checks():
+    """ConcatStreams' optional integer multipliers: input j's values * mult[j] << shift[j] (the simulator), the output
+    datatype must hold the scaled ranges, and BIPOLAR inputs or multipliers outside 1..65536 are refused."""
+    g = irgraphs.concat()
+    cat = next(l for l in g.layers if l.kind == "ConcatStreams")
+    k = kinds.get("ConcatStreams")
+    cat.attrs.update({"mult": [3, 5], "shift": [1, 0]})
+    assert k.value_bounds(cat) == (-20, 18)                   # UINT2 * 3 << 1 in 0..18, INT3 * 5 in -20..15
+    with pytest.raises(IRError, match="does not hold"):
+        k.check(cat)                                          # INT4 is too narrow now
+    cat.out_dtype = "INT6"
+    k.check(cat)
+    plan = k.sim_prepare(cat, cat.name)
+    a = np.tile([0, 1, 2, 3, 1, 0], 25).reshape(1, -1)       # 25 pixels of 6 and 4 channels
+    b = np.tile([-4, 3, 0, -1], 25).reshape(1, -1)
+    y = k.sim_run(cat, plan, [a, b])
+    assert y.shape == (1, 5, 5, 10) and y[0, 2, 3].tolist() == [0, 6, 12, 18, 6, 0, -20, 15, 0, -5]
+    for bad in ([0, 1], [1, 1 << 17]):
+        cat.attrs["mult"] = bad
+        with pytest.raises(IRError, match="mult must be two integers in 1..65536"):
+            k.check(cat)
+    cat.attrs.update({"mult": [1, 3], "shift": [0, 0], "in1_dtype": "BIPOLAR"})
+    with pytest.raises(IRError, match="BIPOLAR input cannot be shifted or multiplied"):
+        k.check(cat)

@@ -58,7 +58,37 @@ def cnn() -> tuple[nn.Module, tuple[int, ...]]:
         nn.Flatten(), qnn.QuantLinear(8 * 2 * 2, 5, bias=True)), 3), (3, 10, 10)
 
 
-USER_MODELS = {"defaults8": defaults8, "lowbit_mlp": lowbit_mlp, "cnn": cnn}
+def radioml_1d(quant_out: bool = False) -> tuple[nn.Module, tuple[int, ...]]:
+    """A RadioML-style 1-D CNN on (2, 32) I/Q signals (QuantConv1d, BatchNorm1d, MaxPool1d, AvgPool1d): a padded
+    4-bit conv with bias, a dilated one, a strided one, then a 4-bit FC + BatchNorm1d and an 8-bit head (followed by
+    an 8-bit QuantIdentity with `quant_out`, so that the output is integer levels: exact in FINN too)."""
+    torch.manual_seed(4)
+    tail = [qnn.QuantIdentity()] if quant_out else []
+    return _bn(nn.Sequential(
+        qnn.QuantIdentity(),
+        qnn.QuantConv1d(2, 8, 3, padding=1, bias=True, weight_bit_width=4), nn.BatchNorm1d(8),
+        qnn.QuantReLU(bit_width=4), nn.MaxPool1d(2),
+        qnn.QuantConv1d(8, 8, 3, padding=2, dilation=2, bias=False, weight_bit_width=4), nn.BatchNorm1d(8),
+        qnn.QuantReLU(bit_width=4), nn.AvgPool1d(2), qnn.QuantIdentity(bit_width=4),
+        qnn.QuantConv1d(8, 8, 3, stride=2, bias=False, weight_bit_width=4), nn.BatchNorm1d(8),
+        qnn.QuantReLU(bit_width=4),
+        nn.Flatten(), qnn.QuantLinear(8 * 3, 12, bias=False, weight_bit_width=4), nn.BatchNorm1d(12),
+        qnn.QuantReLU(bit_width=4), qnn.QuantLinear(12, 5, bias=True), *tail), 5), (2, 32)
+
+
+def signal_dw_gap() -> tuple[nn.Module, tuple[int, ...]]:
+    """A depthwise QuantConv1d (groups = channels), a pointwise one, AdaptiveAvgPool1d(1) (the dynamo exporter writes
+    it as Unsqueeze -> ReduceMean -> Squeeze) and an 8-bit head, on (4, 20) signals."""
+    torch.manual_seed(5)
+    return _bn(nn.Sequential(
+        qnn.QuantIdentity(), qnn.QuantConv1d(4, 4, 3, padding=1, groups=4, weight_bit_width=4), nn.BatchNorm1d(4),
+        qnn.QuantReLU(bit_width=4), qnn.QuantConv1d(4, 6, 1, weight_bit_width=4), nn.BatchNorm1d(6),
+        qnn.QuantReLU(bit_width=4), nn.AdaptiveAvgPool1d(1), qnn.QuantIdentity(bit_width=4), nn.Flatten(),
+        qnn.QuantLinear(6, 3, bias=True)), 6), (4, 20)
+
+
+USER_MODELS = {"defaults8": defaults8, "lowbit_mlp": lowbit_mlp, "cnn": cnn, "radioml_1d": radioml_1d,
+               "signal_dw_gap": signal_dw_gap}
 
 
 def export_raw(model: nn.Module, path, in_shape: tuple[int, ...], dynamo: bool) -> str:

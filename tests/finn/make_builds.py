@@ -36,12 +36,25 @@ TEST_MODELS = {
     "residual": ("brevitas_models", lambda m: m.randomize_bn(m.ResBlock(4, 1), 1), (4, 6, 6)),
     "mobilenet": ("test_frontend_pools_depthwise", lambda m: m.mobilenet_v1_style(), (3, 16, 16)),
     "pools": ("test_frontend_pools_depthwise", lambda m: m.pools_model(), (2, 14, 14)),
+    # 1-D signals (RadioML-style: QuantConv1d padded / dilated / strided, MaxPool1d, AvgPool1d, BatchNorm1d): FINN's
+    # (1, L) window generators
+    "radioml_1d": ("user_models", lambda m: m.radioml_1d(quant_out=True)[0], (2, 32)),
+    # channel concatenation (StreamingConcat): an Inception block (1x1 and 3x3 towers, one shifted) and a DenseNet-style
+    # skip concatenated with a two-conv path
+    "inception": ("branch_models", lambda m: m.inception()[0], (4, 7, 7)),
+    "densenet": ("branch_models", lambda m: m.densenet()[0], (2, 7, 7)),
+    # the Inception block with float-scale towers in the ratio 4 : 5 (StreamingConcat after ElementwiseMul by 4 and 5)
+    "scaled_inception": ("branch_models", lambda m: m.scaled_inception()[0], (4, 7, 7)),
+    # four towers in one Concat: three DuplicateStreams, three StreamingConcat (shifts and multipliers)
+    "inception4": ("branch_models", lambda m: m.inception4()[0], (3, 6, 6)),
+    # a residual add of two branches whose scales are not a power of two apart (integer multipliers: ElementwiseMul)
+    "unequal_residual": ("branch_models", lambda m: m.unequal_residual(quant_out=True)[0], (4, 5, 5)),
 }
 # hand-built IR graphs of tests/hls_lib/irgraphs.py for what no Brevitas model lowers to (no original model: FINN is
 # compared with bnnc's simulator): a residual add with shifts [1, 0] (ElementwiseMul) and a standalone Thresholding
 # skip branch; standalone Thresholding layers with broadcast thresholds and a LabelSelect over ties; noact VVAU and
 # pools, a pool over an odd image (floor mode).
-IR_GRAPHS = {"ir_residual": "residual", "ir_ties": "ties", "ir_pools": "pools_depthwise"}
+IR_GRAPHS = {"ir_residual": "residual", "ir_ties": "ties", "ir_pools": "pools_depthwise", "ir_concat": "concat"}
 TESTS = Path(__file__).parents[1]
 
 

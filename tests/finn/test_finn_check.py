@@ -30,7 +30,13 @@ pytestmark = pytest.mark.skipif(not FINN_PY.exists(), reason=f"no FINN venv at {
 # change cannot silently drop what the test covers)
 FINN_OPS = {"residual": {"DuplicateStreams", "ElementwiseAdd", "Thresholding", "FMPadding"},
             "mobilenet": {"VVAU", "GlobalAccPool", "Thresholding", "FMPadding"},
-            "pools": {"Pool", "VVAU", "GlobalAccPool", "Thresholding"}}
+            "pools": {"Pool", "VVAU", "GlobalAccPool", "Thresholding"},
+            "radioml_1d": {"ConvolutionInputGenerator", "FMPadding", "Pool", "MVAU", "Thresholding"},
+            "inception": {"DuplicateStreams", "StreamingConcat", "ElementwiseMul", "FMPadding", "MVAU"},
+            "densenet": {"DuplicateStreams", "StreamingConcat", "FMPadding", "MVAU"},
+            "scaled_inception": {"DuplicateStreams", "StreamingConcat", "ElementwiseMul", "FMPadding", "MVAU"},
+            "inception4": {"DuplicateStreams", "StreamingConcat", "ElementwiseMul", "FMPadding", "MVAU"},
+            "unequal_residual": {"DuplicateStreams", "ElementwiseMul", "ElementwiseAdd", "Thresholding"}}
 
 
 def _make(out: Path, names: list[str]) -> None:
@@ -113,11 +119,10 @@ def test_finn_accepts_export(tmp_path, name):
             == json.loads((folder / "finn_folding.json").read_text()))
 
 
-def test_finn_accepts_branch_depthwise_and_pool_exports(tmp_path):
-    """The residual block, the MobileNet-style stack and the average pools of tests/compiler, built by one
-    make_builds run and checked by one FINN process (the FINN tier's time); every FINN check passes, FINN's
-    execution equals QONNX's on 20 inputs, and the folding comes back from FINN's own config."""
-    names = list(FINN_OPS)
+def _check_models(tmp_path, names: list[str]) -> None:
+    """Build `names` in one make_builds run and check them in one FINN process (the FINN tier's time): every FINN
+    check passes, FINN's execution equals QONNX's on 20 inputs layer by layer, the expected FINN ops are there, and
+    the folding comes back from FINN's own config."""
     _make(tmp_path, names)
     folders = [tmp_path / n for n in names]
     res = _check(folders)
@@ -131,12 +136,28 @@ def test_finn_accepts_branch_depthwise_and_pool_exports(tmp_path):
     _compare(folders)
 
 
+def test_finn_accepts_branch_depthwise_and_pool_exports(tmp_path):
+    """The residual block, the MobileNet-style stack and the average pools of tests/compiler."""
+    _check_models(tmp_path, ["residual", "mobilenet", "pools"])
+
+
+def test_finn_accepts_signal_and_concat_exports(tmp_path):
+    """The RadioML-style 1-D CNN (windows of one row: FINN's (1, L) view of a signal), the Inception block
+    (StreamingConcat after an ElementwiseMul shift), the Inception block with towers in the scale ratio 4 : 5
+    (StreamingConcat after ElementwiseMul by the integer multipliers), a four-tower Inception block (three
+    StreamingConcat; FINN's SortGraph numbers its nodes in another order, which the folding round trip must follow),
+    the DenseNet-style skip concatenation and the
+    residual add of branches whose scales are not a power of two apart (ElementwiseMul by the integer multipliers)
+    of tests/compiler."""
+    _check_models(tmp_path, ["radioml_1d", "inception", "scaled_inception", "inception4", "densenet", "unequal_residual"])
+
+
 def test_finn_runs_ir_graphs(tmp_path):
     """Hand-built IR graphs (tests/hls_lib/irgraphs.py) in one FINN process: a residual add with shifts [1, 0]
     (ElementwiseMul) and a Thresholding skip branch, standalone Thresholding layers feeding a LabelSelect over ties,
     noact VVAU and pools; FINN's execution == bnnc's simulator exactly, one partition, SpecializeLayers runs, and
     their hand-set folding (PE/SIMD up to 8 on every new kind) comes back from FINN's own config."""
-    names = ["ir_residual", "ir_ties", "ir_pools"]
+    names = ["ir_residual", "ir_ties", "ir_pools", "ir_concat"]
     _make(tmp_path, names)
     res = _check([tmp_path / n for n in names])
     for n in names:
@@ -146,3 +167,4 @@ def test_finn_runs_ir_graphs(tmp_path):
     assert {"ElementwiseMul", "ElementwiseAdd", "DuplicateStreams"} <= set(res["ir_residual"]["partition"]["ops"])
     assert res["ir_ties"]["partition"]["ops"].count("Thresholding") == 2
     assert {"VVAU", "Pool", "GlobalAccPool"} <= set(res["ir_pools"]["partition"]["ops"])
+    assert {"StreamingConcat", "ElementwiseMul", "DuplicateStreams"} <= set(res["ir_concat"]["partition"]["ops"])

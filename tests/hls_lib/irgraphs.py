@@ -204,3 +204,22 @@ def residual(seed: int = 4) -> DataflowGraph:
                       "acc_dtype": "INT5", "out_bias": 0, "noact": False},
                arrays={"thresholds": t}, folding={"pe": 4}, inputs=["mvtu2", "thr3"])
     return graph("residual", [d0, l1, l2, l3, l4])
+
+
+def concat(seed: int = 6) -> DataflowGraph:
+    """Channel concatenation (Inception-style): DuplicateStreams (pe 2) into a padded 3x3 conv tower (6 channels, UINT2)
+    and a 1x1 Thresholding tower (4 channels, INT3), concatenated by ConcatStreams with shifts [1, 0] (the conv tower
+    on twice the scale) at pe 2, then a Thresholding layer over the 10 channels."""
+    rng = np.random.default_rng(seed)
+    d0 = Layer("dup0", "DuplicateStreams", (5, 5, 4), (5, 5, 4), "INT3", "INT3",
+               attrs={"num_channels": 4, "num_vectors": 25}, folding={"pe": 2}, outputs=["dup0:0", "dup0:1"])
+    l1 = swg("swg1", (5, 5, 4), (3, 3), (1, 1), (1, 1, 1, 1), "INT3", simd=2)
+    l1.inputs = ["dup0:0"]
+    l2 = mvtu("mvtu2", rng, (5, 5), 36, 6, "INT3", "INT2", "UINT2", nt=3, pe=3, simd=6)
+    l3 = thresholding("thr3", rng, (5, 5), 4, "INT3", "INT3", nt=7, out_bias=-4, pe=4)
+    l3.inputs = ["dup0:1"]
+    l4 = Layer("cat4", "ConcatStreams", (5, 5, 6), (5, 5, 10), "UINT2", "INT4",
+               attrs={"channels": [6, 4], "num_vectors": 25, "in1_dtype": "INT3", "shift": [1, 0]},
+               folding={"pe": 2}, inputs=["mvtu2", "thr3"])
+    l5 = thresholding("thr5", rng, (5, 5), 10, "INT4", "UINT2", nt=3, pe=5)
+    return graph("concat", [d0, l1, l2, l3, l4, l5])

@@ -14,7 +14,7 @@ from compiler.simulate import simulate_layers
 
 GRAPHS = {"conv_int": irgraphs.conv_int, "conv_bipolar": irgraphs.conv_bipolar, "ties": irgraphs.ties,
           "pools_depthwise": irgraphs.pools_depthwise, "residual": irgraphs.residual,
-          "wide_words": irgraphs.wide_words}
+          "wide_words": irgraphs.wide_words, "concat": irgraphs.concat}
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))
@@ -61,6 +61,8 @@ def test_plan_covers_the_intended_corners(built):
         assert "mvtu<200, 6, 200, 2, 2, bnnc::Bipolar, bnnc::Bipolar" in top
     if g.name == "residual":
         assert "bnnc::duplicate<" in top and "bnnc::add_streams<" in top and {(2, 4), (2, 6)} <= converters
+    if g.name == "concat":
+        assert "bnnc::concat_streams<6, 4, 2, 25, bnnc::UInt<2>, bnnc::SInt<3>, bnnc::SInt<4>, 1, 0>" in top
     if g.name == "pools_depthwise":
         assert {(2, 4), (4, 2), (2, 8), (8, 1)} <= converters
         assert "bnnc::vvau<" in top and "bnnc::avgpool<" in top and ", true, 0>(s" in top   # a noact VVAU

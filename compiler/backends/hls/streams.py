@@ -1,4 +1,4 @@
-"""HLS emission of the branching kinds: bnnc::duplicate and bnnc::add_streams (branches.hpp).
+"""HLS emission of the branching kinds: bnnc::duplicate, bnnc::add_streams and bnnc::concat_streams (branches.hpp).
 
 Multi-stream layers get their streams as comma-separated lists in `src` / `dst` (compiler.codegen.plan orders
 them as the layer's inputs / outputs)."""
@@ -11,6 +11,7 @@ from compiler.backends.hls.common import StageCode, params_header, prefix, templ
 from compiler.backends.hls.cxx import bits, codec
 from compiler.backends.hls.registry import emitter
 from compiler.ir import Layer
+from compiler.kinds.streams import mults
 
 
 @emitter("DuplicateStreams")
@@ -32,7 +33,22 @@ def emit_add(layer: Layer, index: int, src: str, dst: str, in_elems: int) -> Sta
     header = params_header(layer, index, f"AddStreams C={c} pe={pe} shift={list(a['shift'])}", body)
     targs = [c, pe, a["num_vectors"], codec(layer.in_dtype), codec(a["in1_dtype"]), codec(layer.out_dtype), acc,
              int(a["shift"][0]), int(a["shift"][1]), nt, str(bool(a["noact"])).lower(), int(a["out_bias"])]
+    m = mults(layer)
+    if m != [1, 1]:
+        targs += [m[0], m[1]]                     # (the ROM type stays deduced from the thresholds argument)
     call = f"bnnc::add_streams<{template_args(targs)}>({src}, {dst}, {pre}_thresholds, num_frames);"
     pragmas = [f"#pragma HLS ARRAY_PARTITION variable={pre}_thresholds complete dim=1",
                f"#pragma HLS ARRAY_PARTITION variable={pre}_thresholds complete dim=3"]
     return StageCode(call, header, pragmas)
+
+
+@emitter("ConcatStreams")
+def emit_concat(layer: Layer, index: int, src: str, dst: str, in_elems: int) -> StageCode:
+    a = layer.attrs
+    c0, c1 = (int(v) for v in a["channels"])
+    targs = [c0, c1, layer.pe, a["num_vectors"], codec(layer.in_dtype), codec(a["in1_dtype"]), codec(layer.out_dtype),
+             int(a["shift"][0]), int(a["shift"][1])]
+    m = mults(layer)
+    if m != [1, 1]:
+        targs += [m[0], m[1]]
+    return StageCode(f"bnnc::concat_streams<{template_args(targs)}>({src}, {dst}, num_frames);")

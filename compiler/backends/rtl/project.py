@@ -45,7 +45,8 @@ def input_fifo_depth(layer) -> int:
         return max(FIFO_DEPTH, layer.attrs["MW"] // layer.simd)
     return FIFO_DEPTH
 RTL_FILES = ("bnnc_dec.v", "bnnc_act.v", "bnnc_adder.v", "bnnc_rom.v", "bnnc_fifo.v", "bnnc_dwc.v", "bnnc_mvtu.v",
-             "bnnc_thresholding.v", "bnnc_swg.v", "bnnc_pool.v", "bnnc_winacc.v", "bnnc_label_select.v", "bnnc_dup.v", "bnnc_add.v")
+             "bnnc_thresholding.v", "bnnc_swg.v", "bnnc_pool.v", "bnnc_winacc.v", "bnnc_label_select.v", "bnnc_dup.v", "bnnc_add.v",
+             "bnnc_concat.v")
 
 
 @dataclass

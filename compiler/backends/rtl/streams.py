@@ -1,4 +1,5 @@
-"""DuplicateStreams -> bnnc_dup, AddStreams -> bnnc_add (hls/rtl; semantics in compiler.kinds.streams).
+"""DuplicateStreams -> bnnc_dup, AddStreams -> bnnc_add, ConcatStreams -> bnnc_concat (hls/rtl; semantics in
+compiler.kinds.streams).
 
 Their wrappers have several stream ports (common.port: in0/in1, out0/out1); compiler.backends.rtl.project
 wires them along the graph's streams and puts the branch FIFOs (compiler.fifo) in front of AddStreams."""
@@ -9,6 +10,7 @@ from compiler.backends.rtl.registry import emitter
 from compiler.datatypes import element_bits as bits
 from compiler.ir import IRError, Layer
 from compiler.kinds.activation import threshold_table
+from compiler.kinds.streams import mults
 
 
 @emitter("DuplicateStreams")
@@ -31,6 +33,9 @@ def emit_add(layer: Layer, index: int) -> Emitted:
         raise IRError(f"{where}: a thresholded output of {ob} bits is not supported by the RTL library (<= 32)")
     params = {"C": c, "PE": pe, "IB0": bits(d0), "KIND0": kind_code(d0), "IB1": bits(d1), "KIND1": kind_code(d1),
               "SHIFT0": int(a["shift"][0]), "SHIFT1": int(a["shift"][1]), "OB": ob, "NOACT": int(bool(a["noact"]))}
+    m = mults(layer)
+    if m != [1, 1]:
+        params.update({"M0": m[0], "M1": m[1]})
     files = {}
     if not a["noact"]:
         tb, t = threshold_table(layer, c)                       # (PE, C/PE, T)
@@ -43,3 +48,20 @@ def emit_add(layer: Layer, index: int) -> Emitted:
                           f"layer {layer.name!r}: AddStreams C={c} pe={pe} shift={list(a['shift'])}"
                           f"{' noact' if a['noact'] else ''}")
     return Emitted(name, text, files)
+
+
+@emitter("ConcatStreams")
+def emit_concat(layer: Layer, index: int) -> Emitted:
+    a = layer.attrs
+    name = module_name(layer, index)
+    c0, c1 = (int(v) for v in a["channels"])
+    d0, d1, ob, pe = layer.in_dtype, a["in1_dtype"], bits(layer.out_dtype), layer.pe
+    params = {"C0": c0, "C1": c1, "PE": pe, "IB0": bits(d0), "KIND0": kind_code(d0), "IB1": bits(d1),
+              "KIND1": kind_code(d1), "SHIFT0": int(a["shift"][0]), "SHIFT1": int(a["shift"][1]), "OB": ob}
+    m = mults(layer)
+    if m != [1, 1]:
+        params.update({"M0": m[0], "M1": m[1]})
+    text = multi_instance("bnnc_concat", params, name, [pe * bits(d0), pe * bits(d1)], [pe * ob],
+                          f"layer {layer.name!r}: ConcatStreams channels={[c0, c1]} pe={pe} shift={list(a['shift'])}"
+                          f"{f' mult={m}' if m != [1, 1] else ''}")
+    return Emitted(name, text)
