@@ -1,0 +1,105 @@
+"""A real Ray cluster on 127.0.0.1: a head and one worker node, started and stopped by process id inside network,
+PID and mount namespaces of their own with only loopback (Ray otherwise advertises and dials the machine's interface
+address even for a 127.0.0.1 node). ray_cluster.py is the driver run inside; here we check what it reports against
+the local executor. The namespaces are the process under test, hence the subprocess."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "compiler"))
+NS = ["unshare", "-n", "-p", "-f", "-m", "--mount-proc", "--kill-child"]
+
+
+def _namespaces_unavailable() -> str | None:
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return "unshare or ip not installed"
+    try:
+        r = subprocess.run(NS + ["sh", "-c", "ip link set lo up"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"unshare failed: {e}"
+    if r.returncode != 0:
+        return f"cannot create network/PID namespaces here (needs root or user namespaces): {r.stderr.strip()}"
+    return None
+
+
+pytestmark = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("ray") is None, reason="ray not installed (pip install 'bnnc[ray]')")
+
+
+@pytest.fixture(scope="module")
+def cluster_run(tmp_path_factory):
+    why = _namespaces_unavailable()
+    if why:
+        pytest.skip(why)
+    from brevitas_models import export, mlp
+
+    work = tmp_path_factory.mktemp("ray")
+    model = export(mlp(1, 1, seed=8), work / "m.onnx", (20,))
+    env = dict(os.environ, OMP_NUM_THREADS="1", RAY_USAGE_STATS_ENABLED="0",
+               PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    env.pop("RAY_ADDRESS", None)
+    cmd = NS + ["sh", "-c", 'ip link set lo up && exec "$0" "$@"', sys.executable, str(HERE / "ray_cluster.py"),
+                str(work), str(model)]
+    try:
+        r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired as e:       # run() killed unshare: --kill-child ends the namespace's processes
+        pytest.fail(f"the namespaced Ray cluster did not finish within 300 s:\n{(e.stderr or '')[-3000:]}")
+    res_file = work / "result.json"
+    if not res_file.is_file():
+        pytest.fail(f"driver wrote no result (exit {r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
+    res = json.loads(res_file.read_text())
+    log = (work / "ray_nodes.log").read_text()[-3000:] if (work / "ray_nodes.log").is_file() else ""
+    assert "error" not in res, f"{res.get('error')}\n--- driver stderr:\n{r.stderr[-3000:]}\n--- nodes:\n{log}"
+    return work, model, res
+
+
+def test_cluster_runs_on_loopback_only(cluster_run):
+    _, _, res = cluster_run
+    assert all(a.startswith("lo ") for a in res["addresses"]), res["addresses"]
+    assert res["nodes"] == ["127.0.0.1", "127.0.0.1"]               # head and worker node, both on loopback
+    assert res["executor"].startswith("Ray cluster at 127.0.0.1:6390: 2 nodes, 2 CPUs")
+    assert res["stopped"] == ["stopped", "stopped"]                  # both `ray start --block` ended by SIGTERM
+
+
+def test_explore_on_ray_equals_the_local_executor(cluster_run, tmp_path):
+    from compiler.explore import explore
+    from ray_cluster import BOARDS, FPS
+    from scaleout import LocalExecutor
+
+    work, model, res = cluster_run
+    ex = LocalExecutor(1)
+    ex.verbose = False
+    local = explore(model, BOARDS, FPS, tmp_path / "local", executor=ex)
+
+    def comparable(doc):
+        d = json.loads(json.dumps(doc))
+        d.pop("executor")
+        for e in d["points"]:
+            e.pop("seconds")
+        return d
+
+    on_ray = res["explore"]
+    assert on_ray["executor"].startswith("Ray cluster") and len(on_ray["points"]) == 4 and not on_ray["failed"]
+    assert comparable(on_ray) == comparable(local)          # folding, figures, graph.json digests: identical
+    for e in on_ray["points"]:
+        assert (work / "explore" / e["build"] / "graph.json").is_file()
+        assert (work / "explore" / "items" / f"{e['key']}.json").is_file()
+
+
+def test_killed_worker_is_retried_and_nothing_is_lost(cluster_run):
+    work, _, res = cluster_run
+    k = res["kill"]
+    assert "pid" in k["killed"], k["killed"]
+    assert k["attempts"][0] == str(k["killed"]["pid"]) and len(k["attempts"]) == 2   # killed once, retried once
+    assert k["results"]["victim"] == {"ok": True, "value": 49, "error": None}
+    assert all(k["results"][f"sq{i}"]["ok"] and k["results"][f"sq{i}"]["value"]["square"] == i * i for i in range(4))
+    assert sorted(p.name for p in (work / "kill_items").iterdir()) == \
+        ["sq0.json", "sq1.json", "sq2.json", "sq3.json", "victim.json"]
+    assert k["seconds"] < 50                                   # the retry did not sleep out the killed attempt
