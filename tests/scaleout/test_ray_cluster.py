@@ -2,9 +2,9 @@
 PID and mount namespaces of their own with only loopback (Ray otherwise advertises and dials the machine's interface
 address even for a 127.0.0.1 node). ray_cluster.py is the driver run inside; here we check what it reports against
 the local executor. The namespaces are the process under test, hence the subprocess."""
+import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,28 +14,15 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "compiler"))
-NS = ["unshare", "-n", "-p", "-f", "-m", "--mount-proc", "--kill-child"]
-
-
-def _namespaces_unavailable() -> str | None:
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "unshare or ip not installed"
-    try:
-        r = subprocess.run(NS + ["sh", "-c", "ip link set lo up"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"unshare failed: {e}"
-    if r.returncode != 0:
-        return f"cannot create network/PID namespaces here (needs root or user namespaces): {r.stderr.strip()}"
-    return None
-
-
-pytestmark = pytest.mark.skipif(
-    __import__("importlib").util.find_spec("ray") is None, reason="ray not installed (pip install 'bnnc[ray]')")
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+                                reason="ray not installed (pip install 'bnnc[ray]')")
 
 
 @pytest.fixture(scope="module")
 def cluster_run(tmp_path_factory):
-    why = _namespaces_unavailable()
+    from scaleout.local_cluster import loopback_namespace_command, namespaces_unavailable
+
+    why = namespaces_unavailable()
     if why:
         pytest.skip(why)
     from brevitas_models import export, mlp
@@ -45,8 +32,7 @@ def cluster_run(tmp_path_factory):
     env = dict(os.environ, OMP_NUM_THREADS="1", RAY_USAGE_STATS_ENABLED="0",
                PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     env.pop("RAY_ADDRESS", None)
-    cmd = NS + ["sh", "-c", 'ip link set lo up && exec "$0" "$@"', sys.executable, str(HERE / "ray_cluster.py"),
-                str(work), str(model)]
+    cmd = loopback_namespace_command([sys.executable, str(HERE / "ray_cluster.py"), str(work), str(model)])
     try:
         r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
     except subprocess.TimeoutExpired as e:       # run() killed unshare: --kill-child ends the namespace's processes
