@@ -5,8 +5,8 @@
 
 It checks that no interface but loopback has an address, starts a Ray head and one worker node on 127.0.0.1 (each
 `ray start --block`, stopped by process id: scaleout.local_cluster.LocalRayCluster), then through scaleout's Ray
-executor runs (1) a `bnnc explore` sweep of MODEL and (2) a sweep in which one worker process is killed with SIGKILL
-while it runs a task. Every wait is bounded. Results go to WORK/result.json for the test to compare with the local
+executor runs (1) a `bnnc explore` sweep of MODEL, (2) a sweep in which one worker process is killed with SIGKILL
+while it runs a task, (3) a sweep interrupted by SIGINT (Ctrl-C) while a task runs. Every wait is bounded. Results go to WORK/result.json for the test to compare with the local
 executor."""
 from __future__ import annotations
 
@@ -34,6 +34,49 @@ def namespace_cpu_seconds() -> float:
             except (OSError, IndexError, ValueError):
                 pass
     return total / tick
+
+
+def process_gone(pid: int) -> bool:
+    """No such process, or a zombie (killed, not yet reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def ctrl_c(ex, work: Path) -> dict:
+    """SIGINT to this (main) thread once one item is done and the other, a 60 s sleep, is running on the cluster."""
+    import scaleout_tasks as st
+    from scaleout import Task
+    from scaleout.local_cluster import wait_for
+
+    work.mkdir()
+    items, pid_file = work / "items", work / "slow.pid"
+    main_thread = threading.main_thread().ident
+
+    def interrupt() -> None:
+        try:
+            wait_for("fast item written and slow task running", lambda: (items / "fast.json").exists()
+                     and pid_file.exists(), 60)
+        finally:
+            signal.pthread_kill(main_thread, signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    out: dict = {"raised": None}
+    t0 = time.monotonic()
+    try:
+        ex.run([Task("fast", st.square, (3,)), Task("slow", st.sleep_and_report, (str(pid_file), 60.0))],
+               out_dir=items, desc="ctrl-c")
+    except KeyboardInterrupt:
+        out["raised"] = "KeyboardInterrupt"
+    out["seconds"] = round(time.monotonic() - t0, 1)
+    out["items"] = sorted(p.name for p in items.iterdir())
+    pid = int(pid_file.read_text()) if pid_file.exists() else None
+    try:
+        out["slow_worker_gone"] = bool(pid) and bool(wait_for("cancelled worker gone", lambda: process_gone(pid), 20))
+    except TimeoutError:
+        out["slow_worker_gone"] = False
+    return out
 
 
 def main(argv: list[str]) -> int:
@@ -87,6 +130,9 @@ def main(argv: list[str]) -> int:
                                           for k, r in res.items()},
                               "killed": killed, "seconds": round(time.monotonic() - t2, 1),
                               "attempts": (work / "victim.attempts").read_text().split()}
+
+            # (3) Ctrl-C while a task runs: the remote task is cancelled, the finished item kept
+            result["ctrl_c"] = ctrl_c(ex, work / "ctrl_c")
             result["namespace_cpu_seconds"] = round(namespace_cpu_seconds(), 1)
             ex.close()
     except Exception:                               # noqa: BLE001 -- the test shows it with the node log

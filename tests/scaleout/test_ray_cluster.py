@@ -89,3 +89,11 @@ def test_killed_worker_is_retried_and_nothing_is_lost(cluster_run):
     assert sorted(p.name for p in (work / "kill_items").iterdir()) == \
         ["sq0.json", "sq1.json", "sq2.json", "sq3.json", "victim.json"]
     assert k["seconds"] < 50                                   # the retry did not sleep out the killed attempt
+
+
+def test_ctrl_c_cancels_the_remote_task_and_keeps_finished_items(cluster_run):
+    _, _, res = cluster_run
+    c = res["ctrl_c"]
+    assert c["raised"] == "KeyboardInterrupt" and c["seconds"] < 45      # not after the 60 s task
+    assert c["items"] == ["fast.json"]                                     # the finished item, nothing half-written
+    assert c["slow_worker_gone"]                                           # ray.cancel(force=True) ended the worker
