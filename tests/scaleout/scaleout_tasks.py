@@ -64,3 +64,7 @@ def killed_once(work: str, x: int, seconds: float = 60.0) -> int:
         tmp.replace(pid_file)
         time.sleep(seconds)
     return x * x
+
+
+def omp_threads() -> str | None:
+    return os.environ.get("OMP_NUM_THREADS")
