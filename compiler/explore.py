@@ -287,7 +287,8 @@ def pareto_front(entries: list[dict[str, Any]]) -> list[str]:
 
 def plot_explore(doc: dict[str, Any], path: Path) -> Path:
     """LUTs against FPS, one colour per board: estimates as dots (the Pareto front joined), simulated FPS as
-    triangles, Yosys LUTs (plus the estimated DMA shell, which the RTL has not) as crosses. Matplotlib's object API on an Agg canvas (no pyplot, no global backend)."""
+    triangles, Yosys LUTs (plus the estimated DMA shell, which the RTL has not) as crosses. Matplotlib's object API
+    on an Agg canvas (no pyplot, no global backend)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -300,7 +301,8 @@ def plot_explore(doc: dict[str, Any], path: Path) -> Path:
         lut, fps = e["resources"]["estimate"]["LUT"], e["fps"]["estimate"]
         ax.scatter([lut], [fps], color=c, marker="o", facecolors=c if e.get("fits") else "none", zorder=3)
         t = e["target_fps"]
-        ax.annotate(t if isinstance(t, str) else f"{t:g}", (lut, fps), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(t if isinstance(t, str) else f"{t:g}", (lut, fps), fontsize=7, xytext=(3, 3),
+                    textcoords="offset points")
         if e["fps"].get("simulation"):
             ax.scatter([lut], [e["fps"]["simulation"]], color=c, marker="^", zorder=3)
         syn, same = e["resources"].get("synthesis"), e["resources"].get("estimate_without_dma")

@@ -1,5 +1,5 @@
-"""`bnnc --help`, `bnnc boards`, `bnnc compile` and `bnnc explore` never import torch or brevitas (they took 12-15 s to load);
-checked in fresh interpreters whose import system refuses them, so a lazy import that slips fails here."""
+"""`bnnc --help`, `bnnc boards`, `bnnc compile` and `bnnc explore` never import torch or brevitas (they took 12-15 s
+to load); checked in fresh interpreters whose import system refuses them, so a lazy import that slips fails here."""
 import json
 import subprocess
 import sys

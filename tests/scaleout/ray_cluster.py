@@ -6,8 +6,8 @@
 It checks that no interface but loopback has an address, starts a Ray head and one worker node on 127.0.0.1 (each
 `ray start --block`, stopped by process id: scaleout.local_cluster.LocalRayCluster), then through scaleout's Ray
 executor runs (1) a `bnnc explore` sweep of MODEL, (2) a sweep in which one worker process is killed with SIGKILL
-while it runs a task, (3) a sweep interrupted by SIGINT (Ctrl-C) while a task runs. Every wait is bounded. Results go to WORK/result.json for the test to compare with the local
-executor."""
+while it runs a task, (3) a sweep interrupted by SIGINT (Ctrl-C) while a task runs. Every wait is bounded.
+Results go to WORK/result.json for the test to compare with the local executor."""
 from __future__ import annotations
 
 import json
