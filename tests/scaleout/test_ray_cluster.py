@@ -18,8 +18,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                 reason="ray not installed (pip install 'bnnc[ray]')")
 
 
-@pytest.fixture(scope="module")
-def cluster_run(tmp_path_factory):
+def run_cluster(tmp_path_factory):
     from scaleout.local_cluster import loopback_namespace_command, namespaces_unavailable
 
     why = namespaces_unavailable()
@@ -46,7 +45,16 @@ def cluster_run(tmp_path_factory):
     return work, model, res
 
 
-def test_cluster_runs_on_loopback_only(cluster_run):
+def test_real_ray_cluster_on_loopback(tmp_path_factory, tmp_path):
+    """One test, one cluster: a module fixture would be set up on both xdist workers (tests/README.md)."""
+    run = run_cluster(tmp_path_factory)
+    check_loopback_only(run)
+    check_explore_equals_local(run, tmp_path)
+    check_killed_worker_retried(run)
+    check_ctrl_c(run)
+
+
+def check_loopback_only(cluster_run):
     _, _, res = cluster_run
     assert all(a.startswith("lo ") for a in res["addresses"]), res["addresses"]
     assert res["nodes"] == ["127.0.0.1", "127.0.0.1"]               # head and worker node, both on loopback
@@ -54,7 +62,7 @@ def test_cluster_runs_on_loopback_only(cluster_run):
     assert res["stopped"] == ["stopped", "stopped"]                  # both `ray start --block` ended by SIGTERM
 
 
-def test_explore_on_ray_equals_the_local_executor(cluster_run, tmp_path):
+def check_explore_equals_local(cluster_run, tmp_path):
     from compiler.explore import explore
     from ray_cluster import BOARDS, FPS
     from scaleout import LocalExecutor
@@ -79,7 +87,7 @@ def test_explore_on_ray_equals_the_local_executor(cluster_run, tmp_path):
         assert (work / "explore" / "items" / f"{e['key']}.json").is_file()
 
 
-def test_killed_worker_is_retried_and_nothing_is_lost(cluster_run):
+def check_killed_worker_retried(cluster_run):
     work, _, res = cluster_run
     k = res["kill"]
     assert "pid" in k["killed"], k["killed"]
@@ -91,7 +99,7 @@ def test_killed_worker_is_retried_and_nothing_is_lost(cluster_run):
     assert k["seconds"] < 50                                   # the retry did not sleep out the killed attempt
 
 
-def test_ctrl_c_cancels_the_remote_task_and_keeps_finished_items(cluster_run):
+def check_ctrl_c(cluster_run):
     _, _, res = cluster_run
     c = res["ctrl_c"]
     assert c["raised"] == "KeyboardInterrupt" and c["seconds"] < 45      # not after the 60 s task
