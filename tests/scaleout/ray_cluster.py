@@ -5,7 +5,7 @@
 
 It checks that no interface but loopback has an address, starts a Ray head and one worker node on 127.0.0.1 (each
 `ray start --block`, stopped by process id: scaleout.local_cluster.LocalRayCluster), then through scaleout's Ray
-executor runs (1) a `bnnc explore` sweep of MODEL, (2) a sweep in which one worker process is killed with SIGKILL
+executor runs (1) `bnnc explore MODEL --cluster 127.0.0.1:PORT`, (2) a sweep in which one worker process is killed with SIGKILL
 while it runs a task, (3) a sweep interrupted by SIGINT (Ctrl-C) while a task runs. Every wait is bounded.
 Results go to WORK/result.json for the test to compare with the local executor."""
 from __future__ import annotations
@@ -97,13 +97,23 @@ def main(argv: list[str]) -> int:
             result["nodes"] = cluster.wait_nodes(90)
             result["executor"] = ex.describe()
             result["start_seconds"] = round(cluster.start_seconds, 1)
+            ex.close()
 
-            # (1) a bnnc explore sweep on the cluster
-            from compiler.explore import explore
+            # (1) a `bnnc explore --cluster` sweep: the user's command, which connects and disconnects itself
+            from click.testing import CliRunner
+
+            from bnnc import main as bnnc
 
             t1 = time.monotonic()
-            result["explore"] = explore(model, BOARDS, FPS, work / "explore", executor=ex)
+            fps = ",".join(f if isinstance(f, str) else f"{f:g}" for f in FPS)
+            cli = CliRunner().invoke(bnnc, ["explore", str(model), "--boards", ",".join(BOARDS), "--target-fps", fps,
+                                            "--cluster", cluster.address, "-o", str(work / "explore")])
             result["explore_seconds"] = round(time.monotonic() - t1, 1)
+            result["explore_cli"] = {"exit_code": cli.exit_code, "output": cli.output[-3000:]}
+            if cli.exit_code != 0:
+                raise RuntimeError(f"bnnc explore --cluster failed:\n{cli.output[-3000:]}")
+            result["explore"] = json.loads((work / "explore" / "explore.json").read_text())
+            ex = make_executor(cluster.address)
 
             # (2) one worker process killed mid-task: Ray retries it; nothing is lost
             import scaleout_tasks as st

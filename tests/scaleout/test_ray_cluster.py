@@ -80,6 +80,7 @@ def check_explore_equals_local(cluster_run, tmp_path):
         return d
 
     on_ray = res["explore"]
+    assert "on the Ray cluster at 127.0.0.1:6390: 2 nodes" in res["explore_cli"]["output"]
     assert on_ray["executor"].startswith("Ray cluster") and len(on_ray["points"]) == 4 and not on_ray["failed"]
     assert comparable(on_ray) == comparable(local)          # folding, figures, graph.json digests: identical
     for e in on_ray["points"]:
