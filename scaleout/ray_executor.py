@@ -112,7 +112,9 @@ class RayExecutor(Executor):
                 while queue and (self.max_in_flight is None or len(refs) < self.max_in_flight):
                     t = queue.pop()
                     refs[self._submit(t)] = t
-                ready, _ = ray.wait(list(refs), num_returns=1)
+                # bounded waits: the main thread comes back to Python every second, so a Ctrl-C (SIGINT) is acted on
+                # at once, not after the running task (a signal arriving inside a blocking ray.wait can go unseen)
+                ready, _ = ray.wait(list(refs), num_returns=1, timeout=1.0)
                 for ref in ready:
                     t = refs.pop(ref)
                     try:

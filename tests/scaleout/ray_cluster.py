@@ -5,8 +5,9 @@
 
 It checks that no interface but loopback has an address, starts a Ray head and one worker node on 127.0.0.1 (each
 `ray start --block`, stopped by process id: scaleout.local_cluster.LocalRayCluster), then through scaleout's Ray
-executor runs (1) `bnnc explore MODEL --cluster 127.0.0.1:PORT`, (2) a sweep in which one worker process is killed with SIGKILL
-while it runs a task, (3) a sweep interrupted by SIGINT (Ctrl-C) while a task runs. Every wait is bounded.
+executor runs (1) `bnnc explore MODEL --cluster 127.0.0.1:PORT`, (2) a small `bnnc compress --cluster 127.0.0.1:PORT`
+(its students built as Ray tasks), (3) a sweep in which one worker process is killed with SIGKILL while it runs a
+task, (4) a sweep interrupted by SIGINT (Ctrl-C) while a task runs. Every wait is bounded.
 Results go to WORK/result.json for the test to compare with the local executor."""
 from __future__ import annotations
 
@@ -20,6 +21,43 @@ from pathlib import Path
 
 PORT = 6390
 BOARDS, FPS = ["Pynq-Z2", "ZCU104"], [100000.0, "max"]     # the sweep the test repeats with the local executor
+#: the smallest `bnnc compress` that trains a teacher and two weight-shared students and builds both (compile with
+#: verification) through the executor; the test repeats it with the local executor (in-process) and compares
+COMPRESS_ARGS = ["compress", "--teacher", "tfc", "--teacher-epochs", "1", "--dataset", "synthetic", "--limit", "256",
+                 "--student", "tfc", "--widths", "0.25,0.5", "--epochs", "1", "--batch-size", "64",
+                 "--verify-samples", "32", "--board", "pynq-z2", "--target-fps", "5000", "--threads", "1",
+                 "--no-progress"]
+
+
+def compress_outcome(out_dir: Path) -> dict:
+    """What a `bnnc compress` run produced, independent of where it ran: family.json with the output folder's path
+    and the executor settings taken out and the run's seconds removed, and per student the digest of the trained
+    state dict (tensors in key order) and of the build's graph.json."""
+    import hashlib
+
+    import torch
+
+    text = (out_dir / "family.json").read_text().replace(str(out_dir), "OUT")
+    fam = json.loads(text)
+    for k in ("cluster", "workers"):
+        fam["config"].pop(k)
+    fam["training"].pop("seconds")
+    fam["training"].pop("teacher_seconds", None)
+    digests = {}
+    for s in fam["students"]:
+        state = torch.load(out_dir / "students" / s["name"] / "student.pt", weights_only=True)["model_state"]
+        h = hashlib.sha256()
+        for k in sorted(state):
+            t = state[k]
+            h.update(k.encode())
+            if isinstance(t, torch.Tensor):
+                h.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
+                h.update(t.detach().cpu().contiguous().numpy().tobytes())
+            else:
+                h.update(repr(t).encode())
+        graph = (out_dir / "students" / s["name"] / "build" / "graph.json").read_bytes()
+        digests[s["name"]] = {"state_dict": h.hexdigest(), "graph_json": hashlib.sha256(graph).hexdigest()}
+    return {"family": fam, "digests": digests}
 
 
 def namespace_cpu_seconds() -> float:
@@ -113,9 +151,21 @@ def main(argv: list[str]) -> int:
             if cli.exit_code != 0:
                 raise RuntimeError(f"bnnc explore --cluster failed:\n{cli.output[-3000:]}")
             result["explore"] = json.loads((work / "explore" / "explore.json").read_text())
+
+            # (2) a small `bnnc compress --cluster`: teacher and students trained here, the students built as Ray
+            # tasks (two at a time: one per node)
+            cpu0, t3 = namespace_cpu_seconds(), time.monotonic()
+            cli = CliRunner().invoke(bnnc, COMPRESS_ARGS + ["--cluster", cluster.address, "--workers", "2", "-o",
+                                                            str(work / "compress")])
+            result["compress_cli"] = {"exit_code": cli.exit_code, "output": cli.output[-3000:]}
+            if cli.exit_code != 0:
+                raise RuntimeError(f"bnnc compress --cluster failed:\n{cli.output[-3000:]}\n{cli.exception!r}")
+            result["compress"] = compress_outcome(work / "compress")
+            result["compress_seconds"] = round(time.monotonic() - t3, 1)
+            result["compress_namespace_cpu_seconds"] = round(namespace_cpu_seconds() - cpu0, 1)
             ex = make_executor(cluster.address)
 
-            # (2) one worker process killed mid-task: Ray retries it; nothing is lost
+            # (3) one worker process killed mid-task: Ray retries it; nothing is lost
             import scaleout_tasks as st
 
             killed: dict = {}
@@ -141,7 +191,7 @@ def main(argv: list[str]) -> int:
                               "killed": killed, "seconds": round(time.monotonic() - t2, 1),
                               "attempts": (work / "victim.attempts").read_text().split()}
 
-            # (3) Ctrl-C while a task runs: the remote task is cancelled, the finished item kept
+            # (4) Ctrl-C while a task runs: the remote task is cancelled, the finished item kept
             result["ctrl_c"] = ctrl_c(ex, work / "ctrl_c")
             result["namespace_cpu_seconds"] = round(namespace_cpu_seconds(), 1)
             ex.close()

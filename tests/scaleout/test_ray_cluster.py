@@ -13,7 +13,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "compiler"))
+sys.path[:0] = [str(ROOT / "tests" / "compiler"), str(ROOT / "tests" / "bnn")]
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                 reason="ray not installed (pip install 'bnnc[ray]')")
 
@@ -50,6 +50,7 @@ def test_real_ray_cluster_on_loopback(tmp_path_factory, tmp_path):
     run = run_cluster(tmp_path_factory)
     check_loopback_only(run)
     check_explore_equals_local(run, tmp_path)
+    check_compress_equals_local(run, tmp_path)
     check_killed_worker_retried(run)
     check_ctrl_c(run)
 
@@ -86,6 +87,31 @@ def check_explore_equals_local(cluster_run, tmp_path):
     for e in on_ray["points"]:
         assert (work / "explore" / e["build"] / "graph.json").is_file()
         assert (work / "explore" / "items" / f"{e['key']}.json").is_file()
+
+
+def check_compress_equals_local(cluster_run, tmp_path):
+    """The same `bnnc compress` run in this process (local executor, in-process) gives the same family: every
+    figure of family.json, the trained students' state dicts and their builds' graph.json, digest for digest."""
+    from click.testing import CliRunner
+    from ray_cluster import COMPRESS_ARGS, compress_outcome
+    from torch_threads import one_torch_thread
+
+    from bnnc import main as bnnc
+
+    work, _, res = cluster_run
+    out = res["compress_cli"]["output"]
+    assert "building students: 2 items on Ray cluster at 127.0.0.1:6390: 2 nodes" in out, out
+    assert "2 ran ok" in out
+    with one_torch_thread():
+        cli = CliRunner().invoke(bnnc, COMPRESS_ARGS + ["-o", str(tmp_path / "compress")])
+    assert cli.exit_code == 0, cli.output + repr(cli.exception)
+    assert "building students: 2 items on local executor, in-process" in cli.output
+    local, on_ray = compress_outcome(tmp_path / "compress"), res["compress"]
+    fam = on_ray["family"]
+    assert [s["name"] for s in fam["students"]] == ["tfc-x0.25", "tfc-x0.5"] and fam["recommended"]
+    assert all(s["error"] is None and s["verify"]["output_mismatches"] == 0 for s in fam["students"])
+    assert on_ray["digests"] == local["digests"]                # bit-identical students and builds
+    assert on_ray["family"] == local["family"]                  # accuracies, estimates, widths, verification: equal
 
 
 def check_killed_worker_retried(cluster_run):
