@@ -112,9 +112,7 @@ class RayExecutor(Executor):
                 while queue and (self.max_in_flight is None or len(refs) < self.max_in_flight):
                     t = queue.pop()
                     refs[self._submit(t)] = t
-                # bounded waits: the main thread comes back to Python every second, so a Ctrl-C (SIGINT) is acted on
-                # at once, not after the running task (a signal arriving inside a blocking ray.wait can go unseen)
-                ready, _ = ray.wait(list(refs), num_returns=1, timeout=1.0)
+                ready, _ = ray.wait(list(refs), num_returns=1)
                 for ref in ready:
                     t = refs.pop(ref)
                     try:
