@@ -122,6 +122,9 @@ def main(argv: list[str]) -> int:
     from scaleout.local_cluster import LocalRayCluster, interface_addresses, wait_for
 
     work, model = Path(argv[0]), Path(argv[1])
+    # (4) plays a user's Ctrl-C: Python raises KeyboardInterrupt only if SIGINT was not ignored when it started, and
+    # a test run in the background (`pytest ... &`, nohup) passes SIGINT ignored down to this driver
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     result: dict = {"addresses": interface_addresses(), "pid": os.getpid()}
     non_loopback = [a for a in result["addresses"] if not a.startswith("lo ")]
     if non_loopback:
