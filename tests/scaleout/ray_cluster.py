@@ -156,7 +156,7 @@ def main(argv: list[str]) -> int:
             result["explore"] = json.loads((work / "explore" / "explore.json").read_text())
 
             # (2) a small `bnnc compress --cluster`: teacher and students trained here, the students built as Ray
-            # tasks (two at a time: one per node)
+            # tasks (two in flight; each node has one CPU)
             cpu0, t3 = namespace_cpu_seconds(), time.monotonic()
             cli = CliRunner().invoke(bnnc, COMPRESS_ARGS + ["--cluster", cluster.address, "--workers", "2", "-o",
                                                             str(work / "compress")])
