@@ -13,6 +13,7 @@ from bnnc.compress import compress_cmd  # noqa: E402
 from bnnc.csim import csim_cmd  # noqa: E402
 from bnnc.demo import demo_cmd  # noqa: E402
 from bnnc.deploy import deploy_cmd  # noqa: E402
+from bnnc.explore import explore_cmd  # noqa: E402
 from bnnc.export import export_cmd  # noqa: E402
 from bnnc.hls import hls_cmd  # noqa: E402
 from bnnc.rtlsim import rtlsim_cmd  # noqa: E402
@@ -49,3 +50,4 @@ for _cmd in (rtlsim_cmd, synth_cmd):   # RTL backend (Verilator, Yosys)
 main.add_command(run_cmd)   # board runtime
 
 main.add_command(compress_cmd)
+main.add_command(explore_cmd)   # design-space sweep (scaleout: local or Ray)

@@ -35,3 +35,24 @@ def verbose() -> bool:
     ctx = click.get_current_context(silent=True)
     obj = ctx.find_root().obj if ctx is not None else None
     return bool(obj and obj.get("verbose"))
+
+
+def cluster_options(f: Callable) -> Callable:
+    """--cluster ADDRESS and --workers N: where a sweep's independent items run (scaleout.make_executor)."""
+    f = click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="local: processes (default: the cores; 1 = in this process); Ray: tasks in flight "
+                          "(default: as the cluster's resources allow)")(f)
+    return click.option("--cluster", default=None, metavar="ADDRESS",
+                        help="run the items as Ray tasks on this cluster: a Ray address HOST:PORT, or 'auto' for the "
+                             "cluster started on this machine (default: $RAY_ADDRESS if set, else the local "
+                             "executor; 'local' forces it). Needs `pip install bnnc[ray]`")(f)
+
+
+def executor_for(cluster: str | None, workers: int | None):
+    """The scaleout executor for --cluster/--workers; an unreachable cluster or missing Ray is a ClickException."""
+    from scaleout import ExecutorError, make_executor
+
+    try:
+        return make_executor(cluster, workers)
+    except ExecutorError as e:
+        raise click.ClickException(str(e)) from None

@@ -24,10 +24,13 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _worker_init() -> None:
+def _worker_init(threads: int) -> None:
     # Ctrl-C goes to the whole terminal process group: the driver cancels and stops the workers itself, so a worker
     # must not die half-way through writing its result pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # each worker's share of the cores for OpenMP (torch, BLAS), as Ray does for its workers, unless the user chose;
+    # set before any task imports them
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
 
 
 class LocalExecutor(Executor):
@@ -60,8 +63,9 @@ class LocalExecutor(Executor):
         pending = list(tasks)
         while pending:
             before = set(mp.active_children())
-            pool = ProcessPoolExecutor(max_workers=min(self.workers, len(pending)), mp_context=ctx,
-                                       initializer=_worker_init)
+            n = min(self.workers, len(pending))
+            pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init,
+                                       initargs=(max(1, available_cores() // n),))
             futures: dict[Future, Task] = {}
             broken: list[Task] = []
             clean = False

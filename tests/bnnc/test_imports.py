@@ -1,5 +1,5 @@
-"""`bnnc --help`, `bnnc boards` and `bnnc compile` never import torch or brevitas (they took 12-15 s to load);
-checked in fresh interpreters whose import system refuses them, so a lazy import that slips fails here."""
+"""`bnnc --help`, `bnnc boards`, `bnnc compile` and `bnnc explore` never import torch or brevitas (they took 12-15 s
+to load); checked in fresh interpreters whose import system refuses them, so a lazy import that slips fails here."""
 import json
 import subprocess
 import sys
@@ -29,7 +29,7 @@ def _bnnc(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["boards"], ["boards", "--json"], ["compile", "--help"],
-                                  ["hls", "--help"], ["deploy", "--help"], ["run", "--help"]])
+                                  ["hls", "--help"], ["deploy", "--help"], ["run", "--help"], ["explore", "--help"]])
 def test_commands_load_without_torch(args):
     r = _bnnc(*args)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -43,6 +43,15 @@ def test_compile_runs_without_torch(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert "verified:" in r.stdout and (out / "graph.json").is_file()
     assert json.loads((out / "build_config.json").read_text())["board"] == "ZCU104"
+
+
+def test_explore_runs_without_torch(tmp_path):
+    """The sweep's points run where only the compiler is installed (a Ray worker): here in-process (--workers 1)."""
+    onnx = export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,))
+    r = _bnnc("explore", str(onnx), "--boards", "Pynq-Z2", "--target-fps", "max", "--workers", "1",
+              "-o", str(tmp_path / "dse"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert len(json.loads((tmp_path / "dse" / "explore.json").read_text())["points"]) == 1
 
 
 def test_the_blocker_blocks():

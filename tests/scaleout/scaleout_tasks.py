@@ -49,3 +49,22 @@ def interrupt_on(x: int, at: int) -> int:
     if x == at:
         raise KeyboardInterrupt
     return x
+
+
+def killed_once(work: str, x: int, seconds: float = 60.0) -> int:
+    """First attempt: records its pid in work/victim.pid and sleeps (the test kills this worker process); every
+    attempt appends its pid to work/victim.attempts. A retry returns at once: x*x either way."""
+    w = Path(work)
+    with open(w / "victim.attempts", "a") as f:
+        f.write(f"{os.getpid()}\n")
+    pid_file = w / "victim.pid"
+    if not pid_file.exists():
+        tmp = w / ".victim.pid.tmp"
+        tmp.write_text(str(os.getpid()))
+        tmp.replace(pid_file)
+        time.sleep(seconds)
+    return x * x
+
+
+def omp_threads() -> str | None:
+    return os.environ.get("OMP_NUM_THREADS")

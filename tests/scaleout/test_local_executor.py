@@ -156,3 +156,14 @@ def test_ctrl_c_cancels_pool_workers_and_keeps_finished_items(tmp_path):
         time.sleep(0.05)
     else:
         pytest.fail(f"worker {pid} still running after Ctrl-C")
+
+
+def test_pool_workers_get_their_share_of_the_cores_unless_set(monkeypatch):
+    from scaleout import available_cores
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    res = LocalExecutor(workers=2).run([Task("a", st.omp_threads), Task("b", st.omp_threads)])
+    assert {r.value for r in res.values()} == {str(max(1, available_cores() // 2))}
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    res = LocalExecutor(workers=2).run([Task("a", st.omp_threads), Task("b", st.omp_threads)])
+    assert {r.value for r in res.values()} == {"3"}
