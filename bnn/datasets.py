@@ -254,6 +254,100 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, split: str = 
     raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# The user's own arrays (.npz)
+
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _npz_images(path: Path, key: str, x: np.ndarray, scale: tuple[np.ndarray, np.ndarray] | None):
+    """uint8 images (N, H, W) / (N, C, H, W), or float features (N, D) min-max scaled to uint8 (N, 1, s, s)."""
+    if x.dtype == np.uint8:
+        if x.ndim == 3:
+            x = x[:, None]
+        if x.ndim != 4:
+            raise DatasetError(f"{path}: {key} holds uint8 images of shape {x.shape}; expected (N, H, W) or "
+                               "(N, C, H, W)")
+        if x.shape[2] != x.shape[3]:
+            raise DatasetError(f"{path}: {key} images are {x.shape[2]}x{x.shape[3]}; bnnc's topologies need square "
+                               "images (pad or crop them)")
+        return x, None
+    if not np.issubdtype(x.dtype, np.floating):
+        raise DatasetError(f"{path}: {key} has dtype {x.dtype}; expected uint8 images or float features")
+    if x.ndim != 2:
+        raise DatasetError(f"{path}: {key} holds float features of shape {x.shape}; expected (N, D) (images must be "
+                           "uint8)")
+    if not np.isfinite(x).all():
+        raise DatasetError(f"{path}: {key} contains NaN or infinite values")
+    lo, hi = scale if scale is not None else (x.min(0), x.max(0))
+    span = np.where(hi > lo, hi - lo, 1.0)
+    q = np.clip(np.rint((x - lo) / span * 255.0), 0, 255).astype(np.uint8)
+    side = int(np.ceil(np.sqrt(x.shape[1])))
+    img = np.zeros((len(x), side * side), np.uint8)
+    img[:, : x.shape[1]] = q
+    return img.reshape(len(x), 1, side, side), (lo, hi)
+
+
+def load_npz(path: str | os.PathLike, split: str = "train", num_classes: int | None = None) -> ImageData:
+    """One split of a user's dataset file: x_train, y_train, x_test, y_test, every problem named before training.
+
+    uint8 images (N, H, W) or (N, C, H, W) are used as they are. Float features (N, D) are min-max scaled per feature
+    by the training split's range and rounded to uint8 (the accelerator takes 8-bit input), zero-padded to a square
+    (1, s, s) picture that the MLP students flatten. Labels: integers 0..K-1; K is the largest label + 1 over both
+    splits unless `num_classes` is given.
+    """
+    path = Path(path)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file (--dataset takes a built-in name, one of {', '.join(DATASETS)}, "
+                           "or a .npz file with x_train, y_train, x_test, y_test)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in NPZ_KEYS if k not in z.files]
+            if missing:
+                raise DatasetError(f"{path}: missing array(s) {', '.join(missing)}; a dataset file holds "
+                                   f"{', '.join(NPZ_KEYS)} (found {', '.join(z.files) or 'nothing'})")
+            arrays = {k: z[k] for k in NPZ_KEYS}
+    except DatasetError:
+        raise
+    except Exception as e:
+        raise DatasetError(f"{path}: not a readable .npz file ({type(e).__name__}: {e})") from e
+    xs = {s: arrays[f"x_{s}"] for s in SPLITS}
+    ys = {}
+    for s in SPLITS:
+        y = arrays[f"y_{s}"]
+        if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+            raise DatasetError(f"{path}: y_{s} must be integer class labels of shape (N,), got {y.dtype} {y.shape}")
+        if len(y) != len(xs[s]):
+            raise DatasetError(f"{path}: x_{s} has {len(xs[s])} samples but y_{s} has {len(y)} labels")
+        if len(y) < 2:
+            raise DatasetError(f"{path}: {s} split has {len(y)} samples; need at least 2")
+        if y.min() < 0:
+            raise DatasetError(f"{path}: y_{s} has the negative label {int(y.min())}; labels must be 0..K-1")
+        ys[s] = y.astype(np.int64)
+    k = int(max(ys["train"].max(), ys["test"].max())) + 1
+    if num_classes is not None and k > num_classes:
+        raise DatasetError(f"{path}: label {k - 1} is out of range for {num_classes} classes")
+    k = num_classes or k
+    if k < 2:
+        raise DatasetError(f"{path}: labels have a single class; need at least 2")
+    train_images, scale = _npz_images(path, "x_train", xs["train"], None)
+    test_images, _ = _npz_images(path, "x_test", xs["test"], scale)
+    if xs["train"].dtype != xs["test"].dtype or xs["train"].shape[1:] != xs["test"].shape[1:]:
+        raise DatasetError(f"{path}: x_train {xs['train'].dtype} {xs['train'].shape[1:]} and x_test "
+                           f"{xs['test'].dtype} {xs['test'].shape[1:]} differ in dtype or per-sample shape")
+    images = train_images if split == "train" else test_images
+    return ImageData(images, ys[split], path.stem, split, str(path), k)
+
+
+def load_any(name: str, root: str | os.PathLike | None = None, split: str = "train") -> ImageData:
+    """A built-in dataset by name, or a user's .npz file by path."""
+    if str(name).endswith(".npz") or Path(str(name)).is_file():
+        return load_npz(name, split)
+    return load_dataset(name, root, split)
+
+
 _TORCH_WRAPPERS = ("ImageDataset", "EpochBatches", "make_loader")
 
 

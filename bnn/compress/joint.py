@@ -70,6 +70,7 @@ class JointResult:
     seconds: float                 # wall time of the whole training loop (no evaluation)
     teacher_seconds: float         # of which the teacher's forward passes
     teacher_calls: int
+    cpu_seconds: float = 0.0       # process CPU time of the training loop (robust to other load on the machine)
 
     def by_name(self) -> dict[str, StudentResult]:
         return {s.name: s for s in self.students}
@@ -90,6 +91,11 @@ def train_students(students: list[Student], train_set: ImageDataset, test_set: I
         raise TrainError(f"distillation kind {distill.kind!r} needs a teacher")
     hinted = use_teacher and distill.kind in ("feature", "both")
     in_shape = tuple(train_set.sample_shape)
+    device = torch.device(config.device)
+    for s in students:
+        s.model.to(device)
+    if use_teacher and any(True for _ in teacher.parameters()):
+        teacher.to(device)
 
     t_tap = None
     if use_teacher:
@@ -108,7 +114,7 @@ def train_students(students: list[Student], train_set: ImageDataset, test_set: I
         """Adapters are created at the first batch, once the teacher's feature width is known (no extra teacher
         call), and join each student's optimizer."""
         for s in students:
-            hints[s.name] = FeatureHint(taps[s.name].dim(s.model, in_shape), t_dim)
+            hints[s.name] = FeatureHint(taps[s.name].dim(s.model, in_shape), t_dim).to(device)
             opts[s.name].add_param_group({"params": list(hints[s.name].parameters())})
 
     gen = torch.Generator()
@@ -116,7 +122,7 @@ def train_students(students: list[Student], train_set: ImageDataset, test_set: I
     gen.manual_seed(config.seed)
     loader = make_loader(train_set, config.batch_size, shuffle=True, generator=gen, num_workers=config.num_workers)
     results = {s.name: StudentResult(s.name, s.model, s.spec) for s in students}
-    seconds = teacher_seconds = 0.0
+    seconds = teacher_seconds = cpu_seconds = 0.0
     calls = 0
     try:
         for epoch in range(config.epochs):
@@ -127,13 +133,14 @@ def train_students(students: list[Student], train_set: ImageDataset, test_set: I
             for s in students:
                 s.model.train()
             sums = {s.name: [0.0, 0, 0] for s in students}   # loss * n, correct, n
-            t_epoch = time.perf_counter()
+            t_epoch, c_epoch = time.perf_counter(), time.process_time()
             for x, y in loader:
+                x, y = x.to(device), y.to(device)
                 t_logits = t_feat = None
                 if use_teacher:
                     t0 = time.perf_counter()
                     with torch.no_grad():
-                        t_logits = teacher(x)
+                        t_logits = teacher(x).to(device)
                     calls += 1
                     t_feat = t_tap.value if t_tap is not None else None
                     if hinted and not hints:
@@ -162,12 +169,13 @@ def train_students(students: list[Student], train_set: ImageDataset, test_set: I
                     acc[1] += int((out.detach().argmax(1) == y).sum())
                     acc[2] += len(y)
             seconds += time.perf_counter() - t_epoch
+            cpu_seconds += time.process_time() - c_epoch
             for s in students:
                 loss_sum, correct, n = sums[s.name]
                 m = {"epoch": epoch + 1, "train_loss": loss_sum / n, "train_acc": correct / n, "lr": lr,
                      "test_loss": None, "test_acc": None}
                 if test_set is not None:
-                    ev = evaluate(s.model, test_set, config.eval_batch_size)
+                    ev = evaluate(s.model, test_set, config.eval_batch_size, device)
                     m["test_loss"], m["test_acc"] = ev.loss, ev.accuracy
                 results[s.name].metrics.append(m)
                 if config.progress:
@@ -178,7 +186,7 @@ def train_students(students: list[Student], train_set: ImageDataset, test_set: I
             tap.remove()
     for s in students:
         s.model.eval()
-    return JointResult([results[s.name] for s in students], seconds, teacher_seconds, calls)
+    return JointResult([results[s.name] for s in students], seconds, teacher_seconds, calls, cpu_seconds)
 
 
 def save_student(path, model: nn.Module, spec: dict | None, train_set: ImageDataset, metrics: list[dict],
@@ -186,3 +194,161 @@ def save_student(path, model: nn.Module, spec: dict | None, train_set: ImageData
     """A bnnc checkpoint (readable by bnn.train.model_from_checkpoint and `bnnc export`) for a trained student."""
     save_checkpoint(path, {**checkpoint_header(config, spec, train_set), "epoch": len(metrics),
                            "best_epoch": len(metrics), "metrics": metrics, "model_state": model.state_dict()})
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Weight-shared students (bnn.compress.supernet), resumable
+
+
+@dataclass
+class FamilyResult:
+    students: list[StudentResult]     # each the cut-out, BN-recalibrated student (an ordinary bnnc model)
+    seconds: float                    # wall time of the training loop, every epoch run in this process or before
+    teacher_seconds: float
+    resumed_from: int                 # epochs already done when this call started (0: a fresh run)
+    cpu_seconds: float = 0.0          # process CPU time of the training loop
+
+
+def _student_eval(net, i: int, train_set, test_set, config: TrainConfig, device) -> tuple[nn.Module, float | None]:
+    from bnn.compress.supernet import cut
+    from bnn.train import recalibrate_batchnorm
+
+    model = cut(net, i).to(device)
+    recalibrate_batchnorm(model, train_set, config.bn_recalibration_batches, config.batch_size, device)
+    acc = evaluate(model, test_set, config.eval_batch_size, device).accuracy if test_set is not None else None
+    return model.eval(), acc
+
+
+def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, config: TrainConfig,
+                   distill: DistillConfig | None = None, teacher: nn.Module | None = None, mode: str = "split",
+                   checkpoint=None, names: list[str] | None = None, eval_every_epoch: bool = True,
+                   split_weights: list[float] | None = None, on_epoch: Callable[[int, list[dict]], None] | None = None) -> FamilyResult:
+    """Train the students of a `Supernet` together on `config.device`, one optimizer over the shared weights.
+
+    'split' gives each student its share of every batch in one pass (shares proportional to `split_weights`,
+    default equal); 'replicate' passes the whole batch through
+    every student, with the widest one's outputs as soft targets of the others when there is no teacher (inplace
+    distillation). With `checkpoint` (a path), the state after every epoch is saved atomically and a rerun
+    continues from the last finished epoch, ending exactly where an uninterrupted run would (same RNG streams).
+    After training every student is cut out and its BatchNorm statistics re-estimated on the training data.
+    """
+    from pathlib import Path
+
+    from bnn.compress.supernet import layout
+    from bnn.train import load_checkpoint
+
+    config.validate()
+    distill = distill or DistillConfig(kind="none")
+    if distill.kind in ("feature", "both"):
+        raise TrainError("feature distillation is not available for weight-shared students; use --distill response "
+                         "or train separate students (--joint separate)")
+    use_teacher = distill.uses_teacher and teacher is not None
+    if distill.uses_teacher and teacher is None:
+        raise TrainError(f"distillation kind {distill.kind!r} needs a teacher")
+    device = torch.device(config.device)
+    net.to(device)
+    if teacher is not None and any(True for _ in teacher.parameters()):
+        teacher.to(device)
+    n = len(net.specs)
+    names = names or [f"student{i}" for i in range(n)]
+    from bnn.topologies import hidden_widths
+
+    widest = max(range(n), key=lambda i: sum(hidden_widths(net.specs[i])))
+    opt = make_optimizer(net, config)
+    gen = torch.Generator()
+    seed_everything(config.seed)
+    gen.manual_seed(config.seed)
+    history: list[list[dict]] = [[] for _ in range(n)]
+    start, seconds, t_seconds, cpu = 0, 0.0, 0.0, 0.0
+    ckpt_path = Path(checkpoint) if checkpoint is not None else None
+    if ckpt_path is not None and ckpt_path.is_file():
+        ck = load_checkpoint(ckpt_path)
+        try:
+            net.load_state_dict(ck["model_state"])
+            opt.load_state_dict(ck["optimizer_state"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise TrainError(f"{ckpt_path}: does not fit these students ({e}); use another output folder") from None
+        start, history = int(ck["epoch"]), [list(h) for h in ck["metrics"]]
+        seconds, t_seconds, cpu = float(ck["seconds"]), float(ck["teacher_seconds"]), float(ck.get("cpu_seconds", 0))
+        torch.set_rng_state(ck["rng"]["torch"])
+        gen.set_state(ck["rng"]["loader"])
+    resumed = start
+    loader = make_loader(train_set, config.batch_size, shuffle=True, generator=gen, num_workers=config.num_workers)
+    from tqdm import tqdm
+
+    from compiler.progress import active as progress_shown
+
+    for epoch in range(start, config.epochs):
+        lr = config.lr * lr_factor(epoch, config)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        net.train()
+        sums = [[0.0, 0, 0] for _ in range(n)]
+        t_epoch, c_epoch = time.perf_counter(), time.process_time()
+        disable = True if not config.progress else (False if progress_shown() else None)
+        bar = tqdm(loader, desc=f"students epoch {epoch + 1}/{config.epochs}", leave=False, disable=disable,
+                   unit="batch")
+        for x, y in bar:
+            x, y = x.to(device), y.to(device)
+            t_logits = None
+            if use_teacher:
+                t0 = time.perf_counter()
+                with torch.no_grad():
+                    t_logits = teacher(x).to(device)
+                t_seconds += time.perf_counter() - t0
+            b = layout(x, y, t_logits, n, mode, split_weights)
+            net.router.blocks = b.blocks
+            out = net(b.x)
+            outs, ys = out.split([k for _, k in b.blocks]), b.y.split([k for _, k in b.blocks])
+            ts = b.t.split([k for _, k in b.blocks]) if b.t is not None else [None] * n
+            soft = outs[[i for i, _ in b.blocks].index(widest)].detach() if mode == "replicate" else None
+            loss = 0.0
+            for (i, _), o, yy, tt in zip(b.blocks, outs, ys, ts):
+                if use_teacher and distill.kind == "response":
+                    li = response_loss(o, tt, yy, distill.temperature, distill.alpha)
+                elif soft is not None and i != widest:
+                    li = response_loss(o, soft, yy, 1.0, 0.5)
+                else:
+                    li = nn.functional.cross_entropy(o, yy)
+                loss = loss + li
+                s = sums[i]
+                s[0] += float(li.detach()) * len(yy)
+                s[1] += int((o.detach().argmax(1) == yy).sum())
+                s[2] += len(yy)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise TrainError(f"weight-shared students: loss became {value} at epoch {epoch + 1}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        seconds += time.perf_counter() - t_epoch
+        cpu += time.process_time() - c_epoch
+        last = epoch + 1 == config.epochs
+        for i in range(n):
+            acc = None
+            if (eval_every_epoch or last) and test_set is not None:
+                _, acc = _student_eval(net, i, train_set, test_set, config, device)
+            loss_sum, correct, k = sums[i]
+            history[i].append({"epoch": epoch + 1, "train_loss": loss_sum / max(k, 1), "train_acc": correct / max(k, 1),
+                               "lr": lr, "test_loss": None, "test_acc": acc})
+        if ckpt_path is not None:
+            save_checkpoint(ckpt_path, {**checkpoint_header(config, net.full_spec.to_dict(), train_set, test_set),
+                                        "epoch": epoch + 1, "metrics": history, "model_state": net.state_dict(),
+                                        "optimizer_state": opt.state_dict(), "seconds": seconds, "cpu_seconds": cpu,
+                                        "teacher_seconds": t_seconds, "best_epoch": epoch + 1,
+                                        "rng": {"torch": torch.get_rng_state(), "loader": gen.get_state()},
+                                        "students": [s.to_dict() for s in net.specs], "mode": mode})
+        if config.progress:
+            tqdm.write(f"epoch {epoch + 1}/{config.epochs} ({time.perf_counter() - t_epoch:.1f}s): " + ", ".join(
+                f"{names[i]} {history[i][-1]['test_acc']:.4f}" if history[i][-1]["test_acc"] is not None
+                else f"{names[i]} train {history[i][-1]['train_acc']:.4f}" for i in range(n)))
+        if on_epoch is not None:
+            on_epoch(epoch + 1, [h[-1] for h in history])
+    results = []
+    for i in range(n):
+        model, acc = _student_eval(net, i, train_set, test_set, config, device)
+        if history[i] and test_set is not None:
+            history[i][-1]["test_acc"] = acc
+        results.append(StudentResult(names[i], model, net.specs[i].to_dict(), history[i]))
+    net.eval()
+    return FamilyResult(results, seconds, t_seconds, resumed, cpu)

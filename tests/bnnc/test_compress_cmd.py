@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -35,10 +36,15 @@ def test_compress_end_to_end_and_the_chosen_student_compiles(teacher_ckpt, tmp_p
     assert summary["budget_fits"]["prune"]["met"] and summary["budget_fits"]["prune"]["cost"] <= summary["lut_budget"]
     chosen = next(s for s in summary["students"] if s["name"] == summary["chosen"])
     assert chosen["met"] and chosen["accuracy"] == max(s["accuracy"] for s in summary["students"] if s["met"])
-    assert (out / "pareto.png").stat().st_size > 1000
-    assert (out / "chosen" / "build" / "graph.json").is_file()
-    verify = json.loads((out / "chosen" / "build" / "verify.json").read_text())
-    assert verify["output_mismatches"] == 0
+    assert (out / "pareto.png").stat().st_size > 1000 and (out / "family.png").stat().st_size > 1000
+    # every student is compiled and verified now (before: only the chosen one, in chosen/build)
+    for s in summary["students"]:
+        assert (Path(s["build"]) / "graph.json").is_file()
+        assert json.loads((Path(s["build"]) / "verify.json").read_text())["output_mismatches"] == 0
+    assert summary["chosen_build"] == str(out / "students" / summary["chosen"] / "build")
+    family = json.loads((out / "family.json").read_text())
+    assert family["recommended"] == summary["chosen"] and len(family["students"]) == len(summary["students"])
+    assert (Path(family["deploy"]) / "deploy.json").is_file()
     # and the exported student compiles with `bnnc compile` itself
     r = CliRunner().invoke(main, ["compile", summary["chosen_onnx"], "-o", str(tmp_path / "b"), "--verify",
                                   "--board", "pynq-z2", "--target-fps", "20000"])
@@ -53,3 +59,19 @@ def test_compress_reports_an_unreachable_target(teacher_ckpt, tmp_path):
     assert r.exit_code != 0
     assert "no student meets" in r.output
     assert json.loads((tmp_path / "c" / "summary.json").read_text())["chosen"] is None
+    assert json.loads((tmp_path / "c" / "family.json").read_text())["recommended"] is None
+
+
+def test_compress_checks_options_before_training(teacher_ckpt, tmp_path):
+    base = ["compress", "--teacher", str(teacher_ckpt), "--board", "pynq-z2", "--target-fps", "1000", "--student", "tfc",
+            "--epochs", "1", "-o", str(tmp_path / "c")]
+    r = CliRunner().invoke(main, base + ["--dataset", str(tmp_path / "none.npz")])
+    assert r.exit_code != 0 and "none.npz: no such file" in r.output
+    r = CliRunner().invoke(main, base + ["--dataset", "synthetic", "--search", "bits,depth"])
+    assert r.exit_code != 0 and "--search takes bits and/or width" in r.output
+    import torch
+
+    if not torch.cuda.is_available():
+        r = CliRunner().invoke(main, base + ["--dataset", "synthetic", "--device", "cuda"])
+        assert r.exit_code != 0 and "--device cuda: this torch has no CUDA device" in r.output
+    assert not (tmp_path / "c").exists()      # nothing written before the checks pass

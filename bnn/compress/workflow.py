@@ -1,0 +1,584 @@
+"""`bnn.compress.run`: a trained teacher and a dataset in, a jointly trained and verified family of students out.
+
+The steps, each resumable from `out_dir`:
+1. check everything that can be checked before training (board, target, bits, dataset file, teacher outputs);
+2. choose the students' specs (`choose_students`: nested widths here; the hardware-aware search replaces it);
+3. train them together as one weight-shared supernet (bnn.compress.supernet; a checkpoint per epoch), cut each
+   out as an ordinary bnnc model and re-estimate its BatchNorm statistics; optional MorphNet/prune/low-rank
+   students derived from the widest one;
+4. build every student (bnn.compress.student_build: exact export, compile with verification, optional rtlsim and
+   Yosys), locally or on a Ray cluster;
+5. family.json, family.png, a table, and a deploy folder for the recommended student.
+`bnnc compress` only parses options into a CompressConfig and calls `run`.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import signal
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from bnn.compress.family import Family, StudentEntry, plot_family, recommend, table
+from bnn.compress.student_build import build_student, finished, write_json_atomic
+from compiler.errors import BnncError
+
+METHODS = ("distill", "morphnet", "prune", "lowrank")
+JOINT_MODES = ("split", "replicate", "separate")
+SEARCH_DIMS = ("bits", "width")
+
+
+class CompressError(BnncError, RuntimeError):
+    """The workflow cannot start or finish; the message says what to change."""
+
+
+@dataclass
+class CompressConfig:
+    """Everything `bnnc compress` takes. Fields that change the trained students are compared on resume."""
+
+    teacher: str | None = None            # .onnx, bnnc checkpoint, state dict (with model_code), or a topology to train
+    dataset: str = "fashion-mnist"        # a built-in name or a .npz file
+    board: str = "pynq-z2"
+    target_fps: float | str | None = "max"
+    student: str = "sfc"
+    bits: str = "w1a1"
+    input_bits: int | None = None
+    widths: tuple[float, ...] = (0.25, 0.5, 1.0)
+    methods: tuple[str, ...] = ("distill",)
+    joint: str = "split"                  # split | replicate (weight-shared supernet) | separate (own weights each)
+    distill: str = "response"             # none | response | feature | both
+    temperature: float = 4.0
+    alpha: float = 0.9
+    model_code: str | None = None         # FILE.py:FACTORY building the teacher whose state dict --teacher is
+    teacher_input: str = "unit"           # what an ONNX teacher expects: unit [0,1] | bipolar [-1,1] | raw 0..255
+    teacher_epochs: int = 5               # only when the teacher is a topology trained here
+    data_root: str | None = None
+    limit: int | None = None
+    epochs: int = 5
+    batch_size: int = 256
+    lr: float = 1e-3
+    seed: int = 0
+    lut_budget: float | None = None
+    strength: float = 0.5
+    cost_metric: str = "lut"
+    expand: bool = True
+    granularity: int = 8
+    rank: int = 32
+    lowrank_layer: int = 0
+    margin: float = 0.85
+    search: tuple[str, ...] = ()          # ('bits', 'width'): the hardware-aware search chooses the students
+    rtl: bool = False                     # RTL flow + Verilator co-simulation of every student
+    synth: bool = False                   # Yosys synthesis of every student
+    rtl_frames: int = 50
+    verify_samples: int = 1000            # test inputs the compile verifies on; 0: the whole test set
+    cluster: str | None = None            # Ray address for the builds (scaleout); None: this machine
+    workers: int | None = None
+    device: str = "cpu"
+    threads: int | None = None
+    progress: bool = True
+    deploy: bool = True
+
+    # what a rerun with the same out_dir may change without invalidating the trained students
+    RESUMABLE_CHANGES = ("rtl", "synth", "rtl_frames", "cluster", "workers", "device", "threads", "progress",
+                         "deploy", "verify_samples", "board", "target_fps", "margin")
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def training_key(self) -> dict:
+        return {k: v for k, v in json.loads(json.dumps(self.to_dict())).items() if k not in self.RESUMABLE_CHANGES}
+
+
+@dataclass
+class StudentPlan:
+    """One student to train: its name, bnnc topology spec and how it is made."""
+
+    name: str
+    spec: object          # bnn.topologies.ModelSpec
+    method: str = "supernet"
+
+
+@dataclass
+class Context:
+    """What the student-choosing step sees (the search plugs in here)."""
+
+    config: CompressConfig
+    train_set: object
+    test_set: object
+    teacher: object | None
+    in_shape: tuple[int, int, int]
+    num_classes: int
+    out_dir: Path
+    log: Callable[[str], None]
+    make_spec: Callable[..., object]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _log_default(msg: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(msg)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM stops the run like Ctrl-C: the atomic checkpoints written so far are what a rerun continues from."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:            # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def check_config(cfg: CompressConfig) -> tuple[int | None, int | None]:
+    """Everything checkable without data: returns the student's (weight, act) bits."""
+    from boards.catalog import BoardError, get_board
+    from bnn.quant import parse_bits
+    from compiler.folding import FoldingError, parse_target
+
+    try:
+        get_board(cfg.board)
+        parse_target(cfg.target_fps)
+        wb, ab = parse_bits(cfg.bits)
+    except (BoardError, FoldingError, ValueError) as e:
+        raise CompressError(str(e)) from None
+    bad = set(cfg.methods) - set(METHODS)
+    if bad:
+        raise CompressError(f"unknown method(s) {sorted(bad)}: choose from {', '.join(METHODS)}")
+    if cfg.joint not in JOINT_MODES:
+        raise CompressError(f"joint mode must be one of {', '.join(JOINT_MODES)}, got {cfg.joint!r}")
+    if not cfg.widths or any(w <= 0 for w in cfg.widths):
+        raise CompressError(f"widths must be positive, got {cfg.widths}")
+    bad = set(cfg.search) - set(SEARCH_DIMS)
+    if bad:
+        raise CompressError(f"--search takes {','.join(SEARCH_DIMS)}; unknown {sorted(bad)}")
+    if cfg.search and _search_module() is None:
+        raise CompressError(f"--search {','.join(cfg.search)} is not available in this bnnc: the hardware-aware "
+                            "search (bnn.compress.search) is not installed; leave --search out to train the "
+                            "nested-width family")
+    if cfg.teacher is None:
+        raise CompressError("a teacher is required (--teacher: an .onnx file, a bnnc checkpoint, a state dict with "
+                            "--model-code, or a topology name to train one here)")
+    if cfg.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise CompressError(f"--device {cfg.device}: this torch has no CUDA device ({torch.__version__})")
+    return wb, ab
+
+
+def _search_module():
+    try:
+        from bnn.compress import search   # provided by the hardware-aware search (issue 29)
+    except ImportError:
+        return None
+    return search if hasattr(search, "choose_students") else None
+
+
+def load_data(cfg: CompressConfig):
+    """Train/test ImageDatasets (checked: file, keys, shapes, dtypes, labels) and the raw test split."""
+    from bnn.datasets import DatasetError, load_any
+    from bnn.loader import ImageDataset
+    from bnn.preprocess import preprocess_for
+
+    try:
+        tr = load_any(cfg.dataset, cfg.data_root, "train").subset(cfg.limit)
+        te = load_any(cfg.dataset, cfg.data_root, "test").subset(cfg.limit)
+    except (DatasetError, ValueError) as e:
+        raise CompressError(str(e)) from None
+    if cfg.student in ("cnv", "mobilenet") and max(tr.shape[1:]) > 32:
+        raise CompressError(f"{cfg.dataset}: {tr.shape[1]}x{tr.shape[2]} images are larger than {cfg.student}'s 32x32")
+    pre = preprocess_for(cfg.student, tr.shape)
+    return ImageDataset(tr, pre), ImageDataset(te, pre), te
+
+
+def _teacher(cfg: CompressConfig, train_set, test_set, out_dir: Path, log) -> tuple[object, dict]:
+    """The frozen teacher and its test accuracy (cached in out_dir/teacher.json)."""
+    from bnn.compress.teacher import TeacherError, check_teacher, load_teacher
+    from bnn.evaluate import evaluate
+    from bnn.topologies import TOPOLOGIES, from_spec, make_spec
+    from bnn.train import TrainConfig, TrainError, seed_everything, train
+
+    c, h, _ = train_set.sample_shape
+    k = train_set.data.num_classes
+    try:
+        if cfg.model_code is None and cfg.teacher.lower() in TOPOLOGIES:
+            t_dir = out_dir / "teacher"
+            t_spec = make_spec(cfg.teacher, None, None, in_channels=c, in_size=h, num_classes=k)
+            seed_everything(cfg.seed)
+            model = from_spec(t_spec)
+            done = t_dir / "last.pt"
+            if done.exists():
+                from bnn.train import load_checkpoint
+
+                ck = load_checkpoint(done)
+                if ck["epoch"] >= cfg.teacher_epochs:
+                    model.load_state_dict(ck["model_state"])
+                    done = None
+            if done is not None:
+                log(f"training the float teacher {cfg.teacher} for {cfg.teacher_epochs} epochs (no trained model given)")
+                train(model, train_set, test_set,
+                      TrainConfig(epochs=cfg.teacher_epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
+                                  progress=cfg.progress, device=cfg.device, out_dir=str(t_dir),
+                                  resume=str(done) if done.exists() else None), model_spec=t_spec.to_dict())
+            teacher = load_teacher(model.cpu())
+            kind = f"float {cfg.teacher} trained here"
+        else:
+            teacher = load_teacher(cfg.teacher, cfg.model_code, cfg.teacher_input, device=cfg.device)
+            kind = ("ONNX (onnxruntime)" if str(cfg.teacher).lower().endswith(".onnx")
+                    else f"state dict + {cfg.model_code}" if cfg.model_code else "bnnc checkpoint")
+        check_teacher(teacher, train_set[list(range(min(8, len(train_set))))][0], k, str(cfg.teacher))
+    except (TeacherError, TrainError, ValueError) as e:
+        raise CompressError(f"teacher: {e}") from None
+    cache = out_dir / "teacher.json"
+    info = None
+    if cache.is_file():
+        info = json.loads(cache.read_text())
+        if info.get("source") != str(cfg.teacher):
+            info = None
+    if info is None:
+        acc = evaluate(teacher, test_set).accuracy
+        info = {"source": str(cfg.teacher), "kind": kind, "accuracy": acc,
+                "accuracy_source": f"{kind} on the {len(test_set)}-sample test set"}
+        write_json_atomic(cache, info)
+    return teacher, info
+
+
+def choose_students(ctx: Context) -> list[StudentPlan]:
+    """The students' specs: nested width multipliers of one topology, or what the hardware-aware search picks.
+
+    This is the one step the search (bnn.compress.search.choose_students(ctx)) replaces."""
+    cfg = ctx.config
+    if cfg.search:
+        return list(_search_module().choose_students(ctx))
+    return [StudentPlan(f"{cfg.student}-x{w:g}", ctx.make_spec(width=w)) for w in cfg.widths]
+
+
+def layer_bits(spec) -> dict:
+    """Per-layer weight/activation bits of a spec (per-layer lists when the topology carries them)."""
+    from bnn.topologies import hidden_widths
+
+    n = len(hidden_widths(spec)) + 1
+    per = getattr(spec, "layer_bits", None) or (spec.extra or {}).get("layer_bits")
+    if per:
+        return {"weight": [b[0] for b in per], "act": [b[1] for b in per], "input": spec.input_bits}
+    return {"weight": [spec.weight_bits] * n, "act": [spec.act_bits] * (n - 1), "input": spec.input_bits}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _ckpt_path(out_dir: Path, name: str) -> Path:
+    return out_dir / "students" / name / "student.pt"
+
+
+def _save(out_dir, name, model, spec_dict, train_set, metrics, tcfg, method) -> None:
+    from bnn.compress.joint import save_student
+
+    save_student(_ckpt_path(out_dir, name), model.cpu(), spec_dict, train_set, metrics, tcfg)
+    write_json_atomic(out_dir / "students" / name / "trained.json",
+                      {"name": name, "method": method, "spec": spec_dict, "metrics": metrics})
+
+
+def _trained(out_dir: Path, name: str) -> dict | None:
+    f = out_dir / "students" / name / "trained.json"
+    try:
+        return json.loads(f.read_text()) if _ckpt_path(out_dir, name).is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def train_family(plans: list[StudentPlan], ctx: Context, tcfg, distill, teacher) -> dict:
+    """Train the planned students (weight-shared when they nest, else each alone); save each as a checkpoint.
+    Returns {'seconds', 'mode', 'resumed_epochs'}; students already saved are not retrained."""
+    from bnn.compress.joint import Student, train_students, train_supernet
+    from bnn.compress.supernet import Supernet
+    from bnn.train import TrainError, seed_everything
+    from bnn.topologies import from_spec
+
+    cfg, out = ctx.config, ctx.out_dir
+    todo = [p for p in plans if _trained(out, p.name) is None]
+    info = {"mode": cfg.joint, "seconds": 0.0, "resumed_epochs": 0, "students": [p.name for p in plans]}
+    if not todo:
+        prev = out / "training.json"
+        return json.loads(prev.read_text()) if prev.is_file() else info
+    t_use = teacher if distill.uses_teacher else None
+    mode = cfg.joint
+    if mode != "separate":
+        try:
+            seed_everything(cfg.seed)
+            net = Supernet([p.spec for p in plans])
+        except ValueError as e:
+            ctx.log(f"students cannot share one supernet ({e}); training each alone")
+            mode = "separate"
+    try:
+        if mode != "separate":
+            ctx.log(f"training {len(plans)} weight-shared students ({mode} batches) for {tcfg.epochs} epochs on "
+                    f"{tcfg.device}; checkpoint {out / 'supernet' / 'last.pt'} after every epoch")
+            r = train_supernet(net, ctx.train_set, ctx.test_set, tcfg, distill, t_use, mode=mode,
+                               checkpoint=out / "supernet" / "last.pt", names=[p.name for p in plans])
+            for p, s in zip(plans, r.students):
+                _save(out, p.name, s.model, s.spec, ctx.train_set, s.metrics, tcfg, f"supernet-{mode}")
+            info.update(seconds=r.seconds, teacher_seconds=r.teacher_seconds, resumed_epochs=r.resumed_from,
+                        mode=mode)
+        else:
+            total = 0.0
+            for i, p in enumerate(todo):
+                seed_everything(cfg.seed + i)
+                res = train_students([Student(p.name, from_spec(p.spec), p.spec.to_dict())], ctx.train_set,
+                                     ctx.test_set, tcfg, distill, t_use)
+                s = res.students[0]
+                _save(out, p.name, s.model, s.spec, ctx.train_set, s.metrics, tcfg, "separate")
+                total += res.seconds
+                ctx.log(f"trained {p.name} alone: test accuracy {s.test_acc:.4f} ({res.seconds:.1f}s)")
+            info.update(seconds=total, mode="separate")
+    except (TrainError, ValueError) as e:
+        raise CompressError(str(e)) from None
+    write_json_atomic(out / "training.json", info)
+    return info
+
+
+def derived_students(ctx: Context, base: StudentPlan, tcfg, distill, teacher) -> dict:
+    """MorphNet / prune / low-rank students from the widest one (as before the family existed); each saved."""
+    from bnn.compress.budget import BudgetFit
+    from bnn.compress.hwcost import channel_costs, estimate_spec
+    from bnn.compress.joint import Student, train_students
+    from bnn.compress.lowrank import factorize_fc
+    from bnn.compress.morphnet import CostWeightedL1, shrink
+    from bnn.compress.prune import prune_to_budget
+    from bnn.train import TrainError, model_from_checkpoint, seed_everything
+    from bnn.topologies import from_spec
+
+    cfg, out = ctx.config, ctx.out_dir
+    t_use = teacher if distill.uses_teacher else None
+    base_spec = base.spec
+    budget = cfg.lut_budget or estimate_spec(replace(base_spec, width=base_spec.width / 2), cfg.board,
+                                             cfg.target_fps, cfg.margin).lut
+    fits: dict[str, BudgetFit] = {}
+    plans: list[StudentPlan] = []
+
+    def built(spec, s):
+        seed_everything(s)
+        return from_spec(spec)
+
+    def one(name, spec, model, method, **kw):
+        if _trained(out, name) is None:
+            r = train_students([Student(name, model, spec.to_dict(), **kw)], ctx.train_set, ctx.test_set, tcfg,
+                               distill, t_use).students[0]
+            _save(out, name, r.model, r.spec, ctx.train_set, r.metrics, tcfg, method)
+        plans.append(StudentPlan(name, spec, method))
+
+    try:
+        if "morphnet" in cfg.methods:
+            cc = channel_costs(base_spec, cfg.board, cfg.target_fps, cfg.cost_metric, margin=cfg.margin)
+            reg = CostWeightedL1(cc, cfg.strength)
+            m = built(base_spec, cfg.seed + 99)
+            train_students([Student("morph-reg", m, base_spec.to_dict(), after_step=reg.prox)], ctx.train_set, None,
+                           tcfg, distill, t_use)
+            fit, final = shrink(m, base_spec, budget, cfg.board, cfg.target_fps, margin=cfg.margin,
+                                expand=cfg.expand, granularity=cfg.granularity)
+            fits["morphnet"] = final
+            ctx.log(f"morphnet: {fit.message}; final widths {final.widths}")
+            one("morphnet", final.spec, built(final.spec, cfg.seed + 7), "morphnet")
+        base_model = model_from_checkpoint(_ckpt_path(out, base.name)) if ("prune" in cfg.methods
+                                                                            or "lowrank" in cfg.methods) else None
+        if "prune" in cfg.methods:
+            pfit, p_spec, p_model = prune_to_budget(base_model, base_spec, budget, cfg.board, cfg.target_fps,
+                                                    margin=cfg.margin, granularity=cfg.granularity)
+            fits["prune"] = pfit
+            ctx.log(f"prune: {pfit.message}; widths {pfit.widths}")
+            one("prune", p_spec, p_model, "prune")
+        if "lowrank" in cfg.methods:
+            l_spec, l_model = factorize_fc(base_model, base_spec, cfg.lowrank_layer, cfg.rank)
+            one(f"lowrank-r{cfg.rank}", l_spec, l_model, "lowrank")
+    except (TrainError, ValueError) as e:
+        raise CompressError(str(e)) from None
+    return {"plans": plans, "budget": budget,
+            "fits": {k: {"widths": f.widths, "cost": f.cost, "met": f.met, "message": f.message}
+                     for k, f in fits.items()}}
+
+
+def _executor_run(jobs: list[dict], cfg: CompressConfig, log) -> dict[str, dict | str]:
+    """Build every student through scaleout: in this process (default), a local process pool (--workers N) or a
+    Ray cluster (--cluster ADDR; the output folder must be on a filesystem the workers share). A failed student is
+    reported with its error; the others still build. Resume is build_student's own (a finished build.json)."""
+    from scaleout import ExecutorError, Task, make_executor
+
+    tasks = [Task(j["name"], build_student, args=(j,), num_cpus=float(j.get("threads") or 1)) for j in jobs]
+    try:
+        with make_executor(cluster=cfg.cluster, workers=cfg.workers or 1) as ex:
+            done = ex.run(tasks, desc="building students")
+    except ExecutorError as e:
+        raise CompressError(str(e)) from None
+    results: dict[str, dict | str] = {}
+    for key, r in done.items():
+        results[key] = r.value if r.ok else (r.error or "failed")
+        log(f"built {key}: verified in {r.seconds:.1f}s" if r.ok else f"building {key} failed: {r.error}")
+    return results
+
+
+def _config_guard(cfg: CompressConfig, out_dir: Path) -> None:
+    """A rerun with the same out_dir continues only if the students it trained would be the same."""
+    f = out_dir / "compress.json"
+    key = cfg.training_key()
+    if f.is_file():
+        old = json.loads(f.read_text()).get("training_key")
+        if old is not None and old != key:
+            diff = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))
+            raise CompressError(f"{out_dir} holds a compression run with other settings ({', '.join(diff)}); rerun "
+                                "with the same options to continue it, or choose another -o")
+    write_json_atomic(f, {"training_key": key, "config": cfg.to_dict()})
+
+
+def run(cfg: CompressConfig, out_dir: str | Path, log: Callable[[str], None] | None = None) -> Family:
+    """The whole workflow; rerun with the same `out_dir` to continue after an interruption. Raises CompressError
+    (after writing family.json) when no student meets the target."""
+    import torch
+
+    from bnn.compress.joint import DistillConfig
+    from bnn.topologies import hidden_widths, make_spec
+    from bnn.train import TrainConfig
+
+    log = log or _log_default
+    out_dir = Path(out_dir)
+    wb, ab = check_config(cfg)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    train_set, test_set, te_raw = load_data(cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _config_guard(cfg, out_dir)
+    c, h, _ = train_set.sample_shape
+    k = train_set.data.num_classes
+    try:
+        distill = DistillConfig(cfg.distill, cfg.temperature, cfg.alpha)
+    except ValueError as e:
+        raise CompressError(str(e)) from None
+    tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, progress=cfg.progress,
+                       device=cfg.device)
+
+    def spec_of(**kw):
+        return make_spec(cfg.student, wb, ab, in_channels=c, in_size=h, num_classes=k, input_bits=cfg.input_bits, **kw)
+
+    with _sigterm_as_interrupt():
+        teacher, t_info = _teacher(cfg, train_set, test_set, out_dir, log)
+        log(f"teacher ({t_info['kind']}): test accuracy {t_info['accuracy']:.4f}")
+        ctx = Context(cfg, train_set, test_set, teacher, (c, h, h), k, out_dir, log, spec_of)
+        plans = choose_students(ctx)
+        training = train_family(plans, ctx, tcfg, distill, teacher)
+        derived = {"plans": [], "budget": cfg.lut_budget, "fits": {}}
+        if set(cfg.methods) & {"morphnet", "prune", "lowrank"}:
+            widest = max(plans, key=lambda p: sum(hidden_widths(p.spec)))
+            derived = derived_students(ctx, widest, tcfg, distill, teacher)
+        all_plans = plans + derived["plans"]
+
+        # build every student (exact export, compile --verify, rtlsim, synth)
+        n_ver = len(test_set) if cfg.verify_samples in (0, None) else min(cfg.verify_samples, len(test_set))
+        x_ver = test_set[list(range(n_ver))][0].numpy()
+        ver_file = out_dir / "verify_inputs.npy"
+        if not ver_file.is_file() or np.load(ver_file).shape != x_ver.shape:
+            tmp = out_dir / ".verify_inputs.tmp.npy"
+            np.save(tmp, x_ver)
+            tmp.replace(ver_file)
+        jobs = []
+        for p in all_plans:
+            folder = out_dir / "students" / p.name
+            prev = finished(folder)
+            if prev is not None and _stale(prev, cfg, n_ver):
+                (folder / "build.json").unlink()
+            jobs.append({"name": p.name, "checkpoint": str(_ckpt_path(out_dir, p.name)), "folder": str(folder),
+                         "verify_inputs": str(ver_file), "board": cfg.board, "target_fps": cfg.target_fps,
+                         "margin": cfg.margin, "rtl": cfg.rtl, "synth": cfg.synth, "rtl_frames": cfg.rtl_frames,
+                         "threads": cfg.threads or 1})
+        built = _executor_run(jobs, cfg, log)
+
+        entries = []
+        for p in all_plans:
+            tr = _trained(out_dir, p.name)
+            acc = tr["metrics"][-1]["test_acc"]
+            b = built.get(p.name)
+            e = StudentEntry(p.name, tr["method"], hidden_widths(p.spec), layer_bits(p.spec),
+                             {"value": acc, "n": len(test_set),
+                              "source": f"PyTorch, the cut-out student after BatchNorm recalibration, on the "
+                                        f"{len(test_set)}-sample test set of {cfg.dataset}"},
+                             str(_ckpt_path(out_dir, p.name)))
+            if isinstance(b, dict):
+                for key in ("build", "onnx", "estimate", "rtlsim", "synth", "verify", "export_check"):
+                    setattr(e, key, b.get(key))
+            else:
+                e.error = str(b)
+            entries.append(e)
+        fam = Family(entries, str(out_dir), t_info, cfg.board, cfg.target_fps,
+                     training={**training, "epochs": cfg.epochs, "batch_size": cfg.batch_size,
+                               "distill": asdict(distill)},
+                     dataset={"name": cfg.dataset, "train_size": len(train_set), "test_size": len(test_set),
+                              "num_classes": k, "sample_shape": [c, h, h], "verify_inputs": n_ver},
+                     config=json.loads(json.dumps(cfg.to_dict())))
+        best = recommend(entries)
+        fam.recommended = best.name if best else None
+        plot_family(fam, out_dir / "family.png")
+        if best is not None and cfg.deploy:
+            fam.deploy = _deploy(best, te_raw, out_dir, cfg, log)
+        fam.save()
+        _legacy_summary(fam, derived, out_dir, cfg)
+    log(table(fam))
+    if best is None:
+        raise CompressError(f"no student meets {cfg.target_fps} FPS on {cfg.board}; see {out_dir / 'family.json'}")
+    return fam
+
+
+def _stale(prev: dict, cfg: CompressConfig, n_ver: int) -> bool:
+    """A finished build made for other hardware settings is redone."""
+    est = prev.get("estimate") or {}
+    return (prev.get("verify", {}).get("dataset_inputs") != n_ver or bool(prev.get("rtlsim")) != cfg.rtl
+            or bool(prev.get("synth")) != cfg.synth or est.get("flow") != ("rtl" if cfg.rtl else "hls"))
+
+
+def _deploy(best: StudentEntry, te_raw, out_dir: Path, cfg: CompressConfig, log) -> str | None:
+    from compiler.deploy import assemble_deploy
+
+    dest = out_dir / "deploy" / best.name
+    try:
+        assemble_deploy(best.build, dest, cfg.board, samples=16,
+                        load_samples=lambda _name, n: (te_raw.images[:n], te_raw.labels[:n]), force=False)
+    except BnncError as e:
+        log(f"no deploy folder for {best.name}: {e}")
+        return None
+    for old in (out_dir / "deploy").iterdir():
+        if old.is_dir() and old.name != best.name:
+            shutil.rmtree(old, ignore_errors=True)
+    log(f"deploy folder for the recommended student {best.name}: {dest} (run it with `bnnc run {dest}`)")
+    return str(dest)
+
+
+def _legacy_summary(fam: Family, derived: dict, out_dir: Path, cfg: CompressConfig) -> None:
+    """summary.json and pareto.png in the layout `bnnc compress` wrote before family.json (scripts read them)."""
+    from bnn.compress.pareto import pareto_front, plot_pareto
+
+    rows = []
+    for s in fam.students:
+        est = s.estimate or {}
+        rows.append({"name": s.name, "method": s.method, "widths": s.widths, "accuracy": s.accuracy["value"],
+                     "lut": est.get("lut") or 0.0, "bram18": est.get("bram18"), "fps": est.get("fps") or 0.0,
+                     "met": s.met, "checkpoint": s.checkpoint, "build": s.build, "error": s.error})
+    best = fam.by_name().get(fam.recommended) if fam.recommended else None
+    summary = {"teacher": fam.teacher, "board": fam.board, "target_fps": fam.target_fps,
+               "lut_budget": derived.get("budget"), "distill": fam.training.get("distill"), "students": rows,
+               "budget_fits": derived.get("fits", {}), "pareto": [r["name"] for r in pareto_front(rows)],
+               "chosen": fam.recommended, "chosen_onnx": best.onnx if best else None,
+               "chosen_build": best.build if best else None, "family": str(out_dir / "family.json")}
+    plot_pareto(rows, out_dir / "pareto.png", f"{cfg.student} {cfg.bits} on {cfg.board} @ {cfg.target_fps} FPS",
+                budget=derived.get("budget"))
+    write_json_atomic(out_dir / "summary.json", summary)
