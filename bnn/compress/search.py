@@ -209,3 +209,72 @@ def search(base: ModelSpec, budget: ResourceBudget, train_set, val_set, train_co
                         {"resource": budget.resource, **budget.limits(), "board": budget.board,
                          "target_fps": budget.target_fps, "flow": budget.flow},
                         time.perf_counter() - t0)
+
+
+def _holdout(data, fraction: float = 0.1):
+    """(train, validation) ImageDatasets: the last `fraction` of a training ImageDataset held out for the proxy."""
+    from bnn.datasets import ImageData
+    from bnn.loader import ImageDataset
+
+    d = data.data
+    n_val = max(1, int(len(d) * fraction))
+    k = len(d) - n_val
+
+    def cut(a: int, b: int):
+        return ImageDataset(ImageData(d.images[a:b], d.labels[a:b], d.name, d.split, d.source, d.num_classes),
+                            data.preprocess)
+
+    return cut(0, k), cut(k, len(d))
+
+
+def choose_students(ctx) -> list:
+    """The plug-in `bnn.compress.run` calls for `--search` (bnn.compress.workflow.choose_students): the searched
+    student within `--lut-budget` at `--target-fps` on `--board`, and beside it the uniform width multiplier at the
+    same budget (the baseline it has to beat). The search is cached in OUT/search.json, so a resumed run does not
+    search again."""
+    import json
+
+    from bnn.compress.workflow import CompressError, StudentPlan
+
+    cfg = ctx.config
+    try:
+        fps = float(cfg.target_fps)
+    except (TypeError, ValueError):
+        raise CompressError(f"--search needs a numeric --target-fps (the budget is priced at one FPS), got "
+                            f"{cfg.target_fps!r}") from None
+    base = ctx.make_spec(width=max(cfg.widths))
+    if cfg.lut_budget is None:
+        raise CompressError("--search needs --lut-budget N: the LUTs (RTL-flow estimate, DMA shell included) the "
+                            "student may use")
+    budget = ResourceBudget(cfg.board, fps, lut=float(cfg.lut_budget), flow="rtl", margin=cfg.margin)
+    cache = ctx.out_dir / "search.json"
+    doc = None
+    if cache.is_file():
+        doc = json.loads(cache.read_text())
+        if doc.get("key") != {"search": list(cfg.search), "budget": cfg.lut_budget, "base": base.to_dict(),
+                              "fps": fps, "board": cfg.board}:
+            doc = None
+    if doc is None:
+        from bnn.train import TrainConfig
+
+        tr, val = _holdout(ctx.train_set)
+        sc = SearchConfig(search=tuple(cfg.search), probe_epochs=max(1, cfg.epochs // 2), strength=cfg.strength,
+                          granularity=cfg.granularity, seed=cfg.seed)
+        tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, progress=False,
+                           device=cfg.device)
+        try:
+            res = search(base, budget, tr, val, tcfg, sc, log=ctx.log)
+        except ValueError as e:
+            raise CompressError(f"search: {e}") from None
+        doc = {"key": {"search": list(cfg.search), "budget": cfg.lut_budget, "base": base.to_dict(), "fps": fps,
+                       "board": cfg.board}, **res.as_dict()}
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=1))
+        tmp.replace(cache)
+    found = ModelSpec(**doc["spec"])
+    uni = uniform_to_budget(base, budget.lut, budget.board, fps, granularity=cfg.granularity, flow="rtl",
+                            margin=cfg.margin)
+    plans = [StudentPlan(f"search-{'+'.join(cfg.search)}", found, "search")]
+    if uni.met:
+        plans.append(StudentPlan(f"uniform-{'-'.join(str(w) for w in uni.widths)}", uni.spec, "uniform"))
+    return plans

@@ -268,14 +268,11 @@ def choose_students(ctx: Context) -> list[StudentPlan]:
 
 
 def layer_bits(spec) -> dict:
-    """Per-layer weight/activation bits of a spec (per-layer lists when the topology carries them)."""
-    from bnn.topologies import hidden_widths
+    """Per-layer weight/activation bits of a spec (bnn.topologies.layer_bits: its per-layer lists when it has them)."""
+    from bnn.topologies import layer_bits as per_layer
 
-    n = len(hidden_widths(spec)) + 1
-    per = getattr(spec, "layer_bits", None) or (spec.extra or {}).get("layer_bits")
-    if per:
-        return {"weight": [b[0] for b in per], "act": [b[1] for b in per], "input": spec.input_bits}
-    return {"weight": [spec.weight_bits] * n, "act": [spec.act_bits] * (n - 1), "input": spec.input_bits}
+    w, a = per_layer(spec)
+    return {"weight": w, "act": a, "input": spec.input_bits}
 
 
 # ----------------------------------------------------------------------------------------------------------------
