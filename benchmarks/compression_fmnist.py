@@ -179,6 +179,7 @@ def main() -> None:
     if bad:
         raise SystemExit(f"unknown methods {bad}; choose from {METHODS}")
     cfg = TrainConfig(epochs=args.epochs, batch_size=256, lr=1e-3, seed=0, progress=False)
+    prev = _load(out / "results.json")
     res = {"args": vars(args), "torch": torch.__version__, "families": {}}
     t_all = time.perf_counter()
     full_train = load_dataset("fashion-mnist", args.data_root, "train").subset(
@@ -200,10 +201,14 @@ def main() -> None:
         else:
             budgets = [estimate_spec(replace(base, width=float(w)), args.board, args.target_fps, flow="rtl").lut
                        for w in args.budget_widths.split(",")]
-        fres = res["families"][fam] = {"base": base.to_dict(), "budgets": budgets, "rows": []}
+        # rows of earlier invocations with the same --out are kept (a later run may add methods or KD settings)
+        old = (prev or {}).get("families", {}).get(fam, {})
+        fres = res["families"][fam] = {"base": base.to_dict(), "rows": list(old.get("rows", [])),
+                                       "budgets": sorted(set(old.get("budgets", [])) | set(budgets))}
         teacher = None
         if "distill" in methods:
-            teacher = get_teacher(out, fam, teacher_name, c, h, train_set, test_set, args)
+            teacher = get_teacher(out, f"{fam}_n{args.limit or 'all'}_e{args.teacher_epochs}", teacher_name, c, h,
+                                  train_set, test_set, args)
             fres["teacher_acc"] = teacher[1]
             teacher = teacher[0]
         for budget in budgets:
@@ -212,12 +217,15 @@ def main() -> None:
             tag = (f"{fam}_{budget:.0f}_n{args.limit or 'all'}_v{args.val}_t{args.test_limit or 'all'}_e{args.epochs}"
                    f"_p{args.probe_epochs}c{args.cycles}x{args.proxy_epochs}_{args.sensitivity}_g{args.granularity}")
             for method in methods:
+                # a distilled row's cache key names its loss, so other KD settings are other rows
+                rkey = (f"{method}-{args.kd}-T{args.temperature:g}-a{args.alpha:g}-te{args.teacher_epochs}"
+                        if method == "distill" else method)
                 spec = row_spec(method, base, rb, tag, out, train_set, val_set, cfg, args)
                 accs, secs, model0, extra, spec0 = [], [], None, {}, None
                 for seed in seeds:
-                    key = out / "rows" / f"{tag}_{method}_s{seed}.json"
+                    key = out / "rows" / f"{tag}_{rkey}_s{seed}.json"
                     row = _load(key)
-                    need_model = seed == seeds[0] and not args.no_hw and _load(out / "hw" / f"{tag}_{method}" /
+                    need_model = seed == seeds[0] and not args.no_hw and _load(out / "hw" / f"{tag}_{rkey}" /
                                                                                "hw.json") is None
                     if row is None or need_model:
                         model, s_spec, secs_ = train_row(method, spec, base, rb, train_set, test_set, cfg, seed, args,
@@ -233,17 +241,17 @@ def main() -> None:
                 final_spec = spec0
                 est = estimate_spec(final_spec, args.board, args.target_fps, flow="rtl")
                 if not args.no_hw:
-                    if model0 is None and _load(out / "hw" / f"{tag}_{method}" / "hw.json") is None:
+                    if model0 is None and _load(out / "hw" / f"{tag}_{rkey}" / "hw.json") is None:
                         raise RuntimeError("internal: no model for the hardware run")
-                    extra = hardware(model0, final_spec, out / "hw" / f"{tag}_{method}", x_verify, args.board,
+                    extra = hardware(model0, final_spec, out / "hw" / f"{tag}_{rkey}", x_verify, args.board,
                                      args.target_fps, args.frames, not args.no_synth)
                 wb, ab = layer_bits(final_spec)
-                r = {"budget": budget, "method": method, "widths": hidden_widths(final_spec), "weight_bits": wb,
+                r = {"budget": budget, "method": rkey, "widths": hidden_widths(final_spec), "weight_bits": wb,
                      "act_bits": ab, "acc": accs, "acc_mean": float(np.mean(accs)), "acc_std": float(np.std(accs)),
                      "train_seconds": secs, "est_lut": est.lut, "est_accel_lut": est.accel_lut,
                      "est_bram18": est.bram18, "est_dsp": est.dsp, "est_fps": est.fps, "within_budget": rb.ok(est),
                      **({"hw": extra} if extra else {})}
-                fres["rows"].append(r)
+                fres["rows"] = [o for o in fres["rows"] if (o["budget"], o["method"]) != (budget, rkey)] + [r]
                 log(f"{tag} {method}: widths {r['widths']} w{wb} a{ab}: acc {r['acc_mean']:.4f} +- {r['acc_std']:.4f}, "
                     f"est {est.lut:,.0f} LUT" + (f", synth {extra['synth']['LUT']} LUT {extra['synth']['BRAM18']} "
                                                 f"BRAM18, rtlsim {extra['rtlsim_cycles_per_frame']} cycles/frame"
