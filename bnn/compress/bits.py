@@ -64,30 +64,50 @@ def assign_bits(spec: ModelSpec, sens: Sensitivity, budget: ResourceBudget, *, c
     if not budget.ok(cur):
         return BitAssignment(with_bits(spec, wb, ab), wb, ab, cur, sens.total(wb, ab), False,
                              f"the cheapest assignment already misses the budget: {budget.describe(cur)}", steps)
+    # Lazy greedy: a move's extra cost is re-priced only when it is the best candidate on its last known price
+    # (a one-bit raise mostly costs the same after a raise elsewhere); the move taken is always priced exactly
+    # at the current assignment, so the budget check never rests on a stale price.
+    known: dict[tuple[str, int], float] = {}      # move -> extra cost when last priced
+    infeasible: set[tuple[str, int, int]] = set()  # (kind, layer, bits) over budget at a cheaper assignment
     for _ in range(max_steps):
-        best = None
+        moves = []
         for kind, bits in (("w", wb), ("a", ab)):
             if (kind == "w" and not weights) or (kind == "a" and not acts):
                 continue
             for i, b in enumerate(bits):
                 higher = [c for c in choices if c > b]
-                if not higher:
+                if not higher or (kind, i, higher[0]) in infeasible:
                     continue
                 nb = higher[0]
                 trial_w, trial_a = (wb[:i] + [nb] + wb[i + 1:], ab) if kind == "w" else (wb, ab[:i] + [nb] + ab[i + 1:])
                 gain = sens.total(wb, ab) - sens.total(trial_w, trial_a)
-                if gain <= 0:
-                    continue
-                est = price(trial_w, trial_a)
-                if not budget.ok(est):
-                    continue
-                extra = budget.amount(est) - budget.amount(cur)
-                score = float("inf") if extra <= 0 else gain / extra
-                if best is None or score > best[0]:
-                    best = (score, kind, i, nb, trial_w, trial_a, est, gain)
-        if best is None:
+                if gain > 0:
+                    moves.append([kind, i, nb, trial_w, trial_a, gain, known.get((kind, i)), False])
+
+        def score(m) -> float:
+            extra = m[6]
+            return float("inf") if extra is None or extra <= 0 else m[5] / extra
+
+        taken = None
+        while moves:
+            moves.sort(key=score, reverse=True)
+            m = moves[0]
+            if m[7]:                                  # priced at this assignment and still the best: take it
+                taken = m
+                break
+            est = price(m[3], m[4])
+            if not budget.ok(est):
+                infeasible.add((m[0], m[1], m[2]))     # costs only grow as bits are added elsewhere
+                moves.pop(0)
+                continue
+            m[6] = known[(m[0], m[1])] = budget.amount(est) - budget.amount(cur)
+            m[7] = True
+            m.append(est)
+        if taken is None:
             break
-        _, kind, i, nb, wb, ab, cur, gain = best
+        kind, i, nb, wb, ab, gain = taken[:6]
+        cur = taken[8]
+        known.pop((kind, i), None)
         steps.append({"move": f"{'weights' if kind == 'w' else 'activation'} {i} -> {nb} bits", "gain": gain,
                       "predicted": sens.total(wb, ab), budget.resource: budget.amount(cur)})
     return BitAssignment(with_bits(spec, wb, ab), wb, ab, cur, sens.total(wb, ab), True,
