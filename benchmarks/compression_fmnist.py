@@ -219,7 +219,8 @@ def main() -> None:
             for method in methods:
                 # a distilled row's cache key names its loss, so other KD settings are other rows
                 rkey = (f"{method}-{args.kd}-T{args.temperature:g}-a{args.alpha:g}-te{args.teacher_epochs}"
-                        if method == "distill" else method)
+                        if method == "distill" else f"{method}-{args.sensitivity}"
+                        if method in ("bits", "search") and args.sensitivity != "fisher" else method)
                 spec = row_spec(method, base, rb, tag, out, train_set, val_set, cfg, args)
                 accs, secs, model0, extra, spec0 = [], [], None, {}, None
                 for seed in seeds:
