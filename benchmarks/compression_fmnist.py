@@ -151,6 +151,8 @@ def main() -> None:
     ap.add_argument("--budget-widths", default="0.25,0.5,1.0",
                     help="LUT budgets = RTL estimates of the uniform multiplier at these widths of the base")
     ap.add_argument("--budgets", default=None, help="explicit LUT budgets (comma-separated), overrides --budget-widths")
+    ap.add_argument("--dsp-limit", type=float, default=None, help="also limit DSP slices (e.g. 0: LUT-only logic)")
+    ap.add_argument("--bram-limit", type=float, default=None, help="also limit BRAM18")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--board", default="pynq-z2")
@@ -212,15 +214,21 @@ def main() -> None:
             fres["teacher_acc"] = teacher[1]
             teacher = teacher[0]
         for budget in budgets:
-            rb = ResourceBudget(args.board, args.target_fps, lut=budget, flow="rtl")
+            rb = ResourceBudget(args.board, args.target_fps, lut=budget, dsp=args.dsp_limit, bram18=args.bram_limit,
+                                flow="rtl")
             # cache keys carry what changes a row's result (data sizes, epochs, search knobs)
             tag = (f"{fam}_{budget:.0f}_n{args.limit or 'all'}_v{args.val}_t{args.test_limit or 'all'}_e{args.epochs}"
-                   f"_p{args.probe_epochs}c{args.cycles}x{args.proxy_epochs}_{args.sensitivity}_g{args.granularity}")
+                   f"_p{args.probe_epochs}c{args.cycles}x{args.proxy_epochs}_{args.sensitivity}_g{args.granularity}"
+                   + (f"_dsp{args.dsp_limit:g}" if args.dsp_limit is not None else "")
+                   + (f"_bram{args.bram_limit:g}" if args.bram_limit is not None else ""))
             for method in methods:
                 # a distilled row's cache key names its loss, so other KD settings are other rows
                 rkey = (f"{method}-{args.kd}-T{args.temperature:g}-a{args.alpha:g}-te{args.teacher_epochs}"
                         if method == "distill" else f"{method}-{args.sensitivity}"
                         if method in ("bits", "search") and args.sensitivity != "fisher" else method)
+                if args.dsp_limit is not None or args.bram_limit is not None:
+                    rkey += (f"-dsp{args.dsp_limit:g}" if args.dsp_limit is not None else "") + \
+                        (f"-bram{args.bram_limit:g}" if args.bram_limit is not None else "")
                 spec = row_spec(method, base, rb, tag, out, train_set, val_set, cfg, args)
                 accs, secs, model0, extra, spec0 = [], [], None, {}, None
                 for seed in seeds:
@@ -339,8 +347,8 @@ def markdown(res: dict) -> str:
         lines += [f"### {fam} ({f['base']['name']}), {a['board']} at {a['target_fps']:,.0f} FPS, {a['epochs']} epochs, "
                   f"seeds {a['seeds']}" + (f"; float teacher {f['teacher_acc']:.4f}" if "teacher_acc" in f else ""), "",
                   "| budget (est. LUT) | method | widths | weight bits | act bits | test acc mean ± std | est. LUT "
-                  "(design / accel.) | synth LUT | synth BRAM18 | rtlsim cycles/frame | vs uniform |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "(design / accel.) | est. DSP | synth LUT | synth BRAM18 | synth DSP | rtlsim cycles/frame | vs uniform |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for budget in f["budgets"]:
             rows = [r for r in f["rows"] if r["budget"] == budget]
             uni = next((r for r in rows if r["method"] == "uniform"), None)
@@ -353,7 +361,8 @@ def markdown(res: dict) -> str:
                 lines.append(
                     f"| {budget:,.0f} | {r['method']} | {r['widths']} | {r['weight_bits']} | {r['act_bits']} | "
                     f"{r['acc_mean']:.4f} ± {r['acc_std']:.4f} | {r['est_lut']:,.0f} / {r['est_accel_lut']:,.0f} | "
-                    f"{sy.get('LUT', '-')} | {sy.get('BRAM18', '-')} | {hw.get('rtlsim_cycles_per_frame', '-')} | {d} |")
+                    f"{r.get('est_dsp', 0):g} | {sy.get('LUT', '-')} | {sy.get('BRAM18', '-')} | {sy.get('DSP', '-')} | "
+                    f"{hw.get('rtlsim_cycles_per_frame', '-')} | {d} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 
