@@ -103,8 +103,8 @@ def _batches(data, batch_size: int, n_batches: int, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(data), generator=g)[: batch_size * n_batches]
     for k in range(0, len(idx), batch_size):
-        items = [data[int(i)] for i in idx[k:k + batch_size]]
-        yield torch.stack([torch.as_tensor(x) for x, _ in items]), torch.as_tensor([int(y) for _, y in items])
+        x, y = data[idx[k:k + batch_size].tolist()]      # ImageDataset: a list of indices is one batch
+        yield torch.as_tensor(x), torch.as_tensor(y).long()
 
 
 def _capture(quants: list[nn.Module]) -> tuple[list, list]:
