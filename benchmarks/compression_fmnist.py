@@ -347,7 +347,8 @@ def markdown(res: dict) -> str:
         lines += [f"### {fam} ({f['base']['name']}), {a['board']} at {a['target_fps']:,.0f} FPS, {a['epochs']} epochs, "
                   f"seeds {a['seeds']}" + (f"; float teacher {f['teacher_acc']:.4f}" if "teacher_acc" in f else ""), "",
                   "| budget (est. LUT) | method | widths | weight bits | act bits | test acc mean ± std | est. LUT "
-                  "(design / accel.) | est. DSP | synth LUT | synth BRAM18 | synth DSP | rtlsim cycles/frame | vs uniform |",
+                  "(design / accel.) | est. DSP | synth LUT | synth BRAM18 | synth DSP | rtlsim cycles/frame | "
+                  "vs uniform |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for budget in f["budgets"]:
             rows = [r for r in f["rows"] if r["budget"] == budget]
@@ -361,7 +362,8 @@ def markdown(res: dict) -> str:
                 lines.append(
                     f"| {budget:,.0f} | {r['method']} | {r['widths']} | {r['weight_bits']} | {r['act_bits']} | "
                     f"{r['acc_mean']:.4f} ± {r['acc_std']:.4f} | {r['est_lut']:,.0f} / {r['est_accel_lut']:,.0f} | "
-                    f"{r.get('est_dsp', 0):g} | {sy.get('LUT', '-')} | {sy.get('BRAM18', '-')} | {sy.get('DSP', '-')} | "
+                    f"{r.get('est_dsp', 0):g} | {sy.get('LUT', '-')} | {sy.get('BRAM18', '-')} | "
+                    f"{sy.get('DSP', '-')} | "
                     f"{hw.get('rtlsim_cycles_per_frame', '-')} | {d} |")
         lines.append("")
     return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from bnn.compress.budget import ResourceBudget
-from bnn.compress.hwcost import HardwareEstimate, estimate_spec
+from bnn.compress.hwcost import HardwareEstimate
 from bnn.compress.sensitivity import Sensitivity
 from bnn.topologies import ModelSpec, layer_bits
 

@@ -56,6 +56,8 @@ class SearchConfig:
         bad = [d for d in self.search if d not in DIMENSIONS]
         if bad or not self.search:
             raise ValueError(f"search dimensions must be a non-empty subset of {DIMENSIONS}, got {list(self.search)}")
+        if self.cycles < 1 or self.probe_epochs < 1:
+            raise ValueError(f"cycles and probe_epochs must be >= 1, got {self.cycles}, {self.probe_epochs}")
         if not all(1 <= b <= 4 for b in self.bit_choices):
             raise ValueError(f"bit choices must be in 1..4, got {self.bit_choices}")
 
@@ -106,8 +108,8 @@ def _drop(sens: Sensitivity, removed: list[int]) -> Sensitivity:
                    acts=[sens.acts[i] for i in keep])
 
 
-def search(base: ModelSpec, budget: ResourceBudget, train_set, val_set, train_config, config: SearchConfig = SearchConfig(),
-           log: Callable[[str], None] = print) -> SearchResult:
+def search(base: ModelSpec, budget: ResourceBudget, train_set, val_set, train_config,
+           config: SearchConfig = SearchConfig(), log: Callable[[str], None] = print) -> SearchResult:
     """Search widths and/or per-layer bits of `base` (the widest student) within `budget`; see the module doc."""
     t0 = time.perf_counter()
     budget = budget.binding(base)

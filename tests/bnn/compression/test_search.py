@@ -180,13 +180,14 @@ def test_search_returns_a_student_within_budget(tiny_data):
     lut = estimate_spec(base, BOARD, FPS, flow="rtl").lut
     b = ResourceBudget(BOARD, FPS, lut=lut * 0.97)
     cfg = SearchConfig(probe_epochs=1, cycles=2, granularity=4, width_shares=(1.0, 0.7), proxy_epochs=1)
-    r = search(base, b, train_set, val_set, TrainConfig(epochs=1, batch_size=64, progress=False), cfg, log=lambda m: None)
+    tcfg = TrainConfig(epochs=1, batch_size=64, progress=False)
+    r = search(base, b, train_set, val_set, tcfg, cfg, log=lambda m: None)
     assert r.estimate["lut"] <= b.lut and r.estimate["met"] and r.estimate["flow"] == "rtl"
     assert sum(c.get("chosen", False) for c in r.candidates) == 1
     assert all(c["estimate"]["lut"] <= b.lut for c in r.candidates)
     d = r.as_dict()
     assert len(d["weight_bits"]) == len(d["widths"]) + 1 and len(d["act_bits"]) == len(d["widths"])
     assert len(r.cycles) == 2 and r.cycles[0]["regulariser_weights"]
-    assert r.cycles[1]["widths_in"] == r.cycles[0]["expanded"]          # the second cycle regularises the first's result
+    assert r.cycles[1]["widths_in"] == r.cycles[0]["expanded"]    # the second cycle regularises the first's result
     with pytest.raises(ValueError, match="search dimensions"):
         SearchConfig.parse("bits,depth")
