@@ -60,9 +60,11 @@ def _search(text: str | None) -> tuple[str, ...]:
 @click.option("--bits", default="w1a1", show_default=True, help="student weight/activation bits, e.g. w1a1, w2a2")
 @click.option("--input-bits", default=None, type=click.IntRange(1, 8), help="student input quantizer width")
 @click.option("--widths", default="0.25,0.5,1.0", show_default=True, help="width multipliers of the students")
-@click.option("--joint", default="split", show_default=True, type=click.Choice(("split", "replicate", "separate")),
-              help="split/replicate: one weight-shared supernet (each student its share of every batch / every "
-                   "sample through every student); separate: each student its own weights")
+@click.option("--joint", default="anchor", show_default=True,
+              type=click.Choice(("split", "anchor", "replicate", "separate")),
+              help="one weight-shared supernet: split (each student its share of every batch, one pass), anchor "
+                   "(every sample through the widest and one other student, 2 passes), replicate (every sample "
+                   "through every student); separate: each student its own weights")
 @click.option("--distill", "distill_kind", default="response", show_default=True,
               type=click.Choice(("none", "response", "feature", "both")), help="distillation loss")
 @click.option("--temperature", default=4.0, show_default=True, type=float)

@@ -226,10 +226,11 @@ def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, 
     """Train the students of a `Supernet` together on `config.device`, one optimizer over the shared weights.
 
     'split' gives each student its share of every batch in one pass (shares proportional to `split_weights`,
-    default equal); 'replicate' passes the whole batch through
-    every student, with the widest one's outputs as soft targets of the others when there is no teacher (inplace
-    distillation). With `checkpoint` (a path), the state after every epoch is saved atomically and a rerun
-    continues from the last finished epoch, ending exactly where an uninterrupted run would (same RNG streams).
+    default equal); 'replicate' passes the whole batch through every student, 'anchor' through the widest and
+    once more shared out among the others; in both the widest one's outputs are the soft targets of the others on
+    the same samples when there is no teacher (inplace distillation). With `checkpoint` (a path), the state after
+    every epoch is saved atomically and a rerun continues from the last finished epoch, ending exactly where an
+    uninterrupted run would (same RNG streams).
     After training every student is cut out and its BatchNorm statistics re-estimated on the training data.
     """
     from pathlib import Path
@@ -296,18 +297,22 @@ def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, 
                 with torch.no_grad():
                     t_logits = teacher(x).to(device)
                 t_seconds += time.perf_counter() - t0
-            b = layout(x, y, t_logits, n, mode, split_weights)
+            b = layout(x, y, t_logits, n, mode, split_weights, widest)
             net.router.blocks = b.blocks
-            out = net(b.x)
+            out = net(b.x, b.replicas)
             outs, ys = out.split([k for _, k in b.blocks]), b.y.split([k for _, k in b.blocks])
-            ts = b.t.split([k for _, k in b.blocks]) if b.t is not None else [None] * n
-            soft = outs[[i for i, _ in b.blocks].index(widest)].detach() if mode == "replicate" else None
+            ts = b.t.split([k for _, k in b.blocks]) if b.t is not None else [None] * len(b.blocks)
+            soft, at = None, 0       # the widest's outputs on the samples each block holds (inplace distillation)
+            if mode in ("replicate", "anchor"):
+                soft = outs[[i for i, _ in b.blocks].index(widest)].detach()
             loss = 0.0
-            for (i, _), o, yy, tt in zip(b.blocks, outs, ys, ts):
+            for (i, k), o, yy, tt in zip(b.blocks, outs, ys, ts):
                 if use_teacher and distill.kind == "response":
                     li = response_loss(o, tt, yy, distill.temperature, distill.alpha)
                 elif soft is not None and i != widest:
-                    li = response_loss(o, soft, yy, 1.0, 0.5)
+                    target = soft if mode == "replicate" else soft[at:at + k]
+                    at += 0 if mode == "replicate" else k
+                    li = response_loss(o, target, yy, 1.0, 0.5)
                 else:
                     li = nn.functional.cross_entropy(o, yy)
                 loss = loss + li

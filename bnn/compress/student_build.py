@@ -79,6 +79,7 @@ def build_student(job: dict) -> dict:
     target = rep.get("target_fps")
     fig = {
         "name": job["name"], "checkpoint": str(job["checkpoint"]), "onnx": str(onnx), "build": str(folder / "build"),
+        "board": job["board"], "target_fps": job["target_fps"], "margin": job["margin"],
         "export_check": {"inputs": chk.n_inputs, "mismatches": chk.mismatches,
                          "source": "QONNX execution (qonnx) vs the PyTorch/Brevitas student, element for element"},
         "verify": {"inputs": int(ver["n_inputs"]), "dataset_inputs": int(len(x)), "status": ver["status"],
@@ -138,7 +139,11 @@ def _synth(build_dir: Path, board: str) -> dict:
     doc = synth_doc(graph, synthesize(project, family_for_part(b.part)), estimate(graph, target="rtl"), b.name, b.part)
     write_json(build_dir / "synth.json", doc)
     t = doc["total"]
+    e = doc["estimated_total"]
     return {"lut": t.get("LUT"), "ff": t.get("FF"), "bram18": t.get("BRAM18"), "dsp": t.get("DSP"),
+            "estimated_same_scope": {"lut": e.get("LUT"), "bram18": e.get("BRAM18"), "dsp": e.get("DSP"),
+                                     "source": "compiler RTL-flow estimate of the layers Yosys synthesized (no DMA "
+                                               "shell), for a like-for-like comparison"},
             "tool": doc["tool"], "seconds": doc["seconds"],
             "source": f"{doc['tool']} synth_xilinx -family {doc['family']} of the generated Verilog (post-synthesis, "
-                      "no place and route)"}
+                      "no place and route; the accelerator without the DMA shell, which `estimate` includes)"}

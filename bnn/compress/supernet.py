@@ -9,7 +9,9 @@ the student's channels, so the supernet computes, for student i, exactly the sli
 Training ('split' mode, the default) gives every student its own share of each batch in ONE forward/backward pass
 of the full-width network -- samples are routed to students and masked per sample -- so a family costs about one
 largest-model pass per batch. 'replicate' mode runs every sample through every student (the sandwich rule over all
-widths, with inplace distillation from the widest when there is no teacher): S passes per batch.
+widths, with inplace distillation from the widest when there is no teacher): S passes per batch. 'anchor' is
+in between: every sample goes through the widest student and through one narrower one (2 passes per batch), the
+narrower learning from the widest's outputs on the same sample when there is no teacher.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from torch import nn
 
 from bnn.topologies import ModelSpec, ScaleBias, from_spec, hidden_widths
 
-MODES = ("split", "replicate")
+MODES = ("split", "anchor", "replicate")
 SUPPORTED = ("tfc", "sfc", "lfc", "cnv")   # plain stacks (layer, BN, activation); mobilenet's depthwise groups are not
 
 
@@ -133,8 +135,21 @@ class Supernet(nn.Module):
                 layer, pending = layer + 1, False
         self.body = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+    def forward(self, x: torch.Tensor, replicas: int = 1) -> torch.Tensor:
+        """`replicas` > 1: the batch is seen by that many students in turn (router blocks over replicas x N
+        samples). Everything before the first BatchNorm (input quantizer and first layer) is the same for every
+        student, so it runs once and only its output is repeated: identical outputs and gradients, fewer MACs."""
+        if replicas == 1:
+            return self.body(x)
+        mods = list(self.body.children())
+        first = next(j for j, m in enumerate(mods) if isinstance(m, SwitchableBN))
+        h = x
+        for m in mods[:first]:
+            h = m(h)
+        h = h.repeat((replicas,) + (1,) * (h.ndim - 1))
+        for m in mods[first:]:
+            h = m(h)
+        return h
 
     def student(self, i: int) -> "Supernet":
         """Route every sample to student i (eval, or training one student)."""
@@ -158,13 +173,14 @@ def cut(net: Supernet, i: int) -> nn.Module:
             raise RuntimeError(f"supernet layer {type(a).__name__} does not match the student's {type(b).__name__}")
         full, own = a.state_dict(), b.state_dict()
         sliced = {}
-        for k, t in own.items():
-            f = full[k]
-            if f.shape != t.shape:
+        for k, f in full.items():
+            t = own.get(k)
+            if t is not None and f.shape != t.shape:
                 f = f[tuple(slice(0, d) for d in t.shape)] if f.ndim == t.ndim else f
             sliced[k] = f.clone()
-        # strict=False: Brevitas omits a learned scale from state_dict() until its first training step collected
-        # statistics, yet asks for it on load; whatever the shared layer has is copied
+        # Brevitas keeps a runtime-statistics scale (e.g. an 8-bit input quantizer's) out of state_dict() until
+        # its statistics are collected: a fresh student lacks the key the trained supernet has, so every key of
+        # the shared layer is copied (strict=False: the fresh one may lack it, as the shared may still)
         bad = b.load_state_dict(sliced, strict=False).unexpected_keys
         if bad:
             raise RuntimeError(f"supernet layer {type(a).__name__} has unexpected tensors {bad}")
@@ -173,20 +189,30 @@ def cut(net: Supernet, i: int) -> nn.Module:
 
 @dataclass
 class Batch:
-    """One training batch laid out for the supernet: inputs, labels, soft targets and the student blocks."""
+    """One training batch laid out for the supernet: inputs (`replicas` copies are made inside the supernet, after
+    its shared first layer), labels and soft targets (already repeated), and the student blocks."""
 
     x: torch.Tensor
     y: torch.Tensor
     t: torch.Tensor | None
     blocks: list[tuple[int, int]]
+    replicas: int = 1
 
 
-def layout(x, y, t, n_students: int, mode: str, weights: list[float] | None = None) -> Batch:
+def layout(x, y, t, n_students: int, mode: str, weights: list[float] | None = None, widest: int | None = None) -> Batch:
     """'split': contiguous shares of the batch per student (>= 2 samples each, for BatchNorm); 'replicate': the
-    whole batch once per student."""
+    whole batch once per student; 'anchor': the whole batch through the widest student, and once more shared out
+    among the others (so every sample meets the widest and one narrower student: inplace distillation)."""
+    rep = lambda v, k: None if v is None else v.repeat((k,) + (1,) * (v.ndim - 1))  # noqa: E731
     if mode == "replicate":
-        rep = lambda v: None if v is None else v.repeat((n_students,) + (1,) * (v.ndim - 1))  # noqa: E731
-        return Batch(rep(x), rep(y), rep(t), [(i, len(x)) for i in range(n_students)])
+        return Batch(x, rep(y, n_students), rep(t, n_students), [(i, len(x)) for i in range(n_students)], n_students)
+    if mode == "anchor":
+        widest = n_students - 1 if widest is None else widest
+        others = [i for i in range(n_students) if i != widest]
+        if not others:
+            return Batch(x, y, t, [(widest, len(x))])
+        rest = layout(x, y, t, len(others), "split", [weights[i] for i in others] if weights else None)
+        return Batch(x, rep(y, 2), rep(t, 2), [(widest, len(x))] + [(others[i], k) for i, k in rest.blocks], 2)
     if mode != "split":
         raise ValueError(f"joint mode must be one of {MODES}, got {mode!r}")
     n = len(x)

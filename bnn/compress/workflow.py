@@ -28,7 +28,7 @@ from bnn.compress.student_build import build_student, finished, write_json_atomi
 from compiler.errors import BnncError
 
 METHODS = ("distill", "morphnet", "prune", "lowrank")
-JOINT_MODES = ("split", "replicate", "separate")
+JOINT_MODES = ("split", "anchor", "replicate", "separate")
 SEARCH_DIMS = ("bits", "width")
 
 
@@ -49,7 +49,7 @@ class CompressConfig:
     input_bits: int | None = None
     widths: tuple[float, ...] = (0.25, 0.5, 1.0)
     methods: tuple[str, ...] = ("distill",)
-    joint: str = "split"                  # split | replicate (weight-shared supernet) | separate (own weights each)
+    joint: str = "anchor"                 # split | anchor | replicate (weight-shared supernet) | separate
     distill: str = "response"             # none | response | feature | both
     temperature: float = 4.0
     alpha: float = 0.9
@@ -268,11 +268,16 @@ def choose_students(ctx: Context) -> list[StudentPlan]:
 
 
 def layer_bits(spec) -> dict:
-    """Per-layer weight/activation bits of a spec (bnn.topologies.layer_bits: its per-layer lists when it has them)."""
-    from bnn.topologies import layer_bits as per_layer
+    """Per-layer bits of a spec: weights of every layer (hidden layers, then the classifier), activations of every
+    hidden layer, and the input quantizer; per-layer lists when the spec carries them (layer_weight_bits /
+    layer_act_bits), else the uniform bits repeated."""
+    from bnn.topologies import hidden_widths
 
-    w, a = per_layer(spec)
-    return {"weight": w, "act": a, "input": spec.input_bits}
+    n = len(hidden_widths(spec))
+    wb = getattr(spec, "layer_weight_bits", None) or [spec.weight_bits] * (n + 1)
+    ab = getattr(spec, "layer_act_bits", None) or [spec.act_bits] * n
+    default_in = spec.act_bits if spec.name not in ("cnv", "mobilenet") else 8
+    return {"weight": list(wb), "act": list(ab), "input": spec.input_bits or default_in}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -428,12 +433,14 @@ def _executor_run(jobs: list[dict], cfg: CompressConfig, log) -> dict[str, dict 
 
 
 def _config_guard(cfg: CompressConfig, out_dir: Path) -> None:
-    """A rerun with the same out_dir continues only if the students it trained would be the same."""
+    """A rerun with the same out_dir continues only if the students it trained would be the same (before anything
+    was trained, e.g. after a wrong teacher path, the new settings simply replace the old)."""
     f = out_dir / "compress.json"
     key = cfg.training_key()
     if f.is_file():
         old = json.loads(f.read_text()).get("training_key")
-        if old is not None and old != key:
+        trained = (out_dir / "supernet" / "last.pt").exists() or any((out_dir / "students").glob("*/student.pt"))
+        if old is not None and old != key and trained:
             diff = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))
             raise CompressError(f"{out_dir} holds a compression run with other settings ({', '.join(diff)}); rerun "
                                 "with the same options to continue it, or choose another -o")
@@ -539,8 +546,10 @@ def run(cfg: CompressConfig, out_dir: str | Path, log: Callable[[str], None] | N
 def _stale(prev: dict, cfg: CompressConfig, n_ver: int) -> bool:
     """A finished build made for other hardware settings is redone."""
     est = prev.get("estimate") or {}
-    return (prev.get("verify", {}).get("dataset_inputs") != n_ver or bool(prev.get("rtlsim")) != cfg.rtl
-            or bool(prev.get("synth")) != cfg.synth or est.get("flow") != ("rtl" if cfg.rtl else "hls"))
+    return (prev.get("verify", {}).get("dataset_inputs") != n_ver or (cfg.rtl and not prev.get("rtlsim"))
+            or (cfg.synth and not prev.get("synth")) or est.get("flow") != ("rtl" if cfg.rtl else "hls")
+            or prev.get("board") != cfg.board or prev.get("target_fps") != cfg.target_fps
+            or prev.get("margin") != cfg.margin)
 
 
 def _deploy(best: StudentEntry, te_raw, out_dir: Path, cfg: CompressConfig, log) -> str | None:

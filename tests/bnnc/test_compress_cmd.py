@@ -69,9 +69,50 @@ def test_compress_checks_options_before_training(teacher_ckpt, tmp_path):
     assert r.exit_code != 0 and "none.npz: no such file" in r.output
     r = CliRunner().invoke(main, base + ["--dataset", "synthetic", "--search", "bits,depth"])
     assert r.exit_code != 0 and "--search takes bits and/or width" in r.output
+    import importlib
+
+    try:
+        has_search = hasattr(importlib.import_module("bnn.compress.search"), "choose_students")
+    except ImportError:
+        has_search = False
+    if not has_search:
+        r = CliRunner().invoke(main, base + ["--dataset", "synthetic", "--search", "bits,width"])
+        assert r.exit_code != 0 and "--search bits,width is not available" in r.output
     import torch
 
     if not torch.cuda.is_available():
         r = CliRunner().invoke(main, base + ["--dataset", "synthetic", "--device", "cuda"])
         assert r.exit_code != 0 and "--device cuda: this torch has no CUDA device" in r.output
     assert not (tmp_path / "c").exists()      # nothing written before the checks pass
+
+
+def test_sigterm_then_rerun_continues_from_the_last_finished_epoch(teacher_ckpt, tmp_path):
+    """SIGTERM mid-training stops like Ctrl-C; the same command continues from the supernet's last checkpoint."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "c"
+    args = ["compress", "--teacher", str(teacher_ckpt), "--board", "pynq-z2", "--target-fps", "5000", "--student",
+            "tfc", "--widths", "0.25,0.5", "--dataset", "synthetic", "--epochs", "40", "--batch-size", "64",
+            "--verify-samples", "32", "--threads", "1", "--no-progress", "-o", str(out)]
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    p = subprocess.Popen([sys.executable, "-c", "from bnnc import main; main()", *args], env=env, cwd=tmp_path,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ckpt = out / "supernet" / "last.pt"
+    deadline = time.monotonic() + 240
+    while not ckpt.exists() and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    p.send_signal(signal.SIGTERM)
+    output = p.communicate(timeout=120)[0]
+    assert p.returncode != 0 and "interrupted; rerun the same command" in output, output
+    assert not (out / "family.json").exists()
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    training = json.loads((out / "training.json").read_text())
+    assert 1 <= training["resumed_epochs"] < 40
+    fam = json.loads((out / "family.json").read_text())
+    assert [s["verify"]["output_mismatches"] for s in fam["students"]] == [0, 0]

@@ -89,14 +89,17 @@ def test_interrupted_training_resumes_to_the_same_weights(tiny_data, tmp_path):
     assert [m["train_loss"] for m in a.students[0].metrics] == [m["train_loss"] for m in b.students[0].metrics]
 
 
-def test_replicate_mode_and_a_teacher_train_on_cpu(tiny_data):
+@pytest.mark.parametrize("mode", ["replicate", "anchor"])
+def test_replicate_and_anchor_modes_with_and_without_a_teacher_on_cpu(tiny_data, mode):
     train_set, _ = tiny_data
     torch.manual_seed(0)
     teacher = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)).eval()
-    net = Supernet(_specs(widths=(0.5, 1.0)))
+    net = Supernet(_specs(widths=(0.25, 0.5, 1.0)))
     cfg = TrainConfig(epochs=1, batch_size=64, progress=False, device="cpu")
-    r = train_supernet(net, train_set, None, cfg, DistillConfig("response"), teacher, mode="replicate")
+    r = train_supernet(net, train_set, None, cfg, DistillConfig("response"), teacher, mode=mode)
     assert r.teacher_seconds > 0 and all(p.device.type == "cpu" for p in net.parameters())
+    r = train_supernet(net, train_set, None, cfg, mode=mode)      # inplace distillation from the widest
+    assert all(m["train_loss"] > 0 for s in r.students for m in s.metrics)
     with pytest.raises(TrainError, match="feature distillation"):
         train_supernet(net, train_set, None, cfg, DistillConfig("feature"), teacher)
 
@@ -107,7 +110,10 @@ def test_layout_and_nesting_rules():
     assert sum(k for _, k in b.blocks) == 10 and all(k >= 2 for _, k in b.blocks)
     assert [k for _, k in layout(x, y, None, 2, "split", [1, 4]).blocks] == [2, 8]
     r = layout(x, y, None, 3, "replicate")
-    assert len(r.x) == 30 and r.blocks == [(0, 10), (1, 10), (2, 10)]
+    assert len(r.x) == 10 and len(r.y) == 30 and r.replicas == 3 and r.blocks == [(0, 10), (1, 10), (2, 10)]
+    a = layout(x, y, None, 3, "anchor", widest=2)
+    assert len(a.y) == 20 and a.replicas == 2 and a.blocks[0] == (2, 10) and sorted(i for i, _ in a.blocks[1:]) == [0, 1]
+    assert sum(k for _, k in a.blocks[1:]) == 10
     with pytest.raises(ValueError, match="cannot give each"):
         layout(x[:4], y[:4], None, 3, "split")
     with pytest.raises(ValueError, match="differ only in their widths"):
@@ -116,3 +122,40 @@ def test_layout_and_nesting_rules():
         nested([make_spec("mobilenet", 4, 4)])
     assert nested([make_spec("tfc", 1, 1, hidden=[8, 64, 16]), make_spec("tfc", 1, 1, hidden=[32, 8, 8])]).hidden \
         == [32, 64, 16]
+
+
+@pytest.mark.parametrize("name, size", [("tfc", 28), ("cnv", 32)])
+def test_replicas_share_the_first_layer_with_identical_outputs_and_gradients(name, size):
+    torch.manual_seed(0)
+    net = Supernet(_specs(name, 1, in_size=size)).train()
+    x = torch.rand(6, 1, size, size)
+    net.router.blocks = [(0, 6), (1, 6), (2, 6)]
+    full = net(x.repeat(3, 1, 1, 1))
+    full.square().sum().backward()
+    g_full = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    shared = net(x, replicas=3)
+    shared.square().sum().backward()
+    assert torch.equal(full, shared)
+    # the same sums in another order: equal up to float32 rounding
+    assert all(torch.allclose(a, p.grad, rtol=1e-5, atol=1e-5 * float(a.abs().max()))
+               for a, p in zip(g_full, net.parameters()))
+
+
+def test_a_learned_input_scale_is_copied_and_the_saved_student_reloads(tiny_data, tmp_path):
+    """An 8-bit input quantizer learns its scale from statistics of its first training steps (Brevitas: 30):
+    the cut-out student must carry it, and its checkpoint must rebuild the same model."""
+    from bnn.compress.joint import save_student
+    from bnn.train import model_from_checkpoint
+
+    train_set, _ = tiny_data
+    torch.manual_seed(0)
+    net = Supernet(_specs(widths=(0.5, 1.0)))
+    r = train_supernet(net, train_set, None, TrainConfig(epochs=1, batch_size=8, progress=False))
+    assert any(k.endswith("scaling_impl.value") for k in net.state_dict())      # the scale was learned
+    x = train_set[list(range(8))][0]
+    for i, s in enumerate(r.students):
+        raw = cut(net, i)
+        assert torch.equal(net.eval().student(i)(x), raw(x))
+        save_student(tmp_path / f"{i}.pt", s.model, s.spec, train_set, s.metrics)
+        assert torch.equal(model_from_checkpoint(tmp_path / f"{i}.pt")(x), s.model(x))

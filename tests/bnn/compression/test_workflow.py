@@ -38,8 +38,8 @@ def user_files(tmp_path_factory):
 
 def _cfg(d, **kw):
     base = dict(teacher=str(d / "teacher.onnx"), dataset=str(d / "data.npz"), board="pynq-z2", target_fps=5000,
-                student="tfc", widths=(0.25, 1.0), epochs=2, batch_size=64, verify_samples=40, progress=False,
-                device="cpu", threads=1)
+                student="tfc", input_bits=8, widths=(0.25, 1.0), epochs=2, batch_size=16, verify_samples=40,
+                progress=False, device="cpu", threads=1)
     base.update(kw)
     return CompressConfig(**base)
 
@@ -61,11 +61,13 @@ def test_family_from_npz_and_onnx_teacher_matches_its_builds(user_files, tmp_pat
         assert s["export_check"]["mismatches"] == 0
         trained = json.loads((build.parent / "trained.json").read_text())
         assert s["widths"] == hidden_widths(ModelSpec(**trained["spec"]))
-        assert s["bits"]["weight"] == [1, 1, 1, 1] and s["method"] == "supernet-split"
+        assert s["bits"] == {"weight": [1, 1, 1, 1], "act": [1, 1, 1], "input": 8} and s["method"] == "supernet-anchor"
         assert s["lut_source"] == "estimated" and s["accuracy"]["n"] == 96
         # the accuracy is that of the checkpoint the build was made from, on the whole test set
         acc = evaluate(model_from_checkpoint(s["checkpoint"]), test_set).accuracy
         assert s["accuracy"]["value"] == acc
+        state = torch.load(s["checkpoint"], weights_only=True)["model_state"]
+        assert any(k.endswith("scaling_impl.value") for k in state)      # the learned 8-bit input scale
     assert doc["recommended"] in ("tfc-x0.25", "tfc-x1")
     assert (Path(doc["deploy"]) / "deploy.json").is_file() and (tmp_path / "f" / "family.png").stat().st_size > 1000
 
