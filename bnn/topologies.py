@@ -44,11 +44,18 @@ class ModelSpec:
     # Per-layer widths overriding `width` (e.g. after a width search or pruning): the MLPs take any number of
     # hidden widths; CNV takes 8 (its six convs, then its two hidden FCs). None: the topology's widths x `width`.
     hidden: list[int] | None = None
+    # Per-layer precision (mixed-precision search, bnn.compress.bits), overriding weight_bits / act_bits:
+    # `layer_weight_bits` has one entry per weight layer (every hidden layer, then the classifier), `layer_act_bits`
+    # one per hidden activation (the quantizer after each hidden layer). The input quantizer stays `input_bits`.
+    # None: every layer uses weight_bits / act_bits. FC topologies and CNV only.
+    layer_weight_bits: list[int] | None = None
+    layer_act_bits: list[int] | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        if d["hidden"] is None:   # keep the dict of a plain spec as it was before `hidden` existed (checkpoints,
-            del d["hidden"]       # `bnnc train --resume` compares them)
+        for k in ("hidden", "layer_weight_bits", "layer_act_bits"):
+            if d[k] is None:      # keep the dict of a plain spec as it was before these fields existed
+                del d[k]          # (checkpoints, `bnnc train --resume` compares them)
         return d
 
 
@@ -129,20 +136,43 @@ def hidden_widths(spec: ModelSpec) -> list[int]:
     return [_scaled(n, spec.width) for n in FC_HIDDEN[spec.name]]
 
 
+def layer_bits(spec: ModelSpec) -> tuple[list[int | None], list[int | None]]:
+    """(weight bits per weight layer incl. the classifier, activation bits per hidden activation) of a spec:
+    its per-layer lists when given, else `weight_bits` / `act_bits` for every layer."""
+    n = len(hidden_widths(spec))
+    wb = list(spec.layer_weight_bits) if spec.layer_weight_bits is not None else [spec.weight_bits] * (n + 1)
+    ab = list(spec.layer_act_bits) if spec.layer_act_bits is not None else [spec.act_bits] * n
+    if spec.layer_weight_bits is not None or spec.layer_act_bits is not None:
+        if spec.name not in ("tfc", "sfc", "lfc", "cnv"):
+            raise ValueError(f"per-layer bits are supported for the MLPs and CNV, not {spec.name!r}")
+        if len(wb) != n + 1:
+            raise ValueError(f"layer_weight_bits needs {n + 1} entries ({n} hidden layers + the classifier), got "
+                             f"{len(wb)}: {wb}")
+        if len(ab) != n:
+            raise ValueError(f"layer_act_bits needs {n} entries (one per hidden layer), got {len(ab)}: {ab}")
+        if spec.weight_bits is None or spec.act_bits is None:
+            raise ValueError("per-layer bits need a quantized spec (weight_bits and act_bits not None)")
+        for what, lst in (("layer_weight_bits", wb), ("layer_act_bits", ab)):
+            if any(not isinstance(b, int) or not 1 <= b <= 8 for b in lst):
+                raise ValueError(f"{what} entries must be integers in 1..8, got {lst}")
+    return wb, ab
+
+
 def build_fc(spec: ModelSpec) -> nn.Sequential:
     hidden = hidden_widths(spec)
+    wbits, abits = layer_bits(spec)
     dropout = spec.dropout
     layers: list[nn.Module] = [nn.Flatten(), InputScale()]
     if dropout:  # before the input quantizer, like BNN-PYNQ's in_dropout
         layers.append(nn.Dropout(dropout))
     layers.append(_input_quant(None if spec.act_bits is None else (spec.input_bits or spec.act_bits)))
     n_in = spec.in_channels * spec.in_size * spec.in_size
-    for n in hidden:
-        layers += [_linear(n_in, n, spec.weight_bits), nn.BatchNorm1d(n), _act(spec.act_bits)]
+    for n, wb, ab in zip(hidden, wbits, abits):
+        layers += [_linear(n_in, n, wb), nn.BatchNorm1d(n), _act(ab)]
         if dropout:
             layers.append(nn.Dropout(dropout))
         n_in = n
-    layers += _head(n_in, spec.num_classes, spec.weight_bits)
+    layers += _head(n_in, spec.num_classes, wbits[-1])
     return nn.Sequential(*layers)
 
 
@@ -151,8 +181,9 @@ def build_cnv(spec: ModelSpec) -> nn.Sequential:
     layers: list[nn.Module] = [InputScale(), _input_quant(in_bits)]
     c_in, size = spec.in_channels, spec.in_size
     widths = hidden_widths(spec)
-    for (_, pool), c in zip(CNV_CONVS, widths):
-        layers += [_conv(c_in, c, spec.weight_bits), nn.BatchNorm2d(c), _act(spec.act_bits)]
+    wbits, abits = layer_bits(spec)
+    for i, ((_, pool), c) in enumerate(zip(CNV_CONVS, widths)):
+        layers += [_conv(c_in, c, wbits[i]), nn.BatchNorm2d(c), _act(abits[i])]
         size -= 2
         if pool:
             layers.append(nn.MaxPool2d(2))
@@ -162,10 +193,10 @@ def build_cnv(spec: ModelSpec) -> nn.Sequential:
         raise ValueError(f"cnv needs inputs of at least 32x32, got {spec.in_size}x{spec.in_size}")
     layers.append(nn.Flatten())
     n_in = c_in * size * size
-    for n in widths[len(CNV_CONVS):]:
-        layers += [_linear(n_in, n, spec.weight_bits), nn.BatchNorm1d(n), _act(spec.act_bits)]
+    for i, n in enumerate(widths[len(CNV_CONVS):], len(CNV_CONVS)):
+        layers += [_linear(n_in, n, wbits[i]), nn.BatchNorm1d(n), _act(abits[i])]
         n_in = n
-    layers += _head(n_in, spec.num_classes, spec.weight_bits)
+    layers += _head(n_in, spec.num_classes, wbits[-1])
     return nn.Sequential(*layers)
 
 
@@ -215,7 +246,8 @@ def build(
 
 
 def make_spec(name, weight_bits=1, act_bits=1, width=1.0, in_channels=1, in_size=None, num_classes=10,
-              dropout: float = 0.0, input_bits: int | None = None, hidden: list[int] | None = None) -> ModelSpec:
+              dropout: float = 0.0, input_bits: int | None = None, hidden: list[int] | None = None,
+              layer_weight_bits: list[int] | None = None, layer_act_bits: list[int] | None = None) -> ModelSpec:
     """`input_bits=None`: the MLPs quantize their input like their activations (binary for W1A1, as FINN's
     LFC does), CNV to 8 bits; a wider input keeps the grey levels a 1-bit input throws away."""
     key = name.lower()
@@ -228,9 +260,13 @@ def make_spec(name, weight_bits=1, act_bits=1, width=1.0, in_channels=1, in_size
     if width <= 0:
         raise ValueError(f"width multiplier must be > 0, got {width}")
     spec = ModelSpec(key if key in TOPOLOGIES else name, weight_bits, act_bits, width, in_channels, in_size, num_classes,
-                     dropout=dropout, input_bits=input_bits, hidden=None if hidden is None else [int(n) for n in hidden])
+                     dropout=dropout, input_bits=input_bits, hidden=None if hidden is None else [int(n) for n in hidden],
+                     layer_weight_bits=None if layer_weight_bits is None else [int(b) for b in layer_weight_bits],
+                     layer_act_bits=None if layer_act_bits is None else [int(b) for b in layer_act_bits])
     if spec.hidden is not None and spec.name in TOPOLOGIES:
         hidden_widths(spec)   # validate now rather than at build time
+    if (spec.layer_weight_bits is not None or spec.layer_act_bits is not None) and spec.name in TOPOLOGIES:
+        layer_bits(spec)
     return spec
 
 
@@ -259,7 +295,8 @@ def _user_model(spec: ModelSpec) -> nn.Module:
     if not callable(fn):
         raise ValueError(f"{file} has no callable {factory!r}")
     kwargs = {k: v for k, v in spec.to_dict().items()
-              if k != "name" and not (k in ("dropout", "input_bits", "hidden") and not v)}
+              if k != "name" and not (k in ("dropout", "input_bits", "hidden", "layer_weight_bits", "layer_act_bits")
+                                      and not v)}
     model = fn(**kwargs)
     if not isinstance(model, nn.Module):
         raise ValueError(f"{file}:{factory} returned {type(model).__name__}, not a torch.nn.Module")

@@ -7,12 +7,61 @@ check catches). `expand_to_budget` then scales all widths by one factor to use t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
-from bnn.compress.hwcost import estimate_spec, with_widths
+from bnn.compress.hwcost import HardwareEstimate, estimate_spec, with_widths
 from bnn.topologies import ModelSpec, hidden_widths
+
+RESOURCES = ("lut", "bram18", "dsp")
+
+
+@dataclass(frozen=True)
+class ResourceBudget:
+    """What a student may cost on a board at a target FPS: limits on LUT / BRAM18 / DSP of the folded design (DMA
+    shell included, as `bnnc compile` reports it), priced by `flow`'s cost model ('rtl': what `bnnc compile --rtl`
+    sizes and Yosys confirms). A candidate is within budget when the optimiser reaches the target FPS on the board
+    and every given limit holds. `resource` is the one the search spends and the MorphNet regulariser weighs:
+    by default the binding one, the limit the reference model uses the largest share of (`binding`)."""
+
+    board: str
+    target_fps: float | str | None
+    lut: float | None = None
+    bram18: float | None = None
+    dsp: float | None = None
+    flow: str = "rtl"
+    margin: float = 0.85
+    resource: str = "lut"
+
+    def __post_init__(self):
+        if self.resource not in RESOURCES:
+            raise ValueError(f"budget resource must be one of {RESOURCES}, got {self.resource!r}")
+        if not any(self.limits().values()):
+            raise ValueError("a resource budget needs at least one limit (lut, bram18 or dsp)")
+
+    def limits(self) -> dict[str, float]:
+        return {r: getattr(self, r) for r in RESOURCES if getattr(self, r) is not None}
+
+    def estimate(self, spec: ModelSpec) -> HardwareEstimate:
+        return estimate_spec(spec, self.board, self.target_fps, self.margin, self.flow)
+
+    def amount(self, est: HardwareEstimate) -> float:
+        return est.metric(self.resource)
+
+    def ok(self, est: HardwareEstimate) -> bool:
+        return bool(est.met) and all(getattr(est, r) <= v for r, v in self.limits().items())
+
+    def describe(self, est: HardwareEstimate) -> str:
+        parts = [f"{getattr(est, r):,.0f}/{v:,.0f} {r}" for r, v in self.limits().items()]
+        fps = f"{est.fps:,.0f} FPS" + ("" if est.met else f" (target missed: {est.reason})")
+        return f"{', '.join(parts)}, {fps} ({est.flow} estimate)"
+
+    def binding(self, spec: ModelSpec) -> "ResourceBudget":
+        """This budget spending the resource `spec` uses the largest share of (MorphNet's targeted resource)."""
+        est = self.estimate(spec)
+        share = {r: est.metric(r) / v for r, v in self.limits().items() if v}
+        return replace(self, resource=max(share, key=share.get))
 
 
 @dataclass
@@ -31,8 +80,9 @@ class BudgetFit:
         return hidden_widths(self.spec)
 
 
-def _cost(spec: ModelSpec, widths: list[int], board: str, target, metric: str, margin: float) -> float:
-    return estimate_spec(with_widths(spec, widths), board, target, margin).metric(metric)
+def _cost(spec: ModelSpec, widths: list[int], board: str, target, metric: str, margin: float,
+          flow: str = "hls") -> float:
+    return estimate_spec(with_widths(spec, widths), board, target, margin, flow).metric(metric)
 
 
 def removal_order(scores: list[torch.Tensor], min_width: int = 1) -> list[tuple[int, int]]:
@@ -65,7 +115,8 @@ def _keep_after(scores: list[torch.Tensor], order: list[tuple[int, int]], n: int
 
 
 def fit_to_budget(spec: ModelSpec, scores: list[torch.Tensor], budget: float, board: str, target_fps, *,
-                  metric: str = "lut", margin: float = 0.85, min_width: int = 1, granularity: int = 1) -> BudgetFit:
+                  metric: str = "lut", margin: float = 0.85, min_width: int = 1, granularity: int = 1,
+                  flow: str = "hls") -> BudgetFit:
     """Drop the lowest-scored channels until the estimated cost is <= budget (or say why that is impossible).
 
     `granularity` > 1 rounds every width down to a multiple of it: the folding optimiser needs PE/SIMD to divide
@@ -79,7 +130,7 @@ def fit_to_budget(spec: ModelSpec, scores: list[torch.Tensor], budget: float, bo
 
     def cost_after(n: int) -> float:
         w = [len(k) for k in _keep_after(scores, order, n, granularity, min_width)]
-        c = _cost(spec, w, board, target_fps, metric, margin)
+        c = _cost(spec, w, board, target_fps, metric, margin, flow)
         evals.append((w, c))
         return c
 
@@ -103,7 +154,7 @@ def fit_to_budget(spec: ModelSpec, scores: list[torch.Tensor], budget: float, bo
         else:
             lo = mid
     keep = _keep_after(scores, order, hi, granularity, min_width)
-    c = _cost(spec, [len(k) for k in keep], board, target_fps, metric, margin)
+    c = _cost(spec, [len(k) for k in keep], board, target_fps, metric, margin, flow)
     removed = sum(widths) - sum(len(k) for k in keep)
     return BudgetFit(with_widths(spec, [len(k) for k in keep]), keep, c, budget, metric, c <= budget,
                      f"removed {removed} of {sum(widths)} channels: {c:,.0f} {'<=' if c <= budget else '>'} "
@@ -118,10 +169,10 @@ def _scaled(widths: list[int], f: float, granularity: int = 1) -> list[int]:
 
 def scale_to_budget(spec: ModelSpec, widths: list[int], budget: float, board: str, target_fps, *,
                     metric: str = "lut", margin: float = 0.85, max_factor: float = 16.0, iters: int = 12,
-                    granularity: int = 1) -> BudgetFit:
+                    granularity: int = 1, flow: str = "hls") -> BudgetFit:
     """The largest uniform factor f (bisection) with cost(round(widths * f)) <= budget; f may be < 1."""
     def cost(f: float) -> float:
-        return _cost(spec, _scaled(widths, f, granularity), board, target_fps, metric, margin)
+        return _cost(spec, _scaled(widths, f, granularity), board, target_fps, metric, margin, flow)
 
     lo, hi = 0.0, 1.0
     while cost(hi) <= budget and hi < max_factor:
@@ -136,25 +187,26 @@ def scale_to_budget(spec: ModelSpec, widths: list[int], budget: float, board: st
             else:
                 hi = mid
     w = _scaled(widths, lo, granularity) if lo > 0 else [max(1, granularity)] * len(widths)
-    c = _cost(spec, w, board, target_fps, metric, margin)
+    c = _cost(spec, w, board, target_fps, metric, margin, flow)
     ok = c <= budget
     msg = (f"widths x{lo:.3f} -> {w}: {c:,.0f} {metric} (budget {budget:,.0f})" if ok else
            f"cannot meet {budget:,.0f} {metric} by uniform scaling: smallest tried {w} costs {c:,.0f}")
     return BudgetFit(with_widths(spec, w), None, c, budget, metric, ok, msg)
 
 
-def expand_to_budget(fit: BudgetFit, board: str, target_fps, *, margin: float = 0.85, granularity: int = 1) -> BudgetFit:
+def expand_to_budget(fit: BudgetFit, board: str, target_fps, *, margin: float = 0.85, granularity: int = 1,
+                     flow: str = "hls") -> BudgetFit:
     """MorphNet's expand step: grow a shrunk spec uniformly (factor >= 1) to use the rest of the budget."""
     out = scale_to_budget(fit.spec, fit.widths, fit.budget, board, target_fps, metric=fit.metric, margin=margin,
-                          granularity=granularity)
+                          granularity=granularity, flow=flow)
     if not out.met or out.cost < fit.cost or out.widths == fit.widths:
         return fit
     return out
 
 
 def uniform_to_budget(spec: ModelSpec, budget: float, board: str, target_fps, *, metric: str = "lut",
-                      margin: float = 0.85, granularity: int = 1) -> BudgetFit:
+                      margin: float = 0.85, granularity: int = 1, flow: str = "hls") -> BudgetFit:
     """The uniform width-multiplier baseline at the same budget (all of the topology's widths x one factor)."""
     base = ModelSpec(**{**spec.to_dict(), "hidden": None, "width": 1.0})
     return scale_to_budget(base, hidden_widths(base), budget, board, target_fps, metric=metric, margin=margin,
-                           granularity=granularity)
+                           granularity=granularity, flow=flow)

@@ -1,7 +1,10 @@
 """The compiler's cost model seen from training: estimated LUTs/FPS of a model, or of a spec at given widths.
 
 Nothing here re-derives hardware costs: a model is exported to QONNX, lowered by compiler.frontend, folded for
-the board and target FPS by compiler.folding.optimize_folding, and priced by compiler.cost. A spec's cost is
+the board and target FPS by compiler.folding.optimize_folding, and priced by compiler.cost. `flow` picks whose
+hardware is priced: 'hls' (the HLS templates, `bnnc compile`'s default) or 'rtl' (the RTL library that
+`bnnc compile --rtl` sizes, rtlsim simulates and Yosys synthesizes within a few percent; what the search uses,
+since that is the estimate synthesis confirms). A spec's cost is
 that of a freshly built model of the spec (binary weights make it weight-independent; for k-bit weights the
 accumulator widths of trained weights can differ slightly), cached per spec.
 """
@@ -20,7 +23,10 @@ from torch import nn
 
 from bnn.topologies import ModelSpec, from_spec, hidden_widths
 
-METRICS = ("lut", "cycles")
+#: what a budget can bind: LUTs, 18 Kb block RAMs, DSP slices (all of the folded design, DMA shell included),
+#: or the work in cycles at pe = simd = 1
+METRICS = ("lut", "bram18", "dsp", "cycles")
+FLOWS = ("hls", "rtl")
 
 
 @dataclass
@@ -37,14 +43,21 @@ class HardwareEstimate:
     reason: str
     board: str
     target_fps: float | None
+    flow: str = "hls"      # whose hardware was priced: the HLS templates or the RTL library
+    shell_lut: float = 0.0  # LUTs of the DMA shell inside `lut` (Yosys synthesizes the accelerator without it)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def accel_lut(self) -> float:
+        """LUTs of the accelerator alone: what `bnnc synth` (Yosys) counts."""
+        return self.lut - self.shell_lut
+
     def metric(self, name: str) -> float:
         if name not in METRICS:
             raise ValueError(f"cost metric must be one of {METRICS}, got {name!r}")
-        return float(self.lut if name == "lut" else self.work_cycles)
+        return float(self.work_cycles if name == "cycles" else getattr(self, name))
 
 
 @contextlib.contextmanager
@@ -75,40 +88,47 @@ def export_and_lower(model: nn.Module, in_shape: tuple[int, ...], fast: bool = T
         return lower_only(path)
 
 
-def estimate_graph(graph, board: str, target_fps: float | str | None, margin: float = 0.85) -> HardwareEstimate:
-    """Fold `graph` for the board/target with the compiler's optimiser and report its cost (graph untouched)."""
+def estimate_graph(graph, board: str, target_fps: float | str | None, margin: float = 0.85,
+                   flow: str = "hls") -> HardwareEstimate:
+    """Fold `graph` for the board/target with the compiler's optimiser and report its cost (graph untouched), as
+    `bnnc compile` (flow 'hls') or `bnnc compile --rtl` (flow 'rtl': weights in block/distributed RAM) prices it."""
     from boards.catalog import get_board
     from compiler.cost import estimate
     from compiler.folding import optimize_folding, parse_target
 
+    if flow not in FLOWS:
+        raise ValueError(f"flow must be one of {FLOWS}, got {flow!r}")
     brd = get_board(board)
-    plan = optimize_folding(graph, brd, target_fps, margin)
+    plan = optimize_folding(graph, brd, target_fps, margin, weights_in="bram" if flow == "rtl" else "auto", flow=flow)
     work = estimate(graph, brd.default_clock_mhz, brd.shell.dma_bits)       # IR folding untouched: pe = simd = 1
     work_cycles = sum(l.cycles for l in work.layers[:-1])                   # all but the DMA shell stage
     tot = plan.cost.total
+    shell = sum(l.resources.lut for l in plan.cost.layers if l.kind == "dma")
     return HardwareEstimate(lut=float(tot.lut), ff=float(tot.ff), bram18=float(tot.bram18), dsp=float(tot.dsp),
                             fps=float(plan.cost.fps), ii_cycles=int(plan.cost.ii_cycles), work_cycles=int(work_cycles),
                             met=bool(plan.met), fits=bool(plan.fits), reason=plan.reason, board=brd.name,
-                            target_fps=parse_target(target_fps))
+                            target_fps=parse_target(target_fps), flow=flow, shell_lut=float(shell))
 
 
 def estimate_model(model: nn.Module, in_shape: tuple[int, ...], board: str, target_fps: float | str | None,
-                   margin: float = 0.85) -> HardwareEstimate:
-    return estimate_graph(export_and_lower(model, in_shape), board, target_fps, margin)
+                   margin: float = 0.85, flow: str = "hls") -> HardwareEstimate:
+    return estimate_graph(export_and_lower(model, in_shape), board, target_fps, margin, flow)
 
 
 _CACHE: dict[str, HardwareEstimate] = {}
 
 
-def estimate_spec(spec: ModelSpec, board: str, target_fps: float | str | None, margin: float = 0.85) -> HardwareEstimate:
-    """Cost of a model of `spec` (built with seed 0), cached by (spec, board, target, margin)."""
-    key = json.dumps([spec.to_dict(), board, target_fps, margin], sort_keys=True, default=str)
+def estimate_spec(spec: ModelSpec, board: str, target_fps: float | str | None, margin: float = 0.85,
+                  flow: str = "hls") -> HardwareEstimate:
+    """Cost of a model of `spec` (built with seed 0), cached by (spec, board, target, margin, flow)."""
+    key = json.dumps([spec.to_dict(), board, target_fps, margin, flow], sort_keys=True, default=str)
     if key not in _CACHE:
         state = torch.get_rng_state()
         torch.manual_seed(0)
         model = from_spec(spec).eval()
         torch.set_rng_state(state)
-        _CACHE[key] = estimate_model(model, (spec.in_channels, spec.in_size, spec.in_size), board, target_fps, margin)
+        _CACHE[key] = estimate_model(model, (spec.in_channels, spec.in_size, spec.in_size), board, target_fps, margin,
+                                     flow)
     return _CACHE[key]
 
 
@@ -142,7 +162,7 @@ def layer_steps(widths: list[int], step: int | float) -> list[int]:
 
 
 def channel_costs(spec: ModelSpec, board: str, target_fps: float | str | None, metric: str = "lut",
-                  step: int | float = 0.5, margin: float = 0.85) -> ChannelCosts:
+                  step: int | float = 0.5, margin: float = 0.85, flow: str = "hls") -> ChannelCosts:
     """Per-layer marginal channel costs by finite differences of the compiler's estimate (one compile per layer).
 
     Why the default step is half the layer (an average marginal cost) rather than one channel: with a target FPS
@@ -153,7 +173,7 @@ def channel_costs(spec: ModelSpec, board: str, target_fps: float | str | None, m
     """
     widths = hidden_widths(spec)
     steps = layer_steps(widths, step)
-    base = estimate_spec(with_widths(spec, widths), board, target_fps, margin).metric(metric)
+    base = estimate_spec(with_widths(spec, widths), board, target_fps, margin, flow).metric(metric)
     reduced = []
     for i, (w, st) in enumerate(zip(widths, steps)):
         if w - st < 1:
@@ -161,5 +181,5 @@ def channel_costs(spec: ModelSpec, board: str, target_fps: float | str | None, m
             steps[i] = 0
             continue
         trial = widths[:i] + [w - st] + widths[i + 1:]
-        reduced.append(estimate_spec(with_widths(spec, trial), board, target_fps, margin).metric(metric))
+        reduced.append(estimate_spec(with_widths(spec, trial), board, target_fps, margin, flow).metric(metric))
     return ChannelCosts(widths, metric, base, reduced, steps)

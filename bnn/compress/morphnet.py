@@ -47,11 +47,67 @@ class CostWeightedL1:
 
 
 def shrink(model: nn.Sequential, spec: ModelSpec, budget: float, board: str, target_fps, *, metric: str = "lut",
-           margin: float = 0.85, expand: bool = True, min_width: int = 1, granularity: int = 1
+           margin: float = 0.85, expand: bool = True, min_width: int = 1, granularity: int = 1, flow: str = "hls"
            ) -> tuple[BudgetFit, BudgetFit]:
     """(shrunk, final): drop the smallest-|gamma| channels to meet the budget, then optionally grow uniformly."""
     fit = fit_to_budget(spec, bn_scales(model), budget, board, target_fps, metric=metric, margin=margin,
-                        min_width=min_width, granularity=granularity)
-    final = (expand_to_budget(fit, board, target_fps, margin=margin, granularity=granularity)
+                        min_width=min_width, granularity=granularity, flow=flow)
+    final = (expand_to_budget(fit, board, target_fps, margin=margin, granularity=granularity, flow=flow)
              if expand and fit.met else fit)
     return fit, final
+
+
+def dead_layers(scores: list[torch.Tensor], threshold: float = 1e-3) -> list[int]:
+    """Hidden layers all of whose channel scales are below `threshold`: the layer carries a constant."""
+    return [i for i, s in enumerate(scores) if len(s) and float(s.max()) < threshold]
+
+
+def morph(spec: ModelSpec, remove: list[int]) -> ModelSpec:
+    """MorphNet's topology change: the spec without hidden layers `remove` (and without their per-layer bits).
+
+    A hidden layer whose channels all lost their scale emits a constant; removing it connects its producer
+    straight to its consumer, whose weights then take a new shape, so the morphed model is retrained (MorphNet
+    retrains every found structure from scratch). MLPs only: CNV's convolutions set the spatial size its fixed
+    layer list expects.
+    """
+    from dataclasses import replace
+
+    from bnn.topologies import hidden_widths, layer_bits
+
+    if not remove:
+        return spec
+    if spec.name not in ("tfc", "sfc", "lfc"):
+        raise ValueError(f"topology morphing (removing a hidden layer) is supported for the MLPs, not {spec.name!r}")
+    widths = hidden_widths(spec)
+    bad = [i for i in remove if not 0 <= i < len(widths)]
+    if bad:
+        raise ValueError(f"cannot remove hidden layers {bad}: the spec has {len(widths)}")
+    if len(set(remove)) >= len(widths):
+        raise ValueError(f"removing every hidden layer ({sorted(set(remove))}) leaves no network")
+    keep = [i for i in range(len(widths)) if i not in set(remove)]
+    new = replace(spec, hidden=[widths[i] for i in keep])
+    if spec.layer_weight_bits is not None or spec.layer_act_bits is not None:
+        wb, ab = layer_bits(spec)
+        new = replace(new, layer_weight_bits=[wb[i] for i in keep] + [wb[-1]], layer_act_bits=[ab[i] for i in keep])
+    return new
+
+
+def fit_budget_morphing(model: nn.Sequential, spec: ModelSpec, budget: float, board: str, target_fps, *,
+                        metric: str = "lut", margin: float = 0.85, granularity: int = 1, flow: str = "hls",
+                        dead: float = 1e-3, expand: bool = True) -> tuple[ModelSpec, list[int], BudgetFit, BudgetFit]:
+    """(spec, removed layers, shrunk fit, final fit): remove dead hidden layers (morph), then shrink the remaining
+    layers by |gamma| to the budget and optionally expand uniformly (one MorphNet cycle's structure step)."""
+    from bnn.compress.surgery import bn_scales as scales_of
+
+    scores = scales_of(model)
+    removed = dead_layers(scores, dead)
+    if removed and spec.name in ("tfc", "sfc", "lfc") and len(removed) < len(scores):
+        spec = morph(spec, removed)
+        scores = [s for i, s in enumerate(scores) if i not in set(removed)]
+    else:
+        removed = []
+    fit = fit_to_budget(spec, scores, budget, board, target_fps, metric=metric, margin=margin,
+                        granularity=granularity, flow=flow)
+    final = (expand_to_budget(fit, board, target_fps, margin=margin, granularity=granularity, flow=flow)
+             if expand and fit.met else fit)
+    return spec, removed, fit, final

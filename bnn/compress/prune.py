@@ -19,10 +19,10 @@ def prune_scores(model: nn.Sequential) -> list[torch.Tensor]:
 
 
 def prune_to_budget(model: nn.Sequential, spec: ModelSpec, budget: float, board: str, target_fps, *,
-                    metric: str = "lut", margin: float = 0.85, min_width: int = 1, granularity: int = 1
-                    ) -> tuple[BudgetFit, ModelSpec, nn.Sequential]:
+                    metric: str = "lut", margin: float = 0.85, min_width: int = 1, granularity: int = 1,
+                    flow: str = "hls") -> tuple[BudgetFit, ModelSpec, nn.Sequential]:
     """Fit to the budget by dropping the smallest-norm channels; returns the fit and the pruned spec + model."""
     fit = fit_to_budget(spec, prune_scores(model), budget, board, target_fps, metric=metric, margin=margin,
-                        min_width=min_width, granularity=granularity)
+                        min_width=min_width, granularity=granularity, flow=flow)
     new_spec, new_model = select_channels(model, spec, fit.keep)
     return fit, new_spec, new_model
