@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import signal
 from dataclasses import asdict, dataclass, fields, replace
@@ -420,8 +421,11 @@ def _executor_run(jobs: list[dict], cfg: CompressConfig, log) -> dict[str, dict 
     from scaleout import ExecutorError, Task, make_executor
 
     tasks = [Task(j["name"], build_student, args=(j,), num_cpus=float(j.get("threads") or 1)) for j in jobs]
+    address = cfg.cluster or os.environ.get("RAY_ADDRESS")
+    # in-process by default; on a cluster every student's build is in flight at once unless --workers caps it
+    workers = cfg.workers or (None if address and address != "local" else 1)
     try:
-        with make_executor(cluster=cfg.cluster, workers=cfg.workers or 1) as ex:
+        with make_executor(cluster=cfg.cluster, workers=workers) as ex:
             done = ex.run(tasks, desc="building students")
     except ExecutorError as e:
         raise CompressError(str(e)) from None
