@@ -1,3 +1,14 @@
 """Names the trainer accepts, importable without torch (the CLI offers them as choices before loading torch)."""
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "step", "none")
+DEVICES = ("cpu", "cuda")
+
+# Augmentation: a mirror image is still the same class for clothes and objects, not for digits (a mirrored 2, 3, 7
+# is no digit at all), so `--augment` flips only the datasets named here.
+FLIP_SUITS = ("fashion-mnist", "cifar10")
+
+
+def augment_for(dataset: str, size: int) -> dict:
+    """What `--augment` means for a dataset of `size` x `size` images: random crop after zero padding of 1/8 of the
+    side (4 pixels at 32, 3 at 28, the CIFAR recipe's ratio), horizontal flip where the data allows it."""
+    return {"augment_pad": max(1, size // 8), "augment_flip": dataset in FLIP_SUITS}
