@@ -166,7 +166,7 @@ def build_cnv(spec: ModelSpec) -> nn.Sequential:
             size //= 2
         c_in = c
     if size < 1:
-        least = 32 if spec.name == "cnv" else 28
+        least = 32 if spec.name == "cnv" else 24
         raise ValueError(f"{spec.name} needs inputs of at least {least}x{least}, got {spec.in_size}x{spec.in_size}")
     layers.append(nn.Flatten())
     n_in = c_in * size * size
