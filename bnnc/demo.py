@@ -40,13 +40,15 @@ def model_default(model: str, option: str):
 @click.option("--lr", default=2e-3, show_default=True, type=float)
 @click.option("--input-bits", default=8, show_default=True, type=click.IntRange(1, 8),
               help="input quantizer width: 8 keeps Fashion-MNIST's grey levels (1 = FINN's binarized-input LFC)")
+@click.option("--device", default="cpu", show_default=True, help="where training runs: cpu, cuda or cuda:N")
 @click.option("--board", default="pynq-z2", show_default=True, help="board to fold the design for (see `bnnc boards`)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build/demo"), show_default=True)
 @click.pass_context
 def demo_cmd(ctx: click.Context, model: str, bits: str | None, width: float | None, limit: int | None, epochs: int,
-             lr: float, input_bits: int, board: str, out: Path) -> None:
+             lr: float, input_bits: int, device: str, board: str, out: Path) -> None:
     """Train, export and check a model; later stages run as they are available."""
     from bnnc.export import run_export
+    from bnn.train import TrainError, check_device
     from bnnc.train import run_train
 
     from boards.catalog import BoardError, get_board
@@ -55,6 +57,10 @@ def demo_cmd(ctx: click.Context, model: str, bits: str | None, width: float | No
         get_board(board)
     except BoardError as e:
         raise click.BadParameter(str(e), param_hint="--board") from None
+    try:
+        check_device(device)
+    except TrainError as e:
+        raise click.BadParameter(str(e), param_hint="--device") from None
     bits = bits or model_default(model, "bits")
     width_default = model_default(model, "width")
     width = width_default if width is None else width
@@ -73,7 +79,7 @@ def demo_cmd(ctx: click.Context, model: str, bits: str | None, width: float | No
             click.echo(f"    (continuing the run in {run} from epoch {done})")
         run_train(model_name=model, bits=bits, dataset=dataset, epochs=epochs, lr=lr, out_dir=run,
                   resume=(run / "last.pt").exists(), input_bits=None if bits == "float" else input_bits,
-                  width=width, limit=limit)
+                  width=width, limit=limit, device=device)
     click.echo(stage("[2] export to QONNX, checked against the Brevitas module", bold=True))
     onnx = run / "model.onnx"
     run_export(run / "last.pt", onnx, check_n=_capped(ctx, 256))
