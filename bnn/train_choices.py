@@ -12,3 +12,12 @@ def augment_for(dataset: str, size: int) -> dict:
     """What `--augment` means for a dataset of `size` x `size` images: random crop after zero padding of 1/8 of the
     side (4 pixels at 32, 3 at 28, the CIFAR recipe's ratio), horizontal flip where the data allows it."""
     return {"augment_pad": max(1, size // 8), "augment_flip": dataset in FLIP_SUITS}
+
+
+# Named recipes (TrainConfig fields, plus 'augment' for augment_for and 'dropout' for the MLPs' ModelSpec).
+# 'baseline' is the recipe before issue 25 (the demo's); 'improved' keeps only the ingredients that beat it in
+# benchmarks/recipe_ablation.py (docs/accuracy.md has the tables).
+RECIPES = {
+    "baseline": {"optimizer": "adam", "lr": 2e-3, "schedule": "cosine", "batch_size": 256},
+    "improved": {"optimizer": "adam", "lr": 2e-3, "schedule": "cosine", "batch_size": 256},
+}
