@@ -26,7 +26,7 @@ from bnn.evaluate import evaluate  # noqa: E402
 from bnn.quant import parse_bits  # noqa: E402
 from bnn.topologies import from_spec, make_spec  # noqa: E402
 from bnn.train import TrainConfig, seed_everything, train  # noqa: E402
-from bnn.train_choices import augment_for  # noqa: E402
+from bnn.train_choices import RECIPES, augment_for  # noqa: E402
 
 # The recipe before issue 25 (the demo's): Adam, lr 2e-3, cosine, batch 256, BN recalibration, nothing else.
 BASELINE = dict(optimizer="adam", lr=2e-3, schedule="cosine", batch_size=256)
@@ -48,6 +48,7 @@ def variants(dataset: str, size: int) -> dict[str, dict]:
         "+lr5e-3": {"lr": 5e-3},
         "+dropout0.1": {"spec.dropout": 0.1},
         "-bn_recalibration": {"bn_recalibration_batches": 0},
+        "improved": {k: v for k, v in RECIPES["improved"].items() if BASELINE.get(k) != v},
     }
 
 
