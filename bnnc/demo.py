@@ -29,7 +29,7 @@ def model_default(model: str, option: str):
 
 
 @click.command("demo")
-@click.option("--model", default="lfc", show_default=True, help="tfc, sfc, lfc, cnv or mobilenet")
+@click.option("--model", default="lfc", show_default=True, help="tfc, sfc, lfc, cnv, cnv28 or mobilenet")
 @click.option("--bits", default=None, help="w1a1, w2a2, w4a4, ... or 'float' (default: w4a4 for mobilenet, else w1a1)")
 @click.option("--width", default=None, type=click.FloatRange(min=0, min_open=True),
               help="width multiplier for every layer (default: 0.25 for mobilenet, else 1)")

@@ -11,7 +11,7 @@ from bnn.train_choices import DEVICES, OPTIMIZERS, SCHEDULES
 
 @click.command("train")
 @click.option("--model", "model_name", default="lfc", show_default=True,
-              help="tfc, sfc, lfc, cnv, mobilenet, or path/to/file.py:factory for your own model.")
+              help="tfc, sfc, lfc, cnv, cnv28 (CNV for 28x28 inputs), mobilenet, or path/to/file.py:factory for your own model.")
 @click.option("--bits", default="w1a1", show_default=True, help="w1a1, w1a2, w2a2, ... or 'float' (the float twin).")
 @click.option("--dataset", default="fashion-mnist", show_default=True, type=click.Choice(DATASETS))
 @click.option("--data-root", type=click.Path(path_type=Path), default=None,
