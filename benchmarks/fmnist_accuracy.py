@@ -149,7 +149,7 @@ def run_row(row: Row, args, recipe: dict, train_set, test_set, test_data) -> dic
     from compiler.ir import DataflowGraph
     from compiler.simulate import simulate
 
-    run_dir = args.out / row.name
+    run_dir = args.out / f"{row.name}-e{row.epochs}"
     ckpt, train_s, spec = train_row(row, args, recipe, train_set, run_dir)
     model = model_from_checkpoint(ckpt)
     torch_pred = predict(model, test_set).argmax(dim=1).numpy()
@@ -180,7 +180,7 @@ def run_row(row: Row, args, recipe: dict, train_set, test_set, test_data) -> dic
 
 def extras(r: dict, args, test_set, test_data) -> None:
     """The slow, optional columns, added to a cached row when asked for and missing."""
-    run_dir = args.out / r["row"]
+    run_dir = args.out / f"{r['row']}-e{r['epochs']}"
     if r["bits"] == "float":
         return
     if args.synth and "synth_lut" not in r:

@@ -80,6 +80,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--only", nargs="+", default=None, help="run only these variants (names as in the table)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--table-only", action="store_true", help="train nothing: the table of the rows already cached")
     p.add_argument("--out", type=Path, default=Path("runs/recipe_ablation"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -101,22 +102,30 @@ def main() -> None:
     for seed in args.seeds:
         for name, change in table.items():
             key = f"{prefix}|{seed}|{json.dumps(change, sort_keys=True)}"
-            if key not in rows:
+            if key not in rows and not args.table_only:
                 rows[key] = run_row(args, name, change, seed, train_set, test_set)
                 cache.write_text(json.dumps(rows, indent=1))
                 r = rows[key]
                 print(f"{name} seed {seed}: {100 * r['test_acc']:.2f}% in {r['train_seconds']:.0f} s", flush=True)
 
-    base = [rows[f"{prefix}|{s}|{json.dumps({})}"]["test_acc"] for s in args.seeds]
+    def done(change: dict) -> list[dict]:
+        got = (rows.get(f"{prefix}|{s}|{json.dumps(change, sort_keys=True)}") for s in args.seeds)
+        return [r for r in got if r is not None]
+
+    base = [r["test_acc"] for r in done({})]
     lines = [f"{args.model}-{args.bits} (input {args.input_bits} bits, width {args.width:g}) on {args.dataset}: "
              f"{len(tr)} training images, {args.epochs} epochs, seeds {args.seeds}; accuracy on all {len(te)} test "
              f"images after the last epoch; baseline = {BASELINE} + BN recalibration", "",
              "| variant | test acc (mean) | per seed | vs baseline | train time (mean) |", "|---|---|---|---|---|"]
     for name, change in table.items():
-        got = [rows[f"{prefix}|{s}|{json.dumps(change, sort_keys=True)}"] for s in args.seeds]
+        got = done(change)
+        if not got or not base:
+            lines.append(f"| {name} | not run | | | |")
+            continue
         accs = [r["test_acc"] for r in got]
         mean = statistics.mean(accs)
-        lines.append(f"| {name} | {100 * mean:.2f}% | {' / '.join(f'{100 * a:.2f}' for a in accs)} | "
+        per_seed = " / ".join(f"{100 * r['test_acc']:.2f} (seed {r['seed']})" for r in got)
+        lines.append(f"| {name} | {100 * mean:.2f}% | {per_seed} | "
                      f"{100 * (mean - statistics.mean(base)):+.2f} pts | "
                      f"{statistics.mean(r['train_seconds'] for r in got):.0f} s |")
     text = "\n".join(lines)
