@@ -154,7 +154,7 @@ def run_row(row: Row, args, recipe: dict, train_set, test_set, test_data) -> dic
     model = model_from_checkpoint(ckpt)
     torch_pred = predict(model, test_set).argmax(dim=1).numpy()
     labels = test_data.labels
-    r = {"row": row.name, "model": row.model, "bits": row.bits, "input_bits": row.input_bits, "width": row.width,
+    r = {"row": row.name, "dir": str(run_dir), "model": row.model, "bits": row.bits, "input_bits": row.input_bits, "width": row.width,
          "epochs": row.epochs, "recipe": args.recipe, "spec": spec, "train_images": len(train_set),
          "train_s": round(train_s, 1), "torch_acc": float((torch_pred == labels).mean()), "test_images": len(labels)}
     if row.bits == "float":
@@ -180,7 +180,7 @@ def run_row(row: Row, args, recipe: dict, train_set, test_set, test_data) -> dic
 
 def extras(r: dict, args, test_set, test_data) -> None:
     """The slow, optional columns, added to a cached row when asked for and missing."""
-    run_dir = args.out / f"{r['row']}-e{r['epochs']}"
+    run_dir = Path(r.get("dir") or args.out / f"{r['row']}-e{r['epochs']}")
     if r["bits"] == "float":
         return
     if args.synth and "synth_lut" not in r:
