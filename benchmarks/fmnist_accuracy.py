@@ -154,7 +154,8 @@ def run_row(row: Row, args, recipe: dict, train_set, test_set, test_data) -> dic
     model = model_from_checkpoint(ckpt)
     torch_pred = predict(model, test_set).argmax(dim=1).numpy()
     labels = test_data.labels
-    r = {"row": row.name, "dir": str(run_dir), "model": row.model, "bits": row.bits, "input_bits": row.input_bits, "width": row.width,
+    r = {"row": row.name, "dir": str(run_dir), "model": row.model, "bits": row.bits, "input_bits": row.input_bits,
+         "width": row.width,
          "epochs": row.epochs, "recipe": args.recipe, "spec": spec, "train_images": len(train_set),
          "train_s": round(train_s, 1), "torch_acc": float((torch_pred == labels).mean()), "test_images": len(labels)}
     if row.bits == "float":

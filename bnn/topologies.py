@@ -204,7 +204,8 @@ def build_mobilenet(spec: ModelSpec) -> nn.Sequential:
 
 
 TOPOLOGIES: dict[str, Callable[[ModelSpec], nn.Module]] = {
-    "tfc": build_fc, "sfc": build_fc, "lfc": build_fc, "cnv": build_cnv, "cnv28": build_cnv, "mobilenet": build_mobilenet,
+    "tfc": build_fc, "sfc": build_fc, "lfc": build_fc, "cnv": build_cnv, "cnv28": build_cnv,
+    "mobilenet": build_mobilenet,
 }
 
 

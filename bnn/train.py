@@ -43,7 +43,7 @@ class TrainConfig:
     step_size: int | None = None     # default: epochs // 3
     gamma: float = 0.1
     momentum: float = 0.9
-    weight_decay: float = 0.0        # on conv/linear weights (the float shadow weights) only, not BatchNorm/biases/scales
+    weight_decay: float = 0.0        # on conv/linear (float shadow) weights only, not BatchNorm/biases/scales
     seed: int = 0
     out_dir: str | None = None       # None: keep nothing on disk
     resume: str | None = None        # a last.pt to continue from
@@ -80,7 +80,8 @@ class TrainConfig:
         if self.step_size is not None and self.step_size < 1:
             problems.append(f"step_size must be >= 1 (got {self.step_size})")
         if self.warmup_epochs < 0 or (self.warmup_epochs and self.warmup_epochs >= self.epochs):
-            problems.append(f"warmup_epochs must be >= 0 and fewer than epochs ({self.epochs}), got {self.warmup_epochs}")
+            problems.append(f"warmup_epochs must be >= 0 and fewer than epochs ({self.epochs}), "
+                            f"got {self.warmup_epochs}")
         if not 0.0 <= self.label_smoothing < 1.0:
             problems.append(f"label_smoothing must be in [0, 1) (got {self.label_smoothing})")
         if self.augment_pad < 0:
@@ -127,7 +128,8 @@ def check_device(device: str) -> None:
     """Refuse a CUDA device this machine does not have, before any work, with a message saying what to do."""
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise TrainError(f"device {device!r} asked for, but torch sees no CUDA GPU here (torch {torch.__version__}, "
+            raise TrainError(f"device {device!r} asked for, but torch sees no CUDA GPU here "
+                             f"(torch {torch.__version__}, "
                              f"built {'with' if torch.version.cuda else 'without'} CUDA); use --device cpu")
         index = int(device.partition(":")[2] or 0)
         if index >= torch.cuda.device_count():

@@ -11,7 +11,8 @@ from bnn.train_choices import DEVICES, OPTIMIZERS, SCHEDULES
 
 @click.command("train")
 @click.option("--model", "model_name", default="lfc", show_default=True,
-              help="tfc, sfc, lfc, cnv, cnv28 (CNV for 28x28 inputs), mobilenet, or path/to/file.py:factory for your own model.")
+              help="tfc, sfc, lfc, cnv, cnv28 (CNV for 28x28 inputs), mobilenet, or path/to/file.py:factory for "
+                   "your own model.")
 @click.option("--bits", default="w1a1", show_default=True, help="w1a1, w1a2, w2a2, ... or 'float' (the float twin).")
 @click.option("--dataset", default="fashion-mnist", show_default=True, type=click.Choice(DATASETS))
 @click.option("--data-root", type=click.Path(path_type=Path), default=None,
@@ -121,7 +122,8 @@ def run_train(model_name: str = "lfc", bits: str = "w1a1", dataset: str = "fashi
         raise click.ClickException(str(e)) from None
     click.echo(f"training {spec.name} ({bits}, width {width}) on {dataset}: {len(train_data)} train / "
                f"{len(test_data)} test images of {c}x{h}x{w}, {epochs} epochs on {device}"
-               + (f", augmented (crop pad {aug['augment_pad']}{', flip' if aug['augment_flip'] else ''})" if aug else "")
+               + (f", augmented (crop pad {aug['augment_pad']}{', flip' if aug['augment_flip'] else ''})"
+                  if aug else "")
                + f" -> {out_dir}", err=True)
     try:
         result = train(model, ImageDataset(train_data, pre), ImageDataset(test_data, pre), config,

@@ -235,7 +235,8 @@ def test_augmented_training_keeps_labels_and_is_seeded(sets, monkeypatch):
     labels = []
     real_ce = nn.functional.cross_entropy
     monkeypatch.setattr(bt, "augment_batch", spy)
-    monkeypatch.setattr(bt.nn.functional, "cross_entropy", lambda out, y, **kw: (labels.append(y), real_ce(out, y, **kw))[1])
+    monkeypatch.setattr(bt.nn.functional, "cross_entropy",
+                        lambda out, y, **kw: (labels.append(y), real_ce(out, y, **kw))[1])
     aug = dict(epochs=2, augment_pad=3, augment_flip=True)
     a = run(sets, cfg(**aug))
     assert seen and all(i == o for i, o in seen)
