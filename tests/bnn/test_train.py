@@ -327,3 +327,19 @@ def test_device_is_used_for_training_and_evaluation(sets, monkeypatch):
     monkeypatch.setattr(bt, "evaluate", lambda m, d, bs, dev: (evaluated.append(str(dev)), real_eval(m, d, bs, dev))[1])
     run(sets, cfg(epochs=1, device="cpu"))
     assert moved and set(moved) == {"cpu"} and evaluated == ["cpu"]
+
+
+def test_warns_when_activation_scales_are_still_collecting_statistics():
+    """k-bit activation scales (Brevitas runtime statistics) need their first 300 steps before eval mode matches
+    training; a shorter run says so. Binary models have constant scales and stay silent."""
+    import warnings
+
+    from bnn.topologies import build
+
+    tr = ImageDataset(synthetic(128, seed=2))
+    seed_everything(0)
+    with pytest.warns(UserWarning, match=r"saw 4 of the 300 training steps"):
+        train(build("tfc", 2, 2, width=0.25), tr, None, cfg(epochs=1, batch_size=32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train(build("tfc", 1, 1, width=0.25), tr, None, cfg(epochs=1, batch_size=32))
