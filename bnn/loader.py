@@ -1,10 +1,12 @@
-"""torch wrappers for training: preprocessed datasets fetched a whole batch per call, and seeded batch order."""
+"""torch wrappers for training: preprocessed datasets fetched a whole batch per call, seeded batch order and
+augmentation."""
 from __future__ import annotations
 
 from typing import Iterator
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from bnn.datasets import ImageData
@@ -62,3 +64,25 @@ def make_loader(dataset: ImageDataset, batch_size: int, shuffle: bool = False,
     """A DataLoader that fetches whole batches by index list (fast: one preprocessing call per batch)."""
     sampler = EpochBatches(len(dataset), batch_size, shuffle, generator)
     return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=num_workers)
+
+
+def augment_batch(x: torch.Tensor, pad: int, flip: bool, generator: torch.Generator) -> torch.Tensor:
+    """Random crop after zero padding by `pad` pixels, and a random horizontal flip when `flip`, per sample.
+
+    Works on a preprocessed float batch (N, C, H, W); the padding value 0 is black in the [0, 1] range the bnnc
+    topologies take (the background of Fashion-MNIST / MNIST). Draws only from `generator`, so a run's
+    augmentation follows its seed and resumes exactly. Shapes and labels are unchanged."""
+    if x.ndim != 4:
+        raise ValueError(f"augment_batch expects images (N, C, H, W), got shape {tuple(x.shape)}")
+    n, c, h, w = x.shape
+    if pad > 0:
+        padded = nn.functional.pad(x, (pad, pad, pad, pad))
+        oy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+        ox = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+        rows = (oy[:, None] + torch.arange(h))[:, None, :, None]
+        cols = (ox[:, None] + torch.arange(w))[:, None, None, :]
+        x = padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+    if flip:
+        mirror = torch.rand(n, generator=generator) < 0.5
+        x = torch.where(mirror[:, None, None, None], x.flip(3), x)
+    return x

@@ -20,6 +20,10 @@ FC_HIDDEN = {"tfc": (64, 64, 64), "sfc": (256, 256, 256), "lfc": (1024, 1024, 10
 # CNV from BNN-PYNQ: (out_channels, max-pool after) for six 3x3 unpadded convs, then three FC layers.
 CNV_CONVS = ((64, False), (64, True), (128, False), (128, True), (256, False), (256, False))
 CNV_FC = (512, 512)
+# CNV for 28x28 inputs (Fashion-MNIST, MNIST) without padding them to 32: the same layers up to the fifth conv
+# (28 -> 26 -> 24 -> pool 12 -> 10 -> 8 -> pool 4 -> 2), whose 2x2x256 output feeds CNV's two FC layers.
+CNV28_CONVS = CNV_CONVS[:5]
+CNV_PLANS = {"cnv": CNV_CONVS, "cnv28": CNV28_CONVS}
 CNV_INPUT_BITS = 8
 # MobileNet-v1 reduced for 32x32 inputs: a 3x3 stem, then depthwise-separable blocks (pointwise channels,
 # depthwise stride), then a global average pool and the classifier (Howard et al. 2017, first stages only).
@@ -124,13 +128,15 @@ def hidden_widths(spec: ModelSpec) -> list[int]:
         if spec.name == "mobilenet" and len(widths) != 1 + len(MOBILENET_BLOCKS):
             raise ValueError(f"mobilenet takes {1 + len(MOBILENET_BLOCKS)} hidden widths (stem, 5 blocks), got "
                              f"{len(widths)}")
-        if spec.name == "cnv" and len(widths) != len(CNV_CONVS) + len(CNV_FC):
-            raise ValueError(f"cnv takes {len(CNV_CONVS) + len(CNV_FC)} hidden widths (6 convs, 2 FCs), got {len(widths)}")
+        if spec.name in CNV_PLANS and len(widths) != len(CNV_PLANS[spec.name]) + len(CNV_FC):
+            n_conv = len(CNV_PLANS[spec.name])
+            raise ValueError(f"{spec.name} takes {n_conv + len(CNV_FC)} hidden widths ({n_conv} convs, 2 FCs), got "
+                             f"{len(widths)}")
         if not widths or any(n < 1 for n in widths):
             raise ValueError(f"hidden widths must be a non-empty list of positive integers, got {spec.hidden}")
         return widths
-    if spec.name == "cnv":
-        return [_scaled(c, spec.width) for c, _ in CNV_CONVS] + [_scaled(n, spec.width) for n in CNV_FC]
+    if spec.name in CNV_PLANS:
+        return [_scaled(c, spec.width) for c, _ in CNV_PLANS[spec.name]] + [_scaled(n, spec.width) for n in CNV_FC]
     if spec.name == "mobilenet":
         return [_scaled(c, spec.width) for c in (MOBILENET_STEM, *(c for c, _ in MOBILENET_BLOCKS))]
     return [_scaled(n, spec.width) for n in FC_HIDDEN[spec.name]]
@@ -143,7 +149,7 @@ def layer_bits(spec: ModelSpec) -> tuple[list[int | None], list[int | None]]:
     wb = list(spec.layer_weight_bits) if spec.layer_weight_bits is not None else [spec.weight_bits] * (n + 1)
     ab = list(spec.layer_act_bits) if spec.layer_act_bits is not None else [spec.act_bits] * n
     if spec.layer_weight_bits is not None or spec.layer_act_bits is not None:
-        if spec.name not in ("tfc", "sfc", "lfc", "cnv"):
+        if spec.name not in ("tfc", "sfc", "lfc", "cnv", "cnv28"):
             raise ValueError(f"per-layer bits are supported for the MLPs and CNV, not {spec.name!r}")
         if len(wb) != n + 1:
             raise ValueError(f"layer_weight_bits needs {n + 1} entries ({n} hidden layers + the classifier), got "
@@ -182,7 +188,8 @@ def build_cnv(spec: ModelSpec) -> nn.Sequential:
     c_in, size = spec.in_channels, spec.in_size
     widths = hidden_widths(spec)
     wbits, abits = layer_bits(spec)
-    for i, ((_, pool), c) in enumerate(zip(CNV_CONVS, widths)):
+    convs = CNV_PLANS[spec.name]
+    for i, ((_, pool), c) in enumerate(zip(convs, widths)):
         layers += [_conv(c_in, c, wbits[i]), nn.BatchNorm2d(c), _act(abits[i])]
         size -= 2
         if pool:
@@ -190,10 +197,11 @@ def build_cnv(spec: ModelSpec) -> nn.Sequential:
             size //= 2
         c_in = c
     if size < 1:
-        raise ValueError(f"cnv needs inputs of at least 32x32, got {spec.in_size}x{spec.in_size}")
+        least = 32 if spec.name == "cnv" else 24
+        raise ValueError(f"{spec.name} needs inputs of at least {least}x{least}, got {spec.in_size}x{spec.in_size}")
     layers.append(nn.Flatten())
     n_in = c_in * size * size
-    for i, n in enumerate(widths[len(CNV_CONVS):], len(CNV_CONVS)):
+    for i, n in enumerate(widths[len(convs):], len(convs)):
         layers += [_linear(n_in, n, wbits[i]), nn.BatchNorm1d(n), _act(abits[i])]
         n_in = n
     layers += _head(n_in, spec.num_classes, wbits[-1])
@@ -227,7 +235,8 @@ def build_mobilenet(spec: ModelSpec) -> nn.Sequential:
 
 
 TOPOLOGIES: dict[str, Callable[[ModelSpec], nn.Module]] = {
-    "tfc": build_fc, "sfc": build_fc, "lfc": build_fc, "cnv": build_cnv, "mobilenet": build_mobilenet,
+    "tfc": build_fc, "sfc": build_fc, "lfc": build_fc, "cnv": build_cnv, "cnv28": build_cnv,
+    "mobilenet": build_mobilenet,
 }
 
 

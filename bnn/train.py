@@ -10,6 +10,7 @@ import math
 import os
 import random
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -19,14 +20,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from bnn.loader import ImageDataset, make_loader
+from bnn.loader import ImageDataset, augment_batch, make_loader
 from bnn.evaluate import evaluate
 from compiler.errors import BnncError
 from compiler.progress import active as progress_shown
 
 CHECKPOINT_FORMAT = "bnnc-checkpoint"
 CHECKPOINT_VERSION = 1
-from bnn.train_choices import OPTIMIZERS, SCHEDULES  # noqa: E402,F401  (torch-free, for the CLI)
+from bnn.train_choices import DEVICES, OPTIMIZERS, SCHEDULES  # noqa: E402,F401  (torch-free, for the CLI)
 
 
 class TrainError(BnncError, RuntimeError):
@@ -43,7 +44,7 @@ class TrainConfig:
     step_size: int | None = None     # default: epochs // 3
     gamma: float = 0.1
     momentum: float = 0.9
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0        # on conv/linear (float shadow) weights only, not BatchNorm/biases/scales
     seed: int = 0
     out_dir: str | None = None       # None: keep nothing on disk
     resume: str | None = None        # a last.pt to continue from
@@ -52,7 +53,10 @@ class TrainConfig:
     device: str = "cpu"
     progress: bool = True
     bn_recalibration_batches: int = 16   # after each epoch: BatchNorm statistics re-estimated on this many batches
-
+    warmup_epochs: int = 0           # linear warm-up to lr over these epochs, then the schedule over the rest
+    label_smoothing: float = 0.0     # cross-entropy against (1 - s) one-hot + s uniform
+    augment_pad: int = 0             # random crop after zero padding by this many pixels (0: off)
+    augment_flip: bool = False       # random horizontal flip (not for digits: see bnn.train_choices.augment_for)
 
     def __post_init__(self):
         for name in ("out_dir", "resume"):
@@ -76,10 +80,20 @@ class TrainConfig:
             problems.append(f"weight_decay must be >= 0 (got {self.weight_decay})")
         if self.step_size is not None and self.step_size < 1:
             problems.append(f"step_size must be >= 1 (got {self.step_size})")
+        if self.warmup_epochs < 0 or (self.warmup_epochs and self.warmup_epochs >= self.epochs):
+            problems.append(f"warmup_epochs must be >= 0 and fewer than epochs ({self.epochs}), "
+                            f"got {self.warmup_epochs}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            problems.append(f"label_smoothing must be in [0, 1) (got {self.label_smoothing})")
+        if self.augment_pad < 0:
+            problems.append(f"augment_pad must be >= 0 (got {self.augment_pad})")
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            problems.append(f"device must be one of {DEVICES} (or cuda:N), got {self.device!r}")
         if self.bn_recalibration_batches < 0:
             problems.append(f"bn_recalibration_batches must be >= 0 (got {self.bn_recalibration_batches})")
         if problems:
             raise TrainError("bad training config: " + "; ".join(problems))
+        check_device(self.device)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,21 +125,51 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
+def check_device(device: str) -> None:
+    """Refuse a CUDA device this machine does not have, before any work, with a message saying what to do."""
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise TrainError(f"device {device!r} asked for, but torch sees no CUDA GPU here "
+                             f"(torch {torch.__version__}, "
+                             f"built {'with' if torch.version.cuda else 'without'} CUDA); use --device cpu")
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise TrainError(f"device {device!r} asked for, but there are {torch.cuda.device_count()} CUDA GPUs")
+
+
 def lr_factor(epoch: int, config: TrainConfig) -> float:
-    """Multiplier of config.lr during 0-based `epoch`; a pure function, so resuming (even with more epochs) is exact."""
+    """Multiplier of config.lr during 0-based `epoch`; a pure function, so resuming (even with more epochs) is exact.
+
+    With `warmup_epochs` W, epoch e < W runs at (e + 1) / (W + 1) of lr and the schedule runs over the other
+    epochs (cosine from lr towards 0 over epochs - W)."""
+    warm = config.warmup_epochs
+    if epoch < warm:
+        return (epoch + 1) / (warm + 1)
+    epoch, epochs = epoch - warm, config.epochs - warm
     if config.schedule == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs))
+        return 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
     if config.schedule == "step":
-        step = config.step_size or max(1, config.epochs // 3)
+        step = config.step_size or max(1, epochs // 3)
         return config.gamma ** (epoch // step)
     return 1.0
 
 
+def decayed(name: str, p: torch.Tensor) -> bool:
+    """Whether weight decay applies: the float shadow weights of conv/linear layers (2-D and up), not BatchNorm
+    weights, biases, the head's per-class scale or quantizer scales (decaying those only shrinks the ranges)."""
+    return p.ndim >= 2 and "scaling" not in name
+
+
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """The optimizer `config` names over the model's trainable parameters (also bnn.compress's students')."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
+    """The optimizer `config` names over the model's trainable parameters (also bnn.compress's students'); weight
+    decay on the shadow weights only (see `decayed`)."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if not named:
         raise TrainError(f"{type(model).__name__} has no trainable parameters")
+    params = [p for _, p in named]
+    if config.weight_decay:
+        params = [{"params": [p for n, p in named if decayed(n, p)], "weight_decay": config.weight_decay},
+                  {"params": [p for n, p in named if not decayed(n, p)], "weight_decay": 0.0}]
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     if config.optimizer == "adamw":
@@ -137,19 +181,22 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 # Checkpoints
 
 
-def _rng_state(loader_gen: torch.Generator) -> dict:
+def _rng_state(loader_gen: torch.Generator, augment_gen: torch.Generator) -> dict:
     name, keys, pos, has_gauss, cached = np.random.get_state()
     return {
         "torch": torch.get_rng_state(),
         "loader": loader_gen.get_state(),
+        "augment": augment_gen.get_state(),
         "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
         "python": random.getstate(),
     }
 
 
-def _set_rng_state(state: dict, loader_gen: torch.Generator) -> None:
+def _set_rng_state(state: dict, loader_gen: torch.Generator, augment_gen: torch.Generator) -> None:
     torch.set_rng_state(state["torch"])
     loader_gen.set_state(state["loader"])
+    if "augment" in state:      # checkpoints from before augmentation have none (and did not augment)
+        augment_gen.set_state(state["augment"])
     name, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
     version, internal, gauss = state["python"]
@@ -292,9 +339,10 @@ def _train(model, train_set, test_set, config, out_dir, model_spec, on_epoch_end
     device = torch.device(config.device)
     model.to(device)
     optimizer = make_optimizer(model, config)
-    loader_gen = torch.Generator()
+    loader_gen, augment_gen = torch.Generator(), torch.Generator()
     seed_everything(config.seed)
     loader_gen.manual_seed(config.seed)
+    augment_gen.manual_seed(config.seed + 1)
     history: list[dict] = []
     start, best_epoch = 0, 0
 
@@ -306,7 +354,7 @@ def _train(model, train_set, test_set, config, out_dir, model_spec, on_epoch_end
         except (RuntimeError, ValueError, KeyError) as e:
             raise TrainError(f"{config.resume}: checkpoint does not fit this model/optimizer: {e}") from e
         start, history, best_epoch = ckpt["epoch"], list(ckpt["metrics"]), ckpt["best_epoch"]
-        _set_rng_state(ckpt["rng"], loader_gen)
+        _set_rng_state(ckpt["rng"], loader_gen, augment_gen)
         model_spec = model_spec or ckpt.get("model_spec")
         if start >= config.epochs:
             raise TrainError(f"{config.resume} already finished {start} epochs; ask for more than {start} epochs "
@@ -326,7 +374,7 @@ def _train(model, train_set, test_set, config, out_dir, model_spec, on_epoch_end
         for group in optimizer.param_groups:
             group["lr"] = lr
         t0 = time.perf_counter()
-        train_loss, train_acc = _train_epoch(model, loader, optimizer, device, epoch, config)
+        train_loss, train_acc = _train_epoch(model, loader, optimizer, device, epoch, config, augment_gen)
         recalibrate_batchnorm(model, train_set, config.bn_recalibration_batches, config.batch_size, device)
         train_seconds = time.perf_counter() - t0
         m = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc, "test_loss": None,
@@ -344,7 +392,7 @@ def _train(model, train_set, test_set, config, out_dir, model_spec, on_epoch_end
                            model_state=model.state_dict(), optimizer_state=optimizer.state_dict(),
                            scheduler_state={"schedule": config.schedule, "epoch": epoch + 1,
                                             "next_lr": config.lr * lr_factor(epoch + 1, config)},
-                           rng=_rng_state(loader_gen))
+                           rng=_rng_state(loader_gen, augment_gen))
             save_checkpoint(last_path, payload)
             if is_best:
                 save_checkpoint(best_path, payload)
@@ -355,20 +403,39 @@ def _train(model, train_set, test_set, config, out_dir, model_spec, on_epoch_end
             stopped = True
             break
 
+    _warn_unsettled_scales(model, history)
     return TrainResult(model=model, metrics=history, best_epoch=best_epoch, out_dir=out_dir,
                        last_path=last_path, best_path=best_path if best_epoch else None, stopped_early=stopped)
 
 
-def _train_epoch(model, loader, optimizer, device, epoch, config) -> tuple[float, float]:
+def _warn_unsettled_scales(model: nn.Module, history: list[dict]) -> None:
+    """Warn when a k-bit activation's scale is still collecting statistics (Brevitas ParameterFromRuntimeStats:
+    the first `collect_stats_steps` training steps use each batch's statistics, eval mode a running average): such a
+    model scores far worse in eval mode than in training (measured: cnv28 W2A2 after 234 of 300 steps, 77 % train
+    accuracy, 44 % in eval mode on the same images)."""
+    short = [(n, int(m.counter), int(m.collect_stats_steps)) for n, m in model.named_modules()
+             if hasattr(m, "collect_stats_steps") and hasattr(m, "counter")
+             and int(m.counter) < int(m.collect_stats_steps)]
+    if short:
+        name, done, need = short[0]
+        warnings.warn(f"{len(short)} activation quantizer scales (e.g. {name}) saw {done} of the {need} training "
+                      f"steps they collect statistics over; the model evaluates poorly until then: train for more "
+                      f"steps (more epochs or data, or a smaller batch)", stacklevel=3)
+
+
+def _train_epoch(model, loader, optimizer, device, epoch, config, augment_gen) -> tuple[float, float]:
     model.train()
     total_loss, correct, n = 0.0, 0, 0
     # the bar: off with progress=False; forced on under `bnnc -v` (compiler.progress); else only on a terminal
     disable = True if not config.progress else (False if progress_shown() else None)
     bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=disable, unit="batch")
+    augment = config.augment_pad > 0 or config.augment_flip
     for i, (x, y) in enumerate(bar):
+        if augment:   # on the CPU batch, from the CPU generator: the same images whatever the device
+            x = augment_batch(x, config.augment_pad, config.augment_flip, augment_gen)
         x, y = x.to(device), y.to(device)
         out = model(x)
-        loss = nn.functional.cross_entropy(out, y)
+        loss = nn.functional.cross_entropy(out, y, label_smoothing=config.label_smoothing)
         loss_value = float(loss.detach())
         if not math.isfinite(loss_value):
             raise TrainError(f"loss became {loss_value} at epoch {epoch + 1}, batch {i + 1}; "

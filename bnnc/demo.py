@@ -29,7 +29,7 @@ def model_default(model: str, option: str):
 
 
 @click.command("demo")
-@click.option("--model", default="lfc", show_default=True, help="tfc, sfc, lfc, cnv or mobilenet")
+@click.option("--model", default="lfc", show_default=True, help="tfc, sfc, lfc, cnv, cnv28 or mobilenet")
 @click.option("--bits", default=None, help="w1a1, w2a2, w4a4, ... or 'float' (default: w4a4 for mobilenet, else w1a1)")
 @click.option("--width", default=None, type=click.FloatRange(min=0, min_open=True),
               help="width multiplier for every layer (default: 0.25 for mobilenet, else 1)")
@@ -37,16 +37,19 @@ def model_default(model: str, option: str):
               help="quick run: at most N images for each of training, testing, the export and compile checks "
                    "(real and random) and the deployment's samples")
 @click.option("--epochs", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option("--lr", default=2e-3, show_default=True, type=float)
+@click.option("--lr", default=None, type=float, help="learning rate (default: the 'improved' recipe's, "
+              "bnn.train_choices.RECIPES)")
 @click.option("--input-bits", default=8, show_default=True, type=click.IntRange(1, 8),
               help="input quantizer width: 8 keeps Fashion-MNIST's grey levels (1 = FINN's binarized-input LFC)")
+@click.option("--device", default="cpu", show_default=True, help="where training runs: cpu, cuda or cuda:N")
 @click.option("--board", default="pynq-z2", show_default=True, help="board to fold the design for (see `bnnc boards`)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build/demo"), show_default=True)
 @click.pass_context
 def demo_cmd(ctx: click.Context, model: str, bits: str | None, width: float | None, limit: int | None, epochs: int,
-             lr: float, input_bits: int, board: str, out: Path) -> None:
+             lr: float | None, input_bits: int, device: str, board: str, out: Path) -> None:
     """Train, export and check a model; later stages run as they are available."""
     from bnnc.export import run_export
+    from bnn.train import TrainError, check_device
     from bnnc.train import run_train
 
     from boards.catalog import BoardError, get_board
@@ -55,6 +58,10 @@ def demo_cmd(ctx: click.Context, model: str, bits: str | None, width: float | No
         get_board(board)
     except BoardError as e:
         raise click.BadParameter(str(e), param_hint="--board") from None
+    try:
+        check_device(device)
+    except TrainError as e:
+        raise click.BadParameter(str(e), param_hint="--device") from None
     bits = bits or model_default(model, "bits")
     width_default = model_default(model, "width")
     width = width_default if width is None else width
@@ -71,14 +78,28 @@ def demo_cmd(ctx: click.Context, model: str, bits: str | None, width: float | No
         click.echo(stage(f"[1] train {run.name} on {dataset} for {epochs} epochs", bold=True))
         if done:
             click.echo(f"    (continuing the run in {run} from epoch {done})")
-        run_train(model_name=model, bits=bits, dataset=dataset, epochs=epochs, lr=lr, out_dir=run,
+        run_train(model_name=model, bits=bits, dataset=dataset, epochs=epochs, out_dir=run,
                   resume=(run / "last.pt").exists(), input_bits=None if bits == "float" else input_bits,
-                  width=width, limit=limit)
+                  width=width, limit=limit, device=device, **recipe_options(model, epochs, lr))
     click.echo(stage("[2] export to QONNX, checked against the Brevitas module", bold=True))
     onnx = run / "model.onnx"
     run_export(run / "last.pt", onnx, check_n=_capped(ctx, 256))
     for extra in _later_stages():
         extra(ctx, run, onnx, dataset)
+
+
+def recipe_options(model: str, epochs: int, lr: float | None) -> dict:
+    """`run_train` options for the 'improved' recipe (bnn.train_choices.RECIPES; measured in docs/accuracy.md)."""
+    from bnn.train_choices import RECIPES
+
+    r = RECIPES["improved"]
+    opts = {"optimizer": r["optimizer"], "lr": r["lr"] if lr is None else lr, "schedule": r["schedule"],
+            "batch_size": r["batch_size"], "weight_decay": r.get("weight_decay", 0.0),
+            "label_smoothing": r.get("label_smoothing", 0.0), "augment": bool(r.get("augment")),
+            "warmup_epochs": min(r.get("warmup_epochs", 0), epochs - 1)}
+    if model.lower() in ("tfc", "sfc", "lfc"):
+        opts["dropout"] = r.get("dropout", 0.0)
+    return opts
 
 
 def _capped(ctx: click.Context, n: int) -> int:

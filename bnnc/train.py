@@ -6,12 +6,13 @@ from pathlib import Path
 import click
 
 from bnn.datasets import DATASETS
-from bnn.train_choices import OPTIMIZERS, SCHEDULES
+from bnn.train_choices import DEVICES, OPTIMIZERS, SCHEDULES
 
 
 @click.command("train")
 @click.option("--model", "model_name", default="lfc", show_default=True,
-              help="tfc, sfc, lfc, cnv, mobilenet, or path/to/file.py:factory for your own model.")
+              help="tfc, sfc, lfc, cnv, cnv28 (CNV for 28x28 inputs), mobilenet, or path/to/file.py:factory for "
+                   "your own model.")
 @click.option("--bits", default="w1a1", show_default=True, help="w1a1, w1a2, w2a2, ... or 'float' (the float twin).")
 @click.option("--dataset", default="fashion-mnist", show_default=True, type=click.Choice(DATASETS))
 @click.option("--data-root", type=click.Path(path_type=Path), default=None,
@@ -21,7 +22,15 @@ from bnn.train_choices import OPTIMIZERS, SCHEDULES
 @click.option("--lr", default=1e-3, show_default=True, type=float)
 @click.option("--schedule", default="cosine", show_default=True, type=click.Choice(SCHEDULES))
 @click.option("--optimizer", default="adam", show_default=True, type=click.Choice(OPTIMIZERS))
-@click.option("--weight-decay", default=0.0, show_default=True, type=float)
+@click.option("--weight-decay", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="On the conv/linear (float shadow) weights only; with --optimizer adamw it is decoupled.")
+@click.option("--warmup-epochs", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Linear learning-rate warm-up over these epochs, then --schedule over the rest.")
+@click.option("--label-smoothing", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True))
+@click.option("--augment", is_flag=True,
+              help="Random crop after zero padding (1/8 of the side) and, except for digits, horizontal flip.")
+@click.option("--device", default="cpu", show_default=True,
+              help="cpu, cuda or cuda:N (refused with a clear message when torch sees no GPU).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--dropout", default=0.0, show_default=True, type=float,
               help="Dropout on the input and hidden activations of TFC/SFC/LFC.")
@@ -45,7 +54,9 @@ def train_cmd(**options) -> None:
 
 def run_train(model_name: str = "lfc", bits: str = "w1a1", dataset: str = "fashion-mnist", data_root=None,
               epochs: int = 10, batch_size: int = 256, lr: float = 1e-3, schedule: str = "cosine",
-              optimizer: str = "adam", weight_decay: float = 0.0, seed: int = 0, dropout: float = 0.0,
+              optimizer: str = "adam", weight_decay: float = 0.0, warmup_epochs: int = 0,
+              label_smoothing: float = 0.0, augment: bool = False, device: str = "cpu", seed: int = 0,
+              dropout: float = 0.0,
               input_bits: int | None = None, width: float = 1.0, channels: int | None = None, limit: int | None = None,
               workers: int = 0, threads: int | None = None, out_dir: Path = Path("run"), resume: bool = False,
               progress: bool = True) -> None:
@@ -54,8 +65,16 @@ def run_train(model_name: str = "lfc", bits: str = "w1a1", dataset: str = "fashi
     from bnn.loader import ImageDataset
     from bnn.preprocess import preprocess_for
     from bnn.quant import parse_bits
-    from bnn.train import TrainConfig, TrainError, load_checkpoint, seed_everything, train
+    from bnn.train import TrainConfig, TrainError, check_device, load_checkpoint, seed_everything, train
+    from bnn.train_choices import augment_for
     from bnn.topologies import from_spec, make_spec
+
+    if device not in DEVICES and not device.startswith("cuda:"):
+        raise click.BadParameter(f"{device!r}: choose cpu, cuda or cuda:N", param_hint="--device")
+    try:                      # before loading data and building the model
+        check_device(device)
+    except TrainError as e:
+        raise click.ClickException(str(e)) from None
 
     if threads is not None:
         import torch
@@ -92,11 +111,20 @@ def run_train(model_name: str = "lfc", bits: str = "w1a1", dataset: str = "fashi
         except TrainError as e:
             raise click.ClickException(str(e)) from None
 
+    aug = augment_for(dataset, h) if augment else {}
     config = TrainConfig(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, schedule=schedule,
                          weight_decay=weight_decay, seed=seed, out_dir=str(out_dir), resume=resume_path,
-                         num_workers=workers, progress=progress)
+                         num_workers=workers, progress=progress, warmup_epochs=warmup_epochs,
+                         label_smoothing=label_smoothing, device=device, **aug)
+    try:
+        config.validate()
+    except TrainError as e:
+        raise click.ClickException(str(e)) from None
     click.echo(f"training {spec.name} ({bits}, width {width}) on {dataset}: {len(train_data)} train / "
-               f"{len(test_data)} test images of {c}x{h}x{w}, {epochs} epochs -> {out_dir}", err=True)
+               f"{len(test_data)} test images of {c}x{h}x{w}, {epochs} epochs on {device}"
+               + (f", augmented (crop pad {aug['augment_pad']}{', flip' if aug['augment_flip'] else ''})"
+                  if aug else "")
+               + f" -> {out_dir}", err=True)
     try:
         result = train(model, ImageDataset(train_data, pre), ImageDataset(test_data, pre), config,
                        model_spec=spec.to_dict())

@@ -79,3 +79,17 @@ def test_input_bits():
     assert int(q[0].act_quant.bit_width()) == 1
     with pytest.raises(ValueError, match="input_bits"):
         make_spec("tfc", input_bits=9)
+
+
+@pytest.mark.parametrize("wb,ab", [(1, 1), (1, 2), (2, 2)])
+def test_cnv28_shapes(wb, ab):
+    """CNV for 28x28: CNV's first five convs (two max-pools), 2x2x256 (x width) into CNV's FC layers."""
+    m = build("cnv28", wb, ab, width=0.125)
+    assert m.eval()(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    convs = [l for l in m.modules() if isinstance(l, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [8, 8, 16, 16, 32]
+    assert [l.in_features for l in m.modules() if isinstance(l, torch.nn.Linear)] == [32 * 2 * 2, 64, 64]
+    with pytest.raises(ValueError, match="at least 24x24"):
+        build("cnv28", 1, 1, in_size=20)
+    with pytest.raises(ValueError, match="7 hidden widths"):
+        make_spec("cnv28", hidden=[8] * 8)

@@ -183,3 +183,163 @@ def test_batchnorm_recalibration_uses_current_weights_and_restores_state(sets):
     assert bn.momentum == 0.1 and model.training and bn.training
     with pytest.raises(TrainError, match="bn_recalibration_batches"):
         TrainConfig(bn_recalibration_batches=-1).validate()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Recipe ingredients (issue 25): augmentation, warm-up, label smoothing, weight decay groups, device
+
+
+def test_augment_batch_keeps_shape_and_moves_content_within_the_padding():
+    from bnn.loader import augment_batch
+
+    x = torch.zeros(64, 2, 9, 9)
+    x[:, :, 4, 4] = 1.0                     # one bright pixel in the centre of every image and channel
+    x[:, 1, 4, 4] = 0.5
+    g = torch.Generator().manual_seed(0)
+    out = augment_batch(x, 2, False, g)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    for img in out:
+        ys, xs = torch.nonzero(img[0], as_tuple=True)
+        assert len(ys) == 1 and abs(int(ys) - 4) <= 2 and abs(int(xs) - 4) <= 2  # shifted by at most the padding
+        assert torch.equal(torch.nonzero(img[1]), torch.nonzero(img[0])) and img[1].max() == 0.5  # channels together
+    shifts = {tuple(torch.nonzero(img[0])[0].tolist()) for img in out}
+    assert len(shifts) > 10                 # not always the same window (25 possible)
+    assert torch.equal(augment_batch(x, 0, False, g), x)
+
+
+def test_augment_batch_flip_mirrors_about_half_and_follows_the_generator():
+    from bnn.loader import augment_batch
+
+    x = torch.rand(200, 1, 5, 7)
+    a = augment_batch(x, 0, True, torch.Generator().manual_seed(3))
+    mirrored = torch.tensor([torch.equal(o, i.flip(2)) for o, i in zip(a, x)])
+    kept = torch.tensor([torch.equal(o, i) for o, i in zip(a, x)])
+    assert bool((mirrored ^ kept).all()) and 60 < int(mirrored.sum()) < 140
+    assert torch.equal(a, augment_batch(x, 0, True, torch.Generator().manual_seed(3)))
+    assert not torch.equal(a, augment_batch(x, 0, True, torch.Generator().manual_seed(4)))
+    with pytest.raises(ValueError, match="N, C, H, W"):
+        augment_batch(x[0], 1, True, torch.Generator())
+
+
+def test_augmented_training_keeps_labels_and_is_seeded(sets, monkeypatch):
+    import bnn.train as bt
+
+    seen = []
+    real = bt.augment_batch
+
+    def spy(x, pad, flip, gen):
+        out = real(x, pad, flip, gen)
+        seen.append((x.shape, out.shape))
+        return out
+
+    labels = []
+    real_ce = nn.functional.cross_entropy
+    monkeypatch.setattr(bt, "augment_batch", spy)
+    monkeypatch.setattr(bt.nn.functional, "cross_entropy",
+                        lambda out, y, **kw: (labels.append(y), real_ce(out, y, **kw))[1])
+    aug = dict(epochs=2, augment_pad=3, augment_flip=True)
+    a = run(sets, cfg(**aug))
+    assert seen and all(i == o for i, o in seen)
+    # the labels the loss sees are the dataset's, in the loader's order (augmentation changes images only)
+    plain_labels = list(labels)
+    labels.clear()
+    run(sets, cfg(epochs=2))
+    assert all(torch.equal(p, q) for p, q in zip(plain_labels, labels)) and len(plain_labels) == len(labels)
+    b = run(sets, cfg(**aug))
+    assert strip_time(a.metrics) == strip_time(b.metrics)
+    assert_same_weights(a.model, b.model)
+    c = run(sets, cfg(**aug, seed=1))
+    assert strip_time(c.metrics) != strip_time(a.metrics)
+    plain = run(sets, cfg(epochs=2))
+    assert strip_time(plain.metrics) != strip_time(a.metrics)
+
+
+def test_resume_with_augmentation_matches_uninterrupted(sets, tmp_path):
+    aug = dict(augment_pad=2, augment_flip=True, warmup_epochs=1, label_smoothing=0.1)
+    full = run(sets, cfg(tmp_path / "full", **aug))
+    run(sets, cfg(tmp_path / "part", **aug), on_epoch_end=lambda m: m["epoch"] == 1)
+    seed_everything(99)
+    resumed = train(mlp(), *sets, cfg(tmp_path / "part", resume=tmp_path / "part" / "last.pt", **aug))
+    assert_same_weights(full.model, resumed.model)
+    assert strip_time(resumed.metrics) == strip_time(full.metrics)
+
+
+def test_warmup_then_cosine():
+    c = cfg(epochs=6, warmup_epochs=2, lr=1.0)
+    f = [lr_factor(e, c) for e in range(6)]
+    assert f[:2] == pytest.approx([1 / 3, 2 / 3])
+    assert f[2:] == pytest.approx([0.5 * (1 + math.cos(math.pi * e / 4)) for e in range(4)])
+    assert f[2] == 1.0 and f[1] < f[2]
+    with pytest.raises(TrainError, match="warmup_epochs"):
+        cfg(epochs=2, warmup_epochs=2).validate()
+    with pytest.raises(TrainError, match="label_smoothing"):
+        cfg(label_smoothing=1.0).validate()
+
+
+def test_label_smoothing_changes_the_loss(sets):
+    a, b = run(sets, cfg(epochs=1)), run(sets, cfg(epochs=1, label_smoothing=0.2))
+    assert b.metrics[0]["train_loss"] > a.metrics[0]["train_loss"]   # smoothed targets cannot reach loss 0
+
+
+def test_weight_decay_only_on_shadow_weights():
+    from bnn.topologies import build
+    from bnn.train import make_optimizer
+
+    model = build("lfc", 2, 2, width=0.05)
+    opt = make_optimizer(model, cfg(optimizer="adamw", weight_decay=0.01))
+    decay, no_decay = opt.param_groups
+    assert decay["weight_decay"] == 0.01 and no_decay["weight_decay"] == 0.0
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert all(p.ndim == 2 for p in decay["params"]) and len(decay["params"]) == 4   # 3 hidden + head weights
+    assert any("scaling" in names[id(p)] for p in no_decay["params"])                 # quantizer scales
+    assert any(names[id(p)].endswith("bias") for p in no_decay["params"])
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    assert len(make_optimizer(model, cfg()).param_groups) == 1                      # no decay: one group as before
+    assert all(torch.equal(before[n], p) for n, p in model.named_parameters())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
+def test_cuda_without_gpu_is_refused_before_work(sets):
+    with pytest.raises(TrainError, match="no CUDA GPU.*--device cpu"):
+        run(sets, cfg(device="cuda"))
+    with pytest.raises(TrainError, match="device must be"):
+        run(sets, cfg(device="tpu"))
+
+
+def test_device_is_used_for_training_and_evaluation(sets, monkeypatch):
+    """The configured device reaches every batch (the model, the training batches, BN recalibration and evaluation);
+    checked with 'cpu' spelt as a torch.device string, the only device this machine has."""
+    import bnn.evaluate as be
+    import bnn.train as bt
+
+    moved = []
+    real_to = torch.Tensor.to
+
+    def spy(self, *a, **kw):
+        target = a[0] if a else kw.get("device")
+        if isinstance(target, (str, torch.device)):
+            moved.append(str(target))
+        return real_to(self, *a, **kw)
+
+    monkeypatch.setattr(torch.Tensor, "to", spy)
+    evaluated = []
+    real_eval = be.evaluate
+    monkeypatch.setattr(bt, "evaluate", lambda m, d, bs, dev: (evaluated.append(str(dev)), real_eval(m, d, bs, dev))[1])
+    run(sets, cfg(epochs=1, device="cpu"))
+    assert moved and set(moved) == {"cpu"} and evaluated == ["cpu"]
+
+
+def test_warns_when_activation_scales_are_still_collecting_statistics():
+    """k-bit activation scales (Brevitas runtime statistics) need their first 300 steps before eval mode matches
+    training; a shorter run says so. Binary models have constant scales and stay silent."""
+    import warnings
+
+    from bnn.topologies import build
+
+    tr = ImageDataset(synthetic(128, seed=2))
+    seed_everything(0)
+    with pytest.warns(UserWarning, match=r"saw 4 of the 300 training steps"):
+        train(build("tfc", 2, 2, width=0.25), tr, None, cfg(epochs=1, batch_size=32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train(build("tfc", 1, 1, width=0.25), tr, None, cfg(epochs=1, batch_size=32))

