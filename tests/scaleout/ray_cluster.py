@@ -131,6 +131,18 @@ def main(argv: list[str]) -> int:
         result["error"] = f"not isolated: addresses besides loopback: {non_loopback}"
         (work / "result.json").write_text(json.dumps(result))
         return 3
+    # (0) `--cluster auto` with no cluster running is a clear error within seconds. Checked here, before the cluster
+    # starts, and not in the test process: there Ray's 'auto' finds any gcs_server process it can see (another
+    # test's namespaced cluster included) and dials it at the machine's interface address
+    from scaleout import ExecutorError
+
+    t0 = time.monotonic()
+    try:
+        make_executor("auto").close()
+        result["auto"] = {"error": None}
+    except ExecutorError as e:
+        result["auto"] = {"error": str(e)}
+    result["auto"]["seconds"] = round(time.monotonic() - t0, 1)
     cluster = LocalRayCluster(num_cpus=1, worker_nodes=1, port=PORT, log_path=work / "ray_nodes.log")
     try:
         with cluster:

@@ -49,6 +49,7 @@ def test_real_ray_cluster_on_loopback(tmp_path_factory, tmp_path):
     """One test, one cluster: a module fixture would be set up on both xdist workers (tests/README.md)."""
     run = run_cluster(tmp_path_factory)
     check_loopback_only(run)
+    check_auto_without_a_cluster(run)
     check_explore_equals_local(run, tmp_path)
     check_compress_equals_local(run, tmp_path)
     check_killed_worker_retried(run)
@@ -61,6 +62,13 @@ def check_loopback_only(cluster_run):
     assert res["nodes"] == ["127.0.0.1", "127.0.0.1"]               # head and worker node, both on loopback
     assert res["executor"].startswith("Ray cluster at 127.0.0.1:6390: 2 nodes, 2 CPUs")
     assert res["stopped"] == ["stopped", "stopped"]                  # both `ray start --block` ended by SIGTERM
+
+
+def check_auto_without_a_cluster(cluster_run):
+    """`auto` before the cluster started (in the namespace, where no other Ray process is visible)."""
+    _, _, res = cluster_run
+    assert res["auto"]["error"] and "cannot connect to the Ray cluster at auto" in res["auto"]["error"], res["auto"]
+    assert res["auto"]["seconds"] < 20
 
 
 def check_explore_equals_local(cluster_run, tmp_path):

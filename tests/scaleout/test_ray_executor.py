@@ -1,5 +1,7 @@
 """The Ray executor's errors, without a cluster: Ray not installed, a bad address, a cluster that cannot be reached
-(refused on 127.0.0.1 within seconds). The real cluster runs in test_ray_cluster.py."""
+(refused on 127.0.0.1 within seconds). The real cluster runs in test_ray_cluster.py, and so does the check of
+`auto` without a cluster: in this process Ray's 'auto' would find any Ray process on the machine (another test's
+namespaced cluster) and dial it at the machine's interface address."""
 import sys
 import time
 
@@ -25,17 +27,3 @@ def test_unreachable_cluster_fails_within_seconds():
     assert time.monotonic() - t0 < 10
     with pytest.raises(ExecutorError, match="give a Ray address HOST:PORT"):
         make_executor("no-port-here")
-
-
-def test_auto_without_a_cluster_on_this_machine_fails_within_seconds(monkeypatch):
-    pytest.importorskip("ray", reason="ray not installed (pip install 'bnnc[ray]')")
-    import os
-    import tempfile
-
-    if os.path.exists(os.path.join(tempfile.gettempdir(), "ray", "ray_current_cluster")):
-        pytest.skip("a Ray cluster was started on this machine: 'auto' would connect to it")
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    t0 = time.monotonic()
-    with pytest.raises(ExecutorError, match="cannot connect to the Ray cluster at auto: ConnectionError"):
-        make_executor("auto")
-    assert time.monotonic() - t0 < 20
