@@ -26,6 +26,12 @@ Resumable: every finished training (OUT/rows/*.json), search (OUT/search/*.json)
 (OUT/hw/<row>/) is cached and reused; interrupt and rerun with the same --out. Outputs OUT/results.json and
 OUT/results.md.
 
+Parallel: the rows' trainings (method x budget x seed, each seed 0 with its hardware run) are scaleout tasks
+(benchmarks/_compression_rows.row_task): `--workers N` runs N at once in a local process pool, `--cluster ADDRESS`
+(or RAY_ADDRESS) as Ray tasks (the nodes need this repository at the same path: Ray puts the script's folder on
+its workers' sys.path). Default: in this process, as before. Searches and the teacher run in this process first.
+Each row seeds itself, so a row is the same in-process, in the pool and on Ray.
+
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/compression_fmnist.py --threads 1 --seeds 0,1,2 \\
         --families mlp,cnn --out runs/compression_search
 """
@@ -34,8 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -47,95 +51,15 @@ import torch  # noqa: E402
 
 from bnn.compress.budget import ResourceBudget, uniform_to_budget  # noqa: E402
 from bnn.compress.hwcost import estimate_spec  # noqa: E402
-from bnn.compress.joint import DistillConfig, Student, train_students  # noqa: E402
-from bnn.compress.prune import prune_to_budget  # noqa: E402
 from bnn.compress.search import SearchConfig, search  # noqa: E402
-from bnn.datasets import ImageData, load_dataset  # noqa: E402
-from bnn.loader import ImageDataset  # noqa: E402
-from bnn.preprocess import preprocess_for  # noqa: E402
-from bnn.topologies import ModelSpec, from_spec, hidden_widths, layer_bits, make_spec  # noqa: E402
-from bnn.train import TrainConfig, seed_everything  # noqa: E402
+from bnn.topologies import ModelSpec, hidden_widths, layer_bits, make_spec  # noqa: E402
+from bnn.train import TrainConfig  # noqa: E402
+from scaleout import Task  # noqa: E402
 
-BNNC = str(Path(sys.executable).with_name("bnnc"))
-FAMILIES = {"mlp": ("sfc", "lfc"), "cnn": ("cnv", "cnv")}     # student base, float teacher
+# the rows' work lives in a module scaleout's workers can import (this folder is on sys.path for the script)
+from _compression_rows import FAMILIES, load_json, save_json, family_data, get_teacher, log, row_task  # noqa: E402
+
 METHODS = ("uniform", "morphnet", "prune", "distill", "bits", "search")
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def _split(data: ImageData, n_val: int) -> tuple[ImageData, ImageData]:
-    """(train, validation): the last n_val images of the training split are held out for the search's proxy."""
-    k = len(data) - n_val
-    cut = lambda a, b: ImageData(data.images[a:b], data.labels[a:b], data.name, data.split, data.source,  # noqa: E731
-                                 data.num_classes)
-    return cut(0, k), cut(k, len(data))
-
-
-def _load(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _save(path: Path, doc) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=1))
-    tmp.replace(path)
-
-
-def _train(spec: ModelSpec, train_set, test_set, cfg: TrainConfig, seed: int, model=None, teacher=None,
-           kd: DistillConfig | None = None):
-    if model is None:
-        seed_everything(1000 * seed + 7)
-        model = from_spec(spec)
-    c = TrainConfig(**{**cfg.to_dict(), "seed": seed})
-    jr = train_students([Student("s", model, spec.to_dict())], train_set, test_set, c, kd, teacher)
-    return jr.students[0], jr.seconds
-
-
-def hardware(model, spec: ModelSpec, folder: Path, x: np.ndarray, board: str, fps: float, frames: int,
-             synth: bool) -> dict:
-    """bnnc compile --rtl --verify (real inputs), bnnc rtlsim, bnnc synth on the seed-0 model; cached in folder."""
-    done = _load(folder / "hw.json")
-    if done is not None:
-        return done
-    from bnn.export import export_qonnx
-
-    folder.mkdir(parents=True, exist_ok=True)
-    onnx, build = folder / "model.onnx", folder / "build"
-    export_qonnx(model.eval(), onnx, tuple(x.shape[1:]), dynamo=False)
-    np.save(folder / "verify_inputs.npy", x)
-    out: dict = {}
-
-    def run(args: list[str], what: str) -> str:
-        res = subprocess.run([BNNC, *args], capture_output=True, text=True)
-        if res.returncode:
-            raise RuntimeError(f"{what} failed for {folder}:\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
-        return res.stdout
-
-    text = run(["compile", str(onnx), "--rtl", "--verify", "--verify-inputs", str(folder / "verify_inputs.npy"),
-                "--board", board, "--target-fps", str(fps), "-o", str(build), "--force"], "bnnc compile")
-    line = next((ln for ln in text.splitlines() if ln.startswith("verified:")), "")
-    out["verify"] = line
-    if "0 output mismatches" not in line:
-        raise RuntimeError(f"{folder}: not bit-exact: {line}")
-    rep = json.loads((build / "report.json").read_text())
-    out["report_total"] = rep.get("total")
-    run(["rtlsim", str(build), "--frames", str(frames)], "bnnc rtlsim")
-    rs = json.loads((build / "rtlsim.json").read_text())
-    out["rtlsim_cycles_per_frame"] = rs.get("cycles_per_frame")
-    out["rtlsim_mismatches"] = rs.get("mismatches", rs.get("mismatched_elements"))
-    if synth:
-        run(["synth", str(build)], "bnnc synth")
-        sy = json.loads((build / "synth.json").read_text())
-        out["synth"] = sy["total"]
-        out["synth_estimated"] = sy.get("estimated_total")
-    _save(folder / "hw.json", out)
-    return out
 
 
 def main() -> None:
@@ -170,6 +94,12 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=16, help="rtlsim frames")
     ap.add_argument("--no-hw", action="store_true", help="skip compile/rtlsim/synth")
     ap.add_argument("--no-synth", action="store_true")
+    ap.add_argument("--cluster", default=None, metavar="ADDRESS",
+                    help="run the rows as Ray tasks on this cluster (HOST:PORT or 'auto'; default: $RAY_ADDRESS if "
+                         "set, else this machine; 'local' forces this machine); needs bnnc[ray]")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="rows at once: local processes (default 1: in this process, as before), or Ray tasks in "
+                         "flight (default: as the cluster's resources allow)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -181,19 +111,15 @@ def main() -> None:
     if bad:
         raise SystemExit(f"unknown methods {bad}; choose from {METHODS}")
     cfg = TrainConfig(epochs=args.epochs, batch_size=256, lr=1e-3, seed=0, progress=False)
-    prev = _load(out / "results.json")
+    prev = load_json(out / "results.json")
     res = {"args": vars(args), "torch": torch.__version__, "families": {}}
     t_all = time.perf_counter()
-    full_train = load_dataset("fashion-mnist", args.data_root, "train").subset(
-        None if args.limit is None else args.limit + args.val)
-    tr_data, val_data = _split(full_train, args.val)
-    te_data = load_dataset("fashion-mnist", args.data_root, "test").subset(args.test_limit)
+    ex = executor_for_args(args)
+    log(f"rows run on the {ex.describe()}")
 
     for fam in args.families.split(","):
         student, teacher_name = FAMILIES[fam]
-        pre = preprocess_for(student, tr_data.shape)
-        train_set, val_set, test_set = (ImageDataset(d, pre) for d in (tr_data, val_data, te_data))
-        x_verify = test_set[list(range(64))][0].numpy()
+        train_set, val_set, test_set, _ = family_data(fam, args.data_root, args.limit, args.val, args.test_limit)
         c, h = train_set.sample_shape[0], train_set.sample_shape[1]
         base = make_spec(student, 1, 1, in_channels=c, in_size=h, input_bits=8)
         log(f"{fam}: {student} {hidden_widths(base)}, Fashion-MNIST {len(train_set)} train / {len(val_set)} val / "
@@ -207,12 +133,13 @@ def main() -> None:
         old = (prev or {}).get("families", {}).get(fam, {})
         fres = res["families"][fam] = {"base": base.to_dict(), "rows": list(old.get("rows", [])),
                                        "budgets": sorted(set(old.get("budgets", [])) | set(budgets))}
-        teacher = None
-        if "distill" in methods:
-            teacher = get_teacher(out, f"{fam}_n{args.limit or 'all'}_e{args.teacher_epochs}", teacher_name, c, h,
-                                  train_set, test_set, args)
-            fres["teacher_acc"] = teacher[1]
-            teacher = teacher[0]
+        teacher_tag = None
+        if "distill" in methods:        # trained (or loaded) here once; the distill rows load it from OUT
+            teacher_tag = f"{fam}_n{args.limit or 'all'}_e{args.teacher_epochs}"
+            fres["teacher_acc"] = get_teacher(out, teacher_tag, teacher_name, c, h, train_set, test_set, args)[1]
+        # 1. the spec of every (budget, method) (searches run here, seed 0), and a task for every row and seed not
+        # cached yet (seed 0's also when its hardware run is missing: it needs the trained model)
+        plan, tasks = [], []
         for budget in budgets:
             rb = ResourceBudget(args.board, args.target_fps, lut=budget, dsp=args.dsp_limit, bram18=args.bram_limit,
                                 flow="rtl")
@@ -230,75 +157,62 @@ def main() -> None:
                     rkey += (f"-dsp{args.dsp_limit:g}" if args.dsp_limit is not None else "") + \
                         (f"-bram{args.bram_limit:g}" if args.bram_limit is not None else "")
                 spec = row_spec(method, base, rb, tag, out, train_set, val_set, cfg, args)
-                accs, secs, model0, extra, spec0 = [], [], None, {}, None
+                hw_dir = out / "hw" / f"{tag}_{rkey}"
+                plan.append((budget, method, rkey, tag, rb, hw_dir))
                 for seed in seeds:
                     key = out / "rows" / f"{tag}_{rkey}_s{seed}.json"
-                    row = _load(key)
-                    need_model = seed == seeds[0] and not args.no_hw and _load(out / "hw" / f"{tag}_{rkey}" /
-                                                                               "hw.json") is None
-                    if row is None or need_model:
-                        model, s_spec, secs_ = train_row(method, spec, base, rb, train_set, test_set, cfg, seed, args,
-                                                         teacher)
-                        row = {"test_acc": evaluate_acc(model, test_set), "seconds": secs_, "spec": s_spec.to_dict()}
-                        _save(key, row)
-                        if seed == seeds[0]:
-                            model0 = model
-                    accs.append(row["test_acc"])
-                    secs.append(row["seconds"])
-                    if spec0 is None:
-                        spec0 = ModelSpec(**row["spec"])     # seed 0's (prune: widths differ per seed)
-                final_spec = spec0
-                est = estimate_spec(final_spec, args.board, args.target_fps, flow="rtl")
-                if not args.no_hw:
-                    if model0 is None and _load(out / "hw" / f"{tag}_{rkey}" / "hw.json") is None:
-                        raise RuntimeError("internal: no model for the hardware run")
-                    extra = hardware(model0, final_spec, out / "hw" / f"{tag}_{rkey}", x_verify, args.board,
-                                     args.target_fps, args.frames, not args.no_synth)
-                wb, ab = layer_bits(final_spec)
-                r = {"budget": budget, "method": rkey, "widths": hidden_widths(final_spec), "weight_bits": wb,
-                     "act_bits": ab, "acc": accs, "acc_mean": float(np.mean(accs)), "acc_std": float(np.std(accs)),
-                     "train_seconds": secs, "est_lut": est.lut, "est_accel_lut": est.accel_lut,
-                     "est_bram18": est.bram18, "est_dsp": est.dsp, "est_fps": est.fps, "within_budget": rb.ok(est),
-                     **({"hw": extra} if extra else {})}
-                fres["rows"] = [o for o in fres["rows"] if (o["budget"], o["method"]) != (budget, rkey)] + [r]
-                log(f"{tag} {method}: widths {r['widths']} w{wb} a{ab}: acc {r['acc_mean']:.4f} +- {r['acc_std']:.4f}, "
-                    f"est {est.lut:,.0f} LUT" + (f", synth {extra['synth']['LUT']} LUT {extra['synth']['BRAM18']} "
-                                                f"BRAM18, rtlsim {extra['rtlsim_cycles_per_frame']} cycles/frame"
-                                                if extra.get("synth") else ""))
-                _save(out / "results.json", res)
+                    need_hw = seed == seeds[0] and not args.no_hw and load_json(hw_dir / "hw.json") is None
+                    if load_json(key) is None or need_hw:
+                        tasks.append(Task(f"{tag}_{rkey}_s{seed}", row_task,
+                                          (fam, method, spec, base, rb, cfg, seed, vars(args), str(key),
+                                           str(hw_dir) if need_hw else None,
+                                           teacher_tag if method == "distill" else None),
+                                          num_cpus=args.threads))
+        # 2. the rows' trainings (and seed 0's hardware) through the executor; each writes its row as it finishes
+        results = ex.run(tasks, desc=f"{fam} rows") if tasks else {}
+        failed = {k: r.error for k, r in results.items() if not r.ok}
+        if failed:
+            raise SystemExit(f"{len(failed)} rows failed (the finished ones are kept in {out}; rerun to resume):\n"
+                             + "\n".join(f"  {k}: {e}" for k, e in failed.items()))
+        # 3. the table, in the order of budgets and methods
+        for budget, method, rkey, tag, rb, hw_dir in plan:
+            rows = [load_json(out / "rows" / f"{tag}_{rkey}_s{seed}.json") for seed in seeds]
+            accs, secs = [r["test_acc"] for r in rows], [r["seconds"] for r in rows]
+            final_spec = ModelSpec(**rows[0]["spec"])     # seed 0's (prune: widths differ per seed)
+            est = estimate_spec(final_spec, args.board, args.target_fps, flow="rtl")
+            extra = {} if args.no_hw else load_json(hw_dir / "hw.json")
+            if extra is None:
+                raise RuntimeError(f"internal: no hardware run in {hw_dir}")
+            wb, ab = layer_bits(final_spec)
+            r = {"budget": budget, "method": rkey, "widths": hidden_widths(final_spec), "weight_bits": wb,
+                 "act_bits": ab, "acc": accs, "acc_mean": float(np.mean(accs)), "acc_std": float(np.std(accs)),
+                 "train_seconds": secs, "est_lut": est.lut, "est_accel_lut": est.accel_lut,
+                 "est_bram18": est.bram18, "est_dsp": est.dsp, "est_fps": est.fps, "within_budget": rb.ok(est),
+                 **({"hw": extra} if extra else {})}
+            fres["rows"] = [o for o in fres["rows"] if (o["budget"], o["method"]) != (budget, rkey)] + [r]
+            log(f"{tag} {method}: widths {r['widths']} w{wb} a{ab}: acc {r['acc_mean']:.4f} +- {r['acc_std']:.4f}, "
+                f"est {est.lut:,.0f} LUT" + (f", synth {extra['synth']['LUT']} LUT {extra['synth']['BRAM18']} "
+                                            f"BRAM18, rtlsim {extra['rtlsim_cycles_per_frame']} cycles/frame"
+                                            if extra.get("synth") else ""))
+        save_json(out / "results.json", res)
+    ex.close()
     res["total_seconds"] = time.perf_counter() - t_all
-    _save(out / "results.json", res)
+    save_json(out / "results.json", res)
     (out / "results.md").write_text(markdown(res))
     print(markdown(res))
     log(f"done in {res['total_seconds'] / 60:.1f} min -> {out}")
 
 
-def evaluate_acc(model, test_set) -> float:
-    from bnn.evaluate import evaluate
+def executor_for_args(args):
+    """The scaleout executor of --cluster/--workers: in this process unless a cluster or --workers is given."""
+    from scaleout import ExecutorError, make_executor
 
-    return float(evaluate(model, test_set).accuracy)
-
-
-def get_teacher(out: Path, fam: str, name: str, c: int, h: int, train_set, test_set, args):
-    """A float teacher of the family (cached as OUT/teacher_<fam>.pt)."""
-    path = out / f"teacher_{fam}.pt"
-    spec = make_spec(name, None, None, in_channels=c, in_size=h)
-    seed_everything(0)
-    model = from_spec(spec)
-    if path.is_file():
-        doc = torch.load(path, weights_only=False)
-        model.load_state_dict(doc["state"])
-        acc = doc["acc"]
-    else:
-        cfg = TrainConfig(epochs=args.teacher_epochs, batch_size=256, lr=1e-3, seed=0, progress=False)
-        r, _ = _train(spec, train_set, test_set, cfg, 0, model=model)
-        acc = evaluate_acc(model, test_set)
-        torch.save({"state": model.state_dict(), "acc": acc}, path)
-    log(f"teacher float {name}: test acc {acc:.4f}")
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model, acc
+    ray = args.cluster not in (None, "local") or (args.cluster is None and os.environ.get("RAY_ADDRESS"))
+    workers = args.workers if args.workers is not None else (None if ray else 1)
+    try:
+        return make_executor(args.cluster, workers)
+    except ExecutorError as e:
+        raise SystemExit(f"error: {e}") from None
 
 
 def row_spec(method: str, base: ModelSpec, rb: ResourceBudget, tag: str, out: Path, train_set, val_set, cfg, args
@@ -310,7 +224,7 @@ def row_spec(method: str, base: ModelSpec, rb: ResourceBudget, tag: str, out: Pa
         return None
     dims = {"morphnet": ("width",), "bits": ("bits",), "search": ("bits", "width")}[method]
     path = out / "search" / f"{tag}_{method}.json"
-    doc = _load(path)
+    doc = load_json(path)
     if doc is None:
         sc = SearchConfig(search=dims, sensitivity=args.sensitivity, probe_epochs=args.probe_epochs,
                           cycles=args.cycles, strength=args.strength, granularity=args.granularity,
@@ -319,26 +233,8 @@ def row_spec(method: str, base: ModelSpec, rb: ResourceBudget, tag: str, out: Pa
         r = search(base, rb, train_set, val_set, cfg, sc, log=lambda m: log(f"{tag} {method}: {m}"))
         doc = r.as_dict()
         doc["wall_seconds"] = time.perf_counter() - t0
-        _save(path, doc)
+        save_json(path, doc)
     return ModelSpec(**doc["spec"])
-
-
-def train_row(method, spec, base, rb, train_set, test_set, cfg, seed, args, teacher):
-    """(trained model, its spec, training seconds) of one row and seed, same total epochs for every method."""
-    if method == "prune":
-        half = TrainConfig(**{**cfg.to_dict(), "epochs": max(1, cfg.epochs // 2)})
-        r, s1 = _train(base, train_set, None, half, seed)
-        _, p_spec, p_model = prune_to_budget(r.model, base, rb.lut, rb.board, rb.target_fps,
-                                             granularity=args.granularity, flow="rtl")
-        if cfg.epochs - half.epochs < 1:          # a 1-epoch run: pruned, not fine-tuned
-            return p_model.eval(), p_spec, s1
-        rest = TrainConfig(**{**cfg.to_dict(), "epochs": cfg.epochs - half.epochs, "lr": cfg.lr * 0.5})
-        r2, s2 = _train(p_spec, train_set, None, rest, seed, model=p_model)
-        return r2.model, p_spec, s1 + s2
-    kd = DistillConfig(args.kd, args.temperature, args.alpha) if method == "distill" else None
-    r, s = _train(spec, train_set, None, cfg, seed, teacher=teacher if method == "distill" else None, kd=kd)
-    return r.model, spec, s
-
 
 def markdown(res: dict) -> str:
     a = res["args"]
