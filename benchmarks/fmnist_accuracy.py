@@ -101,18 +101,9 @@ def hardware(onnx: Path, x_verify: np.ndarray, out: Path, flow: str):
 
 def synth_lut(build_dir: Path) -> dict:
     """Yosys synth_xilinx of the RTL flow's Verilog for Pynq-Z2's family (post-synthesis, no place and route)."""
-    from boards.catalog import get_board
-    from compiler.backends.rtl.project import generate_rtl
-    from compiler.backends.rtl.reports import synth_doc, write_json
-    from compiler.backends.rtl.yosys import family_for_part, synthesize
-    from compiler.codegen import load_build
-    from compiler.cost import estimate
+    from compiler.backends.rtl.runs import synth_build
 
-    b = get_board(BOARD)
-    graph = load_build(build_dir)
-    doc = synth_doc(graph, synthesize(generate_rtl(graph, build_dir / "rtl"), family_for_part(b.part)),
-                    estimate(graph, target="rtl"), b.name, b.part)
-    write_json(build_dir / "synth.json", doc)
+    doc = synth_build(build_dir, BOARD)
     return {"lut": doc["total"]["LUT"], "seconds": doc["seconds"], "tool": doc["tool"]}
 
 

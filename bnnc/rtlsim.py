@@ -30,29 +30,16 @@ def run_rtlsim(build_dir: Path, frames: int = 50, seed: int = 0, stall_seed: int
                simulator: str = "verilator") -> dict:
     """What `bnnc rtlsim` does, callable from `bnnc demo`: returns the rtlsim.json it wrote; ClickException on a
     mismatch, a deadlock or a missing tool."""
-    from compiler.backends.rtl import icarus, verilator
-    from compiler.backends.rtl.project import generate_rtl
-    from compiler.backends.rtl.reports import deadlock_doc, rtlsim_doc, write_json
+    from compiler.backends.rtl.runs import rtlsim_build
     from compiler.backends.rtl.verilator import RtlsimDeadlock
-    from compiler.codegen import load_build
-    from compiler.cost import estimate
-    from compiler.csim import random_inputs
 
     try:
-        tool = verilator.tool_version(verilator.VERILATOR) if simulator == "verilator" else icarus.tool_version()
-        graph = load_build(build_dir)
-        project = generate_rtl(graph, Path(build_dir) / "rtl")
-        ints = random_inputs(graph, frames, seed)
-        try:
-            rep = verilator.check(graph, project, ints, stall_seed=stall_seed, jobs=jobs) if simulator == "verilator" \
-                else icarus.check(graph, project, ints, stall_seed=stall_seed)
-        except RtlsimDeadlock as e:
-            out = write_json(Path(build_dir) / "rtlsim.json", deadlock_doc(project, e, tool, frames, seed, stall_seed))
-            raise click.ClickException(f"{e}\n  report: {out}") from None
-        doc = rtlsim_doc(graph, project, rep, estimate(graph, target="rtl"), tool, seed, stall_seed)
+        doc, rep, project = rtlsim_build(Path(build_dir), frames, seed, stall_seed, jobs, simulator)
+    except RtlsimDeadlock as e:                     # before tool_errors(): a deadlock is a CompileError too
+        raise click.ClickException(f"{e}\n  report: {e.report}") from None
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
-    out = write_json(Path(build_dir) / "rtlsim.json", doc)
+    tool, out = doc["tool"], Path(build_dir) / "rtlsim.json"
     build = "reused (sources unchanged)" if rep.reused_build else f"{rep.build_seconds:.1f} s"
     click.echo(f"rtlsim {project.path} ({tool}): {rep.frames} frames, {rep.mismatches} mismatched output elements "
                f"in {rep.mismatched_frames} frames")

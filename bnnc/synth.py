@@ -30,23 +30,19 @@ def _default_board(build_dir: Path) -> str:
 def synth_cmd(build_dir: Path, board: str | None) -> None:
     """Generate BUILD_DIR/rtl, synthesise it with Yosys (synth_xilinx) and write BUILD_DIR/synth.json."""
     from boards.catalog import get_board
-    from compiler.backends.rtl.project import generate_rtl
-    from compiler.backends.rtl.reports import RESOURCE_KEYS, synth_doc, write_json
-    from compiler.backends.rtl.yosys import YOSYS, family_for_part, synthesize, tool_version
-    from compiler.codegen import load_build
-    from compiler.cost import estimate
+    from compiler.backends.rtl.reports import RESOURCE_KEYS
+    from compiler.backends.rtl.runs import synth_build
+    from compiler.backends.rtl.yosys import YOSYS, family_for_part, tool_version
 
     try:
         tool_version(YOSYS)
         b = get_board(board or _default_board(build_dir))
-        family = family_for_part(b.part)
-        graph = load_build(build_dir)
-        project = generate_rtl(graph, Path(build_dir) / "rtl")
-        click.echo(f"synthesising {project.path} with Yosys synth_xilinx -family {family} ({b.name}, {b.part}) ...")
-        doc = synth_doc(graph, synthesize(project, family), estimate(graph, target="rtl"), b.name, b.part)
+        click.echo(f"synthesising {Path(build_dir) / 'rtl'} with Yosys synth_xilinx -family {family_for_part(b.part)} "
+                   f"({b.name}, {b.part}) ...")
+        doc = synth_build(Path(build_dir), b.name)
     except tool_errors() as e:
         raise click.ClickException(str(e)) from None
-    out = write_json(Path(build_dir) / "synth.json", doc)
+    out = Path(build_dir) / "synth.json"
     click.echo(f"{'layer':24} " + " ".join(f"{k:>15}" for k in RESOURCE_KEYS) + "   (synth / estimate)")
     for l in doc["layers"]:
         click.echo(f"{l['name'][:24]:24} " + " ".join(f"{str(l['synth'][k]) + '/' + str(l['estimated'][k]):>15}"

@@ -151,41 +151,22 @@ def explore_point(model: str, board: str, target_fps: float | str, build_dir: st
 
 def _rtlsim(folder: Path, frames: int, seed: int) -> dict[str, Any]:
     """What `bnnc rtlsim` does for a build folder (rtlsim.json beside it), as a library call."""
-    from compiler.backends.rtl import verilator
-    from compiler.backends.rtl.project import generate_rtl
-    from compiler.backends.rtl.reports import rtlsim_doc, write_json
-    from compiler.codegen import load_build
-    from compiler.cost import estimate
-    from compiler.csim import random_inputs
+    from compiler.backends.rtl.runs import rtlsim_build
 
-    tool = verilator.tool_version(verilator.VERILATOR)
-    graph = load_build(folder)
-    project = generate_rtl(graph, folder / "rtl")
-    rep = verilator.check(graph, project, random_inputs(graph, frames, seed), jobs=1)
-    doc = rtlsim_doc(graph, project, rep, estimate(graph, target="rtl"), tool, seed, None)
-    write_json(folder / "rtlsim.json", doc)
+    doc, rep, _ = rtlsim_build(folder, frames, seed)
     if not rep.ok:
         raise ExploreError(f"{folder}: RTL simulation differs from the simulator: {rep.first_mismatch}")
-    return {"tool": tool, "frames": rep.frames, "mismatches": rep.mismatches,
+    return {"tool": doc["tool"], "frames": rep.frames, "mismatches": rep.mismatches,
             "cycles_per_frame": rep.cycles_per_frame, "latency_cycles": rep.latency_cycles,
             "report": "rtlsim.json"}
 
 
 def _synth(folder: Path, board: str) -> dict[str, Any]:
     """What `bnnc synth` does for a build folder (synth.json, and the folding report with the synthesized counts)."""
-    from boards.catalog import get_board
-    from compiler.backends.rtl.project import generate_rtl
-    from compiler.backends.rtl.reports import synth_doc, write_json
-    from compiler.backends.rtl.yosys import family_for_part, synthesize
-    from compiler.codegen import load_build
-    from compiler.cost import estimate
+    from compiler.backends.rtl.runs import synth_build
     from compiler.report import write_report
 
-    b = get_board(board)
-    graph = load_build(folder)
-    project = generate_rtl(graph, folder / "rtl")
-    doc = synth_doc(graph, synthesize(project, family_for_part(b.part)), estimate(graph, target="rtl"), b.name, b.part)
-    write_json(folder / "synth.json", doc)
+    doc = synth_build(folder, board)
     try:
         write_report(json.loads((folder / "report.json").read_text()), folder)
     except (OSError, ValueError):

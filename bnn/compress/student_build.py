@@ -10,26 +10,20 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from scaleout.store import write_atomic
 
 BUILD_JSON = "build.json"
 
 
 def write_json_atomic(path: Path, doc) -> Path:
-    """Write JSON through a temporary file and os.replace: a crash never leaves half a file."""
+    """Write JSON atomically (scaleout.store.write_atomic: temporary file + os.replace): a crash never leaves half a
+    file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(doc, indent=1, default=str) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(doc, indent=1, default=str) + "\n")
     return path
 
 
@@ -102,19 +96,10 @@ def build_student(job: dict) -> dict:
 
 
 def _rtlsim(build_dir: Path, frames: int, clock_mhz: float | None) -> dict:
-    from compiler.backends.rtl import verilator
-    from compiler.backends.rtl.project import generate_rtl
-    from compiler.backends.rtl.reports import rtlsim_doc, write_json
-    from compiler.codegen import load_build
-    from compiler.cost import estimate
-    from compiler.csim import random_inputs
+    from compiler.backends.rtl.runs import rtlsim_build
 
-    tool = verilator.tool_version(verilator.VERILATOR)
-    graph = load_build(build_dir)
-    project = generate_rtl(graph, build_dir / "rtl")
-    rep = verilator.check(graph, project, random_inputs(graph, frames, 0))
-    doc = rtlsim_doc(graph, project, rep, estimate(graph, target="rtl"), tool, 0, None)
-    write_json(build_dir / "rtlsim.json", doc)
+    doc, rep, _ = rtlsim_build(build_dir, frames, 0)
+    tool = doc["tool"]
     if not rep.ok:
         raise RuntimeError(f"{build_dir}: RTL simulation differs from the simulator: {rep.first_mismatch}")
     cpf = doc["cycles_per_frame"]
@@ -125,19 +110,11 @@ def _rtlsim(build_dir: Path, frames: int, clock_mhz: float | None) -> dict:
 
 
 def _synth(build_dir: Path, board: str) -> dict:
-    from boards.catalog import get_board
-    from compiler.backends.rtl.project import generate_rtl
-    from compiler.backends.rtl.reports import synth_doc, write_json
-    from compiler.backends.rtl.yosys import YOSYS, family_for_part, synthesize, tool_version
-    from compiler.codegen import load_build
-    from compiler.cost import estimate
+    from compiler.backends.rtl.runs import synth_build
+    from compiler.backends.rtl.yosys import YOSYS, tool_version
 
     tool_version(YOSYS)
-    b = get_board(board)
-    graph = load_build(build_dir)
-    project = generate_rtl(graph, build_dir / "rtl")
-    doc = synth_doc(graph, synthesize(project, family_for_part(b.part)), estimate(graph, target="rtl"), b.name, b.part)
-    write_json(build_dir / "synth.json", doc)
+    doc = synth_build(build_dir, board)
     t = doc["total"]
     e = doc["estimated_total"]
     return {"lut": t.get("LUT"), "ff": t.get("FF"), "bram18": t.get("BRAM18"), "dsp": t.get("DSP"),
