@@ -40,7 +40,7 @@ def calibrated_model(name: str, bits: str, calib: np.ndarray, seed: int = 0) -> 
 
 def export_and_compile(name: str, bits: str, work: Path, seed: int = 0):
     """(onnx path, DataflowGraph, torch model) for a calibrated `name`-`bits` model, built under `work`."""
-    from compiler.build import compile_model
+    from compiler.workflow.compile import compile_model
 
     model = calibrated_model(name, bits, fmnist(name, 256, split="train"), seed)
     work.mkdir(parents=True, exist_ok=True)

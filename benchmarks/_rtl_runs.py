@@ -135,8 +135,8 @@ def results(out: Path) -> tuple[dict, dict]:
     target) for the build's graph, so a recalibration shows without synthesising again; SystemExit when a run is
     missing."""
     from compiler.backends.rtl.reports import synth_doc
-    from compiler.codegen import load_build
-    from compiler.cost import estimate
+    from compiler.backends.hls.project import load_build
+    from compiler.estimate.cost import estimate
 
     try:
         sim, syn = (json.loads((out / f).read_text()) for f in ("rtlsim.json", "synth.json"))

@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 import numpy as np  # noqa: E402
 
 from boards.catalog import get_board  # noqa: E402
-from compiler.cost import estimate  # noqa: E402
-from compiler.folding import apply_folding, fold_graph  # noqa: E402
-from compiler.ir import DataflowGraph, InputSpec, Layer, OutputSpec  # noqa: E402
-from compiler.report import build_report, write_report  # noqa: E402
+from compiler.estimate.cost import estimate  # noqa: E402
+from compiler.estimate.folding import apply_folding, fold_graph  # noqa: E402
+from compiler.ir.graph import DataflowGraph, InputSpec, Layer, OutputSpec  # noqa: E402
+from compiler.workflow.report import build_report, write_report  # noqa: E402
 
 OUT = ROOT / "runs" / "board_reports"
 FINN_EX = "https://github.com/Xilinx/finn-examples"
@@ -80,7 +80,7 @@ def export_models(work: Path) -> dict[str, Path]:
 
 def board_report(onnx: Path, net: str, board: str, work: Path) -> dict:
     """`bnnc compile --board B --target-fps max`, keeping only the report files (the graph is ~25 MB)."""
-    from compiler.build import compile_model
+    from compiler.workflow.compile import compile_model
 
     brd, rep = get_board(board), {}
 
@@ -155,7 +155,7 @@ def main() -> None:
                                              "util": rep["utilization"], "why": rep["notes"][0]})
                 print(f"{net} {board}: {rep['fps']:,.0f} FPS, II {rep['ii_cycles']}", flush=True)
         # our CNV IR at finn-examples' folding (clock 100 MHz as in their build)
-        from compiler.build import compile_model
+        from compiler.workflow.compile import compile_model
 
         cnv_g = apply_folding(compile_model(onnx["cnv"]), CNV_FINN_FOLDING)
     cnv_fe = estimate(cnv_g, 100.0, 64)
@@ -198,7 +198,7 @@ def render(r: dict) -> str:
                                     "bitstream config for both), 100 MHz; our estimate at that folding is in the next table"}
     L = ["# Board reports: LFC-W1A1 and CNV-W1A1 on Pynq-Z1 and ZCU104", "",
          "Produced by `python benchmarks/board_reports.py` (untrained weights; resources and throughput do not depend "
-         "on them). Estimates come from `compiler/cost.py` at each board's default 100 MHz fabric clock with the "
+         "on them). Estimates come from `compiler/estimate/cost.py` at each board's default 100 MHz fabric clock with the "
          "optimiser's \"as fast as fits\" folding (85% of the device usable). Per-run reports (table, JSON, PNG) are in "
          "the `<net>_<board>/` folders. Published figures are quoted from the files named in the script's docstring; "
          "where none exists for a network/board pair this says so.", "",

@@ -4,7 +4,7 @@ For TFC-W1A1, LFC-W1A1 with 8-bit input (the demo's model) and CNV-W1A1, untrain
 BatchNorm (benchmarks/_bench_models.py), this runs, each in a fresh subprocess so peak RSS is its own:
   1. `bnnc compile MODEL -o DIR --verify` (the user's command): wall time and peak RSS (ru_maxrss of the child);
   2. the phases alone: load+clean (compiler.frontend.load_model), lowering (compiler.frontend.lower) and
-     verification (compiler.verify.verify_graph with the CLI's default inputs), each timed, plus that child's
+     verification (compiler.sim.verify.verify_graph with the CLI's default inputs), each timed, plus that child's
      peak RSS.
 The table shows lowering and verification as shares of the compile's wall time, so runs on a busy machine
 compare like with like. Writes results.json under --out.
@@ -30,8 +30,9 @@ NUM_RANDOM = 32   # `bnnc compile --num-random` default
 PHASES = r"""
 import json, sys, time, resource
 t0 = time.perf_counter()
-from compiler.frontend import load_model, lower
-from compiler.verify import verify_graph
+from compiler.frontend.ingest import load_model
+from compiler.frontend.lower import lower
+from compiler.sim.verify import verify_graph
 t1 = time.perf_counter()
 m = load_model(sys.argv[1])
 t2 = time.perf_counter()

@@ -1,9 +1,9 @@
 """C-simulation speed per frame on the user's path: this checkout's HLS library against a git revision's, same run.
 
 The demo's model is built (LFC-W1A1 with an 8-bit input, untrained with calibrated BatchNorm) and compiled as
-`bnnc demo` / `bnnc compile --board` compile it (compiler.pipeline.build, folded for --board: the demo's design,
-SIMD up to 1024), then C-simulated as `bnnc csim BUILD --inputs` does (compiler.codegen.project_for_build, then
-compiler.csim.check_csim: g++ build, one bnnc_top process over the packed frames, comparison with the NumPy
+`bnnc demo` / `bnnc compile --board` compile it (compiler.workflow.pipeline.build, folded for --board: the demo's design,
+SIMD up to 1024), then C-simulated as `bnnc csim BUILD --inputs` does (compiler.backends.hls.project.project_for_build, then
+compiler.backends.hls.csim.check_csim: g++ build, one bnnc_top process over the packed frames, comparison with the NumPy
 simulator). The baseline is the same build folder's project with the headers of --baseline REV copied over its
 include/bnnc. Reported per frame: time inside bnnc_top (what `bnnc csim` prints as ms/frame) and the whole call
 with packing, process launch and file I/O; g++ time separately (the C-sim cache is off, both are real builds).
@@ -28,9 +28,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from _bench_models import fmnist  # noqa: E402
-from compiler.codegen import project_for_build  # noqa: E402
-from compiler.csim import check_csim  # noqa: E402
-from compiler.hostops import run_pre  # noqa: E402
+from compiler.backends.hls.project import project_for_build  # noqa: E402
+from compiler.backends.hls.csim import check_csim  # noqa: E402
+from compiler.sim.hostops import run_pre  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,8 +42,8 @@ def build_lfc(work: Path, input_bits: int, board: str | None) -> Path:
     from bnn.calibrate import calibrate_bn
     from bnn.export import export_qonnx
     from bnn.topologies import from_spec, make_spec
-    from compiler.config import BuildConfig
-    from compiler.pipeline import build
+    from compiler.workflow.config import BuildConfig
+    from compiler.workflow.pipeline import build
 
     torch.manual_seed(0)
     model = calibrate_bn(from_spec(make_spec("lfc", 1, 1, input_bits=input_bits)), fmnist("lfc", 256, "train"), 1)
@@ -55,11 +55,11 @@ def build_lfc(work: Path, input_bits: int, board: str | None) -> Path:
 
 
 def baseline_headers(rev: str, project: Path) -> None:
-    """Overwrite the project's copy of the library (include/bnnc) with revision `rev`'s hls/include/bnnc."""
-    names = subprocess.run(["git", "-C", str(REPO), "ls-tree", "--name-only", f"{rev}:hls/include/bnnc"],
+    """Overwrite the project's copy of the library (include/bnnc) with revision `rev`'s hwlib/include/bnnc."""
+    names = subprocess.run(["git", "-C", str(REPO), "ls-tree", "--name-only", f"{rev}:hwlib/include/bnnc"],
                            check=True, capture_output=True, text=True).stdout.split()
     for n in names:
-        text = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:hls/include/bnnc/{n}"], check=True,
+        text = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:hwlib/include/bnnc/{n}"], check=True,
                               capture_output=True).stdout
         (project / "include" / "bnnc" / n).write_bytes(text)
 

@@ -5,7 +5,7 @@ compiled to the IR, turned into an HLS project and built with g++ (-O2); then --
 images (host pre-processing applied once) go through
   - csim: the g++ binary (packed input file -> bnnc_top -> packed output file; time inside bnnc_top and
           wall time including file I/O and (un)packing),
-  - sim:  compiler.simulate.simulate_layers on the same integer frames (best of --repeats),
+  - sim:  compiler.sim.simulate.simulate_layers on the same integer frames (best of --repeats),
 and the outputs are compared element by element (must be 0 mismatches). One thread for NumPy/BLAS.
 
     .venv/bin/python benchmarks/csim_time.py --frames 32
@@ -27,11 +27,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 
 from _bench_models import export_and_compile, fmnist  # noqa: E402
-from compiler.codegen import generate_project  # noqa: E402
-from compiler.csim import compile_csim, run_csim  # noqa: E402
-from compiler.folding import apply_folding  # noqa: E402
-from compiler.hostops import run_pre  # noqa: E402
-from compiler.simulate import simulate_layers  # noqa: E402
+from compiler.backends.hls.project import generate_project  # noqa: E402
+from compiler.backends.hls.csim import compile_csim, run_csim  # noqa: E402
+from compiler.estimate.folding import apply_folding  # noqa: E402
+from compiler.sim.hostops import run_pre  # noqa: E402
+from compiler.sim.simulate import simulate_layers  # noqa: E402
 
 # FINN / BNN-PYNQ CNV-W1A1 folding (finn-examples build/bnn-pynq folding config for cnv-w1a1); the first layer's
 # simd is its channel count (3 for RGB there, 1 for the grey images here).

@@ -1,8 +1,8 @@
-"""Bit-exactness of the compiled IR (compiler.simulate) against QONNX execution, for every standard topology.
+"""Bit-exactness of the compiled IR (compiler.sim.simulate) against QONNX execution, for every standard topology.
 
 TFC, SFC, LFC and CNV at full width, each as w1a1, w1a2 and w2a2, untrained but with calibrated random
 BatchNorm statistics (benchmarks/_bench_models.py) so every layer's activations are a real mix of levels.
-Each model is exported to QONNX, compiled, and compared with compiler.verify.verify_graph (zero tolerance, final
+Each model is exported to QONNX, compiled, and compared with compiler.sim.verify.verify_graph (zero tolerance, final
 outputs and every intermediate layer) on real Fashion-MNIST test images (CNV: padded to 32x32) plus random
 inputs (uniform, Gaussian and structured frames). Prints a table; writes results.md and results.json.
 
@@ -23,8 +23,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads
 import numpy as np  # noqa: E402
 
 from _bench_models import IN_SHAPE, export_and_compile, fmnist, varying_channels  # noqa: E402
-from compiler.simulate import simulate  # noqa: E402
-from compiler.verify import random_inputs, verify_graph  # noqa: E402
+from compiler.sim.simulate import simulate  # noqa: E402
+from compiler.sim.verify import random_inputs, verify_graph  # noqa: E402
 
 COLUMNS = ["model", "bits", "inputs", "real", "random", "output_mismatches", "layer_mismatches", "layers_checked",
            "max_abs_diff", "varying_channels", "classes_predicted", "seconds"]

@@ -92,8 +92,8 @@ def train_row(row: Row, args, recipe: dict, train_set, run_dir: Path) -> tuple[P
 
 def hardware(onnx: Path, x_verify: np.ndarray, out: Path, flow: str):
     """Compile with --verify (real test images + random), folded for Pynq-Z2 at max FPS; returns the Build."""
-    from compiler.config import BuildConfig
-    from compiler.pipeline import build
+    from compiler.workflow.config import BuildConfig
+    from compiler.workflow.pipeline import build
 
     return build(onnx, BuildConfig(board=BOARD, verify=True, num_random=64, target_fps="max", flow=flow, name=out.name),
                  out, verify_inputs=x_verify, force=True)
@@ -114,8 +114,8 @@ def rtlsim_test_set(build_dir: Path, x: np.ndarray, labels: np.ndarray, sim_pred
 
     from compiler.backends.rtl import verilator
     from compiler.backends.rtl.project import generate_rtl
-    from compiler.codegen import load_build
-    from compiler.hostops import run_post, run_pre
+    from compiler.backends.hls.project import load_build
+    from compiler.sim.hostops import run_post, run_pre
 
     graph = load_build(build_dir)
     project = generate_rtl(graph, build_dir / "rtl")
@@ -137,8 +137,8 @@ def rtlsim_test_set(build_dir: Path, x: np.ndarray, labels: np.ndarray, sim_pred
 
 def run_row(row: Row, args, recipe: dict, train_set, test_set, test_data) -> dict:
     from bnnc.export import run_export
-    from compiler.ir import DataflowGraph
-    from compiler.simulate import simulate
+    from compiler.ir.graph import DataflowGraph
+    from compiler.sim.simulate import simulate
 
     run_dir = args.out / f"{row.name}-e{row.epochs}"
     ckpt, train_s, spec = train_row(row, args, recipe, train_set, run_dir)

@@ -1,4 +1,4 @@
-"""Calibration of compiler.gxx_cost: estimated vs measured g++ time and peak memory for the C simulation of
+"""Calibration of compiler.backends.hls.gxx_cost: estimated vs measured g++ time and peak memory for the C simulation of
 unfolded TFC/SFC/LFC-W1A1 (random weights), printed as measured/estimated ratios.
 
 usage: OMP_NUM_THREADS=1 python benchmarks/gxx_cost.py [tfc sfc lfc]   (lfc: ~3 min, ~1.6 GB)
@@ -15,10 +15,10 @@ from pathlib import Path
 
 from bnn.export import export_qonnx
 from bnn.topologies import build
-from compiler.build import compile_model
-from compiler.codegen.project import generate_project
-from compiler.csim import CXXFLAGS, ap_types_dir
-from compiler.gxx_cost import estimate_gxx
+from compiler.workflow.compile import compile_model
+from compiler.backends.hls.project import generate_project
+from compiler.backends.hls.csim import CXXFLAGS, ap_types_dir
+from compiler.backends.hls.gxx_cost import estimate_gxx
 
 
 def main(names: list[str]) -> None:

@@ -1,12 +1,12 @@
-"""Branch FIFO depths (compiler/fifo.py, docs/cost_model.md "Branch FIFOs") checked in a cycle-level run:
-the residual block of tests/compiler/test_residual.py (raw Brevitas, one or two blocks, folded for Pynq-Z1 at
+"""Branch FIFO depths (compiler/estimate/fifo.py, docs/cost_model.md "Branch FIFOs") checked in a cycle-level run:
+the residual block of tests/compiler/frontend/test_residual.py (raw Brevitas, one or two blocks, folded for Pynq-Z1 at
 its maximum frame rate) in Verilator (bnnc's RTL backend), first at the computed depths, then with the skip
 FIFO of one AddStreams shrunk: a bisection finds the smallest depth that does not deadlock and the smallest
 that keeps the measured cycles per frame of the computed depth (within 1 %).
 
 usage: python benchmarks/rtl_branch_fifos.py [WORK_DIR] [--blocks 1] [--frames 50] [--no-sweep] [--synth]
 --synth also runs Yosys (synth_xilinx xc7) on the design at the computed depths and prints each layer's LUTs and
-FFs beside the RTL estimate (compiler.cost.estimate(target="rtl")).
+FFs beside the RTL estimate (compiler.estimate.cost.estimate(target="rtl")).
 Every point is a Verilator build (~1 min here); all figures are simulated cycles (rtlsim), not a board.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ def run_point(g, work: Path, tag: str, frames: int, depths=None) -> dict:
     from compiler.backends.rtl.project import generate_rtl
     from compiler.backends.rtl.reports import fifo_levels
     from compiler.backends.rtl.verilator import RtlsimDeadlock, check
-    from compiler.csim import random_inputs
+    from compiler.backends.hls.csim import random_inputs
 
     proj = generate_rtl(g, work / f"rtl_{tag}", branch_depths=depths)
     t0 = time.perf_counter()
@@ -43,7 +43,7 @@ def run_point(g, work: Path, tag: str, frames: int, depths=None) -> dict:
 
 
 def main() -> None:
-    from compiler.cost import estimate
+    from compiler.estimate.cost import estimate
     from residual_model import residual_graph
 
     ap = argparse.ArgumentParser()
@@ -62,10 +62,10 @@ def main() -> None:
     print(f"residual, {args.blocks} block(s), {args.frames} frames, rtlsim (Verilator) at the computed depths: "
           f"{base['mismatches']} mismatches, {base['cycles_per_frame']} cycles/frame (cost-model estimate {est}, "
           f"ratio {base['cycles_per_frame'] / est:.3f}), latency {base['latency_cycles']} cycles (estimate "
-          f"{cost.pipeline_latency}, compiler.latency)")
+          f"{cost.pipeline_latency}, compiler.estimate.latency)")
     branch = [f for f in base["fifos"] if f["role"] == "branch"]
     for f in branch:
-        print(f"  {f['fifo']}: depth {f['depth']} (compiler.fifo: {f['computed_depth']}), high-water {f['max_level']}")
+        print(f"  {f['fifo']}: depth {f['depth']} (compiler.estimate.fifo: {f['computed_depth']}), high-water {f['max_level']}")
     result = {"blocks": args.blocks, "frames": args.frames, "estimated_cycles_per_frame": est,
               "estimated_latency_cycles": cost.pipeline_latency, "computed": base}
     if args.synth:
@@ -113,7 +113,7 @@ def main() -> None:
                            "min_depth_no_deadlock": no_deadlock, "min_depth_full_rate": full_rate,
                            "points": {str(d): {k: v for k, v in p.items() if k != "fifos"}
                                       for d, p in sorted(points.items())}}
-        print(f"skip FIFO {name} input {j}: compiler.fifo depth {skip['computed_depth']}; smallest depth without "
+        print(f"skip FIFO {name} input {j}: compiler.estimate.fifo depth {skip['computed_depth']}; smallest depth without "
               f"deadlock {no_deadlock}; smallest at full rate {full_rate} (rtlsim, {args.frames} frames each)")
     (work / f"branch_fifos_{args.blocks}.json").write_text(json.dumps(result, indent=1) + "\n")
 

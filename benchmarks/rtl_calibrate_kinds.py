@@ -16,9 +16,9 @@ import numpy as np
 
 from compiler.backends.rtl.project import generate_rtl
 from compiler.backends.rtl.yosys import synthesize
-from compiler.cost import estimate
-from compiler.datatypes import signed_bits, value_range
-from compiler.ir import DataflowGraph, InputSpec, Layer, OutputSpec
+from compiler.estimate.cost import estimate
+from compiler.ir.datatypes import signed_bits, value_range
+from compiler.ir.graph import DataflowGraph, InputSpec, Layer, OutputSpec
 
 
 def _thresholds(rng, c: int, nt: int, lo: int, hi: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Branch FIFO depths of a channel concatenation (ConcatStreams; compiler/fifo.py, docs/cost_model.md "Branch FIFOs")
+"""Branch FIFO depths of a channel concatenation (ConcatStreams; compiler/estimate/fifo.py, docs/cost_model.md "Branch FIFOs")
 in a cycle-level run: the Inception and DenseNet-style blocks of tests/compiler/branch_models.py (raw Brevitas,
 folded for Pynq-Z1 at its maximum frame rate) in Verilator (bnnc's RTL backend), at the computed depth of the
 concatenation's input 0 and at the depths given, each point: cycles per frame and mismatches, or the deadlock.
@@ -28,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import branch_models
     from boards.catalog import get_board
-    from compiler.build import compile_model
-    from compiler.fifo import branch_fifo_depths
-    from compiler.folding import fold_graph
+    from compiler.workflow.compile import compile_model
+    from compiler.estimate.fifo import branch_fifo_depths
+    from compiler.estimate.folding import fold_graph
     from user_models import export_raw
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -1,5 +1,5 @@
-"""bnnc_dwc (hls/rtl) alone, synthesized by Yosys 0.23 synth_xilinx xc7 at several (IN, OUT, B), beside the
-RTL estimate of the converter itself (compiler.cost.dwc_cost, target "rtl", without the FIFO after it) and the
+"""bnnc_dwc (hwlib/verilog) alone, synthesized by Yosys 0.23 synth_xilinx xc7 at several (IN, OUT, B), beside the
+RTL estimate of the converter itself (compiler.estimate.cost.dwc_cost, target "rtl", without the FIFO after it) and the
 HLS rule max(w_in, w_out).
 
 usage: python benchmarks/rtl_dwc.py [WORK_DIR]
@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 
 from compiler.backends.rtl.yosys import cell_resources
-from compiler.cost import RTL_DWC_ANY_LUT_PER_BIT, RTL_DWC_DOWN_LUT, RTL_DWC_DOWN_LUT_PER_BIT, RTL_DWC_UP_LUT
+from compiler.estimate.cost import RTL_DWC_ANY_LUT_PER_BIT, RTL_DWC_DOWN_LUT, RTL_DWC_DOWN_LUT_PER_BIT, RTL_DWC_UP_LUT
 
-RTL = Path(__file__).resolve().parents[1] / "hls" / "rtl" / "bnnc_dwc.v"
+RTL = Path(__file__).resolve().parents[1] / "hwlib" / "verilog" / "bnnc_dwc.v"
 POINTS = [(4, 2, 1), (2, 4, 1), (16, 8, 1), (8, 16, 1), (8, 10, 2), (7, 1, 2), (1, 7, 2), (3, 1, 4), (1, 3, 4),
           (8, 4, 4), (4, 8, 4), (6, 8, 3), (8, 6, 3), (24, 3, 2), (3, 24, 2), (32, 4, 1), (4, 32, 1), (16, 49, 1),
           (49, 8, 2), (8, 49, 2), (64, 32, 1), (32, 64, 1)]
@@ -31,7 +31,7 @@ def synth(work: Path, i: int, o: int, b: int) -> dict[str, int]:
 
 
 def rtl_estimate(i: int, o: int, b: int) -> int:
-    """compiler.cost.dwc_cost's converter LUTs on the RTL target (its FIFO left out)."""
+    """compiler.estimate.cost.dwc_cost's converter LUTs on the RTL target (its FIFO left out)."""
     if i % o == 0:
         return round(RTL_DWC_DOWN_LUT_PER_BIT * i * b + RTL_DWC_DOWN_LUT)
     if o % i == 0:

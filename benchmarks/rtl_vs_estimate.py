@@ -1,10 +1,10 @@
 """RTL backend vs the cost model (untrained exports; exactness does not need training): `bnnc rtlsim`
 (Verilator, cycles per frame, latency, bit-exactness) and `bnnc synth` (Yosys synth_xilinx xc7) beside
-compiler.cost's RTL-target estimates, as ratios measured / estimated.
+compiler.estimate.cost's RTL-target estimates, as ratios measured / estimated.
 
 usage: python benchmarks/rtl_vs_estimate.py [WORK_DIR] [--models tfc-w1a1,tfc-w2a2,lfc-w1a1] [--frames 50]
        python benchmarks/rtl_vs_estimate.py [WORK_DIR] --table --models ...   (print the saved results only)
-Foldings: TFC as FINN's end-to-end TFC-W1A1 example, LFC as tests/compiler/test_csim_lfc.py; CNV as
+Foldings: TFC as FINN's end-to-end TFC-W1A1 example, LFC as tests/compiler/backends/hls/test_csim_lfc.py; CNV as
 finn-examples' cnv-w1a1 folding config (benchmarks/board_reports.py CNV_FINN_FOLDING, the order below).
 `lfc-demo` is `bnnc demo`'s model (LFC-W1A1, 8-bit input, calibrated BatchNorm; _rtl_runs.DEMO) at the folding
 the optimiser picks for Pynq-Z2, as `bnnc demo` compiles it (`bnnc compile --board pynq-z2`).
@@ -60,7 +60,7 @@ def main() -> None:
                                        for key, (s, e) in k.items()))
     print(f"\nmeasured: rtlsim ({rows[0]['sim'].get('tool', 'Verilator')}) and {rows[0]['synth']['tool']} "
           f"post-synthesis counts, part {rows[0]['synth']['part']} (no place and route); "
-          "estimated: compiler.cost, RTL target")
+          "estimated: compiler.estimate.cost, RTL target")
 
 
 if __name__ == "__main__":

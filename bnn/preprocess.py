@@ -1,2 +1,2 @@
-"""Moved to compiler.preprocess (the board runtime needs it without bnn/torch); re-exported for training code."""
-from compiler.preprocess import RANGES, Preprocess, preprocess_for  # noqa: F401
+"""Moved to compiler.frontend.preprocess (the board runtime needs it without bnn/torch); re-exported for training code."""
+from compiler.frontend.preprocess import RANGES, Preprocess, preprocess_for  # noqa: F401

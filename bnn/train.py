@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from bnn.loader import ImageDataset, augment_batch, make_loader
 from bnn.evaluate import evaluate
-from compiler.errors import BnncError
-from compiler.progress import active as progress_shown
+from diagnostics.errors import BnncError
+from diagnostics.progress import active as progress_shown
 
 CHECKPOINT_FORMAT = "bnnc-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -426,7 +426,7 @@ def _warn_unsettled_scales(model: nn.Module, history: list[dict]) -> None:
 def _train_epoch(model, loader, optimizer, device, epoch, config, augment_gen) -> tuple[float, float]:
     model.train()
     total_loss, correct, n = 0.0, 0, 0
-    # the bar: off with progress=False; forced on under `bnnc -v` (compiler.progress); else only on a terminal
+    # the bar: off with progress=False; forced on under `bnnc -v` (diagnostics.progress); else only on a terminal
     disable = True if not config.progress else (False if progress_shown() else None)
     bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=disable, unit="batch")
     augment = config.augment_pad > 0 or config.augment_flip

@@ -32,8 +32,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
     Progress of long steps (lowering, verification, folding, g++, C simulation) is shown on stderr when it is
     a terminal."""
-    from compiler import progress
-
+    from diagnostics import progress
     ctx.obj = {"verbose": verbose}
     ctx.with_resource(progress.reporting(verbose=verbose))
 

@@ -20,8 +20,8 @@ def bitstream_cmd(build_dir: Path, board: str | None, clock_mhz: float | None, r
     when a tool is missing."""
     if rtl:
         return _rtl_bitstream(build_dir, board, clock_mhz)
-    from compiler.codegen import project_for_build
-    from compiler.codegen.tools import bitstream_files, ip_dir, run_hls, run_vivado
+    from compiler.backends.hls.project import project_for_build
+    from compiler.backends.hls.tools import bitstream_files, ip_dir, run_hls, run_vivado
 
     try:
         _, proj = project_for_build(build_dir, board, clock_mhz)
@@ -42,8 +42,8 @@ def _rtl_bitstream(build_dir: Path, board: str | None, clock_mhz: float | None) 
     from boards.catalog import get_board
     from compiler.backends.rtl.project import generate_rtl
     from compiler.backends.rtl.vivado import bitstream_stem, built_bitstream, run_vivado, write_scripts
-    from compiler.codegen import DEFAULT_BOARD, load_build
-    from compiler.config import load_config
+    from compiler.backends.hls.project import DEFAULT_BOARD, load_build
+    from compiler.workflow.config import load_config
 
     try:
         graph = load_build(build_dir)

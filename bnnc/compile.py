@@ -53,9 +53,9 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_in
                 weights_in: str, rtl: bool, input_bits: int | None, input_mean: str | None,
                 input_std: str | None) -> None:
     """Compile a QONNX MODEL (from `bnnc export` or brevitas export_qonnx) into a dataflow graph."""
-    from compiler.config import BuildConfig
-    from compiler.errors import BnncError
-    from compiler.pipeline import build
+    from compiler.workflow.config import BuildConfig
+    from diagnostics.errors import BnncError
+    from compiler.workflow.pipeline import build
 
     x = None
     if verify_inputs is not None:
@@ -91,7 +91,7 @@ def _floats(text: str | None, opt: str) -> tuple[float, ...] | None:
 
 
 def print_build(res, model: Path, out_dir: Path) -> None:
-    """The summary `bnnc compile` prints for a compiler.pipeline.Build (shared with `bnnc demo`)."""
+    """The summary `bnnc compile` prints for a compiler.workflow.pipeline.Build (shared with `bnnc demo`)."""
     g = res.graph
     kinds = ", ".join(f"{l.kind}" for l in g.layers)
     click.echo(f"compiled {model} -> {out_dir}: {len(g.layers)} layers ({kinds})")
@@ -115,7 +115,7 @@ def print_build(res, model: Path, out_dir: Path) -> None:
             line += f"; predictions agree on {pred['agree']}/{v['n_inputs']} (the rest are ties within the bound)"
         click.echo(line)
     if res.report is not None:
-        from compiler.report import format_table
+        from compiler.workflow.report import format_table
 
         click.echo(format_table(res.report))
         click.echo(f"report: {out_dir / 'report.txt'}, {out_dir / 'report.json'}, {out_dir / 'report.png'}")

@@ -104,7 +104,7 @@ def compress_cmd(teacher, model_code, teacher_input, dataset, board, target_fps,
     trained together (one weight-shared supernet), every one is compiled with verification, and DIR gets
     family.json, family.png, a table and a deploy folder for the recommended one (docs/compression.md)."""
     from bnn.compress.workflow import CompressConfig, CompressError, run
-    from compiler.errors import BnncError
+    from diagnostics.errors import BnncError
 
     cfg = CompressConfig(
         teacher=teacher, dataset=str(dataset), board=board, target_fps=target_fps, student=student, bits=bits,

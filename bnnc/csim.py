@@ -29,9 +29,9 @@ def csim_cmd(build_dir: Path, frames: int, inputs_path: Path | None, seed: int, 
 def run_csim(build_dir: Path, frames: int = 16, inputs_path: Path | None = None, seed: int = 0, batch: int = 64,
              board: str | None = None, clock_mhz: float | None = None) -> None:
     """What `bnnc csim` does, callable from `bnnc demo` without going through click."""
-    from compiler.codegen import project_for_build
-    from compiler.csim import check_csim, random_inputs
-    from compiler.hostops import run_pre
+    from compiler.backends.hls.project import project_for_build
+    from compiler.backends.hls.csim import check_csim, random_inputs
+    from compiler.sim.hostops import run_pre
 
     try:
         graph, proj = project_for_build(build_dir, board, clock_mhz)

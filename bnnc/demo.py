@@ -127,10 +127,10 @@ def _compile_and_verify(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     from bnn.train import load_checkpoint
     from bnnc.compile import print_build
     from bnnc.export import real_inputs
-    from compiler.config import BuildConfig
-    from compiler.errors import BnncError
-    from compiler.names import safe_name
-    from compiler.pipeline import build
+    from compiler.workflow.config import BuildConfig
+    from diagnostics.errors import BnncError
+    from compiler.ir.names import safe_name
+    from compiler.workflow.pipeline import build
 
     board = ctx.params.get("board") or "pynq-z2"
     click.echo(click.style(f"[3] compile to the dataflow IR, verified bit-exactly against QONNX execution, "
@@ -155,9 +155,9 @@ def _simulated_accuracy(ctx: click.Context, run: Path, onnx: Path, dataset: str)
     from bnn.evaluate import predict
     from bnn.loader import ImageDataset
     from bnn.train import load_checkpoint, model_from_checkpoint
-    from compiler import progress
-    from compiler.ir import DataflowGraph
-    from compiler.simulate import simulate
+    from diagnostics import progress
+    from compiler.ir.graph import DataflowGraph
+    from compiler.sim.simulate import simulate
 
     click.echo(click.style("[4] test-set accuracy: bit-accurate simulator vs the PyTorch module", bold=True))
     ckpt = load_checkpoint(run / "last.pt")

@@ -32,7 +32,7 @@ def run_deploy(build_dir: Path, out_dir: Path | None = None, board: str | None =
                clock_mhz: float | None = None, force: bool = False, rtl: bool = False) -> None:
     """What `bnnc deploy` does, callable from `bnnc demo` without going through click."""
     from bnn.datasets import deploy_samples
-    from compiler.deploy import assemble_deploy
+    from compiler.workflow.deploy import assemble_deploy
 
     out_dir = out_dir or Path("deploy") / build_dir.resolve().name
     kept: list[str] = []

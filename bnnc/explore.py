@@ -1,4 +1,4 @@
-"""`bnnc explore`: a design-space sweep of one model over boards x target FPS (compiler.explore), each point
+"""`bnnc explore`: a design-space sweep of one model over boards x target FPS (compiler.workflow.explore), each point
 compiled and estimated, optionally simulated (Verilator) and synthesized (Yosys), locally or on a Ray cluster."""
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from bnnc.options import cluster_options, executor_for
 def explore_cmd(model: Path, boards: str, target_fps: str, rtl: bool, synth: bool, frames: int, out_dir: Path,
                 cluster: str | None, workers: int | None) -> None:
     """Compile MODEL for every board x target FPS and write OUT/explore.json and the Pareto plot OUT/explore.png."""
-    from compiler.errors import BnncError
-    from compiler.explore import explore, format_points, parse_boards, parse_fps_list
+    from diagnostics.errors import BnncError
+    from compiler.workflow.explore import explore, format_points, parse_boards, parse_fps_list
 
     try:
         board_list, fps_list = parse_boards(boards), parse_fps_list(target_fps)

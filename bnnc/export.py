@@ -24,7 +24,7 @@ def real_inputs(ckpt: dict, n: int, data_root: str | None = None) -> tuple[np.nd
 
 def model_metadata(ckpt: dict) -> dict[str, str]:
     """What the runtime needs beyond the graph: how raw uint8 images become the model's input, and their source."""
-    from compiler.metadata import from_checkpoint
+    from compiler.frontend.metadata import from_checkpoint
 
     return from_checkpoint(ckpt)
 

@@ -1,7 +1,7 @@
 """Every speed figure the CLI prints says what produced it: a measurement on the board, the host's simulation
 of the design (NumPy simulator or g++ C-sim, which says nothing about the hardware's speed), the RTL's
 cycle-accurate simulation (rtlsim: the hardware's cycles, at the deployment's clock), or the cost model's
-estimate of the hardware (compiler.cost, at the build's folding and clock)."""
+estimate of the hardware (compiler.estimate.cost, at the build's folding and clock)."""
 from __future__ import annotations
 
 SOURCES = {
@@ -23,7 +23,7 @@ def estimate_line(graph, board: str | None, clock_mhz: float | None) -> str | No
     None when it cannot be computed here (e.g. the board catalog's yaml is absent on a board)."""
     try:
         from boards.catalog import get_board
-        from compiler.folding import estimate_for
+        from compiler.estimate.folding import estimate_for
 
         brd = get_board(board) if board else None
         cost = estimate_for(graph, brd, clock_mhz)

@@ -47,7 +47,7 @@ def run_rtlsim(build_dir: Path, frames: int = 50, seed: int = 0, stall_seed: int
                f"latency {doc['latency_cycles']} cycles (estimate {doc['estimated_latency_cycles']})")
     click.echo("  FIFO high-water marks: " + ", ".join(
         f"{f['fifo']} {f['max_level']}/{f['depth']}"
-        + (f" (compiler.fifo depth {f['computed_depth']})" if f.get("role") == "branch" else "") for f in doc["fifos"]))
+        + (f" (compiler.estimate.fifo depth {f['computed_depth']})" if f.get("role") == "branch" else "") for f in doc["fifos"]))
     name = "Verilator build" if simulator == "verilator" else "Icarus compile"
     click.echo(f"  {name}: {build}; run {rep.run_seconds:.2f} s = {rep.frames_per_second:,.1f} simulated frames "
                f"per host second; report: {out}")

@@ -11,8 +11,7 @@ from bnnc.hls import tool_errors
 
 def _default_board(build_dir: Path) -> str:
     """The board the build was compiled (report.json) or generated (hls/project.json) for, else Pynq-Z2."""
-    from compiler.codegen import DEFAULT_BOARD
-
+    from compiler.backends.hls.project import DEFAULT_BOARD
     for f, get in ((build_dir / "report.json", lambda d: (d.get("board") or {}).get("name")),
                    (build_dir / "hls" / "project.json", lambda d: d.get("board"))):
         try:
@@ -54,8 +53,8 @@ def synth_cmd(build_dir: Path, board: str | None) -> None:
 
 
 def _update_folding_report(build_dir: Path) -> None:
-    """Rewrite BUILD/report.{json,txt,png} with the synthesized counts beside the estimate (compiler.report)."""
-    from compiler.report import write_report
+    """Rewrite BUILD/report.{json,txt,png} with the synthesized counts beside the estimate (compiler.workflow.report)."""
+    from compiler.workflow.report import write_report
 
     try:
         rep = json.loads((build_dir / "report.json").read_text())

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from compiler.errors import BnncError
+from diagnostics.errors import BnncError
 
 RESOURCE_KEYS = ("lut", "ff", "bram18", "uram", "dsp")
 

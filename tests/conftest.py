@@ -7,12 +7,16 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: spinn
 # one OpenMP thread per xdist worker (torch, numpy BLAS): the workers already fill the cores, more threads only
 # contend (the exactness checks do not depend on it)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-# C-sim binaries shared by content between tests, xdist workers and runs (compiler.csim.csim_cache_dir); the key
+# C-sim binaries shared by content between tests, xdist workers and runs (compiler.backends.hls.csim.csim_cache_dir); the key
 # covers sources, headers, compiler and flags, so a stale binary is never reused
 os.environ.setdefault("BNNC_CSIM_CACHE", os.path.join(tempfile.gettempdir(), f"bnnc-test-csim-cache-{os.getuid()}"))
 # the same for Verilator models (compiler.backends.rtl.verilator.verilator_cache_dir)
 os.environ.setdefault("BNNC_VERILATOR_CACHE",
                       os.path.join(tempfile.gettempdir(), f"bnnc-test-verilator-cache-{os.getuid()}"))
+
+# The model builders and hand-built IR graphs every compiler test folder shares (tests/compiler/*.py: brevitas_models,
+# irgraphs, ...): the test folders mirror the packages, the helpers stay in one place.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "compiler"))
 
 import numpy as np
 import pytest
@@ -27,14 +31,14 @@ HEAVY_FIRST = (                                  # longest single tests first, t
     "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
     "tests/scaleout/test_ray_cluster.py",       # one test: 2-node Ray cluster, explore + compress, ~1 min, ~30 CPU-s
     "tests/finn/",                              # FINN on each model, in its own venv
-    "tests/backends/rtl/",                      # one Verilator build per design
-    "tests/compiler/test_frontend_pools_depthwise.py",
-    "tests/compiler/test_resnet18.py",
-    "tests/hls_lib/",                           # one g++ C-sim build per graph
-    "tests/compiler/test_csim",
+    "tests/compiler/backends/rtl/",                      # one Verilator build per design
+    "tests/compiler/frontend/test_pooling.py",
+    "tests/compiler/frontend/test_resnet18.py",
+    "tests/hwlib/",                           # one g++ C-sim build per graph
+    "tests/compiler/backends/hls/test_csim",
     "tests/boards/test_rtlsim_backend.py",
-    "tests/compiler/test_residual.py",
-    "tests/compiler/test_concat.py",
+    "tests/compiler/frontend/test_residual.py",
+    "tests/compiler/frontend/test_concat.py",
     "tests/bnnc/test_compress_cmd.py",
 )
 

@@ -3,7 +3,7 @@ call + teardown, appended as `cpu_s<TAB>wall_s<TAB>worker<TAB>nodeid` lines to $
 (tests/conftest.py registers the hook).
 On a shared machine wall times depend on the others' load; CPU time does not (much). See tests/README.md.
 
-    BNNC_TEST_CPU_LOG=/tmp/cpu.tsv .venv/bin/python -m pytest tests/hls_lib -n 2
+    BNNC_TEST_CPU_LOG=/tmp/cpu.tsv .venv/bin/python -m pytest tests/hwlib -n 2
     sort -rn /tmp/cpu.tsv | head; awk '{s += $1} END {print s}' /tmp/cpu.tsv
 """
 import os

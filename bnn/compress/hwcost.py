@@ -1,7 +1,7 @@
 """The compiler's cost model seen from training: estimated LUTs/FPS of a model, or of a spec at given widths.
 
 Nothing here re-derives hardware costs: a model is exported to QONNX, lowered by compiler.frontend, folded for
-the board and target FPS by compiler.folding.optimize_folding, and priced by compiler.cost. `flow` picks whose
+the board and target FPS by compiler.estimate.folding.optimize_folding, and priced by compiler.estimate.cost. `flow` picks whose
 hardware is priced: 'hls' (the HLS templates, `bnnc compile`'s default) or 'rtl' (the RTL library that
 `bnnc compile --rtl` sizes, rtlsim simulates and Yosys synthesizes within a few percent; what the search uses,
 since that is the estimate synthesis confirms). A spec's cost is
@@ -79,7 +79,7 @@ def export_and_lower(model: nn.Module, in_shape: tuple[int, ...], fast: bool = T
     takes.
     """
     from bnn.export import export_qonnx
-    from compiler.pipeline import lower_only
+    from compiler.workflow.pipeline import lower_only
 
     with tempfile.TemporaryDirectory(prefix="bnnc-compress-") as d:
         path = Path(d) / "model.onnx"
@@ -93,8 +93,8 @@ def estimate_graph(graph, board: str, target_fps: float | str | None, margin: fl
     """Fold `graph` for the board/target with the compiler's optimiser and report its cost (graph untouched), as
     `bnnc compile` (flow 'hls') or `bnnc compile --rtl` (flow 'rtl': weights in block/distributed RAM) prices it."""
     from boards.catalog import get_board
-    from compiler.cost import estimate
-    from compiler.folding import optimize_folding, parse_target
+    from compiler.estimate.cost import estimate
+    from compiler.estimate.folding import optimize_folding, parse_target
 
     if flow not in FLOWS:
         raise ValueError(f"flow must be one of {FLOWS}, got {flow!r}")

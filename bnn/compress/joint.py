@@ -277,7 +277,7 @@ def train_supernet(net, train_set: ImageDataset, test_set: ImageDataset | None, 
     loader = make_loader(train_set, config.batch_size, shuffle=True, generator=gen, num_workers=config.num_workers)
     from tqdm import tqdm
 
-    from compiler.progress import active as progress_shown
+    from diagnostics.progress import active as progress_shown
 
     for epoch in range(start, config.epochs):
         lr = config.lr * lr_factor(epoch, config)

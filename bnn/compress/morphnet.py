@@ -2,7 +2,7 @@
 
 Every hidden channel of a bnnc model ends in BatchNorm -> activation; with gamma = 0 the channel's output is a
 constant (sign(beta) for a binary activation), so it can be removed. The penalty on |gamma| of layer i is
-weighted by the marginal cost of one channel of layer i under compiler.cost (bnn.compress.hwcost.channel_costs),
+weighted by the marginal cost of one channel of layer i under compiler.estimate.cost (bnn.compress.hwcost.channel_costs),
 so channels that are expensive on the chosen board are pushed out first.
 
 The L1 is applied as a proximal (soft-threshold) step after each optimizer step: with Adam, a gradient L1 term is
@@ -20,7 +20,7 @@ from bnn.topologies import ModelSpec
 
 
 class CostWeightedL1:
-    """strength * sum_i (cost_i / mean cost) * sum_j |gamma_ij|, costs from compiler.cost differences."""
+    """strength * sum_i (cost_i / mean cost) * sum_j |gamma_ij|, costs from compiler.estimate.cost differences."""
 
     def __init__(self, costs: ChannelCosts | list[float], strength: float):
         raw = costs.per_channel if isinstance(costs, ChannelCosts) else list(costs)

@@ -1,5 +1,5 @@
 """One student from checkpoint to verified hardware: QONNX export (checked against the module), compile with
-verification (compiler.pipeline.build), and optionally RTL co-simulation (Verilator) and Yosys synthesis.
+verification (compiler.workflow.pipeline.build), and optionally RTL co-simulation (Verilator) and Yosys synthesis.
 
 `build_student` is a module-level function of one JSON-serialisable job returning JSON-serialisable figures, so
 the family's students can be built in parallel by an executor (Ray or local processes) as well as in a loop. Every
@@ -45,9 +45,9 @@ def build_student(job: dict) -> dict:
     from bnn.compress.hwcost import quiet
     from bnn.export import check_export, export_qonnx
     from bnn.train import load_checkpoint, model_from_checkpoint
-    from compiler.config import BuildConfig
-    from compiler.metadata import from_checkpoint
-    from compiler.pipeline import build
+    from compiler.workflow.config import BuildConfig
+    from compiler.frontend.metadata import from_checkpoint
+    from compiler.workflow.pipeline import build
 
     folder = Path(job["folder"])
     done = finished(folder)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from compiler.errors import BnncError
+from diagnostics.errors import BnncError
 
 INPUT_RANGES = ("unit", "bipolar", "raw")   # what the teacher was trained on: [0, 1], [-1, 1] or 0..255
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from bnn.compress.family import Family, StudentEntry, plot_family, recommend, table
 from bnn.compress.student_build import build_student, finished, write_json_atomic
-from compiler.errors import BnncError
+from diagnostics.errors import BnncError
 
 METHODS = ("distill", "morphnet", "prune", "lowrank")
 JOINT_MODES = ("split", "anchor", "replicate", "separate")
@@ -148,7 +148,7 @@ def check_config(cfg: CompressConfig) -> tuple[int | None, int | None]:
     """Everything checkable without data: returns the student's (weight, act) bits."""
     from boards.catalog import BoardError, get_board
     from bnn.quant import parse_bits
-    from compiler.folding import FoldingError, parse_target
+    from compiler.estimate.folding import FoldingError, parse_target
 
     try:
         get_board(cfg.board)
@@ -557,7 +557,7 @@ def _stale(prev: dict, cfg: CompressConfig, n_ver: int) -> bool:
 
 
 def _deploy(best: StudentEntry, te_raw, out_dir: Path, cfg: CompressConfig, log) -> str | None:
-    from compiler.deploy import assemble_deploy
+    from compiler.workflow.deploy import assemble_deploy
 
     dest = out_dir / "deploy" / best.name
     try:

@@ -11,8 +11,7 @@ from boards.runtime.backends import BACKENDS, make_backend
 from boards.runtime.deployment import Deployment
 from boards.runtime.errors import AcceleratorError
 from boards.runtime.host_io import HostIO
-from compiler import progress
-
+from diagnostics import progress
 DEFAULT_BATCH = 256
 
 

@@ -1,4 +1,4 @@
-"""A deployment folder (written by `bnnc deploy`, see compiler/deploy.py) as the runtime reads it."""
+"""A deployment folder (written by `bnnc deploy`, see compiler/workflow/deploy.py) as the runtime reads it."""
 from __future__ import annotations
 
 import json
@@ -12,8 +12,8 @@ import numpy as np
 from boards.runtime.errors import AcceleratorError
 from boards.runtime.paths import confined
 from boards.runtime.schema import check_deploy_json, check_packing, check_weights
-from compiler.ir import DataflowGraph, IRError
-from compiler.packing import frame_bytes
+from compiler.ir.graph import DataflowGraph, IRError
+from compiler.sim.packing import frame_bytes
 
 
 @dataclass

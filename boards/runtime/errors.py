@@ -1,7 +1,7 @@
 """Errors of the board runtime: every message names the deploy folder, input or DMA channel at fault."""
 from __future__ import annotations
 
-from compiler.errors import BnncError
+from diagnostics.errors import BnncError
 
 
 class AcceleratorError(BnncError, RuntimeError):

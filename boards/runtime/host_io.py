@@ -1,6 +1,6 @@
 """The one host-side path every backend shares: user images -> layer-0 integers -> DMA input bytes, and DMA
 output bytes -> integers -> the model's outputs. A board therefore receives byte for byte what the simulator and
-the C simulation were given (compiler.packing's beat layout, docs/ir.md "Stream packing")."""
+the C simulation were given (compiler.sim.packing's beat layout, docs/ir.md "Stream packing")."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,11 +8,11 @@ import numpy as np
 from boards.runtime.deployment import Deployment
 from boards.runtime.errors import AcceleratorError
 from compiler import kinds
-from compiler.hostops import run_post, run_pre
-from compiler.ir import IRError
-from compiler.packing import pack_stream, unpack_stream
+from compiler.sim.hostops import run_post, run_pre
+from compiler.ir.graph import IRError
+from compiler.sim.packing import pack_stream, unpack_stream
 
-# Model-input ranges the bnn preprocessing produces (compiler/preprocess.py RANGES).
+# Model-input ranges the bnn preprocessing produces (compiler/frontend/preprocess.py RANGES).
 _RANGES = {"unit": (0.0, 1.0), "bipolar": (-1.0, 1.0)}
 
 
@@ -66,7 +66,7 @@ class HostIO:
             return False
 
     def _preprocess_spec(self):
-        from compiler.preprocess import Preprocess
+        from compiler.frontend.preprocess import Preprocess
 
         return Preprocess.from_dict(self.pre)
 

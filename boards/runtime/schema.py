@@ -1,4 +1,4 @@
-"""JSON Schema of deploy.json (written by compiler/deploy.py) and its cross-check against graph.json.
+"""JSON Schema of deploy.json (written by compiler/workflow/deploy.py) and its cross-check against graph.json.
 
 Why: deploy.json drives packing (elements per word, beat bytes, words per frame), DMA sizes, register offsets
 and overlay attribute names; a wrong type or value must be an error naming the file and field, and packing
@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from boards.runtime.errors import AcceleratorError
-from compiler.schema import NONNEG, POS, SHAPE, schema_problems
+from compiler.ir.schema import NONNEG, POS, SHAPE, schema_problems
 
 STREAM = {"type": "object",
           "required": ["shape", "dtype", "elems_per_word", "word_bytes", "axi_bytes", "words_per_frame"],
@@ -87,9 +87,9 @@ def control_interface(meta: dict) -> str:
 
 
 def check_packing(meta: dict, graph, file: str | os.PathLike) -> None:
-    """deploy.json's stream ends must be the ones the graph's folding produces (compiler.codegen.plan)."""
-    from compiler.codegen.plan import make_plan
-    from compiler.ir import IRError
+    """deploy.json's stream ends must be the ones the graph's folding produces (compiler.backends.plan)."""
+    from compiler.backends.plan import make_plan
+    from compiler.ir.graph import IRError
 
     try:
         plan = make_plan(graph)
@@ -109,11 +109,11 @@ def check_packing(meta: dict, graph, file: str | os.PathLike) -> None:
 
 def check_weights(meta: dict, graph, root: str | os.PathLike, file: str | os.PathLike) -> bytes | None:
     """The weight image (URAM weights, deploy.json "weights") as bytes, after checking that it is exactly what
-    graph.json's URAM layers give (compiler.codegen.weights) for this input beat width; None without URAM weights.
+    graph.json's URAM layers give (compiler.backends.hls.weights) for this input beat width; None without URAM weights.
     Why: the board loads these bytes into the accelerator; a stale or edited image would silently change the
     network, so it must match the IR the other backends run."""
     from boards.runtime.paths import confined
-    from compiler.codegen.weights import graph_weight_image
+    from compiler.backends.hls.weights import graph_weight_image
 
     w = meta.get("weights")
     want = graph_weight_image(graph, int(meta["input"]["axi_bytes"]))

@@ -1,5 +1,3 @@
-"""QONNX -> dataflow IR front end: ingest (load + clean), quantizer reading, exhaustive thresholds, lowering."""
-from compiler.frontend.ingest import load_model
-from compiler.frontend.lower import lower
-
-__all__ = ["load_model", "lower"]
+"""QONNX -> dataflow IR front end: ingest (load + clean: compiler.frontend.ingest), quantizer reading, exact
+thresholds, lowering (compiler.frontend.lower); the QONNX file's bnnc.* metadata and input preprocessing, which the
+board runtime reads without qonnx (so this package imports nothing on its own)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from compiler.errors import CompileError
+from diagnostics.errors import CompileError
 
 # Ops the lowering understands; anything else is reported up front with the nodes that use it.
 SUPPORTED_OPS = frozenset({

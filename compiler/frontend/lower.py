@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compiler.errors import CompileError
+from diagnostics.errors import CompileError
 from compiler.frontend.pooling import POOL_OPS, lower_avgpool
 from compiler.frontend.quantizers import QUANT_OPS, const_value, quantized_weight, range_dtype, read_quant
 from compiler.frontend.thresholds import Step, level_function, search_thresholds
-from compiler.ir import INPUT_STREAM, DataflowGraph, InputSpec, Layer, OutputSpec, dtype
+from compiler.ir.graph import INPUT_STREAM, DataflowGraph, InputSpec, Layer, OutputSpec, dtype
 
 ELEMENTWISE = ("Mul", "Add", "Sub", "Div")
 U32 = 2.0 ** -24        # float32 unit roundoff
@@ -189,8 +189,7 @@ def walk(lw: Lowering, st: State, first=None):
 def _bnnc_metadata(model) -> dict:
     """bnnc.* metadata_props written by `bnnc export` (JSON values), e.g. the input preprocessing. qonnx keeps
     them on the graph; the model level is read too, for files written by other tools."""
-    from compiler import metadata
-
+    from compiler.frontend import metadata
     return metadata.read([*model.model.metadata_props, *model.model.graph.metadata_props])
 
 

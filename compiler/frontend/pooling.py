@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.errors import CompileError
+from diagnostics.errors import CompileError
 from compiler.frontend.quantizers import QUANT_OPS, const_value, range_dtype, read_quant
 from compiler.frontend.thresholds import MAX_EVAL_ELEMS, Chain, chain_to_quantizer, search_thresholds
-from compiler.ir import Layer, dtype
+from compiler.ir.graph import Layer, dtype
 
 POOL_OPS = ("AveragePool", "GlobalAveragePool", "ReduceMean")
 CHAIN_OPS = ("Mul", "Add", "Sub", "Div", "BatchNormalization", "Relu", "Trunc")

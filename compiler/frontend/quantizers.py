@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 from qonnx.custom_op.general.intquant import max_int, min_int
 
-from compiler.datatypes import range_dtype  # noqa: F401  (defined there; imported from here by callers)
-from compiler.errors import CompileError
-from compiler.quant import bipolar_levels, int_levels
+from compiler.ir.datatypes import range_dtype  # noqa: F401  (defined there; imported from here by callers)
+from diagnostics.errors import CompileError
+from compiler.sim.quant import bipolar_levels, int_levels
 
 QUANT_OPS = ("Quant", "IntQuant", "BipolarQuant")
 MAX_BITS = 8

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.errors import CompileError
+from diagnostics.errors import CompileError
 from compiler.frontend.quantizers import range_dtype
 
 RAW_KEY = "raw_input"
@@ -107,7 +107,7 @@ def _affine(pre: list[dict], raw: dict, shape: tuple[int, ...], node) -> tuple[n
 def raw_input_state(lw, node, t: str, user_shape: tuple[int, ...], pre: list[dict]):
     """(InputSpec, State) for a first layer `node` reading the float tensor `t` of a --input-bits model."""
     from compiler.frontend.lower import State
-    from compiler.ir import InputSpec
+    from compiler.ir.graph import InputSpec
 
     raw = lw.raw_input
     qshape = tuple(lw.shape(t))
@@ -180,6 +180,6 @@ def offset_bias(node, st, W: np.ndarray, Ws: np.ndarray, bias, kernel, pads) -> 
 
 
 def _top_pixel(dt: str) -> int:
-    from compiler.datatypes import value_range
+    from compiler.ir.datatypes import value_range
 
     return int(value_range(dt)[1])

@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
-from compiler.errors import CompileError
+from diagnostics.errors import CompileError
 from compiler.frontend.quantizers import const_value, range_dtype, read_quant
 from compiler.frontend.thresholds import chain_to_quantizer, level_function, search_thresholds
-from compiler.ir import Layer, dtype
+from compiler.ir.graph import Layer, dtype
 
 CHAIN_OPS = ("Mul", "Add", "Sub", "Div", "BatchNormalization", "Relu")
 

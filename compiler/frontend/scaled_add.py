@@ -17,7 +17,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from compiler.errors import CompileError
+from diagnostics.errors import CompileError
 
 MAX_MULT = 1 << 16
 

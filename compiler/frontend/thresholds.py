@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from compiler.errors import CompileError
+from diagnostics.errors import CompileError
 
 MAX_EVAL_ELEMS = 1 << 21      # chain inputs (rows x channels) per executor call
 GRID_POINTS = 1025            # first pass: direction, monotonicity cross-check, brackets for the search

@@ -8,7 +8,7 @@ Windows may overlap (stride < kernel) and the map may be zero-padded (`pad` [top
 adds zeros to a sum, so ONNX's count_include_pad=1 (PyTorch's default) keeps one divisor, KH*KW, everywhere.
 FINN: GlobalAccPool (global pool) or [FMPadding +] depthwise ConvolutionInputGenerator + Pool(AccPool), then
 Thresholding.
-HLS emission in compiler.backends.hls.avgpool.
+HLS emission in compiler.backends.hls.emitters.avgpool.
 """
 from __future__ import annotations
 
@@ -17,15 +17,15 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from compiler.datatypes import datatype
-from compiler.errors import IRError
-from compiler.kinds.activation import activate, n_thresholds, threshold_plan
+from compiler.ir.datatypes import datatype
+from diagnostics.errors import IRError
+from compiler.kernels.activation import activate, n_thresholds, threshold_plan
 from compiler.kinds.base import ChannelLanes, Kind, LayerData
-from compiler.kinds.finn import intermediate, no_bipolar_values, node, thresholding_node, window_sum_dtype
+from compiler.backends.finn.nodes import intermediate, no_bipolar_values, node, thresholding_node, window_sum_dtype
 from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
 from compiler.kinds.sliding_window import check_ofm_dim, conv_out_dim
-from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
+from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logic
 
 
 @register

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
-from compiler.errors import IRError
+from diagnostics.errors import IRError
 
 if TYPE_CHECKING:
-    from compiler.resources import LayerCost
+    from compiler.estimate.resources import LayerCost
 
 
 #: optional layer attribute placing a kind's weight memory (docs/ir.md "Weight memories"); absent: a constant
@@ -38,7 +38,7 @@ class ValueRange(NamedTuple):
 
 
 class LayerData(Protocol):
-    """What a kind reads of an IR layer (compiler.ir.Layer has it): kinds do not depend on the IR module."""
+    """What a kind reads of an IR layer (compiler.ir.graph.Layer has it): kinds do not depend on the IR module."""
 
     name: str
     kind: str
@@ -78,7 +78,7 @@ class Kind(ABC):
     uram_weights: bool = False
 
     def first_output_lead(self, layer: LayerData) -> int:
-        """Input elements the layer consumes before it emits its first output element (compiler.fifo sizes
+        """Input elements the layer consumes before it emits its first output element (compiler.estimate.fifo sizes
         branch FIFOs with it); the default, a whole input frame, is always safe."""
         import math
 
@@ -86,7 +86,7 @@ class Kind(ABC):
 
     def drain_cycles(self, layer: LayerData, cycles: int) -> int:
         """Cycles from the arrival of the layer's last input element to its last output element, at `cycles`
-        per frame (compiler.latency); the default, one output word at the layer's average pace, fits layers
+        per frame (compiler.estimate.latency); the default, one output word at the layer's average pace, fits layers
         that emit each output word soon after the inputs it depends on."""
         import math
 
@@ -171,10 +171,10 @@ class Kind(ABC):
         """Cycles per frame and resources at the layer's current folding (docs/cost_model.md)."""
 
     def rtl_cost(self, layer: LayerData) -> "LayerCost":
-        """The cost of the layer as the RTL library (hls/rtl) builds it, calibrated against Yosys (bnnc synth).
+        """The cost of the layer as the RTL library (hwlib/verilog) builds it, calibrated against Yosys (bnnc synth).
         Default: the HLS estimate with registers per LUT measured on the RTL (kinds whose RTL is modelled
         structurally override this)."""
-        from compiler.resources import rtl_registers
+        from compiler.estimate.resources import rtl_registers
 
         return rtl_registers(self.cost(layer))
 
@@ -183,17 +183,17 @@ class Kind(ABC):
         """FINN fpgadataflow node(s) computing the layer from tensor x to y: (nodes, {tensor: datatype name}).
         x (y) is the list of tensor names for a kind reading (writing) several streams.
 
-        Tensors carry FINN's datatypes (compiler.kinds.finn.finn_dtype: BIPOLAR activations as BINARY bits)."""
+        Tensors carry FINN's datatypes (compiler.backends.finn.nodes.finn_dtype: BIPOLAR activations as BINARY bits)."""
 
     def finn_folding(self, layer: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
         """FINN node name -> (its op type, {its folding attribute, PE or SIMD: the bnnc folding key it carries}) for
-        the nodes export_finn writes (finn_folding.json both ways, compiler.finn_folding). A kind whose FINN nodes
-        carry PE/SIMD overrides this (tests/compiler/test_kinds.py checks it against the export)."""
+        the nodes export_finn writes (finn_folding.json both ways, compiler.backends.finn.folding). A kind whose FINN nodes
+        carry PE/SIMD overrides this (tests/compiler/kinds/test_kinds.py checks it against the export)."""
         return {}
 
     def finn_output(self, layer: LayerData) -> tuple[int, int]:
         """(a, b) with IR output value = a * FINN output value + b: the host-side fix-up behind a last layer
-        (compiler.finn_host). BIPOLAR outputs travel as BINARY bits."""
+        (compiler.backends.finn.host). BIPOLAR outputs travel as BINARY bits."""
         return (2, -1) if layer.out_dtype == "BIPOLAR" else (1, 0)
 
 

@@ -1,7 +1,7 @@
 """LabelSelect: indices of the k largest values (ties to the lower index), one value per cycle.
 
 Schema, checks, golden model, cost and the FINN LabelSelect export; HLS emission in
-compiler.backends.hls.label_select. A graph ending in it yields class labels (`produces_labels`).
+compiler.backends.hls.emitters.label_select. A graph ending in it yields class labels (`produces_labels`).
 """
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from compiler.datatypes import datatype
-from compiler.errors import IRError
+from compiler.ir.datatypes import datatype
+from diagnostics.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kinds.base import Kind, LayerData, ValueRange
-from compiler.kinds.finn import finn_dtype, node
-from compiler.resources import LayerCost, bits, ceil_log2, fifo_luts, logic
+from compiler.backends.finn.nodes import finn_dtype, node
+from compiler.estimate.resources import LayerCost, bits, ceil_log2, fifo_luts, logic
 
 
 @register

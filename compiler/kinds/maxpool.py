@@ -2,7 +2,7 @@
 
 Schema, checks (the pooling output-size formula), golden model, cost and the FINN export (depthwise
 ConvolutionInputGenerator + Pool);
-HLS emission in compiler.backends.hls.maxpool.
+HLS emission in compiler.backends.hls.emitters.maxpool.
 """
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from compiler.errors import IRError
+from diagnostics.errors import IRError
 from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
 from compiler.kinds.base import ChannelLanes, Kind, LayerData, ValueRange
-from compiler.kinds.finn import finn_dtype, node
+from compiler.backends.finn.nodes import finn_dtype, node
 from compiler.kinds.sliding_window import check_ofm_dim, conv_out_dim
-from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
+from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logic
 
 
 @register

@@ -2,7 +2,7 @@
 
 Everything bnnc knows about the kind: schema and checks, folding (PE divides MH, SIMD divides MW), stream words
 (SIMD in, PE out), the NumPy golden model, the cost model and the FINN MVAU export. HLS emission lives in
-compiler.backends.hls.mvtu.
+compiler.backends.hls.emitters.mvtu.
 """
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from typing import Any
 import numpy as np
 
 from boards.catalog import Resources
-from compiler.datatypes import datatype, signed_bits, value_range
-from compiler.errors import IRError
+from compiler.ir.datatypes import datatype, signed_bits, value_range
+from diagnostics.errors import IRError
 from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
-from compiler.kinds.activation import activate, activation_range, popcount_thresholds, threshold_plan
+from compiler.kernels.activation import activate, activation_range, popcount_thresholds, threshold_plan
 from compiler.kinds.base import Kind, LayerData, ValueRange, in_uram
-from compiler.kinds.finn import finn_dtype, no_bipolar_values, node, range_name, xnor_popcount_dtype
-from compiler.kinds.int_gemm import int_gemm
-from compiler.simthreads import sim_threads
-from compiler.resources import (DSP_MIN_BITS, RTL_SHALLOW_ROM_DEPTH, XNOR_LUT_PER_LANE, LayerCost, Memory, bits,
+from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node, range_name, xnor_popcount_dtype
+from compiler.kernels.int_gemm import int_gemm
+from compiler.kernels.simthreads import sim_threads
+from compiler.estimate.resources import (DSP_MIN_BITS, RTL_SHALLOW_ROM_DEPTH, XNOR_LUT_PER_LANE, LayerCost, Memory, bits,
                                 ceil_log2, fifo_luts, logic)
 
 # Elements (rows x MH) of the XNOR-popcount's uint64 temporary (2 MiB, cache-friendly).
@@ -192,7 +192,7 @@ class MVTU(Kind):
         return LayerCost(l.name, l.kind, pe, simd, nv * nf * sf, logic(lut, dsp, mems), mems, notes)
 
     def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_mvtu (hls/rtl) as Yosys maps it: ONE weight ROM of NF*SF words x PE*SIMD*WB bits (LUT logic while
+        """bnnc_mvtu (hwlib/verilog) as Yosys maps it: ONE weight ROM of NF*SF words x PE*SIMD*WB bits (LUT logic while
         that is cheaper, else bram18_count(NF*SF, PE*SIMD*WB) block RAMs: "rtl-rom-cost", as the integer path and the
         window kinds) and one threshold ROM of NF words, a LUTRAM
         input-vector buffer when NF > 1; registers counted from the RTL (ROM read words, input words,

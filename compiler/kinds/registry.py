@@ -1,7 +1,7 @@
 """The registry of layer kinds (kind modules register here; compiler.kinds re-exports it)."""
 from __future__ import annotations
 
-from compiler.errors import IRError
+from diagnostics.errors import IRError
 from compiler.kinds.base import Kind
 
 _REGISTRY: dict[str, Kind] = {}

@@ -1,7 +1,7 @@
-"""RTL-target costs (`Kind.rtl_cost`) of the window-reduction modules of hls/rtl that the pool and depthwise kinds
+"""RTL-target costs (`Kind.rtl_cost`) of the window-reduction modules of hwlib/verilog that the pool and depthwise kinds
 share: bnnc_winacc (VVAU; overlapping pools behind a bnnc_swg) and bnnc_pool (disjoint and global pools).
 
-Structural where the RTL is: ROMs and partial-result buffers from their shapes (compiler.resources.Memory),
+Structural where the RTL is: ROMs and partial-result buffers from their shapes (compiler.estimate.resources.Memory),
 registers from the source; logic LUTs per lane and per threshold comparator fitted on Yosys 0.23 synth_xilinx
 xc7 counts (benchmarks/rtl_calibrate_kinds.py; docs/cost_model.md "RTL target")."""
 from __future__ import annotations
@@ -11,9 +11,9 @@ import dataclasses
 import numpy as np
 
 from boards.catalog import Resources
-from compiler.datatypes import signed_bits, value_range
+from compiler.ir.datatypes import signed_bits, value_range
 from compiler.kinds.base import LayerData
-from compiler.resources import RTL_COUNTER_BITS, RTL_SHALLOW_ROM_DEPTH, LayerCost, Memory, bits, ceil_log2, fifo_luts
+from compiler.estimate.resources import RTL_COUNTER_BITS, RTL_SHALLOW_ROM_DEPTH, LayerCost, Memory, bits, ceil_log2, fifo_luts
 
 # --- fitted on benchmarks/rtl_calibrate_kinds.py (Yosys 0.23, xc7) ---------------------------------------------
 ACT_LUT_PER_BIT = 1.17     # bnnc_act: LUTs per threshold per comparator bit (max(acc, thr) + 1), count adder included

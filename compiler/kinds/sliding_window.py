@@ -1,7 +1,7 @@
 """SlidingWindow: im2col of an NHWC feature map (with padding), feeding a convolution's MVTU.
 
 Owns the convolution output-size formula (`ofm_dim`), the line-buffer cost model, the golden model and the
-FINN export (FMPadding + ConvolutionInputGenerator); HLS emission in compiler.backends.hls.sliding_window.
+FINN export (FMPadding + ConvolutionInputGenerator); HLS emission in compiler.backends.hls.emitters.sliding_window.
 """
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from compiler.datatypes import datatype
-from compiler.errors import IRError
+from compiler.ir.datatypes import datatype
+from diagnostics.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kinds.base import Kind, LayerData, ValueRange
-from compiler.kinds.finn import finn_dtype, no_bipolar_values, node
-from compiler.resources import RTL_COUNTER_BITS, LayerCost, Memory, bits, fifo_luts, logic, rtl_ram
+from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node
+from compiler.estimate.resources import RTL_COUNTER_BITS, LayerCost, Memory, bits, fifo_luts, logic, rtl_ram
 
 CONV_NOTE = ("convolutional layers: in calibration the model gave ~0.7x the LUTs and BRAM18 of a published "
              "post-route CNV design (docs/cost_model.md); keep extra headroom (e.g. --margin 0.6)")
@@ -35,7 +35,7 @@ def check_ofm_dim(kind: Kind, layer: LayerData, inputs: str) -> None:
 
 
 def rtl_line_buffer_rows(h: int, kh: int, sh: int, oh: int, pad_top: int) -> int:
-    """Rows of bnnc_swg's line buffer (hls/rtl/bnnc_swg.v NB): the larger of KH+SH (the window plus the next
+    """Rows of bnnc_swg's line buffer (hwlib/verilog/bnnc_swg.v NB): the larger of KH+SH (the window plus the next
     output row's new rows) and the rows the frame's last output row reads plus those the next frame's first
     output row needs (so the reader fills the next frame while the writer finishes this one), rounded up to a
     power of two."""

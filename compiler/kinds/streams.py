@@ -1,7 +1,7 @@
 """Branching kinds of the stream DAG (docs/ir.md "Streams"): DuplicateStreams (one stream -> two identical
 streams; FINN: DuplicateStreams), AddStreams (two streams -> their element-wise sum, then thresholds;
 FINN: ElementwiseAdd, with ElementwiseMul by 2**shift and a Thresholding node) and ConcatStreams (two streams ->
-their channels one after the other; FINN: StreamingConcat). HLS emission in compiler.backends.hls.streams.
+their channels one after the other; FINN: StreamingConcat). HLS emission in compiler.backends.hls.emitters.streams.
 
 A residual add of two quantized tensors with power-of-two scale ratio is exact on integers: with s = the
 smaller scale, x0*s0 + x1*s1 = ((x0 << shift[0]) + (x1 << shift[1])) * s, and the float ops plus quantizer after
@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from compiler.datatypes import datatype, range_dtype
-from compiler.errors import IRError
-from compiler.kinds.activation import activate, n_thresholds, threshold_plan
+from compiler.ir.datatypes import datatype, range_dtype
+from diagnostics.errors import IRError
+from compiler.kernels.activation import activate, n_thresholds, threshold_plan
 from compiler.kinds.base import ChannelLanes, Kind, LayerData
-from compiler.kinds.finn import finn_dtype, intermediate, node, thresholding_node
+from compiler.backends.finn.nodes import finn_dtype, intermediate, node, thresholding_node
 from compiler.kinds.registry import register
-from compiler.resources import FIFO_DEPTH, LayerCost, Memory, bits, ceil_log2, fifo_luts, logic, rtl_fifo
+from compiler.estimate.resources import FIFO_DEPTH, LayerCost, Memory, bits, ceil_log2, fifo_luts, logic, rtl_fifo
 
 
 def mults(layer: LayerData) -> list[int]:
@@ -67,8 +67,8 @@ class DuplicateStreams(ChannelLanes, Kind):
 
     def rtl_cost(self, l: LayerData) -> LayerCost:
         """bnnc_dup (one W-bit register Yosys shares between both outputs, two valid flags, ~4 LUTs) and two
-        32-word output FIFOs (compiler.resources.rtl_fifo). An output read by an AddStreams has its FIFO in the
-        AddStreams unit instead; compiler.fifo.rtl_branch_costs moves that charge (graph-level)."""
+        32-word output FIFOs (compiler.estimate.resources.rtl_fifo). An output read by an AddStreams has its FIFO in the
+        AddStreams unit instead; compiler.estimate.fifo.rtl_branch_costs moves that charge (graph-level)."""
         c = self.cost(l)
         w = l.pe * bits(l.out_dtype)
         r = rtl_fifo(FIFO_DEPTH, w) + rtl_fifo(FIFO_DEPTH, w) + type(c.resources)(lut=4, ff=w + 2)
@@ -135,12 +135,12 @@ class AddStreams(ChannelLanes, Kind):
         return LayerCost(l.name, l.kind, pe, 1, a["num_vectors"] * c // pe, logic(lut, 0, mems), mems)
 
     def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_add (hls/rtl) as Yosys maps it, fitted on the two_adds RTL test graph: per lane an exact adder of
+        """bnnc_add (hwlib/verilog) as Yosys maps it, fitted on the two_adds RTL test graph: per lane an exact adder of
         AB = max(IB0 + 1 + shift0, IB1 + 1 + shift1) + 1 bits and NT comparators of that width; ~15 LUTs of
         control; registers: the sum (PE*AB), the output word, two valid flags and the threshold ROM's channel
         counter (Yosys folds the ROM's read word into the ROM logic: measured). Plus its
         32-word output FIFO; the FIFOs in front of its inputs (branch FIFOs) are charged by
-        compiler.fifo.rtl_branch_costs."""
+        compiler.estimate.fifo.rtl_branch_costs."""
         c = self.cost(l)
         a = l.attrs
         ch, pe, ob = int(a["num_channels"]), l.pe, bits(l.out_dtype)
@@ -309,8 +309,8 @@ class ConcatStreams(Kind):
         return LayerCost(l.name, l.kind, l.pe, 1, int(a["num_vectors"]) * (c0 + c1) // l.pe, logic(lut, 0, []), [])
 
     def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_concat (hls/rtl): the 2:1 word multiplexer, a channel-fold counter and the output register, plus its
-        32-word output FIFO; the branch FIFOs in front of its inputs are charged by compiler.fifo.rtl_branch_costs."""
+        """bnnc_concat (hwlib/verilog): the 2:1 word multiplexer, a channel-fold counter and the output register, plus its
+        32-word output FIFO; the branch FIFOs in front of its inputs are charged by compiler.estimate.fifo.rtl_branch_costs."""
         c = self.cost(l)
         c0, c1 = (int(v) for v in l.attrs["channels"])
         ob = bits(l.out_dtype)

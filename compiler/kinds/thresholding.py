@@ -1,7 +1,7 @@
 """Thresholding: a standalone multi-threshold activation per channel (PE channels per word in and out).
 
 Schema, checks, folding, golden model, cost and the FINN Thresholding export; HLS emission in
-compiler.backends.hls.thresholding.
+compiler.backends.hls.emitters.thresholding.
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from compiler.kinds.registry import register
-from compiler.kinds.activation import activate, activation_range, n_thresholds, threshold_plan
+from compiler.kernels.activation import activate, activation_range, n_thresholds, threshold_plan
 from compiler.kinds.base import ChannelLanes, Kind, LayerData, ValueRange
-from compiler.kinds.finn import no_bipolar_values, thresholding_node
-from compiler.resources import LayerCost, Memory, bits, fifo_luts, logic
+from compiler.backends.finn.nodes import no_bipolar_values, thresholding_node
+from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logic
 
 
 @register

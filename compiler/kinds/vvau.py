@@ -3,7 +3,7 @@
 Per output pixel and channel c: acc[c] = sum_k weights[c, k] * x[k*C + c] over the K = KH*KW window positions
 (the SlidingWindow's (ky, kx, c) order), then the multi-threshold activation of docs/ir.md (or the sum when
 `noact`). Words carry PE channels of one window position in and PE channels out; K * C/PE cycles per pixel.
-HLS emission in compiler.backends.hls.vvau.
+HLS emission in compiler.backends.hls.emitters.vvau.
 """
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import IRError
-from compiler.kinds.activation import activate, n_thresholds, threshold_plan
+from diagnostics.errors import IRError
+from compiler.kernels.activation import activate, n_thresholds, threshold_plan
 from compiler.kinds.base import ChannelLanes, Kind, LayerData
-from compiler.kinds.finn import finn_dtype, no_bipolar_values, node, producer_attrs, range_name
+from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node, producer_attrs, range_name
 from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
-from compiler.resources import DSP_MIN_BITS, LayerCost, Memory, bits, fifo_luts, logic
+from compiler.estimate.resources import DSP_MIN_BITS, LayerCost, Memory, bits, fifo_luts, logic
 
 
 @register

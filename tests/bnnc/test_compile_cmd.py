@@ -9,16 +9,16 @@ from click.testing import CliRunner
 
 from brevitas_models import export, mlp
 from bnnc.compile import compile_cmd
-from compiler.ir import DataflowGraph
+from compiler.ir.graph import DataflowGraph
 
 
 @pytest.fixture
 def sim_available(monkeypatch):
-    """The CLI verifies with compiler.simulate; before that module exists, use the tests' naive reading."""
-    if importlib.util.find_spec("compiler.simulate") is None:
+    """The CLI verifies with compiler.sim.simulate; before that module exists, use the tests' naive reading."""
+    if importlib.util.find_spec("compiler.sim.simulate") is None:
         import naive_ir
 
-        monkeypatch.setitem(sys.modules, "compiler.simulate", naive_ir)
+        monkeypatch.setitem(sys.modules, "compiler.sim.simulate", naive_ir)
 
 
 def test_compile_verify_with_inputs(tmp_path, sim_available):
@@ -33,7 +33,7 @@ def test_compile_verify_with_inputs(tmp_path, sim_available):
     assert [l.kind for l in g.layers] == ["MVTU"] * 3 and g.name == "tiny"
     assert json.loads((out / "verify.json").read_text())["ok"] is True
     assert (out / "model.onnx").is_file()
-    from compiler.finn_export import from_finn_onnx
+    from compiler.backends.finn.export import from_finn_onnx
 
     finn = from_finn_onnx(out / "finn_dataflow.onnx")
     assert [l.name for l in finn.layers] == [l.name for l in g.layers]

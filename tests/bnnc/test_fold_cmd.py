@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from bnn.export import export_qonnx
 from bnn.topologies import build
 from bnnc import main
-from compiler.ir import DataflowGraph
+from compiler.ir.graph import DataflowGraph
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +87,9 @@ def run_ok(out, onnx):
 
 def test_compile_rtl_folds_by_the_rtl_estimate(tmp_path, tfc_onnx):
     """--rtl: the report and build_config.json say the RTL flow, and the report's figures are the RTL estimate of
-    the folded graph (compiler.cost target 'rtl'), which fits the board's budget."""
+    the folded graph (compiler.estimate.cost target 'rtl'), which fits the board's budget."""
     from boards.catalog import get_board
-    from compiler.cost import estimate
+    from compiler.estimate.cost import estimate
 
     out = tmp_path / "r"
     r = run("compile", tfc_onnx, "-o", out, "--board", "pynq-z1", "--rtl")

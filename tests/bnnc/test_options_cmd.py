@@ -7,9 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bnnc import main
-from compiler.config import BuildConfig
+from compiler.workflow.config import BuildConfig
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hls_lib"))
 import irgraphs  # noqa: E402
 
 
@@ -52,7 +51,7 @@ def test_weights_in_is_checked_before_work_and_saved(tmp_path):
     r = CliRunner().invoke(main, ["compile", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "b"), "--weights-in", "rom"])
     assert r.exit_code != 0 and "'rom' is not one of" in r.output
     BuildConfig(board="ZCU104", weights_in="bram").save(tmp_path)
-    from compiler.config import load_config
+    from compiler.workflow.config import load_config
 
     assert load_config(tmp_path).weights_in == "bram"
     doc = json.loads((tmp_path / "build_config.json").read_text())

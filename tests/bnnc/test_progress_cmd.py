@@ -73,7 +73,7 @@ def test_options_are_checked_before_work(tmp_path, monkeypatch):
     not a deployment fails before `bnnc run` loads a dataset; --target-fps without --board before lowering."""
     import bnn.datasets
     import bnnc.demo as demo
-    import compiler.frontend
+    import compiler.frontend.ingest
 
     def started(*a, **k):
         raise AssertionError("work started before the options were checked")
@@ -84,7 +84,7 @@ def test_options_are_checked_before_work(tmp_path, monkeypatch):
     monkeypatch.setattr(bnn.datasets, "load_dataset", started)
     r = CliRunner().invoke(main, ["run", str(tmp_path), "--dataset", "fashion-mnist"])
     assert r.exit_code == 1 and "not a deployment folder (no deploy.json)" in r.output, r.output
-    monkeypatch.setattr(compiler.frontend, "load_model", started)
+    monkeypatch.setattr(compiler.frontend.ingest, "load_model", started)
     onnx = tmp_path / "m.onnx"
     onnx.write_bytes(b"not read")
     r = CliRunner().invoke(main, ["compile", str(onnx), "-o", str(tmp_path / "b"), "--target-fps", "1000"])
@@ -93,8 +93,8 @@ def test_options_are_checked_before_work(tmp_path, monkeypatch):
 
 def test_csim_labels_host_speed_and_the_hardware_estimate(tmp_path, monkeypatch):
     from boards.catalog import get_board
-    from compiler.build import compile_model
-    from compiler.folding import estimate_for
+    from compiler.workflow.compile import compile_model
+    from compiler.estimate.folding import estimate_for
 
     g = compile_model(export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,)), tmp_path / "b")
     monkeypatch.setenv("BNNC_CSIM_CACHE", "off")      # a binary another test built would skip the g++ step shown

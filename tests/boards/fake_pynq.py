@@ -104,7 +104,7 @@ class FakeGpio:
 class FakeDevice:
     """compute(in_bytes uint8 (nbytes,), num_frames) -> out bytes uint8; None: hangs."""
 
-    #: the weight-load mode (designs with URAM weights): mode register offset and value (compiler.codegen.top)
+    #: the weight-load mode (designs with URAM weights): mode register offset and value (compiler.backends.hls.top)
     mode_offset, mode_load = 0x18, 1
 
     def __init__(self, compute, log: list):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from boards.runtime import Accelerator, AcceleratorError
-from compiler.simulate import simulate
+from compiler.sim.simulate import simulate
 
 
 @pytest.fixture(scope="module")

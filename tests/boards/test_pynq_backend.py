@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from boards.runtime import Accelerator, AcceleratorError, AcceleratorTimeout
-from compiler.csim import compile_csim, run_csim_bytes
+from compiler.backends.hls.csim import compile_csim, run_csim_bytes
 from deployments import with_bitstream
 from fake_pynq import make_pynq
 
@@ -204,8 +204,8 @@ def test_bitstream_and_deploy_json_layouts_must_agree(rtl_deploy, board):
 
 
 def test_rtl_bitstream_of_other_settings_is_not_deployed(rtl_deploy, tmp_path):
-    from compiler.deploy import assemble_deploy
-    from compiler.ir import DataflowGraph
+    from compiler.workflow.deploy import assemble_deploy
+    from compiler.ir.graph import DataflowGraph
 
     build = shutil.copytree(rtl_deploy.parent / "build", tmp_path / "build")
     assert assemble_deploy(build, tmp_path / "d", samples=0, rtl=True)["bitfile"]     # as built

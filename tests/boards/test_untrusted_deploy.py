@@ -9,8 +9,8 @@ import pytest
 
 from boards.runtime import Accelerator, AcceleratorError
 from boards.runtime.deployment import Deployment
-from compiler.codegen.project import generate_project
-from compiler.csim import compile_csim, run_csim
+from compiler.backends.hls.project import generate_project
+from compiler.backends.hls.csim import compile_csim, run_csim
 from deployments import with_bitstream
 from fake_pynq import make_pynq
 

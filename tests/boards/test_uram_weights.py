@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from bnnc import main as cli
 from boards.runtime import Accelerator, AcceleratorError
-from compiler.csim import compile_csim, run_csim_bytes
-from compiler.packing import pack_stream
+from compiler.backends.hls.csim import compile_csim, run_csim_bytes
+from compiler.sim.packing import pack_stream
 from fake_pynq import make_pynq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compiler"))
@@ -140,9 +140,9 @@ def test_tampered_weight_image_or_field_is_refused(dep, tmp_path):
 
 def test_rtl_backend_and_boards_without_uram_refuse_uram_weights(dep, tmp_path):
     from compiler.backends.rtl.project import generate_rtl
-    from compiler.codegen import generate_project
-    from compiler.errors import CompileError
-    from compiler.ir import DataflowGraph
+    from compiler.backends.hls.project import generate_project
+    from diagnostics.errors import CompileError
+    from compiler.ir.graph import DataflowGraph
 
     g = DataflowGraph.load(dep / "build")
     with pytest.raises(CompileError, match="(?s)RTL backend .* no run-time weight loader.*--weights-in bram"):
@@ -153,7 +153,7 @@ def test_rtl_backend_and_boards_without_uram_refuse_uram_weights(dep, tmp_path):
 
 
 def test_graph_json_weight_ram_is_validated(dep, tmp_path):
-    from compiler.ir import DataflowGraph, IRError
+    from compiler.ir.graph import DataflowGraph, IRError
 
     build = tmp_path / "build"
     shutil.copytree(dep / "build", build, ignore=shutil.ignore_patterns("hls"))
@@ -162,7 +162,7 @@ def test_graph_json_weight_ram_is_validated(dep, tmp_path):
     (build / "graph.json").write_text(json.dumps(doc))
     with pytest.raises(IRError, match=r"layers\[0\]\.attrs\.weight_ram"):
         DataflowGraph.load(build)
-    from compiler.ir import Layer
+    from compiler.ir.graph import Layer
 
     t = Layer("t", "Thresholding", (4,), (4,), "INT4", "UINT2", {"num_channels": 4, "num_vectors": 1,
                                                                "weight_ram": "uram"}, {})

@@ -1,5 +1,5 @@
 """Channel-concatenating blocks written with raw Brevitas (power-of-two-scale quantizers, as FINN users train them),
-for tests/compiler/test_concat.py, the RTL concat tests and the FINN tier: an Inception block (a branch split into a
+for tests/compiler/frontend/test_concat.py, the RTL concat tests and the FINN tier: an Inception block (a branch split into a
 1x1 and a 3x3 tower, concatenated) and a DenseNet-style block (a skip concatenated with a deeper path), each
 followed by a strided conv and an FC head. The towers use different bit widths and scales, so the concatenation
 rescales one input (a shift) as a residual add does."""

@@ -15,9 +15,9 @@ from bnn.quant import act_quant, weight_quant
 
 
 def simulator():
-    """compiler.simulate.simulate once it exists; until then the naive reading of docs/ir.md in naive_ir."""
-    if importlib.util.find_spec("compiler.simulate") is not None:
-        from compiler.simulate import simulate
+    """compiler.sim.simulate.simulate once it exists; until then the naive reading of docs/ir.md in naive_ir."""
+    if importlib.util.find_spec("compiler.sim.simulate") is not None:
+        from compiler.sim.simulate import simulate
 
         return simulate
     from naive_ir import simulate
@@ -81,7 +81,7 @@ def cnn(w: int, a: int, chans=(4, 6), in_ch=2, size=8, pad=0, pool_before_act=Fa
 
 class ResBlock(nn.Module):
     """Residual blocks on a `size` x `size` image, 4-bit: x -> [conv3x3 -> BN -> q -> conv3x3 -> BN -> q] + x ->
-    QuantReLU, `blocks` times, then an FC to 5 classes (tests/compiler/test_residual.py, the RTL residual tests,
+    QuantReLU, `blocks` times, then an FC to 5 classes (tests/compiler/frontend/test_residual.py, the RTL residual tests,
     the FINN tier and benchmarks/rtl_branch_fifos.py)."""
 
     def __init__(self, c: int, blocks: int = 1, size: int = 6):
@@ -115,9 +115,9 @@ def export(model: nn.Module, path, in_shape) -> str:
 
 def compile_and_verify(onnx_path, out_dir, inputs=None, num_random=32, **kw):
     """Compile, then verify against QONNX execution; returns (graph, report)."""
-    from compiler.build import compile_model
-    from compiler.frontend import load_model
-    from compiler.verify import verify_graph
+    from compiler.workflow.compile import compile_model
+    from compiler.frontend.ingest import load_model
+    from compiler.sim.verify import verify_graph
 
     g = compile_model(onnx_path, out_dir, **kw)
     rep = verify_graph(onnx_path, g, inputs=inputs, num_random=num_random, cleaned=load_model(onnx_path),

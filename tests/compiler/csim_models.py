@@ -7,11 +7,11 @@ import torch
 
 from brevitas_models import export, randomize_bn
 from bnn.topologies import build
-from compiler.build import compile_model
-from compiler.codegen import generate_project
-from compiler.csim import check_csim, compile_csim, random_inputs
-from compiler.folding import apply_folding
-from compiler.hostops import run_pre
+from compiler.workflow.compile import compile_model
+from compiler.backends.hls.project import generate_project
+from compiler.backends.hls.csim import check_csim, compile_csim, random_inputs
+from compiler.estimate.folding import apply_folding
+from compiler.sim.hostops import run_pre
 
 
 def build_folded(tmp_dir, name: str, w: int, a: int, folding: dict, in_shape=(1, 28, 28), topk=None, **kw):

@@ -1,10 +1,10 @@
 """A tiny, deliberately naive reading of docs/ir.md used only to cross-check lowering in tests
-(independent of compiler.simulate, so a bug has to be made twice to go unnoticed)."""
+(independent of compiler.sim.simulate, so a bug has to be made twice to go unnoticed)."""
 from __future__ import annotations
 
 import numpy as np
 
-from compiler.hostops import run_post, run_pre
+from compiler.sim.hostops import run_post, run_pre
 
 
 def layer(l, x: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The RadioML-style 1-D CNN of user_models (raw Brevitas QuantConv1d / MaxPool1d / AvgPool1d / BatchNorm1d), exported,
-compiled with verification against QONNX and folded for a board: shared by tests/compiler/test_signals_1d.py and the
-RTL test (tests/backends/rtl/test_rtl_1d.py)."""
+compiled with verification against QONNX and folded for a board: shared by tests/compiler/frontend/test_signals_1d.py and the
+RTL test (tests/compiler/backends/rtl/test_rtl_1d.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,10 +14,10 @@ def radioml_graph(work: Path, board: str = "Pynq-Z1"):
     """(folded DataflowGraph, verify report, QONNX path): export, compile, verify (zero tolerance on every integer
     layer), fold for `board` at its maximum frame rate."""
     from boards.catalog import get_board
-    from compiler.build import compile_model
-    from compiler.folding import fold_graph
-    from compiler.frontend import load_model
-    from compiler.verify import verify_graph
+    from compiler.workflow.compile import compile_model
+    from compiler.estimate.folding import fold_graph
+    from compiler.frontend.ingest import load_model
+    from compiler.sim.verify import verify_graph
 
     model, shape = radioml_1d()
     work.mkdir(parents=True, exist_ok=True)

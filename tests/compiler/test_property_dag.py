@@ -106,9 +106,9 @@ def test_random_dags_are_exact(spec):
         assert sum(l.kind == "VVAU" for l in g.layers) == kinds.count("separable")
         assert sum(l.kind == "ConcatStreams" for l in g.layers) == kinds.count("inception") + kinds.count("dense")
         if _seen["csim"] < CSIM_EXAMPLES:
-            from compiler.codegen import generate_project
-            from compiler.csim import check_csim, compile_csim, random_inputs
-            from compiler.folding import apply_folding, legal_values
+            from compiler.backends.hls.project import generate_project
+            from compiler.backends.hls.csim import check_csim, compile_csim, random_inputs
+            from compiler.estimate.folding import apply_folding, legal_values
 
             _seen["csim"] += 1
             rng = np.random.default_rng(len(g.layers))

@@ -158,7 +158,7 @@ def check_partition(model, fpgapart: str, estimate_path: Path) -> tuple[dict, di
 
     extract_model_config_to_json(spec, estimate_path.with_name("finn_hw_config.json"), ["PE", "SIMD", "ram_style"])
     # FINN renames nodes on the way (partition, specialization) and may interleave parallel branches differently
-    # (a topological sort), but keeps the order among the nodes of one op type (as compiler.finn_folding assumes
+    # (a topological sort), but keeps the order among the nodes of one op type (as compiler.backends.finn.folding assumes
     # when it reads FINN-named configs back): map back to our names per op type
     ours = [n for n in model.graph.node if n.domain == "finn.custom_op.fpgadataflow"]
     theirs = list(spec.graph.node)

@@ -34,8 +34,8 @@ MODELS = {
 # (AveragePool + Trunc), AvgPool2d, a padded depthwise conv and a global average pool.
 TEST_MODELS = {
     "residual": ("brevitas_models", lambda m: m.randomize_bn(m.ResBlock(4, 1), 1), (4, 6, 6)),
-    "mobilenet": ("test_frontend_pools_depthwise", lambda m: m.mobilenet_v1_style(), (3, 16, 16)),
-    "pools": ("test_frontend_pools_depthwise", lambda m: m.pools_model(), (2, 14, 14)),
+    "mobilenet": ("pool_models", lambda m: m.mobilenet_v1_style(), (3, 16, 16)),
+    "pools": ("pool_models", lambda m: m.pools_model(), (2, 14, 14)),
     # 1-D signals (RadioML-style: QuantConv1d padded / dilated / strided, MaxPool1d, AvgPool1d, BatchNorm1d): FINN's
     # (1, L) window generators
     "radioml_1d": ("user_models", lambda m: m.radioml_1d(quant_out=True)[0], (2, 32)),
@@ -50,7 +50,7 @@ TEST_MODELS = {
     # a residual add of two branches whose scales are not a power of two apart (integer multipliers: ElementwiseMul)
     "unequal_residual": ("branch_models", lambda m: m.unequal_residual(quant_out=True)[0], (4, 5, 5)),
 }
-# hand-built IR graphs of tests/hls_lib/irgraphs.py for what no Brevitas model lowers to (no original model: FINN is
+# hand-built IR graphs of tests/compiler/irgraphs.py for what no Brevitas model lowers to (no original model: FINN is
 # compared with bnnc's simulator): a residual add with shifts [1, 0] (ElementwiseMul) and a standalone Thresholding
 # skip branch; standalone Thresholding layers with broadcast thresholds and a LabelSelect over ties; noact VVAU and
 # pools, a pool over an odd image (floor mode).
@@ -70,13 +70,13 @@ def test_model(name: str) -> tuple[torch.nn.Module, tuple[int, ...]]:
 
 def make_ir(name: str, out: Path, frames: int) -> Path:
     """finn_dataflow.onnx, finn_folding.json, integer inputs and bnnc's simulated outputs of an IR graph."""
-    sys.path.insert(0, str(TESTS / "hls_lib"))
+    sys.path.insert(0, str(TESTS / "compiler"))
     import irgraphs
 
-    from compiler.csim import random_inputs
-    from compiler.finn_export import save_finn_onnx
-    from compiler.finn_folding import save_finn_folding
-    from compiler.simulate import simulate_layers
+    from compiler.backends.hls.csim import random_inputs
+    from compiler.backends.finn.export import save_finn_onnx
+    from compiler.backends.finn.folding import save_finn_folding
+    from compiler.sim.simulate import simulate_layers
 
     g = getattr(irgraphs, IR_GRAPHS[name])()
     folder = out / name
@@ -95,7 +95,7 @@ def save_layer_values(folder: Path, g, ints: np.ndarray) -> None:
     """finn_layers.npz: every layer's output as bnnc's simulator computes it (checked against QONNX tensor by tensor
     by `bnnc compile --verify`), under the names of finn_dataflow.onnx, for finn_check.py to compare FINN's
     execution with layer by layer."""
-    from compiler.finn_export import finn_layer_values
+    from compiler.backends.finn.export import finn_layer_values
 
     np.savez(folder / "finn_layers.npz", **finn_layer_values(g, ints))
 
@@ -141,8 +141,8 @@ def make(name: str, out: Path, frames: int, board: str) -> Path:
     if rc:
         raise SystemExit(f"bnnc compile of {name} failed (exit {rc})")
     np.save(folder / "finn_inputs.npy", x)   # written after the atomic build: the inputs FINN replays
-    from compiler.hostops import run_pre
-    from compiler.ir import DataflowGraph
+    from compiler.sim.hostops import run_pre
+    from compiler.ir.graph import DataflowGraph
 
     g = DataflowGraph.load(folder)
     save_layer_values(folder, g, np.asarray(run_pre(g.input, x)).reshape(len(x), *g.layers[0].in_shape))

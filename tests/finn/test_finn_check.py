@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from bnnc import main as bnnc_main
-from compiler.finn_compare import main as finn_compare
+from compiler.backends.finn.compare import main as finn_compare
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -65,8 +65,8 @@ def _folding_round_trip(folder: Path) -> None:
     implementations of one op type) reads back to what finn_folding.json says: the build's folding, except that a
     window generator feeding a VVAU has the VVAU's PE as its SIMD (FINN's depthwise order needs them equal)."""
     from compiler import kinds
-    from compiler.finn_folding import from_finn_config
-    from compiler.ir import DataflowGraph, stream_edges
+    from compiler.backends.finn.folding import from_finn_config
+    from compiler.ir.graph import DataflowGraph, stream_edges
 
     g = DataflowGraph.load(folder)
     hw = json.loads((folder / "finn_hw_config.json").read_text())
@@ -83,7 +83,7 @@ def _folding_round_trip(folder: Path) -> None:
 
 def _layers_compared(folder: Path, res: dict) -> None:
     """FINN's tensor of every stream (every layer output) was compared with bnnc's simulated one, none differing."""
-    from compiler.ir import DataflowGraph
+    from compiler.ir.graph import DataflowGraph
 
     n_streams = sum(len(outs) for _, outs in DataflowGraph.load(folder).streams())
     assert res["execution"]["layers_compared"] == n_streams and res["execution"]["layer_mismatches"] == {}
@@ -91,7 +91,7 @@ def _layers_compared(folder: Path, res: dict) -> None:
 
 def _compare(folders) -> None:
     """FINN's estimate lands beside ours in each build's report, every FINN node attributed to one of our layers."""
-    assert finn_compare([str(f) for f in folders]) == 0      # python -m compiler.finn_compare, in this process
+    assert finn_compare([str(f) for f in folders]) == 0      # python -m compiler.backends.finn.compare, in this process
     for folder in folders:
         est = json.loads((folder / "finn_estimate.json").read_text())
         assert est["total"]["LUT"] > 0
@@ -153,7 +153,7 @@ def test_finn_accepts_signal_and_concat_exports(tmp_path):
 
 
 def test_finn_runs_ir_graphs(tmp_path):
-    """Hand-built IR graphs (tests/hls_lib/irgraphs.py) in one FINN process: a residual add with shifts [1, 0]
+    """Hand-built IR graphs (tests/compiler/irgraphs.py) in one FINN process: a residual add with shifts [1, 0]
     (ElementwiseMul) and a Thresholding skip branch, standalone Thresholding layers feeding a LabelSelect over ties,
     noact VVAU and pools; FINN's execution == bnnc's simulator exactly, one partition, SpecializeLayers runs, and
     their hand-set folding (PE/SIMD up to 8 on every new kind) comes back from FINN's own config."""

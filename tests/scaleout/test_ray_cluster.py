@@ -72,7 +72,7 @@ def check_auto_without_a_cluster(cluster_run):
 
 
 def check_explore_equals_local(cluster_run, tmp_path):
-    from compiler.explore import explore
+    from compiler.workflow.explore import explore
     from ray_cluster import BOARDS, FPS
     from scaleout import LocalExecutor
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 import numpy as np
 
 from boards.runtime.errors import AcceleratorError
-from compiler.errors import CompileError
+from diagnostics.errors import CompileError
 
 
 class CsimBackend:
     name = "csim"
 
     def __init__(self, deployment):
-        from compiler.csim import compile_csim
-        from compiler.ir import IRError
-        from compiler.sources import regenerate_if_changed
+        from compiler.backends.hls.csim import compile_csim
+        from compiler.ir.graph import IRError
+        from compiler.backends.hls.sources import regenerate_if_changed
 
         self.project = deployment.hls_project()
         # URAM weights: every run streams the deployment's weight image through bnnc_top's load mode first,
@@ -33,7 +33,7 @@ class CsimBackend:
             raise AcceleratorError(f"csim backend: cannot build in {self.project}: {e}") from None
 
     def run(self, inbuf: np.ndarray) -> tuple[np.ndarray, float]:
-        from compiler.csim import run_csim_bytes
+        from compiler.backends.hls.csim import run_csim_bytes
 
         try:
             return run_csim_bytes(self.project, inbuf, batch=max(1, len(inbuf)), exe=self.exe, weights=self.weights)

@@ -24,7 +24,7 @@ from boards.runtime.schema import CONTROL_IPS, control_interface
 
 AP_START = 0x1
 AP_IDLE = 0x4          # ap_ctrl bit 2: the HLS block is idle (Vitis HLS s_axilite control register)
-IP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")     # block-design cell names (compiler.blockdesign)
+IP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")     # block-design cell names (compiler.backends.blockdesign)
 
 
 def import_pynq():

@@ -32,7 +32,7 @@ class RtlsimBackend:
         try:
             from compiler.backends.rtl.project import generate_rtl
             from compiler.backends.rtl.verilator import build, default_jobs
-            from compiler.errors import BnncError
+            from diagnostics.errors import BnncError
         except ImportError as e:
             raise AcceleratorError(f"rtlsim backend: needs the bnnc compiler installed ({e})") from None
         self.project_dir = cache_dir(deployment.path)
@@ -53,7 +53,7 @@ class RtlsimBackend:
     def run(self, inbuf: np.ndarray) -> tuple[np.ndarray, float]:
         """DMA bytes through bnnc_top; device seconds = simulated cycles at the deployment's clock."""
         from compiler.backends.rtl.verilator import run_bytes
-        from compiler.errors import BnncError
+        from diagnostics.errors import BnncError
 
         try:
             out, stats = run_bytes(self.project, inbuf)

@@ -1,4 +1,4 @@
-"""The NumPy simulator (compiler.simulate, the IR's reference semantics) behind the DMA byte interface."""
+"""The NumPy simulator (compiler.sim.simulate, the IR's reference semantics) behind the DMA byte interface."""
 from __future__ import annotations
 
 import time
@@ -6,9 +6,9 @@ import time
 import numpy as np
 
 from boards.runtime.errors import AcceleratorError
-from compiler.ir import IRError
-from compiler.packing import pack_stream, unpack_stream
-from compiler.simulate import Simulator
+from compiler.ir.graph import IRError
+from compiler.sim.packing import pack_stream, unpack_stream
+from compiler.sim.simulate import Simulator
 
 
 class SimBackend:

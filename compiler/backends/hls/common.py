@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compiler.backends.hls.cxx import identifier
-from compiler.names import cxx_comment
-from compiler.ir import Layer
+from compiler.ir.names import cxx_comment
+from compiler.ir.graph import Layer
 
 
 @dataclass(frozen=True)

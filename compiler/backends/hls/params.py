@@ -1,7 +1,7 @@
 """Constant memories of a layer as C++ initialisers: packed weights and thresholds (docs/ir.md orders).
 
 Weight memory: PE p holds rows h = nf*pe + p; word nf*SF + sf packs weights[h, sf*simd + s] at element s
-(encoded with compiler.packing, so ROM words use exactly the stream encoding). Thresholds: [p][nf][t] is
+(encoded with compiler.sim.packing, so ROM words use exactly the stream encoding). Thresholds: [p][nf][t] is
 row h = nf*pe + p; an XNOR layer's thresholds are moved to the popcount domain ceil((T + MW) / 2).
 """
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.backends.hls.cxx import bits
-from compiler.ir import IRError, Layer
-from compiler.packing import pack
-from compiler.kinds.activation import MAX_THRESHOLD_BITS, threshold_table
+from compiler.ir.graph import IRError, Layer
+from compiler.sim.packing import pack
+from compiler.kernels.activation import MAX_THRESHOLD_BITS, threshold_table
 
 MAX_CONST_BITS = MAX_THRESHOLD_BITS
 
@@ -36,7 +36,7 @@ def weight_rom(layer: Layer) -> tuple[int, np.ndarray]:
     return bits(a["weight_dtype"]) * simd, padded.view("<u8")
 
 
-threshold_rom = threshold_table   # the ROM of the templates: compiler.kinds.activation.threshold_table
+threshold_rom = threshold_table   # the ROM of the templates: compiler.kernels.activation.threshold_table
 
 
 def _word_literal(chunks: np.ndarray, wbits: int) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from compiler.backends.hls.common import StageCode
-from compiler.errors import IRError
+from diagnostics.errors import IRError
 
 #: emit(layer, index, src stream, dst stream, elements per input word) -> StageCode
 Emitter = Callable[..., StageCode]

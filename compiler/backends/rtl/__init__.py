@@ -1,4 +1,4 @@
-"""RTL backend: a folded DataflowGraph -> Verilog (hls/rtl library + generated units and AXI-stream top),
+"""RTL backend: a folded DataflowGraph -> Verilog (hwlib/verilog library + generated units and AXI-stream top),
 co-simulated with Verilator and synthesised with Yosys.
 
 One emitter module per layer kind registers itself in compiler.backends.rtl.registry (`@emitter("MVTU")`),
@@ -6,8 +6,7 @@ as the HLS backend does; `get(kind)` returns it or a clear CompileError.
 """
 from __future__ import annotations
 
-from compiler.backends.rtl import (avgpool, label_select, maxpool, mvtu, sliding_window,  # noqa: F401  (register)
-                                   streams, thresholding, vvau)
+from compiler.backends.rtl import emitters  # noqa: F401  (registers every emitter)
 from compiler.backends.rtl.registry import emitter, get, kinds, refuse, refused  # noqa: F401
 
 # Every IR kind has an emitter today; a kind added to the IR and HLS backend before its Verilog gets

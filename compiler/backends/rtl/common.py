@@ -1,16 +1,16 @@
 """What every RTL emitter shares: the emitted unit, element encodings as the Verilog library sees them,
-ROM files in $readmemh format (words built with compiler.packing, so ROM bits are exactly stream bits)."""
+ROM files in $readmemh format (words built with compiler.sim.packing, so ROM bits are exactly stream bits)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from compiler.datatypes import element_bits as bits
-from compiler.names import identifier
-from compiler.cost import stream_elems
-from compiler.ir import IRError, Layer, dtype as ir_dtype
-from compiler.packing import pack
+from compiler.ir.datatypes import element_bits as bits
+from compiler.ir.names import identifier
+from compiler.estimate.cost import stream_elems
+from compiler.ir.graph import IRError, Layer, dtype as ir_dtype
+from compiler.sim.packing import pack
 
 PARAMS_DIR = "params"          # ROM files, relative to BUILD/rtl (the tools run there: $readmemh paths)
 
@@ -43,7 +43,7 @@ def module_name(layer: Layer, index: int) -> str:
 
 def hex_rom(values: np.ndarray, dtype_name: str, where: str) -> str:
     """(depth, fields) values -> $readmemh text, one word per line, field 0 in the least-significant bits."""
-    v = np.ascontiguousarray(values)          # compiler.packing.pack needs a C-contiguous array
+    v = np.ascontiguousarray(values)          # compiler.sim.packing.pack needs a C-contiguous array
     depth, n = v.shape
     try:
         data = pack(v, dtype_name, n)                      # (depth, 1, word_bytes), little-endian words

@@ -1,7 +1,7 @@
 """Verilator C++ harness of the generated top: DMA input bytes in, DMA output bytes out, cycle counts.
 
 usage: sim INPUT.bin OUTPUT.bin STATS.json [STALL_SEED]
-INPUT holds N frames of input beats exactly as the DMA buffer (compiler.packing.pack_stream); all N frames
+INPUT holds N frames of input beats exactly as the DMA buffer (compiler.sim.packing.pack_stream); all N frames
 form one num_frames batch. Every cycle the harness offers the next beat (s_axis_tvalid) and accepts output
 (m_axis_tready); with STALL_SEED it withholds each side on a random quarter of the cycles, which exercises
 every valid/ready path. It fails (exit 2) on a wrong TLAST or unread input; when no beat moves for DEADLOCK
@@ -11,7 +11,7 @@ high-water marks to STATS.json.
 """
 from __future__ import annotations
 
-from compiler.codegen.plan import Plan
+from compiler.backends.plan import Plan
 
 DEADLOCK_CYCLES = 1_000_000
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler import progress
+from diagnostics import progress
 from compiler.backends.rtl.harness import DEADLOCK_CYCLES
 from compiler.backends.rtl.project import TOP, RtlProject
 from compiler.backends.rtl.verilator import RtlsimDeadlock, RtlsimReport, compare
-from compiler.errors import CompileError
-from compiler.ir import DataflowGraph
-from compiler.packing import frame_bytes, pack_stream, unpack_stream
+from diagnostics.errors import CompileError
+from compiler.ir.graph import DataflowGraph
+from compiler.sim.packing import frame_bytes, pack_stream, unpack_stream
 
 IVERILOG, VVP = "iverilog", "vvp"
 TB = "bnnc_tb"
@@ -227,7 +227,7 @@ def run_bytes(project: RtlProject, data: np.ndarray, stall_seed: int | None = No
 
 
 def check(graph: DataflowGraph, project: RtlProject, ints: np.ndarray, stall_seed: int | None = None) -> RtlsimReport:
-    """Run `ints` (layer-0 integers) through the design in Icarus and compare with compiler.simulate."""
+    """Run `ints` (layer-0 integers) through the design in Icarus and compare with compiler.sim.simulate."""
     t0 = time.perf_counter()
     raw, stats, compile_s = run_bytes(project, pack_stream(ints, project.meta["input"]), stall_seed)
     got = unpack_stream(raw, project.meta["output"])

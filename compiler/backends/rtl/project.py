@@ -1,9 +1,9 @@
 """Write the RTL of a folded DataflowGraph into BUILD/rtl, all or nothing.
 
 Layout (the tools run inside this folder: ROM files are read by relative path):
-  lib/*.v          the Verilog library (hls/rtl)
+  lib/*.v          the Verilog library (hwlib/verilog)
   units.v          per layer: the layer wrapper (compiler.backends.rtl.registry), a width converter and its FIFO in front when the
-                   producer's word holds another element count (compiler.codegen.plan, as in the HLS top), and
+                   producer's word holds another element count (compiler.backends.plan, as in the HLS top), and
                    the layer's output FIFO; one unit per layer, so synthesis can report each layer
   bnnc_top.v       AXI-stream top: s_axis beats -> input FIFO -> units -> m_axis beats, TLAST on the last
                    word of each num_frames batch; the same beat layout as the HLS top (docs/ir.md)
@@ -22,18 +22,18 @@ from compiler.backends import rtl as rtl_backend
 from compiler import kinds
 from compiler.backends.rtl.common import Emitted, port
 from compiler.backends.rtl.harness import harness_source
-from compiler.buildfolder import write_generated
-from compiler.codegen.plan import Plan, make_plan
+from compiler.workflow.folder import write_generated
+from compiler.backends.plan import Plan, make_plan
 from compiler.kinds.base import in_uram
-from compiler.errors import CompileError
-from compiler.cost import stream_elems
-from compiler.datatypes import element_bits as bits
-from compiler.ir import INPUT_STREAM, DataflowGraph
-from compiler.sources import digest_texts
+from diagnostics.errors import CompileError
+from compiler.estimate.cost import stream_elems
+from compiler.ir.datatypes import element_bits as bits
+from compiler.ir.graph import INPUT_STREAM, DataflowGraph
+from compiler.backends.hls.sources import digest_texts
 
 TOP = "bnnc_top"
 TOOL_OUTPUTS = ("obj_dir", "synth", "vivado", "output")    # what Verilator, Yosys and Vivado build in the project
-FIFO_DEPTH = 32            # as the HLS top's streams (compiler.codegen.top.FIFO_DEPTH)
+FIFO_DEPTH = 32            # as the HLS top's streams (compiler.backends.hls.top.FIFO_DEPTH)
 
 
 def input_fifo_depth(layer) -> int:
@@ -61,7 +61,7 @@ class RtlProject:
 
 
 def library_dir() -> Path:
-    d = Path(__file__).resolve().parents[3] / "hls" / "rtl"
+    d = Path(__file__).resolve().parents[3] / "hwlib" / "verilog"
     if not (d / "bnnc_mvtu.v").is_file():
         raise CompileError(f"the bnnc RTL library is missing: {d} (broken installation?)")
     return d
@@ -75,7 +75,7 @@ class _Fifo:
     depth: int
     role: str                   # input | output | converter | branch
     width: int
-    computed_depth: int | None = None      # branch FIFOs: compiler.fifo's depth before the FIFO_DEPTH floor
+    computed_depth: int | None = None      # branch FIFOs: compiler.estimate.fifo's depth before the FIFO_DEPTH floor
     why: str = ""
 
 
@@ -237,10 +237,10 @@ def _layout(graph: DataflowGraph, branch_depths: dict[tuple[str, int], int] | No
     A stream read by a single-input layer gets its FIFO at the producer's output (input_fifo_depth of the
     reader; FIFO_DEPTH when the reader converts the width first, then a FIFO after the converter), as in the
     linear pipeline. A stream read by a multi-input layer (AddStreams) gets one FIFO in front of that input
-    instead: the branch FIFO, max(FIFO_DEPTH, compiler.fifo's depth) words, which alone holds what that branch
+    instead: the branch FIFO, max(FIFO_DEPTH, compiler.estimate.fifo's depth) words, which alone holds what that branch
     must buffer (docs/cost_model.md "Branch FIFOs"); `branch_depths` overrides those depths (experiments).
     """
-    from compiler.fifo import branch_fifo_depths
+    from compiler.estimate.fifo import branch_fifo_depths
 
     streams = graph.streams()
     producer: dict[str, tuple[int, int]] = {}
@@ -301,7 +301,7 @@ def generate_rtl(graph: DataflowGraph, out_dir: str | os.PathLike,
                  branch_depths: dict[tuple[str, int], int] | None = None) -> RtlProject:
     """Generate the RTL of `graph` (folding from layer.folding) into out_dir; on failure out_dir is untouched.
 
-    `branch_depths` {(AddStreams name, input index): words} replaces compiler.fifo's branch FIFO depths (used to
+    `branch_depths` {(AddStreams name, input index): words} replaces compiler.estimate.fifo's branch FIFO depths (used to
     show that those depths are needed: benchmarks/rtl_branch_fifos.py). Weights in URAM (run-time loaded) are
     refused: the RTL library keeps weights in initialised ROMs."""
     uram = [l.name for l in graph.layers if in_uram(l)]

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Callable
 
 from compiler.backends.rtl.common import Emitted
-from compiler.errors import CompileError
+from diagnostics.errors import CompileError
 
-#: emit(layer, index) -> Emitted (a wrapper module around one hls/rtl library module, plus its ROM files)
+#: emit(layer, index) -> Emitted (a wrapper module around one hwlib/verilog library module, plus its ROM files)
 Emitter = Callable[..., Emitted]
 _EMITTERS: dict[str, Emitter] = {}
 _REFUSED: dict[str, str] = {}

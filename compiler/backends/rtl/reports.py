@@ -1,4 +1,4 @@
-"""rtlsim.json / synth.json: what the RTL tools measured beside what the cost model (compiler.cost) estimated."""
+"""rtlsim.json / synth.json: what the RTL tools measured beside what the cost model (compiler.estimate.cost) estimated."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,8 @@ from pathlib import Path
 
 from compiler.backends.rtl.project import RtlProject
 from compiler.backends.rtl.verilator import RtlsimReport
-from compiler.cost import GraphCost, LayerCost
-from compiler.ir import DataflowGraph
+from compiler.estimate.cost import GraphCost, LayerCost
+from compiler.ir.graph import DataflowGraph
 
 RESOURCE_KEYS = ("LUT", "FF", "LUTRAM", "BRAM18", "DSP")
 
@@ -66,7 +66,7 @@ def deadlock_doc(project: RtlProject, err, tool: str, frames: int, seed: int, st
 
 
 def fifo_levels(project: RtlProject, levels: list[int]) -> list[dict]:
-    """rtl.json's FIFOs with the high-water mark each reached; a branch FIFO also carries compiler.fifo's depth
+    """rtl.json's FIFOs with the high-water mark each reached; a branch FIFO also carries compiler.estimate.fifo's depth
     (`computed_depth`, before the FIFO_DEPTH floor) and why."""
     return [{**f, "max_level": int(lv)} for f, lv in zip(project.meta["fifos"], levels)]
 

@@ -1,5 +1,5 @@
 """rtlsim and Yosys synthesis of a compiled build folder, as library calls: what `bnnc rtlsim` and `bnnc synth` do,
-shared by them, `bnnc explore` (compiler.explore), the compression workflow's student builds and the benchmarks.
+shared by them, `bnnc explore` (compiler.workflow.explore), the compression workflow's student builds and the benchmarks.
 Each generates BUILD/rtl from BUILD/graph.json and writes its report (rtlsim.json / synth.json) atomically beside it;
 what to print or to do about a mismatch is the caller's."""
 from __future__ import annotations
@@ -12,9 +12,9 @@ from compiler.backends.rtl.project import RtlProject, generate_rtl
 from compiler.backends.rtl.reports import deadlock_doc, rtlsim_doc, synth_doc, write_json
 from compiler.backends.rtl.verilator import RtlsimDeadlock, RtlsimReport
 from compiler.backends.rtl.yosys import family_for_part, synthesize
-from compiler.codegen import load_build
-from compiler.cost import estimate
-from compiler.csim import random_inputs
+from compiler.backends.hls.project import load_build
+from compiler.estimate.cost import estimate
+from compiler.backends.hls.csim import random_inputs
 
 
 def simulator_version(simulator: str = "verilator") -> str:

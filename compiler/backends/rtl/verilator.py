@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler import progress
+from diagnostics import progress
 from compiler.backends.rtl.project import TOP, RtlProject
-from compiler.buildcache import cache_dir, compiler_id, reuse_or_build
-from compiler.errors import CompileError
-from compiler.ir import DataflowGraph
-from compiler.packing import frame_bytes, pack_stream, unpack_stream
+from compiler.backends.cache import cache_dir, compiler_id, reuse_or_build
+from diagnostics.errors import CompileError
+from compiler.ir.graph import DataflowGraph
+from compiler.sim.packing import frame_bytes, pack_stream, unpack_stream
 
 VERILATOR = "verilator"
 VERILATOR_FLAGS = ("--cc", "--exe", "--build", "--default-language", "1364-2005", "-Wno-fatal",
@@ -131,7 +131,7 @@ def run_bytes(project: RtlProject, data: np.ndarray, stall_seed: int | None = No
 
 def run(project: RtlProject, ints: np.ndarray, stall_seed: int | None = None) -> tuple[np.ndarray, dict]:
     """Integer layer-0 input (N, *in_shape) -> (last layer's output (N, *out_shape) int64, stats), through
-    the DMA bytes (compiler.packing.pack_stream / unpack_stream)."""
+    the DMA bytes (compiler.sim.packing.pack_stream / unpack_stream)."""
     raw, stats = run_bytes(project, pack_stream(ints, project.meta["input"]), stall_seed)
     return unpack_stream(raw, project.meta["output"]), stats
 
@@ -176,7 +176,7 @@ class RtlsimReport:
 
 def check(graph: DataflowGraph, project: RtlProject, ints: np.ndarray, stall_seed: int | None = None,
           jobs: int = 1) -> RtlsimReport:
-    """Build (or reuse) the simulation, run `ints` through it, compare with compiler.simulate."""
+    """Build (or reuse) the simulation, run `ints` through it, compare with compiler.sim.simulate."""
     _, build_s, reused = build(project, jobs)
     t0 = time.perf_counter()
     got, stats = run(project, ints, stall_seed)
@@ -185,9 +185,9 @@ def check(graph: DataflowGraph, project: RtlProject, ints: np.ndarray, stall_see
 
 def compare(graph: DataflowGraph, ints: np.ndarray, got: np.ndarray, stats: dict, build_s: float, reused: bool,
             run_s: float) -> RtlsimReport:
-    """The report of one RTL simulation run: its outputs `got` against compiler.simulate on `ints`, element by
+    """The report of one RTL simulation run: its outputs `got` against compiler.sim.simulate on `ints`, element by
     element, and the cycle figures from the harness `stats` (frame_done, first_input_cycle, cycles, FIFO levels)."""
-    from compiler.simulate import simulate_layers
+    from compiler.sim.simulate import simulate_layers
 
     ref = simulate_layers(graph, ints)
     g, r = got.reshape(len(got), -1), ref.reshape(len(ref), -1)

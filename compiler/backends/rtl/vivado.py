@@ -1,7 +1,7 @@
 """Vivado project of the RTL path: the generated Verilog (no Vitis HLS) in a block design with the board's
 processing system and AXI DMA, implemented to a bitstream + hwh.
 
-The block design is the HLS path's (compiler.blockdesign: same beat widths, same cell names `dma` and `accel`);
+The block design is the HLS path's (compiler.backends.blockdesign: same beat widths, same cell names `dma` and `accel`);
 bnnc_top is added as a module reference. Its `num_frames` input (the HLS top's AXI-Lite register) comes from an
 AXI GPIO cell `accel_ctrl` (channel 1, all outputs). ROM files are read by relative path (`params/*.hex`), so a pre-synthesis
 hook copies `params/` into the synthesis run directory.
@@ -15,10 +15,10 @@ from pathlib import Path
 
 from boards.catalog import Board
 from compiler.backends.rtl.project import TOP, RtlProject
-from compiler.blockdesign import ACCEL_CELL, DMA_CELL, clock_reset_tcl, vivado_script
-from compiler.codegen.tools import VIVADO, ToolMissing
-from compiler.errors import CompileError
-from compiler.names import identifier, tcl_comment
+from compiler.backends.blockdesign import ACCEL_CELL, DMA_CELL, clock_reset_tcl, vivado_script
+from compiler.backends.hls.tools import VIVADO, ToolMissing
+from diagnostics.errors import CompileError
+from compiler.ir.names import identifier, tcl_comment
 
 CTRL_CELL = "accel_ctrl"
 SCRIPT, PRESYNTH = "vivado.tcl", "vivado_presynth.tcl"
@@ -27,7 +27,7 @@ GPIO_DATA = 0x0            # AXI GPIO channel 1 data register (PG144), driving b
 
 def control_metadata() -> dict:
     """deploy.json's "control" and "ip" for an RTL bitstream (the runtime's 'pynq' backend reads them; the HLS
-    top's are in compiler.codegen.project.stream_metadata): no start bit, the design runs as input arrives."""
+    top's are in compiler.backends.hls.project.stream_metadata): no start bit, the design runs as input arrives."""
     return {"control": {"interface": "axi_gpio", "num_frames_offset": GPIO_DATA,
                         "tlast": "last output word of each num_frames batch"},
             "ip": {"dma": DMA_CELL, "ctrl": CTRL_CELL}}
@@ -47,7 +47,7 @@ file copy -force [file join $here params] params
 
 def vivado_tcl(project: RtlProject, file_stem: str, board: Board, clock_mhz: float) -> str:
     """Vivado script of the RTL path: bnnc_top as a module reference in the shared block design
-    (compiler.blockdesign), num_frames from an AXI GPIO, clock and reset wired explicitly."""
+    (compiler.backends.blockdesign), num_frames from an AXI GPIO, clock and reset wired explicitly."""
     sh = board.shell
     sources = " ".join(project.sources)
     return vivado_script(

@@ -4,9 +4,9 @@ ConvolutionInputGenerator + Pool / VVAU)."""
 from __future__ import annotations
 
 from compiler.backends.rtl.common import PARAMS_DIR, hex_rom, kind_code, param_list, stream_wrapper
-from compiler.datatypes import element_bits as bits
-from compiler.ir import IRError, Layer
-from compiler.kinds.activation import threshold_table
+from compiler.ir.datatypes import element_bits as bits
+from compiler.ir.graph import IRError, Layer
+from compiler.kernels.activation import threshold_table
 
 WINACC_OP = {"max": 0, "sum": 1, "mac": 2}      # bnnc_winacc OP
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from compiler.backends.rtl.project import TOP, RtlProject
 from compiler.backends.rtl.verilator import tool_version
-from compiler.errors import CompileError
+from diagnostics.errors import CompileError
 
 YOSYS = "yosys"
 KEYS = ("LUT", "FF", "LUTRAM", "BRAM18", "DSP")

@@ -4,13 +4,13 @@ from bnn.compress.hwcost import channel_costs, estimate_graph, estimate_spec, ex
 from bnn.compress.morphnet import CostWeightedL1
 from bnn.topologies import from_spec, make_spec
 from boards.catalog import get_board
-from compiler.folding import optimize_folding
+from compiler.estimate.folding import optimize_folding
 
 BOARD, FPS = "pynq-z2", 20000
 
 
 def _lut_by_compiler(spec):
-    """The compiler path written out: export, lower, fold for the board, total LUTs of compiler.cost."""
+    """The compiler path written out: export, lower, fold for the board, total LUTs of compiler.estimate.cost."""
     graph = export_and_lower(from_spec(spec).eval(), (1, 28, 28))
     return optimize_folding(graph, get_board(BOARD), FPS).cost.total.lut
 

@@ -47,8 +47,8 @@ def test_students_share_weights_and_own_their_batchnorm(tiny_data):
 
 def test_a_cut_out_student_exports_and_compiles_exactly(tiny_data, tmp_path):
     from bnn.export import check_export, export_qonnx
-    from compiler.config import BuildConfig
-    from compiler.pipeline import build
+    from compiler.workflow.config import BuildConfig
+    from compiler.workflow.pipeline import build
 
     train_set, test_set = tiny_data
     torch.manual_seed(0)

@@ -1,0 +1,1 @@
+"""FINN backend: the IR as FINN fpgadataflow nodes, FINN's folding config, host ops, FINN's estimate beside ours."""

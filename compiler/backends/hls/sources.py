@@ -1,0 +1,64 @@
+"""Content digest of a generated HLS project's sources: what decides whether a tool output (C-sim binary, HLS
+IP, bitstream) still belongs to them.
+
+Why a content digest: project.json's `source_digest` is only what the generator claimed; sources edited (or
+replaced) afterwards must not be paired with a binary or bitstream built from the originals.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+SOURCE_DIRS = ("src", "include", "tb")
+SOURCE_FILES = ("hls.tcl", "vivado.tcl")
+
+
+def digest_texts(files: dict[str, str]) -> str:
+    """sha256 over (relative path, text) pairs in path order; the generator's `source_digest`."""
+    h = hashlib.sha256()
+    for rel in sorted(files):
+        h.update(rel.encode() + b"\0" + files[rel].encode() + b"\0")
+    return h.hexdigest()
+
+
+def project_sources(project: str | os.PathLike) -> dict[str, str]:
+    """Every source file of `project` as it is on disk (relative path -> text); extra files count too."""
+    project = Path(project)
+    files = {}
+    for d in SOURCE_DIRS:
+        for f in sorted((project / d).rglob("*")):
+            if f.is_file():
+                files[f.relative_to(project).as_posix()] = f.read_text(errors="surrogateescape")
+    for name in SOURCE_FILES:
+        if (project / name).is_file():
+            files[name] = (project / name).read_text(errors="surrogateescape")
+    return files
+
+
+def sources_digest(project: str | os.PathLike) -> str | None:
+    """Content digest of the project's sources on disk; None when it has none (or cannot be read)."""
+    try:
+        files = project_sources(project)
+    except OSError:
+        return None
+    return digest_texts(files) if files else None
+
+
+def regenerate_if_changed(graph, project: str | os.PathLike, board: str, clock_mhz: float) -> bool:
+    """Make `project` hold exactly the sources `graph` (the IR) generates for `board` at `clock_mhz`.
+
+    Returns False when they already match (content digest; tool outputs stay), True when the folder's sources
+    differed (edited, replaced, stale) and were regenerated from the IR, which also drops binaries built from
+    them. Why: the runtime's C simulation must compile what the deployed IR means, not whatever C++ sits in
+    the folder."""
+    import tempfile
+
+    from compiler.backends.hls.project import generate_project
+
+    with tempfile.TemporaryDirectory(prefix="bnnc-ref-") as tmp:
+        expected = generate_project(graph, Path(tmp) / "hls", board, clock_mhz).meta["source_digest"]
+    if sources_digest(project) == expected:
+        return False
+    generate_project(graph, project, board, clock_mhz)
+    return True

@@ -1,0 +1,117 @@
+"""Branch FIFO depths of a stream DAG from the cycle model (docs/cost_model.md "Branch FIFOs").
+
+A DuplicateStreams D writes every word to both branches; the AddStreams A at their end reads one word of each
+branch per step. If one branch (the "long" one: convolutions, windows) must consume L_long elements of D's
+output before it emits its first element, D has meanwhile pushed L_long elements into the other ("skip")
+branch, which passes them on after only L_skip; unless the skip branch can hold the difference, D blocks on it,
+the long branch starves and the dataflow deadlocks. So A's input from branch b gets a FIFO of
+
+    depth_b = ceil(max(0, L_other - L_b) * |A input| / |D output| / elems per word of A's input) + 2
+
+words (+2: the words in flight in A and D). L of a branch composes its stages backwards from A:
+to emit m elements, a stage with lead `first_output_lead` (elements consumed before its first output) and
+`in`/`out` elements per frame consumes lead + ceil((m - 1) * in / out) elements; the branch's L is that
+for m = 1 traced back to D (through a nested AddStreams: the larger of its two inputs).
+"""
+from __future__ import annotations
+
+import math
+
+from compiler import kinds
+from compiler.ir.graph import INPUT_STREAM, DataflowGraph, Layer
+
+SLACK_WORDS = 2
+
+
+def branch_fifo_depths(graph: DataflowGraph) -> dict[tuple[str, int], tuple[int, str]]:
+    """{(AddStreams layer name, input index): (FIFO depth in words, explanation)} for every multi-input layer."""
+    streams = graph.streams()
+    producer: dict[str, Layer] = {}
+    inputs: dict[str, list[str]] = {}
+    for l, (ins, outs) in zip(graph.layers, streams):
+        inputs[l.name] = ins
+        for s in outs:
+            producer[s] = l
+    res: dict[tuple[str, int], tuple[int, str]] = {}
+    for l, (ins, _) in zip(graph.layers, streams):
+        if len(ins) < 2:
+            continue
+        sources = [producer.get(s) for s in ins]
+        dup = _common_duplicate(sources, producer, inputs)
+        need = [_need(p, 1, dup, producer, inputs) if p is not None else 0 for p in sources]
+        e_in = kinds.get(l.kind).stream_elems(l, "in")
+        kind = kinds.get(l.kind)
+        for j in range(len(ins)):
+            ratio = math.prod(kind.input_shape(l, j)) / math.prod(dup.out_shape) if dup is not None else 1.0
+            gap = max(need) - need[j]
+            depth = math.ceil(gap * ratio / e_in) + SLACK_WORDS
+            res[(l.name, j)] = (depth, f"{l.name} input {j}: the other branch consumes {max(need)} elements of "
+                                f"{dup.name if dup else 'the input'} before its first output, this one {need[j]}")
+    return res
+
+
+def _need(layer: Layer, m: int, stop: Layer | None, producer, inputs) -> int:
+    """Elements of `stop`'s output consumed before `layer` has emitted m elements."""
+    if stop is not None and layer is stop:
+        return m
+    kind = kinds.get(layer.kind)
+    n_in, n_out = math.prod(layer.in_shape), math.prod(layer.out_shape)
+    m_in = min(n_in, kind.first_output_lead(layer) + math.ceil((m - 1) * n_in / n_out))
+    ups = [producer[s] for s in inputs[layer.name] if s != INPUT_STREAM and s in producer]
+    if stop is None or not ups:
+        return m_in
+    return max(_need(p, m_in, stop, producer, inputs) for p in ups)
+
+
+def _common_duplicate(sources, producer, inputs) -> Layer | None:
+    """The nearest DuplicateStreams that every source descends from (None when there is none)."""
+    def ancestors(l: Layer | None) -> list[Layer]:
+        out, todo = [], [l] if l is not None else []
+        while todo:
+            x = todo.pop(0)
+            if x in out:
+                continue
+            out.append(x)
+            todo += [producer[s] for s in inputs[x.name] if s in producer]
+        return out
+
+    sets = [ancestors(s) for s in sources]
+    for cand in sets[0]:
+        if kinds.get(cand.kind).n_outputs > 1 and all(any(c is cand for c in s) for s in sets[1:]):
+            return cand
+    return None
+
+
+def rtl_branch_costs(graph: DataflowGraph, costs: list) -> None:
+    """Adjust the per-layer RTL costs (compiler.estimate.cost.estimate(target='rtl')) to where the RTL backend puts the
+    FIFO of a stream read by a multi-input layer (compiler.backends.rtl.project): in that layer's unit, behind
+    the width converter if any, max(FIFO_DEPTH, branch depth) words deep, instead of at the producer's output.
+    The producer (without a converter between) loses the output FIFO its rtl_cost charged: a bnnc_fifo for
+    DuplicateStreams, the HLS-model SRL FIFO (fifo_luts) for the other kinds."""
+    from compiler.ir.datatypes import element_bits
+    from compiler.estimate.resources import FIFO_DEPTH, Resources, fifo_luts, rtl_fifo
+
+    depths = branch_fifo_depths(graph)
+    index = {l.name: i for i, l in enumerate(graph.layers)}
+    producer: dict[str, Layer] = {}
+    for l, (ins, outs) in zip(graph.layers, graph.streams()):
+        for s in outs:
+            producer[s] = l
+    for i, (l, (ins, _)) in enumerate(zip(graph.layers, graph.streams())):
+        if len(ins) < 2:
+            continue
+        kind = kinds.get(l.kind)
+        e_in = kind.stream_elems(l, "in")
+        for j, s in enumerate(ins):
+            w = e_in * element_bits(kind.input_dtype(l, j))
+            depth = max(FIFO_DEPTH, depths.get((l.name, j), (0, ""))[0])
+            costs[i].resources = costs[i].resources + rtl_fifo(depth, w)
+            costs[i].notes.append(f"branch FIFO (RTL): input {j}, {depth} words x {w} bits")
+            p = producer.get(s)
+            if p is None or kinds.get(p.kind).stream_elems(p, "out") != e_in:
+                continue
+            k = index[p.name]
+            pw = kinds.get(p.kind).stream_elems(p, "out") * element_bits(p.out_dtype)
+            drop = rtl_fifo(FIFO_DEPTH, pw) if p.kind == "DuplicateStreams" else Resources(lut=fifo_luts(pw))
+            costs[k].resources = costs[k].resources - drop
+            costs[k].notes.append(f"output to {l.name} input {j}: its FIFO is in {l.name}'s unit (RTL)")

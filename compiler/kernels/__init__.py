@@ -1,0 +1,1 @@
+"""Numeric kernels the kinds' golden models share: multi-threshold activation, exact integer GEMM, threads."""

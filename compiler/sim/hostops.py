@@ -1,0 +1,58 @@
+"""Host-side steps around the pipeline (docs/ir.md, 'Host-side ops'): `input.pre` and `output.post`.
+
+Every op is the same float32 NumPy operation QONNX execution performs, in the same order, so the host
+reproduces the model bit for bit; quantizers repeat qonnx's int_quant ops in NumPy (compiler.sim.quant), so
+the board runtime needs neither qonnx nor onnx.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.ir.graph import InputSpec, IRError, OutputSpec
+from compiler.sim.quant import levels_of_op
+
+
+def _apply(op: dict, x: np.ndarray) -> np.ndarray:
+    kind = op["op"]
+    n = x.shape[0]
+    if kind in ("mul", "add", "sub", "div"):
+        v = np.asarray(op["value"], np.float32)
+        a, b = (v, x) if op.get("reverse") else (x, v)
+        return {"mul": np.multiply, "add": np.add, "sub": np.subtract, "div": np.divide}[kind](a, b).astype(np.float32)
+    if kind == "relu":
+        return np.maximum(x, np.float32(0)).astype(np.float32)
+    if kind == "reshape":
+        return x.reshape((n, *op["shape"]))
+    if kind == "transpose":
+        return x.transpose(0, *[p + 1 for p in op["perm"]])
+    if kind == "gather":
+        return x[:, np.asarray(op["index"])]
+    if kind in ("quant", "bipolar_quant"):
+        return levels_of_op(op, x).astype(np.int64)
+    raise IRError(f"unknown host op {kind!r}")
+
+
+def run_pre(spec: InputSpec, x: np.ndarray) -> np.ndarray:
+    """User float input batch (N, *spec.shape) -> integer batch entering layer 0 (int64 values)."""
+    x = np.asarray(x)
+    if tuple(x.shape[1:]) != tuple(spec.shape):
+        if tuple(x.shape) == tuple(spec.shape):
+            raise IRError(f"input has shape {x.shape}: add a batch dimension, expected (N, {', '.join(map(str, spec.shape))})")
+        raise IRError(f"input has per-frame shape {tuple(x.shape[1:])}, expected {tuple(spec.shape)}")
+    y = x.astype(np.float32)
+    for op in spec.pre:
+        y = _apply(op, y)
+    if not np.issubdtype(y.dtype, np.integer):
+        raise IRError("input.pre does not end in a quantizer, so it does not produce integers")
+    return y
+
+
+def run_post(spec: OutputSpec, y: np.ndarray) -> np.ndarray:
+    """Last layer's integer batch -> what the QONNX model returns (float32), or the ints when `post` is empty."""
+    y = np.asarray(y)
+    if not spec.post:
+        return y
+    out = y.astype(np.float32)
+    for op in spec.post:
+        out = _apply(op, out)
+    return out.reshape((out.shape[0], *spec.shape)).astype(np.float32)

@@ -1,0 +1,78 @@
+"""Integer levels of a QONNX quantizer, in NumPy only: the host's input quantizer (docs/ir.md 'Host-side ops').
+
+The same float32 operations, in the same order, as qonnx's `int_quant` up to (but not including) the final
+multiplication by the scale, so `levels * scale` is bit for bit what QONNX execution returns. Written out
+here because the board runtime must not import qonnx/onnx (no onnxruntime wheel on a Pynq's armv7);
+tests/compiler/sim/test_quant_levels.py checks it against qonnx's own functions.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from diagnostics.errors import IRError
+
+
+def min_int(signed, narrow, bitwidth):
+    """Smallest integer level (qonnx.custom_op.general.intquant.min_int)."""
+    if signed and narrow:
+        return -(2 ** (bitwidth - 1)) + 1
+    if signed:
+        return -(2 ** (bitwidth - 1))
+    return 0 * bitwidth
+
+
+def max_int(signed, narrow, bitwidth):
+    """Largest integer level (qonnx.custom_op.general.intquant.max_int)."""
+    if not signed and not narrow:
+        return (2**bitwidth) - 1
+    if not signed:
+        return (2**bitwidth) - 2
+    return (2 ** (bitwidth - 1)) - 1
+
+
+ROUNDING_MODES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "ROUND": np.round, "HALF_EVEN": np.round, "CEIL": np.ceil, "FLOOR": np.floor, "DOWN": np.fix,
+    "UP": lambda x: np.sign(x) * np.ceil(np.abs(x)),
+    "HALF_UP": lambda x: np.sign(x) * np.floor(np.abs(x) + 0.5),
+    "HALF_DOWN": lambda x: np.sign(x) * np.ceil(np.abs(x) - 0.5),
+}
+
+
+def rounding(mode: str) -> Callable[[np.ndarray], np.ndarray]:
+    try:
+        return ROUNDING_MODES[mode.upper()]
+    except KeyError:
+        raise IRError(f"unknown rounding mode {mode!r}; known: {', '.join(ROUNDING_MODES)}") from None
+
+
+def bipolar_levels(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    ones = np.ones(x.shape, dtype=x.dtype)
+    return np.where(x >= 0.0, ones, -ones)
+
+
+def int_levels(x: np.ndarray, scale, zeropt, bitwidth, signed: int, narrow: int, rounding_mode: str) -> np.ndarray:
+    """Integer levels (a float array holding integers) exactly as qonnx computes them before re-scaling."""
+    x = np.asarray(x, dtype=np.float32)
+    y = x / scale
+    y = y + zeropt
+    if int(np.asarray(bitwidth).item()) == 1 and signed:
+        ones = np.ones(y.shape, dtype=y.dtype)
+        y = np.where(y >= 0.0, ones, -ones)
+    else:
+        lo, hi = min_int(signed, narrow, bitwidth), max_int(signed, narrow, bitwidth)
+        y = np.where(y > hi, np.asarray(hi).astype(y.dtype), y)
+        y = np.where(y < lo, np.asarray(lo).astype(y.dtype), y)
+        y = rounding(rounding_mode)(y)
+    return y - zeropt
+
+
+def levels_of_op(op: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """A host 'quant' / 'bipolar_quant' op (QuantSpec.to_op form) applied to x: its integer levels."""
+    if op["op"] == "bipolar_quant":
+        return bipolar_levels(x)
+    return int_levels(x, np.asarray(op["scale"], np.float32), np.asarray(op["zeropt"], np.float32),
+                      np.asarray(op["bitwidth"], np.float32), int(op["signed"]), int(op["narrow"]),
+                      str(op.get("rounding_mode", "ROUND")))

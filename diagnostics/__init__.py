@@ -1,0 +1,1 @@
+"""What bnnc tells its users: the error hierarchy and progress reporting (a leaf: imports nothing of bnnc)."""

@@ -1,0 +1,127 @@
+"""A first layer on float input (`bnnc compile --input-bits B [--input-mean/--input-std]`): models written in raw
+Brevitas whose first QuantConv/QuantLinear reads normalized float pixels (no input quantizer) compile and verify
+against QONNX with zero tolerance on their integer layers; the accelerator takes the raw pixels (layer 0's integers
+are the pixels), the runtime accepts the model inputs users have (normalized floats) and uint8 images; what has no
+integer form is refused naming the node. Brevitas's own resnet18_4w4a: tests/compiler/frontend/test_resnet18.py."""
+import json
+
+import brevitas.nn as qnn
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+from bnnc.compile import compile_cmd
+from compiler.workflow.compile import compile_model
+from diagnostics.errors import CompileError
+from compiler.frontend.raw_input import normalize
+from compiler.sim.hostops import run_pre
+from user_models import _bn, export_raw
+
+
+class Normalize(nn.Module):
+    """A user's normalization inside the model (exported as Sub / Div before the first conv)."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).reshape(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).reshape(1, -1, 1, 1))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+def float_input_cnn(pad: int = 1, norm: nn.Module | None = None) -> nn.Module:
+    """First QuantConv2d on float input (8-bit per-channel float weights, as resnet18_4w4a's first layer), BN,
+    QuantReLU 4-bit, a second conv and an FC head."""
+    from brevitas.quant import Int8WeightPerChannelFloat
+
+    torch.manual_seed(7)
+    layers = ([norm] if norm is not None else []) + [
+        qnn.QuantConv2d(3, 8, 3, padding=pad, bias=False, weight_quant=Int8WeightPerChannelFloat),
+        nn.BatchNorm2d(8), qnn.QuantReLU(bit_width=4),
+        qnn.QuantConv2d(8, 8, 3, stride=2, bias=False, weight_bit_width=4), nn.BatchNorm2d(8),
+        qnn.QuantReLU(bit_width=4), nn.Flatten(), qnn.QuantLinear(8 * 3 * 3, 4, bias=True)]
+    return _bn(nn.Sequential(*layers), 8)
+
+
+def float_input_mlp() -> nn.Module:
+    torch.manual_seed(9)
+    return _bn(nn.Sequential(nn.Flatten(), qnn.QuantLinear(2 * 6 * 6, 16, bias=True), nn.BatchNorm1d(16),
+                             qnn.QuantReLU(bit_width=3), qnn.QuantLinear(16, 4, bias=True)), 10)
+
+
+def _verified(path, out, raw):
+    g = compile_model(path, out, verify=True, num_random=48, raw_input=raw)
+    v = json.loads((out / "verify.json").read_text())
+    assert v["ok"] and v["integer_layers"]["mismatching_frames"] == 0, v
+    assert v["integer_layers"]["per_layer"][g.layers[1].name] == 0      # the first MVTU (after its window)
+    return g
+
+
+def test_padded_conv_on_unit_pixels(tmp_path):
+    """ToTensor-style inputs (p / 255), zero padding: layer 0 takes the raw pixels, which the host recovers exactly
+    from the float model inputs; uint8 images are accepted through the recorded preprocessing."""
+    path = export_raw(float_input_cnn(), tmp_path / "m.onnx", (3, 8, 8), False)
+    with pytest.raises(CompileError, match=r"Conv_0.*without --input-bits"):
+        compile_model(path, tmp_path / "refused")
+    raw = {"bits": 8, "mean": [0.0], "std": [1.0]}
+    g = _verified(path, tmp_path / "b", raw)
+    assert g.input.dtype == "UINT8" and g.layers[0].kind == "SlidingWindow" and g.layers[0].attrs["pad"] == [1] * 4
+    p = np.random.default_rng(0).integers(0, 256, (6, 3, 8, 8))
+    ints = run_pre(g.input, normalize(raw, p))
+    np.testing.assert_array_equal(ints.reshape(6, 8, 8, 3), p.transpose(0, 2, 3, 1))
+    assert g.meta["model"]["preprocess"]["range"] == "unit"
+
+    from boards.runtime import Accelerator
+    from compiler.workflow.deploy import assemble_deploy
+
+    assemble_deploy(tmp_path / "b", tmp_path / "d", samples=0)
+    with Accelerator(tmp_path / "d", backend="sim") as acc:
+        a = acc.run(normalize(raw, p)).labels
+        b = acc.run(p.astype(np.uint8)).labels
+    np.testing.assert_array_equal(a, b)
+
+
+def test_normalization_in_the_graph_and_given(tmp_path):
+    """A Sub/Div normalization inside the model (per-channel mean, one std) is folded; so is one given as
+    --input-mean/--input-std for an unpadded MLP (its mean becomes part of the bias)."""
+    norm = Normalize([0.485, 0.456, 0.406], [0.25, 0.25, 0.25])
+    path = export_raw(float_input_cnn(pad=0, norm=norm), tmp_path / "n.onnx", (3, 10, 10), False)
+    _verified(path, tmp_path / "b", {"bits": 8, "mean": [0.0], "std": [1.0]})
+
+    path = export_raw(float_input_mlp(), tmp_path / "mlp.onnx", (2, 6, 6), False)
+    r = CliRunner().invoke(compile_cmd, [path, "-o", str(tmp_path / "c"), "--verify", "--input-bits", "8",
+                                         "--input-mean", "0.5,0.25", "--input-std", "0.5"])
+    assert r.exit_code == 0 and "verified:" in r.output, r.output
+    v = json.loads((tmp_path / "c" / "verify.json").read_text())
+    assert v["ok"] and v["integer_layers"]["per_layer"]["Gemm_0_mvtu"] == 0, v
+
+
+def test_refusals_name_the_node(tmp_path):
+    path = export_raw(float_input_cnn(), tmp_path / "m.onnx", (3, 8, 8), False)
+    with pytest.raises(CompileError, match=r"Conv_0.*zero padding of the normalized input is the pixel value"):
+        compile_model(path, tmp_path / "b", raw_input={"bits": 8, "mean": [0.5, 0.5, 0.5], "std": [0.5]})
+    with pytest.raises(CompileError, match=r"Conv_0.*different scales per channel"):
+        compile_model(path, tmp_path / "b", raw_input={"bits": 8, "mean": [0.0], "std": [0.2, 0.3, 0.4]})
+    r = CliRunner().invoke(compile_cmd, [path, "-o", str(tmp_path / "b"), "--input-mean", "0.5"])
+    assert r.exit_code != 0 and "--input-mean/--input-std need --input-bits" in r.output, r.output
+    assert not (tmp_path / "b").exists()
+
+
+def test_wrong_first_layer_threshold_is_caught(tmp_path):
+    """The first layer is marked for rounding ties (QONNX rounds the normalized pixels): a threshold moved by one
+    accumulator step is still a mismatch, not excused as a tie."""
+    from compiler.frontend.ingest import load_model
+    from compiler.frontend.lower import lower
+    from compiler.sim.verify import verify_graph
+
+    path = export_raw(float_input_cnn(), tmp_path / "m.onnx", (3, 8, 8), False)
+    cleaned = load_model(path)
+    g = lower(cleaned, "m", raw_input={"bits": 8, "mean": [0.0], "std": [1.0]})
+    first = g.layers[1]
+    assert verify_graph(path, g, num_random=32, cleaned=cleaned).ok
+    first.arrays["thresholds"] = first.arrays["thresholds"] + 40
+    rep = verify_graph(path, g, num_random=32, cleaned=cleaned)
+    assert not rep.ok and rep.layer_mismatches[first.name] > 0
