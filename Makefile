@@ -78,7 +78,7 @@ $(FINN_VENV)/.installed: tests/finn/requirements.txt
 finn-check: setup finn-setup
 	$(PY) tests/finn/make_builds.py $(FINN_OUT)
 	$(FINN_PY) tests/finn/finn_check.py $(FINN_OUT)/*/
-	$(PY) -m compiler.backends.finn.compare $(filter-out $(FINN_OUT)/ir_%/,$(wildcard $(FINN_OUT)/*/))
+	$(PY) -m compiler.workflow.finn_report $(filter-out $(FINN_OUT)/ir_%/,$(wildcard $(FINN_OUT)/*/))
 
 demo: setup data
 	$(BNNC) demo --model $(MODEL) --bits $(BITS) --epochs $(EPOCHS) --input-bits $(INBITS) --out $(BUILD)/demo

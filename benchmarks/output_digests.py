@@ -4,16 +4,19 @@ Each model of the FINN tier (tests/finn/make_builds.py: TFC-W1A1/W2A2, CNV-W1A1,
 MobileNet-style and pool models, three hand-built IR graphs) is compiled as `bnnc compile --verify --board pynq-z2`
 compiles it; then `bnnc hls --no-synth` writes the HLS project and `bnnc bitstream --rtl` writes the Verilog and
 its Vivado Tcl (and stops at the missing Vivado: only the generated files are read). Every generated file --
-graph.json, finn_dataflow.onnx, hls/ (C++, weights, Tcl), rtl/ (Verilog, ROM files, Tcl) -- is hashed (SHA-256).
+graph.json and arrays.npz, finn_dataflow.onnx and its folding, the cost report (report.json/.txt), build_config.json,
+verify.json, hls/ (C++, weights, Tcl), rtl/ (Verilog, ROM files, Tcl) -- is hashed (SHA-256).
 Only the command-line interface is used, so the same script runs unchanged on a checkout before and after a move
 of modules. Files whose bytes name the build folder (absolute paths) are hashed after the folder is replaced by a
 placeholder.
 
     .venv/bin/python benchmarks/output_digests.py runs/digests                      # this checkout
-    .venv/bin/python benchmarks/output_digests.py runs/digests --baseline cc989ce   # and REV's, then compare
+    .venv/bin/python benchmarks/output_digests.py runs/digests --baseline 06cee99   # and REV's, then compare
+    ... --baseline REV --show-diff        # also print the changed lines of each differing text file
 
-With --baseline, REV is checked out in a temporary git worktree and the script runs there (its own code, this
-venv), then both digest tables are compared file by file; the exit code is 1 when any file differs or is missing.
+With --baseline, REV is checked out in a temporary git worktree and this script runs there against REV's code
+(this venv), then both digest tables are compared file by file; the exit code is 1 when any file differs or is
+missing.
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-HASHED = ("graph.json", "finn_dataflow.onnx", "hls", "rtl")
+HASHED = ("graph.json", "arrays.npz", "finn_dataflow.onnx", "finn_folding.json", "report.json", "report.txt",
+          "build_config.json", "verify.json", "hls", "rtl")
 SKIP_DIRS = {"output", "obj_dir", "__pycache__"}            # tool outputs, not generated sources
 
 
@@ -70,12 +74,32 @@ def digests(out: Path) -> dict[str, str]:
     return table
 
 
-def compare(new: dict[str, str], old: dict[str, str]) -> int:
+def show_diff(name: str, new_builds: Path, old_builds: Path) -> None:
+    """The changed lines of a differing text file (build folders replaced by <BUILD>), so a reader sees what changed."""
+    import difflib
+
+    def lines(builds: Path) -> list[str]:
+        f, b = builds / name, builds / name.split("/")[0]
+        try:
+            text = f.read_text()
+        except (OSError, UnicodeDecodeError):
+            return ["<binary or unreadable>"]
+        return text.replace(str(b.resolve()), "<BUILD>").replace(str(b), "<BUILD>").splitlines()
+
+    for line in list(difflib.unified_diff(lines(old_builds), lines(new_builds), lineterm="", n=0))[2:]:
+        if not line.startswith("@@"):
+            print(f"    {line}")
+
+
+def compare(new: dict[str, str], old: dict[str, str], new_builds: Path | None = None,
+            old_builds: Path | None = None) -> int:
     differ = sorted(k for k in new.keys() & old.keys() if new[k] != old[k])
     only_new, only_old = sorted(new.keys() - old.keys()), sorted(old.keys() - new.keys())
     for title, names in (("differ", differ), ("only in this checkout", only_new), ("only in the baseline", only_old)):
         for n in names:
             print(f"{title}: {n}")
+            if title == "differ" and new_builds is not None:
+                show_diff(n, new_builds, old_builds)
     same = len(new.keys() & old.keys()) - len(differ)
     print(f"{same} files identical, {len(differ)} differ, {len(only_new)} only here, {len(only_old)} only in baseline")
     return 1 if differ or only_new or only_old else 0
@@ -85,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out", type=Path)
     p.add_argument("--baseline", help="git revision to compare with (checked out in a temporary worktree)")
+    p.add_argument("--show-diff", action="store_true", help="print the changed lines of each differing text file")
     a = p.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     new = digests(a.out / "current")
@@ -96,14 +121,16 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(wt), a.baseline], check=True,
                        capture_output=True)
         try:
+            # this copy of the script runs against REV's tree, so both sides hash the same list of files
             script = wt / "benchmarks" / "output_digests.py"
-            if not script.is_file():      # a revision from before this script: run this copy against its tree
-                script.parent.mkdir(exist_ok=True)
-                script.write_text(Path(__file__).read_text())
+            script.parent.mkdir(exist_ok=True)
+            script.write_text(Path(__file__).read_text())
             subprocess.run([sys.executable, str(script), str(a.out / "baseline-run")], check=True)
             old = json.loads((a.out / "baseline-run" / "current" / "digests.json").read_text())
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(wt)], capture_output=True)
+    if a.show_diff:
+        return compare(new, old, a.out / "current" / "builds", a.out / "baseline-run" / "current" / "builds")
     return compare(new, old)
 
 

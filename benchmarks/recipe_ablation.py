@@ -21,7 +21,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads
 
 import torch  # noqa: E402
 
-from bnn.datasets import ImageDataset, load_dataset, preprocess_for  # noqa: E402
+from bnn.datasets import load_dataset, preprocess_for  # noqa: E402
+from bnn.loader import ImageDataset  # noqa: E402
 from bnn.evaluate import evaluate  # noqa: E402
 from bnn.quant import parse_bits  # noqa: E402
 from bnn.topologies import from_spec, make_spec  # noqa: E402

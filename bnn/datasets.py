@@ -348,19 +348,6 @@ def load_any(name: str, root: str | os.PathLike | None = None, split: str = "tra
     return load_dataset(name, root, split)
 
 
-_TORCH_WRAPPERS = ("ImageDataset", "EpochBatches", "make_loader")
-
-
-def __getattr__(name: str):
-    """bnn.datasets.ImageDataset etc. still work, importing torch only when asked for (they live in bnn.loader)."""
-    if name in _TORCH_WRAPPERS:
-        from bnn import loader
-
-        return getattr(loader, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-
 def deploy_samples(dataset: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The first n test images (raw uint8 NCHW) and labels of `dataset`: compiler.workflow.deploy's sample loader."""
     data = load_dataset(dataset, split="test").subset(n)

@@ -31,10 +31,10 @@ HEAVY_FIRST = (                                  # longest single tests first, t
     "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
     "tests/scaleout/test_ray_cluster.py",       # one test: 2-node Ray cluster, explore + compress, ~1 min, ~30 CPU-s
     "tests/finn/",                              # FINN on each model, in its own venv
-    "tests/compiler/backends/rtl/",                      # one Verilator build per design
+    "tests/compiler/backends/rtl/",             # one Verilator build per design
     "tests/compiler/frontend/test_pooling.py",
     "tests/compiler/frontend/test_resnet18.py",
-    "tests/hwlib/",                           # one g++ C-sim build per graph
+    "tests/hwlib/",                             # one g++ C-sim build per graph
     "tests/compiler/backends/hls/test_csim",
     "tests/boards/test_rtlsim_backend.py",
     "tests/compiler/frontend/test_residual.py",

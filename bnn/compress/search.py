@@ -236,7 +236,7 @@ def choose_students(ctx) -> list:
     search again."""
     import json
 
-    from bnn.compress.workflow import CompressError, StudentPlan
+    from bnn.compress.plan import CompressError, StudentPlan
 
     cfg = ctx.config
     try:

@@ -24,6 +24,7 @@ from typing import Callable
 
 import numpy as np
 
+from bnn.compress.plan import CompressError, StudentPlan  # noqa: F401  (CompressError: the workflow's error)
 from bnn.compress.family import Family, StudentEntry, plot_family, recommend, table
 from bnn.compress.student_build import build_student, finished, write_json_atomic
 from diagnostics.errors import BnncError
@@ -31,10 +32,6 @@ from diagnostics.errors import BnncError
 METHODS = ("distill", "morphnet", "prune", "lowrank")
 JOINT_MODES = ("split", "anchor", "replicate", "separate")
 SEARCH_DIMS = ("bits", "width")
-
-
-class CompressError(BnncError, RuntimeError):
-    """The workflow cannot start or finish; the message says what to change."""
 
 
 @dataclass
@@ -92,15 +89,6 @@ class CompressConfig:
 
     def training_key(self) -> dict:
         return {k: v for k, v in json.loads(json.dumps(self.to_dict())).items() if k not in self.RESUMABLE_CHANGES}
-
-
-@dataclass
-class StudentPlan:
-    """One student to train: its name, bnnc topology spec and how it is made."""
-
-    name: str
-    spec: object          # bnn.topologies.ModelSpec
-    method: str = "supernet"
 
 
 @dataclass

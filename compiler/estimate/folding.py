@@ -1,7 +1,7 @@
 """Folding: how much parallelism (PE, SIMD) each layer gets, checked against the IR and chosen for a board.
 
 A user folding is `{layer name: {"pe": int, "simd": int}}` (keys case-insensitive, so FINN-style "PE" /
-"SIMD" work; a FINN folding config is read too, see `read_folding_file`); `validate_folding` rejects unknown layers, keys a layer kind does not take and values that
+"SIMD" work; a FINN folding config is read too, see compiler.workflow.folding_file); `validate_folding` rejects unknown layers, keys a layer kind does not take and values that
 do not divide the folded dimension, listing the legal values. `optimize_folding` is FINN's SetFolding
 idea: start fully folded, then repeatedly give the slowest stage its next legal step of parallelism
 until the target throughput is met, the stage is fully unfolded, or the next step would leave the
@@ -14,7 +14,7 @@ import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from boards.catalog import RESOURCE_KEYS, Board, Resources
 from compiler import kinds
@@ -99,7 +99,7 @@ def current_folding(graph: DataflowGraph) -> dict[str, dict[str, int]]:
     return {l.name: {k: int(l.folding.get(k, 1)) for k in folded_dims(l)} for l in graph.layers if folded_dims(l)}
 
 
-def _read_json(path: Path) -> Any:
+def read_folding_json(path: Path) -> Any:
     try:
         text = path.read_text()
     except OSError as e:
@@ -113,21 +113,7 @@ def _read_json(path: Path) -> Any:
 def load_folding_file(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     """Read a folding JSON file in bnnc's format; errors name the file and, for bad JSON, the line and column."""
     path = Path(path)
-    return _normalise(_read_json(path), f"folding file {path}")
-
-
-def read_folding_file(path: str | os.PathLike) -> Callable[[DataflowGraph], dict[str, dict[str, Any]]]:
-    """Read a folding file now (errors name the file) and return the folding it gives a graph: bnnc's own
-    `{layer: {"pe": .., "simd": ..}}` as is, or a FINN folding config (e.g. a finn_folding.json), whose FINN node
-    names compiler.backends.finn.folding translates once the graph exists."""
-    from compiler.backends.finn.folding import from_finn_config, is_finn_config   # it builds on this module
-
-    path = Path(path)
-    doc = _read_json(path)
-    if is_finn_config(doc):
-        return lambda graph: from_finn_config(graph, doc, f"FINN folding config {path}")
-    folding = _normalise(doc, f"folding file {path}")
-    return lambda graph: folding
+    return _normalise(read_folding_json(path), f"folding file {path}")
 
 
 # ---- optimiser ----------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import numpy as np
 
 from diagnostics.errors import CompileError
 from compiler.frontend.pooling import POOL_OPS, lower_avgpool
+from compiler.frontend.residual import is_join, lower_branches
+from compiler.frontend.state import State, image_shape, window_attrs  # noqa: F401  (window_attrs: used below)
 from compiler.frontend.quantizers import QUANT_OPS, const_value, quantized_weight, range_dtype, read_quant
 from compiler.frontend.thresholds import Step, level_function, search_thresholds
 from compiler.ir.graph import INPUT_STREAM, DataflowGraph, InputSpec, Layer, OutputSpec, dtype
@@ -21,61 +23,6 @@ from compiler.ir.graph import INPUT_STREAM, DataflowGraph, InputSpec, Layer, Out
 ELEMENTWISE = ("Mul", "Add", "Sub", "Div")
 U32 = 2.0 ** -24        # float32 unit roundoff
 BN_SLACK = 8            # BatchNorm evaluated by another formula differs by at most this many u (docs/ir.md)
-
-
-@dataclass
-class State:
-    """The quantized tensor flowing between layers: QONNX name/shape, IR shape/order, datatype and scale."""
-
-    tensor: str
-    qshape: tuple[int, ...]              # per-frame QONNX shape (C, H, W), (C, L) (1-D signals) or (K,)
-    dtype: str
-    scale: float
-    perm: np.ndarray | None = None       # flat tensors: ir[i] = qonnx[perm[i]]
-    #: a raw-pixel input (`--input-bits`): the model's float value is scale * level + offset, offset per element
-    #: (QONNX layout); None: scale * level
-    offset: np.ndarray | None = None
-
-    @property
-    def nd(self) -> int:
-        """Spatial dimensions of the QONNX tensor: 0 flat (K,), 1 a signal (C, L), 2 an image (C, H, W)."""
-        return len(self.qshape) - 1
-
-    @property
-    def spatial(self) -> bool:
-        return self.nd > 0
-
-    @property
-    def img(self) -> tuple[int, int, int]:
-        """(C, H, W) of a spatial tensor; a signal (C, L) is the image (C, 1, L), as FINN treats 1-D data."""
-        return image_shape(self.qshape)
-
-    @property
-    def ir_shape(self) -> tuple[int, ...]:
-        if not self.spatial:
-            return self.qshape
-        c, h, w = self.img
-        return (h, w, c)
-
-
-def image_shape(qshape) -> tuple[int, int, int]:
-    """(C, H, W) of a (C, H, W) or (C, L) QONNX shape (the latter as (C, 1, L))."""
-    q = tuple(int(v) for v in qshape)
-    return q if len(q) == 3 else (q[0], 1, q[1])
-
-
-def window_attrs(node, a: dict, nd: int) -> tuple[list[int], list[int], list[int], list[int]]:
-    """(kernel [KH, KW], stride [SH, SW], pads [top, left, bottom, right], dilation [DH, DW]) of a Conv / pool node
-    on an image (nd = 2) or a signal (nd = 1; its window runs along W, H = 1)."""
-    k = [int(v) for v in a.get("kernel_shape", [])]
-    if len(k) != nd:
-        raise CompileError.at(node, f"a {len(k)}-D window on a {nd}-D tensor is not supported")
-    s = [int(v) for v in a.get("strides", [1] * nd)]
-    p = [int(v) for v in a.get("pads", [0] * 2 * nd)]
-    d = [int(v) for v in a.get("dilations", [1] * nd)]
-    if nd == 1:
-        return [1, k[0]], [1, s[0]], [0, p[0], 0, p[1]], [1, d[0]]
-    return k, s, p, d
 
 
 @dataclass
@@ -151,8 +98,6 @@ def walk(lw: Lowering, st: State, first=None):
     """Lower from the quantized tensor `st` (starting at node `first` when given) to the graph output or to a
     residual Add of two computed tensors (whose caller lowers it). Returns (state, that Add node or None,
     OutputSpec or None)."""
-    from compiler.frontend.residual import is_join, lower_branches
-
     out = None
     while out is None:
         if first is not None:
@@ -160,7 +105,7 @@ def walk(lw: Lowering, st: State, first=None):
         else:
             cs = lw.consumers(st.tensor)
             if len(cs) >= 2 and all(c.op_type not in QUANT_OPS for c in cs):
-                st = lower_branches(lw, st, cs)
+                st = lower_branches(lw, st, cs, walk)
                 continue
             node = lw.consumer(st.tensor)
         if node is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from diagnostics.errors import CompileError
+from compiler.frontend.state import State, image_shape, window_attrs
 from compiler.frontend.quantizers import QUANT_OPS, const_value, range_dtype, read_quant
 from compiler.frontend.thresholds import MAX_EVAL_ELEMS, Chain, chain_to_quantizer, search_thresholds
 from compiler.ir.graph import Layer, dtype
@@ -25,8 +26,6 @@ def pool_window(lw, node, st) -> tuple[list[int], list[int], list[int], bool]:
     """(kernel, stride, pad [top, left, bottom, right], keepdims) of a pool node on the (C, H, W) tensor st;
     CompileError if not expressible."""
     from onnx import helper
-
-    from compiler.frontend.lower import window_attrs
 
     a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
     _, h, w = st.img
@@ -68,7 +67,6 @@ def pool_window(lw, node, st) -> tuple[list[int], list[int], list[int], bool]:
 
 def lower_avgpool(lw, node, st):
     """AvgPool layer for `node` and the float ops up to its activation quantizer; returns the new State."""
-    from compiler.frontend.lower import State, image_shape
 
     if not st.spatial:
         raise CompileError.at(node, f"{node.op_type} on a flat tensor is not supported")

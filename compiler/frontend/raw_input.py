@@ -21,6 +21,7 @@ import numpy as np
 
 from diagnostics.errors import CompileError
 from compiler.frontend.quantizers import range_dtype
+from compiler.frontend.state import State
 
 RAW_KEY = "raw_input"
 
@@ -106,7 +107,6 @@ def _affine(pre: list[dict], raw: dict, shape: tuple[int, ...], node) -> tuple[n
 
 def raw_input_state(lw, node, t: str, user_shape: tuple[int, ...], pre: list[dict]):
     """(InputSpec, State) for a first layer `node` reading the float tensor `t` of a --input-bits model."""
-    from compiler.frontend.lower import State
     from compiler.ir.graph import InputSpec
 
     raw = lw.raw_input

@@ -15,6 +15,7 @@ import numpy as np
 
 from diagnostics.errors import CompileError
 from compiler.frontend.quantizers import const_value, range_dtype, read_quant
+from compiler.frontend.state import State
 from compiler.frontend.thresholds import chain_to_quantizer, level_function, search_thresholds
 from compiler.ir.graph import Layer, dtype
 
@@ -31,12 +32,11 @@ def is_join(lw, node) -> bool:
     return is_residual_add(lw, node) or node.op_type == "Concat"
 
 
-def lower_branches(lw, st, consumers) -> object:
+def lower_branches(lw, st, consumers, walk) -> object:
     """DuplicateStreams for `st`, every branch, and the AddStreams / ConcatStreams where they meet; returns the State
     after it. N > 2 branches (an Inception block's towers) must meet at one Concat: a chain of N - 1
-    DuplicateStreams feeds them, and the Concat becomes N - 1 two-input ConcatStreams (_lower_concat)."""
-    from compiler.frontend.lower import walk
-
+    DuplicateStreams feeds them, and the Concat becomes N - 1 two-input ConcatStreams (_lower_concat). `walk` is
+    compiler.frontend.lower.walk, passed in (it lowers each branch and calls back here for nested ones)."""
     shape = st.ir_shape
     c = shape[-1]
     n = len(consumers)
@@ -133,7 +133,6 @@ def _lower_concat(lw, node, ends):
 def _concat_pair(lw, node, end0, end1, name: str, tensor: str):
     """One ConcatStreams `name` of two branch ends (State, stream); returns (State, stream) after it, recorded
     for verification when `tensor` is the Concat's own output."""
-    from compiler.frontend.lower import State
 
     (s0, in0), (s1, in1) = end0, end1
     scales = [s0.scale, s1.scale]
@@ -174,7 +173,6 @@ def _concat_pair(lw, node, end0, end1, name: str, tensor: str):
 
 
 def _lower_add(lw, add, ends):
-    from compiler.frontend.lower import State
 
     (s0, in0), (s1, in1) = _branch_states(add, ends)
     if s0.ir_shape != s1.ir_shape or (s0.perm is None) != (s1.perm is None) or \
@@ -236,7 +234,6 @@ def _levels_of(dt: str) -> np.ndarray:
 def _lower_scaled_add(lw, add, end0, end1, steps, act, t, q, s_out):
     """AddStreams with integer multipliers for branch scales not related by a power of two (the module docstring of
     compiler.frontend.scaled_add): thresholds read off QONNX's float32 evaluation of every pair of branch levels."""
-    from compiler.frontend.lower import State
     from compiler.frontend.scaled_add import multipliers, pair_levels
     from compiler.frontend.thresholds import Chain
 

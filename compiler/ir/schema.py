@@ -103,7 +103,7 @@ def schema_problems(doc: Any, schema: dict, limit: int = 5) -> list[str]:
 
 def check_graph_json(doc: Any, file: str | os.PathLike) -> None:
     """Raise IRError naming `file` and each bad field when `doc` is not a valid graph.json document."""
-    from compiler.ir.graph import IRError
+    from diagnostics.errors import IRError
 
     problems = schema_problems(doc, GRAPH_SCHEMA)
     if problems:

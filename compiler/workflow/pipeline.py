@@ -60,7 +60,8 @@ def build(onnx_path: str | os.PathLike, config: BuildConfig = BuildConfig(), out
     transform = None
     if config.folds:
         from boards.catalog import get_board
-        from compiler.estimate.folding import fold_graph, parse_target, read_folding_file
+        from compiler.estimate.folding import fold_graph, parse_target
+        from compiler.workflow.folding_file import read_folding_file
         from compiler.workflow.report import build_report
 
         brd = get_board(config.board) if config.board else None

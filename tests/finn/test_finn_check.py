@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from bnnc import main as bnnc_main
-from compiler.backends.finn.compare import main as finn_compare
+from compiler.workflow.finn_report import main as finn_compare
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -91,7 +91,7 @@ def _layers_compared(folder: Path, res: dict) -> None:
 
 def _compare(folders) -> None:
     """FINN's estimate lands beside ours in each build's report, every FINN node attributed to one of our layers."""
-    assert finn_compare([str(f) for f in folders]) == 0      # python -m compiler.backends.finn.compare, in this process
+    assert finn_compare([str(f) for f in folders]) == 0      # python -m compiler.workflow.finn_report, in this process
     for folder in folders:
         est = json.loads((folder / "finn_estimate.json").read_text())
         assert est["total"]["LUT"] > 0

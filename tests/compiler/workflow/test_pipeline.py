@@ -46,8 +46,8 @@ def test_config_errors_name_file_and_field(tmp_path):
 
 
 def test_finn_folding_config_comes_back_through_the_library(onnx, tmp_path):
-    """Every build writes finn_folding.json; as BuildConfig.folding_file it is read as a FINN config (compiler.estimate.folding
-    .read_folding_file) and gives the same folding. A FINN config naming an unknown node fails naming it."""
+    """Every build writes finn_folding.json; as BuildConfig.folding_file it is read as a FINN config (compiler.workflow
+    .folding_file.read_folding_file) and gives the same folding. A FINN config naming an unknown node fails naming it."""
     from compiler.estimate.folding import FoldingError, current_folding
 
     first = build(onnx, BuildConfig(board="pynq-z2", target_fps="max"), tmp_path / "a")

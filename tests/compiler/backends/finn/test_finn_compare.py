@@ -1,7 +1,8 @@
 """FINN's per-node estimate summed onto our layers (the nodes of a layer: its name and `<name>_*`)."""
 import json
 
-from compiler.backends.finn.compare import attach, finn_comparison, format_comparison
+from compiler.backends.finn.compare import finn_comparison, format_comparison
+from compiler.workflow.finn_report import attach
 from compiler.workflow.report import format_table
 
 
