@@ -10,12 +10,16 @@ after it, the FIFO depth in front of a layer (input_fifo_depth) and where the RT
 
 Layering (no import cycle, counting function-level imports): this module and compiler.backends.rtl.library_cost are
 the bottom of the RTL backend. They import only the target-neutral cost primitives (compiler.estimate.resources),
-the branch FIFO depths (compiler.estimate.fifo), the kinds (for their HLS estimate and layer properties) and the IR's
-datatypes -- nothing of the generator (emitters, project), which sits above compiler.estimate.cost. So
-compiler.estimate.cost can import this module for target "rtl" and the generator can import input_fifo_depth from
-it. A registry filled when the RTL package is imported was the alternative; it would leave `estimate(...,
-target="rtl")` empty for every caller that has not imported the RTL backend first (the folding optimiser of
-`bnnc compile --flow rtl` has not), so the direct import, which the import check sees, is the honest dependency.
+the branch FIFO depths (compiler.estimate.fifo), the kinds and compiler.kernels.activation (the HLS estimate and
+layer properties: accumulator widths, multipliers, thresholds) and the IR -- nothing of the generator (emitters,
+project), which sits above compiler.estimate.cost. So compiler.estimate.cost can import this module for target
+"rtl" and the generator can import input_fifo_depth from it (tests/compiler/backends/rtl/test_rtl_cost.py checks
+the imports). compiler.estimate.cost does so inside the functions that need it: importing any module of this package first
+runs compiler/backends/rtl/__init__.py, whose emitters import compiler.estimate.cost (stream_elems), so a
+module-level import there would meet a half-initialised compiler.estimate.cost. A registry filled when the RTL
+package is imported was the alternative; it would leave `estimate(..., target="rtl")` empty for every caller that
+has not imported the RTL backend first (the folding optimiser of `bnnc compile --flow rtl` has not), so the direct
+import, which the import check sees, is the honest dependency.
 """
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """The RTL library's cost model (compiler.backends.rtl.cost, library_cost) through compiler.estimate.cost's
 target "rtl": memories, registers, width converters, the integer MVTU, windows and pools on hand-computed cases."""
+import ast
+from pathlib import Path
+
 import numpy as np
 
 from compiler.backends.rtl import cost as rtl_cost
@@ -126,3 +129,29 @@ def test_rtl_costs_cover_known_kinds_and_default_to_hls_logic():
     hls, rtl = layer_cost(th), layer_cost(th, "rtl")
     assert "Thresholding" not in rtl_cost.costed_kinds()
     assert rtl.resources.lut == hls.resources.lut and rtl.resources.ff < hls.resources.ff and "rtl" in rtl.notes
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names |= {f"{node.module}.{a.name}" for a in node.names} | {node.module}
+    return names
+
+
+def test_rtl_cost_model_layering():
+    """The RTL cost model is the bottom of the RTL backend (compiler.backends.rtl.cost says why): it imports nothing
+    of the generator nor compiler.estimate.cost (which imports it for target "rtl"), and the kinds import nothing of
+    the RTL backend."""
+    import compiler
+
+    root = Path(compiler.__file__).parent
+    for f in ("cost.py", "library_cost.py"):
+        bad = {m for m in _imports(root / "backends" / "rtl" / f)
+               if m.startswith(("compiler.backends", "compiler.estimate.cost", "compiler.workflow"))
+               and not m.startswith("compiler.backends.rtl.library_cost")}
+        assert not bad, f"compiler/backends/rtl/{f} imports {sorted(bad)}"
+    for f in sorted((root / "kinds").glob("*.py")):
+        assert not {m for m in _imports(f) if m.startswith("compiler.backends.rtl")}, f
