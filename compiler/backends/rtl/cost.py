@@ -14,9 +14,9 @@ the branch FIFO depths (compiler.estimate.fifo), the kinds and compiler.kernels.
 layer properties: accumulator widths, multipliers, thresholds) and the IR -- nothing of the generator (emitters,
 project), which sits above compiler.estimate.cost. So compiler.estimate.cost can import this module for target
 "rtl" and the generator can import input_fifo_depth from it (tests/compiler/backends/rtl/test_rtl_cost.py checks
-the imports). compiler.estimate.cost does so inside the functions that need it: importing any module of this package first
-runs compiler/backends/rtl/__init__.py, whose emitters import compiler.estimate.cost (stream_elems), so a
-module-level import there would meet a half-initialised compiler.estimate.cost. A registry filled when the RTL
+the imports). compiler.estimate.cost does so inside the functions that need it: importing any module of this
+package first runs compiler/backends/rtl/__init__.py, whose emitters import compiler.estimate.cost (stream_elems),
+so a module-level import there would meet a half-initialised compiler.estimate.cost. A registry filled when the RTL
 package is imported was the alternative; it would leave `estimate(..., target="rtl")` empty for every caller that
 has not imported the RTL backend first (the folding optimiser of `bnnc compile --flow rtl` has not), so the direct
 import, which the import check sees, is the honest dependency.
@@ -232,7 +232,8 @@ def pool_layer_cost(layer: LayerData, op: str) -> LayerCost:
     r, mems = winacc(layer, kh * kw, op, acc)
     fifo = Resources(lut=fifo_luts(layer.pe * bits(layer.in_dtype)))   # the generator has no FIFO of its own here
     return LayerCost(hls.name, hls.kind, hls.pe, hls.simd, swg.cycles, swg.resources + r - fifo,
-                     swg.memories + mems, hls.notes + ["rtl", "overlapping/padded windows: window generator + accumulator"])
+                     swg.memories + mems,
+                     hls.notes + ["rtl", "overlapping/padded windows: window generator + accumulator"])
 
 
 @rtl_cost("MaxPool")
