@@ -1,4 +1,4 @@
-"""Calibration data of the RTL-target cost model (compiler/kinds/*.py `rtl_cost`) for the pool, depthwise and
+"""Calibration data of the RTL-target cost model (compiler/backends/rtl/cost.py, library_cost.py) for the pool, depthwise and
 integer-MVTU kinds: one-layer designs at several sizes, synthesized by Yosys (synth_xilinx xc7, `bnnc synth`'s flow), each
 unit (the layer, its width converter and output FIFO) beside `estimate(graph, target="rtl")`.
 

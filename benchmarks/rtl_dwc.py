@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from compiler.backends.rtl.yosys import cell_resources
-from compiler.estimate.cost import RTL_DWC_ANY_LUT_PER_BIT, RTL_DWC_DOWN_LUT, RTL_DWC_DOWN_LUT_PER_BIT, RTL_DWC_UP_LUT
+from compiler.backends.rtl.library_cost import dwc_luts
 
 RTL = Path(__file__).resolve().parents[1] / "hwlib" / "verilog" / "bnnc_dwc.v"
 POINTS = [(4, 2, 1), (2, 4, 1), (16, 8, 1), (8, 16, 1), (8, 10, 2), (7, 1, 2), (1, 7, 2), (3, 1, 4), (1, 3, 4),
@@ -31,12 +31,9 @@ def synth(work: Path, i: int, o: int, b: int) -> dict[str, int]:
 
 
 def rtl_estimate(i: int, o: int, b: int) -> int:
-    """compiler.estimate.cost.dwc_cost's converter LUTs on the RTL target (its FIFO left out)."""
-    if i % o == 0:
-        return round(RTL_DWC_DOWN_LUT_PER_BIT * i * b + RTL_DWC_DOWN_LUT)
-    if o % i == 0:
-        return RTL_DWC_UP_LUT
-    return round(RTL_DWC_ANY_LUT_PER_BIT * max(i, o) * b)
+    """compiler.estimate.cost.dwc_cost's converter LUTs on the RTL target (compiler.backends.rtl.library_cost.dwc_luts;
+    its FIFO left out)."""
+    return round(dwc_luts(i, o, i * b, o * b))
 
 
 def main() -> None:

@@ -22,6 +22,9 @@ to block RAM, counted in 18 Kb halves with the cheapest simple-dual-port aspect 
 utilization of LFC-W1A1 on Pynq-Z1 and checked on CNV-W1A1 (benchmarks/board_reports.py). This model
 was written from the formulas above; FINN's own estimator (finn/custom_op/fpgadataflow MVAU
 lut_estimation/bram_estimation, after FINN-R, Blott et al. 2018) was read for comparison only.
+
+Target "rtl" costs the layers as the RTL library builds them instead; that model belongs to the RTL backend
+(compiler.backends.rtl.cost, which says why this module imports it inside the functions that need it).
 """
 from __future__ import annotations
 
@@ -87,8 +90,11 @@ def layer_cost(layer: Layer, target: str = "hls") -> LayerCost:
     (target 'rtl', calibrated against Yosys; docs/cost_model.md)."""
     if target not in TARGETS:
         raise ValueError(f"unknown cost target {target!r}: choose one of {', '.join(TARGETS)}")
-    k = kinds.get(layer.kind)
-    return k.rtl_cost(layer) if target == "rtl" else k.cost(layer)
+    if target == "rtl":
+        from compiler.backends.rtl import cost as rtl_cost    # the RTL library's cost model (its module says why)
+
+        return rtl_cost.layer_cost(layer)
+    return kinds.get(layer.kind).cost(layer)
 
 
 def stream_elems(layer: Layer, side: str) -> int:
@@ -113,37 +119,20 @@ def dma_cost(graph: DataflowGraph, dma_bits: int = 64) -> LayerCost:
                      [f"in {cin} + out {cout} cycles at {dma_bits} bit/cycle"])
 
 
-# bnnc_dwc (hwlib/verilog) as Yosys 0.23 maps it (benchmarks/rtl_dwc.py, xc7): LUTs of the integer-ratio paths and of
-# the general path's variable shifter, per bit of the wider word
-RTL_DWC_DOWN_LUT_PER_BIT, RTL_DWC_DOWN_LUT = 0.65, 4     # IN = K*OUT: K:1 output mux, per input-word bit
-RTL_DWC_UP_LUT = 7                                       # OUT = K*IN: a shift register with enables, a counter
-RTL_DWC_ANY_LUT_PER_BIT = 5.3                            # otherwise
-
-
 def dwc_cost(prev: Layer, cur: Layer, target: str = "hls") -> Resources | None:
     """Stream width converter needed when prev's output word and cur's input word hold different element
     counts (docs/ir.md: words carry pe / simd elements): a register of both widths plus an output mux. On the
     RTL target: bnnc_dwc as synthesized (integer ratios cheap, others a shifter) plus the FIFO the RTL puts
-    after it in front of a single-input layer."""
+    after it in front of a single-input layer (compiler.backends.rtl.cost.converter_cost)."""
     e_out, e_in = stream_elems(prev, "out"), stream_elems(cur, "in")
     if e_out == e_in:
         return None
     w_out, w_in = e_out * bits(prev.out_dtype), e_in * bits(cur.in_dtype)
     if target != "rtl":
         return Resources(lut=max(w_out, w_in), ff=w_out + w_in)
-    from compiler.backends.rtl.project import input_fifo_depth
-    from compiler.estimate.resources import rtl_fifo
+    from compiler.backends.rtl import cost as rtl_cost
 
-    if e_out % e_in == 0:
-        lut = RTL_DWC_DOWN_LUT_PER_BIT * w_out + RTL_DWC_DOWN_LUT
-    elif e_in % e_out == 0:
-        lut = RTL_DWC_UP_LUT
-    else:
-        lut = RTL_DWC_ANY_LUT_PER_BIT * max(w_out, w_in)
-    r = Resources(lut=round(lut), ff=w_out + w_in + ceil_log2(e_out + e_in + 1))
-    if kinds.get(cur.kind).n_inputs == 1:
-        r = r + rtl_fifo(input_fifo_depth(cur), w_in)
-    return r
+    return rtl_cost.converter_cost(cur, e_out, e_in, w_out, w_in)
 
 
 def dwc_total(layers: list[Layer], target: str = "hls") -> Resources:
@@ -169,10 +158,12 @@ def estimate(graph: DataflowGraph, clock_mhz: float = 100.0, dma_bits: int = 64,
             i = index[id(cur)]
             costs[i].resources = costs[i].resources + extra
             costs[i].notes.append(f"width converter {stream_elems(prev, 'out')} -> {stream_elems(cur, 'in')} elements")
-    from compiler.estimate.fifo import branch_fifo_depths, rtl_branch_costs
+    from compiler.estimate.fifo import branch_fifo_depths
 
     if target == "rtl":               # the RTL places and builds branch FIFOs its own way (bnnc_fifo, LUTRAM)
-        rtl_branch_costs(graph, costs)
+        from compiler.backends.rtl import cost as rtl_cost
+
+        rtl_cost.branch_fifo_costs(graph, costs)
     for (name, j), (depth, why) in branch_fifo_depths(graph).items() if target != "rtl" else ():
         if depth <= FIFO_DEPTH:
             continue

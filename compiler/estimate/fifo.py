@@ -80,38 +80,3 @@ def _common_duplicate(sources, producer, inputs) -> Layer | None:
         if kinds.get(cand.kind).n_outputs > 1 and all(any(c is cand for c in s) for s in sets[1:]):
             return cand
     return None
-
-
-def rtl_branch_costs(graph: DataflowGraph, costs: list) -> None:
-    """Adjust the per-layer RTL costs (compiler.estimate.cost.estimate(target='rtl')) to where the RTL backend puts the
-    FIFO of a stream read by a multi-input layer (compiler.backends.rtl.project): in that layer's unit, behind
-    the width converter if any, max(FIFO_DEPTH, branch depth) words deep, instead of at the producer's output.
-    The producer (without a converter between) loses the output FIFO its rtl_cost charged: a bnnc_fifo for
-    DuplicateStreams, the HLS-model SRL FIFO (fifo_luts) for the other kinds."""
-    from compiler.ir.datatypes import element_bits
-    from compiler.estimate.resources import FIFO_DEPTH, Resources, fifo_luts, rtl_fifo
-
-    depths = branch_fifo_depths(graph)
-    index = {l.name: i for i, l in enumerate(graph.layers)}
-    producer: dict[str, Layer] = {}
-    for l, (ins, outs) in zip(graph.layers, graph.streams()):
-        for s in outs:
-            producer[s] = l
-    for i, (l, (ins, _)) in enumerate(zip(graph.layers, graph.streams())):
-        if len(ins) < 2:
-            continue
-        kind = kinds.get(l.kind)
-        e_in = kind.stream_elems(l, "in")
-        for j, s in enumerate(ins):
-            w = e_in * element_bits(kind.input_dtype(l, j))
-            depth = max(FIFO_DEPTH, depths.get((l.name, j), (0, ""))[0])
-            costs[i].resources = costs[i].resources + rtl_fifo(depth, w)
-            costs[i].notes.append(f"branch FIFO (RTL): input {j}, {depth} words x {w} bits")
-            p = producer.get(s)
-            if p is None or kinds.get(p.kind).stream_elems(p, "out") != e_in:
-                continue
-            k = index[p.name]
-            pw = kinds.get(p.kind).stream_elems(p, "out") * element_bits(p.out_dtype)
-            drop = rtl_fifo(FIFO_DEPTH, pw) if p.kind == "DuplicateStreams" else Resources(lut=fifo_luts(pw))
-            costs[k].resources = costs[k].resources - drop
-            costs[k].notes.append(f"output to {l.name} input {j}: its FIFO is in {l.name}'s unit (RTL)")

@@ -22,7 +22,6 @@ from diagnostics.errors import IRError
 from compiler.kernels.activation import activate, n_thresholds, threshold_plan
 from compiler.kinds.base import ChannelLanes, Kind, LayerData
 from compiler.backends.finn.nodes import intermediate, no_bipolar_values, node, thresholding_node, window_sum_dtype
-from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
 from compiler.kinds.sliding_window import check_ofm_dim, conv_out_dim
 from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logic
@@ -88,12 +87,6 @@ class AvgPool(ChannelLanes, Kind):
         lut = pe * (ny * nx * ab + n_thr * ab) + self.ctrl_lut + fifo_luts(pe * ob)
         cycles = (h + p[0] + p[2]) * (w + p[1] + p[3]) * (c // pe)
         return LayerCost(l.name, l.kind, pe, 1, cycles, logic(lut, 0, mems), mems)
-
-    def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_pool (OP sum) for disjoint windows, global pools included; overlapping windows: bnnc_swg ->
-        bnnc_winacc (OP sum), costed as the kind's window generator plus the accumulator
-        (compiler.kinds.rtl_window)."""
-        return rtl_window.pool_layer_cost(l, self.cost(l), "sum")
 
     def first_output_lead(self, layer: LayerData) -> int:
         (h, w), c, (kh, _), p = layer.attrs["ifm_dim"], layer.attrs["channels"], layer.attrs["kernel"], layer.attrs["pad"]

@@ -170,14 +170,6 @@ class Kind(ABC):
     def cost(self, layer: LayerData) -> "LayerCost":
         """Cycles per frame and resources at the layer's current folding (docs/cost_model.md)."""
 
-    def rtl_cost(self, layer: LayerData) -> "LayerCost":
-        """The cost of the layer as the RTL library (hwlib/verilog) builds it, calibrated against Yosys (bnnc synth).
-        Default: the HLS estimate with registers per LUT measured on the RTL (kinds whose RTL is modelled
-        structurally override this)."""
-        from compiler.estimate.resources import rtl_registers
-
-        return rtl_registers(self.cost(layer))
-
     @abstractmethod
     def export_finn(self, layer: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         """FINN fpgadataflow node(s) computing the layer from tensor x to y: (nodes, {tensor: datatype name}).

@@ -12,7 +12,6 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from diagnostics.errors import IRError
-from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
 from compiler.kinds.base import ChannelLanes, Kind, LayerData, ValueRange
 from compiler.backends.finn.nodes import finn_dtype, node
@@ -66,11 +65,6 @@ class MaxPool(ChannelLanes, Kind):
     def first_output_lead(self, layer: LayerData) -> int:
         (h, w), c, (kh, _) = layer.attrs["ifm_dim"], layer.attrs["channels"], layer.attrs["kernel"]
         return min(h, kh) * w * c
-
-    def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_pool (OP max) for disjoint windows, else bnnc_swg -> bnnc_winacc (OP max)
-        (compiler.kinds.rtl_window)."""
-        return rtl_window.pool_layer_cost(l, self.cost(l), "max")
 
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         """As finn-plus expresses pooling: a depthwise ConvolutionInputGenerator `<name>_swg` (window `kernel`, step

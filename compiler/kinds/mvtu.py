@@ -7,23 +7,20 @@ compiler.backends.hls.emitters.mvtu.
 from __future__ import annotations
 
 import functools
-import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from boards.catalog import Resources
 from compiler.ir.datatypes import datatype, signed_bits, value_range
 from diagnostics.errors import IRError
-from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
 from compiler.kernels.activation import activate, activation_range, popcount_thresholds, threshold_plan
 from compiler.kinds.base import Kind, LayerData, ValueRange, in_uram
 from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node, range_name, xnor_popcount_dtype
 from compiler.kernels.int_gemm import int_gemm
 from compiler.kernels.simthreads import sim_threads
-from compiler.estimate.resources import (DSP_MIN_BITS, RTL_SHALLOW_ROM_DEPTH, XNOR_LUT_PER_LANE, LayerCost, Memory, bits,
+from compiler.estimate.resources import (DSP_MIN_BITS, XNOR_LUT_PER_LANE, LayerCost, Memory, bits,
                                 ceil_log2, fifo_luts, logic)
 
 # Elements (rows x MH) of the XNOR-popcount's uint64 temporary (2 MiB, cache-friendly).
@@ -52,32 +49,6 @@ def dsp_products(layer: LayerData) -> bool:
     a = layer.attrs
     return (not a["binary_xnor"] and bits(a["weight_dtype"]) >= DSP_MIN_BITS
             and bits(layer.in_dtype) >= DSP_MIN_BITS)
-
-
-# --- integer bnnc_mvtu (RTL target), fitted on benchmarks/rtl_calibrate_kinds.py --kinds MVTU (Yosys 0.23, xc7) ---
-RTL_PRODUCT_LUT_PER_BIT = 1.04  # a LUT product of IB- and WB-bit codes: per output bit while IB + WB <= 6 (one
-#                                 LUT6 each), per partial-product bit (IB * WB) beyond
-RTL_MVTU_CTRL_LUT = 170         # counters, enables, the input mux and output register of bnnc_mvtu
-
-
-def operand_bits(dtype: str) -> int:
-    """Signed width of a decoded bnnc_mvtu operand (XS / WS): unsigned B -> B + 1, signed B, BIPOLAR 2."""
-    return 2 if dtype == "BIPOLAR" else bits(dtype) + (0 if value_range(dtype)[0] < 0 else 1)
-
-
-def rtl_product_luts(in_dtype: str, weight_dtype: str) -> float:
-    """LUTs of one bnnc_mvtu product in LUT logic: a +-1 operand negates the other (its width), else a small
-    multiplier whose output bits are single LUT6s while the codes have at most 6 bits together."""
-    ib, wb = bits(in_dtype), bits(weight_dtype)
-    n = ib + wb if ib + wb <= 6 else ib * wb
-    return RTL_PRODUCT_LUT_PER_BIT * n
-
-
-def rtl_tree_luts(simd: int, pb: int, aw: int) -> int:
-    """LUTs of bnnc_mvtu's balanced adder tree over SIMD products of pb bits: one LUT per bit of each carry-chain
-    adder, node n (0 = root) min(aw, pb + depth of the tree - depth of n) bits wide."""
-    td = ceil_log2(simd)
-    return sum(min(aw, pb + td - int(math.log2(n + 1))) for n in range(simd - 1))
 
 
 @register
@@ -190,74 +161,6 @@ class MVTU(Kind):
             mems.append(Memory("thresholds", nf, n_thr * acc_bits, pe))
         lut = pe * per_pe + self.ctrl_lut + fifo_luts(pe * o_bits)
         return LayerCost(l.name, l.kind, pe, simd, nv * nf * sf, logic(lut, dsp, mems), mems, notes)
-
-    def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_mvtu (hwlib/verilog) as Yosys maps it: ONE weight ROM of NF*SF words x PE*SIMD*WB bits (LUT logic while
-        that is cheaper, else bram18_count(NF*SF, PE*SIMD*WB) block RAMs: "rtl-rom-cost", as the integer path and the
-        window kinds) and one threshold ROM of NF words, a LUTRAM
-        input-vector buffer when NF > 1; registers counted from the RTL (ROM read words, input words,
-        accumulators, output word, counters), not from LUTs. XNOR layers: logic LUTs as on the HLS path; integer
-        layers: the RTL's structure (rtl_int_logic)."""
-        if not l.attrs.get("binary_xnor"):
-            return self._rtl_int_cost(l)
-        c = self.cost(l)
-        a = l.attrs
-        mw, mh = int(a["MW"]), int(a["MH"])
-        pe, simd = l.pe, l.simd
-        nf, sf = mh // pe, mw // simd
-        w_bits, a_bits, acc_bits, o_bits = (bits(a["weight_dtype"]), bits(l.in_dtype), bits(a["acc_dtype"]),
-                                            bits(l.out_dtype))
-        n_thr = 0 if a.get("noact") else int(l.arrays["thresholds"].shape[1]) if "thresholds" in l.arrays else 1
-        mems = [Memory("weights", nf * sf, pe * simd * w_bits, 1, "rtl-rom-cost")]
-        if n_thr:
-            mems.append(Memory("thresholds", nf, pe * n_thr * acc_bits, 1, "rtl-rom-cost"))
-        if nf > 1:
-            mems.append(Memory("input vector", sf, simd * a_bits, 1, "lutram"))
-        logic_lut = c.resources.lut - sum(m.lut for m in c.memories)
-        ff = (simd * a_bits * (2 if nf > 1 else 1) + pe * acc_bits + pe * o_bits
-              + 3 * ceil_log2(max(2, nf * sf)) + 8)
-        ff += sum(m.width for m in mems if m.style == "logic")          # synchronous read register of a logic ROM
-        r = logic(logic_lut, c.resources.dsp, mems)
-        r = type(r)(lut=r.lut, ff=ff, bram18=r.bram18, uram=0, dsp=r.dsp)
-        return LayerCost(c.name, c.kind, pe, simd, c.cycles, r, mems, c.notes + ["rtl"])
-
-    def _rtl_int_cost(self, l: LayerData) -> LayerCost:
-        """Integer bnnc_mvtu, structural (docs/cost_model.md "RTL target"): per PE the SIMD products
-        (rtl_product_luts; DSP48s for dsp_products layers and for products of at least 9 bits), the adder tree
-        (rtl_tree_luts; in the DSP post-adders for dsp_products lanes), the AW-bit accumulator adder and the NT comparators (rtl_window.act_luts); the weight ROM
-        (cost rule), the threshold ROM and input buffer as Yosys maps them; RTL_MVTU_CTRL_LUT and the output FIFO."""
-        c = self.cost(l)
-        a = l.attrs
-        mw, mh = int(a["MW"]), int(a["MH"])
-        pe, simd = l.pe, l.simd
-        nf, sf = mh // pe, mw // simd
-        wb, ib, ob = bits(a["weight_dtype"]), bits(l.in_dtype), bits(l.out_dtype)
-        aw = accumulator_bits(l) if "weights" in l.arrays else bits(a["acc_dtype"])
-        n_thr, tb = rtl_window.thresholds(l)
-        mems = [Memory("weights", nf * sf, pe * simd * wb, 1, "rtl-rom-cost")]
-        if n_thr:
-            mems.append(Memory("thresholds", nf, pe * n_thr * tb, 1, "rtl-rom-cost"))
-        if nf > 1:
-            mems.append(Memory("input vector", sf, simd * ib, 1, "rtl-lutram"))
-        xs, ws = operand_bits(l.in_dtype), operand_bits(a["weight_dtype"])
-        dsp_chain = dsp_products(l)                 # MUL_DSP: DSP products, sums in the DSP post-adders
-        # a product of the tree path that keeps >= 9 bits is a DSP48 too (Yosys' mul2dsp threshold); +-1 operands
-        # are a negation, never a multiplier
-        dsp_tree = (not dsp_chain and "BIPOLAR" not in (l.in_dtype, a["weight_dtype"])
-                    and min(xs + ws, aw) >= rtl_window.DSP_MIN_PRODUCT_BITS)
-        dsp = dsp_chain or dsp_tree
-        lane = aw + rtl_window.act_luts(n_thr, aw, tb)
-        if not dsp_chain:
-            lane += rtl_tree_luts(simd, xs + ws, aw)
-        if not dsp:
-            lane += simd * rtl_product_luts(l.in_dtype, a["weight_dtype"])
-        lut = pe * lane + RTL_MVTU_CTRL_LUT + fifo_luts(pe * ob) + sum(m.lut for m in mems)
-        ff = (simd * ib * (2 if nf > 1 else 1) + pe * simd * wb + pe * aw + pe * ob
-              + 3 * ceil_log2(max(2, nf * sf)) + 8 + rtl_window.FIFO_FF
-              + sum(m.width for m in mems[1:] if m.style == "logic" and m.depth > RTL_SHALLOW_ROM_DEPTH))
-        r = Resources(lut=round(lut), ff=round(ff), bram18=sum(m.bram18 for m in mems), uram=0,
-                      dsp=pe * simd if dsp else 0)
-        return LayerCost(c.name, c.kind, pe, simd, c.cycles, r, mems, c.notes + ["rtl"])
 
     # ---- FINN export ----------------------------------------------------------------------------------
     def first_output_lead(self, layer: LayerData) -> int:

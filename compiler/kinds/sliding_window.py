@@ -16,7 +16,7 @@ from diagnostics.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kinds.base import Kind, LayerData, ValueRange
 from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node
-from compiler.estimate.resources import RTL_COUNTER_BITS, LayerCost, Memory, bits, fifo_luts, logic, rtl_ram
+from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logic
 
 CONV_NOTE = ("convolutional layers: in calibration the model gave ~0.7x the LUTs and BRAM18 of a published "
              "post-route CNV design (docs/cost_model.md); keep extra headroom (e.g. --margin 0.6)")
@@ -34,25 +34,12 @@ def check_ofm_dim(kind: Kind, layer: LayerData, inputs: str) -> None:
         raise IRError(f"{kind.where(layer)}: ofm_dim {layer.attrs['ofm_dim']} disagrees with {inputs} ({oh}, {ow})")
 
 
-def rtl_line_buffer_rows(h: int, kh: int, sh: int, oh: int, pad_top: int) -> int:
-    """Rows of bnnc_swg's line buffer (hwlib/verilog/bnnc_swg.v NB): the larger of KH+SH (the window plus the next
-    output row's new rows) and the rows the frame's last output row reads plus those the next frame's first
-    output row needs (so the reader fills the next frame while the writer finishes this one), rounded up to a
-    power of two."""
-    last = h - ((oh - 1) * sh - pad_top)
-    first = min(h, kh - pad_top)
-    return 1 << math.ceil(math.log2(max(kh + sh, last + first)))
-
-
 @register
 class SlidingWindow(Kind):
     name = "SlidingWindow"
     attrs = {"ifm_dim": (list, tuple), "channels": int, "kernel": (list, tuple), "stride": (list, tuple),
              "pad": (list, tuple), "pad_value": int, "ofm_dim": (list, tuple)}
     ctrl_lut = 250
-    rtl_ctrl_lut = 490      # bnnc_swg's 32-bit counters and address arithmetic: 458-534 LUT synthesized (Yosys 0.23
-    #                         xc7: two overlapping max-pools of benchmarks/rtl_calibrate_kinds.py, the eleven windows of
-    #                         benchmarks/rtl_depthwise.py), less the output mux
     report_notes = (CONV_NOTE,)
 
     def out_shape(self, attrs: dict[str, Any]) -> tuple[int, ...]:
@@ -130,24 +117,6 @@ class SlidingWindow(Kind):
         (h, _), (kh, kw), (sh, _), (oh, ow) = a["ifm_dim"], a["kernel"], a["stride"], a["ofm_dim"]
         rows = sum(1 for oy in range(oh) if oy * sh - a["pad"][0] + kh >= h)
         return rows * ow * kh * kw * (int(a["channels"]) // layer.simd) + 1
-
-    def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_swg: ONE line buffer of rtl_line_buffer_rows input rows (W*C/SIMD words of SIMD*B bits each); registers: seven 32-bit position counters and the output word (from the RTL).
-        Cycles: its reader fills the next frame's rows while the writer finishes this frame, so a frame costs
-        the slower of the two, row by row (no per-frame fill as in the HLS template's estimate)."""
-        c = self.cost(l)
-        a = l.attrs
-        (kh, kw), (sh, _), (h, w), (oh, ow) = a["kernel"], a["stride"], a["ifm_dim"], a["ofm_dim"]
-        ch, simd, b = int(a["channels"]), l.simd, bits(l.out_dtype)
-        cf = ch // simd
-        c.cycles = max(oh * max(ow * kh * kw * cf, sh * w * cf), h * w * cf)
-        rows = rtl_line_buffer_rows(h, kh, sh, oh, a["pad"][0])
-        mems = [rtl_ram("line buffer", rows * w * (ch // simd), simd * b)]
-        logic_lut = c.resources.lut - sum(m.lut for m in c.memories) - self.ctrl_lut + self.rtl_ctrl_lut
-        r = logic(logic_lut, 0, mems)
-        ff = 7 * RTL_COUNTER_BITS + 2 * simd * b + 8
-        return LayerCost(c.name, c.kind, c.pe, c.simd, c.cycles, type(r)(lut=r.lut, ff=ff, bram18=r.bram18, uram=0,
-                                                                          dsp=0), mems, c.notes + ["rtl"])
 
     def export_finn(self, l: LayerData, x: str, y: str, inits: dict) -> tuple[list, dict[str, str]]:
         a = l.attrs

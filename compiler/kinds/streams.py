@@ -19,7 +19,7 @@ from compiler.kernels.activation import activate, n_thresholds, threshold_plan
 from compiler.kinds.base import ChannelLanes, Kind, LayerData
 from compiler.backends.finn.nodes import finn_dtype, intermediate, node, thresholding_node
 from compiler.kinds.registry import register
-from compiler.estimate.resources import FIFO_DEPTH, LayerCost, Memory, bits, ceil_log2, fifo_luts, logic, rtl_fifo
+from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logic
 
 
 def mults(layer: LayerData) -> list[int]:
@@ -64,15 +64,6 @@ class DuplicateStreams(ChannelLanes, Kind):
         w = l.pe * bits(l.out_dtype)
         return LayerCost(l.name, l.kind, l.pe, 1, a["num_vectors"] * a["num_channels"] // l.pe,
                          logic(self.ctrl_lut + 2 * fifo_luts(w), 0, []), [])
-
-    def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_dup (one W-bit register Yosys shares between both outputs, two valid flags, ~4 LUTs) and two
-        32-word output FIFOs (compiler.estimate.resources.rtl_fifo). An output read by an AddStreams has its FIFO in the
-        AddStreams unit instead; compiler.estimate.fifo.rtl_branch_costs moves that charge (graph-level)."""
-        c = self.cost(l)
-        w = l.pe * bits(l.out_dtype)
-        r = rtl_fifo(FIFO_DEPTH, w) + rtl_fifo(FIFO_DEPTH, w) + type(c.resources)(lut=4, ff=w + 2)
-        return LayerCost(c.name, c.kind, c.pe, c.simd, c.cycles, r, [], c.notes + ["rtl"])
 
     def first_output_lead(self, layer: LayerData) -> int:
         return layer.pe
@@ -133,28 +124,6 @@ class AddStreams(ChannelLanes, Kind):
         mems = [Memory("thresholds", c // pe, n_thr * ab, pe)] if n_thr else []
         lut = pe * (ab + n_thr * ab) + self.ctrl_lut + fifo_luts(pe * ob)
         return LayerCost(l.name, l.kind, pe, 1, a["num_vectors"] * c // pe, logic(lut, 0, mems), mems)
-
-    def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_add (hwlib/verilog) as Yosys maps it, fitted on the two_adds RTL test graph: per lane an exact adder of
-        AB = max(IB0 + 1 + shift0, IB1 + 1 + shift1) + 1 bits and NT comparators of that width; ~15 LUTs of
-        control; registers: the sum (PE*AB), the output word, two valid flags and the threshold ROM's channel
-        counter (Yosys folds the ROM's read word into the ROM logic: measured). Plus its
-        32-word output FIFO; the FIFOs in front of its inputs (branch FIFOs) are charged by
-        compiler.estimate.fifo.rtl_branch_costs."""
-        c = self.cost(l)
-        a = l.attrs
-        ch, pe, ob = int(a["num_channels"]), l.pe, bits(l.out_dtype)
-        sh = [int(v) for v in a["shift"]]
-        mb = [ceil_log2(m + 1) if m > 1 else 0 for m in mults(l)]
-        ab = max(bits(l.in_dtype) + 1 + sh[0] + mb[0], bits(a["in1_dtype"]) + 1 + sh[1] + mb[1]) + 1
-        nt = 0 if a["noact"] else n_thresholds(l)
-        nf = ch // pe
-        mems = [Memory("thresholds", nf, pe * nt * ab, 1, "rtl-rom")] if nt and nf > 1 else []
-        lut = pe * (ab + nt * ab) + 15
-        ff = pe * ab + pe * ob + 2 + (ceil_log2(nf) if mems else 0)
-        r = logic(lut, 0, mems) + rtl_fifo(FIFO_DEPTH, pe * ob)
-        r = type(r)(lut=r.lut, ff=ff + rtl_fifo(FIFO_DEPTH, pe * ob).ff, bram18=r.bram18, uram=0, dsp=0)
-        return LayerCost(c.name, c.kind, c.pe, c.simd, c.cycles, r, mems, c.notes + ["rtl"])
 
     def first_output_lead(self, layer: LayerData) -> int:
         return layer.pe
@@ -307,17 +276,6 @@ class ConcatStreams(Kind):
         ob = bits(l.out_dtype)
         lut = self.ctrl_lut + l.pe * ob + fifo_luts(l.pe * ob) + self._mult_luts(l)
         return LayerCost(l.name, l.kind, l.pe, 1, int(a["num_vectors"]) * (c0 + c1) // l.pe, logic(lut, 0, []), [])
-
-    def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_concat (hwlib/verilog): the 2:1 word multiplexer, a channel-fold counter and the output register, plus its
-        32-word output FIFO; the branch FIFOs in front of its inputs are charged by compiler.estimate.fifo.rtl_branch_costs."""
-        c = self.cost(l)
-        c0, c1 = (int(v) for v in l.attrs["channels"])
-        ob = bits(l.out_dtype)
-        w = l.pe * ob
-        nf = (c0 + c1) // l.pe
-        r = type(c.resources)(lut=w + 10 + self._mult_luts(l), ff=w + 2 + ceil_log2(max(2, nf))) + rtl_fifo(FIFO_DEPTH, w)
-        return LayerCost(c.name, c.kind, c.pe, c.simd, c.cycles, r, [], c.notes + ["rtl"])
 
     def _mult_luts(self, l: LayerData) -> int:
         """Constant multiplies by mult[j] (shift-and-add: popcount - 1 adders of the output width per lane)."""

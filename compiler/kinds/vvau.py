@@ -16,7 +16,6 @@ from diagnostics.errors import IRError
 from compiler.kernels.activation import activate, n_thresholds, threshold_plan
 from compiler.kinds.base import ChannelLanes, Kind, LayerData
 from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node, producer_attrs, range_name
-from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
 from compiler.estimate.resources import DSP_MIN_BITS, LayerCost, Memory, bits, fifo_luts, logic
 
@@ -72,13 +71,6 @@ class VVAU(ChannelLanes, Kind):
         mul_lut = 0 if dsp else wb * ib
         lut = pe * (mul_lut + ab + n_thr * ab) + self.ctrl_lut + fifo_luts(pe * ob)
         return LayerCost(l.name, l.kind, pe, 1, nv * k * (c // pe), logic(lut, dsp, mems), mems)
-
-    def rtl_cost(self, l: LayerData) -> LayerCost:
-        """bnnc_winacc (OP mac) as Yosys maps it (compiler.kinds.rtl_window.winacc); cycles as on the HLS path."""
-        c = self.cost(l)
-        k = math.prod(l.attrs["kernel"])
-        r, mems = rtl_window.winacc(l, k, "mac", rtl_window.mac_bits(l, l.arrays["weights"]), l.attrs["weight_dtype"])
-        return LayerCost(c.name, c.kind, c.pe, c.simd, c.cycles, r, mems, c.notes + ["rtl"])
 
     def first_output_lead(self, layer: LayerData) -> int:
         return math.prod(layer.attrs["kernel"]) * int(layer.attrs["channels"])      # one window

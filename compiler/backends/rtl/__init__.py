@@ -2,7 +2,8 @@
 co-simulated with Verilator and synthesised with Yosys.
 
 One emitter module per layer kind registers itself in compiler.backends.rtl.registry (`@emitter("MVTU")`),
-as the HLS backend does; `get(kind)` returns it or a clear CompileError.
+as the HLS backend does; `get(kind)` returns it or a clear CompileError. What the library costs (the `--flow rtl` /
+`estimate(target="rtl")` model, calibrated on Yosys) is compiler.backends.rtl.cost and library_cost.
 """
 from __future__ import annotations
 

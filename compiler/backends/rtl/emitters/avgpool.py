@@ -9,7 +9,7 @@ from compiler.backends.rtl.registry import emitter
 from compiler.backends.rtl.window import WINACC_OP, activation_params, swg_params, window_chain
 from compiler.ir.datatypes import element_bits as bits
 from compiler.ir.graph import Layer
-from compiler.kinds.rtl_window import sum_bits
+from compiler.backends.rtl.library_cost import sum_bits
 
 
 @emitter("AvgPool")

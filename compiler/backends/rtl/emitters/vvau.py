@@ -11,7 +11,7 @@ from compiler.backends.rtl.registry import emitter
 from compiler.backends.rtl.window import WINACC_OP, activation_params
 from compiler.ir.datatypes import element_bits as bits
 from compiler.ir.graph import IRError, Layer
-from compiler.kinds.rtl_window import mac_bits
+from compiler.backends.rtl.library_cost import mac_bits
 
 
 @emitter("VVAU")
