@@ -1,8 +1,8 @@
 """One dataflow stage -> its template call in the top function: width converters here, layers through the
-HLS backend's per-kind emitters (compiler.backends.hls)."""
+HLS backend's per-kind emitters (compiler.backends.hls.emitters)."""
 from __future__ import annotations
 
-from compiler.backends import hls
+from compiler.backends.hls import emitters
 from compiler.backends.hls.common import StageCode, template_args
 from compiler.backends.plan import Stage
 
@@ -14,4 +14,4 @@ def stage_code(stage: Stage, src: str, dst: str) -> StageCode:
         targs = [stage.in_elems, stage.out_elems, stage.elem_bits_in, stage.total]
         return StageCode(f"bnnc::width_convert<{template_args(targs)}>({src}, {dst}, num_frames);")
     l = stage.layer
-    return hls.get(l.kind)(l, stage.index, src, dst, stage.in_elems)
+    return emitters.get(l.kind)(l, stage.index, src, dst, stage.in_elems)

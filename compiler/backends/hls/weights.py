@@ -47,11 +47,11 @@ def weight_image(loaded: list[LoadedMemory], axi_bytes: int) -> tuple[bytes, dic
 def graph_weight_image(graph, axi_bytes: int) -> tuple[bytes, dict] | None:
     """The weight image of `graph`'s URAM layers as the HLS emitters lay them out (None when there are none);
     what deploy.json's weights.bin must hold, recomputed from the IR without generating the whole project."""
-    from compiler.backends import hls
+    from compiler.backends.hls import emitters
     from compiler.kinds.base import in_uram
 
     loaded = []
     for i, l in enumerate(graph.layers):
         if in_uram(l):
-            loaded += hls.get(l.kind)(l, i, "in", "out", 1).loaded
+            loaded += emitters.get(l.kind)(l, i, "in", "out", 1).loaded
     return weight_image(loaded, axi_bytes) if loaded else None

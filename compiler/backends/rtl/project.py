@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.backends import rtl as rtl_backend
+from compiler.backends.rtl import emitters
 from compiler import kinds
 from compiler.backends.rtl.common import Emitted, port
 from compiler.backends.rtl.cost import input_fifo_depth
@@ -309,7 +309,7 @@ def generate_rtl(graph: DataflowGraph, out_dir: str | os.PathLike,
     wire = {INPUT_STREAM: "s_in"}
     for i, (layer, (ins, outs_s)) in enumerate(zip(graph.layers, graph.streams())):
         try:
-            emit = rtl_backend.get(layer.kind)
+            emit = emitters.get(layer.kind)
         except CompileError as e:
             raise CompileError(f"layer {layer.name!r}: {e.reason}", hint=e.hint) from None
         em = emit(layer, i)

@@ -1,3 +1,5 @@
-"""HLS emitters, one module per layer kind (registered in compiler.backends.hls.registry)."""
-
-from compiler.backends.hls.emitters import mvtu, thresholding, sliding_window, maxpool, label_select, avgpool, vvau, streams  # noqa: F401  (each registers itself)
+"""HLS emitters, one module per layer kind, each registered in compiler.backends.hls.registry; importing this
+package loads them all, so `emitters.get(kind)` returns a kind's emitter or an error naming the kinds that have one."""
+from compiler.backends.hls.emitters import (avgpool, label_select, maxpool, mvtu, sliding_window,  # noqa: F401
+                                            streams, thresholding, vvau)
+from compiler.backends.hls.registry import Emitter, emitter, get, kinds  # noqa: F401
