@@ -1,7 +1,8 @@
 """The protocol every layer kind implements (docs/ir.md, "Layer kinds"): one object per kind, registered by name.
 
-A kind owns everything that depends on what the layer computes: its attribute schema and checks, output shape,
-folding keys, stream words, the NumPy golden model, the cost model and the FINN export. Backends (HLS C++,
+A kind owns everything that depends on what the layer computes: its attribute schema and checks (graph.json's schema,
+compiler.ir.schema, is derived from `attrs`), output shape, folding keys, stream words, the NumPy golden model, the
+cost model and the FINN export. Backends (HLS C++,
 RTL) emit code per kind from their own registries (compiler.backends.hls). Central code (IR, simulator, cost,
 folding, codegen, export) looks a kind up with `compiler.kinds.get(name)` and never branches on its name.
 """
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
+from compiler.ir.jsontypes import JsonSchema
 from diagnostics.errors import IRError
 
 if TYPE_CHECKING:
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 #: ROM initialised by the bitstream (LUTRAM or BRAM by size); "uram": URAM written at run time by the weight loader
 WEIGHT_RAM = "weight_ram"
 WEIGHT_RAMS = ("uram",)
+#: optional attributes any layer may carry, with their JSON Schema (compiler.ir.schema; Kind.check_weight_ram tells
+#: which kinds take them)
+COMMON_OPTIONAL_ATTRS: dict[str, JsonSchema] = {WEIGHT_RAM: {"enum": list(WEIGHT_RAMS)}}
 
 
 def in_uram(layer: "LayerData") -> bool:
@@ -61,8 +66,12 @@ class Kind(ABC):
     """One layer kind. Subclasses set `name`, `attrs` (schema) and `ctrl_lut`, and implement every method."""
 
     name: str = ""
-    #: required attributes and the Python types their values have (the schema of docs/ir.md)
-    attrs: dict[str, type | tuple[type, ...]] = {}
+    #: required attributes and the JSON Schema of their values (compiler.ir.jsontypes; docs/ir.md "Layer kinds"):
+    #: graph.json's schema (compiler.ir.schema) takes them from here
+    attrs: dict[str, JsonSchema] = {}
+    #: attributes the kind reads when present (with a default otherwise), and their JSON Schema; an attribute
+    #: name several kinds declare has one schema (tests/compiler/kinds/test_kinds.py checks it)
+    optional_attrs: dict[str, JsonSchema] = {}
     #: control-logic LUTs of one stage, independent of folding (docs/cost_model.md calibration)
     ctrl_lut: int = 0
     #: notes the cost report adds when a graph contains this kind

@@ -19,6 +19,7 @@ from diagnostics.errors import IRError
 from compiler.kinds import rtl_window
 from compiler.kinds.registry import register
 from compiler.kernels.activation import activate, activation_range, popcount_thresholds, threshold_plan
+from compiler.ir.jsontypes import BOOL, DTYPE, INT, POS
 from compiler.kinds.base import Kind, LayerData, ValueRange, in_uram
 from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node, range_name, xnor_popcount_dtype
 from compiler.kernels.int_gemm import int_gemm
@@ -83,8 +84,9 @@ def rtl_tree_luts(simd: int, pb: int, aw: int) -> int:
 @register
 class MVTU(Kind):
     name = "MVTU"
-    attrs = {"MW": int, "MH": int, "num_vectors": int, "weight_dtype": str, "acc_dtype": str,
-             "binary_xnor": (bool, int), "noact": (bool, int)}
+    attrs = {"MW": POS, "MH": POS, "num_vectors": POS, "weight_dtype": DTYPE, "acc_dtype": DTYPE,
+             "binary_xnor": BOOL, "noact": BOOL}
+    optional_attrs = {"out_bias": INT}
     ctrl_lut = 120
     uram_weights = True
 

@@ -14,6 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from compiler.ir.datatypes import datatype
 from diagnostics.errors import IRError
 from compiler.kinds.registry import register
+from compiler.ir.jsontypes import INT, PADS, PAIR, POS
 from compiler.kinds.base import Kind, LayerData, ValueRange
 from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node
 from compiler.estimate.resources import RTL_COUNTER_BITS, LayerCost, Memory, bits, fifo_luts, logic, rtl_ram
@@ -47,8 +48,8 @@ def rtl_line_buffer_rows(h: int, kh: int, sh: int, oh: int, pad_top: int) -> int
 @register
 class SlidingWindow(Kind):
     name = "SlidingWindow"
-    attrs = {"ifm_dim": (list, tuple), "channels": int, "kernel": (list, tuple), "stride": (list, tuple),
-             "pad": (list, tuple), "pad_value": int, "ofm_dim": (list, tuple)}
+    attrs = {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "pad": PADS, "pad_value": INT,
+             "ofm_dim": PAIR}
     ctrl_lut = 250
     rtl_ctrl_lut = 490      # bnnc_swg's 32-bit counters and address arithmetic: 458-534 LUT synthesized (Yosys 0.23
     #                         xc7: two overlapping max-pools of benchmarks/rtl_calibrate_kinds.py, the eleven windows of
