@@ -86,10 +86,9 @@ def rtl_branch_costs(graph: DataflowGraph, costs: list) -> None:
     """Adjust the per-layer RTL costs (compiler.estimate.cost.estimate(target='rtl')) to where the RTL backend puts the
     FIFO of a stream read by a multi-input layer (compiler.backends.rtl.project): in that layer's unit, behind
     the width converter if any, max(FIFO_DEPTH, branch depth) words deep, instead of at the producer's output.
-    The producer (without a converter between) loses the output FIFO its rtl_cost charged: a bnnc_fifo for
-    DuplicateStreams, the HLS-model SRL FIFO (fifo_luts) for the other kinds."""
+    The producer (without a converter between) loses the output FIFO its rtl_cost charged (Kind.rtl_output_fifo)."""
     from compiler.ir.datatypes import element_bits
-    from compiler.estimate.resources import FIFO_DEPTH, Resources, fifo_luts, rtl_fifo
+    from compiler.estimate.resources import FIFO_DEPTH, rtl_fifo
 
     depths = branch_fifo_depths(graph)
     index = {l.name: i for i, l in enumerate(graph.layers)}
@@ -112,6 +111,6 @@ def rtl_branch_costs(graph: DataflowGraph, costs: list) -> None:
                 continue
             k = index[p.name]
             pw = kinds.get(p.kind).stream_elems(p, "out") * element_bits(p.out_dtype)
-            drop = rtl_fifo(FIFO_DEPTH, pw) if p.kind == "DuplicateStreams" else Resources(lut=fifo_luts(pw))
+            drop = kinds.get(p.kind).rtl_output_fifo(p, pw)
             costs[k].resources = costs[k].resources - drop
             costs[k].notes.append(f"output to {l.name} input {j}: its FIFO is in {l.name}'s unit (RTL)")

@@ -30,6 +30,11 @@ def layer_schema(kinds: Iterable[Kind] | None = None) -> JsonSchema:
             if optional.setdefault(key, schema) != schema:
                 raise ValueError(f"kind {kind.name}: optional attribute {key!r} has the schema {schema}, another "
                                  f"kind declares it as {optional[key]}")
+    for kind in kinds:       # an optional attribute is checked on every layer: it must agree with required ones
+        for key, schema in kind.attrs.items():
+            if key in optional and optional[key] != schema:
+                raise ValueError(f"kind {kind.name}: attribute {key!r} has the schema {schema}, another kind "
+                                 f"declares it optional as {optional[key]}")
     return {
         "type": "object",
         "required": ["name", "kind", "in_shape", "out_shape", "in_dtype", "out_dtype", "attrs", "arrays"],

@@ -17,7 +17,7 @@ from compiler.ir.jsontypes import JsonSchema
 from diagnostics.errors import IRError
 
 if TYPE_CHECKING:
-    from compiler.estimate.resources import LayerCost
+    from compiler.estimate.resources import LayerCost, Resources
 
 
 #: optional layer attribute placing a kind's weight memory (docs/ir.md "Weight memories"); absent: a constant
@@ -100,6 +100,19 @@ class Kind(ABC):
         import math
 
         return math.ceil(cycles * self.stream_elems(layer, "out") / math.prod(layer.out_shape))
+
+    def read_ahead_words(self, layer: LayerData) -> int:
+        """Input words the layer's producer must be able to write ahead of it, so the two do not serialise: the FIFO
+        in front of the layer holds at least this many (compiler.backends.rtl.project.input_fifo_depth). Default 0:
+        the layer reads its input at its own steady pace (an MVTU with several neuron folds does not)."""
+        return 0
+
+    def float_tail(self, layer: LayerData) -> bool:
+        """Whether the layer can be the last integer layer before a float tail (docs/ir.md "Float tail"): it outputs
+        the raw accumulator of its input times integer `weights` (H, MW), over attribute `MW` inputs, which the host
+        scales to floats. compiler.sim.verify bounds QONNX's float32 rounding of it instead of requiring equality.
+        Default False."""
+        return False
 
     def input_dtype(self, layer: LayerData, j: int) -> str:
         """Datatype of input stream j (kinds with several inputs keep the others in attrs)."""
@@ -204,6 +217,14 @@ class Kind(ABC):
         """(a, b) with IR output value = a * FINN output value + b: the host-side fix-up behind a last layer
         (compiler.backends.finn.host). BIPOLAR outputs travel as BINARY bits."""
         return (2, -1) if layer.out_dtype == "BIPOLAR" else (1, 0)
+
+    def rtl_output_fifo(self, layer: LayerData, width: int) -> "Resources":
+        """What rtl_cost charges for the FIFO (`width`-bit words) on one output stream of the layer:
+        compiler.estimate.fifo.rtl_branch_costs takes it off where the RTL backend puts that FIFO in the consumer's
+        unit. Default: the HLS model's SRL FIFO (fifo_luts) that the default rtl_cost keeps from cost."""
+        from compiler.estimate.resources import Resources, fifo_luts
+
+        return Resources(lut=fifo_luts(width))
 
 
 PROTOCOL = tuple(n for n, v in vars(Kind).items() if getattr(v, "__isabstractmethod__", False))

@@ -16,6 +16,7 @@ import numpy as np
 from compiler.ir.datatypes import datatype, range_dtype
 from diagnostics.errors import IRError
 from compiler.kernels.activation import activate, n_thresholds, threshold_plan
+from boards.catalog import Resources
 from compiler.ir.jsontypes import BOOL, DTYPE, INT, PAIR, POS, SHIFTS
 from compiler.kinds.base import ChannelLanes, Kind, LayerData
 from compiler.backends.finn.nodes import finn_dtype, intermediate, node, thresholding_node
@@ -86,6 +87,10 @@ class DuplicateStreams(ChannelLanes, Kind):
 
     def finn_folding(self, l: LayerData) -> dict[str, tuple[str, dict[str, str]]]:
         return {l.name: ("DuplicateStreams", {"PE": "pe"})}
+
+    def rtl_output_fifo(self, layer: LayerData, width: int) -> Resources:
+        """rtl_cost charges a bnnc_fifo of FIFO_DEPTH words per output."""
+        return rtl_fifo(FIFO_DEPTH, width)
 
 
 @register

@@ -37,13 +37,9 @@ FIFO_DEPTH = 32            # as the HLS top's streams (compiler.backends.hls.top
 
 
 def input_fifo_depth(layer) -> int:
-    """Depth of the FIFO in front of `layer`: at least FIFO_DEPTH, and for an MVTU with NF > 1 one whole input
-    vector (SF words). Such an MVTU reads its input only during neuron fold 0; with a shallower FIFO its producer
-    cannot run a vector ahead, so two rate-matched layers serialise (measured on CNV-W1A1's FC layers: 1.42x
-    the modelled II with 32-deep FIFOs)."""
-    if layer.kind == "MVTU" and layer.attrs["MH"] // layer.pe > 1:
-        return max(FIFO_DEPTH, layer.attrs["MW"] // layer.simd)
-    return FIFO_DEPTH
+    """Depth of the FIFO in front of `layer`: at least FIFO_DEPTH, and as many words as its producer must write ahead
+    of it (Kind.read_ahead_words: one whole input vector, SF words, for an MVTU with NF > 1)."""
+    return max(FIFO_DEPTH, kinds.get(layer.kind).read_ahead_words(layer))
 RTL_FILES = ("bnnc_dec.v", "bnnc_act.v", "bnnc_adder.v", "bnnc_rom.v", "bnnc_fifo.v", "bnnc_dwc.v", "bnnc_mvtu.v",
              "bnnc_thresholding.v", "bnnc_swg.v", "bnnc_pool.v", "bnnc_winacc.v", "bnnc_label_select.v", "bnnc_dup.v", "bnnc_add.v",
              "bnnc_concat.v")

@@ -112,7 +112,8 @@ def test_attribute_declared_only_on_a_kind_is_checked_on_load(build, tmp_path, m
 
 
 def test_one_schema_per_optional_attribute():
-    """Two kinds declaring the same optional attribute with different schemas is a declaration error, named."""
+    """An optional attribute is checked on every layer, so two kinds declaring it with different schemas (optional
+    or required) is a declaration error, named."""
     from compiler import kinds
     from compiler.ir.jsontypes import BOOL, INT
     from compiler.ir.schema import layer_schema
@@ -128,3 +129,12 @@ def test_one_schema_per_optional_attribute():
     with pytest.raises(ValueError, match=r"kind B: optional attribute 'scale' has the schema .*boolean.* another kind "
                                          r"declares it as .*integer"):
         layer_schema([A(), B()])
+
+    class C(type(kinds.get("Thresholding"))):
+        name = "C"
+        attrs = {**kinds.get("Thresholding").attrs, "scale": BOOL}
+
+    with pytest.raises(ValueError, match=r"kind C: attribute 'scale' has the schema .*boolean.* another kind "
+                                         r"declares it optional as .*integer"):
+        layer_schema([A(), C()])
+    assert layer_schema([B(), C()])["properties"]["attrs"]["properties"]["scale"] == BOOL
