@@ -8,13 +8,14 @@ declares its own (`Kind.attrs`, `Kind.optional_attrs`, compiler.kinds) and the s
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import jsonschema
 
-from compiler import kinds as kind_registry
 from compiler.ir.jsontypes import DTYPE, NAME, POS, SHAPE, JsonSchema
-from compiler.kinds.base import COMMON_OPTIONAL_ATTRS, Kind
+
+if TYPE_CHECKING:
+    from compiler.kinds.base import Kind
 
 
 def layer_schema(kinds: Iterable[Kind] | None = None) -> JsonSchema:
@@ -23,6 +24,9 @@ def layer_schema(kinds: Iterable[Kind] | None = None) -> JsonSchema:
     Each kind's `attrs` are required, with their schemas, on a layer of that kind; every kind's `optional_attrs`
     (and COMMON_OPTIONAL_ATTRS) are checked wherever they occur, as a layer may carry attributes its kind ignores.
     """
+    from compiler import kinds as kind_registry        # here: schema_problems alone (boards.runtime) needs no kinds
+    from compiler.kinds.base import COMMON_OPTIONAL_ATTRS
+
     kinds = kind_registry.all() if kinds is None else list(kinds)
     optional = dict(COMMON_OPTIONAL_ATTRS)
     for kind in kinds:
