@@ -1,10 +1,11 @@
 """The protocol every layer kind implements (docs/ir.md, "Layer kinds"): one object per kind, registered by name.
 
 A kind owns everything that depends on what the layer computes: its attribute schema and checks (graph.json's schema,
-compiler.ir.schema, is derived from `attrs`), output shape, folding keys, stream words, the NumPy golden model, the
-cost model and the FINN export. Backends (HLS C++,
-RTL) emit code per kind from their own registries (compiler.backends.hls). Central code (IR, simulator, cost,
-folding, codegen, export) looks a kind up with `compiler.kinds.get(name)` and never branches on its name.
+compiler.ir.schema, is built from `attrs` / `optional_attrs`), output shape, folding keys, stream words, the NumPy
+golden model, the cost model and the FINN export. Backends (HLS C++, RTL) emit code per kind from their own
+registries (compiler.backends.hls). Central code (IR, simulator, cost, folding, codegen, export) looks a kind up with
+`compiler.kinds.get(name)` and never branches on its name: what differs by kind is a method or attribute here, with a
+default, that the kinds override (tests/compiler/kinds/test_central_code.py checks the source).
 """
 from __future__ import annotations
 
@@ -69,8 +70,8 @@ class Kind(ABC):
     #: required attributes and the JSON Schema of their values (compiler.ir.jsontypes; docs/ir.md "Layer kinds"):
     #: graph.json's schema (compiler.ir.schema) takes them from here
     attrs: dict[str, JsonSchema] = {}
-    #: attributes the kind reads when present (with a default otherwise), and their JSON Schema; an attribute
-    #: name several kinds declare has one schema (tests/compiler/kinds/test_kinds.py checks it)
+    #: attributes the kind reads when present (with a default otherwise), and their JSON Schema; graph.json's schema
+    #: checks them on every layer, so compiler.ir.schema refuses an attribute name declared with two schemas
     optional_attrs: dict[str, JsonSchema] = {}
     #: control-logic LUTs of one stage, independent of folding (docs/cost_model.md calibration)
     ctrl_lut: int = 0
