@@ -2,9 +2,9 @@
 (compiler/kinds/base.py), so a new kind is its own module plus its emitters (docs/ir.md "Which module owns what").
 
 Scans the source of the packages (not running it): every comparison of something called `kind` (`layer.kind`, `kind`,
-`l["kind"]`) with a registered kind's name (`==`, `!=`, `in (...)`), and every `match` on it, outside the kinds
-themselves (compiler/kinds/) and the backends' per-kind emitters (compiler/backends/*/emitters/, which register
-themselves by name: that is the plug-in mechanism).
+`l["kind"]`) with a registered kind's name (`==`, `!=`, `in (...)`), every `match` on it, and every dict literal keyed
+by kind names (a dispatch table), outside the kinds themselves (compiler/kinds/) and the backends' per-kind emitters
+(compiler/backends/*/emitters/, which register themselves by name: that is the plug-in mechanism).
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _kind_names_in(node: ast.AST, names: set[str]) -> list[str]:
 
 
 def kind_name_tests(source: str, names: set[str]) -> list[tuple[int, str]]:
-    """(line, kind names) of each place in `source` that tests a kind's name."""
+    """(line, kind names) of each place in `source` that tests a kind's name or dispatches on it."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Compare):
@@ -64,6 +64,10 @@ def kind_name_tests(source: str, names: set[str]) -> list[tuple[int, str]]:
                     hit = _kind_names_in(other, names)
                     if hit and _names_a_kind(subject):
                         found.append((node.lineno, ", ".join(hit)))
+        elif isinstance(node, ast.Dict):
+            hit = [n for k in node.keys if k is not None for n in _kind_names_in(k, names)]
+            if hit:
+                found.append((node.lineno, ", ".join(hit)))
         elif isinstance(node, ast.Match) and _names_a_kind(node.subject):
             hit = [n for c in node.cases for v in ast.walk(c.pattern) if isinstance(v, ast.Constant)
                    for n in _kind_names_in(v, names)]
@@ -92,11 +96,13 @@ def test_the_scan_finds_the_ways_code_tests_a_kind():
         'ok = node.op_type == "MaxPool"',                      # 6: an ONNX op type, not a kind
         'ok = layer.kind == "dma"',                            # 7: not a registered kind
         'Layer("x", "MVTU")',                                  # 8: building a layer is not a test
-        'match p.kind:\n    case "DuplicateStreams": pass',   # 9
+        'match p.kind:\n    case "DuplicateStreams": pass',   # 9-10
+        'COST = {"AvgPool": 1, "other": 2}',                   # 11: a dispatch table keyed by kind names
+        'meta = {"kind": "x"}',                                # 12
     ])
     assert kind_name_tests(src, set(kinds.names())) == [
         (1, "MVTU"), (2, "LabelSelect"), (3, "AddStreams, ConcatStreams"), (4, "VVAU"), (5, "MaxPool"),
-        (9, "DuplicateStreams")]
+        (9, "DuplicateStreams"), (11, "AvgPool")]
 
 
 def test_the_scan_covers_the_packages_and_skips_only_the_kinds_and_emitters():
