@@ -11,7 +11,8 @@ import os
 from typing import Any
 
 from boards.runtime.errors import AcceleratorError
-from compiler.ir.schema import NONNEG, POS, SHAPE, schema_problems
+from compiler.ir.jsontypes import NONNEG, POS, SHAPE
+from compiler.ir.schema import schema_problems
 
 STREAM = {"type": "object",
           "required": ["shape", "dtype", "elems_per_word", "word_bytes", "axi_bytes", "words_per_frame"],

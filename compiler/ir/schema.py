@@ -2,81 +2,81 @@
 
 Why: graph.json is a file users and other tools edit; a missing field, a wrong type (`"pe": "4"`,
 `"layers": null`) or a bad value must be reported as `FILE: field PATH: problem`, not as a KeyError or
-TypeError deep inside the simulator or code generator.
+TypeError deep inside the simulator or code generator. The layer attributes are not declared here: each kind
+declares its own (`Kind.attrs`, `Kind.optional_attrs`, compiler.kinds) and the schema is built from the registry.
 """
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 import jsonschema
 
-from compiler.ir.names import MAX_NAME
+from compiler.ir.jsontypes import DTYPE, NAME, POS, SHAPE, JsonSchema
 
-NAME = {"type": "string", "pattern": r"^[A-Za-z0-9_/][A-Za-z0-9_.:/+-]*$", "maxLength": MAX_NAME}
-POS = {"type": "integer", "minimum": 1}
-NONNEG = {"type": "integer", "minimum": 0}
-SHAPE = {"type": "array", "items": POS, "minItems": 1}
-PAIR = {"type": "array", "items": POS, "minItems": 2, "maxItems": 2}
-DTYPE = {"type": "string", "minLength": 1}
+if TYPE_CHECKING:
+    from compiler.kinds.base import Kind
 
-# attrs each layer kind must carry (docs/ir.md "Layer kinds"), with their JSON types
-KIND_ATTRS: dict[str, dict[str, Any]] = {
-    "MVTU": {"MW": POS, "MH": POS, "num_vectors": POS, "binary_xnor": {"type": "boolean"},
-             "noact": {"type": "boolean"}, "weight_dtype": DTYPE, "acc_dtype": DTYPE},
-    "Thresholding": {"num_channels": POS, "num_vectors": POS},
-    "SlidingWindow": {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "ofm_dim": PAIR,
-                      "pad": {"type": "array", "items": NONNEG, "minItems": 4, "maxItems": 4},
-                      "pad_value": {"type": "integer"}},
-    "MaxPool": {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "ofm_dim": PAIR},
-    "LabelSelect": {"num_labels": POS, "k": POS},
-    "AvgPool": {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "ofm_dim": PAIR,
-                "pad": {"type": "array", "items": NONNEG, "minItems": 4, "maxItems": 4},
-                "acc_dtype": DTYPE, "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
-    "DuplicateStreams": {"num_channels": POS, "num_vectors": POS},
-    "AddStreams": {"num_channels": POS, "num_vectors": POS, "in1_dtype": DTYPE, "acc_dtype": DTYPE,
-                   "shift": {"type": "array", "items": NONNEG, "minItems": 2, "maxItems": 2},
-                   "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
-    "ConcatStreams": {"channels": PAIR, "num_vectors": POS, "in1_dtype": DTYPE,
-                      "shift": {"type": "array", "items": NONNEG, "minItems": 2, "maxItems": 2}},
-    "VVAU": {"channels": POS, "kernel": PAIR, "num_vectors": POS, "weight_dtype": DTYPE, "acc_dtype": DTYPE,
-             "out_bias": {"type": "integer"}, "noact": {"type": "boolean"}},
-}
-OPTIONAL_ATTRS = {"out_bias": {"type": "integer"}, "weight_ram": {"enum": ["uram"]},
-                  "mult": {"type": "array", "items": POS, "minItems": 2, "maxItems": 2}}
 
-LAYER = {
-    "type": "object",
-    "required": ["name", "kind", "in_shape", "out_shape", "in_dtype", "out_dtype", "attrs", "arrays"],
-    "properties": {
-        "name": NAME, "kind": {"enum": list(KIND_ATTRS)},
-        "in_shape": SHAPE, "out_shape": SHAPE, "in_dtype": DTYPE, "out_dtype": DTYPE,
-        "attrs": {"type": "object", "properties": OPTIONAL_ATTRS},
-        "folding": {"type": "object", "properties": {"pe": POS, "simd": POS}, "additionalProperties": False},
-        "arrays": {"type": "object", "additionalProperties": {"type": "string"}},
-        "inputs": {"type": "array", "items": NAME, "minItems": 1},
-        "outputs": {"type": "array", "items": NAME, "minItems": 1},
-    },
-    "allOf": [
-        {"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
-         "then": {"properties": {"attrs": {"required": list(attrs), "properties": attrs}}}}
-        for kind, attrs in KIND_ATTRS.items()
-    ],
-}
+def layer_schema(kinds: Iterable[Kind] | None = None) -> JsonSchema:
+    """The schema of one layer; its kinds and attributes come from the kinds (default: every registered one).
+
+    Each kind's `attrs` are required, with their schemas, on a layer of that kind; every kind's `optional_attrs`
+    (and COMMON_OPTIONAL_ATTRS) are checked wherever they occur, as a layer may carry attributes its kind ignores.
+    """
+    from compiler import kinds as kind_registry        # here: schema_problems alone (boards.runtime) needs no kinds
+    from compiler.kinds.base import COMMON_OPTIONAL_ATTRS
+
+    kinds = kind_registry.all() if kinds is None else list(kinds)
+    optional = dict(COMMON_OPTIONAL_ATTRS)
+    for kind in kinds:
+        for key, schema in kind.optional_attrs.items():
+            if optional.setdefault(key, schema) != schema:
+                raise ValueError(f"kind {kind.name}: optional attribute {key!r} has the schema {schema}, another "
+                                 f"kind declares it as {optional[key]}")
+    for kind in kinds:       # an optional attribute is checked on every layer: it must agree with required ones
+        for key, schema in kind.attrs.items():
+            if key in optional and optional[key] != schema:
+                raise ValueError(f"kind {kind.name}: attribute {key!r} has the schema {schema}, another kind "
+                                 f"declares it optional as {optional[key]}")
+    return {
+        "type": "object",
+        "required": ["name", "kind", "in_shape", "out_shape", "in_dtype", "out_dtype", "attrs", "arrays"],
+        "properties": {
+            "name": NAME, "kind": {"enum": [kind.name for kind in kinds]},
+            "in_shape": SHAPE, "out_shape": SHAPE, "in_dtype": DTYPE, "out_dtype": DTYPE,
+            "attrs": {"type": "object", "properties": optional},
+            "folding": {"type": "object", "properties": {"pe": POS, "simd": POS}, "additionalProperties": False},
+            "arrays": {"type": "object", "additionalProperties": {"type": "string"}},
+            "inputs": {"type": "array", "items": NAME, "minItems": 1},
+            "outputs": {"type": "array", "items": NAME, "minItems": 1},
+        },
+        "allOf": [
+            {"if": {"properties": {"kind": {"const": kind.name}}, "required": ["kind"]},
+             "then": {"properties": {"attrs": {"required": list(kind.attrs), "properties": dict(kind.attrs)}}}}
+            for kind in kinds
+        ],
+    }
+
+
 OPS = {"type": "array", "items": {"type": "object", "required": ["op"], "properties": {"op": {"type": "string"}}}}
-GRAPH_SCHEMA = {
-    "type": "object",
-    "required": ["format_version", "name", "input", "output", "layers"],
-    "properties": {
-        "format_version": {"type": "integer"},
-        "name": NAME,
-        "meta": {"type": "object"},
-        "input": {"type": "object", "required": ["shape", "dtype", "pre"],
-                  "properties": {"shape": SHAPE, "dtype": DTYPE, "pre": OPS}},
-        "output": {"type": "object", "required": ["shape", "post"], "properties": {"shape": SHAPE, "post": OPS}},
-        "layers": {"type": "array", "items": LAYER, "minItems": 1},
-    },
-}
+
+
+def graph_schema(kinds: Iterable[Kind] | None = None) -> JsonSchema:
+    """The schema of graph.json, with the layers of `kinds` (default: every registered kind, see layer_schema)."""
+    return {
+        "type": "object",
+        "required": ["format_version", "name", "input", "output", "layers"],
+        "properties": {
+            "format_version": {"type": "integer"},
+            "name": NAME,
+            "meta": {"type": "object"},
+            "input": {"type": "object", "required": ["shape", "dtype", "pre"],
+                      "properties": {"shape": SHAPE, "dtype": DTYPE, "pre": OPS}},
+            "output": {"type": "object", "required": ["shape", "post"], "properties": {"shape": SHAPE, "post": OPS}},
+            "layers": {"type": "array", "items": layer_schema(kinds), "minItems": 1},
+        },
+    }
 
 
 def field_path(path) -> str:
@@ -105,6 +105,6 @@ def check_graph_json(doc: Any, file: str | os.PathLike) -> None:
     """Raise IRError naming `file` and each bad field when `doc` is not a valid graph.json document."""
     from diagnostics.errors import IRError
 
-    problems = schema_problems(doc, GRAPH_SCHEMA)
+    problems = schema_problems(doc, graph_schema())
     if problems:
         raise IRError(f"{file}: not a valid graph.json:\n  " + "\n  ".join(problems))

@@ -20,6 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from compiler.ir.datatypes import datatype
 from diagnostics.errors import IRError
 from compiler.kernels.activation import activate, n_thresholds, threshold_plan
+from compiler.ir.jsontypes import BOOL, DTYPE, INT, PADS, PAIR, POS
 from compiler.kinds.base import ChannelLanes, Kind, LayerData
 from compiler.backends.finn.nodes import intermediate, no_bipolar_values, node, thresholding_node, window_sum_dtype
 from compiler.kinds.registry import register
@@ -30,8 +31,8 @@ from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logi
 @register
 class AvgPool(ChannelLanes, Kind):
     name = "AvgPool"
-    attrs = {"ifm_dim": (list, tuple), "channels": int, "kernel": (list, tuple), "stride": (list, tuple),
-             "pad": (list, tuple), "ofm_dim": (list, tuple), "acc_dtype": str, "out_bias": int, "noact": bool}
+    attrs = {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "pad": PADS, "ofm_dim": PAIR,
+             "acc_dtype": DTYPE, "out_bias": INT, "noact": BOOL}
     ctrl_lut = 90
 
     def out_shape(self, attrs: dict[str, Any]) -> tuple[int, ...]:

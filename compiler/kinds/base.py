@@ -1,9 +1,11 @@
 """The protocol every layer kind implements (docs/ir.md, "Layer kinds"): one object per kind, registered by name.
 
-A kind owns everything that depends on what the layer computes: its attribute schema and checks, output shape,
-folding keys, stream words, the NumPy golden model, the cost model and the FINN export. Backends (HLS C++,
-RTL) emit code per kind from their own registries (compiler.backends.hls). Central code (IR, simulator, cost,
-folding, codegen, export) looks a kind up with `compiler.kinds.get(name)` and never branches on its name.
+A kind owns everything that depends on what the layer computes: its attribute schema and checks (graph.json's schema,
+compiler.ir.schema, is built from `attrs` / `optional_attrs`), output shape, folding keys, stream words, the NumPy
+golden model, the cost model and the FINN export. Backends (HLS C++, RTL) emit code per kind from their own
+registries (compiler.backends.hls). Central code (IR, simulator, cost, folding, codegen, export) looks a kind up with
+`compiler.kinds.get(name)` and never branches on its name: what differs by kind is a method or attribute here, with a
+default, that the kinds override (tests/compiler/kinds/test_central_code.py checks the source).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
+from compiler.ir.jsontypes import JsonSchema
 from diagnostics.errors import IRError
 
 if TYPE_CHECKING:
@@ -22,6 +25,9 @@ if TYPE_CHECKING:
 #: ROM initialised by the bitstream (LUTRAM or BRAM by size); "uram": URAM written at run time by the weight loader
 WEIGHT_RAM = "weight_ram"
 WEIGHT_RAMS = ("uram",)
+#: optional attributes any layer may carry, with their JSON Schema (compiler.ir.schema; Kind.check_weight_ram tells
+#: which kinds take them)
+COMMON_OPTIONAL_ATTRS: dict[str, JsonSchema] = {WEIGHT_RAM: {"enum": list(WEIGHT_RAMS)}}
 
 
 def in_uram(layer: "LayerData") -> bool:
@@ -61,8 +67,12 @@ class Kind(ABC):
     """One layer kind. Subclasses set `name`, `attrs` (schema) and `ctrl_lut`, and implement every method."""
 
     name: str = ""
-    #: required attributes and the Python types their values have (the schema of docs/ir.md)
-    attrs: dict[str, type | tuple[type, ...]] = {}
+    #: required attributes and the JSON Schema of their values (compiler.ir.jsontypes; docs/ir.md "Layer kinds"):
+    #: graph.json's schema (compiler.ir.schema) takes them from here
+    attrs: dict[str, JsonSchema] = {}
+    #: attributes the kind reads when present (with a default otherwise), and their JSON Schema; graph.json's schema
+    #: checks them on every layer, so compiler.ir.schema refuses an attribute name declared with two schemas
+    optional_attrs: dict[str, JsonSchema] = {}
     #: control-logic LUTs of one stage, independent of folding (docs/cost_model.md calibration)
     ctrl_lut: int = 0
     #: notes the cost report adds when a graph contains this kind
@@ -91,6 +101,19 @@ class Kind(ABC):
         import math
 
         return math.ceil(cycles * self.stream_elems(layer, "out") / math.prod(layer.out_shape))
+
+    def read_ahead_words(self, layer: LayerData) -> int:
+        """Input words the layer's producer must be able to write ahead of it, so the two do not serialise: the FIFO
+        in front of the layer holds at least this many (compiler.backends.rtl.project.input_fifo_depth). Default 0:
+        the layer reads its input at its own steady pace (an MVTU with several neuron folds does not)."""
+        return 0
+
+    def float_tail(self, layer: LayerData) -> bool:
+        """Whether the layer can be the last integer layer before a float tail (docs/ir.md "Float tail"): it outputs
+        the raw accumulator of its input times integer `weights` (H, MW), over attribute `MW` inputs, which the host
+        scales to floats. compiler.sim.verify bounds QONNX's float32 rounding of it instead of requiring equality.
+        Default False."""
+        return False
 
     def input_dtype(self, layer: LayerData, j: int) -> str:
         """Datatype of input stream j (kinds with several inputs keep the others in attrs)."""

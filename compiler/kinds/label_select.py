@@ -12,6 +12,7 @@ import numpy as np
 from compiler.ir.datatypes import datatype
 from diagnostics.errors import IRError
 from compiler.kinds.registry import register
+from compiler.ir.jsontypes import POS
 from compiler.kinds.base import Kind, LayerData, ValueRange
 from compiler.backends.finn.nodes import finn_dtype, node
 from compiler.estimate.resources import LayerCost, bits, ceil_log2, fifo_luts, logic
@@ -20,7 +21,7 @@ from compiler.estimate.resources import LayerCost, bits, ceil_log2, fifo_luts, l
 @register
 class LabelSelect(Kind):
     name = "LabelSelect"
-    attrs = {"num_labels": int, "k": int}
+    attrs = {"num_labels": POS, "k": POS}
     ctrl_lut = 60
     produces_labels = True
 

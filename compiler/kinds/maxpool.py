@@ -13,6 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from diagnostics.errors import IRError
 from compiler.kinds.registry import register
+from compiler.ir.jsontypes import PAIR, POS
 from compiler.kinds.base import ChannelLanes, Kind, LayerData, ValueRange
 from compiler.backends.finn.nodes import finn_dtype, node
 from compiler.kinds.sliding_window import check_ofm_dim, conv_out_dim
@@ -22,8 +23,7 @@ from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logi
 @register
 class MaxPool(ChannelLanes, Kind):
     name = "MaxPool"
-    attrs = {"ifm_dim": (list, tuple), "channels": int, "kernel": (list, tuple), "stride": (list, tuple),
-             "ofm_dim": (list, tuple)}
+    attrs = {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "ofm_dim": PAIR}
     ctrl_lut = 80
 
     def out_shape(self, attrs: dict[str, Any]) -> tuple[int, ...]:

@@ -14,6 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from compiler.ir.datatypes import datatype
 from diagnostics.errors import IRError
 from compiler.kinds.registry import register
+from compiler.ir.jsontypes import INT, PADS, PAIR, POS
 from compiler.kinds.base import Kind, LayerData, ValueRange
 from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node
 from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logic
@@ -37,8 +38,8 @@ def check_ofm_dim(kind: Kind, layer: LayerData, inputs: str) -> None:
 @register
 class SlidingWindow(Kind):
     name = "SlidingWindow"
-    attrs = {"ifm_dim": (list, tuple), "channels": int, "kernel": (list, tuple), "stride": (list, tuple),
-             "pad": (list, tuple), "pad_value": int, "ofm_dim": (list, tuple)}
+    attrs = {"ifm_dim": PAIR, "channels": POS, "kernel": PAIR, "stride": PAIR, "pad": PADS, "pad_value": INT,
+             "ofm_dim": PAIR}
     ctrl_lut = 250
     report_notes = (CONV_NOTE,)
 

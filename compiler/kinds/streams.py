@@ -16,6 +16,7 @@ import numpy as np
 from compiler.ir.datatypes import datatype, range_dtype
 from diagnostics.errors import IRError
 from compiler.kernels.activation import activate, n_thresholds, threshold_plan
+from compiler.ir.jsontypes import BOOL, DTYPE, INT, PAIR, POS, SHIFTS
 from compiler.kinds.base import ChannelLanes, Kind, LayerData
 from compiler.backends.finn.nodes import finn_dtype, intermediate, node, thresholding_node
 from compiler.kinds.registry import register
@@ -38,7 +39,7 @@ def _elems_ok(layer: LayerData) -> bool:
 class DuplicateStreams(ChannelLanes, Kind):
     name = "DuplicateStreams"
     lanes = "num_channels"
-    attrs = {"num_channels": int, "num_vectors": int}
+    attrs = {"num_channels": POS, "num_vectors": POS}
     ctrl_lut = 20
     n_outputs = 2
 
@@ -82,8 +83,9 @@ class DuplicateStreams(ChannelLanes, Kind):
 class AddStreams(ChannelLanes, Kind):
     name = "AddStreams"
     lanes = "num_channels"
-    attrs = {"num_channels": int, "num_vectors": int, "in1_dtype": str, "shift": (list, tuple), "acc_dtype": str,
-             "out_bias": int, "noact": bool}
+    attrs = {"num_channels": POS, "num_vectors": POS, "in1_dtype": DTYPE, "shift": SHIFTS, "acc_dtype": DTYPE,
+             "out_bias": INT, "noact": BOOL}
+    optional_attrs = {"mult": PAIR}
     ctrl_lut = 60
     n_inputs = 2
 
@@ -196,7 +198,8 @@ class ConcatStreams(Kind):
     one input."""
 
     name = "ConcatStreams"
-    attrs = {"channels": (list, tuple), "num_vectors": int, "in1_dtype": str, "shift": (list, tuple)}
+    attrs = {"channels": PAIR, "num_vectors": POS, "in1_dtype": DTYPE, "shift": SHIFTS}
+    optional_attrs = {"mult": PAIR}
     ctrl_lut = 30
     n_inputs = 2
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from compiler.kinds.registry import register
 from compiler.kernels.activation import activate, activation_range, n_thresholds, threshold_plan
+from compiler.ir.jsontypes import INT, POS
 from compiler.kinds.base import ChannelLanes, Kind, LayerData, ValueRange
 from compiler.backends.finn.nodes import no_bipolar_values, thresholding_node
 from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logic
@@ -20,7 +21,8 @@ from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logi
 class Thresholding(ChannelLanes, Kind):
     name = "Thresholding"
     lanes = "num_channels"
-    attrs = {"num_channels": int, "num_vectors": int}
+    attrs = {"num_channels": POS, "num_vectors": POS}
+    optional_attrs = {"out_bias": INT}
     ctrl_lut = 60
 
     def out_shape(self, attrs: dict[str, Any]) -> None:

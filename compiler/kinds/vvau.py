@@ -14,6 +14,7 @@ import numpy as np
 
 from diagnostics.errors import IRError
 from compiler.kernels.activation import activate, n_thresholds, threshold_plan
+from compiler.ir.jsontypes import BOOL, DTYPE, INT, PAIR, POS
 from compiler.kinds.base import ChannelLanes, Kind, LayerData
 from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node, producer_attrs, range_name
 from compiler.kinds.registry import register
@@ -23,8 +24,8 @@ from compiler.estimate.resources import DSP_MIN_BITS, LayerCost, Memory, bits, f
 @register
 class VVAU(ChannelLanes, Kind):
     name = "VVAU"
-    attrs = {"channels": int, "kernel": (list, tuple), "num_vectors": int, "weight_dtype": str, "acc_dtype": str,
-             "out_bias": int, "noact": bool}
+    attrs = {"channels": POS, "kernel": PAIR, "num_vectors": POS, "weight_dtype": DTYPE, "acc_dtype": DTYPE,
+             "out_bias": INT, "noact": BOOL}
     ctrl_lut = 110
 
     def out_shape(self, attrs: dict[str, Any]) -> None:

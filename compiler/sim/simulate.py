@@ -19,7 +19,6 @@ from compiler.sim.hostops import run_post, run_pre
 from compiler.ir.graph import INPUT_STREAM, DataflowGraph, IRError, Layer, dtype as ir_dtype
 from compiler.kernels.simthreads import PARTS_PER_THREAD, ROW_POOL_MACS, ROWS_PER_THREAD, map_rows, sim_threads, single_threaded
 from compiler.kernels.activation import popcount_thresholds  # noqa: F401  (public API of this module)
-from compiler.kinds.mvtu import exact_matmul_plan as _exact_matmul_plan  # noqa: F401  (tests reach it here)
 
 # Frames processed together; bounds memory (im2col of a 32x32 image is ~27x its size) without hurting speed.
 DEFAULT_BATCH = 256

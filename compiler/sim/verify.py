@@ -8,6 +8,7 @@ float32 MatMul/Conv rounds partial sums the integer IR computes exactly; `exact=
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from diagnostics import progress
 from diagnostics.errors import CompileError
+from compiler import kinds
 from compiler.ir.graph import DataflowGraph
 
 
@@ -189,7 +191,8 @@ def verify_graph(onnx_path: str | os.PathLike, graph: DataflowGraph, inputs: np.
     rep.tail_layer = None if ti is None else graph.layers[ti].name
     rep.integer_layers = [n for n in rep.checked_layers if n != rep.tail_layer]
     last = graph.layers[-1]
-    vector_out = last.kind == "LabelSelect" or (len(graph.output.shape) == 1 and graph.output.shape[0] > 1)
+    labels = kinds.get(last.kind).produces_labels       # the output: class indices, compared as top-k lists
+    vector_out = labels or (len(graph.output.shape) == 1 and graph.output.shape[0] > 1)
     agree = ties = 0
     for s in progress.batches(len(x), batch, "verifying against QONNX execution"):
         xb = x[s : s + batch]
@@ -204,7 +207,7 @@ def verify_graph(onnx_path: str | os.PathLike, graph: DataflowGraph, inputs: np.
         if ti is not None:
             x_in = per_layer[ti - 1] if ti > 0 else run_pre(graph.input, xb)
             acc_bound = accumulator_bound(graph.layers[ti], x_in, per_layer[ti])
-            ops = graph.meta.get("label_select_scores", []) if last.kind == "LabelSelect" else graph.output.post
+            ops = graph.meta.get("label_select_scores", []) if labels else graph.output.post
             scores, bound = propagate_bound(ops, per_layer[ti], acc_bound)
         tied = np.zeros(len(xb), bool)      # frames that took another path at a proven rounding tie
         for i, (layer, y) in enumerate(zip(graph.layers, per_layer)):
@@ -230,8 +233,8 @@ def verify_graph(onnx_path: str | os.PathLike, graph: DataflowGraph, inputs: np.
                     differ &= ~tie
                 d = int(differ.sum())
             rep.layer_mismatches[layer.name] = rep.layer_mismatches.get(layer.name, 0) + d
-        if last.kind == "LabelSelect":
-            k = last.attrs["k"]
+        if labels:
+            k = math.prod(last.out_shape)
             ref_idx = np.argsort(-ref.reshape(len(ref), -1), axis=1, kind="stable")[:, :k]
             out = np.asarray(out).reshape(ref_idx.shape)
             differ = (out != ref_idx).any(axis=1)
@@ -281,12 +284,13 @@ def _gamma(n: int) -> float:
 
 
 def _tail_index(graph: DataflowGraph) -> int | None:
-    """Index of the last layer without activation (noact MVTU), possibly followed by LabelSelect."""
+    """Index of the float tail's layer (Kind.float_tail: a noact MVTU), the last one or the one before a layer that
+    produces labels (LabelSelect)."""
     i = len(graph.layers) - 1
-    if graph.layers[i].kind == "LabelSelect":
+    if kinds.get(graph.layers[i].kind).produces_labels:
         i -= 1
     lay = graph.layers[i] if i >= 0 else None
-    return i if lay is not None and lay.kind == "MVTU" and lay.attrs.get("noact") else None
+    return i if lay is not None and kinds.get(lay.kind).float_tail(lay) else None
 
 
 def accumulator_bound(layer, x_in: np.ndarray, acc: np.ndarray) -> np.ndarray:

@@ -56,6 +56,26 @@ def rtl_cost(kind: str) -> Callable[[CostFn], CostFn]:
     return deco
 
 
+#: output_fifo(layer, width) -> Resources: the FIFO (`width`-bit words) a kind's RTL cost charges on each output
+#: stream; kinds without one keep the HLS model's SRL FIFO (fifo_luts) from their HLS estimate
+OutputFifoFn = Callable[[LayerData, int], Resources]
+_OUTPUT_FIFOS: dict[str, OutputFifoFn] = {}
+
+
+def output_fifo(kind: str) -> Callable[[OutputFifoFn], OutputFifoFn]:
+    """Decorator registering what kind `kind`'s RTL cost charges for the FIFO on one of its output streams."""
+    def deco(fn: OutputFifoFn) -> OutputFifoFn:
+        _OUTPUT_FIFOS[kind] = fn
+        return fn
+    return deco
+
+
+def output_fifo_cost(layer: LayerData, width: int) -> Resources:
+    """The FIFO on one output stream of `layer` that its RTL cost charged (branch_fifo_costs moves it)."""
+    fn = _OUTPUT_FIFOS.get(layer.kind)
+    return fn(layer, width) if fn is not None else Resources(lut=fifo_luts(width))
+
+
 def costed_kinds() -> tuple[str, ...]:
     """Kinds with an RTL cost function of their own (the others: their HLS estimate with the RTL's registers)."""
     return tuple(_COSTS)
@@ -270,6 +290,12 @@ def duplicate_streams(l: LayerData) -> LayerCost:
     return LayerCost(c.name, c.kind, c.pe, c.simd, c.cycles, r, [], c.notes + ["rtl"])
 
 
+@output_fifo("DuplicateStreams")
+def duplicate_streams_output_fifo(l: LayerData, width: int) -> Resources:
+    """duplicate_streams charges a bnnc_fifo of FIFO_DEPTH words per output."""
+    return rtl_fifo(FIFO_DEPTH, width)
+
+
 @rtl_cost("AddStreams")
 def add_streams(l: LayerData) -> LayerCost:
     """bnnc_add (hwlib/verilog) as Yosys maps it, fitted on the two_adds RTL test graph: per lane an exact adder of
@@ -311,13 +337,11 @@ def concat_streams(l: LayerData) -> LayerCost:
 
 # --- graph level: FIFOs and width converters --------------------------------------------------------------------
 def input_fifo_depth(layer: LayerData) -> int:
-    """Depth of the FIFO in front of `layer`: at least FIFO_DEPTH, and for an MVTU with NF > 1 one whole input
-    vector (SF words). Such an MVTU reads its input only during neuron fold 0; with a shallower FIFO its producer
-    cannot run a vector ahead, so two rate-matched layers serialise (measured on CNV-W1A1's FC layers: 1.42x
-    the modelled II with 32-deep FIFOs)."""
-    if layer.kind == "MVTU" and layer.attrs["MH"] // layer.pe > 1:
-        return max(FIFO_DEPTH, layer.attrs["MW"] // layer.simd)
-    return FIFO_DEPTH
+    """Depth of the FIFO in front of `layer`: at least FIFO_DEPTH, and as many words as its producer must write
+    ahead of it (Kind.read_ahead_words: for an MVTU with NF > 1 one whole input vector, SF words; such an MVTU reads
+    its input only during neuron fold 0, and with a shallower FIFO two rate-matched layers serialise, measured on
+    CNV-W1A1's FC layers: 1.42x the modelled II with 32-deep FIFOs)."""
+    return max(FIFO_DEPTH, kinds.get(layer.kind).read_ahead_words(layer))
 
 
 def converter_cost(cur: LayerData, e_out: int, e_in: int, w_out: int, w_in: int) -> Resources:
@@ -357,6 +381,6 @@ def branch_fifo_costs(graph: DataflowGraph, costs: list[LayerCost]) -> None:
                 continue
             k = index[p.name]
             pw = kinds.get(p.kind).stream_elems(p, "out") * element_bits(p.out_dtype)
-            drop = rtl_fifo(FIFO_DEPTH, pw) if p.kind == "DuplicateStreams" else Resources(lut=fifo_luts(pw))
+            drop = output_fifo_cost(p, pw)
             costs[k].resources = costs[k].resources - drop
             costs[k].notes.append(f"output to {l.name} input {j}: its FIFO is in {l.name}'s unit (RTL)")

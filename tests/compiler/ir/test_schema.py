@@ -74,3 +74,67 @@ def test_missing_array(build, tmp_path):
     d = edit(build, tmp_path, _set(("layers", 0, "arrays", "weights"), "nope/weights"))
     with pytest.raises(IRError, match=r"array 'nope/weights' is referenced but missing from arrays.npz"):
         DataflowGraph.load(d)
+
+
+# ---- the schema is derived from the kinds (compiler.kinds: Kind.attrs, Kind.optional_attrs) ------------------------
+def test_schema_lists_every_kind_and_its_attributes():
+    from compiler import kinds
+    from compiler.ir.schema import graph_schema
+
+    layer = graph_schema()["properties"]["layers"]["items"]
+    assert layer["properties"]["kind"]["enum"] == list(kinds.names())
+    per_kind = {b["if"]["properties"]["kind"]["const"]: b["then"]["properties"]["attrs"] for b in layer["allOf"]}
+    for kind in kinds.all():
+        assert per_kind[kind.name] == {"required": list(kind.attrs), "properties": kind.attrs}
+        for key, schema in kind.optional_attrs.items():
+            assert layer["properties"]["attrs"]["properties"][key] == schema
+
+
+def test_attribute_declared_only_on_a_kind_is_checked_on_load(build, tmp_path, monkeypatch):
+    """A new required attribute written on the kind alone (nowhere in compiler.ir.schema) is required on load, with
+    its type; so is the type of a new optional one."""
+    from compiler import kinds
+    from compiler.ir.jsontypes import BOOL, POS
+
+    doc = json.loads((build / "graph.json").read_text())
+    first = kinds.get(doc["layers"][0]["kind"])
+    monkeypatch.setattr(first, "attrs", {**first.attrs, "new_width": POS})
+    monkeypatch.setattr(first, "optional_attrs", {**first.optional_attrs, "new_flag": BOOL})
+    with pytest.raises(IRError, match=r"graph.json: not a valid graph.json:\n  field layers\[0\]\.attrs: "
+                                      r"'new_width' is a required property"):
+        DataflowGraph.load(build)
+    d = edit(build, tmp_path, _set(("layers", 0, "attrs", "new_width"), "4"))
+    with pytest.raises(IRError, match=r"field layers\[0\]\.attrs\.new_width: '4' is not of type 'integer'"):
+        DataflowGraph.load(d)
+    d = edit(build, tmp_path / "2", _set(("layers", 0, "attrs", "new_flag"), 1))
+    with pytest.raises(IRError, match=r"field layers\[0\]\.attrs\.new_flag: 1 is not of type 'boolean'"):
+        DataflowGraph.load(d)
+
+
+def test_one_schema_per_optional_attribute():
+    """An optional attribute is checked on every layer, so two kinds declaring it with different schemas (optional
+    or required) is a declaration error, named."""
+    from compiler import kinds
+    from compiler.ir.jsontypes import BOOL, INT
+    from compiler.ir.schema import layer_schema
+
+    class A(type(kinds.get("Thresholding"))):
+        name = "A"
+        optional_attrs = {"scale": INT}
+
+    class B(type(kinds.get("Thresholding"))):
+        name = "B"
+        optional_attrs = {"scale": BOOL}
+
+    with pytest.raises(ValueError, match=r"kind B: optional attribute 'scale' has the schema .*boolean.* another kind "
+                                         r"declares it as .*integer"):
+        layer_schema([A(), B()])
+
+    class C(type(kinds.get("Thresholding"))):
+        name = "C"
+        attrs = {**kinds.get("Thresholding").attrs, "scale": BOOL}
+
+    with pytest.raises(ValueError, match=r"kind C: attribute 'scale' has the schema .*boolean.* another kind "
+                                         r"declares it optional as .*integer"):
+        layer_schema([A(), C()])
+    assert layer_schema([B(), C()])["properties"]["attrs"]["properties"]["scale"] == BOOL

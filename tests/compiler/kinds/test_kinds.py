@@ -219,3 +219,47 @@ def test_concat_mult_semantics_and_checks():
     cat.attrs.update({"mult": [1, 3], "shift": [0, 0], "in1_dtype": "BIPOLAR"})
     with pytest.raises(IRError, match="BIPOLAR input cannot be shifted or multiplied"):
         k.check(cat)
+
+
+@pytest.mark.parametrize("kind", kinds.all(), ids=lambda k: k.name)
+def test_kind_declares_its_attributes_as_json_schema(kind: Kind):
+    """Kind.attrs / optional_attrs are the only declaration of the attributes (graph.json's schema is built from
+    them, compiler.ir.schema): valid JSON Schemas, disjoint, and the kind's example layers satisfy them."""
+    import json
+
+    import jsonschema
+
+    declared = {**kind.attrs, **kind.optional_attrs}
+    assert not set(kind.attrs) & set(kind.optional_attrs)
+    for key, schema in declared.items():
+        jsonschema.Draft202012Validator.check_schema(schema)
+    schema = {"type": "object", "required": list(kind.attrs), "properties": declared}
+    for l in _layers_of(kind):
+        attrs = json.loads(json.dumps(l.attrs))          # as graph.json carries them (tuples become lists)
+        assert not list(jsonschema.Draft202012Validator(schema).iter_errors(attrs)), l.name
+
+
+def test_example_graphs_satisfy_the_graph_json_schema():
+    from compiler.ir.schema import graph_schema, schema_problems
+
+    for g in EXAMPLES:
+        assert schema_problems(g.to_json(), graph_schema()) == [], g.name
+
+
+@pytest.mark.parametrize("kind", kinds.all(), ids=lambda k: k.name)
+def test_kind_answers_every_protocol_question(kind: Kind):
+    """The methods and attributes with defaults in Kind (central code asks every kind, never its name) answer with the
+    right types on every example layer; a float tail carries what compiler.sim.verify bounds (MW, weights (H, MW))."""
+    assert isinstance(kind.produces_labels, bool) and isinstance(kind.uram_weights, bool)
+    assert kind.n_inputs >= 1 and kind.n_outputs >= 1
+    for l in _layers_of(kind):
+        words = kind.read_ahead_words(l)
+        assert isinstance(words, int) and words >= 0
+        tail = kind.float_tail(l)
+        assert isinstance(tail, bool)
+        if tail:
+            assert l.arrays["weights"].shape[-1] == l.attrs["MW"]
+        assert isinstance(kind.first_output_lead(l), int) and kind.first_output_lead(l) > 0
+        assert kind.drain_cycles(l, kind.cost(l).cycles) >= 0
+        a, b = kind.finn_output(l)
+        assert isinstance(a, int) and isinstance(b, int)

@@ -4,7 +4,8 @@ import pytest
 
 import naive_ir
 from compiler.ir.graph import InputSpec, IRError, OutputSpec, dtype
-from compiler.sim.simulate import Simulator, _exact_matmul_plan, popcount_thresholds, simulate, simulate_layers
+from compiler.kinds.mvtu import exact_matmul_plan
+from compiler.sim.simulate import Simulator, popcount_thresholds, simulate, simulate_layers
 
 
 from random_graphs import Builder, random_cnn, random_mlp  # noqa: E402
@@ -118,7 +119,7 @@ def test_wide_accumulators_stay_exact(wbits, xbits, expect):
     b = Builder(rng, (300,), xd)
     b.mvtu(5, out_dtype=None, weight_dtype=wd)
     w = b.layers[0].arrays["weights"] = rng.choice([dtype(wd).min(), dtype(wd).max()], (5, 300)).astype(np.int64)
-    assert _exact_matmul_plan(w, int(dtype(xd).min()), int(dtype(xd).max()), "t")["dtype"] is expect
+    assert exact_matmul_plan(w, int(dtype(xd).min()), int(dtype(xd).max()), "t")["dtype"] is expect
     x = b.inputs(9)
     x[0] = dtype(xd).min()
     assert np.array_equal(simulate_layers(b.graph(), x), x.astype(object) @ w.T.astype(object))
