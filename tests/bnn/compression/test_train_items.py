@@ -99,3 +99,28 @@ def test_an_interrupted_separate_training_keeps_the_finished_student(tmp_path, m
     assert [m for m in log if m.startswith("trained ")] == [m for m in log if m.startswith("trained tfc-x0.5 alone")]
     assert len([m for m in log if m.startswith("trained ")]) == 1
     assert [s.error for s in fam.students] == [None, None]
+
+
+def test_search_candidates_as_items_in_a_pool_equal_the_joint_proxy_run(tmp_path, capfd):
+    """The runner `bnnc compress --search` gives the search: each candidate a task in a pool of fresh processes
+    (data reloaded there from the config), its validation accuracy that of the joint in-driver run, each written to
+    OUT/search_items as it finishes and skipped on a rerun."""
+    from bnn.compress.search import _holdout, _proxy_runner
+    from bnn.compress.workflow import Context, load_data, train_config
+    from scaleout import LocalExecutor
+
+    cfg = _cfg()
+    train_set, test_set, _ = load_data(cfg)
+    specs = {"a": make_spec("tfc", 1, 1, hidden=[16, 16, 16], input_bits=8),
+             "b": make_spec("tfc", 2, 1, hidden=[24, 16, 8], input_bits=8)}
+    tr, val = _holdout(train_set)
+    tcfg = train_config(cfg)
+    joint = _train(specs, tr, val, tcfg, 1, 5)
+    with LocalExecutor(2) as ex:
+        ctx = Context(cfg, train_set, test_set, None, (1, 28, 28), 10, tmp_path, lambda m: None, None, ex)
+        accs = _proxy_runner(ctx)(specs, 1, 5)
+        assert "search candidates: 2 items on local executor, pool of 2 processes" in capfd.readouterr().err
+        assert accs == {k: r.test_acc for k, r in joint.items()}
+        assert len(list((tmp_path / "search_items").glob("*.json"))) == 2
+        assert _proxy_runner(ctx)(specs, 1, 5) == accs
+        assert "2 of 2 items already done" in capfd.readouterr().err
