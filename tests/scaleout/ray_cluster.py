@@ -6,8 +6,8 @@
 It checks that no interface but loopback has an address, starts a Ray head and one worker node on 127.0.0.1 (each
 `ray start --block`, stopped by process id: scaleout.local_cluster.LocalRayCluster), then through scaleout's Ray
 executor runs (1) `bnnc explore MODEL --cluster 127.0.0.1:PORT`, (2) a small `bnnc compress --cluster 127.0.0.1:PORT`
-(its students trained and built as Ray tasks), (3) a sweep in which one worker process is killed with SIGKILL while it runs a
-task, (4) a sweep interrupted by SIGINT (Ctrl-C) while a task runs. Every wait is bounded.
+(its students trained and built as Ray tasks), (3) a sweep in which one worker process is killed with SIGKILL while
+it runs a task, (4) a sweep interrupted by SIGINT (Ctrl-C) while a task runs. Every wait is bounded.
 Results go to WORK/result.json for the test to compare with the local executor."""
 from __future__ import annotations
 
@@ -178,7 +178,7 @@ def main(argv: list[str]) -> int:
             cpu0, t3 = namespace_cpu_seconds(), time.monotonic()
             cli = CliRunner().invoke(bnnc, COMPRESS_ARGS + ["--cluster", cluster.address, "--workers", "2", "-o",
                                                             str(work / "compress")])
-            result["compress_cli"] = {"exit_code": cli.exit_code, "output": cli.output[-3000:]}
+            result["compress_cli"] = {"exit_code": cli.exit_code, "output": cli.output[-30000:]}
             if cli.exit_code != 0:
                 raise RuntimeError(f"bnnc compress --cluster failed:\n{cli.output[-3000:]}\n{cli.exception!r}")
             result["compress"] = compress_outcome(work / "compress")
