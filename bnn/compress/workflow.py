@@ -406,12 +406,14 @@ def train_item(job: dict) -> dict:
     students share every weight and its epochs follow each other; resumable per epoch from supernet/last.pt),
     'separate' (one student alone), 'morphnet', 'prune', 'lowrank' (derived from the widest student)."""
     from bnn.compress.joint import DistillConfig
+    from bnn.train import seed_everything
 
     with torch_threads(job["threads"]):
         cfg, train_set, test_set = item_data(job)
         out = Path(job["out_dir"])
         distill = DistillConfig(cfg.distill, cfg.temperature, cfg.alpha)
         teacher = _teacher(cfg, train_set, test_set, out, lambda m: None)[0] if distill.uses_teacher else None
+        seed_everything(cfg.seed)      # a defined RNG state, whatever ran in this process before (in-process items)
         kind = {"supernet": _train_supernet_item, "separate": _train_separate_item, "morphnet": _train_morphnet_item,
                 "prune": _train_prune_item, "lowrank": _train_lowrank_item}[job["kind"]]
         return kind(job, cfg, train_set, test_set, out, train_config(cfg), distill, teacher)
