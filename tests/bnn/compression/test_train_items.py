@@ -124,3 +124,26 @@ def test_search_candidates_as_items_in_a_pool_equal_the_joint_proxy_run(tmp_path
         assert len(list((tmp_path / "search_items").glob("*.json"))) == 2
         assert _proxy_runner(ctx)(specs, 1, 5) == accs
         assert "2 of 2 items already done" in capfd.readouterr().err
+
+
+def test_items_declare_their_threads_and_gpu(tmp_path):
+    """What a training item asks Ray for: num_cpus its threads (--threads, else 1 off-process), one GPU with
+    --device cuda, which on Ray becomes plain 'cuda' (the task sees only the GPU Ray gave it)."""
+    from types import SimpleNamespace
+
+    from bnn.compress.workflow import Context, item_settings, item_task, train_item
+    from scaleout import LocalExecutor
+
+    def settings(ex, **kw):
+        ctx = Context(_cfg(**kw), None, None, None, (1, 28, 28), 10, tmp_path, print, None, ex)
+        return item_settings(ctx)
+
+    ray = SimpleNamespace(name="ray")
+    assert settings(LocalExecutor(1), threads=None)["threads"] is None          # in-process: torch as it is
+    assert settings(LocalExecutor(2), threads=None)["threads"] == 1
+    s = settings(ray, threads=3, device="cuda:1")
+    assert (s["threads"], s["device"]) == (3, "cuda")
+    t = item_task("x", train_item, s)
+    assert (t.num_cpus, t.num_gpus) == (3.0, 1.0)
+    t = item_task("y", train_item, settings(ray, threads=None))
+    assert (t.num_cpus, t.num_gpus) == (1.0, 0.0)
