@@ -8,10 +8,10 @@ The steps, each resumable from `out_dir`:
    students derived from the widest one;
 4. build every student (bnn.compress.student_build: exact export, compile with verification, optional rtlsim and
    Yosys);
-every training item (the supernet, each separate or derived student, each search candidate) and every build is a
-scaleout task (`train_item`, `build_student`): in this process by default, on a local process pool (--workers N) or
-on a Ray cluster (--cluster ADDR), with the same results given the same --threads;
 5. family.json, family.png, a table, and a deploy folder for the recommended student.
+Every training item (the supernet, each separate or derived student, each search candidate) and every build is a
+scaleout task (`train_item`, `build_student`): in this process by default, on a local process pool (--workers N) or
+on a Ray cluster (--cluster ADDR), with the same results given the same --threads.
 `bnnc compress` only parses options into a CompressConfig and calls `run`.
 """
 from __future__ import annotations
@@ -433,12 +433,10 @@ def _train_supernet_item(job, cfg, train_set, test_set, out, tcfg, distill, teac
     return {"seconds": r.seconds, "teacher_seconds": r.teacher_seconds, "resumed_epochs": r.resumed_from}
 
 
-def _train_alone(name, spec, model, train_set, test_set, out, tcfg, distill, teacher, method, fit=None,
-                 **student_kw) -> dict:
+def _train_alone(name, spec, model, train_set, test_set, out, tcfg, distill, teacher, method, fit=None) -> dict:
     from bnn.compress.joint import Student, train_students
 
-    res = train_students([Student(name, model, spec.to_dict(), **student_kw)], train_set, test_set, tcfg, distill,
-                         teacher)
+    res = train_students([Student(name, model, spec.to_dict())], train_set, test_set, tcfg, distill, teacher)
     s = res.students[0]
     _save(out, name, s.model, s.spec, train_set, s.metrics, tcfg, method, fit)
     return {"name": name, "seconds": res.seconds, "test_acc": s.test_acc}
