@@ -86,6 +86,31 @@ def row_task(fam: str, method: str, spec: ModelSpec | None, base: ModelSpec, rb:
     return row
 
 
+#: the search dimensions of the benchmark's searched methods
+SEARCH_DIMS = {"morphnet": ("width",), "bits": ("bits",), "search": ("bits", "width")}
+
+
+def search_task(fam: str, method: str, base: ModelSpec, rb: ResourceBudget, cfg: TrainConfig, args: dict,
+                path: str) -> dict:
+    """One (family, budget, method) search (seed 0) as a scaleout task: data loaded here (cached per process), the
+    search's document written to `path` (the benchmark's cache) when it finishes. Searches of other budgets and
+    methods are independent of each other; the search seeds its own probe runs, candidates and sensitivity."""
+    from bnn.compress.search import SearchConfig, search
+
+    a = argparse.Namespace(**args)
+    torch.set_num_threads(a.threads)
+    train_set, val_set, _, _ = family_data(fam, a.data_root, a.limit, a.val, a.test_limit)
+    sc = SearchConfig(search=SEARCH_DIMS[method], sensitivity=a.sensitivity, probe_epochs=a.probe_epochs,
+                      cycles=a.cycles, strength=a.strength, granularity=a.granularity, proxy_epochs=a.proxy_epochs)
+    tag = Path(path).stem
+    t0 = time.perf_counter()
+    r = search(base, rb, train_set, val_set, cfg, sc, log=lambda m: log(f"{tag}: {m}"))
+    doc = r.as_dict()
+    doc["wall_seconds"] = time.perf_counter() - t0
+    save_json(Path(path), doc)
+    return {"spec": doc["spec"], "wall_seconds": doc["wall_seconds"]}
+
+
 def _train(spec: ModelSpec, train_set, test_set, cfg: TrainConfig, seed: int, model=None, teacher=None,
            kd: DistillConfig | None = None):
     if model is None:

@@ -29,8 +29,9 @@ OUT/results.md.
 Parallel: the rows' trainings (method x budget x seed, each seed 0 with its hardware run) are scaleout tasks
 (benchmarks/_compression_rows.row_task): `--workers N` runs N at once in a local process pool, `--cluster ADDRESS`
 (or RAY_ADDRESS) as Ray tasks (the nodes need this repository at the same path: Ray puts the script's folder on
-its workers' sys.path). Default: in this process, as before. Searches and the teacher run in this process first.
-Each row seeds itself, so a row is the same in-process, in the pool and on Ray.
+its workers' sys.path). Default: in this process, as before. Before the rows, the searches (one per family, budget
+and searched method: _compression_rows.search_task) run through the same executor; the teacher runs in this
+process first. Each row and search seeds itself, so it is the same in-process, in the pool and on Ray.
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/compression_fmnist.py --threads 1 --seeds 0,1,2 \\
         --families mlp,cnn --out runs/compression_search
@@ -51,13 +52,13 @@ import torch  # noqa: E402
 
 from bnn.compress.budget import ResourceBudget, uniform_to_budget  # noqa: E402
 from bnn.compress.hwcost import estimate_spec  # noqa: E402
-from bnn.compress.search import SearchConfig, search  # noqa: E402
 from bnn.topologies import ModelSpec, hidden_widths, layer_bits, make_spec  # noqa: E402
 from bnn.train import TrainConfig  # noqa: E402
 from scaleout import Task  # noqa: E402
 
 # the rows' work lives in a module scaleout's workers can import (this folder is on sys.path for the script)
-from _compression_rows import FAMILIES, load_json, save_json, family_data, get_teacher, log, row_task  # noqa: E402
+from _compression_rows import (FAMILIES, SEARCH_DIMS, family_data, get_teacher, load_json, log, row_task,  # noqa: E402
+                               save_json, search_task)
 
 METHODS = ("uniform", "morphnet", "prune", "distill", "bits", "search")
 
@@ -137,17 +138,26 @@ def main() -> None:
         if "distill" in methods:        # trained (or loaded) here once; the distill rows load it from OUT
             teacher_tag = f"{fam}_n{args.limit or 'all'}_e{args.teacher_epochs}"
             fres["teacher_acc"] = get_teacher(out, teacher_tag, teacher_name, c, h, train_set, test_set, args)[1]
-        # 1. the spec of every (budget, method) (searches run here, seed 0), and a task for every row and seed not
+        # 1. the searches not cached yet (seed 0), one task per budget and searched method, through the executor
+        searches = []
+        for budget in budgets:
+            for method in (m for m in methods if m in SEARCH_DIMS):
+                name = f"{budget_tag(fam, budget, args)}_{method}"
+                if load_json(out / "search" / f"{name}.json") is None:
+                    searches.append(Task(name, search_task, (fam, method, base, resource_budget(budget, args), cfg,
+                                                             vars(args), str(out / "search" / f"{name}.json")),
+                                         num_cpus=args.threads))
+        found = ex.run(searches, desc=f"{fam} searches") if searches else {}
+        failed = {k: r.error for k, r in found.items() if not r.ok}
+        if failed:
+            raise SystemExit(f"{len(failed)} searches failed (the finished ones are kept in {out}; rerun to resume):\n"
+                             + "\n".join(f"  {k}: {e}" for k, e in failed.items()))
+        # 2. the spec of every (budget, method) (searches from their cache), and a task for every row and seed not
         # cached yet (seed 0's also when its hardware run is missing: it needs the trained model)
         plan, tasks = [], []
         for budget in budgets:
-            rb = ResourceBudget(args.board, args.target_fps, lut=budget, dsp=args.dsp_limit, bram18=args.bram_limit,
-                                flow="rtl")
-            # cache keys carry what changes a row's result (data sizes, epochs, search knobs)
-            tag = (f"{fam}_{budget:.0f}_n{args.limit or 'all'}_v{args.val}_t{args.test_limit or 'all'}_e{args.epochs}"
-                   f"_p{args.probe_epochs}c{args.cycles}x{args.proxy_epochs}_{args.sensitivity}_g{args.granularity}"
-                   + (f"_dsp{args.dsp_limit:g}" if args.dsp_limit is not None else "")
-                   + (f"_bram{args.bram_limit:g}" if args.bram_limit is not None else ""))
+            rb = resource_budget(budget, args)
+            tag = budget_tag(fam, budget, args)
             for method in methods:
                 # a distilled row's cache key names its loss, so other KD settings are other rows
                 rkey = (f"{method}-{args.kd}-T{args.temperature:g}-a{args.alpha:g}-te{args.teacher_epochs}"
@@ -168,13 +178,13 @@ def main() -> None:
                                            str(hw_dir) if need_hw else None,
                                            teacher_tag if method == "distill" else None),
                                           num_cpus=args.threads))
-        # 2. the rows' trainings (and seed 0's hardware) through the executor; each writes its row as it finishes
+        # 3. the rows' trainings (and seed 0's hardware) through the executor; each writes its row as it finishes
         results = ex.run(tasks, desc=f"{fam} rows") if tasks else {}
         failed = {k: r.error for k, r in results.items() if not r.ok}
         if failed:
             raise SystemExit(f"{len(failed)} rows failed (the finished ones are kept in {out}; rerun to resume):\n"
                              + "\n".join(f"  {k}: {e}" for k, e in failed.items()))
-        # 3. the table, in the order of budgets and methods
+        # 4. the table, in the order of budgets and methods
         for budget, method, rkey, tag, rb, hw_dir in plan:
             rows = [load_json(out / "rows" / f"{tag}_{rkey}_s{seed}.json") for seed in seeds]
             accs, secs = [r["test_acc"] for r in rows], [r["seconds"] for r in rows]
@@ -215,25 +225,30 @@ def executor_for_args(args):
         raise SystemExit(f"error: {e}") from None
 
 
+def resource_budget(budget: float, args) -> ResourceBudget:
+    return ResourceBudget(args.board, args.target_fps, lut=budget, dsp=args.dsp_limit, bram18=args.bram_limit,
+                          flow="rtl")
+
+
+def budget_tag(fam: str, budget: float, args) -> str:
+    """The cache key of a (family, budget): what changes a row's result (data sizes, epochs, search knobs)."""
+    return (f"{fam}_{budget:.0f}_n{args.limit or 'all'}_v{args.val}_t{args.test_limit or 'all'}_e{args.epochs}"
+            f"_p{args.probe_epochs}c{args.cycles}x{args.proxy_epochs}_{args.sensitivity}_g{args.granularity}"
+            + (f"_dsp{args.dsp_limit:g}" if args.dsp_limit is not None else "")
+            + (f"_bram{args.bram_limit:g}" if args.bram_limit is not None else ""))
+
+
 def row_spec(method: str, base: ModelSpec, rb: ResourceBudget, tag: str, out: Path, train_set, val_set, cfg, args
              ) -> ModelSpec | None:
-    """The spec a row trains (None for prune: its widths come from the trained base of each seed)."""
+    """The spec a row trains (None for prune: its widths come from the trained base of each seed; a searched
+    method's from its search, run before as a task and cached)."""
     if method in ("uniform", "distill"):
         return uniform_to_budget(base, rb.lut, rb.board, rb.target_fps, granularity=args.granularity, flow="rtl").spec
     if method == "prune":
         return None
-    dims = {"morphnet": ("width",), "bits": ("bits",), "search": ("bits", "width")}[method]
-    path = out / "search" / f"{tag}_{method}.json"
-    doc = load_json(path)
+    doc = load_json(out / "search" / f"{tag}_{method}.json")
     if doc is None:
-        sc = SearchConfig(search=dims, sensitivity=args.sensitivity, probe_epochs=args.probe_epochs,
-                          cycles=args.cycles, strength=args.strength, granularity=args.granularity,
-                          proxy_epochs=args.proxy_epochs)
-        t0 = time.perf_counter()
-        r = search(base, rb, train_set, val_set, cfg, sc, log=lambda m: log(f"{tag} {method}: {m}"))
-        doc = r.as_dict()
-        doc["wall_seconds"] = time.perf_counter() - t0
-        save_json(path, doc)
+        raise RuntimeError(f"internal: no search result {out / 'search' / f'{tag}_{method}.json'}")
     return ModelSpec(**doc["spec"])
 
 def markdown(res: dict) -> str:

@@ -9,6 +9,11 @@ Verilator (--rtlsim ROW ..., slower), whose predictions must be identical to the
 Every figure says what produced it; accuracy is the final epoch's (no epoch is chosen on the test set). Finished
 rows are cached in --out/rows.json and training resumes from its last.pt, so an interrupted run continues.
 
+Parallel: every row (with the optional columns asked for) is a scaleout task (`row_task`): `--workers N` runs N at
+once in a local process pool, `--cluster ADDRESS` (or RAY_ADDRESS) runs them as Ray tasks of --threads CPUs (one GPU
+with --device cuda) on a cluster whose nodes share --out and this checkout. Default: in this process, as before.
+Each finished row is written to --out/items/ as it completes (then merged into rows.json); a rerun skips it.
+
     .venv/bin/python benchmarks/fmnist_accuracy.py --rows lfc:w1a1 cnv28:w1a1:0.5 cnv28:w2a2:0.5 --epochs 10 \\
         --recipe improved --out runs/fmnist_accuracy --rtlsim lfc:w1a1
 
@@ -19,10 +24,11 @@ The old form (one --model, several --bits, the float twin as reference) still wo
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads
@@ -185,6 +191,49 @@ def extras(r: dict, args, test_set, test_data) -> None:
                                       np.load(run_dir / "sim_pred.npy"), args.rtlsim_chunk)
 
 
+def needs_extras(r: dict, args) -> bool:
+    """Whether a cached row still lacks an optional column asked for."""
+    return r["bits"] != "float" and ((args.synth and "synth_lut" not in r)
+                                     or (r["row"] in args.rtlsim and "rtlsim" not in r))
+
+
+@functools.lru_cache(maxsize=1)
+def splits(dataset: str, limit: int | None):
+    """(train, test) ImageData, loaded once per process (a pool or Ray worker runs several rows)."""
+    return load_dataset(dataset, split="train").subset(limit), load_dataset(dataset, split="test")
+
+
+def row_task(row: dict, args: dict, prev: dict | None) -> dict:
+    """One row as a scaleout task: trained, exported, compiled and simulated (unless `prev`, the cached row, already
+    has that), then the optional columns asked for. Data are loaded here and torch's threads set from --threads, so
+    a row is the same in this process, in a pool worker and in a Ray worker."""
+    a = argparse.Namespace(**args)
+    torch.set_num_threads(a.threads)
+    r_ = Row(**row)
+    tr, te = splits(a.dataset, a.limit)
+    pre = preprocess_for(r_.model, tr.shape)
+    train_set, test_set = ImageDataset(tr, pre), ImageDataset(te, pre)
+    if prev is None:
+        print(f"== {r_.name}: {r_.epochs} epochs, recipe {a.recipe}", flush=True)
+        r = run_row(r_, a, RECIPES[a.recipe], train_set, test_set, te)
+    else:
+        r = dict(prev)
+    extras(r, a, test_set, te)
+    return r
+
+
+def executor_for_args(args):
+    """The scaleout executor of --cluster/--workers: in this process unless a cluster or --workers is given."""
+    from scaleout import ExecutorError, make_executor
+
+    ray = args.cluster not in (None, "local") or (args.cluster is None and os.environ.get("RAY_ADDRESS"))
+    workers = args.workers if args.workers is not None else (None if ray else 1)
+    try:
+        return make_executor(args.cluster, workers)
+    except ExecutorError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
 def pct(v) -> str:
     return "-" if v is None else f"{100 * v:.2f}%"
 
@@ -231,6 +280,12 @@ def main() -> None:
                    help="rows (as named in the table, e.g. lfc-w1a1-in8) whose whole test set runs through Verilator")
     p.add_argument("--rtlsim-chunk", type=int, default=1000)
     p.add_argument("--out", type=Path, default=Path("runs/fmnist_accuracy"))
+    p.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="run the rows as Ray tasks on this cluster (HOST:PORT or 'auto'; default: $RAY_ADDRESS if set, "
+                        "else this machine; 'local' forces this machine); needs bnnc[ray]")
+    p.add_argument("--workers", type=int, default=None,
+                   help="rows at once: local processes (default 1: in this process, as before), or Ray tasks in "
+                        "flight (default: as the cluster's resources allow)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     specs = args.rows or [f"{args.model}:{b}" for b in (args.bits or ["w1a1"])]
@@ -242,24 +297,40 @@ def main() -> None:
     cache = args.out / "rows.json"
     done = json.loads(cache.read_text()) if cache.exists() else {}
 
-    tr = load_dataset(args.dataset, split="train").subset(args.limit)
-    te = load_dataset(args.dataset, split="test")
-    results = []
+    # the rows' work by this module's name, not __main__'s: a pool or Ray worker imports it from this folder
+    import fmnist_accuracy as this
+    from scaleout import Task
+    from scaleout.store import write_atomic
+
+    tr, _ = this.splits(args.dataset, args.limit)
+    keys = {row: f"{row.name}|{row.epochs}|{args.recipe}|{len(tr)}|{args.seed}" for row in rows}
+    tasks = []
     for row in rows:
-        key = f"{row.name}|{row.epochs}|{args.recipe}|{len(tr)}|{args.seed}"
-        pre = preprocess_for(row.model, tr.shape)
-        train_set, test_set = ImageDataset(tr, pre), ImageDataset(te, pre)
-        if key not in done:
-            print(f"== {row.name}: {row.epochs} epochs, recipe {args.recipe}", flush=True)
-            done[key] = run_row(row, args, RECIPES[args.recipe], train_set, test_set, te)
-            cache.write_text(json.dumps(done, indent=1))
-        extras(done[key], args, test_set, te)
-        cache.write_text(json.dumps(done, indent=1))
-        results.append(done[key])
-        print(table([done[key]], args).splitlines()[-1], flush=True)
+        prev = done.get(keys[row])
+        if prev is None or needs_extras(prev, args):
+            item = (f"{row.name}-e{row.epochs}-{args.recipe}-n{len(tr)}-s{args.seed}" + ("-synth" if args.synth else "")
+                    + ("-rtlsim" if row.name in args.rtlsim else ""))
+            tasks.append((row, Task(item, this.row_task, (asdict(row), vars(args), prev), num_cpus=float(args.threads),
+                                    num_gpus=1.0 if args.device.startswith("cuda") else 0.0)))
+    failed = {}
+    if tasks:
+        with executor_for_args(args) as ex:
+            print(f"{len(tasks)} rows on the {ex.describe()}", flush=True)
+            res = ex.run([t for _, t in tasks], out_dir=args.out / "items", desc="accuracy rows")
+        for row, t in tasks:
+            r = res[t.key]
+            if r.ok:
+                done[keys[row]] = r.value
+            else:
+                failed[row.name] = r.error
+        write_atomic(cache, json.dumps(done, indent=1))
+    results = [done[keys[row]] for row in rows if keys[row] in done]
     text = table(results, args)
     print(text)
-    (args.out / "results.md").write_text(text + "\n")
+    write_atomic(args.out / "results.md", text + "\n")
+    if failed:
+        raise SystemExit(f"{len(failed)} rows failed (finished rows kept in {args.out}; rerun to resume): "
+                         + "; ".join(f"{k}: {e}" for k, e in failed.items()))
 
 
 if __name__ == "__main__":

@@ -89,10 +89,14 @@ def _search(text: str | None) -> tuple[str, ...]:
 @click.option("--verify-samples", default=1000, show_default=True, type=click.IntRange(min=0),
               help="test-set inputs every student's compile is verified on (0: the whole test set)")
 @click.option("--rtl-frames", default=50, show_default=True, type=click.IntRange(min=1), help="rtlsim frames")
-@click.option("--cluster", default=None, metavar="ADDR", help="Ray cluster address for the students' builds")
-@click.option("--workers", default=None, type=click.IntRange(min=1), help="parallel builds on this machine")
+@click.option("--cluster", default=None, metavar="ADDR",
+              help="Ray cluster (HOST:PORT or auto) that trains and builds the students, one task per item")
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="items (trainings, builds) at once: a process pool on this machine, or Ray tasks in flight")
 @click.option("--device", default="cpu", show_default=True, help="torch device for all training (cpu, cuda, cuda:1)")
-@click.option("--threads", default=None, type=click.IntRange(min=1), help="torch CPU threads")
+@click.option("--threads", default=None, type=click.IntRange(min=1),
+              help="torch CPU threads (of each item on a pool or cluster, default 1 there); the same N gives the same "
+                   "students everywhere")
 @click.option("--no-progress", is_flag=True, help="no progress bars")
 @click.option("--no-deploy", is_flag=True, help="no deploy folder for the recommended student")
 def compress_cmd(teacher, model_code, teacher_input, dataset, board, target_fps, lut_budget, epochs, out_dir, search,

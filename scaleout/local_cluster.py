@@ -18,6 +18,12 @@ from pathlib import Path
 
 from scaleout.executor import ExecutorError
 
+#: Ray (2.5x and later) turns token authentication on for a `ray start --head` that finds a token (~/.ray/auth_token,
+#: RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH) while RAY_AUTH_MODE is unset, but not for a worker node or for a driver given
+#: an explicit address: a stray token splits the cluster (the worker node cannot join, the driver cannot connect).
+#: These loopback clusters set the mode for their nodes and for this process's driver.
+AUTH_MODE = {"RAY_AUTH_MODE": "disabled"}
+
 #: network (only loopback), PID (everything ends with its first process) and mount (/proc of its own) namespaces
 NAMESPACE_ARGS = ["unshare", "-n", "-p", "-f", "-m", "--mount-proc", "--kill-child"]
 
@@ -68,7 +74,8 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 class LocalRayCluster:
     """`with LocalRayCluster(num_cpus=2, worker_nodes=1) as c: make_executor(c.address)`: a head with `num_cpus`
     CPUs and `worker_nodes` more nodes of `num_cpus` each on 127.0.0.1; logs in `log_path`. Stopped by process id
-    (SIGTERM, SIGKILL after a bounded wait) on exit."""
+    (SIGTERM, SIGKILL after a bounded wait) on exit. Token authentication off for the nodes and, while the cluster
+    runs, for this process (AUTH_MODE), whatever token the user's home holds."""
 
     def __init__(self, num_cpus: int = 1, worker_nodes: int = 0, port: int = 6390, log_path: Path | None = None,
                  object_store_bytes: int = 100_000_000, start_timeout: float = 90):
@@ -92,8 +99,10 @@ class LocalRayCluster:
         self._log = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL
         common = ["--block", "--node-ip-address=127.0.0.1", f"--num-cpus={self.num_cpus}", "--disable-usage-stats",
                   f"--object-store-memory={self.object_store_bytes}"]
-        env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+        env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", **AUTH_MODE)
         env.pop("RAY_ADDRESS", None)
+        self._driver_env = {k: os.environ.get(k) for k in AUTH_MODE}
+        os.environ.update(AUTH_MODE)                  # the driver (ray.init in this process) agrees with the nodes
         t0 = time.monotonic()
         try:
             self._start([str(ray), "start", "--head", f"--port={self.port}", "--include-dashboard=false",
@@ -127,6 +136,12 @@ class LocalRayCluster:
         for p in reversed(self.procs):
             self.stopped.append(_stop(p))
         self.procs = []
+        for k, v in getattr(self, "_driver_env", {}).items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self._driver_env = {}
         if self._log is not subprocess.DEVNULL:
             self._log.close()
         shutil.rmtree(self._tmp, ignore_errors=True)

@@ -29,7 +29,7 @@ from cpu_time import pytest_runtest_protocol  # noqa: F401  (CPU time per test i
 HEAVY_FIRST = (                                  # longest single tests first, then the heaviest modules
     "tests/compiler/test_property",             # random models and DAGs against QONNX, a C-sim sample
     "tests/bnnc/test_demo_cmd.py",              # the whole demo, one epoch
-    "tests/scaleout/test_ray_cluster.py",       # one test: 2-node Ray cluster, explore + compress, ~1 min, ~30 CPU-s
+    "tests/scaleout/test_ray_cluster.py",       # one test: 2-node Ray cluster, explore + compress, 1-2 min
     "tests/finn/",                              # FINN on each model, in its own venv
     "tests/compiler/backends/rtl/",             # one Verilator build per design
     "tests/compiler/frontend/test_pooling.py",

@@ -14,7 +14,9 @@ FPS, LUT / BRAM18 / DSP limits, by default the RTL-flow estimate that Yosys conf
    multiplier), the rest filled with bits by the greedy knapsack (bnn.compress.bits).
 4. **Selection**: each candidate trains briefly from scratch on the training set and is scored on `val_set`
    (data held out of training, never the test set); the best one is the searched student. With one candidate
-   or `proxy_epochs=0` the first is taken.
+   or `proxy_epochs=0` the first is taken. Under `bnnc compress` each candidate is a scaleout task
+   (`train_candidate`), trained bit-identically to the joint run here; the probe runs of steps 1-2 follow each
+   other and stay in the driver.
 
 The result is an ordinary ModelSpec (per-layer `hidden` widths, `layer_weight_bits`, `layer_act_bits`), trained,
 exported and compiled like any other.
@@ -86,14 +88,16 @@ class SearchResult:
 
 
 def _train(specs: dict[str, ModelSpec], train_set, val_set, train_config, epochs: int, seed: int,
-           after_step: Callable | None = None) -> dict:
-    """Train each spec from scratch (seeded), return {name: StudentResult}."""
+           after_step: Callable | None = None, first_index: int = 0) -> dict:
+    """Train each spec from scratch (seeded by its index, from `first_index`), return {name: StudentResult}. The
+    students of one call see the same batches and nothing else of each other: trained one per call, with their
+    indices, they come out bit-identical (what lets the proxy candidates be separate scaleout tasks)."""
     from bnn.compress.joint import Student, train_students
     from bnn.train import TrainConfig, seed_everything
 
     studs = []
     for i, (name, spec) in enumerate(specs.items()):
-        seed_everything(seed * 1000 + 17 + i)
+        seed_everything(seed * 1000 + 17 + first_index + i)
         studs.append(Student(name, from_spec(spec), spec.to_dict(), after_step=after_step))
     cfg = TrainConfig(**{**train_config.to_dict(), "epochs": epochs, "seed": seed, "progress": False})
     return train_students(studs, train_set, val_set, cfg).by_name()
@@ -108,9 +112,17 @@ def _drop(sens: Sensitivity, removed: list[int]) -> Sensitivity:
                    acts=[sens.acts[i] for i in keep])
 
 
+#: trains the proxy candidates: ({name: spec}, epochs, seed) -> {name: validation accuracy}; candidate i (in the
+#: order given) must be trained as `_train` trains it (seed index i), e.g. as one scaleout task each (train_candidate)
+ProxyRunner = Callable[[dict[str, ModelSpec], int, int], dict[str, float]]
+
+
 def search(base: ModelSpec, budget: ResourceBudget, train_set, val_set, train_config,
-           config: SearchConfig = SearchConfig(), log: Callable[[str], None] = print) -> SearchResult:
-    """Search widths and/or per-layer bits of `base` (the widest student) within `budget`; see the module doc."""
+           config: SearchConfig = SearchConfig(), log: Callable[[str], None] = print,
+           proxy_runner: ProxyRunner | None = None) -> SearchResult:
+    """Search widths and/or per-layer bits of `base` (the widest student) within `budget`; see the module doc.
+    `proxy_runner` trains the candidates elsewhere (`bnnc compress` runs them through its executor); by default
+    they train here, together."""
     t0 = time.perf_counter()
     budget = budget.binding(base)
     floor = config.bit_choices[0]
@@ -199,9 +211,14 @@ def search(base: ModelSpec, budget: ResourceBudget, train_set, val_set, train_co
         log(f"  candidate {name}: widths {hidden_widths(s)} weights {wb} acts {ab}: {budget.describe(est)}")
     chosen = 0
     if len(cands) > 1 and config.proxy_epochs > 0 and val_set is not None:
-        res = _train({n: s for n, s, _ in cands}, train_set, val_set, train_config, config.proxy_epochs, config.seed)
+        specs = {n: s for n, s, _ in cands}
+        if proxy_runner is not None:
+            accs = proxy_runner(specs, config.proxy_epochs, config.seed)
+        else:
+            accs = {n: r.test_acc for n, r in _train(specs, train_set, val_set, train_config, config.proxy_epochs,
+                                                      config.seed).items()}
         for r in rows:
-            r["proxy_val_acc"] = res[r["name"]].test_acc
+            r["proxy_val_acc"] = accs[r["name"]]
         chosen = max(range(len(rows)), key=lambda i: rows[i]["proxy_val_acc"])
         log("  proxy (" + f"{config.proxy_epochs} epoch(s), validation): " +
             ", ".join(f"{r['name']} {r['proxy_val_acc']:.4f}" for r in rows))
@@ -227,6 +244,44 @@ def _holdout(data, fraction: float = 0.1):
                             data.preprocess)
 
     return cut(0, k), cut(k, len(d))
+
+
+def train_candidate(job: dict) -> dict:
+    """A scaleout task (bnnc compress --search): one proxy candidate trained from scratch on the training split
+    `choose_students` holds out from, as `_train` trains candidate `job['index']` of a joint call (bit-identical);
+    its validation accuracy. Data come from the job's config (bnn.compress.workflow.item_data), so it runs the same
+    in this process, a pool worker or a Ray worker."""
+    from bnn.compress.workflow import item_data, torch_threads, train_config
+
+    with torch_threads(job["threads"]):
+        cfg, train_set, _ = item_data(job)
+        tr, val = _holdout(train_set)
+        tcfg = replace(train_config(cfg), progress=False)
+        r = _train({job["name"]: job["spec"]}, tr, val, tcfg, job["epochs"], job["seed"], first_index=job["index"])
+    return {"name": job["name"], "val_acc": r[job["name"]].test_acc}
+
+
+def _proxy_runner(ctx) -> ProxyRunner | None:
+    """The candidates as training items through the run's executor, each written to OUT/search_items as it finishes
+    (a rerun skips it: its key digests the training settings, the spec and its seed index)."""
+    import hashlib
+    import json
+
+    from bnn.compress.workflow import item_settings, item_task, run_items
+
+    if ctx.executor is None:
+        return None
+
+    def run(specs: dict[str, ModelSpec], epochs: int, seed: int) -> dict[str, float]:
+        tasks = []
+        for i, (name, spec) in enumerate(specs.items()):
+            ident = json.dumps([ctx.config.training_key(), spec.to_dict(), i, epochs, seed], sort_keys=True)
+            job = {**item_settings(ctx), "name": name, "spec": spec, "index": i, "epochs": epochs, "seed": seed}
+            tasks.append(item_task(f"{name}-{hashlib.sha256(ident.encode()).hexdigest()[:12]}", train_candidate, job))
+        done = run_items(ctx, tasks, "search candidates", store=ctx.out_dir / "search_items")
+        return {v["name"]: v["val_acc"] for v in done.values()}
+
+    return run
 
 
 def choose_students(ctx) -> list:
@@ -265,7 +320,7 @@ def choose_students(ctx) -> list:
         tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, progress=False,
                            device=cfg.device)
         try:
-            res = search(base, budget, tr, val, tcfg, sc, log=ctx.log)
+            res = search(base, budget, tr, val, tcfg, sc, log=ctx.log, proxy_runner=_proxy_runner(ctx))
         except ValueError as e:
             raise CompressError(f"search: {e}") from None
         doc = {"key": {"search": list(cfg.search), "budget": cfg.lut_budget, "base": base.to_dict(), "fps": fps,

@@ -7,8 +7,11 @@ The steps, each resumable from `out_dir`:
    out as an ordinary bnnc model and re-estimate its BatchNorm statistics; optional MorphNet/prune/low-rank
    students derived from the widest one;
 4. build every student (bnn.compress.student_build: exact export, compile with verification, optional rtlsim and
-   Yosys), locally or on a Ray cluster;
+   Yosys);
 5. family.json, family.png, a table, and a deploy folder for the recommended student.
+Every training item (the supernet, each separate or derived student, each search candidate) and every build is a
+scaleout task (`train_item`, `build_student`): in this process by default, on a local process pool (--workers N) or
+on a Ray cluster (--cluster ADDR), with the same results given the same --threads.
 `bnnc compress` only parses options into a CompressConfig and calls `run`.
 """
 from __future__ import annotations
@@ -104,6 +107,7 @@ class Context:
     out_dir: Path
     log: Callable[[str], None]
     make_spec: Callable[..., object]
+    executor: object | None = None        # the scaleout Executor the training items and builds run through
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -276,12 +280,15 @@ def _ckpt_path(out_dir: Path, name: str) -> Path:
     return out_dir / "students" / name / "student.pt"
 
 
-def _save(out_dir, name, model, spec_dict, train_set, metrics, tcfg, method) -> None:
+def _save(out_dir, name, model, spec_dict, train_set, metrics, tcfg, method, fit: dict | None = None) -> None:
+    """The trained student's checkpoint, then trained.json (both atomic; `_trained` wants both)."""
     from bnn.compress.joint import save_student
 
     save_student(_ckpt_path(out_dir, name), model.cpu(), spec_dict, train_set, metrics, tcfg)
-    write_json_atomic(out_dir / "students" / name / "trained.json",
-                      {"name": name, "method": method, "spec": spec_dict, "metrics": metrics})
+    doc = {"name": name, "method": method, "spec": spec_dict, "metrics": metrics}
+    if fit is not None:
+        doc["fit"] = fit
+    write_json_atomic(out_dir / "students" / name / "trained.json", doc)
 
 
 def _trained(out_dir: Path, name: str) -> dict | None:
@@ -292,13 +299,199 @@ def _trained(out_dir: Path, name: str) -> dict | None:
         return None
 
 
-def train_family(plans: list[StudentPlan], ctx: Context, tcfg, distill, teacher) -> dict:
-    """Train the planned students (weight-shared when they nest, else each alone); save each as a checkpoint.
-    Returns {'seconds', 'mode', 'resumed_epochs'}; students already saved are not retrained."""
-    from bnn.compress.joint import Student, train_students, train_supernet
+# ----------------------------------------------------------------------------------------------------------------
+# Training items: scaleout tasks that reload data and teacher from the config, so they run the same in this process,
+# in a pool worker or in a Ray worker
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """torch's CPU threads set to `n` for the block (None: unchanged). CPU results depend on the thread count, so an
+    item runs with the same count wherever it runs."""
+    import torch
+
+    if not n:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def train_config(cfg: CompressConfig, device: str | None = None):
+    """The bnn.train.TrainConfig every student of `cfg` trains with."""
+    from bnn.train import TrainConfig
+
+    return TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, progress=cfg.progress,
+                       device=device or cfg.device)
+
+
+def _uses_executor_in_process(ex) -> bool:
+    from scaleout import LocalExecutor
+
+    return ex is None or (isinstance(ex, LocalExecutor) and ex.workers == 1)
+
+
+def item_settings(ctx: Context) -> dict:
+    """What every training item's job carries besides its own fields: the config (the item reloads data and teacher
+    from it), the output folder, its torch threads (--threads; 1 per item on a pool or a cluster, where Ray gives a
+    task OMP threads for its num_cpus) and its device (on Ray 'cuda': the task sees only the GPU Ray gave it)."""
+    cfg, ex = ctx.config, ctx.executor
+    threads = cfg.threads or (None if _uses_executor_in_process(ex) else 1)
+    device = "cuda" if getattr(ex, "name", "") == "ray" and cfg.device.startswith("cuda") else cfg.device
+    return {"config": cfg.to_dict(), "out_dir": str(ctx.out_dir), "threads": threads, "device": device}
+
+
+def item_task(key: str, fn: Callable[[dict], dict], job: dict):
+    """A scaleout Task of `fn(job)` declaring its resources: num_cpus its threads, one GPU when it trains on CUDA."""
+    from scaleout import Task
+
+    return Task(key, fn, (job,), num_cpus=float(job.get("threads") or 1),
+                num_gpus=1.0 if str(job.get("device", "cpu")).startswith("cuda") else 0.0)
+
+
+def run_items(ctx: Context, tasks: list, desc: str, store: Path | None = None) -> dict:
+    """Run `tasks` through the run's executor: {key: value}. With `store`, each finished item is also written there
+    as it completes and a rerun skips it. CompressError naming every failed item (after the others finished)."""
+    from scaleout import ExecutorError
+
+    try:
+        done = ctx.executor.run(tasks, out_dir=store, desc=desc)
+    except ExecutorError as e:
+        raise CompressError(str(e)) from None
+    failed = [f"{k}: {r.error}" for k, r in done.items() if not r.ok]
+    if failed:
+        raise CompressError(f"{desc}: {len(failed)} of {len(done)} items failed: " + "; ".join(failed))
+    return {k: r.value for k, r in done.items()}
+
+
+_DATA: dict = {}
+
+
+def _data_key(cfg: CompressConfig) -> str:
+    src = Path(cfg.dataset)
+    return json.dumps([cfg.dataset, cfg.data_root, cfg.limit, cfg.student,
+                       src.stat().st_mtime_ns if src.is_file() else None])
+
+
+def item_data(job: dict) -> tuple[CompressConfig, object, object]:
+    """The config of a training item's job (device as the job says) and its train/test ImageDatasets, loaded once per
+    process (a Ray or pool worker runs several items)."""
+    cfg = replace(CompressConfig(**job["config"]), device=job["device"])
+    key = _data_key(cfg)
+    if key not in _DATA:
+        _DATA.clear()
+        _DATA[key] = load_data(cfg)[:2]
+    return (cfg, *_DATA[key])
+
+
+def train_item(job: dict) -> dict:
+    """A scaleout task: one training item of the family, saved atomically as students/NAME/student.pt and
+    trained.json (a rerun finds it there). Kinds: 'supernet' (every weight-shared student: one item by nature, its
+    students share every weight and its epochs follow each other; resumable per epoch from supernet/last.pt),
+    'separate' (one student alone), 'morphnet', 'prune', 'lowrank' (derived from the widest student)."""
+    from bnn.compress.joint import DistillConfig
+    from bnn.train import seed_everything
+
+    with torch_threads(job["threads"]):
+        cfg, train_set, test_set = item_data(job)
+        out = Path(job["out_dir"])
+        distill = DistillConfig(cfg.distill, cfg.temperature, cfg.alpha)
+        teacher = _teacher(cfg, train_set, test_set, out, lambda m: None)[0] if distill.uses_teacher else None
+        seed_everything(cfg.seed)      # a defined RNG state, whatever ran in this process before (in-process items)
+        kind = {"supernet": _train_supernet_item, "separate": _train_separate_item, "morphnet": _train_morphnet_item,
+                "prune": _train_prune_item, "lowrank": _train_lowrank_item}[job["kind"]]
+        return kind(job, cfg, train_set, test_set, out, train_config(cfg), distill, teacher)
+
+
+def _train_supernet_item(job, cfg, train_set, test_set, out, tcfg, distill, teacher) -> dict:
+    from bnn.compress.joint import train_supernet
     from bnn.compress.supernet import Supernet
-    from bnn.train import TrainError, seed_everything
+    from bnn.train import seed_everything
+
+    seed_everything(cfg.seed)
+    net = Supernet(job["specs"])
+    r = train_supernet(net, train_set, test_set, tcfg, distill, teacher, mode=job["mode"],
+                       checkpoint=out / "supernet" / "last.pt", names=job["names"])
+    for name, s in zip(job["names"], r.students):
+        _save(out, name, s.model, s.spec, train_set, s.metrics, tcfg, f"supernet-{job['mode']}")
+    return {"seconds": r.seconds, "teacher_seconds": r.teacher_seconds, "resumed_epochs": r.resumed_from}
+
+
+def _train_alone(name, spec, model, train_set, test_set, out, tcfg, distill, teacher, method, fit=None) -> dict:
+    from bnn.compress.joint import Student, train_students
+
+    res = train_students([Student(name, model, spec.to_dict())], train_set, test_set, tcfg, distill, teacher)
+    s = res.students[0]
+    _save(out, name, s.model, s.spec, train_set, s.metrics, tcfg, method, fit)
+    return {"name": name, "seconds": res.seconds, "test_acc": s.test_acc}
+
+
+def _train_separate_item(job, cfg, train_set, test_set, out, tcfg, distill, teacher) -> dict:
     from bnn.topologies import from_spec
+    from bnn.train import seed_everything
+
+    seed_everything(cfg.seed + job["index"])           # the student's place in the plan: the same on every rerun
+    return _train_alone(job["name"], job["spec"], from_spec(job["spec"]), train_set, test_set, out, tcfg, distill,
+                        teacher, "separate")
+
+
+def _fit_doc(f) -> dict:
+    return {"widths": f.widths, "cost": f.cost, "met": f.met, "message": f.message}
+
+
+def _train_morphnet_item(job, cfg, train_set, test_set, out, tcfg, distill, teacher) -> dict:
+    from bnn.compress.hwcost import channel_costs
+    from bnn.compress.joint import Student, train_students
+    from bnn.compress.morphnet import CostWeightedL1, shrink
+    from bnn.topologies import from_spec
+    from bnn.train import seed_everything
+
+    base = job["base"]
+    cc = channel_costs(base, cfg.board, cfg.target_fps, cfg.cost_metric, margin=cfg.margin)
+    reg = CostWeightedL1(cc, cfg.strength)
+    seed_everything(cfg.seed + 99)
+    m = from_spec(base)
+    train_students([Student("morph-reg", m, base.to_dict(), after_step=reg.prox)], train_set, None, tcfg, distill,
+                   teacher)
+    fit, final = shrink(m, base, job["budget"], cfg.board, cfg.target_fps, margin=cfg.margin, expand=cfg.expand,
+                        granularity=cfg.granularity)
+    seed_everything(cfg.seed + 7)
+    r = _train_alone(job["name"], final.spec, from_spec(final.spec), train_set, test_set, out, tcfg, distill, teacher,
+                     "morphnet", _fit_doc(final))
+    return {**r, "message": f"morphnet: {fit.message}; final widths {final.widths}"}
+
+
+def _train_prune_item(job, cfg, train_set, test_set, out, tcfg, distill, teacher) -> dict:
+    from bnn.compress.prune import prune_to_budget
+    from bnn.train import model_from_checkpoint
+
+    base = model_from_checkpoint(_ckpt_path(out, job["base_name"]))
+    pfit, p_spec, p_model = prune_to_budget(base, job["base"], job["budget"], cfg.board, cfg.target_fps,
+                                            margin=cfg.margin, granularity=cfg.granularity)
+    r = _train_alone(job["name"], p_spec, p_model, train_set, test_set, out, tcfg, distill, teacher, "prune",
+                     _fit_doc(pfit))
+    return {**r, "message": f"prune: {pfit.message}; widths {pfit.widths}"}
+
+
+def _train_lowrank_item(job, cfg, train_set, test_set, out, tcfg, distill, teacher) -> dict:
+    from bnn.compress.lowrank import factorize_fc
+    from bnn.train import model_from_checkpoint
+
+    base = model_from_checkpoint(_ckpt_path(out, job["base_name"]))
+    l_spec, l_model = factorize_fc(base, job["base"], cfg.lowrank_layer, cfg.rank)
+    return _train_alone(job["name"], l_spec, l_model, train_set, test_set, out, tcfg, distill, teacher, "lowrank")
+
+
+def train_family(plans: list[StudentPlan], ctx: Context) -> dict:
+    """Train the planned students (weight-shared when they nest, else each alone) as training items (train_item)
+    through the run's executor; each is saved as it finishes. The supernet is one item; separate students are one
+    item each, in parallel on a pool or a cluster. Returns {'seconds', 'mode', 'resumed_epochs', ...}; students
+    already saved are not retrained."""
+    from bnn.compress.supernet import Supernet
 
     cfg, out = ctx.config, ctx.out_dir
     todo = [p for p in plans if _trained(out, p.name) is None]
@@ -306,122 +499,96 @@ def train_family(plans: list[StudentPlan], ctx: Context, tcfg, distill, teacher)
     if not todo:
         prev = out / "training.json"
         return json.loads(prev.read_text()) if prev.is_file() else info
-    t_use = teacher if distill.uses_teacher else None
     mode = cfg.joint
     if mode != "separate":
         try:
-            seed_everything(cfg.seed)
-            net = Supernet([p.spec for p in plans])
+            Supernet([p.spec for p in plans])
         except ValueError as e:
             ctx.log(f"students cannot share one supernet ({e}); training each alone")
             mode = "separate"
-    try:
-        if mode != "separate":
-            ctx.log(f"training {len(plans)} weight-shared students ({mode} batches) for {tcfg.epochs} epochs on "
-                    f"{tcfg.device}; checkpoint {out / 'supernet' / 'last.pt'} after every epoch")
-            r = train_supernet(net, ctx.train_set, ctx.test_set, tcfg, distill, t_use, mode=mode,
-                               checkpoint=out / "supernet" / "last.pt", names=[p.name for p in plans])
-            for p, s in zip(plans, r.students):
-                _save(out, p.name, s.model, s.spec, ctx.train_set, s.metrics, tcfg, f"supernet-{mode}")
-            info.update(seconds=r.seconds, teacher_seconds=r.teacher_seconds, resumed_epochs=r.resumed_from,
-                        mode=mode)
-        else:
-            total = 0.0
-            for i, p in enumerate(todo):
-                seed_everything(cfg.seed + i)
-                res = train_students([Student(p.name, from_spec(p.spec), p.spec.to_dict())], ctx.train_set,
-                                     ctx.test_set, tcfg, distill, t_use)
-                s = res.students[0]
-                _save(out, p.name, s.model, s.spec, ctx.train_set, s.metrics, tcfg, "separate")
-                total += res.seconds
-                ctx.log(f"trained {p.name} alone: test accuracy {s.test_acc:.4f} ({res.seconds:.1f}s)")
-            info.update(seconds=total, mode="separate")
-    except (TrainError, ValueError) as e:
-        raise CompressError(str(e)) from None
+    settings = item_settings(ctx)
+    if mode != "separate":
+        ctx.log(f"training {len(plans)} weight-shared students ({mode} batches) for {cfg.epochs} epochs on "
+                f"{cfg.device}, one item; checkpoint {out / 'supernet' / 'last.pt'} after every epoch")
+        job = {**settings, "kind": "supernet", "mode": mode, "specs": [p.spec for p in plans],
+               "names": [p.name for p in plans]}
+        r = run_items(ctx, [item_task("supernet", train_item, job)], "training students")["supernet"]
+        info.update(seconds=r["seconds"], teacher_seconds=r["teacher_seconds"], resumed_epochs=r["resumed_epochs"],
+                    mode=mode)
+    else:
+        index = {p.name: i for i, p in enumerate(plans)}
+        ctx.log(f"training {len(todo)} students alone for {cfg.epochs} epochs on {cfg.device}, one item each")
+        tasks = [item_task(p.name, train_item, {**settings, "kind": "separate", "name": p.name, "spec": p.spec,
+                                                "index": index[p.name]}) for p in todo]
+        done = run_items(ctx, tasks, "training students")
+        for v in done.values():
+            ctx.log(f"trained {v['name']} alone: test accuracy {v['test_acc']:.4f} ({v['seconds']:.1f}s)")
+        info.update(seconds=sum(v["seconds"] for v in done.values()), mode="separate")
     write_json_atomic(out / "training.json", info)
     return info
 
 
-def derived_students(ctx: Context, base: StudentPlan, tcfg, distill, teacher) -> dict:
-    """MorphNet / prune / low-rank students from the widest one (as before the family existed); each saved."""
-    from bnn.compress.budget import BudgetFit
-    from bnn.compress.hwcost import channel_costs, estimate_spec
-    from bnn.compress.joint import Student, train_students
-    from bnn.compress.lowrank import factorize_fc
-    from bnn.compress.morphnet import CostWeightedL1, shrink
-    from bnn.compress.prune import prune_to_budget
-    from bnn.train import TrainError, model_from_checkpoint, seed_everything
-    from bnn.topologies import from_spec
+DERIVED = ("morphnet", "prune", "lowrank")
+
+
+def derived_students(ctx: Context, base: StudentPlan) -> dict:
+    """MorphNet / prune / low-rank students from the widest one (as before the family existed): one training item
+    each, in parallel on a pool or a cluster; each saved with its budget fit, so a rerun skips it."""
+    from bnn.compress.hwcost import estimate_spec
+    from bnn.topologies import ModelSpec
 
     cfg, out = ctx.config, ctx.out_dir
-    t_use = teacher if distill.uses_teacher else None
     base_spec = base.spec
     budget = cfg.lut_budget or estimate_spec(replace(base_spec, width=base_spec.width / 2), cfg.board,
                                              cfg.target_fps, cfg.margin).lut
-    fits: dict[str, BudgetFit] = {}
-    plans: list[StudentPlan] = []
-
-    def built(spec, s):
-        seed_everything(s)
-        return from_spec(spec)
-
-    def one(name, spec, model, method, **kw):
-        if _trained(out, name) is None:
-            r = train_students([Student(name, model, spec.to_dict(), **kw)], ctx.train_set, ctx.test_set, tcfg,
-                               distill, t_use).students[0]
-            _save(out, name, r.model, r.spec, ctx.train_set, r.metrics, tcfg, method)
-        plans.append(StudentPlan(name, spec, method))
-
-    try:
-        if "morphnet" in cfg.methods:
-            cc = channel_costs(base_spec, cfg.board, cfg.target_fps, cfg.cost_metric, margin=cfg.margin)
-            reg = CostWeightedL1(cc, cfg.strength)
-            m = built(base_spec, cfg.seed + 99)
-            train_students([Student("morph-reg", m, base_spec.to_dict(), after_step=reg.prox)], ctx.train_set, None,
-                           tcfg, distill, t_use)
-            fit, final = shrink(m, base_spec, budget, cfg.board, cfg.target_fps, margin=cfg.margin,
-                                expand=cfg.expand, granularity=cfg.granularity)
-            fits["morphnet"] = final
-            ctx.log(f"morphnet: {fit.message}; final widths {final.widths}")
-            one("morphnet", final.spec, built(final.spec, cfg.seed + 7), "morphnet")
-        base_model = model_from_checkpoint(_ckpt_path(out, base.name)) if ("prune" in cfg.methods
-                                                                            or "lowrank" in cfg.methods) else None
-        if "prune" in cfg.methods:
-            pfit, p_spec, p_model = prune_to_budget(base_model, base_spec, budget, cfg.board, cfg.target_fps,
-                                                    margin=cfg.margin, granularity=cfg.granularity)
-            fits["prune"] = pfit
-            ctx.log(f"prune: {pfit.message}; widths {pfit.widths}")
-            one("prune", p_spec, p_model, "prune")
-        if "lowrank" in cfg.methods:
-            l_spec, l_model = factorize_fc(base_model, base_spec, cfg.lowrank_layer, cfg.rank)
-            one(f"lowrank-r{cfg.rank}", l_spec, l_model, "lowrank")
-    except (TrainError, ValueError) as e:
-        raise CompressError(str(e)) from None
-    return {"plans": plans, "budget": budget,
-            "fits": {k: {"widths": f.widths, "cost": f.cost, "met": f.met, "message": f.message}
-                     for k, f in fits.items()}}
+    names = {"morphnet": "morphnet", "prune": "prune", "lowrank": f"lowrank-r{cfg.rank}"}
+    methods = [m for m in DERIVED if m in cfg.methods]
+    settings = item_settings(ctx)
+    tasks = [item_task(names[m], train_item, {**settings, "kind": m, "name": names[m], "base": base_spec,
+                                              "base_name": base.name, "budget": budget})
+             for m in methods if _trained(out, names[m]) is None]
+    if tasks:
+        for v in run_items(ctx, tasks, "training derived students").values():
+            ctx.log(v.get("message") or f"trained {v['name']}: test accuracy {v['test_acc']:.4f}")
+    plans, fits = [], {}
+    for m in methods:
+        tr = _trained(out, names[m])
+        plans.append(StudentPlan(names[m], ModelSpec(**tr["spec"]), m))
+        if tr.get("fit"):
+            fits[m] = tr["fit"]
+    return {"plans": plans, "budget": budget, "fits": fits}
 
 
-def _executor_run(jobs: list[dict], cfg: CompressConfig, log) -> dict[str, dict | str]:
-    """Build every student through scaleout: in this process (default), a local process pool (--workers N) or a
-    Ray cluster (--cluster ADDR; the output folder must be on a filesystem the workers share). A failed student is
-    reported with its error; the others still build. Resume is build_student's own (a finished build.json)."""
-    from scaleout import ExecutorError, Task, make_executor
+def _build_all(jobs: list[dict], ctx: Context) -> dict[str, dict | str]:
+    """Build every student through the run's executor (the output folder must be on a filesystem the workers
+    share). A failed student is reported with its error; the others still build. Resume is build_student's own (a
+    finished build.json)."""
+    from scaleout import ExecutorError, Task
 
     tasks = [Task(j["name"], build_student, args=(j,), num_cpus=float(j.get("threads") or 1)) for j in jobs]
-    address = cfg.cluster or os.environ.get("RAY_ADDRESS")
-    # in-process by default; on a cluster every student's build is in flight at once unless --workers caps it
-    workers = cfg.workers or (None if address and address != "local" else 1)
     try:
-        with make_executor(cluster=cfg.cluster, workers=workers) as ex:
-            done = ex.run(tasks, desc="building students")
+        done = ctx.executor.run(tasks, desc="building students")
     except ExecutorError as e:
         raise CompressError(str(e)) from None
     results: dict[str, dict | str] = {}
     for key, r in done.items():
         results[key] = r.value if r.ok else (r.error or "failed")
-        log(f"built {key}: verified in {r.seconds:.1f}s" if r.ok else f"building {key} failed: {r.error}")
+        ctx.log(f"built {key}: verified in {r.seconds:.1f}s" if r.ok else f"building {key} failed: {r.error}")
     return results
+
+
+def open_executor(cfg: CompressConfig):
+    """The run's scaleout executor: in this process by default, a local pool for --workers N, a Ray cluster for
+    --cluster / RAY_ADDRESS (every item in flight at once unless --workers caps it). CompressError within seconds
+    when the cluster cannot be reached."""
+    from scaleout import ExecutorError, make_executor
+
+    address = cfg.cluster or os.environ.get("RAY_ADDRESS")
+    workers = cfg.workers or (None if address and address != "local" else 1)
+    try:
+        return make_executor(cluster=cfg.cluster, workers=workers)
+    except ExecutorError as e:
+        raise CompressError(str(e)) from None
 
 
 def _config_guard(cfg: CompressConfig, out_dir: Path) -> None:
@@ -446,7 +613,6 @@ def run(cfg: CompressConfig, out_dir: str | Path, log: Callable[[str], None] | N
 
     from bnn.compress.joint import DistillConfig
     from bnn.topologies import hidden_widths, make_spec
-    from bnn.train import TrainConfig
 
     log = log or _log_default
     out_dir = Path(out_dir)
@@ -454,6 +620,8 @@ def run(cfg: CompressConfig, out_dir: str | Path, log: Callable[[str], None] | N
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     train_set, test_set, te_raw = load_data(cfg)
+    _DATA.clear()
+    _DATA[_data_key(cfg)] = (train_set, test_set)      # what in-process training items load
     out_dir.mkdir(parents=True, exist_ok=True)
     _config_guard(cfg, out_dir)
     c, h, _ = train_set.sample_shape
@@ -462,22 +630,21 @@ def run(cfg: CompressConfig, out_dir: str | Path, log: Callable[[str], None] | N
         distill = DistillConfig(cfg.distill, cfg.temperature, cfg.alpha)
     except ValueError as e:
         raise CompressError(str(e)) from None
-    tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, progress=cfg.progress,
-                       device=cfg.device)
 
     def spec_of(**kw):
         return make_spec(cfg.student, wb, ab, in_channels=c, in_size=h, num_classes=k, input_bits=cfg.input_bits, **kw)
 
-    with _sigterm_as_interrupt():
+    executor = open_executor(cfg)
+    with executor, _sigterm_as_interrupt():
         teacher, t_info = _teacher(cfg, train_set, test_set, out_dir, log)
         log(f"teacher ({t_info['kind']}): test accuracy {t_info['accuracy']:.4f}")
-        ctx = Context(cfg, train_set, test_set, teacher, (c, h, h), k, out_dir, log, spec_of)
+        ctx = Context(cfg, train_set, test_set, teacher, (c, h, h), k, out_dir, log, spec_of, executor)
         plans = choose_students(ctx)
-        training = train_family(plans, ctx, tcfg, distill, teacher)
+        training = train_family(plans, ctx)
         derived = {"plans": [], "budget": cfg.lut_budget, "fits": {}}
-        if set(cfg.methods) & {"morphnet", "prune", "lowrank"}:
+        if set(cfg.methods) & set(DERIVED):
             widest = max(plans, key=lambda p: sum(hidden_widths(p.spec)))
-            derived = derived_students(ctx, widest, tcfg, distill, teacher)
+            derived = derived_students(ctx, widest)
         all_plans = plans + derived["plans"]
 
         # build every student (exact export, compile --verify, rtlsim, synth)
@@ -498,7 +665,7 @@ def run(cfg: CompressConfig, out_dir: str | Path, log: Callable[[str], None] | N
                          "verify_inputs": str(ver_file), "board": cfg.board, "target_fps": cfg.target_fps,
                          "margin": cfg.margin, "rtl": cfg.rtl, "synth": cfg.synth, "rtl_frames": cfg.rtl_frames,
                          "threads": cfg.threads or 1})
-        built = _executor_run(jobs, cfg, log)
+        built = _build_all(jobs, ctx)
 
         entries = []
         for p in all_plans:

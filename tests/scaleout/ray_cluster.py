@@ -6,8 +6,8 @@
 It checks that no interface but loopback has an address, starts a Ray head and one worker node on 127.0.0.1 (each
 `ray start --block`, stopped by process id: scaleout.local_cluster.LocalRayCluster), then through scaleout's Ray
 executor runs (1) `bnnc explore MODEL --cluster 127.0.0.1:PORT`, (2) a small `bnnc compress --cluster 127.0.0.1:PORT`
-(its students built as Ray tasks), (3) a sweep in which one worker process is killed with SIGKILL while it runs a
-task, (4) a sweep interrupted by SIGINT (Ctrl-C) while a task runs. Every wait is bounded.
+(its students trained and built as Ray tasks), (3) a sweep in which one worker process is killed with SIGKILL while
+it runs a task, (4) a sweep interrupted by SIGINT (Ctrl-C) while a task runs. Every wait is bounded.
 Results go to WORK/result.json for the test to compare with the local executor."""
 from __future__ import annotations
 
@@ -21,12 +21,14 @@ from pathlib import Path
 
 PORT = 6390
 BOARDS, FPS = ["Pynq-Z2", "ZCU104"], [100000.0, "max"]     # the sweep the test repeats with the local executor
-#: the smallest `bnnc compress` that trains a teacher and two weight-shared students and builds both (compile with
-#: verification) through the executor; the test repeats it with the local executor (in-process) and compares
+#: the smallest `bnnc compress` that trains a teacher (here, in the driver), then as training items on the cluster
+#: two weight-shared students (the supernet, one item) and a low-rank student derived from the widest (one item), and
+#: builds all three (compile with verification) on the cluster; the test repeats it with the local executor
+#: (in-process) and compares
 COMPRESS_ARGS = ["compress", "--teacher", "tfc", "--teacher-epochs", "1", "--dataset", "synthetic", "--limit", "256",
                  "--student", "tfc", "--widths", "0.25,0.5", "--epochs", "1", "--batch-size", "64",
                  "--verify-samples", "32", "--board", "pynq-z2", "--target-fps", "5000", "--threads", "1",
-                 "--no-progress"]
+                 "--method", "distill", "--method", "lowrank", "--rank", "8", "--no-progress"]
 
 
 def compress_outcome(out_dir: Path) -> dict:
@@ -125,7 +127,11 @@ def main(argv: list[str]) -> int:
     # (4) plays a user's Ctrl-C: Python raises KeyboardInterrupt only if SIGINT was not ignored when it started, and
     # a test run in the background (`pytest ... &`, nohup) passes SIGINT ignored down to this driver
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    result: dict = {"addresses": interface_addresses(), "pid": os.getpid()}
+    # the test puts a stray Ray auth token in this driver's home: LocalRayCluster must keep token auth off for its
+    # nodes and this driver alike (else the worker node cannot join and the driver cannot connect)
+    result: dict = {"addresses": interface_addresses(), "pid": os.getpid(),
+                    "stray_token": (Path.home() / ".ray" / "auth_token").is_file(),
+                    "auth_mode_env": os.environ.get("RAY_AUTH_MODE")}
     non_loopback = [a for a in result["addresses"] if not a.startswith("lo ")]
     if non_loopback:
         result["error"] = f"not isolated: addresses besides loopback: {non_loopback}"
@@ -167,12 +173,12 @@ def main(argv: list[str]) -> int:
                 raise RuntimeError(f"bnnc explore --cluster failed:\n{cli.output[-3000:]}")
             result["explore"] = json.loads((work / "explore" / "explore.json").read_text())
 
-            # (2) a small `bnnc compress --cluster`: teacher and students trained here, the students built as Ray
-            # tasks (two in flight; each node has one CPU)
+            # (2) a small `bnnc compress --cluster`: the teacher trained here, the supernet and the low-rank student
+            # trained and all three students built as Ray tasks (two in flight; each node has one CPU)
             cpu0, t3 = namespace_cpu_seconds(), time.monotonic()
             cli = CliRunner().invoke(bnnc, COMPRESS_ARGS + ["--cluster", cluster.address, "--workers", "2", "-o",
                                                             str(work / "compress")])
-            result["compress_cli"] = {"exit_code": cli.exit_code, "output": cli.output[-3000:]}
+            result["compress_cli"] = {"exit_code": cli.exit_code, "output": cli.output[-30000:]}
             if cli.exit_code != 0:
                 raise RuntimeError(f"bnnc compress --cluster failed:\n{cli.output[-3000:]}\n{cli.exception!r}")
             result["compress"] = compress_outcome(work / "compress")

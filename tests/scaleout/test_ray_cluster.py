@@ -28,9 +28,16 @@ def run_cluster(tmp_path_factory):
 
     work = tmp_path_factory.mktemp("ray")
     model = export(mlp(1, 1, seed=8), work / "m.onnx", (20,))
-    env = dict(os.environ, OMP_NUM_THREADS="1", RAY_USAGE_STATS_ENABLED="0",
+    # a stray ~/.ray/auth_token turns token auth on for `ray start --head` alone (Ray >= 2.5x, RAY_AUTH_MODE unset):
+    # the driver runs with one in its home, and LocalRayCluster has to keep the cluster whole (caches stay in place)
+    home = work / "home"
+    (home / ".ray").mkdir(parents=True)
+    (home / ".ray" / "auth_token").write_text("stray-token-0123456789abcdef")
+    env = dict(os.environ, OMP_NUM_THREADS="1", RAY_USAGE_STATS_ENABLED="0", HOME=str(home),
+               XDG_CACHE_HOME=os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"),
                PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-    env.pop("RAY_ADDRESS", None)
+    for k in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        env.pop(k, None)
     cmd = loopback_namespace_command([sys.executable, str(HERE / "ray_cluster.py"), str(work), str(model)])
     try:
         r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
@@ -62,6 +69,7 @@ def check_loopback_only(cluster_run):
     assert res["nodes"] == ["127.0.0.1", "127.0.0.1"]               # head and worker node, both on loopback
     assert res["executor"].startswith("Ray cluster at 127.0.0.1:6390: 2 nodes, 2 CPUs")
     assert res["stopped"] == ["stopped", "stopped"]                  # both `ray start --block` ended by SIGTERM
+    assert res["stray_token"] and res["auth_mode_env"] is None       # joined and ran despite a stray auth token
 
 
 def check_auto_without_a_cluster(cluster_run):
@@ -99,7 +107,8 @@ def check_explore_equals_local(cluster_run, tmp_path):
 
 def check_compress_equals_local(cluster_run, tmp_path):
     """The same `bnnc compress` run in this process (local executor, in-process) gives the same family: every
-    figure of family.json, the trained students' state dicts and their builds' graph.json, digest for digest."""
+    figure of family.json, the trained students' state dicts (the supernet and the low-rank student trained as Ray
+    tasks) and their builds' graph.json, digest for digest."""
     from click.testing import CliRunner
     from ray_cluster import COMPRESS_ARGS, compress_outcome
     from torch_threads import one_torch_thread
@@ -108,15 +117,18 @@ def check_compress_equals_local(cluster_run, tmp_path):
 
     work, _, res = cluster_run
     out = res["compress_cli"]["output"]
-    assert "building students: 2 items on Ray cluster at 127.0.0.1:6390: 2 nodes" in out, out
-    assert "2 ran ok" in out
+    for step, n in (("training students", 1), ("training derived students", 1), ("building students", 3)):
+        assert f"{step}: {n} items on Ray cluster at 127.0.0.1:6390: 2 nodes" in out, out
+    assert "3 ran ok" in out
     with one_torch_thread():
         cli = CliRunner().invoke(bnnc, COMPRESS_ARGS + ["-o", str(tmp_path / "compress")])
     assert cli.exit_code == 0, cli.output + repr(cli.exception)
-    assert "building students: 2 items on local executor, in-process" in cli.output
+    for step, n in (("training students", 1), ("training derived students", 1), ("building students", 3)):
+        assert f"{step}: {n} items on local executor, in-process" in cli.output
     local, on_ray = compress_outcome(tmp_path / "compress"), res["compress"]
     fam = on_ray["family"]
-    assert [s["name"] for s in fam["students"]] == ["tfc-x0.25", "tfc-x0.5"] and fam["recommended"]
+    assert [s["name"] for s in fam["students"]] == ["tfc-x0.25", "tfc-x0.5", "lowrank-r8"] and fam["recommended"]
+    assert [s["method"] for s in fam["students"]] == ["supernet-anchor", "supernet-anchor", "lowrank"]
     assert all(s["error"] is None and s["verify"]["output_mismatches"] == 0 for s in fam["students"])
     assert on_ray["digests"] == local["digests"]                # bit-identical students and builds
     assert on_ray["family"] == local["family"]                  # accuracies, estimates, widths, verification: equal
