@@ -251,7 +251,7 @@ def train_candidate(job: dict) -> dict:
     `choose_students` holds out from, as `_train` trains candidate `job['index']` of a joint call (bit-identical);
     its validation accuracy. Data come from the job's config (bnn.compress.workflow.item_data), so it runs the same
     in this process, a pool worker or a Ray worker."""
-    from bnn.compress.workflow import item_data, torch_threads, train_config
+    from bnn.compress.items import item_data, torch_threads, train_config
 
     with torch_threads(job["threads"]):
         cfg, train_set, _ = item_data(job)
@@ -267,7 +267,7 @@ def _proxy_runner(ctx) -> ProxyRunner | None:
     import hashlib
     import json
 
-    from bnn.compress.workflow import item_settings, item_task, run_items
+    from bnn.compress.items import item_settings, item_task, run_items
 
     if ctx.executor is None:
         return None

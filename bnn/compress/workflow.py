@@ -21,94 +21,19 @@ import json
 import os
 import shutil
 import signal
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from bnn.compress.plan import CompressError, StudentPlan  # noqa: F401  (CompressError: the workflow's error)
+from bnn.compress.items import (item_data, item_settings, item_task, load_data, remember_data,  # noqa: F401
+                                run_items, torch_threads, train_config)
+from bnn.compress.plan import (JOINT_MODES, METHODS, SEARCH_DIMS, CompressConfig, CompressError,  # noqa: F401
+                               Context, StudentPlan)
 from bnn.compress.family import Family, StudentEntry, plot_family, recommend, table
 from bnn.compress.student_build import build_student, finished, write_json_atomic
 from diagnostics.errors import BnncError
-
-METHODS = ("distill", "morphnet", "prune", "lowrank")
-JOINT_MODES = ("split", "anchor", "replicate", "separate")
-SEARCH_DIMS = ("bits", "width")
-
-
-@dataclass
-class CompressConfig:
-    """Everything `bnnc compress` takes. Fields that change the trained students are compared on resume."""
-
-    teacher: str | None = None            # .onnx, bnnc checkpoint, state dict (with model_code), or a topology to train
-    dataset: str = "fashion-mnist"        # a built-in name or a .npz file
-    board: str = "pynq-z2"
-    target_fps: float | str | None = "max"
-    student: str = "sfc"
-    bits: str = "w1a1"
-    input_bits: int | None = None
-    widths: tuple[float, ...] = (0.25, 0.5, 1.0)
-    methods: tuple[str, ...] = ("distill",)
-    joint: str = "anchor"                 # split | anchor | replicate (weight-shared supernet) | separate
-    distill: str = "response"             # none | response | feature | both
-    temperature: float = 4.0
-    alpha: float = 0.9
-    model_code: str | None = None         # FILE.py:FACTORY building the teacher whose state dict --teacher is
-    teacher_input: str = "unit"           # what an ONNX teacher expects: unit [0,1] | bipolar [-1,1] | raw 0..255
-    teacher_epochs: int = 5               # only when the teacher is a topology trained here
-    data_root: str | None = None
-    limit: int | None = None
-    epochs: int = 5
-    batch_size: int = 256
-    lr: float = 1e-3
-    seed: int = 0
-    lut_budget: float | None = None
-    strength: float = 0.5
-    cost_metric: str = "lut"
-    expand: bool = True
-    granularity: int = 8
-    rank: int = 32
-    lowrank_layer: int = 0
-    margin: float = 0.85
-    search: tuple[str, ...] = ()          # ('bits', 'width'): the hardware-aware search chooses the students
-    rtl: bool = False                     # RTL flow + Verilator co-simulation of every student
-    synth: bool = False                   # Yosys synthesis of every student
-    rtl_frames: int = 50
-    verify_samples: int = 1000            # test inputs the compile verifies on; 0: the whole test set
-    cluster: str | None = None            # Ray address for the builds (scaleout); None: this machine
-    workers: int | None = None
-    device: str = "cpu"
-    threads: int | None = None
-    progress: bool = True
-    deploy: bool = True
-
-    # what a rerun with the same out_dir may change without invalidating the trained students
-    RESUMABLE_CHANGES = ("rtl", "synth", "rtl_frames", "cluster", "workers", "device", "threads", "progress",
-                         "deploy", "verify_samples", "board", "target_fps", "margin")
-
-    def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    def training_key(self) -> dict:
-        return {k: v for k, v in json.loads(json.dumps(self.to_dict())).items() if k not in self.RESUMABLE_CHANGES}
-
-
-@dataclass
-class Context:
-    """What the student-choosing step sees (the search plugs in here)."""
-
-    config: CompressConfig
-    train_set: object
-    test_set: object
-    teacher: object | None
-    in_shape: tuple[int, int, int]
-    num_classes: int
-    out_dir: Path
-    log: Callable[[str], None]
-    make_spec: Callable[..., object]
-    executor: object | None = None        # the scaleout Executor the training items and builds run through
-
 
 # ----------------------------------------------------------------------------------------------------------------
 
@@ -179,23 +104,6 @@ def _search_module():
     except ImportError:
         return None
     return search if hasattr(search, "choose_students") else None
-
-
-def load_data(cfg: CompressConfig):
-    """Train/test ImageDatasets (checked: file, keys, shapes, dtypes, labels) and the raw test split."""
-    from bnn.datasets import DatasetError, load_any
-    from bnn.loader import ImageDataset
-    from bnn.preprocess import preprocess_for
-
-    try:
-        tr = load_any(cfg.dataset, cfg.data_root, "train").subset(cfg.limit)
-        te = load_any(cfg.dataset, cfg.data_root, "test").subset(cfg.limit)
-    except (DatasetError, ValueError) as e:
-        raise CompressError(str(e)) from None
-    if cfg.student in ("cnv", "mobilenet") and max(tr.shape[1:]) > 32:
-        raise CompressError(f"{cfg.dataset}: {tr.shape[1]}x{tr.shape[2]} images are larger than {cfg.student}'s 32x32")
-    pre = preprocess_for(cfg.student, tr.shape)
-    return ImageDataset(tr, pre), ImageDataset(te, pre), te
 
 
 def _teacher(cfg: CompressConfig, train_set, test_set, out_dir: Path, log) -> tuple[object, dict]:
@@ -297,95 +205,6 @@ def _trained(out_dir: Path, name: str) -> dict | None:
         return json.loads(f.read_text()) if _ckpt_path(out_dir, name).is_file() else None
     except (OSError, ValueError):
         return None
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Training items: scaleout tasks that reload data and teacher from the config, so they run the same in this process,
-# in a pool worker or in a Ray worker
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None):
-    """torch's CPU threads set to `n` for the block (None: unchanged). CPU results depend on the thread count, so an
-    item runs with the same count wherever it runs."""
-    import torch
-
-    if not n:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-def train_config(cfg: CompressConfig, device: str | None = None):
-    """The bnn.train.TrainConfig every student of `cfg` trains with."""
-    from bnn.train import TrainConfig
-
-    return TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, progress=cfg.progress,
-                       device=device or cfg.device)
-
-
-def _uses_executor_in_process(ex) -> bool:
-    from scaleout import LocalExecutor
-
-    return ex is None or (isinstance(ex, LocalExecutor) and ex.workers == 1)
-
-
-def item_settings(ctx: Context) -> dict:
-    """What every training item's job carries besides its own fields: the config (the item reloads data and teacher
-    from it), the output folder, its torch threads (--threads; 1 per item on a pool or a cluster, where Ray gives a
-    task OMP threads for its num_cpus) and its device (on Ray 'cuda': the task sees only the GPU Ray gave it)."""
-    cfg, ex = ctx.config, ctx.executor
-    threads = cfg.threads or (None if _uses_executor_in_process(ex) else 1)
-    device = "cuda" if getattr(ex, "name", "") == "ray" and cfg.device.startswith("cuda") else cfg.device
-    return {"config": cfg.to_dict(), "out_dir": str(ctx.out_dir), "threads": threads, "device": device}
-
-
-def item_task(key: str, fn: Callable[[dict], dict], job: dict):
-    """A scaleout Task of `fn(job)` declaring its resources: num_cpus its threads, one GPU when it trains on CUDA."""
-    from scaleout import Task
-
-    return Task(key, fn, (job,), num_cpus=float(job.get("threads") or 1),
-                num_gpus=1.0 if str(job.get("device", "cpu")).startswith("cuda") else 0.0)
-
-
-def run_items(ctx: Context, tasks: list, desc: str, store: Path | None = None) -> dict:
-    """Run `tasks` through the run's executor: {key: value}. With `store`, each finished item is also written there
-    as it completes and a rerun skips it. CompressError naming every failed item (after the others finished)."""
-    from scaleout import ExecutorError
-
-    try:
-        done = ctx.executor.run(tasks, out_dir=store, desc=desc)
-    except ExecutorError as e:
-        raise CompressError(str(e)) from None
-    failed = [f"{k}: {r.error}" for k, r in done.items() if not r.ok]
-    if failed:
-        raise CompressError(f"{desc}: {len(failed)} of {len(done)} items failed: " + "; ".join(failed))
-    return {k: r.value for k, r in done.items()}
-
-
-_DATA: dict = {}
-
-
-def _data_key(cfg: CompressConfig) -> str:
-    src = Path(cfg.dataset)
-    return json.dumps([cfg.dataset, cfg.data_root, cfg.limit, cfg.student,
-                       src.stat().st_mtime_ns if src.is_file() else None])
-
-
-def item_data(job: dict) -> tuple[CompressConfig, object, object]:
-    """The config of a training item's job (device as the job says) and its train/test ImageDatasets, loaded once per
-    process (a Ray or pool worker runs several items)."""
-    cfg = replace(CompressConfig(**job["config"]), device=job["device"])
-    key = _data_key(cfg)
-    if key not in _DATA:
-        _DATA.clear()
-        _DATA[key] = load_data(cfg)[:2]
-    return (cfg, *_DATA[key])
 
 
 def train_item(job: dict) -> dict:
@@ -620,8 +439,7 @@ def run(cfg: CompressConfig, out_dir: str | Path, log: Callable[[str], None] | N
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     train_set, test_set, te_raw = load_data(cfg)
-    _DATA.clear()
-    _DATA[_data_key(cfg)] = (train_set, test_set)      # what in-process training items load
+    remember_data(cfg, train_set, test_set)      # what in-process training items load
     out_dir.mkdir(parents=True, exist_ok=True)
     _config_guard(cfg, out_dir)
     c, h, _ = train_set.sample_shape
