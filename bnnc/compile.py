@@ -50,8 +50,8 @@ from compiler.workflow.compile import STEP_NAMES, describe_steps
 @click.option("--input-std", default=None, help="with --input-bits: the std, one value or one per channel "
                                                  "(default 1; the first layer needs one std for all channels)")
 @click.option("--from-step", type=click.Choice(STEP_NAMES), default=None,
-              help="resume the build in the -o folder from this step (verify, fold or finn_export; the options of "
-                   "the skipped steps come from its build_config.json)")
+              help="resume the build in the -o folder from this step (verify, fold or finn_export); options not "
+                   "given come from its build_config.json")
 @click.option("--to-step", type=click.Choice(STEP_NAMES), default=None,
               help="stop after this step and write the build as it is then (e.g. lower: the unfolded graph)")
 def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_inputs: Path | None, num_random: int,

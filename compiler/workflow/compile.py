@@ -178,7 +178,9 @@ NOT_RESUMABLE = {
     "report": "report writes the cost report that fold computes; a build folder keeps only its rendering",
     "write": "write always runs last",
 }
-#: BuildConfig fields each step uses: with from_step, the skipped steps' fields come from the previous build
+#: BuildConfig fields each step uses. With from_step, the skipped steps' fields come from the previous build (a
+#: different value given is refused); a step that runs again takes the options given for it, or when none of its
+#: fields is given, the previous build's (e.g. `--from-step fold` alone folds for the build's board again)
 STEP_FIELDS = {
     "lower": ("name", "topk", "input_bits", "input_mean", "input_std"),
     "verify": ("verify", "exact", "num_random", "seed"),
@@ -287,13 +289,17 @@ def _resume(state: CompileState, cfg: BuildConfig, start: str) -> BuildConfig:
                           hint=f"{start} needs an unfolded graph: compile with --to-step "
                                f"{'lower' if start == 'verify' else 'verify'} first, or from the start")
     default, taken = BuildConfig(), {}
-    for step in skipped:
-        for f in STEP_FIELDS.get(step, ()):
-            given, had = getattr(cfg, f), getattr(prev, f)
-            if given != getattr(default, f) and given != had and f != "folding_source":
-                raise ConfigError(f"{where}: {f} {given!r} differs from the build's {had!r}; step {step} uses it "
-                                  f"and {where} skips it", field=f, hint="drop that option, or compile from the start")
-            taken[f] = had
+    for step, names in STEP_FIELDS.items():
+        given = [f for f in names if getattr(cfg, f) != getattr(default, f)]
+        if step in skipped:
+            for f in given:
+                if getattr(cfg, f) != getattr(prev, f) and f != "folding_source":
+                    raise ConfigError(f"{where}: {f} {getattr(cfg, f)!r} differs from the build's "
+                                      f"{getattr(prev, f)!r}; step {step} uses it and {where} skips it", field=f,
+                                      hint="drop that option, or compile from the start")
+        elif given:
+            continue                     # a step that runs again, with the options given for it
+        taken.update({f: getattr(prev, f) for f in names if f != "folding_source" or step in skipped})
     cfg = cfg.with_(**taken)
     if start == "fold" and cfg.verify and not (old / "verify.json").is_file():
         raise ConfigError(f"{where}: {old} was not verified (no verify.json)", hint="resume from verify")

@@ -12,7 +12,7 @@ import sys
 
 # the runtime itself, numpy, and jsonschema with its dependencies (all with armv7 wheels)
 # idna: jsonschema's format checker imports it when it is installed (it comes with Ray's requests, `bnnc[ray]`)
-ALLOWED = {"boards", "compiler", "numpy", "jsonschema", "jsonschema_specifications", "referencing", "rpds", "attrs",
+ALLOWED = {"boards", "compiler", "diagnostics", "numpy", "jsonschema", "jsonschema_specifications", "referencing", "rpds", "attrs",
            "attr", "typing_extensions", "idna"}
 BLOCKED = ("torch", "brevitas", "onnx", "onnxruntime", "qonnx", "onnxoptimizer", "yaml", "bnn", "click")
 
