@@ -164,6 +164,8 @@ def write(state: CompileState, cfg: BuildConfig) -> None:
 
 
 STEPS: tuple[Step, ...] = (load, lower, verify, fold, report, finn_export, write)
+#: compile_model's steps: the verified IR graph only (no folding, FINN export or build_config.json)
+IR_STEPS: tuple[Step, ...] = (load, lower, verify, write)
 STEP_NAMES = tuple(s.__name__ for s in STEPS)
 #: steps a build can be resumed from (`from_step`), and what each takes from the previous build in the folder
 RESUMABLE = {
@@ -179,8 +181,9 @@ NOT_RESUMABLE = {
     "write": "write always runs last",
 }
 #: BuildConfig fields each step uses. With from_step, the skipped steps' fields come from the previous build (a
-#: different value given is refused); a step that runs again takes the options given for it, or when none of its
-#: fields is given, the previous build's (e.g. `--from-step fold` alone folds for the build's board again)
+#: different value given is refused); a step that runs again takes the options given for it and the previous
+#: build's for the others (e.g. `--from-step fold` alone folds for the build's board again, `--from-step fold
+#: --margin 0.5` for the same board with another margin). "Given" means different from BuildConfig's default.
 STEP_FIELDS = {
     "lower": ("name", "topk", "input_bits", "input_mean", "input_std"),
     "verify": ("verify", "exact", "num_random", "seed"),
@@ -297,9 +300,13 @@ def _resume(state: CompileState, cfg: BuildConfig, start: str) -> BuildConfig:
                     raise ConfigError(f"{where}: {f} {getattr(cfg, f)!r} differs from the build's "
                                       f"{getattr(prev, f)!r}; step {step} uses it and {where} skips it", field=f,
                                       hint="drop that option, or compile from the start")
-        elif given:
-            continue                     # a step that runs again, with the options given for it
-        taken.update({f: getattr(prev, f) for f in names if f != "folding_source" or step in skipped})
+            taken.update({f: getattr(prev, f) for f in names})
+            continue
+        # a step that runs again: the options given for it, the build's for the others (a folding file and a
+        # target FPS exclude each other: giving one drops the build's other)
+        exclusive = {"folding_file": "target_fps", "target_fps": "folding_file"}
+        taken.update({f: getattr(prev, f) for f in names if f not in given and f != "folding_source"
+                      and exclusive.get(f) not in given})
     cfg = cfg.with_(**taken)
     if start == "fold" and cfg.verify and not (old / "verify.json").is_file():
         raise ConfigError(f"{where}: {old} was not verified (no verify.json)", hint="resume from verify")
@@ -388,11 +395,8 @@ def compile_model(onnx_path: str | os.PathLike, out_dir: str | os.PathLike | Non
     integer pixels, for a first layer without an input quantizer.
     """
     cfg = BuildConfig(name=name, topk=topk, verify=verify, exact=exact, num_random=num_random, seed=seed)
-    state = run_steps(onnx_path, cfg, out_dir, steps=(load, lower, verify_step, write), verify_inputs=verify_inputs,
+    state = run_steps(onnx_path, cfg, out_dir, steps=IR_STEPS, verify_inputs=verify_inputs,
                       raw_input=raw_input, force=force, save_config=False)
     if folder_notes is not None:
         folder_notes += state.notes
     return state.graph
-
-
-verify_step = verify      # compile_model's parameter `verify` shadows the step's name there

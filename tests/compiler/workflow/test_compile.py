@@ -49,6 +49,15 @@ def test_to_step_verify_then_from_step_fold_is_one_compile(onnx, full, tmp_path)
     _same_build(full, out)
 
 
+def test_from_step_fold_takes_the_options_given_and_the_builds_others(onnx, tmp_path):
+    out = tmp_path / "net"
+    build(onnx[0], BuildConfig(board="zcu104", clock_mhz=150.0, margin=0.6), out, to_step="lower")
+    res = build(onnx[0], BuildConfig(margin=0.3), out, from_step="fold")
+    assert (res.config.board, res.config.clock_mhz, res.config.margin, res.config.target_fps) == \
+        ("ZCU104", 150.0, 0.3, "max")
+    assert res.report["clock_mhz"] == 150.0 and res.report["board"]["margin"] == 0.3
+
+
 def test_to_step_lower_then_from_step_verify(onnx, full, tmp_path):
     out = tmp_path / "net"
     build(onnx[0], BuildConfig(board="zcu104"), out, to_step="lower")
@@ -111,8 +120,9 @@ def test_cli_lists_the_steps_and_takes_from_and_to(onnx, tmp_path):
     out = tmp_path / "net"
     r = CliRunner().invoke(compile_cmd, [str(onnx[0]), "-o", str(out), "--board", "pynq-z2", "--to-step", "lower"])
     assert r.exit_code == 0 and "report:" not in r.output and not (out / "report.json").exists(), r.output
-    r = CliRunner().invoke(compile_cmd, [str(onnx[0]), "-o", str(out), "--from-step", "fold"])
+    r = CliRunner().invoke(compile_cmd, [str(onnx[0]), "-o", str(out), "--from-step", "fold"])   # the build's board
     assert r.exit_code == 0 and "report:" in r.output and (out / "report.json").is_file(), r.output
+    assert json.loads((out / "report.json").read_text())["board"]["name"] == "Pynq-Z2"
     r = CliRunner().invoke(compile_cmd, [str(onnx[0]), "-o", str(out), "--from-step", "lower"])
     assert r.exit_code == 1 and "cannot resume from this step" in r.output and "Traceback" not in r.output
 
