@@ -76,6 +76,8 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_in
     if folding_file is not None and target_fps is not None:
         raise click.ClickException("give either --folding or --target-fps, not both (--folding fixes PE/SIMD per "
                                    "layer; --target-fps lets the optimiser choose them)")
+    if from_step and click.get_current_context().get_parameter_source("num_random").name == "DEFAULT":
+        num_random = BuildConfig.num_random       # not given: the resumed build's own (compiler.workflow.compile)
     try:
         cfg = BuildConfig(input_bits=input_bits, input_mean=_floats(input_mean, "--input-mean"),
                           input_std=_floats(input_std, "--input-std"), board=board, clock_mhz=clock_mhz, target_fps=target_fps, margin=margin,
@@ -105,7 +107,7 @@ def print_build(res, model: Path, out_dir: Path) -> None:
     click.echo(f"compiled {model} -> {out_dir}: {len(g.layers)} layers ({kinds})")
     for note in g.meta.get("notes", []) + res.notes:
         click.echo(f"note: {note}")
-    if res.config.verify:
+    if res.config.verify and "verify" in g.meta:          # (not with --to-step lower)
         v = g.meta["verify"]
         line = (f"verified: {v['n_inputs']} inputs, {v['output_mismatches']} output mismatches, "
                 f"{len(v['checked_layers'])} layers compared with QONNX tensors, ")

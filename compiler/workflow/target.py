@@ -4,8 +4,9 @@
 Why one rule: a design folded for a board must be generated, simulated, synthesised and deployed for that board
 unless the user names another one, and every command must agree on it. The order: the user's --board/--clock-mhz,
 then the build's own choice (BUILD/build_config.json, written by `bnnc compile`), then the existing HLS project's
-(BUILD/hls/project.json), then DEFAULT_BOARD at the board's default clock. A clock given for another board than
-the build's is the user's; the build's clock is taken only with the build's board.
+(BUILD/hls/project.json), then DEFAULT_BOARD at the board's default clock. The build's (or project's) clock is
+taken only when no --board is given: a board named by the user runs at its default clock unless --clock-mhz says
+otherwise.
 """
 from __future__ import annotations
 

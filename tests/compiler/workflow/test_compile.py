@@ -118,8 +118,12 @@ def test_cli_lists_the_steps_and_takes_from_and_to(onnx, tmp_path):
     assert r.exit_code == 0 and all(f"    {n} " in r.output for n in STEP_NAMES), r.output
     assert "--from-step" in r.output and "--to-step" in r.output
     out = tmp_path / "net"
-    r = CliRunner().invoke(compile_cmd, [str(onnx[0]), "-o", str(out), "--board", "pynq-z2", "--to-step", "lower"])
+    r = CliRunner().invoke(compile_cmd, [str(onnx[0]), "-o", str(out), "--board", "pynq-z2", "--verify",
+                                         "--num-random", "4", "--to-step", "lower"])
     assert r.exit_code == 0 and "report:" not in r.output and not (out / "report.json").exists(), r.output
+    assert not (out / "verify.json").exists()
+    r = CliRunner().invoke(compile_cmd, [str(onnx[0]), "-o", str(out), "--from-step", "verify", "--to-step", "verify"])
+    assert r.exit_code == 0 and "verified: 9 inputs" in r.output, r.output       # the build's 4 random + 5 structured
     r = CliRunner().invoke(compile_cmd, [str(onnx[0]), "-o", str(out), "--from-step", "fold"])   # the build's board
     assert r.exit_code == 0 and "report:" in r.output and (out / "report.json").is_file(), r.output
     assert json.loads((out / "report.json").read_text())["board"]["name"] == "Pynq-Z2"
