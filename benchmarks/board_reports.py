@@ -80,18 +80,19 @@ def export_models(work: Path) -> dict[str, Path]:
 
 def board_report(onnx: Path, net: str, board: str, work: Path) -> dict:
     """`bnnc compile --board B --target-fps max`, keeping only the report files (the graph is ~25 MB)."""
-    from compiler.workflow.compile import compile_model
+    from compiler.workflow.compile import load, lower, report, run_steps, write
+    from compiler.workflow.config import BuildConfig
 
-    brd, rep = get_board(board), {}
+    brd = get_board(board)
 
-    def transform(g):
+    def fold(state, cfg):       # this benchmark's own folding step (compiler.workflow.compile runs custom steps)
         # weights in bitstream-initialised BRAM/LUTRAM, as BNN-PYNQ and FINN's defaults keep them (comparable)
-        cost, source, notes = fold_graph(g, brd, "max", weights_in="bram")
-        rep.update(build_report(g.name, cost, brd, 0.85, source, None, notes, weights_in="bram"))
+        cost, source, notes = fold_graph(state.graph, brd, "max", weights_in="bram")
+        state.report = build_report(state.graph.name, cost, brd, 0.85, source, None, notes, weights_in="bram")
 
     build_dir = work / f"{net}_{brd.name}"
-    compile_model(onnx, build_dir, name=f"{net}-w1a1", transform=transform,
-                  extra_files=lambda g, d: write_report(rep, d))
+    rep = run_steps(onnx, BuildConfig(name=f"{net}-w1a1"), build_dir, steps=(load, lower, fold, report, write),
+                    save_config=False).report
     dest = OUT / build_dir.name
     dest.mkdir(parents=True, exist_ok=True)
     for f in ("report.json", "report.txt", "report.png"):

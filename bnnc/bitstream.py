@@ -39,18 +39,15 @@ def bitstream_cmd(build_dir: Path, board: str | None, clock_mhz: float | None, r
 
 
 def _rtl_bitstream(build_dir: Path, board: str | None, clock_mhz: float | None) -> None:
-    from boards.catalog import get_board
     from compiler.backends.rtl.project import generate_rtl
     from compiler.backends.rtl.vivado import bitstream_stem, built_bitstream, run_vivado, write_scripts
-    from compiler.backends.hls.project import DEFAULT_BOARD, load_build
-    from compiler.workflow.config import load_config
+    from compiler.backends.hls.project import load_build
+    from compiler.workflow.target import resolve_target
 
     try:
         graph = load_build(build_dir)
-        cfg = load_config(build_dir)
-        b = get_board(board or (cfg.board if cfg is not None and cfg.board else None) or DEFAULT_BOARD)
-        clock = float(clock_mhz or (cfg.clock_mhz if cfg is not None and cfg.clock_mhz and not board else 0)
-                      or b.default_clock_mhz)
+        target = resolve_target(build_dir, board, clock_mhz)
+        b, clock = target.board, target.clock_mhz
         stem = bitstream_stem(graph.name)
         project = generate_rtl(graph, Path(build_dir) / "rtl")
         script = write_scripts(project, stem, b, clock)

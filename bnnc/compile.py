@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 import numpy as np
 
+from compiler.workflow.compile import STEP_NAMES, describe_steps
+
 
 @click.command("compile")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
@@ -47,12 +49,20 @@ import numpy as np
 @click.option("--input-mean", default=None, help="with --input-bits: per-channel means, comma-separated (default 0)")
 @click.option("--input-std", default=None, help="with --input-bits: the std, one value or one per channel "
                                                  "(default 1; the first layer needs one std for all channels)")
+@click.option("--from-step", type=click.Choice(STEP_NAMES), default=None,
+              help="resume the build in the -o folder from this step (verify, fold or finn_export); options not "
+                   "given come from its build_config.json")
+@click.option("--to-step", type=click.Choice(STEP_NAMES), default=None,
+              help="stop after this step and write the build as it is then (e.g. lower: the unfolded graph)")
 def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_inputs: Path | None, num_random: int,
                 topk: int | None, name: str | None, board: str | None, target_fps: str | None,
                 folding_file: Path | None, clock_mhz: float | None, force: bool, margin: float,
                 weights_in: str, rtl: bool, input_bits: int | None, input_mean: str | None,
-                input_std: str | None) -> None:
-    """Compile a QONNX MODEL (from `bnnc export` or brevitas export_qonnx) into a dataflow graph."""
+                input_std: str | None, from_step: str | None = None, to_step: str | None = None) -> None:
+    """Compile a QONNX MODEL (from `bnnc export` or brevitas export_qonnx) into a dataflow graph.
+
+    \b
+    Steps, in order:"""
     from compiler.workflow.config import BuildConfig
     from diagnostics.errors import BnncError
     from compiler.workflow.pipeline import build
@@ -66,15 +76,15 @@ def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_in
     if folding_file is not None and target_fps is not None:
         raise click.ClickException("give either --folding or --target-fps, not both (--folding fixes PE/SIMD per "
                                    "layer; --target-fps lets the optimiser choose them)")
-    if clock_mhz is not None and clock_mhz <= 0:
-        raise click.ClickException(f"--clock-mhz must be positive, got {clock_mhz}")
+    if from_step and click.get_current_context().get_parameter_source("num_random").name == "DEFAULT":
+        num_random = BuildConfig.num_random       # not given: the resumed build's own (compiler.workflow.compile)
     try:
         cfg = BuildConfig(input_bits=input_bits, input_mean=_floats(input_mean, "--input-mean"),
                           input_std=_floats(input_std, "--input-std"), board=board, clock_mhz=clock_mhz, target_fps=target_fps, margin=margin,
                           folding_file=str(folding_file) if folding_file else None, topk=topk, name=name,
                           verify=verify or exact, exact=exact, num_random=num_random, weights_in=weights_in,
                           flow="rtl" if rtl else "hls")
-        res = build(model, cfg, out_dir, verify_inputs=x, force=force)
+        res = build(model, cfg, out_dir, verify_inputs=x, force=force, from_step=from_step, to_step=to_step)
     except BnncError as e:
         raise click.ClickException(str(e)) from None
     print_build(res, model, out_dir)
@@ -97,7 +107,7 @@ def print_build(res, model: Path, out_dir: Path) -> None:
     click.echo(f"compiled {model} -> {out_dir}: {len(g.layers)} layers ({kinds})")
     for note in g.meta.get("notes", []) + res.notes:
         click.echo(f"note: {note}")
-    if res.config.verify:
+    if res.config.verify and "verify" in g.meta:          # (not with --to-step lower)
         v = g.meta["verify"]
         line = (f"verified: {v['n_inputs']} inputs, {v['output_mismatches']} output mismatches, "
                 f"{len(v['checked_layers'])} layers compared with QONNX tensors, ")
@@ -118,4 +128,10 @@ def print_build(res, model: Path, out_dir: Path) -> None:
         from compiler.workflow.report import format_table
 
         click.echo(format_table(res.report))
-        click.echo(f"report: {out_dir / 'report.txt'}, {out_dir / 'report.json'}, {out_dir / 'report.png'}")
+        if (out_dir / "report.json").is_file():          # not with --to-step fold
+            click.echo(f"report: {out_dir / 'report.txt'}, {out_dir / 'report.json'}, {out_dir / 'report.png'}")
+
+
+compile_cmd.help += "".join(f"\n      {line}" for line in describe_steps()) + (
+    "\n\n    --from-step resumes the build in the -o folder (from verify, fold or finn_export); --to-step stops after "
+    "a step, and write always runs last.")

@@ -9,33 +9,20 @@ import click
 from bnnc.hls import tool_errors
 
 
-def _default_board(build_dir: Path) -> str:
-    """The board the build was compiled (report.json) or generated (hls/project.json) for, else Pynq-Z2."""
-    from compiler.backends.hls.project import DEFAULT_BOARD
-    for f, get in ((build_dir / "report.json", lambda d: (d.get("board") or {}).get("name")),
-                   (build_dir / "hls" / "project.json", lambda d: d.get("board"))):
-        try:
-            name = get(json.loads(f.read_text()))
-        except (OSError, ValueError, AttributeError):
-            continue
-        if name:
-            return name
-    return DEFAULT_BOARD
-
-
 @click.command("synth")
 @click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--board", default=None, help="board whose FPGA family to target (default: the build's, else Pynq-Z2)")
+@click.option("--board", default=None,
+              help="board whose FPGA family to target (default: the build's, else its HLS project's, else Pynq-Z2)")
 def synth_cmd(build_dir: Path, board: str | None) -> None:
     """Generate BUILD_DIR/rtl, synthesise it with Yosys (synth_xilinx) and write BUILD_DIR/synth.json."""
-    from boards.catalog import get_board
     from compiler.backends.rtl.reports import RESOURCE_KEYS
     from compiler.backends.rtl.runs import synth_build
     from compiler.backends.rtl.yosys import YOSYS, family_for_part, tool_version
+    from compiler.workflow.target import resolve_target
 
     try:
         tool_version(YOSYS)
-        b = get_board(board or _default_board(build_dir))
+        b = resolve_target(build_dir, board).board
         click.echo(f"synthesising {Path(build_dir) / 'rtl'} with Yosys synth_xilinx -family {family_for_part(b.part)} "
                    f"({b.name}, {b.part}) ...")
         doc = synth_build(Path(build_dir), b.name)

@@ -23,6 +23,18 @@ class ConfigError(BnncError):
     """A build_config.json (or config value) that cannot be used."""
 
 
+def check_clock(clock_mhz: float, source: str | None = None) -> float:
+    """The one "clock > 0" check: BuildConfig's, and every user-given or read-back clock after compile
+    (compiler.workflow.target.resolve_target). `source` names where the value came from."""
+    try:
+        ok = float(clock_mhz) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"clock must be positive, got {clock_mhz} MHz", field="clock_mhz", file=source)
+    return float(clock_mhz)
+
+
 #: the hardware a build is sized for: the HLS templates (Vitis HLS) or the RTL library (hwlib/verilog, Vivado only)
 FLOWS = ("hls", "rtl")
 
@@ -50,8 +62,8 @@ class BuildConfig:
     input_std: tuple[float, ...] | None = None
 
     def __post_init__(self):
-        if self.clock_mhz is not None and not self.clock_mhz > 0:
-            raise ConfigError(f"clock must be positive, got {self.clock_mhz} MHz", field="clock_mhz")
+        if self.clock_mhz is not None:
+            check_clock(self.clock_mhz)
         if not 0 < self.margin <= 1:
             raise ConfigError(f"margin must be in (0, 1], got {self.margin}", field="margin")
         if self.folding_file is not None and self.target_fps is not None:

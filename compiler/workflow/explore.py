@@ -165,8 +165,9 @@ def _synth(folder: Path, board: str) -> dict[str, Any]:
     """What `bnnc synth` does for a build folder (synth.json, and the folding report with the synthesized counts)."""
     from compiler.backends.rtl.runs import synth_build
     from compiler.workflow.report import write_report
+    from compiler.workflow.target import resolve_target
 
-    doc = synth_build(folder, board)
+    doc = synth_build(folder, resolve_target(folder, board).board.name)
     try:
         write_report(json.loads((folder / "report.json").read_text()), folder)
     except (OSError, ValueError):

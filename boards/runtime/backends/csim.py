@@ -16,7 +16,7 @@ class CsimBackend:
     def __init__(self, deployment):
         from compiler.backends.hls.csim import compile_csim
         from compiler.ir.graph import IRError
-        from compiler.backends.hls.sources import regenerate_if_changed
+        from compiler.backends.hls.project import regenerate_if_changed
 
         self.project = deployment.hls_project()
         # URAM weights: every run streams the deployment's weight image through bnnc_top's load mode first,

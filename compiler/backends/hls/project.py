@@ -31,8 +31,7 @@ from diagnostics.errors import CompileError
 from compiler.ir.graph import DataflowGraph
 from compiler.kinds.base import in_uram
 from compiler.backends.hls.sources import digest_texts, sources_digest
-
-DEFAULT_BOARD = "Pynq-Z2"
+from compiler.workflow.target import DEFAULT_BOARD, fabric_clock, resolve_target
 TOOL_OUTPUTS = ("hls_prj", "vivado", "output", "csim")     # what the tools build in a project
 
 
@@ -69,16 +68,29 @@ def stream_metadata(graph: DataflowGraph, plan: Plan) -> dict:
     }
 
 
-def generate_project(graph: DataflowGraph, out_dir: str | os.PathLike, board: str | Board = DEFAULT_BOARD,
-                     clock_mhz: float | None = None) -> Project:
-    """Generate the HLS project for `graph` (folding from layer.folding, default 1) into `out_dir`.
+@dataclass
+class ProjectFiles:
+    """A generated HLS project in memory: every file's text (bytes for the weight image) and project.json's
+    contents. Computed without touching disk, so a rebuild or the runtime can compare `source_digest` with a
+    project folder's (compiler.backends.hls.sources) before deciding to write anything."""
 
-    Raises IRError/CompileError naming the layer or board at fault; on any failure `out_dir` is untouched.
-    """
+    plan: Plan
+    board: Board
+    clock_mhz: float
+    meta: dict
+    files: dict[str, str | bytes]
+
+    @property
+    def source_digest(self) -> str:
+        return self.meta["source_digest"]
+
+
+def project_files(graph: DataflowGraph, board: str | Board = DEFAULT_BOARD,
+                  clock_mhz: float | None = None) -> ProjectFiles:
+    """The HLS project of `graph` (folding from layer.folding, default 1) for `board` at `clock_mhz` (default:
+    the board's), in memory. Raises IRError/CompileError naming the layer or board at fault."""
     b = board if isinstance(board, Board) else get_board(board)
-    clock = float(clock_mhz or b.default_clock_mhz)
-    if clock <= 0:
-        raise CompileError(f"clock must be positive, got {clock} MHz")
+    clock = fabric_clock(b, clock_mhz)
     uram = [l.name for l in graph.layers if in_uram(l)]
     if uram and not b.resources.uram:
         raise CompileError(f"{b.name} has no URAM, but the weights of {', '.join(map(repr, uram))} are placed in URAM",
@@ -110,10 +122,38 @@ def generate_project(graph: DataflowGraph, out_dir: str | os.PathLike, board: st
     written: dict[str, str | bytes] = {**files, **library}
     if weights is not None:      # data, not a source: new weights need no new binary or bitstream
         written[WEIGHTS_FILE] = weights
+    return ProjectFiles(plan, b, clock, meta, written)
+
+
+def write_project(generated: ProjectFiles, out_dir: str | os.PathLike) -> Project:
+    """Write `generated` into `out_dir`, all or nothing; on any failure `out_dir` is untouched."""
     # tool outputs stay only with the sources they were built from (content, not project.json's claim)
-    keep = TOOL_OUTPUTS if sources_digest(out_dir) == meta["source_digest"] else ()
-    out = write_generated(out_dir, written, what="HLS project", keep=keep)
-    return Project(out, plan, b, clock, meta)
+    keep = TOOL_OUTPUTS if sources_digest(out_dir) == generated.source_digest else ()
+    out = write_generated(out_dir, generated.files, what="HLS project", keep=keep)
+    return Project(out, generated.plan, generated.board, generated.clock_mhz, generated.meta)
+
+
+def generate_project(graph: DataflowGraph, out_dir: str | os.PathLike, board: str | Board = DEFAULT_BOARD,
+                     clock_mhz: float | None = None) -> Project:
+    """Generate the HLS project for `graph` (folding from layer.folding, default 1) into `out_dir`.
+
+    Raises IRError/CompileError naming the layer or board at fault; on any failure `out_dir` is untouched.
+    """
+    return write_project(project_files(graph, board, clock_mhz), out_dir)
+
+
+def regenerate_if_changed(graph: DataflowGraph, project: str | os.PathLike, board: str, clock_mhz: float) -> bool:
+    """Make `project` hold exactly the sources `graph` (the IR) generates for `board` at `clock_mhz`.
+
+    Returns False when they already match (content digest; tool outputs stay), True when the folder's sources
+    differed (edited, replaced, stale) and were regenerated from the IR, which also drops binaries built from
+    them. Why: the runtime's C simulation must compile what the deployed IR means, not whatever C++ sits in
+    the folder. The expected digest is computed in memory: nothing is written when the sources match."""
+    generated = project_files(graph, board, clock_mhz)
+    if sources_digest(project) == generated.source_digest:
+        return False
+    write_project(generated, project)
+    return True
 
 
 def load_build(build_dir: str | os.PathLike) -> DataflowGraph:
@@ -127,21 +167,9 @@ def load_build(build_dir: str | os.PathLike) -> DataflowGraph:
 
 def project_for_build(build_dir: str | os.PathLike, board: str | None = None,
                       clock_mhz: float | None = None) -> tuple[DataflowGraph, Project]:
-    """(Re)generate BUILD_DIR/hls from BUILD_DIR's graph. Board and clock default to the ones the build was
-    compiled for (BUILD_DIR/build_config.json), then to the existing project's, then to Pynq-Z2 at its default
-    clock, so a design folded for a board is generated for it and unchanged sources keep what the tools built."""
-    from compiler.workflow.config import load_config
-
+    """(Re)generate BUILD_DIR/hls from BUILD_DIR's graph for the board and clock compiler.workflow.target
+    .resolve_target picks (the user's, else the build's, else the existing project's, else Pynq-Z2 at its default
+    clock), so a design folded for a board is generated for it and unchanged sources keep what the tools built."""
     graph = load_build(build_dir)
-    project = Path(build_dir) / "hls"
-    old = {}
-    try:
-        old = json.loads((project / "project.json").read_text())
-    except (OSError, ValueError):
-        pass
-    cfg = load_config(build_dir)
-    if cfg is not None and cfg.board:
-        old = {"board": cfg.board, "clock_mhz": cfg.clock_mhz}
-    return graph, generate_project(graph, project, board or old.get("board") or DEFAULT_BOARD,
-                                   clock_mhz or (old.get("clock_mhz") if not board else None))
-
+    target = resolve_target(build_dir, board, clock_mhz)
+    return graph, generate_project(graph, Path(build_dir) / "hls", target.board, target.clock_mhz)

@@ -43,22 +43,3 @@ def sources_digest(project: str | os.PathLike) -> str | None:
     except OSError:
         return None
     return digest_texts(files) if files else None
-
-
-def regenerate_if_changed(graph, project: str | os.PathLike, board: str, clock_mhz: float) -> bool:
-    """Make `project` hold exactly the sources `graph` (the IR) generates for `board` at `clock_mhz`.
-
-    Returns False when they already match (content digest; tool outputs stay), True when the folder's sources
-    differed (edited, replaced, stale) and were regenerated from the IR, which also drops binaries built from
-    them. Why: the runtime's C simulation must compile what the deployed IR means, not whatever C++ sits in
-    the folder."""
-    import tempfile
-
-    from compiler.backends.hls.project import generate_project
-
-    with tempfile.TemporaryDirectory(prefix="bnnc-ref-") as tmp:
-        expected = generate_project(graph, Path(tmp) / "hls", board, clock_mhz).meta["source_digest"]
-    if sources_digest(project) == expected:
-        return False
-    generate_project(graph, project, board, clock_mhz)
-    return True

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from brevitas_models import export, mlp
 from bnnc.compile import compile_cmd
 from bnnc.deploy import deploy_cmd
-from compiler.workflow.compile import compile_model
+from compiler.workflow.compile import compile_model, load, lower, run_steps, write
+from compiler.workflow.config import BuildConfig
 from compiler.workflow.folder import STAGING_MARK, FolderError, folder_kind, staged_folder
 from compiler.backends.hls.project import project_for_build
 
@@ -105,11 +106,11 @@ def test_failed_compile_leaves_old_build_and_no_temp(tmp_path, onnx):
     compile_model(onnx[0], build)
     before = (build / "graph.json").read_text()
 
-    def boom(graph):
+    def boom(state, cfg):          # a step of its own between lowering and writing (compiler.workflow.compile)
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        compile_model(onnx[1], build, transform=boom)
+        run_steps(onnx[1], BuildConfig(), build, steps=(load, lower, boom, write))
     assert (build / "graph.json").read_text() == before and leftovers(tmp_path, "b") == []
 
 
@@ -118,16 +119,17 @@ def test_failed_compile_leaves_old_build_and_no_temp(tmp_path, onnx):
 SLOW_COMPILE = textwrap.dedent("""
     import signal, sys, time
     from pathlib import Path
-    from compiler.workflow.compile import compile_model
+    from compiler.workflow.compile import load, lower, run_steps, write
+    from compiler.workflow.config import BuildConfig
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
-    def slow(graph):
+    def slow(state, cfg):
         Path(sys.argv[3]).write_text("started")
         time.sleep(60)
 
-    compile_model(sys.argv[1], sys.argv[2], transform=slow)
+    run_steps(sys.argv[1], BuildConfig(), sys.argv[2], steps=(load, lower, slow, write))
 """)
 
 

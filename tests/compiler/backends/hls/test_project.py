@@ -227,3 +227,28 @@ def test_words_wider_than_ap_int_max_are_refused_and_wide_ones_accepted():
                                       irgraphs.mvtu("fc", rng, (), 520, 4, "INT8", "BIPOLAR", "BIPOLAR", simd=520)])
     with pytest.raises(IRError, match=r"'fc'.*4160 bits\) exceeds 4096"):
         make_plan(bad)
+
+
+def test_source_digest_is_computed_in_memory(tmp_path, monkeypatch):
+    """project_files generates the project without writing it; regenerate_if_changed (the runtime's csim check)
+    writes nothing when the folder's sources match, and rewrites them when one was edited."""
+    import compiler.backends.hls.project as project
+    from compiler.backends.hls.sources import sources_digest
+
+    g = irgraphs.ties()
+    generated = project.project_files(g, "Pynq-Z2")
+    assert not any(tmp_path.iterdir())
+    proj = generate_project(g, tmp_path / "p", "Pynq-Z2")
+    assert generated.source_digest == proj.meta["source_digest"] == sources_digest(proj.path)
+
+    def no_writes(*a, **k):
+        raise AssertionError("a project folder was written")
+
+    with monkeypatch.context() as m:
+        m.setattr(project, "write_generated", no_writes)
+        assert project.regenerate_if_changed(g, proj.path, "Pynq-Z2", proj.clock_mhz) is False
+    top = proj.path / "src" / "top.cpp"
+    text = top.read_text()
+    top.write_text(text + "// edited\n")
+    assert project.regenerate_if_changed(g, proj.path, "Pynq-Z2", proj.clock_mhz) is True
+    assert top.read_text() == text
