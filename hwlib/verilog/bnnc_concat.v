@@ -3,7 +3,7 @@
 // (branch scales in an exact integer ratio M0 : M1 put on their common unit), shifted left by SHIFT0 / SHIFT1
 // (two branch scales put on the smaller one) and re-encoded in OB bits (two's complement, or the
 // BIPOLAR bit when both inputs and the output are BIPOLAR). One word per cycle; only the input whose turn it is
-// is read, so the branch FIFOs in front (compiler/fifo.py) hold what the other branch runs ahead.
+// is read, so the branch FIFOs in front (compiler/estimate/fifo.py) hold what the other branch runs ahead.
 `default_nettype none
 module bnnc_concat #(
     parameter C0 = 1,

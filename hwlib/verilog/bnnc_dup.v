@@ -1,7 +1,7 @@
 // Stream duplication (docs/ir.md, kind DuplicateStreams; FINN: DuplicateStreams): every input word is written
 // to both outputs. Each output has its own register and valid flag, so one branch may accept a word while the
 // other is still stalled; a new word is taken only when both registers are free (or being read), which keeps
-// one word per cycle when neither branch stalls. Branch FIFO sizing: compiler/fifo.py.
+// one word per cycle when neither branch stalls. Branch FIFO sizing: compiler/estimate/fifo.py.
 `default_nettype none
 module bnnc_dup #(
     parameter W = 8

@@ -4,7 +4,7 @@
 // add_streams: one word of PE elements from each input per cycle; acc = (a * M0 << SHIFT0) + (b * M1 << SHIFT1)
 // per element (M0, M1: integer multipliers for branch scales not a power of two apart), then thresholds (or the sum
 // when NOACT). The branch FIFOs that keep this deadlock-free are sized
-// by the code generator (compiler/fifo.py, docs/cost_model.md "Branch FIFOs").
+// by the code generator (compiler/estimate/fifo.py, docs/cost_model.md "Branch FIFOs").
 #ifndef BNNC_BRANCHES_HPP
 #define BNNC_BRANCHES_HPP
 

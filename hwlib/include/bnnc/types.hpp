@@ -8,7 +8,7 @@
 #define BNNC_TYPES_HPP
 
 // Folded words can exceed ap_int's default 1024-bit limit (e.g. SIMD 130 x INT8 = 1040 bits); the code generator
-// refuses words wider than this (compiler/codegen/plan.py MAX_WORD_BITS).
+// refuses words wider than this (compiler/backends/plan.py MAX_WORD_BITS).
 #ifndef AP_INT_MAX_W
 #define AP_INT_MAX_W 4096
 #endif
