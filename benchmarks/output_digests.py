@@ -38,8 +38,9 @@ SKIP_DIRS = {"output", "obj_dir", "__pycache__"}            # tool outputs, not 
 def bnnc(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     """`bnnc ARGS` from this checkout (PYTHONPATH), in a child so a failing tool step cannot stop the sweep."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    # cwd=REPO: `python -c` puts the working directory first on sys.path, ahead of PYTHONPATH
     r = subprocess.run([sys.executable, "-c", "import bnnc; bnnc.main()", *args], env=env, capture_output=True,
-                       text=True)
+                       text=True, cwd=REPO)
     if check and r.returncode:
         raise SystemExit(f"bnnc {' '.join(args)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
     return r
@@ -57,7 +58,7 @@ def digests(out: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     builds = out / "builds"
     subprocess.run([sys.executable, str(REPO / "tests" / "finn" / "make_builds.py"), str(builds), "--frames", "4"],
-                   env=env, check=True, stdout=subprocess.DEVNULL)
+                   env=env, check=True, stdout=subprocess.DEVNULL, cwd=REPO)
     table: dict[str, str] = {}
     for b in sorted(p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if (b / "build_config.json").is_file():          # compiled builds (the IR graphs have no build config)
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", help="git revision to compare with (checked out in a temporary worktree)")
     p.add_argument("--show-diff", action="store_true", help="print the changed lines of each differing text file")
     a = p.parse_args(argv)
+    a.out = a.out.resolve()         # the tool runs below use cwd=REPO
     a.out.mkdir(parents=True, exist_ok=True)
     new = digests(a.out / "current")
     print(f"{len(new)} generated files hashed -> {a.out / 'current' / 'digests.json'}")
