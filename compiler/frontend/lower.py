@@ -35,6 +35,9 @@ class State:
     #: a raw-pixel input (`--input-bits`): the model's float value is scale * level + offset, offset per element
     #: (QONNX layout); None: scale * level
     offset: np.ndarray | None = None
+    #: per-channel normalization of a raw-pixel input: the value is scale * mult * level + offset, an integer
+    #: multiplier per element (QONNX layout; compiler.frontend.raw_input.common_unit); None: all 1
+    mult: np.ndarray | None = None
 
     @property
     def nd(self) -> int:
@@ -367,9 +370,10 @@ def _linear(lw: Lowering, node, st: State):
     s_row = Ws[:, 0].astype(np.float64) * st.scale          # the exact float value of one accumulator unit
     raw_slack = None
     if st.offset is not None:          # normalized pixels: the offsets' share of the sum is a per-row bias
-        from compiler.frontend.raw_input import offset_bias
+        from compiler.frontend.raw_input import fold_normalization
 
-        bias, raw_slack = offset_bias(node, st, W, Ws, bias, (kh, kw) if spatial else None, pads if spatial else None)
+        W, wdt, bias, raw_slack = fold_normalization(lw, node, st, W, Ws, wdt, bias, (kh, kw) if spatial else None,
+                                                     pads if spatial else None)
 
     # accumulator range from the actual weights and the input value range
     xd = dtype(in_dtype)
