@@ -46,7 +46,8 @@ import numpy as np
                    "folded into the first layer; the model input is (p / (2^B - 1) - mean) / std")
 @click.option("--input-mean", default=None, help="with --input-bits: per-channel means, comma-separated (default 0)")
 @click.option("--input-std", default=None, help="with --input-bits: the std, one value or one per channel "
-                                                 "(default 1; per-channel stds fold exactly when they share an integer unit, docs/ir.md)")
+                                                 "(default 1; per-channel stds fold exactly when they share an "
+                                                 "integer unit, docs/ir.md)")
 def compile_cmd(model: Path, out_dir: Path, verify: bool, exact: bool, verify_inputs: Path | None, num_random: int,
                 topk: int | None, name: str | None, board: str | None, target_fps: str | None,
                 folding_file: Path | None, clock_mhz: float | None, force: bool, margin: float,
