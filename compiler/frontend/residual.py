@@ -65,17 +65,44 @@ def lower_branches(lw, st, consumers) -> object:
                                   "concatenated by one Concat are supported")
         ends.append((bst, lw.cur))
         adds.append(add)
-    for other in adds[1:]:
-        if other is not adds[0] and other.name != adds[0].name:
-            raise CompileError.at(other, f"the {n} branches from tensor {st.tensor!r} end at different nodes "
-                                  f"({adds[0].name!r}, {other.name!r})",
-                                  hint="concatenate all towers in one Concat (torch.cat of the list)" if n > 2 else None)
+    if any(other.name != adds[0].name for other in adds[1:]):
+        ends, adds = _nested_joins(lw, st, n, ends, adds)
     if adds[0].op_type == "Concat":
         return _lower_concat(lw, adds[0], ends)
-    if n > 2:
-        raise CompileError.at(adds[0], f"tensor {st.tensor!r} branches into {n} paths that meet at an Add; only two "
-                              "branches can be summed")
+    if len(ends) > 2:
+        raise CompileError.at(adds[0], f"tensor {st.tensor!r} branches into {len(ends)} paths that meet at an Add; "
+                              "only two branches can be summed")
     return _lower_add(lw, adds[0], ends)
+
+
+def _nested_joins(lw, st, n: int, ends: list, adds: list) -> tuple[list, list]:
+    """Branches of one tensor that end at different joins, one nested in another's branch (Inception-ResNet:
+    x + Concat(towers of x)): a join that all its inputs reach is lowered, and the walk goes on from it to the next
+    join, until one join (returned with its ends, for lower_branches) holds what is left. CompileError naming a
+    join when none is complete (branches that cross)."""
+    from compiler.frontend.lower import walk
+
+    groups: dict[str, tuple[object, list]] = {}
+    for end, node in zip(ends, adds):
+        groups.setdefault(node.name, (node, []))[1].append(end)
+    while len(groups) > 1:
+        done = next((k for k, (node, es) in groups.items()
+                     if len(es) == len(node.input) and len(groups) > 1), None)
+        if done is None:
+            names = sorted(groups)
+            raise CompileError.at(groups[names[1]][0], f"the {n} branches from tensor {st.tensor!r} end at different "
+                                  f"nodes ({', '.join(repr(k) for k in names)}), none of which joins only them",
+                                  hint="branches may nest (a join inside another branch, e.g. x + cat(towers of x)) "
+                                  "but not cross (a DenseNet block of two layers: cat(x, y1) feeds y2, then "
+                                  "cat(x, y1, y2)); concatenate all towers of one tensor in one Concat")
+        node, es = groups.pop(done)
+        joined = _lower_concat(lw, node, es) if node.op_type == "Concat" else _lower_add(lw, node, es)
+        bst, nxt, out = walk(lw, joined)
+        if nxt is None:
+            raise CompileError.at(node, f"the branches from tensor {st.tensor!r} do not meet again after {node.name!r}")
+        groups.setdefault(nxt.name, (nxt, []))[1].append((bst, lw.cur))
+    node, es = next(iter(groups.values()))
+    return es, [node] * len(es)
 
 
 def _copy(st):
