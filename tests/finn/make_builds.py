@@ -49,6 +49,10 @@ TEST_MODELS = {
     "inception4": ("branch_models", lambda m: m.inception4()[0], (3, 6, 6)),
     # a residual add of two branches whose scales are not a power of two apart (integer multipliers: ElementwiseMul)
     "unequal_residual": ("branch_models", lambda m: m.unequal_residual(quant_out=True)[0], (4, 5, 5)),
+    # joins nested in another join's branch: an Inception split inside a DenseNet path (two StreamingConcat), and
+    # x + cat(towers of x) (StreamingConcat then ElementwiseAdd)
+    "nested_dense": ("branch_models", lambda m: m.nested_dense()[0], (2, 7, 7)),
+    "inception_residual": ("branch_models", lambda m: m.inception_residual()[0], (2, 7, 7)),
 }
 # hand-built IR graphs of tests/hls_lib/irgraphs.py for what no Brevitas model lowers to (no original model: FINN is
 # compared with bnnc's simulator): a residual add with shifts [1, 0] (ElementwiseMul) and a standalone Thresholding
