@@ -27,14 +27,16 @@ class Normalize(nn.Module):
         return (x - self.mean) / self.std
 
 
-def per_channel_cnn(norm: nn.Module | None = None, weight_bits: int = 4) -> nn.Module:
+def per_channel_cnn(norm: nn.Module | None = None, weight_bits: int = 4, quant_out: bool = False) -> nn.Module:
     """A first QuantConv2d of `weight_bits`-bit weights on float input, unpadded (a per-channel mean needs no pad
-    value), BN, QuantReLU 4-bit, a second conv, an FC head: what ImageNet-normalized models feed their stem."""
+    value), BN, QuantReLU 4-bit, a second conv, an FC head: what ImageNet-normalized models feed their stem
+    (`quant_out`: an 8-bit QuantIdentity after the head, so the outputs are integer levels: exact in FINN too)."""
     torch.manual_seed(7)
     layers = ([norm] if norm is not None else []) + [
         qnn.QuantConv2d(3, 8, 3, bias=False, weight_bit_width=weight_bits), nn.BatchNorm2d(8),
         qnn.QuantReLU(bit_width=4), qnn.QuantConv2d(8, 8, 3, stride=2, bias=False, weight_bit_width=4),
-        nn.BatchNorm2d(8), qnn.QuantReLU(bit_width=4), nn.Flatten(), qnn.QuantLinear(8 * 3 * 3, 4, bias=True)]
+        nn.BatchNorm2d(8), qnn.QuantReLU(bit_width=4), nn.Flatten(), qnn.QuantLinear(8 * 3 * 3, 4, bias=True),
+        *([qnn.QuantIdentity()] if quant_out else [])]
     return _bn(nn.Sequential(*layers), 8)
 
 

@@ -38,7 +38,8 @@ FINN_OPS = {"residual": {"DuplicateStreams", "ElementwiseAdd", "Thresholding", "
             "inception4": {"DuplicateStreams", "StreamingConcat", "ElementwiseMul", "FMPadding", "MVAU"},
             "unequal_residual": {"DuplicateStreams", "ElementwiseMul", "ElementwiseAdd", "Thresholding"},
             "nested_dense": {"DuplicateStreams", "StreamingConcat", "FMPadding", "MVAU"},
-            "inception_residual": {"DuplicateStreams", "StreamingConcat", "ElementwiseAdd", "FMPadding", "MVAU"}}
+            "inception_residual": {"DuplicateStreams", "StreamingConcat", "ElementwiseAdd", "FMPadding", "MVAU"},
+            "imagenet_norm": {"ConvolutionInputGenerator", "MVAU"}}
 
 
 def _make(out: Path, names: list[str]) -> None:
@@ -154,10 +155,12 @@ def test_finn_accepts_signal_and_concat_exports(tmp_path):
     _check_models(tmp_path, ["radioml_1d", "inception", "scaled_inception", "inception4", "densenet", "unequal_residual"])
 
 
-def test_finn_accepts_nested_joins(tmp_path):
+def test_finn_accepts_nested_joins_and_a_normalized_input(tmp_path):
     """Joins nested in another join's branch (tests/compiler/branch_models.py): an Inception split inside a
-    DenseNet path (two StreamingConcat) and x + cat(towers of x) (StreamingConcat, then ElementwiseAdd)."""
-    _check_models(tmp_path, ["nested_dense", "inception_residual"])
+    DenseNet path (two StreamingConcat) and x + cat(towers of x) (StreamingConcat, then ElementwiseAdd); and a first
+    layer on ImageNet-normalized pixels (tests/compiler/normalized_models.py, `--input-bits 8` with per-channel
+    --input-mean/--input-std: UINT8 pixels into the first MVAU, whose weights hold the per-channel multipliers)."""
+    _check_models(tmp_path, ["nested_dense", "inception_residual", "imagenet_norm"])
 
 
 def test_finn_runs_ir_graphs(tmp_path):
