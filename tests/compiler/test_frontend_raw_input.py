@@ -1,8 +1,10 @@
 """A first layer on float input (`bnnc compile --input-bits B [--input-mean/--input-std]`): models written in raw
 Brevitas whose first QuantConv/QuantLinear reads normalized float pixels (no input quantizer) compile and verify
 against QONNX with zero tolerance on their integer layers; the accelerator takes the raw pixels (layer 0's integers
-are the pixels), the runtime accepts the model inputs users have (normalized floats) and uint8 images; what has no
-integer form is refused naming the node. Brevitas's own resnet18_4w4a: tests/compiler/test_resnet18.py."""
+are the pixels), the runtime accepts the model inputs users have (normalized floats) and uint8 images; per-channel
+stds (ImageNet's) fold as integer multipliers of one unit in the first layer's weights, C-simulated bit-exactly;
+what has no integer form is refused naming the node. Brevitas's own resnet18_4w4a: tests/compiler/test_resnet18.py;
+rtlsim: tests/backends/rtl/test_rtl_normalized_input.py; FINN: tests/finn."""
 import json
 
 import brevitas.nn as qnn
