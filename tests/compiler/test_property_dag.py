@@ -2,7 +2,8 @@
 (disjoint, truncating, overlapping with padding), Inception blocks (1x1 and 3x3 towers, or three towers with a
 1x1 -> 3x3 one, concatenated) and DenseNet blocks (a skip concatenated with a conv path, then a 1x1 transition), on
 images or 1-D signals (any order, 2..4 bits), lower to stream DAGs whose every integer layer equals QONNX execution;
-the first few are also C-simulated bit-exactly. Inception towers and residual branches may end in float-scale
+the first few are also C-simulated bit-exactly. `inception_res` adds the block input to its towers' concatenation
+(a join nested in another's branch, Inception-ResNet). Inception towers and residual branches may end in float-scale
 quantizers (`_scaled`: towers in the scale ratio 4 : 5, a residual branch 6 / (2^a - 1), not a power of two from
 its skip), so concats and adds of unequal scales (integer multipliers) are drawn too."""
 import tempfile
@@ -59,6 +60,8 @@ class Block(nn.Module):
             self.towers = nn.ModuleList([nn.Sequential(conv(c, c1, 1), bn(c1), act(c1, 3 / 16)),
                                          nn.Sequential(conv(c, c - c1, 3), bn(c - c1), act(c - c1, 15 / 64))])
             self.t = nn.Identity()
+            if kind == "inception_res":                  # x + cat(towers of x): a concat nested in an add's branch
+                self.out = _q(a)
             if kind == "inception3":                     # a deeper 1x1 -> 3x3 tower, a 1x1 transition back to c
                 self.towers.append(nn.Sequential(conv(c, c1, 1), bn(c1), _q(a), conv(c1, c1, 3), bn(c1), _q(a)))
                 self.t = nn.Sequential(conv(c + c1, c, 1), bn(c), _q(a))
@@ -77,6 +80,8 @@ class Block(nn.Module):
             return self.out(self.f(x) + x)
         if self.kind == "inception":
             return self.t(torch.cat([t(x) for t in self.towers], dim=1))
+        if self.kind == "inception_res":
+            return self.out(x + torch.cat([t(x) for t in self.towers], dim=1))
         if self.kind == "dense":
             return self.t(torch.cat([x, self.f(x)], dim=1))
         return self.f(x)
@@ -101,7 +106,7 @@ class Net(nn.Module):
 
 
 KINDS = ["residual", "separable", "trunc_pool", "pool", "overlap_pool", "inception", "dense", "inception3",
-         "residual_scaled", "inception_scaled", "inception3_scaled"]
+         "residual_scaled", "inception_scaled", "inception3_scaled", "inception_res"]
 
 
 @st.composite
@@ -116,11 +121,11 @@ def nets(draw):
 
 
 # 8 examples in all: the two explicit ones (run first, so also C-simulated) hold a 3-tower concat of unequal
-# scales with an unequal-scale residual add on images, and unequal-scale and 3-tower concats on 1-D signals
+# scales with an unequal-scale residual add on images, and unequal-scale, 3-tower and nested concats on 1-D signals
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(nets())
 @example((["inception3_scaled", "residual_scaled"], 4, 4, 3, 2, 11, False))
-@example((["inception_scaled", "inception3"], 3, 4, 2, 1, 12, False))
+@example((["inception_scaled", "inception3", "inception_res"], 3, 4, 2, 1, 12, False))
 def test_random_dags_are_exact(spec):
     kinds, w, a, c, dim, seed, dynamo = spec
     torch.manual_seed(seed)
@@ -131,10 +136,11 @@ def test_random_dags_are_exact(spec):
         assert rep.ok, (rep.describe(), kinds)
         assert all(rep.layer_mismatches[n] == 0 for n in rep.integer_layers), (rep.layer_mismatches, kinds)
         count = lambda *ks: sum(k in ks for k in kinds)  # noqa: E731
-        assert sum(l.kind == "AddStreams" for l in g.layers) == count("residual", "residual_scaled")
+        assert sum(l.kind == "AddStreams" for l in g.layers) == count("residual", "residual_scaled", "inception_res")
         assert sum(l.kind == "VVAU" for l in g.layers) == count("separable")
         # a 3-tower Concat is a chain of two 2-input ConcatStreams
-        assert sum(l.kind == "ConcatStreams" for l in g.layers) == count("inception", "inception_scaled", "dense") + \
+        assert sum(l.kind == "ConcatStreams" for l in g.layers) == count("inception", "inception_scaled", "dense",
+                                                                          "inception_res") + \
             2 * count("inception3", "inception3_scaled")
         if _seen["csim"] < CSIM_EXAMPLES:
             from compiler.codegen import generate_project
