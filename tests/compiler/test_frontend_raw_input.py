@@ -155,6 +155,20 @@ def test_per_channel_std_folds_exactly(tmp_path):
     np.testing.assert_array_equal(a, b)
 
 
+def test_per_channel_std_on_a_1d_signal(tmp_path):
+    """Raw 8-bit samples of a two-channel signal (keyword spotting on raw audio, vibration): a QuantConv1d on the
+    normalized floats, per-channel mean and std (0.2, 0.3: multipliers 3 and 2), exact against QONNX."""
+    torch.manual_seed(3)
+    m = _bn(nn.Sequential(qnn.QuantConv1d(2, 6, 5, stride=2, bias=False, weight_bit_width=4), nn.BatchNorm1d(6),
+                          qnn.QuantReLU(bit_width=4), nn.MaxPool1d(2),
+                          qnn.QuantConv1d(6, 6, 3, bias=False, weight_bit_width=4), nn.BatchNorm1d(6),
+                          qnn.QuantReLU(bit_width=4), nn.Flatten(), qnn.QuantLinear(6 * 5, 3, bias=True)), 4)
+    path = export_raw(m, tmp_path / "s.onnx", (2, 32), False)
+    g = _verified(path, tmp_path / "b", {"bits": 8, "mean": [0.5, 0.25], "std": [0.2, 0.3]})
+    assert g.layers[0].in_shape == (1, 32, 2) and g.layers[1].attrs["weight_dtype"] == "INT6"
+    assert any("multipliers [2, 3]" in n for n in g.meta["notes"]), g.meta["notes"]
+
+
 def test_refusals_name_the_node(tmp_path):
     path = export_raw(float_input_cnn(), tmp_path / "m.onnx", (3, 8, 8), False)
     with pytest.raises(CompileError, match=r"Conv_0.*zero padding of the normalized input is the pixel value"):
