@@ -83,8 +83,11 @@ class Preprocess:
             raise ValueError(f"cannot pad {h}x{w} images to {self.pad_to}x{self.pad_to}")
 
     def _geometry(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim == 3 and self.pad_to is None and self.channels is None:
+            return x                      # 1-D signals (N, C, L): steps 3 and 4 only
         if x.ndim != 4:
-            raise ValueError(f"expected images (N, C, H, W), got shape {x.shape}")
+            raise ValueError(f"expected images (N, C, H, W){' or signals (N, C, L)' if self.pad_to is None else ''}"
+                             f", got shape {x.shape}")
         self._check(*x.shape[1:])
         if self.channels is not None and x.shape[1] != self.channels:
             x = np.repeat(x, self.channels, axis=1)
@@ -94,7 +97,8 @@ class Preprocess:
         return x
 
     def apply(self, images: np.ndarray) -> np.ndarray:
-        """uint8 (N, C, H, W) -> float32 model input (NumPy; the reference the host side must match)."""
+        """uint8 (N, C, H, W) (or signals (N, C, L) without pad_to/channels) -> float32 model input (NumPy; the
+        reference the host side must match)."""
         images = np.asarray(images)
         if images.dtype != np.uint8:
             raise ValueError(f"preprocess expects uint8 images, got {images.dtype}")

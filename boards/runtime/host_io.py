@@ -92,7 +92,7 @@ class HostIO:
             raise AcceleratorError(f"{self.dep.path}: got uint8 images but deploy.json records no preprocessing "
                                    "(the model was not exported by `bnnc export`); pass float32 model inputs of "
                                    f"shape (N, {', '.join(map(str, self.graph.input.shape))})")
-        if x.ndim != 4:
+        if x.ndim != 4 and not (x.ndim == 3 and len(self.graph.input.shape) == 2):
             raise AcceleratorError(f"uint8 images must be (N, C, H, W), got shape {x.shape}")
         spec = self._preprocess_spec()
         try:

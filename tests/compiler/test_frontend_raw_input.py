@@ -164,9 +164,18 @@ def test_per_channel_std_on_a_1d_signal(tmp_path):
                           qnn.QuantConv1d(6, 6, 3, bias=False, weight_bit_width=4), nn.BatchNorm1d(6),
                           qnn.QuantReLU(bit_width=4), nn.Flatten(), qnn.QuantLinear(6 * 5, 3, bias=True)), 4)
     path = export_raw(m, tmp_path / "s.onnx", (2, 32), False)
-    g = _verified(path, tmp_path / "b", {"bits": 8, "mean": [0.5, 0.25], "std": [0.2, 0.3]})
+    raw = {"bits": 8, "mean": [0.5, 0.25], "std": [0.2, 0.3]}
+    g = _verified(path, tmp_path / "b", raw)
     assert g.layers[0].in_shape == (1, 32, 2) and g.layers[1].attrs["weight_dtype"] == "INT6"
     assert any("multipliers [2, 3]" in n for n in g.meta["notes"]), g.meta["notes"]
+
+    from boards.runtime import Accelerator
+    from compiler.deploy import assemble_deploy
+
+    p = np.random.default_rng(4).integers(0, 256, (7, 2, 32))
+    assemble_deploy(tmp_path / "b", tmp_path / "d", samples=0)
+    with Accelerator(tmp_path / "d", backend="sim") as acc:        # normalized floats and raw uint8 samples
+        np.testing.assert_array_equal(acc.predict(normalize(raw, p)), acc.predict(p.astype(np.uint8)))
 
 
 def test_refusals_name_the_node(tmp_path):
