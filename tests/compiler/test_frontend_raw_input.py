@@ -211,3 +211,14 @@ def test_wrong_first_layer_threshold_is_caught(tmp_path):
     first.arrays["thresholds"] = first.arrays["thresholds"] + 40
     rep = verify_graph(path, g, num_random=32, cleaned=cleaned)
     assert not rep.ok and rep.layer_mismatches[first.name] > 0
+
+    # per-channel stds: the tie band grows with the multipliers, but a threshold moved by one pixel step through a
+    # weight of 1 (the smallest multiplier's units) is still a mismatch
+    path = export_raw(per_channel_cnn(), tmp_path / "pc.onnx", (3, 10, 10), False)
+    cleaned = load_model(path)
+    g = lower(cleaned, "pc", raw_input=IMAGENET_RAW)
+    first = g.layers[1]
+    assert verify_graph(path, g, num_random=32, cleaned=cleaned).ok
+    first.arrays["thresholds"] = first.arrays["thresholds"] + 37856
+    rep = verify_graph(path, g, num_random=32, cleaned=cleaned)
+    assert not rep.ok and rep.layer_mismatches[first.name] > 0
