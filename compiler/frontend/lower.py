@@ -174,7 +174,7 @@ def walk(lw: Lowering, st: State, first=None):
             st = _reshape(lw, node, st)
         elif node.op_type in ("Squeeze", "Unsqueeze"):
             st = _unit_axes(lw, node, st)
-        elif node.op_type == "Identity":
+        elif node.op_type == "Identity" or (node.op_type == "Concat" and len(node.input) == 1):
             st.tensor = node.output[0]
         elif node.op_type == "MaxPool":
             st = _maxpool(lw, node, st, node.output[0])

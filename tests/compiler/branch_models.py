@@ -153,6 +153,33 @@ class InceptionResidual(nn.Module):
         return self.head(self.out(x + self.towers(x)))
 
 
+class DenseLayers(nn.Module):
+    """A DenseNet block of `layers` layers as torchvision writes it: each reads the concatenation of the block input
+    and every earlier layer's output (3x3 conv -> BN -> 4-bit ReLU, `growth` channels) and the block ends in the
+    concatenation of all of them, then the head. Branches cross: y1 feeds cat(x, y1) and cat(x, y1, y2)."""
+
+    def __init__(self, c: int = 4, growth: int = 2, layers: int = 2, size: int = 7):
+        super().__init__()
+        self.inq = qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint.let(bit_width=4), return_quant_tensor=True)
+        self.stem = nn.Sequential(qnn.QuantConv2d(2, c, 1, bias=False, weight_quant=_w(4)), nn.BatchNorm2d(c),
+                                  _relu(4, 3.0, qt=False))
+        self.layers = nn.ModuleList(
+            nn.Sequential(qnn.QuantConv2d(c + i * growth, growth, 3, padding=1, bias=False, weight_quant=_w(4)),
+                          nn.BatchNorm2d(growth), _relu(4, 3.0, qt=False)) for i in range(layers))
+        self.head = _Head(c + layers * growth, size)
+
+    def forward(self, x):
+        feats = [self.stem(self.inq(x))]
+        for layer in self.layers:
+            feats.append(layer(torch.cat(feats, dim=1)))
+        return self.head(torch.cat(feats, dim=1))
+
+
+def dense_layers(seed: int = 0, layers: int = 3) -> tuple[nn.Module, tuple[int, ...]]:
+    torch.manual_seed(seed)
+    return _randomize_bn(DenseLayers(layers=layers), seed + 1), (2, 7, 7)
+
+
 def nested_dense(seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
     torch.manual_seed(seed)
     return _randomize_bn(NestedDense(), seed + 1), (2, 7, 7)
