@@ -53,6 +53,8 @@ TEST_MODELS = {
     # x + cat(towers of x) (StreamingConcat then ElementwiseAdd)
     "nested_dense": ("branch_models", lambda m: m.nested_dense()[0], (2, 7, 7)),
     "inception_residual": ("branch_models", lambda m: m.inception_residual()[0], (2, 7, 7)),
+    # a DenseNet block of three layers as torchvision writes it (branches that cross: six StreamingConcat)
+    "dense_layers": ("branch_models", lambda m: m.dense_layers()[0], (2, 7, 7)),
     # a first layer on ImageNet-normalized float pixels (--input-bits 8 --input-mean/--input-std, RAW_INPUTS):
     # UINT8 pixels in, the per-channel stds as integer multipliers in the first layer's weights
     "imagenet_norm": ("normalized_models", lambda m: m.per_channel_cnn(quant_out=True), (3, 10, 10)),
