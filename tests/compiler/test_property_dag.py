@@ -3,7 +3,8 @@
 1x1 -> 3x3 one, concatenated) and DenseNet blocks (a skip concatenated with a conv path, then a 1x1 transition), on
 images or 1-D signals (any order, 2..4 bits), lower to stream DAGs whose every integer layer equals QONNX execution;
 the first few are also C-simulated bit-exactly. `inception_res` adds the block input to its towers' concatenation
-(a join nested in another's branch, Inception-ResNet). Inception towers and residual branches may end in float-scale
+(a join nested in another's branch, Inception-ResNet); `dense2` is torchvision's DenseNet block of two layers
+(cat(x, y1) feeds y2, then cat(x, y1, y2): branches that cross). Inception towers and residual branches may end in float-scale
 quantizers (`_scaled`: towers in the scale ratio 4 : 5, a residual branch 6 / (2^a - 1), not a power of two from
 its skip), so concats and adds of unequal scales (integer multipliers) are drawn too."""
 import tempfile
@@ -68,6 +69,10 @@ class Block(nn.Module):
         elif kind == "dense":                            # cat(x, conv path) then a 1x1 transition back to c
             self.f = nn.Sequential(conv(c, c, 3), bn(c), _q(a))
             self.t = nn.Sequential(conv(2 * c, c, 1), bn(c), _q(a))
+        elif kind == "dense2":                           # torchvision's dense block of two layers: branches cross
+            self.layers = nn.ModuleList([nn.Sequential(conv(c, 2, 3), bn(2), _q(a)),
+                                         nn.Sequential(conv(c + 2, 2, 3), bn(2), _q(a))])
+            self.t = nn.Sequential(conv(c + 4, c, 1), bn(c), _q(a))
         elif kind == "trunc_pool" and dim == 2:
             self.f = nn.Sequential(qnn.TruncAvgPool2d(2, stride=2, bit_width=a), _q(a))
         elif kind == "overlap_pool":                     # overlapping, zero-padded (count_include_pad=1)
@@ -84,6 +89,11 @@ class Block(nn.Module):
             return self.out(x + torch.cat([t(x) for t in self.towers], dim=1))
         if self.kind == "dense":
             return self.t(torch.cat([x, self.f(x)], dim=1))
+        if self.kind == "dense2":
+            feats = [x]
+            for layer in self.layers:
+                feats.append(layer(torch.cat(feats, dim=1)))
+            return self.t(torch.cat(feats, dim=1))
         return self.f(x)
 
 
@@ -106,7 +116,7 @@ class Net(nn.Module):
 
 
 KINDS = ["residual", "separable", "trunc_pool", "pool", "overlap_pool", "inception", "dense", "inception3",
-         "residual_scaled", "inception_scaled", "inception3_scaled", "inception_res"]
+         "residual_scaled", "inception_scaled", "inception3_scaled", "inception_res", "dense2"]
 
 
 @st.composite
@@ -121,10 +131,11 @@ def nets(draw):
 
 
 # 8 examples in all: the two explicit ones (run first, so also C-simulated) hold a 3-tower concat of unequal
-# scales with an unequal-scale residual add on images, and unequal-scale, 3-tower and nested concats on 1-D signals
+# scales, an unequal-scale residual add and a 2-layer DenseNet block on images, and unequal-scale, 3-tower and
+# nested concats on 1-D signals
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(nets())
-@example((["inception3_scaled", "residual_scaled"], 4, 4, 3, 2, 11, False))
+@example((["inception3_scaled", "residual_scaled", "dense2"], 4, 4, 3, 2, 11, False))
 @example((["inception_scaled", "inception3", "inception_res"], 3, 4, 2, 1, 12, False))
 def test_random_dags_are_exact(spec):
     kinds, w, a, c, dim, seed, dynamo = spec
@@ -141,7 +152,7 @@ def test_random_dags_are_exact(spec):
         # a 3-tower Concat is a chain of two 2-input ConcatStreams
         assert sum(l.kind == "ConcatStreams" for l in g.layers) == count("inception", "inception_scaled", "dense",
                                                                           "inception_res") + \
-            2 * count("inception3", "inception3_scaled")
+            2 * count("inception3", "inception3_scaled") + 3 * count("dense2")
         if _seen["csim"] < CSIM_EXAMPLES:
             from compiler.codegen import generate_project
             from compiler.csim import check_csim, compile_csim, random_inputs
