@@ -34,8 +34,10 @@ def is_join(lw, node) -> bool:
 
 def lower_branches(lw, st, consumers) -> object:
     """DuplicateStreams for `st`, every branch, and the AddStreams / ConcatStreams where they meet; returns the State
-    after it. N > 2 branches (an Inception block's towers) must meet at one Concat: a chain of N - 1
-    DuplicateStreams feeds them, and the Concat becomes N - 1 two-input ConcatStreams (_lower_concat)."""
+    after the last join. N > 2 branches (an Inception block's towers) get a chain of N - 1 DuplicateStreams, and a
+    Concat of N of them N - 1 two-input ConcatStreams (_lower_concat); branches may meet at several joins, nested or
+    crossing (_resolve_joins), and joins that also need branches of an enclosing branch point go up to it
+    (PendingJoins)."""
     from compiler.frontend.lower import walk
 
     shape = st.ir_shape
