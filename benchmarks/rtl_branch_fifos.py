@@ -42,6 +42,22 @@ def run_point(g, work: Path, tag: str, frames: int, depths=None) -> dict:
             "seconds": round(time.perf_counter() - t0, 1)}
 
 
+def min_depths(at, top: int, cycles_per_frame: float) -> tuple[int, int]:
+    """(smallest depth without deadlock, smallest within 1 % of `cycles_per_frame`), by bisection over 1..top
+    (`at(depth)`: a run_point result; both hold at `top`)."""
+    def bisect(ok) -> int:
+        lo, hi = 1, top
+        if ok(at(lo)):
+            return lo
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if ok(at(mid)) else (mid, hi)
+        return hi
+
+    return (bisect(lambda p: not p["deadlock"]),
+            bisect(lambda p: not p["deadlock"] and p["cycles_per_frame"] <= 1.01 * cycles_per_frame))
+
+
 def main() -> None:
     from compiler.estimate.cost import estimate
     from residual_model import residual_graph
@@ -98,17 +114,7 @@ def main() -> None:
                 print(f"  {name} input {j} at depth {d}: {state} ({p['seconds']} s)", flush=True)
             return points[d]
 
-        def bisect(ok) -> int:
-            lo, hi = 1, skip["depth"]                  # ok(hi) holds
-            if ok(at(lo)):
-                return lo
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                lo, hi = (lo, mid) if ok(at(mid)) else (mid, hi)
-            return hi
-
-        no_deadlock = bisect(lambda p: not p["deadlock"])
-        full_rate = bisect(lambda p: not p["deadlock"] and p["cycles_per_frame"] <= 1.01 * base["cycles_per_frame"])
+        no_deadlock, full_rate = min_depths(at, skip["depth"], base["cycles_per_frame"])
         result["sweep"] = {"fifo": f"{name} input {j}", "computed_depth": skip["computed_depth"],
                            "min_depth_no_deadlock": no_deadlock, "min_depth_full_rate": full_rate,
                            "points": {str(d): {k: v for k, v in p.items() if k != "fifos"}

@@ -48,7 +48,8 @@ from compiler.workflow.compile import STEP_NAMES, describe_steps
                    "folded into the first layer; the model input is (p / (2^B - 1) - mean) / std")
 @click.option("--input-mean", default=None, help="with --input-bits: per-channel means, comma-separated (default 0)")
 @click.option("--input-std", default=None, help="with --input-bits: the std, one value or one per channel "
-                                                 "(default 1; the first layer needs one std for all channels)")
+                                                 "(default 1; per-channel stds fold exactly when they share an "
+                                                 "integer unit, docs/ir.md)")
 @click.option("--from-step", type=click.Choice(STEP_NAMES), default=None,
               help="resume the build in the -o folder from this step (verify, fold or finn_export); options not "
                    "given come from its build_config.json")

@@ -48,14 +48,31 @@ class HostIO:
             raise AcceleratorError(f"image value {x[tuple(np.argwhere(bad)[0])]} at index "
                                    f"{tuple(int(i) for i in np.argwhere(bad)[0])} is not finite")
         if self.pre and self.pre.get("range") in _RANGES:
-            lo, hi = _RANGES[self.pre["range"]]
+            lo, hi = self._float_range(x)
             out = (x < lo) | (x > hi)
             if out.any():
                 i = tuple(int(j) for j in np.argwhere(out)[0])
-                raise AcceleratorError(f"image value {float(x[i]):g} at index {i} is outside [{lo:g}, {hi:g}], the "
-                                       f"'{self.pre['range']}' range the model was trained on; pass raw uint8 images "
-                                       "to have them preprocessed")
+                what = "normalized range" if self.pre.get("mean") or self.pre.get("std") else "range"
+                raise AcceleratorError(f"image value {float(x[i]):g} at index {i} is outside "
+                                       f"[{float(np.broadcast_to(lo, x.shape)[i]):g}, "
+                                       f"{float(np.broadcast_to(hi, x.shape)[i]):g}], the '{self.pre['range']}' "
+                                       f"{what} the model was trained on; pass raw uint8 images to have them "
+                                       "preprocessed")
         return x.astype(np.float32)
+
+    def _float_range(self, x: np.ndarray):
+        """(lo, hi) of a valid model input: the range, or with a normalization (mean/std) the preprocessed values
+        of pixels 0 and 255 per channel (float32 rounding is monotone, so nothing in between leaves them)."""
+        lo, hi = _RANGES[self.pre["range"]]
+        if not (self.pre.get("mean") or self.pre.get("std")) or x.ndim < 3:
+            return lo, hi
+        units = (1,) * (x.ndim - 2)
+        grid = np.broadcast_to(np.array([lo, hi], np.float32).reshape(2, 1, *units), (2, x.shape[1], *units))
+        try:
+            ends = np.asarray(self._preprocess_spec().normalized(np.array(grid)))
+        except ValueError as e:
+            raise AcceleratorError(f"images of shape {x.shape}: {e}") from None
+        return np.minimum(ends[0], ends[1])[None], np.maximum(ends[0], ends[1])[None]
 
     def _raw_frame_shape(self, shape: tuple) -> bool:
         if not self.pre or len(shape) != 3:
@@ -75,7 +92,7 @@ class HostIO:
             raise AcceleratorError(f"{self.dep.path}: got uint8 images but deploy.json records no preprocessing "
                                    "(the model was not exported by `bnnc export`); pass float32 model inputs of "
                                    f"shape (N, {', '.join(map(str, self.graph.input.shape))})")
-        if x.ndim != 4:
+        if x.ndim != 4 and not (x.ndim == 3 and len(self.graph.input.shape) == 2):
             raise AcceleratorError(f"uint8 images must be (N, C, H, W), got shape {x.shape}")
         spec = self._preprocess_spec()
         try:

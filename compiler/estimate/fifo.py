@@ -78,5 +78,11 @@ def _common_duplicate(sources, producer, inputs) -> Layer | None:
     sets = [ancestors(s) for s in sources]
     for cand in sets[0]:
         if kinds.get(cand.kind).n_outputs > 1 and all(any(c is cand for c in s) for s in sets[1:]):
-            return cand
+            # the head of a chain of duplicates of one tensor (N > 2 branches): the branches' lags count from the
+            # tensor, not from the last split (a DenseNet block's final concat waits for every layer)
+            while True:
+                up = [producer[s] for s in inputs[cand.name] if s in producer]
+                if len(up) != 1 or up[0].kind != cand.kind:
+                    return cand
+                cand = up[0]
     return None

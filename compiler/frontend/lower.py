@@ -116,7 +116,7 @@ def walk(lw: Lowering, st: State, first=None):
             st = _reshape(lw, node, st)
         elif node.op_type in ("Squeeze", "Unsqueeze"):
             st = _unit_axes(lw, node, st)
-        elif node.op_type == "Identity":
+        elif node.op_type == "Identity" or (node.op_type == "Concat" and len(node.input) == 1):
             st.tensor = node.output[0]
         elif node.op_type == "MaxPool":
             st = _maxpool(lw, node, st, node.output[0])
@@ -135,6 +135,7 @@ def _bnnc_metadata(model) -> dict:
     """bnnc.* metadata_props written by `bnnc export` (JSON values), e.g. the input preprocessing. qonnx keeps
     them on the graph; the model level is read too, for files written by other tools."""
     from compiler.frontend import metadata
+
     return metadata.read([*model.model.metadata_props, *model.model.graph.metadata_props])
 
 
@@ -311,9 +312,10 @@ def _linear(lw: Lowering, node, st: State):
     s_row = Ws[:, 0].astype(np.float64) * st.scale          # the exact float value of one accumulator unit
     raw_slack = None
     if st.offset is not None:          # normalized pixels: the offsets' share of the sum is a per-row bias
-        from compiler.frontend.raw_input import offset_bias
+        from compiler.frontend.raw_input import fold_normalization
 
-        bias, raw_slack = offset_bias(node, st, W, Ws, bias, (kh, kw) if spatial else None, pads if spatial else None)
+        W, wdt, bias, raw_slack = fold_normalization(lw, node, st, W, Ws, wdt, bias, (kh, kw) if spatial else None,
+                                                     pads if spatial else None)
 
     # accumulator range from the actual weights and the input value range
     xd = dtype(in_dtype)

@@ -20,7 +20,9 @@ class Preprocess:
 
     1. `channels`: replicate a single channel to this many (None: keep);
     2. `pad_to`: zero-pad (raw pixel value 0) H and W symmetrically to this size, extra pixel after (None: keep);
-    3. `range`: 'unit' = float32(x) / 255; 'bipolar' = that * 2 - 1 (each step rounded to float32).
+    3. `range`: 'unit' = float32(x) / 255; 'bipolar' = that * 2 - 1 (each step rounded to float32);
+    4. `mean`/`std` (unit range only; None: none): (x - mean) / std per channel in float32, torchvision's
+       Normalize after ToTensor (a model compiled with `--input-bits 8 --input-mean/--input-std`).
 
     The bnnc topologies take 'unit' inputs (they map to [-1, 1] inside the model, so the exported graph has it).
     """
@@ -28,21 +30,38 @@ class Preprocess:
     range: str = "unit"
     pad_to: int | None = None
     channels: int | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
 
     def __post_init__(self):
         if self.range not in RANGES:
             raise ValueError(f"preprocess range must be one of {sorted(RANGES)}, got {self.range!r}")
+        for what in ("mean", "std"):
+            v = getattr(self, what)
+            if v is not None:
+                v = tuple(float(x) for x in np.atleast_1d(np.asarray(v, np.float64)))
+                if not v or not all(np.isfinite(v)) or (what == "std" and any(x == 0 for x in v)):
+                    raise ValueError(f"preprocess {what} must be finite numbers (std non-zero), got {list(v)}")
+                object.__setattr__(self, what, v)
+        if (self.mean is not None or self.std is not None) and self.range != "unit":
+            raise ValueError(f"preprocess mean/std apply to the 'unit' range, not {self.range!r}")
         if self.pad_to is not None and self.pad_to < 1:
             raise ValueError(f"pad_to must be positive, got {self.pad_to}")
         if self.channels is not None and self.channels < 1:
             raise ValueError(f"channels must be positive, got {self.channels}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        for what in ("mean", "std"):            # absent unless set: the recipes written before them read the same
+            if d[what] is None:
+                del d[what]
+            else:
+                d[what] = list(d[what])
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocess":
-        unknown = set(d) - {"range", "pad_to", "channels"}
+        unknown = set(d) - {"range", "pad_to", "channels", "mean", "std"}
         if unknown:
             raise ValueError(f"unknown preprocess fields {sorted(unknown)}")
         return cls(**d)
@@ -64,8 +83,11 @@ class Preprocess:
             raise ValueError(f"cannot pad {h}x{w} images to {self.pad_to}x{self.pad_to}")
 
     def _geometry(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim == 3 and self.pad_to is None and self.channels is None:
+            return x                      # 1-D signals (N, C, L): steps 3 and 4 only
         if x.ndim != 4:
-            raise ValueError(f"expected images (N, C, H, W), got shape {x.shape}")
+            raise ValueError(f"expected images (N, C, H, W){' or signals (N, C, L)' if self.pad_to is None else ''}"
+                             f", got shape {x.shape}")
         self._check(*x.shape[1:])
         if self.channels is not None and x.shape[1] != self.channels:
             x = np.repeat(x, self.channels, axis=1)
@@ -75,14 +97,34 @@ class Preprocess:
         return x
 
     def apply(self, images: np.ndarray) -> np.ndarray:
-        """uint8 (N, C, H, W) -> float32 model input (NumPy; the reference the host side must match)."""
+        """uint8 (N, C, H, W) (or signals (N, C, L) without pad_to/channels) -> float32 model input (NumPy; the
+        reference the host side must match)."""
         images = np.asarray(images)
         if images.dtype != np.uint8:
             raise ValueError(f"preprocess expects uint8 images, got {images.dtype}")
         x = self._geometry(images).astype(np.float32) / np.float32(255.0)
         if self.range == "bipolar":
             x = x * np.float32(2.0) - np.float32(1.0)
-        return x
+        return self.normalized(x)
+
+    def normalized(self, x):
+        """Step 4 alone: (x - mean) / std per channel (float32, numpy or torch x of (N, C, ...))."""
+        if self.mean is None and self.std is None:
+            return x
+        c = x.shape[1]
+        out = x
+        for what, v, op in (("mean", self.mean, "sub"), ("std", self.std, "div")):
+            if v is None:
+                continue
+            if len(v) not in (1, c):
+                raise ValueError(f"preprocess {what} has {len(v)} values for {c}-channel images")
+            a = np.asarray(v, np.float32).reshape((-1,) + (1,) * (x.ndim - 2))
+            if not isinstance(x, np.ndarray):
+                import torch
+
+                a = torch.from_numpy(a)
+            out = out - a if op == "sub" else out / a
+        return out
 
     def apply_torch(self, images):
         """The same computation in torch (bit-identical to `apply`), for the training data path."""
@@ -102,7 +144,7 @@ class Preprocess:
         x = x.to(torch.float32) / 255.0
         if self.range == "bipolar":
             x = x * 2.0 - 1.0
-        return x
+        return self.normalized(x)
 
 
 PAD_TO_32 = ("cnv", "mobilenet")   # topologies built for 32x32 inputs (CIFAR-10 size): smaller images are padded

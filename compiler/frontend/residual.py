@@ -28,15 +28,18 @@ def is_residual_add(lw, node) -> bool:
 
 
 def is_join(lw, node) -> bool:
-    """Where two branches meet: a residual Add or a Concat."""
-    return is_residual_add(lw, node) or node.op_type == "Concat"
+    """Where two branches meet: a residual Add or a Concat (of two or more tensors: torch.cat of a one-tensor
+    list, as a DenseNet block's first layer writes it, is an Identity)."""
+    return is_residual_add(lw, node) or (node.op_type == "Concat" and len(node.input) > 1)
 
 
 def lower_branches(lw, st, consumers, walk) -> object:
     """DuplicateStreams for `st`, every branch, and the AddStreams / ConcatStreams where they meet; returns the State
-    after it. N > 2 branches (an Inception block's towers) must meet at one Concat: a chain of N - 1
-    DuplicateStreams feeds them, and the Concat becomes N - 1 two-input ConcatStreams (_lower_concat). `walk` is
-    compiler.frontend.lower.walk, passed in (it lowers each branch and calls back here for nested ones)."""
+    after the last join. N > 2 branches (an Inception block's towers) get a chain of N - 1 DuplicateStreams, and a
+    Concat of N of them N - 1 two-input ConcatStreams (_lower_concat); branches may meet at several joins, nested or
+    crossing (_resolve_joins), and joins that also need branches of an enclosing branch point go up to it
+    (PendingJoins). `walk` is compiler.frontend.lower.walk, passed in (it lowers each branch and calls back here for
+    nested ones)."""
     shape = st.ir_shape
     c = shape[-1]
     n = len(consumers)
@@ -51,31 +54,78 @@ def lower_branches(lw, st, consumers, walk) -> object:
         outs.append(dup.outputs[0])
         lw.cur = dup.outputs[1]
     outs.append(lw.cur)
-    ends, adds = [], []
+    groups: dict[str, tuple[object, list]] = {}
     for b, node in enumerate(consumers):
         lw.cur = outs[b]
         if is_join(lw, node):                                         # the skip connection itself
-            ends.append((st, lw.cur))
-            adds.append(node)
+            _put(groups, node, (st, lw.cur))
             continue
-        bst, add, out = walk(lw, _copy(st), first=node)
+        try:
+            bst, add, out = walk(lw, _copy(st), first=node)
+        except PendingJoins as p:                  # joins of this branch that also need the other branches
+            _merge(groups, p.groups)
+            continue
         if add is None:
             raise CompileError.at(node, f"the branches from tensor {st.tensor!r} do not meet again at an Add",
                                   hint="only residual blocks (two branches summed by one Add) and branches "
                                   "concatenated by one Concat are supported")
-        ends.append((bst, lw.cur))
-        adds.append(add)
-    for other in adds[1:]:
-        if other is not adds[0] and other.name != adds[0].name:
-            raise CompileError.at(other, f"the {n} branches from tensor {st.tensor!r} end at different nodes "
-                                  f"({adds[0].name!r}, {other.name!r})",
-                                  hint="concatenate all towers in one Concat (torch.cat of the list)" if n > 2 else None)
-    if adds[0].op_type == "Concat":
-        return _lower_concat(lw, adds[0], ends)
-    if n > 2:
-        raise CompileError.at(adds[0], f"tensor {st.tensor!r} branches into {n} paths that meet at an Add; only two "
-                              "branches can be summed")
-    return _lower_add(lw, adds[0], ends)
+        _put(groups, add, (bst, lw.cur))
+    join, ends = _resolve_joins(lw, st, groups, walk)
+    if join.op_type == "Concat":
+        return _lower_concat(lw, join, ends)
+    if len(ends) > 2:
+        raise CompileError.at(join, f"tensor {st.tensor!r} branches into {len(ends)} paths that meet at an Add; "
+                              "only two branches can be summed")
+    return _lower_add(lw, join, ends)
+
+
+class PendingJoins(CompileError):
+    """Branch ends at joins that also need tensors from an enclosing branch point (a DenseNet block: y1 = f(x) feeds
+    cat(x, y1) and cat(x, y1, y2)): raised to the lower_branches of that branch point, which lowers each join once
+    all its inputs have arrived. Uncaught, it is the error naming the joins."""
+
+    def __init__(self, groups: dict, tensor: str):
+        names = sorted(groups)
+        node = groups[names[0]][0]
+        super().__init__(f"the branches from tensor {tensor!r} end at joins ({', '.join(repr(k) for k in names)}) "
+                         "whose other inputs come from no enclosing branch point", node=node.name,
+                         op_type=node.op_type, hint="joins must combine branches of one quantized tensor (which may "
+                         "branch again inside, as in Inception-ResNet or DenseNet blocks)")
+        self.groups = groups
+
+
+def _put(groups: dict, node, end) -> None:
+    groups.setdefault(node.name, (node, []))[1].append(end)
+
+
+def _merge(groups: dict, more: dict) -> None:
+    for node, ends in more.values():
+        for e in ends:
+            _put(groups, node, e)
+
+
+def _resolve_joins(lw, st, groups: dict, walk):
+    """(join, its ends) where all branches of `st` finally meet. Joins that all their inputs reach are lowered one
+    by one, the walk going on from each to the next join (nested joins: x + cat(towers of x); a DenseNet block's
+    cat(x, y1) before cat(x, y1, y2)); PendingJoins when the joins left need inputs from further up. `walk` as in
+    lower_branches."""
+    while True:
+        complete = [k for k, (node, es) in groups.items() if len(es) == len(node.input)]
+        if len(groups) == 1 and complete:
+            node, es = groups[complete[0]]
+            return node, es
+        if not complete:
+            raise PendingJoins(groups, st.tensor)
+        node, es = groups.pop(complete[0])
+        joined = _lower_concat(lw, node, es) if node.op_type == "Concat" else _lower_add(lw, node, es)
+        try:
+            bst, nxt, out = walk(lw, joined)
+        except PendingJoins as p:
+            _merge(groups, p.groups)
+            continue
+        if nxt is None:
+            raise CompileError.at(node, f"the branches from tensor {st.tensor!r} do not meet again after {node.name!r}")
+        _put(groups, nxt, (bst, lw.cur))
 
 
 def _copy(st):

@@ -22,6 +22,9 @@ class State:
     #: a raw-pixel input (`--input-bits`): the model's float value is scale * level + offset, offset per element
     #: (QONNX layout); None: scale * level
     offset: np.ndarray | None = None
+    #: per-channel normalization of a raw-pixel input: the value is scale * mult * level + offset, an integer
+    #: multiplier per element (QONNX layout; compiler.frontend.raw_input.common_unit); None: all 1
+    mult: np.ndarray | None = None
 
     @property
     def nd(self) -> int:

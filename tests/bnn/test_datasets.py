@@ -184,7 +184,8 @@ def test_synthetic_is_deterministic_and_shares_classes():
 
 def test_preprocess_numpy_and_torch_are_bit_identical():
     x = np.arange(256, dtype=np.uint8).reshape(1, 1, 16, 16)
-    for pre in (Preprocess(), Preprocess("bipolar"), Preprocess("unit", pad_to=20, channels=3)):
+    for pre in (Preprocess(), Preprocess("bipolar"), Preprocess("unit", pad_to=20, channels=3),
+                Preprocess(channels=3, mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])):
         a = pre.apply(x)
         b = pre.apply_torch(torch.from_numpy(x)).numpy()
         assert a.dtype == np.float32 and a.shape == (1, *pre.out_shape((1, 16, 16)))
@@ -206,11 +207,21 @@ def test_preprocess_pad_and_replicate_layout():
 
 def test_preprocess_spec_serialises_and_validates():
     pre = Preprocess("bipolar", pad_to=32, channels=3)
-    assert Preprocess.from_dict(pre.to_dict()) == pre
+    assert Preprocess.from_dict(pre.to_dict()) == pre and set(pre.to_dict()) == {"range", "pad_to", "channels"}
+    norm = Preprocess(mean=[0.5, 0.25, 0.0], std=[0.25, 0.5, 1.0])
+    assert Preprocess.from_dict(norm.to_dict()) == norm and norm.to_dict()["std"] == [0.25, 0.5, 1.0]
+    x = np.array([[[[0, 255]], [[0, 255]], [[0, 255]]]], np.uint8)
+    np.testing.assert_array_equal(norm.apply(x)[0, :, 0], [[-2, 2], [-0.5, 1.5], [0, 1]])
+    with pytest.raises(ValueError, match="mean/std apply to the 'unit' range"):
+        Preprocess("bipolar", std=[0.5])
+    with pytest.raises(ValueError, match="std non-zero"):
+        Preprocess(std=[0.5, 0.0])
+    with pytest.raises(ValueError, match="std has 2 values for 3-channel images"):
+        Preprocess(std=[0.5, 0.25]).apply(x)
     with pytest.raises(ValueError, match="range"):
         Preprocess("zscore")
     with pytest.raises(ValueError, match="unknown preprocess fields"):
-        Preprocess.from_dict({"range": "unit", "mean": 0.5})
+        Preprocess.from_dict({"range": "unit", "gamma": 2.2})
     with pytest.raises(ValueError, match="cannot pad 28x28 images to 16x16"):
         Preprocess(pad_to=16).apply(np.zeros((1, 1, 28, 28), np.uint8))
     with pytest.raises(ValueError, match="cannot replicate 3 channels"):

@@ -98,6 +98,98 @@ class DenseBlock(nn.Module):
         return self.head(torch.cat([x, y], dim=1))
 
 
+class _Towers(nn.Module):
+    """An Inception split inside another branch: [1x1 conv -> BN -> 4-bit ReLU] ++ [3x3 conv -> BN -> 4-bit ReLU]."""
+
+    def __init__(self, ci: int, c1: int, c3: int):
+        super().__init__()
+        self.t1 = nn.Sequential(qnn.QuantConv2d(ci, c1, 1, bias=False, weight_quant=_w(4)), nn.BatchNorm2d(c1),
+                                _relu(4, 3.0, qt=False))
+        self.t3 = nn.Sequential(qnn.QuantConv2d(ci, c3, 3, padding=1, bias=False, weight_quant=_w(4)),
+                                nn.BatchNorm2d(c3), _relu(4, 3.0, qt=False))
+
+    def forward(self, x):
+        return torch.cat([self.t1(x), self.t3(x)], dim=1)
+
+
+class NestedDense(nn.Module):
+    """A concat nested in a branch of another concat: x (4-bit ReLU) ++ [3x3 conv -> BN -> 4-bit ReLU -> Inception
+    towers (1x1 ++ 3x3) -> 1x1 transition conv -> BN -> 4-bit ReLU] -> head. The outer skip waits for the deep
+    path's two rows of 3x3 windows. (Without the transition the exporter merges the two torch.cat into one Concat
+    of three tensors from two branch points.)"""
+
+    def __init__(self, c: int = 4, growth: int = 4, size: int = 7):
+        super().__init__()
+        self.inq = qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint.let(bit_width=4), return_quant_tensor=True)
+        self.stem = nn.Sequential(qnn.QuantConv2d(2, c, 1, bias=False, weight_quant=_w(4)), nn.BatchNorm2d(c),
+                                  _relu(4, qt=False))
+        self.conv = nn.Sequential(qnn.QuantConv2d(c, growth, 3, padding=1, bias=False, weight_quant=_w(4)),
+                                  nn.BatchNorm2d(growth), _relu(4, 3.0))
+        self.towers = _Towers(growth, growth // 2, growth - growth // 2)
+        self.transition = nn.Sequential(qnn.QuantConv2d(growth, growth, 1, bias=False, weight_quant=_w(4)),
+                                        nn.BatchNorm2d(growth), _relu(4, 3.0, qt=False))
+        self.head = _Head(c + growth, size)
+
+    def forward(self, x):
+        x = self.stem(self.inq(x))
+        return self.head(torch.cat([x, self.transition(self.towers(self.conv(x)))], dim=1))
+
+
+class InceptionResidual(nn.Module):
+    """A concat nested in a branch of a residual add: x (4-bit ReLU) + Inception towers (1x1 ++ 3x3) of x, then a
+    4-bit ReLU and the head. The skip waits for the 3x3 tower's first row of windows."""
+
+    def __init__(self, c: int = 4, size: int = 7):
+        super().__init__()
+        self.inq = qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint.let(bit_width=4), return_quant_tensor=True)
+        self.stem = nn.Sequential(qnn.QuantConv2d(2, c, 1, bias=False, weight_quant=_w(4)), nn.BatchNorm2d(c),
+                                  _relu(4, 3.0, qt=False))
+        self.towers = _Towers(c, c // 2, c - c // 2)
+        self.out = _relu(4)
+        self.head = _Head(c, size)
+
+    def forward(self, x):
+        x = self.stem(self.inq(x))
+        return self.head(self.out(x + self.towers(x)))
+
+
+class DenseLayers(nn.Module):
+    """A DenseNet block of `layers` layers as torchvision writes it: each reads the concatenation of the block input
+    and every earlier layer's output (3x3 conv -> BN -> 4-bit ReLU, `growth` channels) and the block ends in the
+    concatenation of all of them, then the head. Branches cross: y1 feeds cat(x, y1) and cat(x, y1, y2)."""
+
+    def __init__(self, c: int = 4, growth: int = 2, layers: int = 2, size: int = 7):
+        super().__init__()
+        self.inq = qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint.let(bit_width=4), return_quant_tensor=True)
+        self.stem = nn.Sequential(qnn.QuantConv2d(2, c, 1, bias=False, weight_quant=_w(4)), nn.BatchNorm2d(c),
+                                  _relu(4, 3.0, qt=False))
+        self.layers = nn.ModuleList(
+            nn.Sequential(qnn.QuantConv2d(c + i * growth, growth, 3, padding=1, bias=False, weight_quant=_w(4)),
+                          nn.BatchNorm2d(growth), _relu(4, 3.0, qt=False)) for i in range(layers))
+        self.head = _Head(c + layers * growth, size)
+
+    def forward(self, x):
+        feats = [self.stem(self.inq(x))]
+        for layer in self.layers:
+            feats.append(layer(torch.cat(feats, dim=1)))
+        return self.head(torch.cat(feats, dim=1))
+
+
+def dense_layers(seed: int = 0, layers: int = 3) -> tuple[nn.Module, tuple[int, ...]]:
+    torch.manual_seed(seed)
+    return _randomize_bn(DenseLayers(layers=layers), seed + 1), (2, 7, 7)
+
+
+def nested_dense(seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
+    torch.manual_seed(seed)
+    return _randomize_bn(NestedDense(), seed + 1), (2, 7, 7)
+
+
+def inception_residual(seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
+    torch.manual_seed(seed)
+    return _randomize_bn(InceptionResidual(), seed + 1), (2, 7, 7)
+
+
 def inception(seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
     torch.manual_seed(seed)
     return _randomize_bn(Inception(), seed + 1), (4, 7, 7)

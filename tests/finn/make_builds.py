@@ -49,7 +49,18 @@ TEST_MODELS = {
     "inception4": ("branch_models", lambda m: m.inception4()[0], (3, 6, 6)),
     # a residual add of two branches whose scales are not a power of two apart (integer multipliers: ElementwiseMul)
     "unequal_residual": ("branch_models", lambda m: m.unequal_residual(quant_out=True)[0], (4, 5, 5)),
+    # joins nested in another join's branch: an Inception split inside a DenseNet path (two StreamingConcat), and
+    # x + cat(towers of x) (StreamingConcat then ElementwiseAdd)
+    "nested_dense": ("branch_models", lambda m: m.nested_dense()[0], (2, 7, 7)),
+    "inception_residual": ("branch_models", lambda m: m.inception_residual()[0], (2, 7, 7)),
+    # a DenseNet block of three layers as torchvision writes it (branches that cross: six StreamingConcat)
+    "dense_layers": ("branch_models", lambda m: m.dense_layers()[0], (2, 7, 7)),
+    # a first layer on ImageNet-normalized float pixels (--input-bits 8 --input-mean/--input-std, RAW_INPUTS):
+    # UINT8 pixels in, the per-channel stds as integer multipliers in the first layer's weights
+    "imagenet_norm": ("normalized_models", lambda m: m.per_channel_cnn(quant_out=True), (3, 10, 10)),
 }
+# models compiled with a raw-pixel input declaration: their inputs are normalized random pixels
+RAW_INPUTS = {"imagenet_norm": {"bits": 8, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}}
 # hand-built IR graphs of tests/compiler/irgraphs.py for what no Brevitas model lowers to (no original model: FINN is
 # compared with bnnc's simulator): a residual add with shifts [1, 0] (ElementwiseMul) and a standalone Thresholding
 # skip branch; standalone Thresholding layers with broadcast thresholds and a LabelSelect over ties; noact VVAU and
@@ -120,13 +131,20 @@ def make(name: str, out: Path, frames: int, board: str) -> Path:
     folder = out / name
     src = out / ".src"   # hidden, so `OUT/*/` globs only the build folders
     src.mkdir(parents=True, exist_ok=True)
-    topk = None
+    topk, extra = None, []
     if name in TEST_MODELS:   # built and exported exactly as the compile tests do; inputs in [-1, 1)
         model, shape = test_model(name)
         from brevitas_models import export
 
         onnx_path = export(model, src / f"{name}.onnx", shape)
         x = np.random.default_rng(2).uniform(-1, 1, (frames, *shape)).astype(np.float32)
+        if name in RAW_INPUTS:
+            from compiler.frontend.raw_input import normalize
+
+            raw = RAW_INPUTS[name]
+            x = normalize(raw, np.random.default_rng(2).integers(0, 2 ** raw["bits"], (frames, *shape)))
+            extra = ["--input-bits", str(raw["bits"]), "--input-mean", ",".join(map(str, raw["mean"])),
+                     "--input-std", ",".join(map(str, raw["std"]))]
     else:
         topo, wb, ab, ch, shape, topk = MODELS[name]
         torch.manual_seed(0)
@@ -136,7 +154,7 @@ def make(name: str, out: Path, frames: int, board: str) -> Path:
     np.save(src / f"{name}_inputs.npy", x)
     # `bnnc compile` in this process (a subprocess would import bnnc, onnx and qonnx again for every model)
     rc = bnnc_main(["compile", str(onnx_path), "-o", str(folder), "--verify-inputs", str(src / f"{name}_inputs.npy"),
-                    "--num-random", "4", "--board", board, *(["--topk", str(topk)] if topk else [])],
+                    "--num-random", "4", "--board", board, *(["--topk", str(topk)] if topk else []), *extra],
                    standalone_mode=False)
     if rc:
         raise SystemExit(f"bnnc compile of {name} failed (exit {rc})")

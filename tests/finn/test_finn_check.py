@@ -36,7 +36,11 @@ FINN_OPS = {"residual": {"DuplicateStreams", "ElementwiseAdd", "Thresholding", "
             "densenet": {"DuplicateStreams", "StreamingConcat", "FMPadding", "MVAU"},
             "scaled_inception": {"DuplicateStreams", "StreamingConcat", "ElementwiseMul", "FMPadding", "MVAU"},
             "inception4": {"DuplicateStreams", "StreamingConcat", "ElementwiseMul", "FMPadding", "MVAU"},
-            "unequal_residual": {"DuplicateStreams", "ElementwiseMul", "ElementwiseAdd", "Thresholding"}}
+            "unequal_residual": {"DuplicateStreams", "ElementwiseMul", "ElementwiseAdd", "Thresholding"},
+            "nested_dense": {"DuplicateStreams", "StreamingConcat", "FMPadding", "MVAU"},
+            "inception_residual": {"DuplicateStreams", "StreamingConcat", "ElementwiseAdd", "FMPadding", "MVAU"},
+            "imagenet_norm": {"ConvolutionInputGenerator", "MVAU"},
+            "dense_layers": {"DuplicateStreams", "StreamingConcat", "FMPadding", "MVAU"}}
 
 
 def _make(out: Path, names: list[str]) -> None:
@@ -150,6 +154,15 @@ def test_finn_accepts_signal_and_concat_exports(tmp_path):
     residual add of branches whose scales are not a power of two apart (ElementwiseMul by the integer multipliers)
     of tests/compiler."""
     _check_models(tmp_path, ["radioml_1d", "inception", "scaled_inception", "inception4", "densenet", "unequal_residual"])
+
+
+def test_finn_accepts_nested_joins_and_a_normalized_input(tmp_path):
+    """Joins nested in another join's branch (tests/compiler/branch_models.py): an Inception split inside a
+    DenseNet path (two StreamingConcat) and x + cat(towers of x) (StreamingConcat, then ElementwiseAdd); a DenseNet
+    block of three layers (branches that cross: six StreamingConcat); and a first layer on ImageNet-normalized
+    pixels (tests/compiler/normalized_models.py, `--input-bits 8` with per-channel --input-mean/--input-std: UINT8
+    pixels into the first MVAU, whose weights hold the per-channel multipliers)."""
+    _check_models(tmp_path, ["nested_dense", "inception_residual", "dense_layers", "imagenet_norm"])
 
 
 def test_finn_runs_ir_graphs(tmp_path):

@@ -1,18 +1,23 @@
 """Channel concatenation (ConcatStreams) from raw Brevitas: an Inception block (a branch split into a 1x1 and a 3x3
 tower of different bit widths and scales, concatenated with a shift), the same block with float-scale towers in the
 ratio 4 : 5 (integer multipliers), a four-tower block in one Concat (a chain of two-input concats) and a
-DenseNet-style block (a skip concatenated with a two-conv path) compile,
+DenseNet-style block (a skip concatenated with a two-conv path), concats nested in a branch of another join
+(nested_dense: an Inception split inside a DenseNet path; inception_residual: x + cat(towers of x)) and a DenseNet
+block of three layers as torchvision writes it (dense_layers: each layer reads cat(x, y1, ...), branches that
+cross) compile,
 equal QONNX layer by layer, and C-simulate bit-exactly when folded; a Concat of branches whose scales have no small
 exact integer ratio (learned independently) is refused naming the node. (rtlsim and branch
 FIFOs: tests/compiler/backends/rtl/test_rtl_concat.py; FINN: tests/finn.)"""
 import numpy as np
 import pytest
 
-from branch_models import densenet, inception, inception4, scaled_inception
+from branch_models import (dense_layers, densenet, inception, inception4, inception_residual, nested_dense,
+                           scaled_inception)
 from user_models import export_raw
 
 MODELS = {"inception": inception, "densenet": densenet, "scaled_inception": scaled_inception,
-          "inception4": inception4}
+          "inception4": inception4, "nested_dense": nested_dense, "inception_residual": inception_residual,
+          "dense_layers": dense_layers}
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
@@ -33,6 +38,19 @@ def block(request, tmp_path_factory):
 def test_lowered_to_a_concat_dag(block):
     name, _, g, _, _ = block
     kinds = [l.kind for l in g.layers]
+    if name == "dense_layers":          # x and y1, y2 branch; cat(x, y1), cat(x, y1, y2), cat(x, y1, y2, y3)
+        cats = [l.name for l in g.layers if l.kind == "ConcatStreams"]
+        assert cats == ["Concat_1_concat", "Concat_2_concat1", "Concat_2_concat", "Concat_3_concat2",
+                        "Concat_3_concat1", "Concat_3_concat"], cats
+        assert kinds.count("DuplicateStreams") == 3 + 2 + 1 and g.layer("Concat_3_concat").out_shape[-1] == 4 + 3 * 2
+        return
+    if name in ("nested_dense", "inception_residual"):   # two branch points, the inner join before the outer one
+        inner, outer = ("Concat_0_concat", "Concat_1_concat") if name == "nested_dense" else \
+            ("Concat_0_concat", "Add_0_add")
+        names = [l.name for l in g.layers]
+        assert kinds.count("DuplicateStreams") == 2 and names.index(inner) < names.index(outer), kinds
+        assert kinds.count("ConcatStreams") + kinds.count("AddStreams") == 2
+        return
     n = 3 if name == "inception4" else 1
     assert kinds.count("DuplicateStreams") == n and kinds.count("ConcatStreams") == n and not g.is_linear()
     cat = next(l for l in g.layers if l.kind == "ConcatStreams")
@@ -115,15 +133,14 @@ def test_unrelated_scales_refused_naming_the_concat(tmp_path):
     assert not (tmp_path / "b").exists()
 
 
-def test_three_towers_ending_at_different_nodes_refused(tmp_path):
-    """Three towers of one tensor, two summed and the sum concatenated with the third: bnnc lowers N > 2 branches
-    only into one Concat, and says so naming the node where they part."""
+def test_a_join_nested_in_another_branch(tmp_path):
+    """Three towers of one tensor, two summed and the sum concatenated with the third (a join nested in another
+    join's branch): lowered as AddStreams then ConcatStreams, exact against QONNX."""
     import brevitas.nn as qnn
     import torch
     from torch import nn
 
-    from compiler.workflow.compile import compile_model
-    from diagnostics.errors import CompileError
+    from brevitas_models import compile_and_verify
 
     class Mixed(nn.Module):
         def __init__(self):
@@ -138,8 +155,9 @@ def test_three_towers_ending_at_different_nodes_refused(tmp_path):
             a, b, c = (t(x) for t in self.t)
             return self.fc(torch.flatten(torch.cat([self.out(a + b), c], 1), 1))
 
+    torch.manual_seed(0)
     path = export_raw(Mixed().eval(), tmp_path / "m.onnx", (2, 4, 4), False)
-    with pytest.raises(CompileError, match=r"the 3 branches from tensor .* end at different nodes .*\n  hint: "
-                       r"concatenate all towers in one Concat"):
-        compile_model(path, tmp_path / "b")
-    assert not (tmp_path / "b").exists()
+    g, rep = compile_and_verify(path, tmp_path / "b", num_random=32)
+    assert rep.ok and all(rep.layer_mismatches[n] == 0 for n in rep.integer_layers), rep.describe()
+    kinds = [l.kind for l in g.layers]
+    assert kinds.count("DuplicateStreams") == 2 and kinds.index("AddStreams") < kinds.index("ConcatStreams"), kinds

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from rtl_check import requires_verilator
-from branch_models import densenet, inception, inception4, scaled_inception
+from branch_models import (dense_layers, densenet, inception, inception4, inception_residual, nested_dense,
+                           scaled_inception)
 from user_models import export_raw
 from compiler.backends.rtl.project import generate_rtl
 from compiler.backends.rtl.reports import hardware_layers
@@ -76,3 +77,34 @@ def test_densenet_skip_fifo_depth(dense):
     with pytest.raises(RtlsimDeadlock) as e:
         check(g, proj, random_inputs(g, 3, 0))
     assert f"fifo Concat_0_concat input 0 (branch): high-water {shallow} of {shallow} (FULL)" in str(e.value)
+
+
+@pytest.mark.parametrize("factory, join, joins, cut", [(nested_dense, ("Concat_1_concat", 0), 2, 4),
+                                                       (inception_residual, ("Add_0_add", 0), 2, 4),
+                                                       (dense_layers, ("Concat_2_concat", 0), 6, 16)],
+                         ids=["nested_dense", "inception_residual", "dense_layers"])
+def test_nested_concat_fifo_depths(factory, join, joins, cut, tmp_path):
+    """A concat nested in a branch of another join (an Inception split inside a DenseNet path; x + cat(towers of
+    x)) or joins whose branches cross (a DenseNet block of three layers): at compiler.estimate.fifo's depths bit-exact, no
+    deadlock, at the cost model's rate, the deepest skip FIFO used; at 1/cut of its depth (below the sweep's
+    deadlock depth: benchmarks/rtl_concat_fifos.py --bisect, docs/cost_model.md "Branch FIFOs") the dataflow
+    deadlocks and rtlsim names that FIFO FULL."""
+    g = _graph(factory, tmp_path)
+    depths = branch_fifo_depths(g)
+    assert max(depths, key=lambda k: depths[k][0]) == join
+    assert sum(l.kind in ("ConcatStreams", "AddStreams") for l in g.layers) == joins
+    need = depths[join][0]
+    proj = generate_rtl(g, tmp_path / "computed")
+    build(proj)
+    rep = check(g, proj, random_inputs(g, 12, 0))
+    assert rep.frames == 12 and rep.mismatches == 0, rep.first_mismatch
+    est = max(l.cycles for l in hardware_layers(estimate(g, target="rtl")))
+    assert abs(rep.cycles_per_frame - est) <= 0.05 * est, (rep.cycles_per_frame, est)
+    fifo = f"{join[0]} input {join[1]} (branch)"
+    level = dict(zip([f["fifo"] for f in proj.meta["fifos"]], rep.fifo_max_level))
+    assert need // 2 < level[fifo] <= need, (level[fifo], need)
+    shallow = need // cut
+    proj = generate_rtl(g, tmp_path / "shallow", branch_depths={join: shallow})
+    with pytest.raises(RtlsimDeadlock) as e:
+        check(g, proj, random_inputs(g, 3, 0))
+    assert f"fifo {fifo}: high-water {shallow} of {shallow} (FULL)" in str(e.value)
