@@ -135,7 +135,7 @@ def results(out: Path) -> tuple[dict, dict]:
     target) for the build's graph, so a recalibration shows without synthesising again; SystemExit when a run is
     missing."""
     from compiler.backends.rtl.reports import synth_doc
-    from compiler.backends.hls.project import load_build
+    from compiler.workflow.builds import load_build
     from compiler.estimate.cost import estimate
 
     try:

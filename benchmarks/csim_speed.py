@@ -2,7 +2,7 @@
 
 The demo's model is built (LFC-W1A1 with an 8-bit input, untrained with calibrated BatchNorm) and compiled as
 `bnnc demo` / `bnnc compile --board` compile it (compiler.workflow.pipeline.build, folded for --board: the demo's design,
-SIMD up to 1024), then C-simulated as `bnnc csim BUILD --inputs` does (compiler.backends.hls.project.project_for_build, then
+SIMD up to 1024), then C-simulated as `bnnc csim BUILD --inputs` does (compiler.workflow.builds.project_for_build, then
 compiler.backends.hls.csim.check_csim: g++ build, one bnnc_top process over the packed frames, comparison with the NumPy
 simulator). The baseline is the same build folder's project with the headers of --baseline REV copied over its
 include/bnnc. Reported per frame: time inside bnnc_top (what `bnnc csim` prints as ms/frame) and the whole call
@@ -28,7 +28,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from _bench_models import fmnist  # noqa: E402
-from compiler.backends.hls.project import project_for_build  # noqa: E402
+from compiler.workflow.builds import project_for_build  # noqa: E402
 from compiler.backends.hls.csim import check_csim  # noqa: E402
 from compiler.sim.hostops import run_pre  # noqa: E402
 

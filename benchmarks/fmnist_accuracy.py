@@ -108,7 +108,7 @@ def hardware(onnx: Path, x_verify: np.ndarray, out: Path, flow: str):
 
 def synth_lut(build_dir: Path) -> dict:
     """Yosys synth_xilinx of the RTL flow's Verilog for Pynq-Z2's family (post-synthesis, no place and route)."""
-    from compiler.backends.rtl.runs import synth_build
+    from compiler.workflow.rtl_runs import synth_build
 
     doc = synth_build(build_dir, BOARD)
     return {"lut": doc["total"]["LUT"], "seconds": doc["seconds"], "tool": doc["tool"]}
@@ -121,7 +121,7 @@ def rtlsim_test_set(build_dir: Path, x: np.ndarray, labels: np.ndarray, sim_pred
 
     from compiler.backends.rtl import verilator
     from compiler.backends.rtl.project import generate_rtl
-    from compiler.backends.hls.project import load_build
+    from compiler.workflow.builds import load_build
     from compiler.sim.hostops import run_post, run_pre
 
     graph = load_build(build_dir)

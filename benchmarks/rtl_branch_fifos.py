@@ -27,7 +27,7 @@ def run_point(g, work: Path, tag: str, frames: int, depths=None) -> dict:
     from compiler.backends.rtl.project import generate_rtl
     from compiler.backends.rtl.reports import fifo_levels
     from compiler.backends.rtl.verilator import RtlsimDeadlock, check
-    from compiler.backends.hls.csim import random_inputs
+    from compiler.sim.ir_inputs import random_inputs
 
     proj = generate_rtl(g, work / f"rtl_{tag}", branch_depths=depths)
     t0 = time.perf_counter()

@@ -20,8 +20,8 @@ def bitstream_cmd(build_dir: Path, board: str | None, clock_mhz: float | None, r
     when a tool is missing."""
     if rtl:
         return _rtl_bitstream(build_dir, board, clock_mhz)
-    from compiler.backends.hls.project import project_for_build
-    from compiler.backends.hls.tools import bitstream_files, ip_dir, run_hls, run_vivado
+    from compiler.workflow.builds import project_for_build
+    from compiler.backends.tools import bitstream_files, ip_dir, run_hls, run_vivado
 
     try:
         _, proj = project_for_build(build_dir, board, clock_mhz)
@@ -41,7 +41,7 @@ def bitstream_cmd(build_dir: Path, board: str | None, clock_mhz: float | None, r
 def _rtl_bitstream(build_dir: Path, board: str | None, clock_mhz: float | None) -> None:
     from compiler.backends.rtl.project import generate_rtl
     from compiler.backends.rtl.vivado import bitstream_stem, built_bitstream, run_vivado, write_scripts
-    from compiler.backends.hls.project import load_build
+    from compiler.workflow.builds import load_build
     from compiler.workflow.target import resolve_target
 
     try:

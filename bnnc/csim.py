@@ -29,8 +29,9 @@ def csim_cmd(build_dir: Path, frames: int, inputs_path: Path | None, seed: int, 
 def run_csim(build_dir: Path, frames: int = 16, inputs_path: Path | None = None, seed: int = 0, batch: int = 64,
              board: str | None = None, clock_mhz: float | None = None) -> None:
     """What `bnnc csim` does, callable from `bnnc demo` without going through click."""
-    from compiler.backends.hls.project import project_for_build
-    from compiler.backends.hls.csim import check_csim, random_inputs
+    from compiler.workflow.builds import project_for_build
+    from compiler.backends.hls.csim import check_csim
+    from compiler.sim.ir_inputs import random_inputs
     from compiler.sim.hostops import run_pre
 
     try:

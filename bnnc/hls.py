@@ -23,8 +23,8 @@ def tool_errors():
 @click.option("--require-tools", is_flag=True, help="fail (exit 1) when vitis_hls is not on PATH")
 def hls_cmd(build_dir: Path, board: str | None, clock_mhz: float | None, synth: bool, require_tools: bool) -> None:
     """Write BUILD_DIR/hls: HLS C++ (weights, top function, testbench) + Vitis HLS and Vivado Tcl."""
-    from compiler.backends.hls.project import project_for_build
-    from compiler.backends.hls.tools import ToolMissing, run_hls
+    from compiler.workflow.builds import project_for_build
+    from compiler.backends.tools import ToolMissing, run_hls
 
     try:
         graph, proj = project_for_build(build_dir, board, clock_mhz)

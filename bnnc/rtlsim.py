@@ -30,7 +30,7 @@ def run_rtlsim(build_dir: Path, frames: int = 50, seed: int = 0, stall_seed: int
                simulator: str = "verilator") -> dict:
     """What `bnnc rtlsim` does, callable from `bnnc demo`: returns the rtlsim.json it wrote; ClickException on a
     mismatch, a deadlock or a missing tool."""
-    from compiler.backends.rtl.runs import rtlsim_build
+    from compiler.workflow.rtl_runs import rtlsim_build
     from compiler.backends.rtl.verilator import RtlsimDeadlock
 
     try:

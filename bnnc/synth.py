@@ -16,7 +16,7 @@ from bnnc.hls import tool_errors
 def synth_cmd(build_dir: Path, board: str | None) -> None:
     """Generate BUILD_DIR/rtl, synthesise it with Yosys (synth_xilinx) and write BUILD_DIR/synth.json."""
     from compiler.backends.rtl.reports import RESOURCE_KEYS
-    from compiler.backends.rtl.runs import synth_build
+    from compiler.workflow.rtl_runs import synth_build
     from compiler.backends.rtl.yosys import YOSYS, family_for_part, tool_version
     from compiler.workflow.target import resolve_target
 

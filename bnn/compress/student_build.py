@@ -96,7 +96,7 @@ def build_student(job: dict) -> dict:
 
 
 def _rtlsim(build_dir: Path, frames: int, clock_mhz: float | None) -> dict:
-    from compiler.backends.rtl.runs import rtlsim_build
+    from compiler.workflow.rtl_runs import rtlsim_build
 
     doc, rep, _ = rtlsim_build(build_dir, frames, 0)
     tool = doc["tool"]
@@ -110,7 +110,7 @@ def _rtlsim(build_dir: Path, frames: int, clock_mhz: float | None) -> dict:
 
 
 def _synth(build_dir: Path, board: str) -> dict:
-    from compiler.backends.rtl.runs import synth_build
+    from compiler.workflow.rtl_runs import synth_build
     from compiler.backends.rtl.yosys import YOSYS, tool_version
 
     tool_version(YOSYS)

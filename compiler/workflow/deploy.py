@@ -23,8 +23,8 @@ from typing import Callable
 import numpy as np
 
 from compiler.workflow.folder import staged_folder
-from compiler.backends.hls.project import project_for_build
-from compiler.backends.hls.tools import bitstream_files
+from compiler.workflow.builds import project_for_build
+from compiler.backends.tools import bitstream_files
 from compiler.frontend import metadata
 from diagnostics.errors import BnncError, CompileError
 

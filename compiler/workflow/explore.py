@@ -151,7 +151,7 @@ def explore_point(model: str, board: str, target_fps: float | str, build_dir: st
 
 def _rtlsim(folder: Path, frames: int, seed: int) -> dict[str, Any]:
     """What `bnnc rtlsim` does for a build folder (rtlsim.json beside it), as a library call."""
-    from compiler.backends.rtl.runs import rtlsim_build
+    from compiler.workflow.rtl_runs import rtlsim_build
 
     doc, rep, _ = rtlsim_build(folder, frames, seed)
     if not rep.ok:
@@ -163,7 +163,7 @@ def _rtlsim(folder: Path, frames: int, seed: int) -> dict[str, Any]:
 
 def _synth(folder: Path, board: str) -> dict[str, Any]:
     """What `bnnc synth` does for a build folder (synth.json, and the folding report with the synthesized counts)."""
-    from compiler.backends.rtl.runs import synth_build
+    from compiler.workflow.rtl_runs import synth_build
     from compiler.workflow.report import write_report
     from compiler.workflow.target import resolve_target
 

@@ -9,7 +9,8 @@ from brevitas_models import export, randomize_bn
 from bnn.topologies import build
 from compiler.workflow.compile import compile_model
 from compiler.backends.hls.project import generate_project
-from compiler.backends.hls.csim import check_csim, compile_csim, random_inputs
+from compiler.backends.hls.csim import check_csim, compile_csim
+from compiler.sim.ir_inputs import random_inputs
 from compiler.estimate.folding import apply_folding
 from compiler.sim.hostops import run_pre
 

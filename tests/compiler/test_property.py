@@ -74,7 +74,8 @@ def test_random_models_csim_exact(spec, fold_seed, uram):
     """The generated HLS C++ of a random model at a random legal folding, with its matrix weights in run-time-loaded
     URAM or in ROMs (`uram`), equals the IR simulator."""
     from compiler.backends.hls.project import generate_project
-    from compiler.backends.hls.csim import check_csim, random_inputs
+    from compiler.backends.hls.csim import check_csim
+    from compiler.sim.ir_inputs import random_inputs
     from compiler.estimate.folding import apply_folding, legal_values
     from compiler.estimate.placement import can_use_uram, with_weights_in
 

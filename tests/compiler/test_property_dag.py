@@ -155,7 +155,8 @@ def test_random_dags_are_exact(spec):
             2 * count("inception3", "inception3_scaled") + 3 * count("dense2")
         if _seen["csim"] < CSIM_EXAMPLES:
             from compiler.backends.hls.project import generate_project
-            from compiler.backends.hls.csim import check_csim, compile_csim, random_inputs
+            from compiler.backends.hls.csim import check_csim, compile_csim
+            from compiler.sim.ir_inputs import random_inputs
             from compiler.estimate.folding import apply_folding, legal_values
 
             _seen["csim"] += 1

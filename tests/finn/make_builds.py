@@ -84,7 +84,7 @@ def make_ir(name: str, out: Path, frames: int) -> Path:
     sys.path.insert(0, str(TESTS / "compiler"))
     import irgraphs
 
-    from compiler.backends.hls.csim import random_inputs
+    from compiler.sim.ir_inputs import random_inputs
     from compiler.backends.finn.export import save_finn_onnx
     from compiler.backends.finn.folding import save_finn_folding
     from compiler.sim.simulate import simulate_layers

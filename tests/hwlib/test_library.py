@@ -9,7 +9,8 @@ import pytest
 
 import irgraphs
 from compiler.backends.hls.project import generate_project
-from compiler.backends.hls.csim import check_csim, compile_csim, random_inputs, run_csim
+from compiler.backends.hls.csim import check_csim, compile_csim, run_csim
+from compiler.sim.ir_inputs import random_inputs
 from compiler.sim.simulate import simulate_layers
 
 GRAPHS = {"conv_int": irgraphs.conv_int, "conv_bipolar": irgraphs.conv_bipolar, "ties": irgraphs.ties,

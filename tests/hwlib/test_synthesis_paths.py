@@ -5,7 +5,8 @@ import pytest
 
 import irgraphs
 from compiler.backends.hls.project import generate_project
-from compiler.backends.hls.csim import compile_csim, random_inputs, run_csim
+from compiler.backends.hls.csim import compile_csim, run_csim
+from compiler.sim.ir_inputs import random_inputs
 
 
 @pytest.mark.parametrize("make", [irgraphs.conv_bipolar, irgraphs.conv_int], ids=lambda f: f.__name__)

@@ -25,9 +25,10 @@ from diagnostics import progress
 from compiler.backends.cache import cache_dir, compiler_id, reuse_or_build
 from diagnostics.errors import CompileError
 from compiler.backends.hls.gxx_cost import estimate_gxx
-from compiler.ir.graph import DataflowGraph, dtype as ir_dtype
+from compiler.ir.graph import DataflowGraph
 from compiler.sim.packing import frame_bytes, pack_stream, unpack_stream
-from compiler.backends.hls.sources import digest_texts, sources_digest
+from compiler.backends.digest import digest_texts
+from compiler.backends.hls.sources import sources_digest
 
 CXXFLAGS = ("-O2", "-std=c++14")
 STREAM_WARNING = "WARNING: Hls::stream"       # printed by the hls::stream model on reads of empty / leftover data
@@ -161,21 +162,6 @@ def run_csim_bytes(project: str | os.PathLike, data: np.ndarray, batch: int = 64
         raise CompileError(f"C simulation wrote {raw.size} bytes, expected {n * frame_out}")
     seconds = float(res.stdout.rsplit("run_seconds=", 1)[1].split()[0])
     return raw.reshape(n, frame_out), seconds
-
-
-def random_inputs(graph: DataflowGraph, n: int, seed: int = 0) -> np.ndarray:
-    """n frames of uniformly random layer-0 values over its whole datatype (both signs, extremes included)."""
-    first = graph.layers[0]
-    rng = np.random.default_rng(seed)
-    shape = (n, *first.in_shape)
-    if first.in_dtype == "BIPOLAR":
-        return rng.choice(np.array([-1, 1]), size=shape)
-    d = ir_dtype(first.in_dtype)
-    lo, hi = int(d.min()), int(d.max())
-    x = rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64)
-    if n >= 2:                                       # make sure both extremes occur
-        x[0].flat[0], x[1].flat[0] = lo, hi
-    return x
 
 
 @dataclass

@@ -30,8 +30,9 @@ from diagnostics import progress
 from diagnostics.errors import CompileError
 from compiler.ir.graph import DataflowGraph
 from compiler.kinds.base import in_uram
-from compiler.backends.hls.sources import digest_texts, sources_digest
-from compiler.workflow.target import DEFAULT_BOARD, fabric_clock, resolve_target
+from compiler.backends.digest import digest_texts
+from compiler.backends.hls.sources import sources_digest
+from compiler.workflow.target import DEFAULT_BOARD, fabric_clock
 TOOL_OUTPUTS = ("hls_prj", "vivado", "output", "csim")     # what the tools build in a project
 
 
@@ -154,22 +155,3 @@ def regenerate_if_changed(graph: DataflowGraph, project: str | os.PathLike, boar
         return False
     write_project(generated, project)
     return True
-
-
-def load_build(build_dir: str | os.PathLike) -> DataflowGraph:
-    """The graph of a `bnnc compile` build folder, with an error that says what to run when it is not one."""
-    d = Path(build_dir)
-    if not (d / "graph.json").is_file():
-        raise CompileError(f"{d}: not a bnnc build folder (no graph.json)",
-                           hint="compile a model first: bnnc compile model.onnx -o BUILD_DIR")
-    return DataflowGraph.load(d)
-
-
-def project_for_build(build_dir: str | os.PathLike, board: str | None = None,
-                      clock_mhz: float | None = None) -> tuple[DataflowGraph, Project]:
-    """(Re)generate BUILD_DIR/hls from BUILD_DIR's graph for the board and clock compiler.workflow.target
-    .resolve_target picks (the user's, else the build's, else the existing project's, else Pynq-Z2 at its default
-    clock), so a design folded for a board is generated for it and unchanged sources keep what the tools built."""
-    graph = load_build(build_dir)
-    target = resolve_target(build_dir, board, clock_mhz)
-    return graph, generate_project(graph, Path(build_dir) / "hls", target.board, target.clock_mhz)

@@ -6,20 +6,13 @@ replaced) afterwards must not be paired with a binary or bitstream built from th
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
+from compiler.backends.digest import digest_texts
+
 SOURCE_DIRS = ("src", "include", "tb")
 SOURCE_FILES = ("hls.tcl", "vivado.tcl")
-
-
-def digest_texts(files: dict[str, str]) -> str:
-    """sha256 over (relative path, text) pairs in path order; the generator's `source_digest`."""
-    h = hashlib.sha256()
-    for rel in sorted(files):
-        h.update(rel.encode() + b"\0" + files[rel].encode() + b"\0")
-    return h.hexdigest()
 
 
 def project_sources(project: str | os.PathLike) -> dict[str, str]:

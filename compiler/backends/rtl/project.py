@@ -30,7 +30,7 @@ from diagnostics.errors import CompileError
 from compiler.estimate.cost import stream_elems
 from compiler.ir.datatypes import element_bits as bits
 from compiler.ir.graph import INPUT_STREAM, DataflowGraph
-from compiler.backends.hls.sources import digest_texts
+from compiler.backends.digest import digest_texts
 
 TOP = "bnnc_top"
 TOOL_OUTPUTS = ("obj_dir", "synth", "vivado", "output")    # what Verilator, Yosys and Vivado build in the project

@@ -16,7 +16,7 @@ from pathlib import Path
 from boards.catalog import Board
 from compiler.backends.rtl.project import TOP, RtlProject
 from compiler.backends.blockdesign import ACCEL_CELL, DMA_CELL, clock_reset_tcl, vivado_script
-from compiler.backends.hls.tools import VIVADO, ToolMissing
+from compiler.backends.tools import VIVADO, ToolMissing
 from diagnostics.errors import CompileError
 from compiler.ir.names import identifier, tcl_comment
 

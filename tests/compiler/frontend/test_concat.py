@@ -93,7 +93,8 @@ def test_exact_against_qonnx(block):
 def test_folded_csim(block):
     from boards.catalog import get_board
     from compiler.backends.hls.project import generate_project
-    from compiler.backends.hls.csim import check_csim, compile_csim, random_inputs
+    from compiler.backends.hls.csim import check_csim, compile_csim
+    from compiler.sim.ir_inputs import random_inputs
     from compiler.estimate.folding import fold_graph
 
     name, work, g, _, _ = block

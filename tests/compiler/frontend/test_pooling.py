@@ -83,7 +83,8 @@ def test_global_average_pool_op(pools, tmp_path):
 def test_mobilenet_v1_style_exact_folded_and_csim(mobilenet):
     from boards.catalog import get_board
     from compiler.backends.hls.project import generate_project
-    from compiler.backends.hls.csim import check_csim, compile_csim, random_inputs
+    from compiler.backends.hls.csim import check_csim, compile_csim
+    from compiler.sim.ir_inputs import random_inputs
     from compiler.estimate.folding import fold_graph
     from compiler.sim.hostops import run_pre
 

@@ -71,7 +71,8 @@ def test_folded_csim_and_skip_fifo(residual):
     from boards.catalog import get_board
     from compiler.backends.hls.project import generate_project
     from compiler.backends.plan import make_plan
-    from compiler.backends.hls.csim import check_csim, compile_csim, random_inputs
+    from compiler.backends.hls.csim import check_csim, compile_csim
+    from compiler.sim.ir_inputs import random_inputs
     from compiler.estimate.folding import fold_graph
     from compiler.sim.hostops import run_pre
     from compiler.workflow.report import build_report, format_table

@@ -37,7 +37,8 @@ def test_multipliers_and_exactness(unequal):
 def test_folded_csim(unequal):
     from boards.catalog import get_board
     from compiler.backends.hls.project import generate_project
-    from compiler.backends.hls.csim import check_csim, compile_csim, random_inputs
+    from compiler.backends.hls.csim import check_csim, compile_csim
+    from compiler.sim.ir_inputs import random_inputs
     from compiler.estimate.folding import fold_graph
 
     work, g, _ = unequal

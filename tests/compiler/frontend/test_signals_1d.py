@@ -43,7 +43,8 @@ def test_exact_against_qonnx(radioml):
 
 def test_csim_bit_exact(radioml):
     from compiler.backends.hls.project import generate_project
-    from compiler.backends.hls.csim import check_csim, compile_csim, random_inputs
+    from compiler.backends.hls.csim import check_csim, compile_csim
+    from compiler.sim.ir_inputs import random_inputs
     from compiler.sim.hostops import run_pre
 
     work, g, _, _ = radioml

@@ -135,7 +135,7 @@ def test_a_rebuild_compares_hls_sources_without_a_throwaway_project(onnx, tmp_pa
     """The rebuild generates the new HLS sources once, in memory, compares their digest with the old hls/ and
     writes them as the new build's hls/; generate_project (which writes a folder) is not called."""
     import compiler.backends.hls.project as project
-    from compiler.backends.hls.project import project_for_build
+    from compiler.workflow.builds import project_for_build
     from compiler.workflow.compile import compile_model
 
     out = tmp_path / "b"

@@ -17,7 +17,7 @@ from bnnc.deploy import deploy_cmd
 from compiler.workflow.compile import compile_model, load, lower, run_steps, write
 from compiler.workflow.config import BuildConfig
 from compiler.workflow.folder import STAGING_MARK, FolderError, folder_kind, staged_folder
-from compiler.backends.hls.project import project_for_build
+from compiler.workflow.builds import project_for_build
 
 HERE = Path(__file__).parent
 

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from brevitas_models import export, mlp
-from compiler.backends.hls.project import project_for_build
+from compiler.workflow.builds import project_for_build
 from compiler.workflow.config import BuildConfig, ConfigError, load_config
 from compiler.workflow.pipeline import build
 

@@ -69,7 +69,7 @@ def test_every_command_takes_the_same_board(build, monkeypatch):
     assert r.exit_code == 0 and "for ZCU104 (" in r.output and "at 150 MHz" in r.output, r.output
     r = CliRunner().invoke(main, ["bitstream", str(build), "--rtl"])
     assert "RTL project" in r.output and "for ZCU104 (" in r.output and "at 150 MHz" in r.output, r.output
-    import compiler.backends.rtl.runs as runs
+    import compiler.workflow.rtl_runs as runs
     from diagnostics.errors import CompileError
 
     def no_yosys(build_dir, board):

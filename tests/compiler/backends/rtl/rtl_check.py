@@ -7,7 +7,7 @@ import pytest
 
 from compiler.backends.rtl.project import RtlProject, generate_rtl
 from compiler.backends.rtl.verilator import RtlsimReport, check
-from compiler.backends.hls.csim import random_inputs
+from compiler.sim.ir_inputs import random_inputs
 from compiler.ir.graph import DataflowGraph
 
 requires_verilator = pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator not installed (make setup)")

@@ -13,7 +13,7 @@ import irgraphs
 from bnnc import main
 from rtl_check import requires_verilator, rtl_project
 from compiler.backends.rtl import icarus, verilator
-from compiler.backends.hls.csim import random_inputs
+from compiler.sim.ir_inputs import random_inputs
 from diagnostics.errors import CompileError
 
 pytestmark = pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed (make setup)")

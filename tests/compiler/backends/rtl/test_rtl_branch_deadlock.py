@@ -9,7 +9,7 @@ from stream_graphs import direct_skip
 from compiler.backends.rtl.project import generate_rtl
 from compiler.backends.rtl.reports import deadlock_doc
 from compiler.backends.rtl.verilator import RtlsimDeadlock, check
-from compiler.backends.hls.csim import random_inputs
+from compiler.sim.ir_inputs import random_inputs
 from compiler.estimate.fifo import branch_fifo_depths
 
 pytestmark = requires_verilator

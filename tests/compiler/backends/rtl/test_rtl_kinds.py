@@ -11,7 +11,7 @@ import irgraphs
 import stream_graphs
 from rtl_check import assert_bit_exact, requires_verilator, rtl_project
 from compiler.backends.rtl.verilator import run
-from compiler.backends.hls.csim import random_inputs
+from compiler.sim.ir_inputs import random_inputs
 from compiler.sim.simulate import simulate_layers
 
 pytestmark = requires_verilator

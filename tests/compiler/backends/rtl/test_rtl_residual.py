@@ -12,7 +12,7 @@ from compiler.backends.rtl.project import generate_rtl
 from compiler.backends.rtl.reports import rtlsim_doc
 from compiler.backends.rtl.verilator import build, check
 from compiler.estimate.cost import estimate
-from compiler.backends.hls.csim import random_inputs
+from compiler.sim.ir_inputs import random_inputs
 from compiler.estimate.fifo import branch_fifo_depths
 
 pytestmark = requires_verilator

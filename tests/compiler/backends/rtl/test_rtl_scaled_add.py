@@ -10,7 +10,7 @@ from compiler.backends.rtl.project import generate_rtl
 from compiler.backends.rtl.reports import hardware_layers
 from compiler.backends.rtl.verilator import build, check
 from compiler.estimate.cost import estimate
-from compiler.backends.hls.csim import random_inputs
+from compiler.sim.ir_inputs import random_inputs
 
 pytestmark = requires_verilator
 

@@ -12,9 +12,9 @@ from compiler.backends.rtl.project import RtlProject, generate_rtl
 from compiler.backends.rtl.reports import deadlock_doc, rtlsim_doc, synth_doc, write_json
 from compiler.backends.rtl.verilator import RtlsimDeadlock, RtlsimReport
 from compiler.backends.rtl.yosys import family_for_part, synthesize
-from compiler.backends.hls.project import load_build
+from compiler.workflow.builds import load_build
 from compiler.estimate.cost import estimate
-from compiler.backends.hls.csim import random_inputs
+from compiler.sim.ir_inputs import random_inputs
 
 
 def simulator_version(simulator: str = "verilator") -> str:
