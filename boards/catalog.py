@@ -68,6 +68,11 @@ class Board:
     aliases: tuple[str, ...] = ()
     sources: tuple[tuple[str, str], ...] = ()
 
+    def clock(self, clock_mhz: float | None = None) -> float:
+        """The fabric clock a design for this board runs at: `clock_mhz` when given, else the board's default (the
+        one rule; a given clock is checked once, by compiler.workflow.config.check_clock)."""
+        return float(self.default_clock_mhz if clock_mhz is None else clock_mhz)
+
     def budget(self, margin: float) -> Resources:
         """The share of the device a design may use (margin in (0, 1])."""
         if not 0 < margin <= 1:

@@ -232,7 +232,7 @@ def optimize_folding(graph: DataflowGraph, board: Board, target_fps: float | str
     placement.check_weights_in(weights_in, board)
     spills = weights_in == "auto" and bool(board.resources.uram)
     target = parse_target(target_fps)
-    clock = float(clock_mhz or board.default_clock_mhz)
+    clock = board.clock(clock_mhz)
     budget = board.budget(margin)
     layers = [replace(l, folding={k: 1 for k in folded_dims(l)}) for l in placement.initial(graph.layers, weights_in)]
 
@@ -375,7 +375,7 @@ def estimate_for(graph: DataflowGraph, board: Board | None, clock_mhz: float | N
                  flow: str = "hls") -> GraphCost:
     """Cost of the graph at its current folding on `board` (or a generic 64-bit DMA at 100 MHz), for the HLS
     templates or the RTL library (`flow`)."""
-    clock = clock_mhz or (board.default_clock_mhz if board else 100.0)
+    clock = board.clock(clock_mhz) if board else (clock_mhz or 100.0)
     return estimate(graph, clock, board.shell.dma_bits if board else 64, flow)
 
 

@@ -34,7 +34,7 @@ class Target:
 
 def fabric_clock(board: Board, clock_mhz: float | None = None, source: str | None = None) -> float:
     """`clock_mhz` (checked > 0) when given, else the board's default clock from the catalog."""
-    return float(board.default_clock_mhz) if clock_mhz is None else check_clock(clock_mhz, source)
+    return board.clock(None if clock_mhz is None else check_clock(clock_mhz, source))
 
 
 def _project_choice(build_dir: Path) -> tuple[str | None, float | None]:
