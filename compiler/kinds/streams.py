@@ -29,6 +29,12 @@ def mults(layer: LayerData) -> list[int]:
     return [int(v) for v in layer.attrs.get("mult", (1, 1))]
 
 
+def mult_luts(layer: LayerData) -> int:
+    """LUTs of the constant multiplies by `mults(layer)` (shift-and-add: popcount - 1 adders of the output width per
+    lane), the same in the HLS templates and the RTL library."""
+    return sum(max(0, bin(m).count("1") - 1) for m in mults(layer)) * layer.pe * bits(layer.out_dtype)
+
+
 def _elems_ok(layer: LayerData) -> bool:
     a = layer.attrs
     n_in, n_out = int(np.prod(layer.in_shape)), int(np.prod(layer.out_shape))
@@ -277,12 +283,8 @@ class ConcatStreams(Kind):
         a = l.attrs
         c0, c1 = (int(v) for v in a["channels"])
         ob = bits(l.out_dtype)
-        lut = self.ctrl_lut + l.pe * ob + fifo_luts(l.pe * ob) + self._mult_luts(l)
+        lut = self.ctrl_lut + l.pe * ob + fifo_luts(l.pe * ob) + mult_luts(l)
         return LayerCost(l.name, l.kind, l.pe, 1, int(a["num_vectors"]) * (c0 + c1) // l.pe, logic(lut, 0, []), [])
-
-    def _mult_luts(self, l: LayerData) -> int:
-        """Constant multiplies by mult[j] (shift-and-add: popcount - 1 adders of the output width per lane)."""
-        return sum(max(0, bin(m).count("1") - 1) for m in mults(l)) * l.pe * bits(l.out_dtype)
 
     def first_output_lead(self, layer: LayerData) -> int:
         return layer.pe

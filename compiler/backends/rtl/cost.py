@@ -39,7 +39,7 @@ from compiler.ir.graph import DataflowGraph
 from compiler.kernels.activation import n_thresholds
 from compiler.kinds.base import LayerData
 from compiler.kinds.mvtu import accumulator_bits, dsp_products
-from compiler.kinds.streams import mults
+from compiler.kinds.streams import mult_luts, mults
 
 #: rtl_cost(layer) -> LayerCost, the RTL library's cost of one layer at its current folding
 CostFn = Callable[[LayerData], LayerCost]
@@ -330,8 +330,7 @@ def concat_streams(l: LayerData) -> LayerCost:
     ob = bits(l.out_dtype)
     w = l.pe * ob
     nf = (c0 + c1) // l.pe
-    mult_luts = sum(max(0, bin(m).count("1") - 1) for m in mults(l)) * w
-    r = type(c.resources)(lut=w + 10 + mult_luts, ff=w + 2 + ceil_log2(max(2, nf))) + rtl_fifo(FIFO_DEPTH, w)
+    r = type(c.resources)(lut=w + 10 + mult_luts(l), ff=w + 2 + ceil_log2(max(2, nf))) + rtl_fifo(FIFO_DEPTH, w)
     return LayerCost(c.name, c.kind, c.pe, c.simd, c.cycles, r, [], c.notes + ["rtl"])
 
 
