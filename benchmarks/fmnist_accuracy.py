@@ -224,12 +224,10 @@ def row_task(row: dict, args: dict, prev: dict | None) -> dict:
 
 def executor_for_args(args):
     """The scaleout executor of --cluster/--workers: in this process unless a cluster or --workers is given."""
-    from scaleout import ExecutorError, make_executor
+    from scaleout import ExecutorError, sweep_executor
 
-    ray = args.cluster not in (None, "local") or (args.cluster is None and os.environ.get("RAY_ADDRESS"))
-    workers = args.workers if args.workers is not None else (None if ray else 1)
     try:
-        return make_executor(args.cluster, workers)
+        return sweep_executor(args.cluster, args.workers)
     except ExecutorError as e:
         raise SystemExit(f"error: {e}") from None
 

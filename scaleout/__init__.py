@@ -15,8 +15,8 @@ from scaleout.executor import Executor, ExecutorError, summary_table
 from scaleout.local import LocalExecutor, available_cores
 from scaleout.task import Task, TaskResult
 
-__all__ = ["Task", "TaskResult", "Executor", "ExecutorError", "LocalExecutor", "make_executor", "available_cores",
-           "summary_table"]
+__all__ = ["Task", "TaskResult", "Executor", "ExecutorError", "LocalExecutor", "make_executor", "sweep_executor",
+           "available_cores", "summary_table"]
 
 
 def make_executor(cluster: str | None = None, workers: int | None = None) -> Executor:
@@ -31,3 +31,12 @@ def make_executor(cluster: str | None = None, workers: int | None = None) -> Exe
     from scaleout.ray_executor import RayExecutor
 
     return RayExecutor(address, max_in_flight=workers)
+
+
+def sweep_executor(cluster: str | None = None, workers: int | None = None) -> Executor:
+    """What `--cluster`/`--workers` mean for bnnc's sweeps (compress, the benchmarks): in this process unless
+    `workers` or a cluster (`cluster`, else RAY_ADDRESS) is given; on a cluster every item may be in flight unless
+    `workers` caps it. ExecutorError within seconds when the cluster cannot be reached."""
+    address = cluster if cluster is not None else (os.environ.get("RAY_ADDRESS") or None)
+    on_ray = address is not None and address != "local"
+    return make_executor(cluster, workers if workers is not None else (None if on_ray else 1))

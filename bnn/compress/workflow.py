@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import signal
 from dataclasses import asdict, replace
@@ -400,12 +399,10 @@ def open_executor(cfg: CompressConfig):
     """The run's scaleout executor: in this process by default, a local pool for --workers N, a Ray cluster for
     --cluster / RAY_ADDRESS (every item in flight at once unless --workers caps it). CompressError within seconds
     when the cluster cannot be reached."""
-    from scaleout import ExecutorError, make_executor
+    from scaleout import ExecutorError, sweep_executor
 
-    address = cfg.cluster or os.environ.get("RAY_ADDRESS")
-    workers = cfg.workers or (None if address and address != "local" else 1)
     try:
-        return make_executor(cluster=cfg.cluster, workers=workers)
+        return sweep_executor(cfg.cluster, cfg.workers or None)
     except ExecutorError as e:
         raise CompressError(str(e)) from None
 

@@ -167,3 +167,12 @@ def test_pool_workers_get_their_share_of_the_cores_unless_set(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     res = LocalExecutor(workers=2).run([Task("a", st.omp_threads), Task("b", st.omp_threads)])
     assert {r.value for r in res.values()} == {"3"}
+
+
+def test_sweep_executor_runs_in_process_unless_workers_or_a_cluster_are_given(monkeypatch):
+    """bnnc's sweeps (compress, the benchmarks) default to this process; --workers N gives a pool of N."""
+    from scaleout import LocalExecutor, sweep_executor
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert isinstance(sweep_executor(), LocalExecutor) and sweep_executor().workers == 1
+    assert sweep_executor(workers=2).workers == 2 and sweep_executor("local").workers == 1
