@@ -79,6 +79,12 @@ class CompressConfig:
     RESUMABLE_CHANGES = ("rtl", "synth", "rtl_frames", "cluster", "workers", "device", "threads", "progress",
                          "deploy", "verify_samples", "board", "target_fps", "margin")
 
+    @property
+    def flow(self) -> str:
+        """Whose hardware prices the students (budgets, MorphNet costs, pruning): the RTL library with --rtl, which
+        is what the students are then built and synthesized with, else the HLS templates."""
+        return "rtl" if self.rtl else "hls"
+
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 

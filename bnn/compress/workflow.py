@@ -257,8 +257,14 @@ def _train_separate_item(job, cfg, train_set, test_set, out, tcfg, distill, teac
                         teacher, "separate")
 
 
-def _fit_doc(f) -> dict:
-    return {"widths": f.widths, "cost": f.cost, "met": f.met, "message": f.message}
+def _fit_doc(f, flow: str) -> dict:
+    return {"widths": f.widths, "cost": f.cost, "met": f.met, "message": f.message, "flow": flow}
+
+
+def _priced_for(trained: dict | None, flow: str) -> bool:
+    """A derived student fitted to its budget with `flow`'s prices (students saved before the flow was recorded:
+    the HLS templates'); --rtl changed on a rerun refits it."""
+    return trained is not None and (trained.get("fit") or {}).get("flow", "hls") == flow
 
 
 def _train_morphnet_item(job, cfg, train_set, test_set, out, tcfg, distill, teacher) -> dict:
@@ -269,17 +275,17 @@ def _train_morphnet_item(job, cfg, train_set, test_set, out, tcfg, distill, teac
     from bnn.train import seed_everything
 
     base = job["base"]
-    cc = channel_costs(base, cfg.board, cfg.target_fps, cfg.cost_metric, margin=cfg.margin)
+    cc = channel_costs(base, cfg.board, cfg.target_fps, cfg.cost_metric, margin=cfg.margin, flow=cfg.flow)
     reg = CostWeightedL1(cc, cfg.strength)
     seed_everything(cfg.seed + 99)
     m = from_spec(base)
     train_students([Student("morph-reg", m, base.to_dict(), after_step=reg.prox)], train_set, None, tcfg, distill,
                    teacher)
     fit, final = shrink(m, base, job["budget"], cfg.board, cfg.target_fps, margin=cfg.margin, expand=cfg.expand,
-                        granularity=cfg.granularity)
+                        granularity=cfg.granularity, flow=cfg.flow)
     seed_everything(cfg.seed + 7)
     r = _train_alone(job["name"], final.spec, from_spec(final.spec), train_set, test_set, out, tcfg, distill, teacher,
-                     "morphnet", _fit_doc(final))
+                     "morphnet", _fit_doc(final, cfg.flow))
     return {**r, "message": f"morphnet: {fit.message}; final widths {final.widths}"}
 
 
@@ -289,9 +295,9 @@ def _train_prune_item(job, cfg, train_set, test_set, out, tcfg, distill, teacher
 
     base = model_from_checkpoint(_ckpt_path(out, job["base_name"]))
     pfit, p_spec, p_model = prune_to_budget(base, job["base"], job["budget"], cfg.board, cfg.target_fps,
-                                            margin=cfg.margin, granularity=cfg.granularity)
+                                            margin=cfg.margin, granularity=cfg.granularity, flow=cfg.flow)
     r = _train_alone(job["name"], p_spec, p_model, train_set, test_set, out, tcfg, distill, teacher, "prune",
-                     _fit_doc(pfit))
+                     _fit_doc(pfit, cfg.flow))
     return {**r, "message": f"prune: {pfit.message}; widths {pfit.widths}"}
 
 
@@ -358,13 +364,13 @@ def derived_students(ctx: Context, base: StudentPlan) -> dict:
     cfg, out = ctx.config, ctx.out_dir
     base_spec = base.spec
     budget = cfg.lut_budget or estimate_spec(replace(base_spec, width=base_spec.width / 2), cfg.board,
-                                             cfg.target_fps, cfg.margin).lut
+                                             cfg.target_fps, cfg.margin, cfg.flow).lut
     names = {"morphnet": "morphnet", "prune": "prune", "lowrank": f"lowrank-r{cfg.rank}"}
     methods = [m for m in DERIVED if m in cfg.methods]
     settings = item_settings(ctx)
     tasks = [item_task(names[m], train_item, {**settings, "kind": m, "name": names[m], "base": base_spec,
                                               "base_name": base.name, "budget": budget})
-             for m in methods if _trained(out, names[m]) is None]
+             for m in methods if not _priced_for(_trained(out, names[m]), cfg.flow)]
     if tasks:
         for v in run_items(ctx, tasks, "training derived students").values():
             ctx.log(v.get("message") or f"trained {v['name']}: test accuracy {v['test_acc']:.4f}")
@@ -521,7 +527,7 @@ def _stale(prev: dict, cfg: CompressConfig, n_ver: int) -> bool:
     """A finished build made for other hardware settings is redone."""
     est = prev.get("estimate") or {}
     return (prev.get("verify", {}).get("dataset_inputs") != n_ver or (cfg.rtl and not prev.get("rtlsim"))
-            or (cfg.synth and not prev.get("synth")) or est.get("flow") != ("rtl" if cfg.rtl else "hls")
+            or (cfg.synth and not prev.get("synth")) or est.get("flow") != cfg.flow
             or prev.get("board") != cfg.board or prev.get("target_fps") != cfg.target_fps
             or prev.get("margin") != cfg.margin)
 

@@ -147,3 +147,30 @@ def test_items_declare_their_threads_and_gpu(tmp_path):
     assert (t.num_cpus, t.num_gpus) == (3.0, 1.0)
     t = item_task("y", train_item, settings(ray, threads=None))
     assert (t.num_cpus, t.num_gpus) == (1.0, 0.0)
+
+
+def test_derived_students_are_priced_with_the_flow_they_are_built_for(tmp_path, monkeypatch):
+    """A pruned student is fitted to its budget with the prices of the flow the family is built with (--rtl: the RTL
+    library's, else the HLS templates'); one saved with another flow's prices is refitted on a rerun."""
+    import bnn.compress.prune as prune
+
+    real, seen = prune.prune_to_budget, []
+
+    def recording(*a, **k):
+        seen.append(k.get("flow"))
+        return real(*a, **k)
+
+    monkeypatch.setattr(prune, "prune_to_budget", recording)
+    out = tmp_path / "fam"
+    cfg = _cfg(widths=(0.5,), methods=("distill", "prune"), lut_budget=20000)
+    run(cfg, out, log=lambda m: None)
+    assert seen == [cfg.flow] == ["hls"]
+    assert json.loads((out / "students" / "prune" / "trained.json").read_text())["fit"]["flow"] == "hls"
+    run(cfg, out, log=lambda m: None)                      # priced for this flow: kept
+    assert seen == ["hls"]
+    doc = json.loads((out / "students" / "prune" / "trained.json").read_text())
+    doc["fit"]["flow"] = "rtl"                             # as if fitted for --rtl
+    (out / "students" / "prune" / "trained.json").write_text(json.dumps(doc))
+    run(cfg, out, log=lambda m: None)
+    assert seen == ["hls", "hls"]
+    assert CompressConfig(rtl=True).flow == "rtl"
