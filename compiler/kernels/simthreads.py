@@ -5,7 +5,9 @@ thread) and runs each part through the whole layer chain on the calling thread o
 there every kernel runs on one thread (`single_threaded`: one-thread onnxruntime sessions, no XNOR row blocks),
 so the two levels never compete for the same cores. A batch runs on the calling thread instead, with the kernels' own threading (onnxruntime's
 intra-op pool, the XNOR kernel's pool), when a part would get fewer than ROWS_PER_THREAD rows or the graph does
-less than ROW_POOL_MACS multiply-accumulates per frame.
+less than ROW_POOL_MACS multiply-accumulates per frame. Such kernels split their own elementwise passes (the
+thresholds, the host's input quantizer) into row halves with `split_rows`, so the second core works in every
+step of the chain, not only in the GEMM.
 """
 from __future__ import annotations
 
@@ -28,6 +30,9 @@ ROWS_PER_THREAD = 16
 #: single-chain simulator (benchmarks/simulator_throughput.py, 6 jobs on 2 cores); CNV-W1A1 (57M) gained
 #: 1.06-1.96x in the same runs
 ROW_POOL_MACS = 10_000_000
+#: elements from which an elementwise kernel's rows are split over the threads (split_rows): below it the hand-over
+#: to a helper (tens of microseconds) costs more than the half it saves
+SPLIT_MIN_ELEMENTS = 1 << 16
 #: row parts per thread: more, smaller parts let the caller take over a helper's share when it is descheduled
 PARTS_PER_THREAD = 2
 
@@ -87,3 +92,23 @@ def map_rows(fn: Callable[[T], R], parts: Sequence[T], threads: int) -> list[R]:
         if not h.cancel():
             h.result()
     return out
+
+
+def row_parts(rows: int, elements: int) -> list[slice]:
+    """range(rows) as sim_threads() row slices when the work has at least SPLIT_MIN_ELEMENTS elements, else one."""
+    k = min(sim_threads(), rows) if elements >= SPLIT_MIN_ELEMENTS else 1
+    if k <= 1:
+        return [slice(0, rows)]
+    bounds = [rows * i // k for i in range(k + 1)]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def split_rows(fn: Callable[[slice], R], rows: int, elements: int) -> list[R]:
+    """[fn(s) for s in row_parts(rows, elements)], the parts on the row pool (map_rows, the caller working too).
+
+    For elementwise kernels over rows (NumPy ufuncs release the GIL), e.g. writing disjoint rows of one output.
+    """
+    parts = row_parts(rows, elements)
+    if len(parts) == 1:
+        return [fn(parts[0])]
+    return map_rows(fn, parts, sim_threads())

@@ -9,18 +9,19 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.ir.graph import InputSpec, IRError, OutputSpec
-from compiler.sim.quant import levels_of_op
+from compiler.sim.quant import levels_of_op, max_int, min_int
 
 
-def _apply(op: dict, x: np.ndarray) -> np.ndarray:
+def _apply(op: dict, x: np.ndarray, narrow: bool = False) -> np.ndarray:
     kind = op["op"]
     n = x.shape[0]
     if kind in ("mul", "add", "sub", "div"):
         v = np.asarray(op["value"], np.float32)
         a, b = (v, x) if op.get("reverse") else (x, v)
-        return {"mul": np.multiply, "add": np.add, "sub": np.subtract, "div": np.divide}[kind](a, b).astype(np.float32)
+        return {"mul": np.multiply, "add": np.add, "sub": np.subtract, "div": np.divide}[kind](a, b).astype(
+            np.float32, copy=False)
     if kind == "relu":
-        return np.maximum(x, np.float32(0)).astype(np.float32)
+        return np.maximum(x, np.float32(0)).astype(np.float32, copy=False)
     if kind == "reshape":
         return x.reshape((n, *op["shape"]))
     if kind == "transpose":
@@ -28,20 +29,36 @@ def _apply(op: dict, x: np.ndarray) -> np.ndarray:
     if kind == "gather":
         return x[:, np.asarray(op["index"])]
     if kind in ("quant", "bipolar_quant"):
-        return levels_of_op(op, x).astype(np.int64)
+        levels = levels_of_op(op, x)
+        return levels.astype(np.int8 if narrow and _int8_levels(op, levels) else np.int64)
     raise IRError(f"unknown host op {kind!r}")
 
 
-def run_pre(spec: InputSpec, x: np.ndarray) -> np.ndarray:
-    """User float input batch (N, *spec.shape) -> integer batch entering layer 0 (int64 values)."""
+def _int8_levels(op: dict, levels: np.ndarray) -> bool:
+    """The quantizer's levels all fit int8 (its range, known from the op) and none is NaN (which int64 keeps
+    visible as an invalid value for the layer's input check)."""
+    if op["op"] == "bipolar_quant":
+        return True
+    zp = np.asarray(op["zeropt"], np.float64)
+    bw, signed, narrow = int(np.asarray(op["bitwidth"]).item()), int(op["signed"]), int(op["narrow"])
+    if bw == 1 and signed:
+        lo, hi = -1, 1
+    else:
+        lo, hi = min_int(signed, narrow, bw), max_int(signed, narrow, bw)
+    return -128 <= lo - zp.max() and hi - zp.min() <= 127 and not np.isnan(levels).any()
+
+
+def run_pre(spec: InputSpec, x: np.ndarray, *, narrow: bool = False) -> np.ndarray:
+    """User float input batch (N, *spec.shape) -> integer batch entering layer 0: int64 values, or with `narrow`
+    int8 when the input quantizer's levels fit (the same values; the simulator's kernels read int8 fastest)."""
     x = np.asarray(x)
     if tuple(x.shape[1:]) != tuple(spec.shape):
         if tuple(x.shape) == tuple(spec.shape):
             raise IRError(f"input has shape {x.shape}: add a batch dimension, expected (N, {', '.join(map(str, spec.shape))})")
         raise IRError(f"input has per-frame shape {tuple(x.shape[1:])}, expected {tuple(spec.shape)}")
-    y = x.astype(np.float32)
-    for op in spec.pre:
-        y = _apply(op, y)
+    y = x.astype(np.float32, copy=False)
+    for i, op in enumerate(spec.pre):
+        y = _apply(op, y, narrow and i == len(spec.pre) - 1)      # later ops would compute on the int64 values
     if not np.issubdtype(y.dtype, np.integer):
         raise IRError("input.pre does not end in a quantizer, so it does not produce integers")
     return y

@@ -56,17 +56,29 @@ def bipolar_levels(x: np.ndarray) -> np.ndarray:
 def int_levels(x: np.ndarray, scale, zeropt, bitwidth, signed: int, narrow: int, rounding_mode: str) -> np.ndarray:
     """Integer levels (a float array holding integers) exactly as qonnx computes them before re-scaling."""
     x = np.asarray(x, dtype=np.float32)
-    y = x / scale
-    y = y + zeropt
+    y = np.asarray(x / scale)          # a new array: the steps below may write into it
+    y = _into(np.add, y, zeropt)
     if int(np.asarray(bitwidth).item()) == 1 and signed:
         ones = np.ones(y.shape, dtype=y.dtype)
         y = np.where(y >= 0.0, ones, -ones)
     else:
         lo, hi = min_int(signed, narrow, bitwidth), max_int(signed, narrow, bitwidth)
-        y = np.where(y > hi, np.asarray(hi).astype(y.dtype), y)
-        y = np.where(y < lo, np.asarray(lo).astype(y.dtype), y)
-        y = rounding(rounding_mode)(y)
-    return y - zeropt
+        # np.where(y > hi, hi, y) then np.where(y < lo, lo, y), written into y (same values, NaN and -0.0 kept)
+        np.copyto(y, np.asarray(hi).astype(y.dtype), where=y > hi)
+        np.copyto(y, np.asarray(lo).astype(y.dtype), where=y < lo)
+        mode = rounding_mode.upper() if isinstance(rounding_mode, str) else rounding_mode
+        if mode in ("ROUND", "HALF_EVEN") and y.ndim:
+            np.rint(y, out=y)          # what np.round does at 0 decimals
+        else:
+            y = rounding(rounding_mode)(y)
+    return _into(np.subtract, y, zeropt)
+
+
+def _into(ufunc: np.ufunc, y: np.ndarray, v) -> np.ndarray:
+    """ufunc(y, v), written into y when that gives the same array (same type and shape), else a new one."""
+    if y.ndim and np.result_type(y, v) == y.dtype and np.broadcast_shapes(y.shape, np.shape(v)) == y.shape:
+        return ufunc(y, v, out=y)
+    return ufunc(y, v)
 
 
 def levels_of_op(op: dict[str, Any], x: np.ndarray) -> np.ndarray:

@@ -163,6 +163,36 @@ def test_host_ops_around_layers():
     assert np.array_equal(simulate(g, x), ref)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_split_kernels_match_naive(seed, monkeypatch):
+    """Two threads, every elementwise step (host input ops, thresholds) split into row halves (SPLIT_MIN_ELEMENTS
+    0): the same values as the naive reading, with the host's int8 input levels."""
+    from compiler.kernels import simthreads
+    monkeypatch.setenv("BNNC_SIM_THREADS", "2")
+    monkeypatch.setattr(simthreads, "SPLIT_MIN_ELEMENTS", 0)
+    calls = []
+    real = simthreads.map_rows
+    monkeypatch.setattr(simthreads, "map_rows", lambda fn, parts, th: calls.append(len(parts)) or real(fn, parts, th))
+    _compare(random_mlp(seed) if seed % 2 else random_cnn(seed))
+    assert calls and set(calls) == {2}
+    test_host_ops_around_layers()
+
+
+def test_nan_input_is_refused_with_narrow_levels():
+    """The host's int8 input levels keep NaN visible: the layer's input check still names it (int64 fallback)."""
+    b = Builder(np.random.default_rng(5), (4,), "INT4")
+    b.mvtu(3, out_dtype=None)
+    g = b.graph()
+    g.input = InputSpec((4,), "INT4", [{"op": "quant", "scale": np.float32(0.25), "zeropt": np.float32(0),
+                                        "bitwidth": np.float32(4), "signed": 1, "narrow": 0,
+                                        "rounding_mode": "ROUND"}])
+    x = np.ones((3, 4), np.float32)
+    assert simulate(g, x).shape == (3, 3)
+    x[1, 2] = np.nan
+    with pytest.raises(IRError, match=r"l0_MVTU.*is not a INT4 value"):
+        simulate(g, x)
+
+
 def test_bad_inputs_name_the_layer():
     b = Builder(np.random.default_rng(0), (8,), "BIPOLAR")
     b.mvtu(3, out_dtype="BIPOLAR")
