@@ -12,14 +12,23 @@ from compiler.ir.graph import InputSpec, IRError, OutputSpec
 from compiler.sim.quant import levels_of_op, max_int, min_int
 
 
-def _apply(op: dict, x: np.ndarray, narrow: bool = False) -> np.ndarray:
+ARITHMETIC = {"mul": np.multiply, "add": np.add, "sub": np.subtract, "div": np.divide}
+
+
+def _apply(op: dict, x: np.ndarray, narrow: bool = False, owned: bool = False) -> np.ndarray:
+    """One host op on x. `narrow`: int8 levels where they fit; `owned`: x is run_pre's own scratch array (not the
+    caller's), so an elementwise op may write its result into it when that is the same array of the same type:
+    no new pages to touch for every op of every batch."""
     kind = op["op"]
     n = x.shape[0]
-    if kind in ("mul", "add", "sub", "div"):
+    if kind in ARITHMETIC:
         v = np.asarray(op["value"], np.float32)
         a, b = (v, x) if op.get("reverse") else (x, v)
-        return {"mul": np.multiply, "add": np.add, "sub": np.subtract, "div": np.divide}[kind](a, b).astype(
-            np.float32, copy=False)
+        ufunc = ARITHMETIC[kind]
+        if owned and x.dtype == np.float32 and np.result_type(a, b) == np.float32 and \
+                np.broadcast_shapes(x.shape, v.shape) == x.shape:
+            return ufunc(a, b, out=x)
+        return ufunc(a, b).astype(np.float32, copy=False)
     if kind == "relu":
         return np.maximum(x, np.float32(0)).astype(np.float32, copy=False)
     if kind == "reshape":
@@ -29,7 +38,7 @@ def _apply(op: dict, x: np.ndarray, narrow: bool = False) -> np.ndarray:
     if kind == "gather":
         return x[:, np.asarray(op["index"])]
     if kind in ("quant", "bipolar_quant"):
-        levels = levels_of_op(op, x)
+        levels = levels_of_op(op, x, overwrite=owned)
         return levels.astype(np.int8 if narrow and _int8_levels(op, levels) else np.int64)
     raise IRError(f"unknown host op {kind!r}")
 
@@ -45,7 +54,8 @@ def _int8_levels(op: dict, levels: np.ndarray) -> bool:
         lo, hi = -1, 1
     else:
         lo, hi = min_int(signed, narrow, bw), max_int(signed, narrow, bw)
-    return -128 <= lo - zp.max() and hi - zp.min() <= 127 and not np.isnan(levels).any()
+    # min() is NaN when any level is NaN (one reduction pass, no mask array)
+    return -128 <= lo - zp.max() and hi - zp.min() <= 127 and not (levels.size and np.isnan(levels.min()))
 
 
 def run_pre(spec: InputSpec, x: np.ndarray, *, narrow: bool = False) -> np.ndarray:
@@ -57,8 +67,10 @@ def run_pre(spec: InputSpec, x: np.ndarray, *, narrow: bool = False) -> np.ndarr
             raise IRError(f"input has shape {x.shape}: add a batch dimension, expected (N, {', '.join(map(str, spec.shape))})")
         raise IRError(f"input has per-frame shape {tuple(x.shape[1:])}, expected {tuple(spec.shape)}")
     y = x.astype(np.float32, copy=False)
+    owned = y is not x                      # a converted copy is ours to write into; the caller's x is not
     for i, op in enumerate(spec.pre):
-        y = _apply(op, y, narrow and i == len(spec.pre) - 1)      # later ops would compute on the int64 values
+        y = _apply(op, y, narrow and i == len(spec.pre) - 1, owned)   # later ops would compute on int64 values
+        owned = owned or op["op"] not in ("reshape", "transpose")      # every other op returns a new array
     if not np.issubdtype(y.dtype, np.integer):
         raise IRError("input.pre does not end in a quantizer, so it does not produce integers")
     return y
