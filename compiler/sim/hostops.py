@@ -37,6 +37,10 @@ def _apply(op: dict, x: np.ndarray, narrow: bool = False, owned: bool = False) -
         return x.transpose(0, *[p + 1 for p in op["perm"]])
     if kind == "gather":
         return x[:, np.asarray(op["index"])]
+    if kind == "bipolar_quant" and narrow:
+        levels = (np.asarray(x, np.float32) >= 0).view(np.int8)   # bipolar_levels' +-1 (NaN -> -1), made in int8
+        np.add(levels, levels, out=levels)
+        return np.subtract(levels, np.int8(1), out=levels)
     if kind in ("quant", "bipolar_quant"):
         levels = levels_of_op(op, x, overwrite=owned)
         return levels.astype(np.int8 if narrow and _int8_levels(op, levels) else np.int64)

@@ -193,6 +193,28 @@ def test_nan_input_is_refused_with_narrow_levels():
         simulate(g, x)
 
 
+@pytest.mark.parametrize("quant,with_nan,without_nan", [
+    ({"op": "bipolar_quant"}, np.int8, np.int8),                               # NaN -> -1, like bipolar_levels
+    ({"op": "quant", "scale": np.float32(0.3), "zeropt": np.float32(0), "bitwidth": np.float32(3), "signed": 1,
+      "narrow": 0, "rounding_mode": "ROUND"}, np.int64, np.int8),             # a NaN level stays visible
+    ({"op": "quant", "scale": np.float32(0.02), "zeropt": np.float32(2), "bitwidth": np.float32(8), "signed": 0,
+      "narrow": 0, "rounding_mode": "FLOOR"}, np.int64, np.int64)])           # [-2, 253] is not int8
+def test_narrow_input_levels_are_the_same_values(quant, with_nan, without_nan):
+    """run_pre(narrow=True) (the simulator's) gives run_pre's int64 values, as int8 where they fit; the caller's
+    array is left alone although the steps run in place."""
+    from compiler.sim.hostops import run_pre
+    spec = InputSpec((6,), "INT8", [{"op": "mul", "value": np.float32(2)}, {"op": "sub", "value": np.float32(1)},
+                                    quant])
+    x = np.random.default_rng(3).normal(0, 2, (40, 6)).astype(np.float32)
+    x[0, :3] = [np.nan, -0.0, 0.0]
+    keep = x.copy()
+    for dt in (with_nan, without_nan):
+        wide, narrow = run_pre(spec, x), run_pre(spec, x, narrow=True)
+        assert wide.dtype == np.int64 and narrow.dtype == dt and np.array_equal(wide, narrow)
+        assert np.array_equal(x, keep, equal_nan=True)
+        x[0, 0] = keep[0, 0] = 1.5
+
+
 def test_bad_inputs_name_the_layer():
     b = Builder(np.random.default_rng(0), (8,), "BIPOLAR")
     b.mvtu(3, out_dtype="BIPOLAR")
