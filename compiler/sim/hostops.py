@@ -12,6 +12,7 @@ from compiler.ir.graph import InputSpec, IRError, OutputSpec
 from compiler.sim.quant import levels_of_op, max_int, min_int
 
 
+MOVES = ("reshape", "transpose", "gather")          # ops that only move values
 ARITHMETIC = {"mul": np.multiply, "add": np.add, "sub": np.subtract, "div": np.divide}
 
 
@@ -73,7 +74,9 @@ def run_pre(spec: InputSpec, x: np.ndarray, *, narrow: bool = False) -> np.ndarr
     y = x.astype(np.float32, copy=False)
     owned = y is not x                      # a converted copy is ours to write into; the caller's x is not
     for i, op in enumerate(spec.pre):
-        y = _apply(op, y, narrow and i == len(spec.pre) - 1, owned)   # later ops would compute on int64 values
+        # int8 levels only when no later op computes on them (arithmetic would see other types than int64)
+        last = all(later["op"] in MOVES for later in spec.pre[i + 1 :])
+        y = _apply(op, y, narrow and last, owned)
         owned = owned or op["op"] not in ("reshape", "transpose")      # every other op returns a new array
     if not np.issubdtype(y.dtype, np.integer):
         raise IRError("input.pre does not end in a quantizer, so it does not produce integers")
