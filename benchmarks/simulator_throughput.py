@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+#: the library's top-level packages, any revision (--baseline archives those present at REV)
+LIBRARY_PACKAGES = ("bnn", "bnnc", "boards", "compiler", "diagnostics", "scaleout", "hwlib", "hls")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BNNC_SIM_THREADS")
 for _v in THREAD_VARS:
     os.environ.setdefault(_v, "1")            # before numpy loads (the parent sets them for each child)
@@ -162,7 +164,12 @@ def main() -> int:
             repo = Path(__file__).resolve().parents[1]
             rev = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", args.baseline], check=True,
                                  capture_output=True, text=True).stdout.strip()
-            tar = subprocess.run(["git", "-C", str(repo), "archive", rev, "bnn", "bnnc", "boards", "compiler", "hls"],
+            # every top-level package of that revision (the set changed over time: hls/ became hwlib/, the leaf
+            # packages diagnostics/ and scaleout/ were split off), so none falls through to the installed checkout
+            tops = subprocess.run(["git", "-C", str(repo), "ls-tree", "-d", "--name-only", rev], check=True,
+                                  capture_output=True, text=True).stdout.split()
+            pkgs = [d for d in tops if d in LIBRARY_PACKAGES]
+            tar = subprocess.run(["git", "-C", str(repo), "archive", rev, *pkgs],
                                  check=True, capture_output=True).stdout
             subprocess.run(["tar", "-x", "-C", base], input=tar, check=True)
         for threads in args.threads:                      # interleaved: load hits both libraries alike

@@ -10,6 +10,10 @@ import numpy as np
 from compiler.ir.datatypes import signed_bits
 from diagnostics.errors import IRError
 from compiler.kinds.base import LayerData, ValueRange
+from compiler.kernels.simthreads import split_rows
+
+#: thresholds per channel up to which `activate` counts with one comparison pass per threshold (else searchsorted)
+COUNT_PASSES = 8
 
 
 def popcount_thresholds(thresholds: np.ndarray, mw: int) -> np.ndarray:
@@ -62,6 +66,9 @@ def activate(acc: np.ndarray, thr: dict) -> np.ndarray:
         t = np.clip(t, -lim, lim)
     elif acc.dtype != np.int64 and not (np.iinfo(acc.dtype).min <= t.min() and t.max() <= np.iinfo(acc.dtype).max):
         acc = acc.astype(np.int64)
+    lo_out, hi_out = (-1, 1) if thr["bipolar"] else (thr["bias"], thr["bias"] + nt)
+    if 1 <= nt <= COUNT_PASSES and -128 <= lo_out and hi_out <= 127:
+        return _count_int8(acc, _columns(thr, t, acc.dtype), thr["bipolar"], thr["bias"])
     t = t.astype(acc.dtype)                 # compare in the accumulator's own type (no int64 temporaries)
     if nt == 1:
         ge = acc >= t[:, 0]
@@ -86,6 +93,42 @@ def activate(acc: np.ndarray, thr: dict) -> np.ndarray:
         flat = ((t - lo) + rows[:, None] * span).ravel()
         count = np.searchsorted(flat, (acc - lo) + rows * span, side="right") - rows * nt
     return compact(count.astype(np.int64) + thr["bias"])
+
+
+def _columns(thr: dict, t: np.ndarray, dtype: np.dtype) -> list[np.ndarray]:
+    """The thresholds as contiguous per-threshold columns in the accumulator's type, cached in the plan `thr`
+    (one conversion per layer and type, not per batch)."""
+    cache = thr.setdefault("columns", {})
+    key = np.dtype(dtype).str
+    if key not in cache or cache[key][0] is not thr["t"]:          # a copy of the plan with other thresholds
+        cache[key] = (thr["t"], [np.ascontiguousarray(t[:, j], dtype) for j in range(t.shape[1])])
+    return cache[key][1]
+
+
+def _count_int8(acc: np.ndarray, cols: list[np.ndarray], bipolar: bool, bias: int) -> np.ndarray:
+    """`activate` when the outputs fit int8: count in place in the int8 output, one comparison pass per threshold,
+    the row halves on both cores (split_rows); the same values as the general path, with no wide temporaries."""
+    out = np.empty(acc.shape, np.int8)
+
+    def rows(s: slice) -> None:
+        a, o = acc[s], out[s]
+        np.greater_equal(a, cols[0], out=o.view(np.bool_))          # 0/1 bytes
+        if len(cols) > 1:
+            ge = np.empty(a.shape, np.bool_)
+            for c in cols[1:]:
+                np.greater_equal(a, c, out=ge)
+                np.add(o, ge.view(np.int8), out=o)
+        if bipolar:
+            np.add(o, o, out=o)
+            np.subtract(o, np.int8(1), out=o)
+        elif bias:
+            np.add(o, np.int8(bias), out=o)
+
+    if acc.ndim > 1:
+        split_rows(rows, len(acc), acc.size)
+    else:
+        rows(slice(None))
+    return out
 
 
 def activation_range(thr: dict) -> ValueRange:

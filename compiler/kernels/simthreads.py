@@ -3,9 +3,17 @@
 Two levels share the cores: `Simulator.run_layers` splits a batch's rows into parts (PARTS_PER_THREAD per
 thread) and runs each part through the whole layer chain on the calling thread or a row-pool helper (map_rows);
 there every kernel runs on one thread (`single_threaded`: one-thread onnxruntime sessions, no XNOR row blocks),
-so the two levels never compete for the same cores. A batch runs on the calling thread instead, with the kernels' own threading (onnxruntime's
-intra-op pool, the XNOR kernel's pool), when a part would get fewer than ROWS_PER_THREAD rows or the graph does
-less than ROW_POOL_MACS multiply-accumulates per frame.
+so the two levels never compete for the same cores. A batch runs on the calling thread instead, with the kernels'
+own threading, when a part would get fewer than ROWS_PER_THREAD rows or the graph does less than ROW_POOL_MACS
+multiply-accumulates per frame (the MLPs): then the elementwise passes (the thresholds, the host's input
+quantizer) split their rows over the threads (`split_rows`) once a call has SPLIT_MIN_ELEMENTS elements, the XNOR
+kernel uses its pool, and the onnxruntime GEMM gets `gemm_threads()` intra-op threads (one unless
+BNNC_SIM_GEMM_THREADS says more).
+
+Why so little threading for small work: on the 2-core VM this was measured on, waking a helper thread costs
+~0.15-0.2 ms, and a thread that needs the GIL while the other holds it sleeps as long; a row half written on one
+core and read on the other (a 2-thread GEMM's output, then the thresholds) costs about what the GEMM's second
+thread saves. So the second core only pays where one hand-over buys a large, GIL-free piece of work.
 """
 from __future__ import annotations
 
@@ -28,6 +36,11 @@ ROWS_PER_THREAD = 16
 #: single-chain simulator (benchmarks/simulator_throughput.py, 6 jobs on 2 cores); CNV-W1A1 (57M) gained
 #: 1.06-1.96x in the same runs
 ROW_POOL_MACS = 10_000_000
+#: elements from which an elementwise kernel's rows are split over the threads (split_rows): below it the hand-over
+#: to a helper costs more than the half it saves. At 1 << 16 (LFC's 100 x 1024 thresholds split), LFC-W1A1 at 2
+#: threads and batch 100 fell from 61.5k to 55.3k img/s (benchmarks/simulator_throughput.py, idle machine); at
+#: 1 << 19 only batches of ~500+ rows of a 1024-wide layer split
+SPLIT_MIN_ELEMENTS = 1 << 19
 #: row parts per thread: more, smaller parts let the caller take over a helper's share when it is descheduled
 PARTS_PER_THREAD = 2
 
@@ -44,6 +57,14 @@ def sim_threads() -> int:
         if v.isdigit() and int(v) > 0:
             return int(v)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def gemm_threads() -> int:
+    """Intra-op threads of an MVTU's onnxruntime GEMM session: BNNC_SIM_GEMM_THREADS (at most sim_threads()),
+    else 1. A 2-thread session made LFC-W2A2's whole chain slower at 2 threads, batch 100 and 1000 (module
+    docstring); `BNNC_SIM_GEMM_THREADS=2 benchmarks/simulator_throughput.py ...` measures it again."""
+    v = os.environ.get("BNNC_SIM_GEMM_THREADS", "")
+    return max(1, min(int(v), sim_threads())) if v.isdigit() and int(v) > 0 else 1
 
 
 @contextlib.contextmanager
@@ -87,3 +108,23 @@ def map_rows(fn: Callable[[T], R], parts: Sequence[T], threads: int) -> list[R]:
         if not h.cancel():
             h.result()
     return out
+
+
+def row_parts(rows: int, elements: int) -> list[slice]:
+    """range(rows) as sim_threads() row slices when the work has at least SPLIT_MIN_ELEMENTS elements, else one."""
+    k = min(sim_threads(), rows) if elements >= SPLIT_MIN_ELEMENTS else 1
+    if k <= 1:
+        return [slice(0, rows)]
+    bounds = [rows * i // k for i in range(k + 1)]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def split_rows(fn: Callable[[slice], R], rows: int, elements: int) -> list[R]:
+    """[fn(s) for s in row_parts(rows, elements)], the parts on the row pool (map_rows, the caller working too).
+
+    For elementwise kernels over rows (NumPy ufuncs release the GIL), e.g. writing disjoint rows of one output.
+    """
+    parts = row_parts(rows, elements)
+    if len(parts) == 1:
+        return [fn(parts[0])]
+    return map_rows(fn, parts, sim_threads())

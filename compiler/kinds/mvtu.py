@@ -20,7 +20,7 @@ from compiler.ir.jsontypes import BOOL, DTYPE, INT, POS
 from compiler.kinds.base import Kind, LayerData, ValueRange, in_uram
 from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node, range_name, xnor_popcount_dtype
 from compiler.kernels.int_gemm import int_gemm
-from compiler.kernels.simthreads import sim_threads
+from compiler.kernels.simthreads import gemm_threads, sim_threads
 from compiler.estimate.resources import (DSP_MIN_BITS, XNOR_LUT_PER_LANE, LayerCost, Memory, bits,
                                 ceil_log2, fifo_luts, logic)
 
@@ -97,7 +97,7 @@ class MVTU(Kind):
                 raise IRError(f"{where}: binary_xnor needs BIPOLAR inputs and +-1 weights "
                               f"(in_dtype {layer.in_dtype}, weight_dtype {a['weight_dtype']})")
         if w.dtype.kind in "iuf" and np.array_equal(w, np.round(w)):
-            plan["gemm"] = int_gemm(w.astype(np.int64), lo, hi, sim_threads())   # None unless provably exact
+            plan["gemm"] = int_gemm(w.astype(np.int64), lo, hi, gemm_threads())  # None unless provably exact
         if plan.get("gemm") is None:
             if a["binary_xnor"]:
                 plan["wbits"] = pack_weights(w)

@@ -17,7 +17,8 @@ import numpy as np
 from compiler import kinds
 from compiler.sim.hostops import run_post, run_pre
 from compiler.ir.graph import INPUT_STREAM, DataflowGraph, IRError, Layer, dtype as ir_dtype
-from compiler.kernels.simthreads import PARTS_PER_THREAD, ROW_POOL_MACS, ROWS_PER_THREAD, map_rows, sim_threads, single_threaded
+from compiler.kernels.simthreads import (PARTS_PER_THREAD, ROW_POOL_MACS, ROWS_PER_THREAD, map_rows, sim_threads,
+                                         single_threaded, split_rows)
 from compiler.kernels.activation import popcount_thresholds  # noqa: F401  (public API of this module)
 
 # Frames processed together; bounds memory (im2col of a 32x32 image is ~27x its size) without hurting speed.
@@ -68,12 +69,20 @@ class Simulator:
 
     def __call__(self, x: np.ndarray, return_all: bool = False, *, batch: int = DEFAULT_BATCH):
         """Same as `simulate(graph, x, return_all)`."""
-        ints = run_pre(self.graph.input, x)
+        ints = self._pre(np.asarray(x))
         res = self.run_layers(ints, return_all=return_all, batch=batch)
         if return_all:
             last, outs = res
             return run_post(self.graph.output, last), outs
         return run_post(self.graph.output, res)
+
+    def _pre(self, x: np.ndarray) -> np.ndarray:
+        """The host's input ops (int8 levels where they fit), row parts on both cores for a large batch."""
+        spec = self.graph.input
+        if x.ndim == 0 or tuple(x.shape[1:]) != tuple(spec.shape):
+            return run_pre(spec, x, narrow=True)              # raises, naming the shape
+        parts = split_rows(lambda s: run_pre(spec, x[s], narrow=True), len(x), x.size)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def run_layers(self, ints: np.ndarray, return_all: bool = False, *, batch: int = DEFAULT_BATCH):
         """Same as `simulate_layers(graph, ints, return_all)`."""

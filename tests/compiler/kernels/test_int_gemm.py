@@ -37,3 +37,20 @@ def test_simulator_same_with_and_without_it(make, monkeypatch):
     without = simulate_layers(g, x, return_all=True)
     assert np.array_equal(with_gemm[0], without[0])
     assert all(np.array_equal(a, b_) for a, b_ in zip(with_gemm[1], without[1]))
+
+
+def test_gemm_threads_follow_the_environment(monkeypatch):
+    """One intra-op thread unless BNNC_SIM_GEMM_THREADS asks for more (never more than the simulator's threads);
+    a 2-thread session gives the same results."""
+    from compiler.kernels.simthreads import gemm_threads
+    monkeypatch.setenv("BNNC_SIM_THREADS", "2")
+    monkeypatch.delenv("BNNC_SIM_GEMM_THREADS", raising=False)
+    assert gemm_threads() == 1
+    monkeypatch.setenv("BNNC_SIM_GEMM_THREADS", "4")
+    assert gemm_threads() == 2
+    b = random_mlp(5)
+    g, x = b.graph(), b.inputs(40)
+    two = simulate_layers(g, x, return_all=True)
+    monkeypatch.setenv("BNNC_SIM_GEMM_THREADS", "1")
+    one = simulate_layers(g, x, return_all=True)
+    assert all(np.array_equal(a, b_) for a, b_ in zip(two[1], one[1]))

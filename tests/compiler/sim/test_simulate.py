@@ -163,6 +163,58 @@ def test_host_ops_around_layers():
     assert np.array_equal(simulate(g, x), ref)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_split_kernels_match_naive(seed, monkeypatch):
+    """Two threads, every elementwise step (host input ops, thresholds) split into row halves (SPLIT_MIN_ELEMENTS
+    0): the same values as the naive reading, with the host's int8 input levels."""
+    from compiler.kernels import simthreads
+    monkeypatch.setenv("BNNC_SIM_THREADS", "2")
+    monkeypatch.setattr(simthreads, "SPLIT_MIN_ELEMENTS", 0)
+    calls = []
+    real = simthreads.map_rows
+    monkeypatch.setattr(simthreads, "map_rows", lambda fn, parts, th: calls.append(len(parts)) or real(fn, parts, th))
+    _compare(random_mlp(seed) if seed % 2 else random_cnn(seed))
+    assert calls and set(calls) == {2}
+    test_host_ops_around_layers()
+
+
+def test_nan_input_is_refused_with_narrow_levels():
+    """The host's int8 input levels keep NaN visible: the layer's input check still names it (int64 fallback)."""
+    b = Builder(np.random.default_rng(5), (4,), "INT4")
+    b.mvtu(3, out_dtype=None)
+    g = b.graph()
+    g.input = InputSpec((4,), "INT4", [{"op": "quant", "scale": np.float32(0.25), "zeropt": np.float32(0),
+                                        "bitwidth": np.float32(4), "signed": 1, "narrow": 0,
+                                        "rounding_mode": "ROUND"}])
+    x = np.ones((3, 4), np.float32)
+    assert simulate(g, x).shape == (3, 3)
+    x[1, 2] = np.nan
+    with pytest.raises(IRError, match=r"l0_MVTU.*is not a INT4 value"):
+        simulate(g, x)
+
+
+@pytest.mark.parametrize("quant,with_nan,without_nan", [
+    ({"op": "bipolar_quant"}, np.int8, np.int8),                               # NaN -> -1, like bipolar_levels
+    ({"op": "quant", "scale": np.float32(0.3), "zeropt": np.float32(0), "bitwidth": np.float32(3), "signed": 1,
+      "narrow": 0, "rounding_mode": "ROUND"}, np.int64, np.int8),             # a NaN level stays visible
+    ({"op": "quant", "scale": np.float32(0.02), "zeropt": np.float32(2), "bitwidth": np.float32(8), "signed": 0,
+      "narrow": 0, "rounding_mode": "FLOOR"}, np.int64, np.int64)])           # [-2, 253] is not int8
+def test_narrow_input_levels_are_the_same_values(quant, with_nan, without_nan):
+    """run_pre(narrow=True) (the simulator's) gives run_pre's int64 values, as int8 where they fit; the caller's
+    array is left alone although the steps run in place."""
+    from compiler.sim.hostops import run_pre
+    spec = InputSpec((6,), "INT8", [{"op": "mul", "value": np.float32(2)}, {"op": "sub", "value": np.float32(1)},
+                                    quant])
+    x = np.random.default_rng(3).normal(0, 2, (40, 6)).astype(np.float32)
+    x[0, :3] = [np.nan, -0.0, 0.0]
+    keep = x.copy()
+    for dt in (with_nan, without_nan):
+        wide, narrow = run_pre(spec, x), run_pre(spec, x, narrow=True)
+        assert wide.dtype == np.int64 and narrow.dtype == dt and np.array_equal(wide, narrow)
+        assert np.array_equal(x, keep, equal_nan=True)
+        x[0, 0] = keep[0, 0] = 1.5
+
+
 def test_bad_inputs_name_the_layer():
     b = Builder(np.random.default_rng(0), (8,), "BIPOLAR")
     b.mvtu(3, out_dtype="BIPOLAR")
