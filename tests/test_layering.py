@@ -62,6 +62,45 @@ def _imports(module: str) -> dict[str, int]:
 GRAPH = {m: _imports(m) for m in MODULES}
 
 
+def _import_time_imports(module: str) -> set[str]:
+    """What importing `module` runs at once: its module-level imports (not those inside functions or under
+    `if TYPE_CHECKING:`), each with the __init__ of every package above it that `module` is not itself inside --
+    Python runs those first, and a package __init__ that imports its submodules can come back to `module`."""
+    f = MODULES[module]
+    package = module if f.name == "__init__.py" else module.rpartition(".")[0]
+    tree = ast.parse(f.read_text(), str(f))
+    stmts, todo = [], list(tree.body)
+    while todo:
+        s = todo.pop()
+        if isinstance(s, ast.If) and "TYPE_CHECKING" in ast.unparse(s.test):
+            todo += s.orelse
+        elif isinstance(s, (ast.If, ast.Try)):
+            todo += s.body + s.orelse + getattr(s, "finalbody", []) + [x for h in getattr(s, "handlers", []) for x in h.body]
+        elif isinstance(s, (ast.Import, ast.ImportFrom)):
+            stmts.append(s)
+    found = set()
+    for node in stmts:
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(up + ([node.module] if node.module else []))
+            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+        for n in names:
+            m = _owner(n)
+            if not m or m == module:
+                continue
+            found.add(m)
+            parts = m.split(".")
+            for i in range(1, len(parts)):
+                parent = ".".join(parts[:i])
+                if parent in MODULES and not (module == parent or module.startswith(parent + ".")):
+                    found.add(parent)
+    return found
+
+
 def _reaches(start: str) -> set[str]:
     seen, todo = set(), [start]
     while todo:
@@ -80,6 +119,18 @@ def test_no_import_cycle_between_files():
         # each node of the reported cycle is a predecessor (an import) of the next
         steps = [f"{b} imports {a} ({MODULES[b].relative_to(ROOT)}:{GRAPH[b][a]})" for a, b in zip(cycle, cycle[1:])]
         pytest.fail("import cycle:\n  " + "\n  ".join(steps))
+
+
+def test_every_module_can_be_imported_first():
+    """No import-time cycle through a package __init__: e.g. a module outside compiler.kinds that imports
+    compiler.kinds.base at module level runs compiler/kinds/__init__.py, which imports every kind; a kind that imports
+    that module back finds it half-initialised (ImportError when it is the first module imported)."""
+    graph = {m: _import_time_imports(m) for m in MODULES}
+    try:
+        tuple(TopologicalSorter(graph).static_order())
+    except CycleError as e:
+        pytest.fail("import-time cycle (each imports the next, packages' __init__ included): "
+                    + " <- ".join(e.args[1]))
 
 
 @pytest.mark.parametrize("leaf,allowed", [

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from diagnostics.errors import CompileError, IRError
 
 _FLOATS = {"FLOAT32": (32, 3.4028234663852886e38), "FLOAT16": (16, 65504.0)}
+
+
+class ValueRange(NamedTuple):
+    """Integer values in [lo, hi]; zero_free when 0 never occurs (what a BIPOLAR input needs)."""
+
+    lo: int
+    hi: int
+    zero_free: bool
 
 
 @dataclass(frozen=True)

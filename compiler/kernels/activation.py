@@ -5,12 +5,16 @@ binary layers (thresholds in the popcount domain).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from compiler.ir.datatypes import signed_bits
-from diagnostics.errors import IRError
-from compiler.kinds.base import LayerData, ValueRange
+from compiler.ir.datatypes import ValueRange, signed_bits
 from compiler.kernels.simthreads import split_rows
+from diagnostics.errors import IRError
+
+if TYPE_CHECKING:     # the kinds' layer protocol, for annotations only: kernels sit below the kinds
+    from compiler.kinds.base import LayerData
 
 #: thresholds per channel up to which `activate` counts with one comparison pass per threshold (else searchsorted)
 COUNT_PASSES = 8

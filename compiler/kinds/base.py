@@ -10,10 +10,11 @@ default, that the kinds override (tests/compiler/kinds/test_central_code.py chec
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from compiler.ir.datatypes import ValueRange
 from compiler.ir.jsontypes import JsonSchema
 from diagnostics.errors import IRError
 
@@ -33,14 +34,6 @@ COMMON_OPTIONAL_ATTRS: dict[str, JsonSchema] = {WEIGHT_RAM: {"enum": list(WEIGHT
 def in_uram(layer: "LayerData") -> bool:
     """Whether the layer's weights live in run-time-loaded URAM."""
     return layer.attrs.get(WEIGHT_RAM) == "uram"
-
-
-class ValueRange(NamedTuple):
-    """Integer values in [lo, hi]; zero_free when 0 never occurs (what a BIPOLAR input needs)."""
-
-    lo: int
-    hi: int
-    zero_free: bool
 
 
 class LayerData(Protocol):

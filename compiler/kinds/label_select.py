@@ -13,7 +13,8 @@ from compiler.ir.datatypes import datatype
 from diagnostics.errors import IRError
 from compiler.kinds.registry import register
 from compiler.ir.jsontypes import POS
-from compiler.kinds.base import Kind, LayerData, ValueRange
+from compiler.kinds.base import Kind, LayerData
+from compiler.ir.datatypes import ValueRange
 from compiler.backends.finn.nodes import finn_dtype, node
 from compiler.estimate.resources import LayerCost, bits, ceil_log2, fifo_luts, logic
 

@@ -14,7 +14,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from diagnostics.errors import IRError
 from compiler.kinds.registry import register
 from compiler.ir.jsontypes import PAIR, POS
-from compiler.kinds.base import ChannelLanes, Kind, LayerData, ValueRange
+from compiler.kinds.base import ChannelLanes, Kind, LayerData
+from compiler.ir.datatypes import ValueRange
 from compiler.backends.finn.nodes import finn_dtype, node
 from compiler.kinds.sliding_window import check_ofm_dim, conv_out_dim
 from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logic

@@ -17,7 +17,8 @@ from diagnostics.errors import IRError
 from compiler.kinds.registry import register
 from compiler.kernels.activation import activate, activation_range, popcount_thresholds, threshold_plan
 from compiler.ir.jsontypes import BOOL, DTYPE, INT, POS
-from compiler.kinds.base import Kind, LayerData, ValueRange, in_uram
+from compiler.kinds.base import Kind, LayerData, in_uram
+from compiler.ir.datatypes import ValueRange
 from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node, range_name, xnor_popcount_dtype
 from compiler.kernels.int_gemm import int_gemm
 from compiler.kernels.simthreads import gemm_threads, sim_threads

@@ -15,7 +15,8 @@ from compiler.ir.datatypes import datatype
 from diagnostics.errors import IRError
 from compiler.kinds.registry import register
 from compiler.ir.jsontypes import INT, PADS, PAIR, POS
-from compiler.kinds.base import Kind, LayerData, ValueRange
+from compiler.kinds.base import Kind, LayerData
+from compiler.ir.datatypes import ValueRange
 from compiler.backends.finn.nodes import finn_dtype, no_bipolar_values, node
 from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logic
 

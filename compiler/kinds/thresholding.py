@@ -12,7 +12,8 @@ import numpy as np
 from compiler.kinds.registry import register
 from compiler.kernels.activation import activate, activation_range, n_thresholds, threshold_plan
 from compiler.ir.jsontypes import INT, POS
-from compiler.kinds.base import ChannelLanes, Kind, LayerData, ValueRange
+from compiler.kinds.base import ChannelLanes, Kind, LayerData
+from compiler.ir.datatypes import ValueRange
 from compiler.backends.finn.nodes import no_bipolar_values, thresholding_node
 from compiler.estimate.resources import LayerCost, Memory, bits, fifo_luts, logic
 

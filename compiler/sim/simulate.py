@@ -16,6 +16,7 @@ import numpy as np
 
 from compiler import kinds
 from compiler.sim.hostops import run_post, run_pre
+from compiler.ir.datatypes import ValueRange
 from compiler.ir.graph import INPUT_STREAM, DataflowGraph, IRError, Layer, dtype as ir_dtype
 from compiler.kernels.simthreads import (PARTS_PER_THREAD, ROW_POOL_MACS, ROWS_PER_THREAD, map_rows, sim_threads,
                                          single_threaded, split_rows)
@@ -58,12 +59,12 @@ class Simulator:
         self._single_plans: list[dict] | None = None
         self._macs_per_row = sum(_macs(l) for l in graph.layers)
         self.streams = graph.streams()          # (inputs, outputs) per layer: the DAG of docs/ir.md "Streams"
-        known: dict[str, kinds.ValueRange | None] = {}   # stream -> static bound of its values (None: unknown)
+        known: dict[str, ValueRange | None] = {}   # stream -> static bound of its values (None: unknown)
         for layer, plan, (ins, outs) in zip(graph.layers, self.plans, self.streams):
             plan["check"] = [check_layers or known.get(name) is None or not _fits(known[name], plan["ranges"][j])
                              for j, name in enumerate(ins)]
             lo, hi, bipolar = plan["ranges"][0]
-            rng = plan["kind"].sim_out_range(layer, plan["layer"], kinds.ValueRange(lo, hi, bipolar))
+            rng = plan["kind"].sim_out_range(layer, plan["layer"], ValueRange(lo, hi, bipolar))
             for name in outs:
                 known[name] = rng
 
@@ -180,7 +181,7 @@ def _check_shapes(kind: kinds.Kind, layer: Layer, where: str) -> None:
 
 
 # ---- execution ----------------------------------------------------------------------------------------------
-def _fits(rng: kinds.ValueRange, declared: tuple[int, int, bool]) -> bool:
+def _fits(rng: ValueRange, declared: tuple[int, int, bool]) -> bool:
     """Values in `rng` are valid values of the declared input range (lo, hi, bipolar)."""
     lo, hi, bipolar = declared
     return lo <= rng.lo and rng.hi <= hi and (rng.zero_free or not bipolar)

@@ -5,11 +5,15 @@ ConvertBipolarMatMulToXnorPopcount and its thresholds (ActVal = 0) produce; `fin
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from compiler.ir.datatypes import range_dtype
 from diagnostics.errors import IRError
-from compiler.kinds.base import LayerData
+
+if TYPE_CHECKING:     # the kinds' layer protocol, for annotations only: the kinds import this module
+    from compiler.kinds.base import LayerData
 
 FINN_DOMAIN = "finn.custom_op.fpgadataflow"
 
