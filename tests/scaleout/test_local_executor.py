@@ -129,7 +129,17 @@ def test_ctrl_c_in_process_keeps_finished_items(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k0.json", "k1.json"]
 
 
-def test_ctrl_c_cancels_pool_workers_and_keeps_finished_items(tmp_path):
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's own SIGINT handler for the test: started under `nohup make test &` (a shell that runs background jobs
+    with SIGINT ignored) pytest inherits SIG_IGN, Python then installs no KeyboardInterrupt handler, and the Ctrl-C
+    below would never arrive."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_ctrl_c_cancels_pool_workers_and_keeps_finished_items(tmp_path, ctrl_c_raises):
     pid_file = tmp_path / "slow.pid"
     tasks = [Task("fast", st.square, (5,)), Task("slow", st.sleep_and_report, (str(pid_file), 60.0))]
     out = tmp_path / "out"
