@@ -7,6 +7,7 @@ pkg.name when that is a module, else of pkg itself.
 from __future__ import annotations
 
 import ast
+import functools
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
@@ -37,24 +38,36 @@ def _owner(name: str) -> str | None:
     return name or None
 
 
+def _package(module: str) -> str:
+    """The package a relative import in `module` starts from."""
+    return module if MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
+
+
+def _targets(module: str, node: ast.Import | ast.ImportFrom) -> list[str]:
+    """Our modules (other than `module`) that the import statement `node` of `module` loads."""
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    else:
+        base = node.module or ""
+        if node.level:
+            package = _package(module).split(".")
+            base = ".".join(package[: len(package) - (node.level - 1)] + ([node.module] if node.module else []))
+        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+    return [m for m in map(_owner, names) if m and m != module]
+
+
+@functools.cache
+def _tree(module: str) -> ast.Module:
+    f = MODULES[module]
+    return ast.parse(f.read_text(), str(f))
+
+
 def _imports(module: str) -> dict[str, int]:
     """Our modules that `module` imports -> the line of the first such import."""
-    f = MODULES[module]
-    package = module if f.name == "__init__.py" else module.rpartition(".")[0]
     found: dict[str, int] = {}
-    for node in ast.walk(ast.parse(f.read_text(), str(f))):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
-                base = ".".join(up + ([node.module] if node.module else []))
-            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
-        for n in names:
-            m = _owner(n)
-            if m and m != module:
+    for node in ast.walk(_tree(module)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for m in _targets(module, node):
                 found.setdefault(m, node.lineno)
     return found
 
@@ -66,38 +79,25 @@ def _import_time_imports(module: str) -> set[str]:
     """What importing `module` runs at once: its module-level imports (not those inside functions or under
     `if TYPE_CHECKING:`), each with the __init__ of every package above it that `module` is not itself inside --
     Python runs those first, and a package __init__ that imports its submodules can come back to `module`."""
-    f = MODULES[module]
-    package = module if f.name == "__init__.py" else module.rpartition(".")[0]
-    tree = ast.parse(f.read_text(), str(f))
-    stmts, todo = [], list(tree.body)
+    stmts, todo = [], list(_tree(module).body)
     while todo:
         s = todo.pop()
         if isinstance(s, ast.If) and "TYPE_CHECKING" in ast.unparse(s.test):
             todo += s.orelse
-        elif isinstance(s, (ast.If, ast.Try)):
-            todo += s.body + s.orelse + getattr(s, "finalbody", []) + [x for h in getattr(s, "handlers", []) for x in h.body]
+        elif isinstance(s, ast.If):
+            todo += s.body + s.orelse
+        elif isinstance(s, ast.Try):
+            todo += s.body + s.orelse + s.finalbody + [x for h in s.handlers for x in h.body]
         elif isinstance(s, (ast.Import, ast.ImportFrom)):
             stmts.append(s)
     found = set()
-    for node in stmts:
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        else:
-            base = node.module or ""
-            if node.level:
-                up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
-                base = ".".join(up + ([node.module] if node.module else []))
-            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
-        for n in names:
-            m = _owner(n)
-            if not m or m == module:
-                continue
-            found.add(m)
-            parts = m.split(".")
-            for i in range(1, len(parts)):
-                parent = ".".join(parts[:i])
-                if parent in MODULES and not (module == parent or module.startswith(parent + ".")):
-                    found.add(parent)
+    for m in (m for node in stmts for m in _targets(module, node)):
+        found.add(m)
+        parts = m.split(".")
+        for i in range(1, len(parts)):
+            parent = ".".join(parts[:i])
+            if parent in MODULES and not (module == parent or module.startswith(parent + ".")):
+                found.add(parent)
     return found
 
 
