@@ -49,14 +49,6 @@ def export_model(name: str, out: Path) -> Path:
     return path
 
 
-def comparable(doc: dict) -> dict:
-    d = json.loads(json.dumps(doc))
-    d.pop("executor")
-    for e in d["points"]:
-        e.pop("seconds")
-    return d
-
-
 def run_mode(mode: str, model: Path, boards, fps, out: Path, rtl: bool, cores: int) -> dict:
     """One sweep through `mode` into a fresh folder; its wall time (Ray: cluster start timed apart)."""
     import shutil
@@ -109,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         ap.error(f"--modes: unknown {bad}; choose from {', '.join(MODES)}")
     from diagnostics.errors import BnncError
-    from compiler.workflow.explore import parse_boards, parse_fps_list
+    from compiler.workflow.explore import parse_boards, parse_fps_list, sweep_results
 
     try:
         boards, fps = parse_boards(a.boards), parse_fps_list(a.target_fps)
@@ -159,14 +151,14 @@ def main(argv: list[str] | None = None) -> int:
         rs = sorted(runs[m], key=lambda r: r["wall_s"])
         row = dict(rs[(len(rs) - 1) // 2])           # the median round (the lower one of an even count)
         row["wall_s_rounds"] = [round(r["wall_s"], 1) for r in runs[m]]
-        row["identical_rounds"] = all(comparable(r["doc"]) == comparable(rs[0]["doc"]) for r in rs)
+        row["identical_rounds"] = all(sweep_results(r["doc"]) == sweep_results(rs[0]["doc"]) for r in rs)
         rows.append(row)
     base = next((r["wall_s"] for r in rows if r["mode"] == "serial"), None)
-    ref = comparable(rows[0]["doc"])
+    ref = sweep_results(rows[0]["doc"])
     print(f"\n{'mode':8} {'wall s':>8} {'speed-up':>9} {'task s':>8}  executor   (median of {max(1, a.repeat)} rounds)")
     for r in rows:
         r["speedup"] = base / r["wall_s"] if base else None
-        r["identical_to_" + rows[0]["mode"]] = comparable(r["doc"]) == ref and r["identical_rounds"]
+        r["identical_to_" + rows[0]["mode"]] = sweep_results(r["doc"]) == ref and r["identical_rounds"]
         extra = f"; cluster start {r['cluster_start_s']:.1f} s (not in wall)" if "cluster_start_s" in r else ""
         sp = f"{r['speedup']:.2f}x" if r["speedup"] else "-"
         print(f"{r['mode']:8} {r['wall_s']:8.1f} {sp:>9} "

@@ -256,6 +256,16 @@ def explore(model: str | os.PathLike, boards: list[str], target_fps: list[float 
     return doc
 
 
+def sweep_results(doc: dict[str, Any]) -> dict[str, Any]:
+    """An explore.json document without what depends on how the sweep ran (the executor, the points' timings): what
+    two runs of one sweep -- in this process, on a pool, on Ray -- must agree on exactly."""
+    d = json.loads(json.dumps(doc))
+    d.pop("executor")
+    for e in d["points"]:
+        e.pop("seconds")
+    return d
+
+
 def pareto_front(entries: list[dict[str, Any]]) -> list[str]:
     """Keys of the fitting points not dominated in (estimated LUTs lower, estimated FPS higher), by LUTs."""
     pts = [(e["resources"]["estimate"]["LUT"], e["fps"]["estimate"], e["key"]) for e in entries

@@ -80,7 +80,7 @@ def check_auto_without_a_cluster(cluster_run):
 
 
 def check_explore_equals_local(cluster_run, tmp_path):
-    from compiler.workflow.explore import explore
+    from compiler.workflow.explore import explore, sweep_results
     from ray_cluster import BOARDS, FPS
     from scaleout import LocalExecutor
 
@@ -89,17 +89,10 @@ def check_explore_equals_local(cluster_run, tmp_path):
     ex.verbose = False
     local = explore(model, BOARDS, FPS, tmp_path / "local", executor=ex)
 
-    def comparable(doc):
-        d = json.loads(json.dumps(doc))
-        d.pop("executor")
-        for e in d["points"]:
-            e.pop("seconds")
-        return d
-
     on_ray = res["explore"]
     assert "on the Ray cluster at 127.0.0.1:6390: 2 nodes" in res["explore_cli"]["output"]
     assert on_ray["executor"].startswith("Ray cluster") and len(on_ray["points"]) == 4 and not on_ray["failed"]
-    assert comparable(on_ray) == comparable(local)          # folding, figures, graph.json digests: identical
+    assert sweep_results(on_ray) == sweep_results(local)          # folding, figures, graph.json digests: identical
     for e in on_ray["points"]:
         assert (work / "explore" / e["build"] / "graph.json").is_file()
         assert (work / "explore" / "items" / f"{e['key']}.json").is_file()

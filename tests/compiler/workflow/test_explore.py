@@ -8,7 +8,7 @@ import pytest
 
 import compiler.workflow.explore as ce
 from brevitas_models import export, mlp
-from compiler.workflow.explore import ExploreError, explore, parse_boards, parse_fps_list
+from compiler.workflow.explore import ExploreError, explore, parse_boards, parse_fps_list, sweep_results
 from scaleout import LocalExecutor
 
 
@@ -23,24 +23,15 @@ def _quiet(workers):
     return ex
 
 
-def comparable(doc):
-    """explore.json without what differs between runs by design: timings and who ran it."""
-    d = json.loads(json.dumps(doc))
-    d.pop("executor")
-    for e in d["points"]:
-        e.pop("seconds")
-    return d
-
-
 def test_sweep_in_process_and_in_a_pool_agree(onnx, tmp_path):
     a = explore(onnx, ["Pynq-Z2", "ZCU104"], [100000.0, "max"], tmp_path / "a", executor=_quiet(1))
     b = explore(onnx, ["Pynq-Z2", "ZCU104"], [100000.0, "max"], tmp_path / "b", executor=_quiet(2))
-    assert comparable(a) == comparable(b)
+    assert sweep_results(a) == sweep_results(b)
     assert [e["key"] for e in a["points"]] == ["Pynq-Z2_100000fps", "Pynq-Z2_maxfps", "ZCU104_100000fps",
                                                 "ZCU104_maxfps"]
     assert a["failed"] == [] and a["executor"].startswith("local executor, in-process")
     on_disk = json.loads((tmp_path / "b" / "explore.json").read_text())
-    assert comparable(on_disk) == comparable(b)
+    assert sweep_results(on_disk) == sweep_results(b)
     for e in b["points"]:
         build = tmp_path / "b" / e["build"]
         assert (build / "graph.json").is_file() and (build / "report.json").is_file()
