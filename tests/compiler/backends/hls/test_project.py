@@ -4,9 +4,6 @@ Tcl (parsed and dry-run by tclsh against a mock Vivado), deploy folders and the 
 import json
 import math
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import irgraphs  # noqa: E402
+from mock_vivado import requires_tclsh, tcl_complete, tclsh, write_mock  # noqa: E402
 
 from bnnc import main  # noqa: E402
 from compiler.backends.hls.project import generate_project  # noqa: E402
@@ -111,46 +109,27 @@ def test_failed_generation_leaves_the_old_project(tmp_path):
 
 
 # ---- Tcl -------------------------------------------------------------------------------------------------
-MOCK = r"""
-set ::log [open [lindex $argv 1] w]
-proc unknown {args} { puts $::log $args; return "" }
-proc get_ipdefs {args} {
-    regexp {xilinx.com:ip:([a-z0-9_]+):} [lindex $args end] -> n
-    return [list "xilinx.com:ip:$n:1.0" "xilinx.com:ip:$n:2.0"]
-}
-proc get_property {args} { return "100%" }
-source [lindex $argv 0]
-close $::log
-"""
-
-
-def _tclsh(*args, cwd=None):
-    return subprocess.run(["tclsh", *map(str, args)], capture_output=True, text=True, cwd=cwd)
-
-
-@pytest.mark.skipif(shutil.which("tclsh") is None, reason="tclsh not installed (make setup installs tcl as root)")
+@requires_tclsh
 @pytest.mark.parametrize("board,ps,port", [("pynq-z2", "processing_system7", "S_AXI_HP0"),
                                            ("ultra96", "zynq_ultra_ps_e", "S_AXI_HP0_FPD")])
 def test_generated_tcl_parses_and_runs_against_a_mock_vivado(tmp_path, board, ps, port):
     proj = generate_project(irgraphs.conv_bipolar(), tmp_path / "p", board=board).path
-    check = tmp_path / "complete.tcl"
-    check.write_text('foreach f $argv { set h [open $f]; puts [info complete [read $h]]; close $h }')
-    assert _tclsh(check, proj / "hls.tcl", proj / "vivado.tcl").stdout.split() == ["1", "1"]
+    assert tcl_complete(tmp_path, proj / "hls.tcl", proj / "vivado.tcl") == ["1", "1"]
 
-    (tmp_path / "mock.tcl").write_text(MOCK)
-    res = _tclsh(tmp_path / "mock.tcl", proj / "hls.tcl", tmp_path / "hls.log")
+    write_mock(tmp_path)
+    res = tclsh(tmp_path / "mock.tcl", proj / "hls.tcl", tmp_path / "hls.log")
     assert res.returncode == 0, res.stderr
     hls = (tmp_path / "hls.log").read_text()
     assert "set_top bnnc_top" in hls and "csynth_design" in hls and "export_design -format ip_catalog" in hls
 
-    res = _tclsh(tmp_path / "mock.tcl", proj / "vivado.tcl", tmp_path / "v.log")
+    res = tclsh(tmp_path / "mock.tcl", proj / "vivado.tcl", tmp_path / "v.log")
     assert res.returncode != 0 and "run `vitis_hls -f hls.tcl`" in res.stderr      # refuses without the HLS IP
     (proj / "hls_prj/sol1/impl/ip").mkdir(parents=True)
     for f in ("bnnc_bd.gen/sources_1/bd/bnnc/hdl/bnnc_wrapper.v", "bnnc_bd.runs/impl_1/bnnc_wrapper.bit",
               "bnnc_bd.gen/sources_1/bd/bnnc/hw_handoff/bnnc.hwh"):       # what Vivado would have produced
         (proj / "vivado" / f).parent.mkdir(parents=True, exist_ok=True)
         (proj / "vivado" / f).write_text(f)
-    res = _tclsh(tmp_path / "mock.tcl", proj / "vivado.tcl", tmp_path / "v.log")
+    res = tclsh(tmp_path / "mock.tcl", proj / "vivado.tcl", tmp_path / "v.log")
     assert res.returncode == 0, res.stderr
     log = (tmp_path / "v.log").read_text()
     part = json.loads((proj / "project.json").read_text())["part"]

@@ -1,8 +1,6 @@
 """`bnnc bitstream --rtl`: the Vivado Tcl of the RTL path parses and dry-runs in tclsh against a mock Vivado
 (every Vivado command logged), and without vivado the CLI stops with a clear message after generating."""
 import json
-import shutil
-import subprocess
 
 import pytest
 from click.testing import CliRunner
@@ -12,25 +10,10 @@ from boards.catalog import get_board
 from compiler.backends.rtl.project import generate_rtl
 from compiler.backends.rtl.vivado import write_scripts
 import irgraphs
+from mock_vivado import requires_tclsh, tcl_complete, tclsh, write_mock
 
-requires_tclsh = pytest.mark.skipif(shutil.which("tclsh") is None, reason="tclsh not installed (make setup)")
-
-MOCK = r"""
-set ::log [open [lindex $argv 1] w]
-proc unknown {args} { puts $::log $args; return "" }
-proc get_ipdefs {args} {
-    regexp {xilinx.com:ip:([a-z0-9_]+):} [lindex $args end] -> n
-    return [list "xilinx.com:ip:$n:1.0" "xilinx.com:ip:$n:2.0"]
-}
-proc get_property {args} { return "100%" }
-proc get_bd_cells {args} { puts $::log "get_bd_cells $args"; return [list /rst_ps_100M] }
-source [lindex $argv 0]
-close $::log
-"""
-
-
-def _tclsh(*args):
-    return subprocess.run(["tclsh", *map(str, args)], capture_output=True, text=True)
+# the processor system's reset cell the RTL block design looks up
+GET_BD_CELLS = 'proc get_bd_cells {args} { puts $::log "get_bd_cells $args"; return [list /rst_ps_100M] }'
 
 
 @requires_tclsh
@@ -39,16 +22,14 @@ def test_rtl_vivado_tcl_parses_and_runs_against_a_mock_vivado(tmp_path, board, p
     g = irgraphs.conv_bipolar()
     project = generate_rtl(g, tmp_path / "rtl")
     script = write_scripts(project, "conv_bipolar", get_board(board), 100.0)
-    check = tmp_path / "complete.tcl"
-    check.write_text('foreach f $argv { set h [open $f]; puts [info complete [read $h]]; close $h }')
-    assert _tclsh(check, script, project.path / "vivado_presynth.tcl").stdout.split() == ["1", "1"]
+    assert tcl_complete(tmp_path, script, project.path / "vivado_presynth.tcl") == ["1", "1"]
 
-    (tmp_path / "mock.tcl").write_text(MOCK)
+    write_mock(tmp_path, GET_BD_CELLS)
     for f in ("bnnc_rtl.gen/sources_1/bd/bnnc/hdl/bnnc_wrapper.v", "bnnc_rtl.runs/impl_1/bnnc_wrapper.bit",
               "bnnc_rtl.gen/sources_1/bd/bnnc/hw_handoff/bnnc.hwh"):       # what Vivado would have produced
         (project.path / "vivado" / f).parent.mkdir(parents=True, exist_ok=True)
         (project.path / "vivado" / f).write_text(f)
-    res = _tclsh(tmp_path / "mock.tcl", script, tmp_path / "v.log")
+    res = tclsh(tmp_path / "mock.tcl", script, tmp_path / "v.log")
     assert res.returncode == 0, res.stderr
     log = (tmp_path / "v.log").read_text()
     assert f"-part {get_board(board).part}" in log and f"xilinx.com:ip:{ps}:2.0 ps" in log
@@ -66,7 +47,7 @@ def test_rtl_vivado_tcl_parses_and_runs_against_a_mock_vivado(tmp_path, board, p
     assert (project.path / "output" / "conv_bipolar.bit").read_text().endswith("bnnc_wrapper.bit")
 
     (project.path / "units.v").unlink()                          # a missing source: the script refuses
-    res = _tclsh(tmp_path / "mock.tcl", script, tmp_path / "v2.log")
+    res = tclsh(tmp_path / "mock.tcl", script, tmp_path / "v2.log")
     assert res.returncode != 0 and "units.v missing" in res.stderr
 
 
