@@ -71,15 +71,11 @@ def activate(acc: np.ndarray, thr: dict) -> np.ndarray:
     elif acc.dtype != np.int64 and not (np.iinfo(acc.dtype).min <= t.min() and t.max() <= np.iinfo(acc.dtype).max):
         acc = acc.astype(np.int64)
     lo_out, hi_out = (-1, 1) if thr["bipolar"] else (thr["bias"], thr["bias"] + nt)
-    if 1 <= nt <= COUNT_PASSES and -128 <= lo_out and hi_out <= 127:
+    if 1 <= nt <= COUNT_PASSES and -128 <= lo_out and hi_out <= 127:     # every BIPOLAR output takes this path
         return _count_int8(acc, _columns(thr, t, acc.dtype), thr["bipolar"], thr["bias"])
     t = t.astype(acc.dtype)                 # compare in the accumulator's own type (no int64 temporaries)
     if nt == 1:
-        ge = acc >= t[:, 0]
-        if thr["bipolar"]:
-            out = ge.view(np.int8) * np.int8(2) - np.int8(1)
-            return out
-        return compact(ge.astype(np.int64) + thr["bias"])
+        return compact((acc >= t[:, 0]).astype(np.int64) + thr["bias"])
     if nt <= 8:
         count = np.zeros(acc.shape, np.int16)
         for j in range(nt):
