@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.ir.graph import InputSpec, IRError, OutputSpec
-from compiler.sim.quant import levels_of_op, max_int, min_int
+from compiler.sim.quant import level_range, levels_of_op
 
 
 MOVES = ("reshape", "transpose", "gather")          # ops that only move values
@@ -54,11 +54,7 @@ def _int8_levels(op: dict, levels: np.ndarray) -> bool:
     if op["op"] == "bipolar_quant":
         return True
     zp = np.asarray(op["zeropt"], np.float64)
-    bw, signed, narrow = int(np.asarray(op["bitwidth"]).item()), int(op["signed"]), int(op["narrow"])
-    if bw == 1 and signed:
-        lo, hi = -1, 1
-    else:
-        lo, hi = min_int(signed, narrow, bw), max_int(signed, narrow, bw)
+    lo, hi = level_range(int(op["signed"]), int(op["narrow"]), int(np.asarray(op["bitwidth"]).item()))
     # min() is NaN when any level is NaN (one reduction pass, no mask array)
     return -128 <= lo - zp.max() and hi - zp.min() <= 127 and not (levels.size and np.isnan(levels.min()))
 

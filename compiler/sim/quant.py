@@ -32,6 +32,14 @@ def max_int(signed, narrow, bitwidth):
     return (2 ** (bitwidth - 1)) - 1
 
 
+def level_range(signed, narrow, bitwidth) -> tuple[int, int]:
+    """The levels a quantizer produces before its zero point is taken off: +-1 for a signed 1-bit one (int_levels'
+    sign step), else [min_int, max_int]."""
+    if int(bitwidth) == 1 and signed:
+        return -1, 1
+    return min_int(signed, narrow, bitwidth), max_int(signed, narrow, bitwidth)
+
+
 ROUNDING_MODES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "ROUND": np.round, "HALF_EVEN": np.round, "CEIL": np.ceil, "FLOOR": np.floor, "DOWN": np.fix,
     "UP": lambda x: np.sign(x) * np.ceil(np.abs(x)),
