@@ -1,7 +1,6 @@
 """`bnnc synth`: Yosys synthesis of a compiled model's RTL for its board's FPGA family, beside the estimates."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -18,6 +17,7 @@ def synth_cmd(build_dir: Path, board: str | None) -> None:
     from compiler.backends.rtl.reports import RESOURCE_KEYS
     from compiler.workflow.rtl_runs import synth_build
     from compiler.backends.rtl.yosys import YOSYS, family_for_part, tool_version
+    from compiler.workflow.report import refresh_report
     from compiler.workflow.target import resolve_target
 
     try:
@@ -36,17 +36,6 @@ def synth_cmd(build_dir: Path, board: str | None) -> None:
     click.echo(f"{'total':24} " + " ".join(f"{str(doc['total'][k]) + '/' + str(doc['estimated_total'][k]):>15}"
                                           for k in RESOURCE_KEYS))
     click.echo(f"{doc['tool']}, {doc['seconds']} s; report: {out} (post-synthesis, no place and route)")
-    _update_folding_report(Path(build_dir))
-
-
-def _update_folding_report(build_dir: Path) -> None:
-    """Rewrite BUILD/report.{json,txt,png} with the synthesized counts beside the estimate (compiler.workflow.report)."""
-    from compiler.workflow.report import write_report
-
-    try:
-        rep = json.loads((build_dir / "report.json").read_text())
-    except (OSError, ValueError):
-        return                                   # a build without a folding report: synth.json stands alone
-    write_report(rep, build_dir)
-    if rep.get("synth"):
-        click.echo(f"folding report: {build_dir / 'report.txt'} (synthesized beside estimated)")
+    rep = refresh_report(build_dir)
+    if rep is not None and rep.get("synth"):
+        click.echo(f"folding report: {Path(build_dir) / 'report.txt'} (synthesized beside estimated)")

@@ -163,15 +163,12 @@ def _rtlsim(folder: Path, frames: int, seed: int) -> dict[str, Any]:
 
 def _synth(folder: Path, board: str) -> dict[str, Any]:
     """What `bnnc synth` does for a build folder (synth.json, and the folding report with the synthesized counts)."""
+    from compiler.workflow.report import refresh_report
     from compiler.workflow.rtl_runs import synth_build
-    from compiler.workflow.report import write_report
     from compiler.workflow.target import resolve_target
 
     doc = synth_build(folder, resolve_target(folder, board).board.name)
-    try:
-        write_report(json.loads((folder / "report.json").read_text()), folder)
-    except (OSError, ValueError):
-        pass
+    refresh_report(folder)
     return doc
 
 

@@ -208,3 +208,15 @@ def write_report(rep: dict[str, Any], directory: str | os.PathLike) -> list[Path
     (d / "report.json").write_text(json.dumps(rep, indent=1))
     (d / "report.txt").write_text(format_table(rep) + "\n")
     return [d / "report.json", d / "report.txt", plot_report(rep, d / "report.png")]
+
+
+def refresh_report(build_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """Rewrite a build's report.{json,txt,png} from its report.json, so a synth.json written since appears beside
+    the estimate (after `bnnc synth`); None for a build without a folding report (synth.json then stands alone)."""
+    d = Path(build_dir)
+    try:
+        rep = json.loads((d / "report.json").read_text())
+    except (OSError, ValueError):
+        return None
+    write_report(rep, d)
+    return rep
