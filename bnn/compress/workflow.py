@@ -26,9 +26,9 @@ from typing import Callable
 
 import numpy as np
 
-from bnn.compress.items import (item_data, item_settings, item_task, load_data, remember_data,  # noqa: F401
-                                run_items, torch_threads, train_config)
-from bnn.compress.plan import (JOINT_MODES, METHODS, SEARCH_DIMS, CompressConfig, CompressError,  # noqa: F401
+from bnn.compress.items import (item_data, item_settings, item_task, load_data, remember_data, run_items,
+                                torch_threads, train_config)
+from bnn.compress.plan import (JOINT_MODES, METHODS, SEARCH_DIMS, CompressConfig, CompressError,
                                Context, StudentPlan)
 from bnn.compress.family import Family, StudentEntry, plot_family, recommend, table
 from bnn.compress.student_build import build_student, finished, write_json_atomic

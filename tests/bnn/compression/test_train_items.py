@@ -106,7 +106,8 @@ def test_search_candidates_as_items_in_a_pool_equal_the_joint_proxy_run(tmp_path
     (data reloaded there from the config), its validation accuracy that of the joint in-driver run, each written to
     OUT/search_items as it finishes and skipped on a rerun."""
     from bnn.compress.search import _holdout, _proxy_runner
-    from bnn.compress.workflow import Context, load_data, train_config
+    from bnn.compress.items import load_data, train_config
+    from bnn.compress.plan import Context
     from scaleout import LocalExecutor
 
     cfg = _cfg()
@@ -131,7 +132,9 @@ def test_items_declare_their_threads_and_gpu(tmp_path):
     --device cuda, which on Ray becomes plain 'cuda' (the task sees only the GPU Ray gave it)."""
     from types import SimpleNamespace
 
-    from bnn.compress.workflow import Context, item_settings, item_task, train_item
+    from bnn.compress.items import item_settings, item_task
+    from bnn.compress.plan import Context
+    from bnn.compress.workflow import train_item
     from scaleout import LocalExecutor
 
     def settings(ex, **kw):
