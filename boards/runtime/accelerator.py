@@ -12,6 +12,7 @@ from boards.runtime.deployment import Deployment
 from boards.runtime.errors import AcceleratorError
 from boards.runtime.host_io import HostIO
 from diagnostics import progress
+
 DEFAULT_BATCH = 256
 
 

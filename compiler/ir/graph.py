@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from compiler import kinds
 from compiler.ir.datatypes import DataType, datatype
-from diagnostics.errors import IRError  # noqa: F401  (re-exported: callers import it from here)
-
 from compiler.ir.names import check_name
+from diagnostics.errors import IRError  # noqa: F401  (re-exported: callers import it from here)
 
 KINDS = kinds.names()
 FORMAT_VERSION = 1

@@ -33,6 +33,7 @@ from compiler.kinds.base import in_uram
 from compiler.backends.digest import digest_texts
 from compiler.backends.hls.sources import sources_digest
 from compiler.workflow.target import DEFAULT_BOARD, fabric_clock
+
 TOOL_OUTPUTS = ("hls_prj", "vivado", "output", "csim")     # what the tools build in a project
 
 
@@ -46,7 +47,7 @@ class Project:
 
 
 def library_dir() -> Path:
-    """hwlib/include of this bnnc installation (package data of `hls`, a sibling of `compiler` both in the
+    """hwlib/include of this bnnc installation (package data of `hwlib`, a sibling of `compiler` both in the
     source tree and in site-packages; found by path so a same-named folder on sys.path cannot shadow it)."""
     inc = Path(__file__).resolve().parents[3] / "hwlib" / "include"
     if not (inc / "bnnc" / "bnnc.hpp").is_file():
