@@ -39,7 +39,6 @@ process first. Each row and search seeds itself, so it is the same in-process, i
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from dataclasses import replace
@@ -59,6 +58,7 @@ from scaleout import Task  # noqa: E402
 # the rows' work lives in a module scaleout's workers can import (this folder is on sys.path for the script)
 from _compression_rows import (FAMILIES, SEARCH_DIMS, family_data, get_teacher, load_json, log, row_task,  # noqa: E402
                                save_json, search_task)
+from _sweep_options import add_executor_options, executor_for_args  # noqa: E402
 
 METHODS = ("uniform", "morphnet", "prune", "distill", "bits", "search")
 
@@ -95,12 +95,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=16, help="rtlsim frames")
     ap.add_argument("--no-hw", action="store_true", help="skip compile/rtlsim/synth")
     ap.add_argument("--no-synth", action="store_true")
-    ap.add_argument("--cluster", default=None, metavar="ADDRESS",
-                    help="run the rows as Ray tasks on this cluster (HOST:PORT or 'auto'; default: $RAY_ADDRESS if "
-                         "set, else this machine; 'local' forces this machine); needs bnnc[ray]")
-    ap.add_argument("--workers", type=int, default=None,
-                    help="rows at once: local processes (default 1: in this process, as before), or Ray tasks in "
-                         "flight (default: as the cluster's resources allow)")
+    add_executor_options(ap)
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -211,16 +206,6 @@ def main() -> None:
     (out / "results.md").write_text(markdown(res))
     print(markdown(res))
     log(f"done in {res['total_seconds'] / 60:.1f} min -> {out}")
-
-
-def executor_for_args(args):
-    """The scaleout executor of --cluster/--workers: in this process unless a cluster or --workers is given."""
-    from scaleout import ExecutorError, sweep_executor
-
-    try:
-        return sweep_executor(args.cluster, args.workers)
-    except ExecutorError as e:
-        raise SystemExit(f"error: {e}") from None
 
 
 def resource_budget(budget: float, args) -> ResourceBudget:

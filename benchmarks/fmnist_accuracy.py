@@ -44,6 +44,8 @@ from bnn.topologies import CNV_INPUT_BITS, from_spec, make_spec  # noqa: E402
 from bnn.train import TrainConfig, load_checkpoint, model_from_checkpoint, seed_everything, train  # noqa: E402
 from bnn.train_choices import RECIPES, augment_for  # noqa: E402
 
+from _sweep_options import add_executor_options, executor_for_args  # noqa: E402  (this folder is on sys.path)
+
 BOARD = "pynq-z2"
 
 
@@ -222,16 +224,6 @@ def row_task(row: dict, args: dict, prev: dict | None) -> dict:
     return r
 
 
-def executor_for_args(args):
-    """The scaleout executor of --cluster/--workers: in this process unless a cluster or --workers is given."""
-    from scaleout import ExecutorError, sweep_executor
-
-    try:
-        return sweep_executor(args.cluster, args.workers)
-    except ExecutorError as e:
-        raise SystemExit(f"error: {e}") from None
-
-
 def pct(v) -> str:
     return "-" if v is None else f"{100 * v:.2f}%"
 
@@ -278,12 +270,7 @@ def main() -> None:
                    help="rows (as named in the table, e.g. lfc-w1a1-in8) whose whole test set runs through Verilator")
     p.add_argument("--rtlsim-chunk", type=int, default=1000)
     p.add_argument("--out", type=Path, default=Path("runs/fmnist_accuracy"))
-    p.add_argument("--cluster", default=None, metavar="ADDRESS",
-                   help="run the rows as Ray tasks on this cluster (HOST:PORT or 'auto'; default: $RAY_ADDRESS if set, "
-                        "else this machine; 'local' forces this machine); needs bnnc[ray]")
-    p.add_argument("--workers", type=int, default=None,
-                   help="rows at once: local processes (default 1: in this process, as before), or Ray tasks in "
-                        "flight (default: as the cluster's resources allow)")
+    add_executor_options(p)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     specs = args.rows or [f"{args.model}:{b}" for b in (args.bits or ["w1a1"])]
