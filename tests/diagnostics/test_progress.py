@@ -40,7 +40,7 @@ def test_state_is_restored_after_an_error():
 
 
 def test_compile_reports_lowering_and_verification(tmp_path):
-    onnx = export(mlp(2, 2, seed=3), tmp_path / "m.onnx", (20,))
+    onnx = export(mlp(2, 2, seed=3), tmp_path / "m.onnx", (20,), dynamo=False)
     buf = io.StringIO()
     with progress.reporting(verbose=True, stream=buf):
         compile_model(onnx, tmp_path / "b", verify=True, num_random=70)

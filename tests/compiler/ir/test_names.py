@@ -31,7 +31,7 @@ def test_ordinary_names_pass(name):
 
 @pytest.fixture(scope="module")
 def onnx(tmp_path_factory):
-    return export(mlp(1, 1, seed=8), tmp_path_factory.mktemp("m") / "m.onnx", (20,))
+    return export(mlp(1, 1, seed=8), tmp_path_factory.mktemp("m") / "m.onnx", (20,), dynamo=False)
 
 
 def test_hostile_name_option_is_refused(tmp_path, onnx):

@@ -266,7 +266,7 @@ def test_exact_against_qonnx_on_fashion_mnist(tmp_path, name, w, a, width):
     x = np.concatenate([real, random_inputs(shape, 35, seed=w + a)])
     torch.manual_seed(0)
     model = calibrate_bn(build(name, w, a, width=width, in_channels=1), real[:30], seed=3)
-    path = export(model, tmp_path / "m.onnx", shape)
+    path = export(model, tmp_path / "m.onnx", shape, dynamo=False)
     g = compile_model(path)
     out, layers = simulate(g, x, return_all=True)
     m = ModelWrapper(str(path))

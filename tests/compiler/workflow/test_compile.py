@@ -19,7 +19,7 @@ SAME = ("graph.json", "finn_dataflow.onnx", "finn_folding.json", "report.json", 
 @pytest.fixture(scope="module")
 def onnx(tmp_path_factory):
     d = tmp_path_factory.mktemp("m")
-    return export(mlp(1, 1, seed=8), d / "m.onnx", (20,)), export(mlp(1, 1, seed=9), d / "m2.onnx", (20,))
+    return export(mlp(1, 1, seed=8), d / "m.onnx", (20,), dynamo=False), export(mlp(1, 1, seed=9), d / "m2.onnx", (20,), dynamo=False)
 
 
 @pytest.fixture(scope="module")

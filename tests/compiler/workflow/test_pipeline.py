@@ -11,7 +11,7 @@ from compiler.workflow.pipeline import build
 
 @pytest.fixture(scope="module")
 def onnx(tmp_path_factory):
-    return export(mlp(1, 1, seed=8), tmp_path_factory.mktemp("m") / "m.onnx", (20,))
+    return export(mlp(1, 1, seed=8), tmp_path_factory.mktemp("m") / "m.onnx", (20,), dynamo=False)
 
 
 def test_build_saves_the_resolved_config_and_hls_uses_its_board(onnx, tmp_path):

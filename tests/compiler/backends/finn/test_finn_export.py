@@ -32,7 +32,7 @@ def graphs(tmp_path_factory):
         ("cnn_w1a2", cnn(1, 2, in_bits=8, seed=6), (2, 8, 8), {}),
         ("cnn_w2a2_pad", cnn(2, 2, pad=1, seed=7), (2, 8, 8), {}),
     ]:
-        path = export(model, d / f"{name}.onnx", shape)
+        path = export(model, d / f"{name}.onnx", shape, dynamo=False)
         g = compile_model(path, None, **kw)
         for l in g.layers:  # non-trivial folding so PE/SIMD attributes are exercised
             if l.kind == "MVTU":

@@ -13,7 +13,7 @@ def test_identical_projects_share_one_build_and_edits_rebuild(tmp_path, monkeypa
     cache = tmp_path / "cache"
     monkeypatch.setenv("BNNC_CSIM_CACHE", str(cache))
     assert csim_cache_dir() == cache
-    g = compile_model(export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,)), tmp_path / "b")
+    g = compile_model(export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,), dynamo=False), tmp_path / "b")
     a = generate_project(g, tmp_path / "a", "Pynq-Z2").path
     exe_a, _, reused = compile_csim(a)
     assert not reused and len(list(cache.iterdir())) == 1

@@ -39,7 +39,7 @@ def residual_graph(work: Path, blocks: int = 1, channels: int = 4, size: int = 6
     onnx = work / f"res{blocks}.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        export_qonnx(model, onnx, (channels, size, size))
+        export_qonnx(model, onnx, (channels, size, size), dynamo=False)
     g = compile_model(str(onnx), work / f"build{blocks}")
     x = np.random.default_rng(0).uniform(-1, 1, (16, channels, size, size)).astype(np.float32)
     rep = verify_graph(str(onnx), g, inputs=x, num_random=8, cleaned=load_model(str(onnx)))
