@@ -97,8 +97,8 @@ def test_sigterm_then_rerun_continues_from_the_last_finished_epoch(teacher_ckpt,
 
     out = tmp_path / "c"
     args = ["compress", "--teacher", str(teacher_ckpt), "--board", "pynq-z2", "--target-fps", "5000", "--student",
-            "tfc", "--widths", "0.25,0.5", "--dataset", "synthetic", "--limit", "256", "--epochs", "40",
-            "--batch-size", "64", "--verify-samples", "32", "--threads", "1", "--no-progress", "-o", str(out)]
+            "tfc", "--widths", "0.25,0.5", "--dataset", "synthetic", "--epochs", "40", "--batch-size", "64",
+            "--verify-samples", "32", "--threads", "1", "--no-progress", "-o", str(out)]
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
     p = subprocess.Popen([sys.executable, "-c", "from bnnc import main; main()", *args], env=env, cwd=tmp_path,
