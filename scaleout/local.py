@@ -36,7 +36,9 @@ def _worker_init(threads: int) -> None:
 class LocalExecutor(Executor):
     """Tasks in this process (`workers` == 1) or in a process pool of `workers` processes (default: the cores).
     A pool worker that dies (killed, out of memory) breaks the pool: its tasks are retried on a fresh pool up to
-    `max_retries` times, then reported failed."""
+    `max_retries` times, then reported failed. A pool that finished its run cleanly is kept for the executor's next
+    run of as many processes (`bnnc compress --workers N` runs training, then building: each fresh process costs
+    seconds of imports); `close()` (or the end of a `with` block) stops it."""
 
     def __init__(self, workers: int | None = None, max_retries: int = 2):
         if workers is not None and workers < 1:
@@ -44,6 +46,7 @@ class LocalExecutor(Executor):
         self.workers = workers or available_cores()
         self.max_retries = max_retries
         self.name = "local"
+        self._kept: tuple[int, ProcessPoolExecutor, set] | None = None    # (processes, pool, children before it)
 
     def describe(self) -> str:
         if self.workers == 1:
@@ -57,15 +60,27 @@ class LocalExecutor(Executor):
             return
         yield from self._pool(tasks)
 
+    def close(self) -> None:
+        """Stop the pool kept from the last run, if any."""
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            kept[1].shutdown(wait=True)
+
     def _pool(self, tasks: list[Task]) -> Iterator[TaskResult]:
         ctx = mp.get_context("spawn")
         attempts = {t.key: 0 for t in tasks}
         pending = list(tasks)
         while pending:
-            before = set(mp.active_children())
             n = min(self.workers, len(pending))
-            pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init,
-                                       initargs=(max(1, available_cores() // n),))
+            kept, self._kept = self._kept, None
+            if kept is not None and kept[0] == n:
+                _, pool, before = kept
+            else:
+                if kept is not None:
+                    kept[1].shutdown(wait=True)
+                before = set(mp.active_children())
+                pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init,
+                                           initargs=(max(1, available_cores() // n),))
             futures: dict[Future, Task] = {}
             broken: list[Task] = []
             clean = False
@@ -86,7 +101,9 @@ class LocalExecutor(Executor):
                                              "from the worker process)", 0.0)
                 clean = True
             finally:
-                if clean:
+                if clean and not broken:
+                    self._kept = (n, pool, before)        # for the next run; close() stops it
+                elif clean:
                     pool.shutdown(wait=True)
                 else:                              # Ctrl-C or the caller stopped early: stop queued and running work
                     for f in futures:

@@ -284,6 +284,22 @@ def _proxy_runner(ctx) -> ProxyRunner | None:
     return run
 
 
+def check_search_config(cfg) -> float:
+    """What `--search` needs besides the data (checked before any work by bnn.compress.workflow.check_config): a
+    numeric --target-fps and a --lut-budget. Returns the target FPS."""
+    from bnn.compress.plan import CompressError
+
+    try:
+        fps = float(cfg.target_fps)
+    except (TypeError, ValueError):
+        raise CompressError(f"--search needs a numeric --target-fps (the budget is priced at one FPS), got "
+                            f"{cfg.target_fps!r}") from None
+    if cfg.lut_budget is None:
+        raise CompressError("--search needs --lut-budget N: the LUTs (RTL-flow estimate, DMA shell included) the "
+                            "student may use")
+    return fps
+
+
 def choose_students(ctx) -> list:
     """The plug-in `bnn.compress.run` calls for `--search` (bnn.compress.workflow.choose_students): the searched
     student within `--lut-budget` at `--target-fps` on `--board`, and beside it the uniform width multiplier at the
@@ -294,15 +310,8 @@ def choose_students(ctx) -> list:
     from bnn.compress.plan import CompressError, StudentPlan
 
     cfg = ctx.config
-    try:
-        fps = float(cfg.target_fps)
-    except (TypeError, ValueError):
-        raise CompressError(f"--search needs a numeric --target-fps (the budget is priced at one FPS), got "
-                            f"{cfg.target_fps!r}") from None
+    fps = check_search_config(cfg)
     base = ctx.make_spec(width=max(cfg.widths))
-    if cfg.lut_budget is None:
-        raise CompressError("--search needs --lut-budget N: the LUTs (RTL-flow estimate, DMA shell included) the "
-                            "student may use")
     budget = ResourceBudget(cfg.board, fps, lut=float(cfg.lut_budget), flow="rtl", margin=cfg.margin)
     cache = ctx.out_dir / "search.json"
     doc = None

@@ -86,6 +86,8 @@ def check_config(cfg: CompressConfig) -> tuple[int | None, int | None]:
         raise CompressError(f"--search {','.join(cfg.search)} is not available in this bnnc: the hardware-aware "
                             "search (bnn.compress.search) is not installed; leave --search out to train the "
                             "nested-width family")
+    if cfg.search:
+        _search_module().check_search_config(cfg)
     if cfg.teacher is None:
         raise CompressError("a teacher is required (--teacher: an .onnx file, a bnnc checkpoint, a state dict with "
                             "--model-code, or a topology name to train one here)")

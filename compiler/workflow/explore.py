@@ -231,7 +231,12 @@ def explore(model: str | os.PathLike, boards: list[str], target_fps: list[float 
                                                                                                 .resolve())),
                   {"rtl": rtl, "synth": synth, "frames": frames, "seed": seed}, num_cpus=num_cpus) for p in points]
     ex = executor if executor is not None else make_executor()
-    results = ex.run(tasks, out_dir=out / "items", desc="explore")
+    try:
+        results = ex.run(tasks, out_dir=out / "items", desc="explore")
+        where = ex.describe()
+    finally:
+        if executor is None:            # one made here is closed here (a kept process pool, a Ray connection)
+            ex.close()
     entries, failed = [], []
     for p in points:
         r = results[p.key]
@@ -242,7 +247,7 @@ def explore(model: str | os.PathLike, boards: list[str], target_fps: list[float 
         else:
             failed.append({"key": p.key, "board": p.board, "target_fps": p.target_fps, "error": r.error})
     doc = {"format_version": FORMAT_VERSION, "model": str(model), "boards": boards, "target_fps": target_fps,
-           "rtl": rtl, "synth": synth, "executor": ex.describe(), "points": entries, "failed": failed,
+           "rtl": rtl, "synth": synth, "executor": where, "points": entries, "failed": failed,
            "pareto_estimate": pareto_front(entries),
            "notes": ["pareto_estimate: the points no other fitting point beats on both estimated LUTs and estimated "
                      "FPS", "each point's figures are labelled estimate / simulation / synthesis"]}

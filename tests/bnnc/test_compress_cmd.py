@@ -22,9 +22,9 @@ def teacher_ckpt(tmp_path_factory):
 def test_compress_end_to_end_and_the_chosen_student_compiles(teacher_ckpt, tmp_path):
     out = tmp_path / "c"
     args = ["compress", "--teacher", str(teacher_ckpt), "--board", "pynq-z2", "--target-fps", "20000",
-            "--student", "tfc", "--widths", "0.25,0.5", "--dataset", "synthetic", "--epochs", "1",
-            "--batch-size", "64", "--method", "distill", "--method", "morphnet", "--method", "prune",
-            "--method", "lowrank", "--rank", "8", "--granularity", "4", "-o", str(out)]
+            "--student", "tfc", "--widths", "0.25,0.5", "--dataset", "synthetic", "--limit", "256",
+            "--verify-samples", "32", "--epochs", "1", "--batch-size", "64", "--method", "distill", "--method",
+            "morphnet", "--method", "prune", "--method", "lowrank", "--rank", "8", "--granularity", "4", "-o", str(out)]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output + repr(r.exception)
     summary = json.loads((out / "summary.json").read_text())
@@ -55,7 +55,8 @@ def test_compress_end_to_end_and_the_chosen_student_compiles(teacher_ckpt, tmp_p
 def test_compress_reports_an_unreachable_target(teacher_ckpt, tmp_path):
     r = CliRunner().invoke(main, ["compress", "--teacher", str(teacher_ckpt), "--board", "pynq-z2", "--target-fps",
                                   "1e9", "--student", "tfc", "--widths", "0.25", "--dataset", "synthetic",
-                                  "--epochs", "1", "--batch-size", "64", "-o", str(tmp_path / "c")])
+                                  "--limit", "256", "--verify-samples", "32", "--epochs", "1", "--batch-size", "64",
+                                  "-o", str(tmp_path / "c")])
     assert r.exit_code != 0
     assert "no student meets" in r.output
     assert json.loads((tmp_path / "c" / "summary.json").read_text())["chosen"] is None

@@ -101,6 +101,22 @@ def test_bad_tasks_are_refused_before_any_work(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_a_pool_is_kept_for_the_next_run_and_stopped_on_close(tmp_path):
+    """`bnnc compress --workers N` trains, then builds: the second run reuses the first's processes (no fresh imports),
+    and closing the executor ends them."""
+    def pids(ex, tag):
+        res = ex.run([Task(f"{tag}{i}", st.sleep_and_report, (str(tmp_path / f"{tag}{i}.pid"), 0.2)) for i in range(2)])
+        assert all(r.ok for r in res.values())
+        return {r.value for r in res.values()}
+
+    with LocalExecutor(workers=2) as ex:
+        first = pids(ex, "a")
+        assert pids(ex, "b") <= first
+    for pid in first:                       # stopped (and reaped) by close()
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
 def test_killed_pool_worker_is_retried(tmp_path):
     marker = tmp_path / "died"
     tasks = [Task("dies", st.die_once, (str(marker), 7)), Task("sq2", st.square, (2,))]

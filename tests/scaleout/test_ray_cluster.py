@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                 reason="ray not installed (pip install 'bnnc[ray]')")
 
 
-def run_cluster(tmp_path_factory):
+def start_cluster(tmp_path_factory):
+    """Start the driver (ray_cluster.py) in its namespaces; it runs while this process computes the local references."""
     from scaleout.local_cluster import loopback_namespace_command, namespaces_unavailable
 
     why = namespaces_unavailable()
@@ -39,26 +41,51 @@ def run_cluster(tmp_path_factory):
     for k in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
         env.pop(k, None)
     cmd = loopback_namespace_command([sys.executable, str(HERE / "ray_cluster.py"), str(work), str(model)])
+    # output to files, not pipes: nobody reads a pipe while this process works, and a full one would stall the driver
+    with open(work / "driver.out", "w") as out, open(work / "driver.err", "w") as err:
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+    return proc, work, model, time.monotonic() + 300
+
+
+def finish_cluster(started):
+    """Wait for the driver (300 s from its start in all) and read what it reports."""
+    proc, work, model, deadline = started
     try:
-        r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
-    except subprocess.TimeoutExpired as e:       # run() killed unshare: --kill-child ends the namespace's processes
-        pytest.fail(f"the namespaced Ray cluster did not finish within 300 s:\n{(e.stderr or '')[-3000:]}")
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        timed_out = False
+    except subprocess.TimeoutExpired:            # as subprocess.run: kill unshare (--kill-child ends the namespace)
+        proc.kill()
+        proc.wait()
+        timed_out = True
+    stdout, stderr = ((work / f).read_text(errors="replace") for f in ("driver.out", "driver.err"))
+    if timed_out:
+        pytest.fail(f"the namespaced Ray cluster did not finish within 300 s:\n{stderr[-3000:]}")
     res_file = work / "result.json"
     if not res_file.is_file():
-        pytest.fail(f"driver wrote no result (exit {r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
+        pytest.fail(f"driver wrote no result (exit {proc.returncode}):\n{stdout[-2000:]}\n{stderr[-3000:]}")
     res = json.loads(res_file.read_text())
     log = (work / "ray_nodes.log").read_text()[-3000:] if (work / "ray_nodes.log").is_file() else ""
-    assert "error" not in res, f"{res.get('error')}\n--- driver stderr:\n{r.stderr[-3000:]}\n--- nodes:\n{log}"
+    assert "error" not in res, f"{res.get('error')}\n--- driver stderr:\n{stderr[-3000:]}\n--- nodes:\n{log}"
     return work, model, res
 
 
 def test_real_ray_cluster_on_loopback(tmp_path_factory, tmp_path):
-    """One test, one cluster: a module fixture would be set up on both xdist workers (tests/README.md)."""
-    run = run_cluster(tmp_path_factory)
+    """One test, one cluster: a module fixture would be set up on both xdist workers (tests/README.md). The local
+    references (the same explore and compress runs with the local executor) are computed while the cluster runs, so
+    that this worker's core does not idle through the cluster's waits."""
+    started = start_cluster(tmp_path_factory)
+    try:
+        explore_local = local_explore(started[2], tmp_path)
+        compress_local = local_compress(tmp_path)
+    except BaseException:
+        started[0].kill()
+        started[0].wait()
+        raise
+    run = finish_cluster(started)
     check_loopback_only(run)
     check_auto_without_a_cluster(run)
-    check_explore_equals_local(run, tmp_path)
-    check_compress_equals_local(run, tmp_path)
+    check_explore_equals_local(run, explore_local)
+    check_compress_equals_local(run, compress_local)
     check_killed_worker_retried(run)
     check_ctrl_c(run)
 
@@ -79,16 +106,21 @@ def check_auto_without_a_cluster(cluster_run):
     assert res["auto"]["seconds"] < 20
 
 
-def check_explore_equals_local(cluster_run, tmp_path):
-    from compiler.workflow.explore import explore, sweep_results
+def local_explore(model, tmp_path):
+    """The cluster's explore sweep with the local executor (in-process)."""
+    from compiler.workflow.explore import explore
     from ray_cluster import BOARDS, FPS
     from scaleout import LocalExecutor
 
-    work, model, res = cluster_run
     ex = LocalExecutor(1)
     ex.verbose = False
-    local = explore(model, BOARDS, FPS, tmp_path / "local", executor=ex)
+    return explore(model, BOARDS, FPS, tmp_path / "local", executor=ex)
 
+
+def check_explore_equals_local(cluster_run, local):
+    from compiler.workflow.explore import sweep_results
+
+    work, model, res = cluster_run
     on_ray = res["explore"]
     assert "on the Ray cluster at 127.0.0.1:6390: 2 nodes" in res["explore_cli"]["output"]
     assert on_ray["executor"].startswith("Ray cluster") and len(on_ray["points"]) == 4 and not on_ray["failed"]
@@ -98,27 +130,33 @@ def check_explore_equals_local(cluster_run, tmp_path):
         assert (work / "explore" / "items" / f"{e['key']}.json").is_file()
 
 
-def check_compress_equals_local(cluster_run, tmp_path):
-    """The same `bnnc compress` run in this process (local executor, in-process) gives the same family: every
-    figure of family.json, the trained students' state dicts (the supernet and the low-rank student trained as Ray
-    tasks) and their builds' graph.json, digest for digest."""
+def local_compress(tmp_path):
+    """The cluster's `bnnc compress` run in this process (local executor, in-process): its CLI output and outcome."""
     from click.testing import CliRunner
     from ray_cluster import COMPRESS_ARGS, compress_outcome
     from torch_threads import one_torch_thread
 
     from bnnc import main as bnnc
 
+    with one_torch_thread():
+        cli = CliRunner().invoke(bnnc, COMPRESS_ARGS + ["-o", str(tmp_path / "compress")])
+    assert cli.exit_code == 0, cli.output + repr(cli.exception)
+    return cli.output, compress_outcome(tmp_path / "compress")
+
+
+def check_compress_equals_local(cluster_run, compress_local):
+    """The same `bnnc compress` run in this process (local executor, in-process) gives the same family: every
+    figure of family.json, the trained students' state dicts (the supernet and the low-rank student trained as Ray
+    tasks) and their builds' graph.json, digest for digest."""
     work, _, res = cluster_run
     out = res["compress_cli"]["output"]
     for step, n in (("training students", 1), ("training derived students", 1), ("building students", 3)):
         assert f"{step}: {n} items on Ray cluster at 127.0.0.1:6390: 2 nodes" in out, out
     assert "3 ran ok" in out
-    with one_torch_thread():
-        cli = CliRunner().invoke(bnnc, COMPRESS_ARGS + ["-o", str(tmp_path / "compress")])
-    assert cli.exit_code == 0, cli.output + repr(cli.exception)
+    cli_output, local = compress_local
     for step, n in (("training students", 1), ("training derived students", 1), ("building students", 3)):
-        assert f"{step}: {n} items on local executor, in-process" in cli.output
-    local, on_ray = compress_outcome(tmp_path / "compress"), res["compress"]
+        assert f"{step}: {n} items on local executor, in-process" in cli_output
+    on_ray = res["compress"]
     fam = on_ray["family"]
     assert [s["name"] for s in fam["students"]] == ["tfc-x0.25", "tfc-x0.5", "lowrank-r8"] and fam["recommended"]
     assert [s["method"] for s in fam["students"]] == ["supernet-anchor", "supernet-anchor", "lowrank"]

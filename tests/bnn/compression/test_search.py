@@ -2,12 +2,12 @@
 resource-weighted regulariser, HAWQ sensitivities, bit assignments within budget, topology morphing, and
 mixed-precision / morphed students compiling exactly (`bnnc compile --verify`, rtlsim when Verilator is there)."""
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
+from click.testing import CliRunner
+
+from bnnc import main as bnnc
 
 from bnn.compress.bits import assign_bits, with_bits
 from bnn.compress.budget import ResourceBudget
@@ -21,7 +21,6 @@ from bnn.topologies import ModelSpec, from_spec, hidden_widths, layer_bits, make
 from bnn.train import TrainConfig
 
 BOARD, FPS = "pynq-z2", 20000
-BNNC = str(Path(sys.executable).with_name("bnnc"))
 
 
 def _spread_bn(model, seed=0):
@@ -41,10 +40,10 @@ def _compile_verify(model, tmp_path, name, rtl=True):
     onnx = tmp_path / f"{name}.onnx"
     export_qonnx(model, onnx, (1, 28, 28), dynamo=False)
     out = tmp_path / name
-    args = [BNNC, "compile", str(onnx), "--verify", "--board", BOARD, "--target-fps", str(FPS), "-o", str(out)]
-    res = subprocess.run(args + (["--rtl"] if rtl else []), capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr + res.stdout
-    assert "0 output mismatches" in res.stdout and "all exact" in res.stdout, res.stdout
+    args = ["compile", str(onnx), "--verify", "--board", BOARD, "--target-fps", str(FPS), "-o", str(out)]
+    res = CliRunner().invoke(bnnc, args + (["--rtl"] if rtl else []))       # in this process: no interpreter start
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert "0 output mismatches" in res.output and "all exact" in res.output, res.output
     return out
 
 
@@ -169,9 +168,9 @@ def test_mixed_precision_student_is_exact_in_rtlsim(tmp_path):
     spec = make_spec("sfc", 1, 1, hidden=[16, 8], input_bits=8, layer_weight_bits=[3, 1, 2], layer_act_bits=[2, 1])
     torch.manual_seed(2)
     out = _compile_verify(_spread_bn(from_spec(spec), 2), tmp_path, "mixed_rtl")
-    res = subprocess.run([BNNC, "rtlsim", str(out), "--frames", "8"], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr + res.stdout
-    assert " 0 mismatched output elements" in res.stdout
+    res = CliRunner().invoke(bnnc, ["rtlsim", str(out), "--frames", "8"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert " 0 mismatched output elements" in res.output
 
 
 def test_search_returns_a_student_within_budget(tiny_data):

@@ -34,3 +34,4 @@ def test_searched_student_entry_matches_its_build(tmp_path, one_thread):
     assert searched["spec"] == spec.to_dict() and searched["estimate"]["lut"] <= budget
     with pytest.raises(CompressError, match="--lut-budget"):
         run(CompressConfig(**{**cfg.to_dict(), "lut_budget": None}), tmp_path / "g", log=lambda m: None)
+    assert not (tmp_path / "g").exists()                   # refused before any work (no teacher trained)

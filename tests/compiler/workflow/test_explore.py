@@ -25,7 +25,8 @@ def _quiet(workers):
 
 def test_sweep_in_process_and_in_a_pool_agree(onnx, tmp_path):
     a = explore(onnx, ["Pynq-Z2", "ZCU104"], [100000.0, "max"], tmp_path / "a", executor=_quiet(1))
-    b = explore(onnx, ["Pynq-Z2", "ZCU104"], [100000.0, "max"], tmp_path / "b", executor=_quiet(2))
+    with _quiet(2) as pool:                 # closed: its processes end with the test
+        b = explore(onnx, ["Pynq-Z2", "ZCU104"], [100000.0, "max"], tmp_path / "b", executor=pool)
     assert sweep_results(a) == sweep_results(b)
     assert [e["key"] for e in a["points"]] == ["Pynq-Z2_100000fps", "Pynq-Z2_maxfps", "ZCU104_100000fps",
                                                 "ZCU104_maxfps"]
