@@ -15,7 +15,9 @@ def _assert_rtlsim_exact(stage: str, frames: int) -> None:
 
 
 def test_demo_tfc_one_epoch(tmp_path):
-    r = CliRunner().invoke(main, ["demo", "--model", "tfc", "--epochs", "1", "--out", str(tmp_path)])
+    """The default TFC demo, one epoch on 10,000 of Fashion-MNIST's 60,000 training images (--limit: the test set is
+    whole, and the later stages' counts - 1000 verification inputs, 50 RTL frames, 64 samples - are under it)."""
+    r = CliRunner().invoke(main, ["demo", "--model", "tfc", "--epochs", "1", "--limit", "10000", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     assert "0 mismatches" in r.output                      # export: QONNX == Brevitas
     assert re.search(r"verified: \d+ inputs, 0 output mismatches", r.output)
@@ -31,8 +33,9 @@ def test_demo_tfc_one_epoch(tmp_path):
 
 def test_demo_mobilenet_quick_chain(tmp_path):
     """Every stage on the MobileNet-v1 W4A4 topology (32x32 input, depthwise VVAU layers, global average pool):
-    one epoch on 32 images (--limit), narrowest width; each exactness claim the demo prints must hold."""
-    r = CliRunner().invoke(main, ["demo", "--model", "mobilenet", "--width", "0.125", "--epochs", "1", "--limit", "32",
+    one epoch on 16 images (--limit, its minimum: every stage sees 16 frames), narrowest width; each exactness
+    claim the demo prints must hold."""
+    r = CliRunner().invoke(main, ["demo", "--model", "mobilenet", "--width", "0.125", "--epochs", "1", "--limit", "16",
                                   "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     assert "training mobilenet (w4a4, width 0.125)" in r.output and "images of 1x32x32" in r.output
@@ -40,11 +43,11 @@ def test_demo_mobilenet_quick_chain(tmp_path):
     assert re.search(r"verified: \d+ inputs, 0 output mismatches", r.output)
     report = r.output.split("[3]")[1].split("[4]")[0]
     assert re.search(r"_vvau\s+VVAU", report) and re.search(r"_avgpool\s+AvgPool", report)
-    m = re.search(r"simulator ([\d.]+)%  PyTorch ([\d.]+)%\s+on 32 .* predictions differ on (\d+) images", r.output)
+    m = re.search(r"simulator ([\d.]+)%  PyTorch ([\d.]+)%\s+on 16 .* predictions differ on (\d+) images", r.output)
     assert m and m.group(1) == m.group(2) and m.group(3) == "0"
     assert re.search(r"\b0 mismatched output elements", r.output.split("[5]")[1].split("[6]")[0])
-    _assert_rtlsim_exact(r.output.split("[6]")[1].split("[7]")[0], 32)
-    assert "32 sample images" in r.output and "DMA output bytes of sim and csim identical" in r.output.split("[7]")[1]
+    _assert_rtlsim_exact(r.output.split("[6]")[1].split("[7]")[0], 16)
+    assert "16 sample images" in r.output and "DMA output bytes of sim and csim identical" in r.output.split("[7]")[1]
     run = tmp_path / "mobilenet-w4a4-in8-x0.125"
     assert (run / "deploy" / "deploy.json").is_file() and (run / "dataflow" / "report.json").is_file()
 

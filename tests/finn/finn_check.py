@@ -13,6 +13,7 @@ hand-built IR graph without an original model, finn_expected.npy = bnnc's simula
    written to <build>/finn_estimate.json.
 Results go to <build>/finn_check.json; the exit status is non-zero when any step fails on any build.
 Usage: python finn_check.py BUILD [BUILD ...] [--fpgapart xc7z020clg400-1]
+       python finn_check.py --serve   (JSON lists of build folders on stdin, one JSON answer line each)
 """
 from __future__ import annotations
 
@@ -210,23 +211,19 @@ def check_build(folder: Path, fpgapart: str) -> dict:
     return res
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("builds", nargs="+", type=Path)
-    p.add_argument("--fpgapart", default=DEFAULT_PART)
-    a = p.parse_args(argv)
-    _setup_finn()
+def check_builds(builds: list[Path], fpgapart: str) -> int:
+    """FINN's checks on each build, a summary on stdout; 0 if all pass, 1 if any fails, 2 if not bnnc builds."""
     failed = 0
-    missing = [f"{b / f}" for b in a.builds for f in ("finn_dataflow.onnx", "finn_inputs.npy")
+    missing = [f"{b / f}" for b in builds for f in ("finn_dataflow.onnx", "finn_inputs.npy")
                if not (b / f).exists()]
-    missing += [f"{b / 'model.onnx'}" for b in a.builds
+    missing += [f"{b / 'model.onnx'}" for b in builds
                 if not (b / "model.onnx").exists() and not (b / "finn_expected.npy").exists()]
     if missing:
         print("not bnnc builds for the FINN check (tests/finn/make_builds.py writes them); missing: "
               + ", ".join(missing), file=sys.stderr)
         return 2
-    for folder in a.builds:
-        r = check_build(folder, a.fpgapart)
+    for folder in builds:
+        r = check_build(folder, fpgapart)
         failed += not r["ok"]
         print(f"{folder}: {'OK' if r['ok'] else 'FAIL'}")
         for step in ("datatypes", "execution", "folding_config", "partition", "specialize_and_estimate"):
@@ -236,8 +233,44 @@ def main(argv: list[str] | None = None) -> int:
             v.pop("trace", None)
             v.pop("impl", None)
             print(f"  {step}: {json.dumps(v)[:600]}")
-    print(f"{len(a.builds) - failed}/{len(a.builds)} builds pass FINN's checks")
+    print(f"{len(builds) - failed}/{len(builds)} builds pass FINN's checks")
     return 1 if failed else 0
+
+
+def serve(fpgapart: str) -> int:
+    """One FINN process for many checks (the test suite's): each stdin line is a JSON list of build folders, each
+    answer one stdout line {"rc": check_builds' status, "output": its summary}. FINN, qonnx and torch are imported
+    once (~3 CPU-s a process) instead of once per check; every build is still loaded from its files."""
+    import contextlib
+    import io
+
+    reply = sys.stdout
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            try:
+                rc = check_builds([Path(b) for b in json.loads(line)], fpgapart)
+            except Exception:  # noqa: BLE001 - a crash answers this request; the next one still runs
+                print(traceback.format_exc())
+                rc = 3
+        reply.write(json.dumps({"rc": rc, "output": out.getvalue()}) + "\n")
+        reply.flush()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("builds", nargs="*", type=Path)
+    p.add_argument("--fpgapart", default=DEFAULT_PART)
+    p.add_argument("--serve", action="store_true", help="read JSON lists of build folders from stdin, one per "
+                   "line, and answer each with a JSON line (one FINN process for many checks)")
+    a = p.parse_args(argv)
+    if not a.builds and not a.serve:
+        p.error("give build folders, or --serve")
+    _setup_finn()
+    return serve(a.fpgapart) if a.serve else check_builds(a.builds, a.fpgapart)
 
 
 if __name__ == "__main__":

@@ -49,18 +49,56 @@ def _make(out: Path, names: list[str]) -> None:
     make_builds.main([str(out), "--only", ",".join(names)])
 
 
-def _check(folders) -> dict:
-    """finn_check.py on the build folders (one FINN process): {folder name: finn_check.json}, failures named."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([str(FINN_PY), str(HERE / "finn_check.py"), *map(str, folders)], capture_output=True,
-                          text=True, env=env)
+class FinnProcess:
+    """One FINN interpreter (finn_check.py --serve) for this module's checks on this xdist worker: importing FINN,
+    qonnx and torch costs ~3 CPU-s a process, paid once instead of once per test. Each check still loads its
+    builds from their files; a crashed server is restarted for the next check."""
+
+    def __init__(self, log: Path):
+        self.log, self.proc, self.err = log, None, None
+
+    def check(self, folders) -> tuple[int, str]:
+        if self.proc is None or self.proc.poll() is not None:
+            env = {**os.environ, "OMP_NUM_THREADS": "1"}
+            self.err = self.err or self.log.open("a")      # FINN's warnings: a file, so no pipe can fill up
+            self.proc = subprocess.Popen([str(FINN_PY), str(HERE / "finn_check.py"), "--serve"], env=env, text=True,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err)
+        self.proc.stdin.write(json.dumps([str(f) for f in folders]) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait()
+            return -1, f"the FINN process exited ({self.proc.returncode}): " + self.log.read_text()[-3000:]
+        r = json.loads(line)
+        return r["rc"], r["output"] if r["rc"] == 0 else r["output"] + self.log.read_text()[-3000:]
+
+    def close(self) -> None:
+        """Stop the server (end of its stdin) and reap it, so its CPU time counts in this worker's children."""
+        if self.proc is not None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+        if self.err is not None:
+            self.err.close()
+
+
+@pytest.fixture(scope="module")
+def finn(tmp_path_factory):
+    proc = FinnProcess(tmp_path_factory.mktemp("finn") / "finn_check.stderr")
+    yield proc
+    proc.close()
+
+
+def _check(finn: FinnProcess, folders) -> dict:
+    """finn_check.py on the build folders (in this worker's FINN process): {folder name: finn_check.json}, failures
+    named."""
+    rc, output = finn.check(folders)
     out = {}
     for f in folders:
-        assert (f / "finn_check.json").exists(), proc.stdout[-2000:] + proc.stderr[-3000:]
+        assert (f / "finn_check.json").exists(), output[-5000:]
         out[f.name] = json.loads((f / "finn_check.json").read_text())
     failed = {n: {k: v for k, v in r.items() if isinstance(v, dict) and not v["ok"]} for n, r in out.items()}
     failed = {n: v for n, v in failed.items() if v}
-    assert not failed and proc.returncode == 0, json.dumps(failed, indent=1)[:3000]
+    assert not failed and rc == 0, json.dumps(failed, indent=1)[:3000] + output[-2000:]
     return out
 
 
@@ -105,11 +143,11 @@ def _compare(folders) -> None:
 
 
 @pytest.mark.parametrize("name", ["tfc_w1a1", "tfc_w2a2", "cnv_w1a1", "tfc_w1a1_top2"])
-def test_finn_accepts_export(tmp_path, name):
+def test_finn_accepts_export(tmp_path, finn, name):
     """One model per test (xdist spreads them over workers without building any twice)."""
     _make(tmp_path, [name])
     folder = tmp_path / name
-    res = _check([folder])[name]
+    res = _check(finn, [folder])[name]
     assert res["execution"]["frames"] == 20 and res["execution"]["mismatches"] == 0
     _layers_compared(folder, res)
     _compare([folder])
@@ -123,13 +161,13 @@ def test_finn_accepts_export(tmp_path, name):
             == json.loads((folder / "finn_folding.json").read_text()))
 
 
-def _check_models(tmp_path, names: list[str]) -> None:
+def _check_models(tmp_path, finn, names: list[str]) -> None:
     """Build `names` in one make_builds run and check them in one FINN process (the FINN tier's time): every FINN
     check passes, FINN's execution equals QONNX's on 20 inputs layer by layer, the expected FINN ops are there, and
     the folding comes back from FINN's own config."""
     _make(tmp_path, names)
     folders = [tmp_path / n for n in names]
-    res = _check(folders)
+    res = _check(finn, folders)
     for n, folder in zip(names, folders):
         assert res[n]["execution"]["frames"] == 20 and res[n]["execution"]["mismatches"] == 0
         assert res[n]["execution"]["reference"] == "QONNX"
@@ -140,12 +178,12 @@ def _check_models(tmp_path, names: list[str]) -> None:
     _compare(folders)
 
 
-def test_finn_accepts_branch_depthwise_and_pool_exports(tmp_path):
+def test_finn_accepts_branch_depthwise_and_pool_exports(tmp_path, finn):
     """The residual block, the MobileNet-style stack and the average pools of tests/compiler."""
-    _check_models(tmp_path, ["residual", "mobilenet", "pools"])
+    _check_models(tmp_path, finn, ["residual", "mobilenet", "pools"])
 
 
-def test_finn_accepts_signal_and_concat_exports(tmp_path):
+def test_finn_accepts_signal_and_concat_exports(tmp_path, finn):
     """The RadioML-style 1-D CNN (windows of one row: FINN's (1, L) view of a signal), the Inception block
     (StreamingConcat after an ElementwiseMul shift), the Inception block with towers in the scale ratio 4 : 5
     (StreamingConcat after ElementwiseMul by the integer multipliers), a four-tower Inception block (three
@@ -153,26 +191,26 @@ def test_finn_accepts_signal_and_concat_exports(tmp_path):
     the DenseNet-style skip concatenation and the
     residual add of branches whose scales are not a power of two apart (ElementwiseMul by the integer multipliers)
     of tests/compiler."""
-    _check_models(tmp_path, ["radioml_1d", "inception", "scaled_inception", "inception4", "densenet", "unequal_residual"])
+    _check_models(tmp_path, finn, ["radioml_1d", "inception", "scaled_inception", "inception4", "densenet", "unequal_residual"])
 
 
-def test_finn_accepts_nested_joins_and_a_normalized_input(tmp_path):
+def test_finn_accepts_nested_joins_and_a_normalized_input(tmp_path, finn):
     """Joins nested in another join's branch (tests/compiler/branch_models.py): an Inception split inside a
     DenseNet path (two StreamingConcat) and x + cat(towers of x) (StreamingConcat, then ElementwiseAdd); a DenseNet
     block of three layers (branches that cross: six StreamingConcat); and a first layer on ImageNet-normalized
     pixels (tests/compiler/normalized_models.py, `--input-bits 8` with per-channel --input-mean/--input-std: UINT8
     pixels into the first MVAU, whose weights hold the per-channel multipliers)."""
-    _check_models(tmp_path, ["nested_dense", "inception_residual", "dense_layers", "imagenet_norm"])
+    _check_models(tmp_path, finn, ["nested_dense", "inception_residual", "dense_layers", "imagenet_norm"])
 
 
-def test_finn_runs_ir_graphs(tmp_path):
+def test_finn_runs_ir_graphs(tmp_path, finn):
     """Hand-built IR graphs (tests/compiler/irgraphs.py) in one FINN process: a residual add with shifts [1, 0]
     (ElementwiseMul) and a Thresholding skip branch, standalone Thresholding layers feeding a LabelSelect over ties,
     noact VVAU and pools; FINN's execution == bnnc's simulator exactly, one partition, SpecializeLayers runs, and
     their hand-set folding (PE/SIMD up to 8 on every new kind) comes back from FINN's own config."""
     names = ["ir_residual", "ir_ties", "ir_pools", "ir_concat"]
     _make(tmp_path, names)
-    res = _check([tmp_path / n for n in names])
+    res = _check(finn, [tmp_path / n for n in names])
     for n in names:
         assert res[n]["execution"]["mismatches"] == 0 and res[n]["execution"]["reference"] == "bnnc simulator"
         _layers_compared(tmp_path / n, res[n])

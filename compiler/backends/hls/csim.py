@@ -25,6 +25,7 @@ from diagnostics import progress
 from compiler.backends.cache import cache_dir, compiler_id, reuse_or_build
 from diagnostics.errors import CompileError
 from compiler.backends.hls.gxx_cost import estimate_gxx
+from compiler.backends.hls.pch import HEADER as PCH_HEADER, library_pch
 from compiler.ir.graph import DataflowGraph
 from compiler.sim.packing import frame_bytes, pack_stream, unpack_stream
 from compiler.backends.digest import digest_texts
@@ -114,8 +115,10 @@ def _build(project: Path, exe: Path, cxx: str, defines: tuple[str, ...], warn: C
     if cost.heavy:
         warn(f"compiling the C simulation of {project}: " + cost.describe())
     exe.parent.mkdir(exist_ok=True)
-    cmd = [cxx, *CXXFLAGS, *(f"-D{d}" for d in defines), f"-I{ap_types_dir().resolve()}", f"-I{project / 'include'}",
-           f"-I{project / 'src'}"]
+    # the library's headers precompiled once (compiler.backends.hls.pch; not with -D defines, which they read)
+    pch = None if defines else library_pch(project, ap_types_dir(), cxx, CXXFLAGS, csim_cache_dir())
+    cmd = [cxx, *CXXFLAGS, *(f"-D{d}" for d in defines), *([f"-I{pch}", "-include", PCH_HEADER] if pch else []),
+           f"-I{ap_types_dir().resolve()}", f"-I{project / 'include'}", f"-I{project / 'src'}"]
     unity = unity_source(project)
     cmd += ["-x", "c++", "-"] if unity else [str(project / "src" / "top.cpp"), str(project / "tb" / "tb.cpp")]
     t0 = time.perf_counter()
