@@ -10,7 +10,6 @@ training set, never the test set). Reports, per search, each E's pick against th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
