@@ -95,6 +95,10 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=16, help="rtlsim frames")
     ap.add_argument("--no-hw", action="store_true", help="skip compile/rtlsim/synth")
     ap.add_argument("--no-synth", action="store_true")
+    ap.add_argument("--table-only", action="store_true",
+                    help="train, search and build nothing: the table of what is finished under --out (a run still "
+                         "going or stopped); a row with fewer seeds than --seeds says how many, one not started is "
+                         "left out")
     add_executor_options(ap)
     args = ap.parse_args()
 
@@ -130,7 +134,8 @@ def main() -> None:
         fres = res["families"][fam] = {"base": base.to_dict(), "rows": list(old.get("rows", [])),
                                        "budgets": sorted(set(old.get("budgets", [])) | set(budgets))}
         teacher_tag = None
-        if "distill" in methods:        # trained (or loaded) here once; the distill rows load it from OUT
+        # trained (or loaded) here once; the distill rows load it from OUT
+        if "distill" in methods and not args.table_only:
             teacher_tag = f"{fam}_n{args.limit or 'all'}_e{args.teacher_epochs}"
             fres["teacher_acc"] = get_teacher(out, teacher_tag, teacher_name, c, h, train_set, test_set, args)[1]
         # 1. the searches not cached yet (seed 0), one task per budget and searched method, through the executor
@@ -138,7 +143,7 @@ def main() -> None:
         for budget in budgets:
             for method in (m for m in methods if m in SEARCH_DIMS):
                 name = f"{budget_tag(fam, budget, args)}_{method}"
-                if load_json(out / "search" / f"{name}.json") is None:
+                if load_json(out / "search" / f"{name}.json") is None and not args.table_only:
                     searches.append(Task(name, search_task, (fam, method, base, resource_budget(budget, args), cfg,
                                                              vars(args), str(out / "search" / f"{name}.json")),
                                          num_cpus=args.threads))
@@ -161,9 +166,11 @@ def main() -> None:
                 if args.dsp_limit is not None or args.bram_limit is not None:
                     rkey += (f"-dsp{args.dsp_limit:g}" if args.dsp_limit is not None else "") + \
                         (f"-bram{args.bram_limit:g}" if args.bram_limit is not None else "")
-                spec = row_spec(method, base, rb, tag, out, train_set, val_set, cfg, args)
                 hw_dir = out / "hw" / f"{tag}_{rkey}"
                 plan.append((budget, method, rkey, tag, rb, hw_dir))
+                if args.table_only:
+                    continue
+                spec = row_spec(method, base, rb, tag, out, train_set, val_set, cfg, args)
                 for seed in seeds:
                     key = out / "rows" / f"{tag}_{rkey}_s{seed}.json"
                     need_hw = seed == seeds[0] and not args.no_hw and load_json(hw_dir / "hw.json") is None
@@ -182,20 +189,29 @@ def main() -> None:
         # 4. the table, in the order of budgets and methods
         for budget, method, rkey, tag, rb, hw_dir in plan:
             rows = [load_json(out / "rows" / f"{tag}_{rkey}_s{seed}.json") for seed in seeds]
+            done = [seed for seed, row in zip(seeds, rows) if row is not None]
+            if args.table_only:        # what is finished: the seeds with a row, the hardware run if there is one
+                rows = [row for row in rows if row is not None]
+                if not rows:
+                    continue
             accs, secs = [r["test_acc"] for r in rows], [r["seconds"] for r in rows]
             final_spec = ModelSpec(**rows[0]["spec"])     # seed 0's (prune: widths differ per seed)
             est = estimate_spec(final_spec, args.board, args.target_fps, flow="rtl")
             extra = {} if args.no_hw else load_json(hw_dir / "hw.json")
+            if extra is None and args.table_only:
+                extra = {}
             if extra is None:
                 raise RuntimeError(f"internal: no hardware run in {hw_dir}")
             wb, ab = layer_bits(final_spec)
             r = {"budget": budget, "method": rkey, "widths": hidden_widths(final_spec), "weight_bits": wb,
-                 "act_bits": ab, "acc": accs, "acc_mean": float(np.mean(accs)), "acc_std": float(np.std(accs)),
+                 "act_bits": ab, "acc": accs, "seeds": done, "acc_mean": float(np.mean(accs)),
+                 "acc_std": float(np.std(accs)),
                  "train_seconds": secs, "est_lut": est.lut, "est_accel_lut": est.accel_lut,
                  "est_bram18": est.bram18, "est_dsp": est.dsp, "est_fps": est.fps, "within_budget": rb.ok(est),
                  **({"hw": extra} if extra else {})}
             fres["rows"] = [o for o in fres["rows"] if (o["budget"], o["method"]) != (budget, rkey)] + [r]
-            log(f"{tag} {method}: widths {r['widths']} w{wb} a{ab}: acc {r['acc_mean']:.4f} +- {r['acc_std']:.4f}, "
+            log(f"{tag} {method}: widths {r['widths']} w{wb} a{ab}: acc {r['acc_mean']:.4f} +- {r['acc_std']:.4f} "
+                f"({len(done)} seeds), "
                 f"est {est.lut:,.0f} LUT" + (f", synth {extra['synth']['LUT']} LUT {extra['synth']['BRAM18']} "
                                             f"BRAM18, rtlsim {extra['rtlsim_cycles_per_frame']} cycles/frame"
                                             if extra.get("synth") else ""))
@@ -237,6 +253,7 @@ def row_spec(method: str, base: ModelSpec, rb: ResourceBudget, tag: str, out: Pa
 def markdown(res: dict) -> str:
     a = res["args"]
     lines = []
+    n_seeds = len(str(a["seeds"]).split(","))
     for fam, f in res["families"].items():
         lines += [f"### {fam} ({f['base']['name']}), {a['board']} at {a['target_fps']:,.0f} FPS, {a['epochs']} epochs, "
                   f"seeds {a['seeds']}" + (f"; float teacher {f['teacher_acc']:.4f}" if "teacher_acc" in f else ""), "",
@@ -255,7 +272,9 @@ def markdown(res: dict) -> str:
                     d += f", {100 * (sy['LUT'] / uni['hw']['synth']['LUT'] - 1):+.1f}% synth LUT"
                 lines.append(
                     f"| {budget:,.0f} | {r['method']} | {r['widths']} | {r['weight_bits']} | {r['act_bits']} | "
-                    f"{r['acc_mean']:.4f} ± {r['acc_std']:.4f} | {r['est_lut']:,.0f} / {r['est_accel_lut']:,.0f} | "
+                    f"{r['acc_mean']:.4f} ± {r['acc_std']:.4f}"
+                    + (f" (seeds {r['seeds']} only)" if len(r.get("seeds", r["acc"])) < n_seeds else "")
+                    + f" | {r['est_lut']:,.0f} / {r['est_accel_lut']:,.0f} | "
                     f"{r.get('est_dsp', 0):g} | {sy.get('LUT', '-')} | {sy.get('BRAM18', '-')} | "
                     f"{sy.get('DSP', '-')} | "
                     f"{hw.get('rtlsim_cycles_per_frame', '-')} | {d} |")

@@ -112,6 +112,13 @@ def _drop(sens: Sensitivity, removed: list[int]) -> Sensitivity:
                    acts=[sens.acts[i] for i in keep])
 
 
+def proxy_accuracies(specs: dict[str, ModelSpec], train_set, val_set, train_config, epochs: int, seed: int
+                     ) -> dict[str, float]:
+    """The search's proxy: each spec trained `epochs` from scratch (candidate i seeded by its index, all on the same
+    batches, the learning-rate schedule over these epochs), its accuracy on `val_set`."""
+    return {n: r.test_acc for n, r in _train(specs, train_set, val_set, train_config, epochs, seed).items()}
+
+
 #: trains the proxy candidates: ({name: spec}, epochs, seed) -> {name: validation accuracy}; candidate i (in the
 #: order given) must be trained as `_train` trains it (seed index i), e.g. as one scaleout task each (train_candidate)
 ProxyRunner = Callable[[dict[str, ModelSpec], int, int], dict[str, float]]
@@ -212,11 +219,8 @@ def search(base: ModelSpec, budget: ResourceBudget, train_set, val_set, train_co
     chosen = 0
     if len(cands) > 1 and config.proxy_epochs > 0 and val_set is not None:
         specs = {n: s for n, s, _ in cands}
-        if proxy_runner is not None:
-            accs = proxy_runner(specs, config.proxy_epochs, config.seed)
-        else:
-            accs = {n: r.test_acc for n, r in _train(specs, train_set, val_set, train_config, config.proxy_epochs,
-                                                      config.seed).items()}
+        run = proxy_runner or (lambda sp, e, sd: proxy_accuracies(sp, train_set, val_set, train_config, e, sd))
+        accs = run(specs, config.proxy_epochs, config.seed)
         for r in rows:
             r["proxy_val_acc"] = accs[r["name"]]
         chosen = max(range(len(rows)), key=lambda i: rows[i]["proxy_val_acc"])
