@@ -63,14 +63,19 @@ def csim_cache_dir() -> Path | None:
     return cache_dir("BNNC_CSIM_CACHE", "csim")
 
 
-def _cache_key(sources: str | None, cxx: str, defines: tuple[str, ...]) -> str | None:
+def _toolchain(cxx: str) -> str:
+    """What every C-sim build depends on besides the project's sources: the ap_types headers, the compiler and the
+    flags (part of both the binary's cache key and the precompiled header's, compiler.backends.hls.pch)."""
+    ap = ap_types_dir()
+    ap_digest = digest_texts({f.name: f.read_text(errors="surrogateescape") for f in sorted(ap.glob("*.h"))})
+    return "\n".join((ap_digest, compiler_id(cxx), " ".join(CXXFLAGS)))
+
+
+def _cache_key(sources: str | None, toolchain: str, defines: tuple[str, ...]) -> str | None:
     """sha256 of everything the binary depends on: project sources, ap_types headers, compiler, flags."""
     if sources is None:
         return None
-    ap = ap_types_dir()
-    ap_digest = digest_texts({f.name: f.read_text(errors="surrogateescape") for f in sorted(ap.glob("*.h"))})
-    text = "\n".join((sources, ap_digest, compiler_id(cxx), " ".join(CXXFLAGS), " ".join(defines)))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256("\n".join((sources, toolchain, " ".join(defines))).encode()).hexdigest()
 
 
 def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[str, ...] = (),
@@ -93,10 +98,11 @@ def compile_csim(project: str | os.PathLike, cxx: str = "g++", defines: tuple[st
     if shutil.which(cxx) is None:
         raise CompileError(f"C simulation needs a C++ compiler: {cxx!r} is not on PATH",
                            hint="apt-get install g++ (or pass another compiler)")
-    cache, key = csim_cache_dir(), _cache_key(sources, cxx, defines)
+    toolchain = _toolchain(cxx)
+    cache, key = csim_cache_dir(), _cache_key(sources, toolchain, defines)
     say = warn or (lambda m: warnings.warn(m, stacklevel=3))
     seconds, reused = reuse_or_build(cache / key if cache is not None and key is not None else None, exe, stamp,
-                                     digest, lambda: _build(project, exe, cxx, defines, say), say)
+                                     digest, lambda: _build(project, exe, cxx, defines, toolchain, say), say)
     return exe, seconds, reused
 
 
@@ -109,16 +115,18 @@ def unity_source(project: Path) -> str | None:
     return "".join(f'#include "{project / part}"\n' for part in ("src/top.cpp", "tb/tb.cpp"))
 
 
-def _build(project: Path, exe: Path, cxx: str, defines: tuple[str, ...], warn: Callable[[str], None]) -> float:
+def _build(project: Path, exe: Path, cxx: str, defines: tuple[str, ...], toolchain: str,
+           warn: Callable[[str], None]) -> float:
     """Run g++ on the project (announcing a heavy build first); returns its seconds."""
     cost = estimate_gxx(project)
     if cost.heavy:
         warn(f"compiling the C simulation of {project}: " + cost.describe())
     exe.parent.mkdir(exist_ok=True)
     # the library's headers precompiled once (compiler.backends.hls.pch; not with -D defines, which they read)
-    pch = None if defines else library_pch(project, ap_types_dir(), cxx, CXXFLAGS, csim_cache_dir())
+    ap = ap_types_dir()
+    pch = None if defines else library_pch(project, ap, cxx, CXXFLAGS, toolchain, csim_cache_dir())
     cmd = [cxx, *CXXFLAGS, *(f"-D{d}" for d in defines), *([f"-I{pch}", "-include", PCH_HEADER] if pch else []),
-           f"-I{ap_types_dir().resolve()}", f"-I{project / 'include'}", f"-I{project / 'src'}"]
+           f"-I{ap.resolve()}", f"-I{project / 'include'}", f"-I{project / 'src'}"]
     unity = unity_source(project)
     cmd += ["-x", "c++", "-"] if unity else [str(project / "src" / "top.cpp"), str(project / "tb" / "tb.cpp")]
     t0 = time.perf_counter()

@@ -14,23 +14,24 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from compiler.backends.cache import compiler_id, entry_lock
+from compiler.backends.cache import entry_lock
 from compiler.backends.digest import digest_texts
 
 HEADER = "bnnc/bnnc.hpp"
 
 
-def library_pch(project: Path, ap_types: Path, cxx: str, flags: tuple[str, ...], cache: Path | None) -> Path | None:
+def library_pch(project: Path, ap_types: Path, cxx: str, flags: tuple[str, ...], toolchain: str,
+                cache: Path | None) -> Path | None:
     """A folder holding the project's library headers and `bnnc/bnnc.hpp.gch`, to put first on the include path
     with `-include bnnc/bnnc.hpp` (then every later include of the library is a no-op); None when the project has no
     library folder, there is no cache, or g++ cannot make the header (the build then parses the headers itself).
-    A .gch that g++ finds unusable is ignored by g++, which reads the header copies beside it instead."""
+    A .gch that g++ finds unusable is ignored by g++, which reads the header copies beside it instead.
+    `toolchain`: the digest of the ap_types headers, compiler and flags the C-sim build keys its binaries by."""
     lib = project / "include" / "bnnc"
     if cache is None or not (lib / "bnnc.hpp").is_file():
         return None
     headers = {f.name: f.read_text(errors="surrogateescape") for f in sorted(lib.glob("*.hpp"))}
-    ap = digest_texts({f.name: f.read_text(errors="surrogateescape") for f in sorted(ap_types.glob("*.h"))})
-    key = hashlib.sha256("\n".join((digest_texts(headers), ap, compiler_id(cxx), " ".join(flags))).encode())
+    key = hashlib.sha256("\n".join((digest_texts(headers), toolchain)).encode())
     entry = cache.with_name(f"{cache.name}.pch") / key.hexdigest()
     with entry_lock(entry):
         if (entry / f"{HEADER}.gch").is_file():
