@@ -190,3 +190,18 @@ def test_search_returns_a_student_within_budget(tiny_data):
     assert r.cycles[1]["widths_in"] == r.cycles[0]["expanded"]    # the second cycle regularises the first's result
     with pytest.raises(ValueError, match="search dimensions"):
         SearchConfig.parse("bits,depth")
+
+
+def test_candidates_keep_every_hidden_layer_at_least_one_granule_wide(tiny_data):
+    """A share of a tight budget used to leave a hidden layer at 1 channel (in the full MLP run [1, 256, 256], 37 %
+    on validation against 85 %): widths stop at the granularity, and a budget only such a layer would meet is
+    refused, naming what the narrowest student costs."""
+    train_set, val_set = tiny_data
+    base = make_spec("sfc", 1, 1, hidden=[64, 64], input_bits=8)
+    lut = estimate_spec(base, BOARD, FPS, flow="rtl").lut
+    cfg = SearchConfig(probe_epochs=1, granularity=8, width_shares=(1.0, 0.6, 0.3), proxy_epochs=0)
+    tcfg = TrainConfig(epochs=1, batch_size=64, progress=False)
+    r = search(base, ResourceBudget(BOARD, FPS, lut=lut * 0.95), train_set, val_set, tcfg, cfg, log=lambda m: None)
+    assert len(r.candidates) == 3 and all(w >= 8 for c in r.candidates for w in c["widths"]), r.candidates
+    with pytest.raises(ValueError, match=r"the narrowest \(8 channel\(s\) per hidden layer, 1 bit\) costs [\d,]+ lut"):
+        search(base, ResourceBudget(BOARD, FPS, lut=lut * 0.85), train_set, val_set, tcfg, cfg, log=lambda m: None)
