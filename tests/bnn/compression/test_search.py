@@ -199,7 +199,7 @@ def test_candidates_keep_every_hidden_layer_at_least_one_granule_wide(tiny_data)
     train_set, val_set = tiny_data
     base = make_spec("sfc", 1, 1, hidden=[64, 64], input_bits=8)
     lut = estimate_spec(base, BOARD, FPS, flow="rtl").lut
-    cfg = SearchConfig(probe_epochs=1, granularity=8, width_shares=(1.0, 0.6, 0.3), proxy_epochs=0)
+    cfg = SearchConfig(probe_epochs=1, granularity=8, width_shares=(1.0, 0.6, 0.3), proxy_epochs=0, bit_choices=(1, 2))
     tcfg = TrainConfig(epochs=1, batch_size=64, progress=False)
     r = search(base, ResourceBudget(BOARD, FPS, lut=lut * 0.95), train_set, val_set, tcfg, cfg, log=lambda m: None)
     assert len(r.candidates) == 3 and all(w >= 8 for c in r.candidates for w in c["widths"]), r.candidates
