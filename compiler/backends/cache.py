@@ -1,7 +1,8 @@
 """Build outputs shared by content between projects, test workers and runs: C-sim binaries (compiler.backends.hls.csim) and
 Verilator models (compiler.backends.rtl.verilator). An entry is one executable named by the sha256 of everything
 it depends on; a per-key lock makes concurrent builders of the same key (e.g. two pytest-xdist workers) build it
-once: the second waits, then reuses the first one's binary."""
+once: the second waits, then reuses the first one's binary. Precompiled headers (`shared_folder`) are kept the same
+way, one folder per key."""
 from __future__ import annotations
 
 import contextlib
@@ -87,3 +88,27 @@ def reuse_or_build(entry: Path | None, exe: Path, stamp: Path, digest: str, buil
             except OSError as e:                  # an unwritable cache costs a rebuild later, nothing else
                 warn(f"build cache {entry.parent} not written: {e}")
     return seconds, False
+
+
+def shared_folder(entry: Path, marker: str, make: Callable[[Path], bool]) -> Path | None:
+    """The folder `entry`, made once under its lock: `make(tmp)` fills a temporary folder beside it and returns
+    whether it succeeded (it must then hold `marker`), and the folder is renamed into place whole, so readers see it
+    complete or not at all. None when `make` fails or the folder cannot be written (the caller then does without)."""
+    with entry_lock(entry):
+        if (entry / marker).is_file():
+            return entry
+        tmp = None
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=entry.parent))
+            if not make(tmp) or not (tmp / marker).is_file():
+                return None
+            shutil.rmtree(entry, ignore_errors=True)       # a half-made entry of an interrupted run
+            tmp.rename(entry)
+            tmp = None
+        except OSError:
+            return None
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return entry

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-from compiler.backends.cache import entry_lock
+from compiler.backends.cache import shared_folder
 from compiler.backends.digest import digest_texts
 
 HEADER = "bnnc/bnnc.hpp"
@@ -33,25 +32,12 @@ def library_pch(project: Path, ap_types: Path, cxx: str, flags: tuple[str, ...],
     headers = {f.name: f.read_text(errors="surrogateescape") for f in sorted(lib.glob("*.hpp"))}
     key = hashlib.sha256("\n".join((digest_texts(headers), toolchain)).encode())
     entry = cache.with_name(f"{cache.name}.pch") / key.hexdigest()
-    with entry_lock(entry):
-        if (entry / f"{HEADER}.gch").is_file():
-            return entry
-        tmp = None
-        try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".pch-", dir=entry.parent))
-            out = tmp / "bnnc"
-            shutil.copytree(lib, out)
-            res = subprocess.run([cxx, *flags, f"-I{ap_types.resolve()}", "-x", "c++-header", str(out / "bnnc.hpp"),
-                                  "-o", str(out / "bnnc.hpp.gch")], capture_output=True, text=True)
-            if res.returncode or not (out / "bnnc.hpp.gch").is_file():
-                return None
-            shutil.rmtree(entry, ignore_errors=True)       # a half-made entry of an interrupted run
-            tmp.rename(entry)                              # whole: readers see the folder with its .gch or nothing
-            tmp = None
-        except OSError:
-            return None
-        finally:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
-    return entry
+
+    def make(tmp: Path) -> bool:
+        out = tmp / "bnnc"
+        shutil.copytree(lib, out)
+        res = subprocess.run([cxx, *flags, f"-I{ap_types.resolve()}", "-x", "c++-header", str(out / "bnnc.hpp"),
+                              "-o", str(out / "bnnc.hpp.gch")], capture_output=True, text=True)
+        return res.returncode == 0
+
+    return shared_folder(entry, f"{HEADER}.gch", make)

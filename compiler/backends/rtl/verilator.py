@@ -18,6 +18,7 @@ import numpy as np
 from diagnostics import progress
 from compiler.backends.rtl.project import TOP, RtlProject
 from compiler.backends.cache import cache_dir, compiler_id, reuse_or_build
+from compiler.backends.rtl.pch import pch_flags, verilated_pch
 from diagnostics.errors import CompileError
 from compiler.ir.graph import DataflowGraph
 from compiler.sim.packing import frame_bytes, pack_stream, unpack_stream
@@ -87,7 +88,14 @@ def build(project: RtlProject, jobs: int = 1) -> tuple[Path, float, bool]:
 
 def _verilate(project: RtlProject, jobs: int) -> float:
     """Run Verilator's build of project/obj_dir/sim; returns its seconds."""
-    cmd = [VERILATOR, *VERILATOR_FLAGS, "-MAKEFLAGS", " ".join(make_flags(jobs)), "-j", str(jobs), "--top-module", TOP,
+    flags = make_flags(jobs)
+    pch = pch_flags(verilated_pch(VERILATOR, flags, f"{tool_version(VERILATOR)}\n{compiler_id('g++')}",
+                                  verilator_cache_dir()))
+    # the precompiled header goes to the model files and the harness only (OPT_FAST): the runtime's objects keep
+    # the command line ccache knows them by
+    flags = tuple(f"OPT_FAST='{f.removeprefix('OPT_FAST=')}{pch}'" if pch and f.startswith("OPT_FAST=") else f
+                  for f in flags)
+    cmd = [VERILATOR, *VERILATOR_FLAGS, "-MAKEFLAGS", " ".join(flags), "-j", str(jobs), "--top-module", TOP,
            "--Mdir", "obj_dir", "-o", "sim", *project.sources, "harness.cpp"]
     t0 = time.perf_counter()
     with progress.step(f"Verilator build of {project.path}"):
