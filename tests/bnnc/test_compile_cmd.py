@@ -22,7 +22,7 @@ def sim_available(monkeypatch):
 
 
 def test_compile_verify_with_inputs(tmp_path, sim_available):
-    onnx = export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,))
+    onnx = export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,), dynamo=False)
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((7, 20)).astype(np.float32))
     out = tmp_path / "build" / "tiny"
     r = CliRunner().invoke(compile_cmd, [onnx, "-o", str(out), "--verify-inputs", str(tmp_path / "x.npy"),
@@ -40,7 +40,7 @@ def test_compile_verify_with_inputs(tmp_path, sim_available):
 
 
 def test_compile_without_verify(tmp_path):
-    onnx = export(mlp(2, 2, seed=9), tmp_path / "m.onnx", (20,))
+    onnx = export(mlp(2, 2, seed=9), tmp_path / "m.onnx", (20,), dynamo=False)
     r = CliRunner().invoke(compile_cmd, [onnx, "-o", str(tmp_path / "b")])
     assert r.exit_code == 0, r.output
     assert not (tmp_path / "b" / "verify.json").exists() and (tmp_path / "b" / "graph.json").is_file()
@@ -53,7 +53,7 @@ def test_compile_missing_model(tmp_path):
 
 
 def test_compile_bad_verify_inputs(tmp_path):
-    onnx = export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,))
+    onnx = export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,), dynamo=False)
     np.save(tmp_path / "x.npy", np.zeros((3, 5), np.float32))
     r = CliRunner().invoke(compile_cmd, [onnx, "-o", str(tmp_path / "b"), "--verify-inputs", str(tmp_path / "x.npy")])
     assert r.exit_code != 0 and "per-frame shape" in r.output and not (tmp_path / "b").exists()

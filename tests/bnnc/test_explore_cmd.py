@@ -13,7 +13,7 @@ from brevitas_models import export, mlp
 
 @pytest.fixture(scope="module")
 def onnx(tmp_path_factory):
-    return export(mlp(1, 1, seed=8), tmp_path_factory.mktemp("m") / "m.onnx", (20,))
+    return export(mlp(1, 1, seed=8), tmp_path_factory.mktemp("m") / "m.onnx", (20,), dynamo=False)
 
 
 def test_explore_two_boards_two_targets(onnx, tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ from compiler.ir.graph import DataflowGraph
 @pytest.fixture(scope="module")
 def tfc_onnx(tmp_path_factory):
     torch.manual_seed(0)
-    return str(export_qonnx(build("tfc", 1, 1, width=0.25), tmp_path_factory.mktemp("m") / "tfc.onnx", (1, 28, 28)))
+    return str(export_qonnx(build("tfc", 1, 1, width=0.25), tmp_path_factory.mktemp("m") / "tfc.onnx", (1, 28, 28), dynamo=False))
 
 
 def run(*args):

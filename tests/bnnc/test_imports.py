@@ -37,7 +37,7 @@ def test_commands_load_without_torch(args):
 
 
 def test_compile_runs_without_torch(tmp_path):
-    onnx = export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,))
+    onnx = export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,), dynamo=False)
     out = tmp_path / "build"
     r = _bnnc("compile", str(onnx), "-o", str(out), "--board", "zcu104", "--verify", "--num-random", "4")
     assert r.returncode == 0, r.stderr[-3000:]
@@ -47,7 +47,7 @@ def test_compile_runs_without_torch(tmp_path):
 
 def test_explore_runs_without_torch(tmp_path):
     """The sweep's points run where only the compiler is installed (a Ray worker): here in-process (--workers 1)."""
-    onnx = export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,))
+    onnx = export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,), dynamo=False)
     r = _bnnc("explore", str(onnx), "--boards", "Pynq-Z2", "--target-fps", "max", "--workers", "1",
               "-o", str(tmp_path / "dse"))
     assert r.returncode == 0, r.stderr[-3000:]

@@ -10,7 +10,7 @@ from bnnc import main
 
 
 def test_compile_progress_only_with_verbose_when_not_a_terminal(tmp_path):
-    onnx = export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,))
+    onnx = export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,), dynamo=False)
     quiet = CliRunner().invoke(main, ["compile", onnx, "-o", str(tmp_path / "q"), "--verify", "--board", "pynq-z2"])
     assert quiet.exit_code == 0, quiet.output
     assert quiet.stderr == ""                          # CliRunner's stderr is not a terminal
@@ -96,7 +96,7 @@ def test_csim_labels_host_speed_and_the_hardware_estimate(tmp_path, monkeypatch)
     from compiler.workflow.compile import compile_model
     from compiler.estimate.folding import estimate_for
 
-    g = compile_model(export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,)), tmp_path / "b")
+    g = compile_model(export(mlp(1, 1, seed=8), tmp_path / "m.onnx", (20,), dynamo=False), tmp_path / "b")
     monkeypatch.setenv("BNNC_CSIM_CACHE", "off")      # a binary another test built would skip the g++ step shown
     r = CliRunner().invoke(main, ["-v", "csim", str(tmp_path / "b"), "--frames", "8"])
     assert r.exit_code == 0, r.output

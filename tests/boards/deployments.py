@@ -43,7 +43,7 @@ def make_deployment(root: Path, name: str = "tfc", w: int = 1, a: int = 1, input
     model = randomize_bn(_build(name, w, a, **kw), seed=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        onnx = export_qonnx(model, root / "m.onnx", (1, 28, 28), metadata=metadata)
+        onnx = export_qonnx(model, root / "m.onnx", (1, 28, 28), metadata=metadata, dynamo=False)
     g = compile_model(onnx, root / "build")
     if folding:
         apply_folding(g, folding(g))

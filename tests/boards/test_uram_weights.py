@@ -27,7 +27,7 @@ from brevitas_models import export, mlp  # noqa: E402
 @pytest.fixture(scope="module")
 def dep(tmp_path_factory):
     root = tmp_path_factory.mktemp("uram")
-    onnx = export(mlp(2, 2, sizes=(24,), n_in=20, n_out=5, in_bits=8, seed=3), root / "m.onnx", (20,))
+    onnx = export(mlp(2, 2, sizes=(24,), n_in=20, n_out=5, in_bits=8, seed=3), root / "m.onnx", (20,), dynamo=False)
     r = CliRunner().invoke(cli, ["compile", str(onnx), "-o", str(root / "build"), "--board", "ZCU104",
                                  "--weights-in", "uram"])
     assert r.exit_code == 0, r.output

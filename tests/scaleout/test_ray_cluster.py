@@ -29,7 +29,7 @@ def start_cluster(tmp_path_factory):
     from brevitas_models import export, mlp
 
     work = tmp_path_factory.mktemp("ray")
-    model = export(mlp(1, 1, seed=8), work / "m.onnx", (20,))
+    model = export(mlp(1, 1, seed=8), work / "m.onnx", (20,), dynamo=False)
     # a stray ~/.ray/auth_token turns token auth on for `ray start --head` alone (Ray >= 2.5x, RAY_AUTH_MODE unset):
     # the driver runs with one in its home, and LocalRayCluster has to keep the cluster whole (caches stay in place)
     home = work / "home"

@@ -14,7 +14,7 @@ from scaleout import LocalExecutor
 
 @pytest.fixture(scope="module")
 def onnx(tmp_path_factory):
-    return export(mlp(1, 1, seed=8), tmp_path_factory.mktemp("m") / "m.onnx", (20,))
+    return export(mlp(1, 1, seed=8), tmp_path_factory.mktemp("m") / "m.onnx", (20,), dynamo=False)
 
 
 def _quiet(workers):
