@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -34,14 +35,17 @@ VERILATOR_FLAGS = ("--cc", "--exe", "--build", "--default-language", "1364-2005"
 MAKEFLAGS = ("OPT_FAST=-O1", "OPT_SLOW=-O0", "OPT_GLOBAL=-O1")
 
 
-def make_flags(jobs: int) -> tuple[str, ...]:
+def make_flags(jobs: int, pch: Path | None = None) -> tuple[str, ...]:
     """MAKEFLAGS for a build with `jobs` parallel C++ compiles. Verilator splits a model of over 20,000 statements
     into a file per class and half (keep that split: --output-split also cuts huge functions that g++ needs minutes
     for), and each file parses verilated.h again (~0.5 CPU-s a file), which pays only when make compiles them side
     by side. With one job the files are compiled as one translation unit (VM_PARALLEL_BUILDS=0: verilated.mk's
     __ALL.cpp, the run-once half then at OPT_FAST too). benchmarks/rtlsim_build_speed.py, cold, --jobs 1: the demo's
-    LFC 1.3x fewer CPU-s, the maximally folded 600-64-64-64-1 MLP 8 % more (its run-once half is large)."""
-    return MAKEFLAGS + (("VM_PARALLEL_BUILDS=0",) if jobs == 1 else ())
+    LFC 1.3x fewer CPU-s, the maximally folded 600-64-64-64-1 MLP 8 % more (its run-once half is large).
+    `pch`: a precompiled verilated.h (compiler.backends.rtl.pch) for the model files and the harness only
+    (OPT_FAST): the runtime's objects keep the command line ccache knows them by."""
+    flags = tuple(f + pch_flags(pch) if f.startswith("OPT_FAST=") else f for f in MAKEFLAGS)
+    return flags + (("VM_PARALLEL_BUILDS=0",) if jobs == 1 else ())
 
 
 def tool_version(tool: str) -> str:
@@ -81,22 +85,18 @@ def build(project: RtlProject, jobs: int = 1) -> tuple[Path, float, bool]:
         return exe, 0.0, True
     cache = verilator_cache_dir()
     entry = cache / hashlib.sha256(f"{digest}\n{compiler_id('g++')}".encode()).hexdigest() if cache else None
-    seconds, reused = reuse_or_build(entry, exe, stamp, digest, lambda: _verilate(project, jobs),
+    seconds, reused = reuse_or_build(entry, exe, stamp, digest, lambda: _verilate(project, jobs, version, cache),
                                      lambda m: warnings.warn(m, stacklevel=3))
     return exe, seconds, reused
 
 
-def _verilate(project: RtlProject, jobs: int) -> float:
-    """Run Verilator's build of project/obj_dir/sim; returns its seconds."""
-    flags = make_flags(jobs)
-    pch = pch_flags(verilated_pch(VERILATOR, flags, f"{tool_version(VERILATOR)}\n{compiler_id('g++')}",
-                                  verilator_cache_dir()))
-    # the precompiled header goes to the model files and the harness only (OPT_FAST): the runtime's objects keep
-    # the command line ccache knows them by
-    flags = tuple(f"OPT_FAST='{f.removeprefix('OPT_FAST=')}{pch}'" if pch and f.startswith("OPT_FAST=") else f
-                  for f in flags)
-    cmd = [VERILATOR, *VERILATOR_FLAGS, "-MAKEFLAGS", " ".join(flags), "-j", str(jobs), "--top-module", TOP,
-           "--Mdir", "obj_dir", "-o", "sim", *project.sources, "harness.cpp"]
+def _verilate(project: RtlProject, jobs: int, version: str, cache: Path | None) -> float:
+    """Run Verilator's build of project/obj_dir/sim (`version`: Verilator's; the precompiled header beside `cache`
+    when there is one); returns its seconds."""
+    pch = verilated_pch(VERILATOR, make_flags(jobs), f"{version}\n{compiler_id('g++')}", cache)
+    # -MAKEFLAGS reaches make through a shell: OPT_FAST with a precompiled header holds spaces
+    cmd = [VERILATOR, *VERILATOR_FLAGS, "-MAKEFLAGS", " ".join(map(shlex.quote, make_flags(jobs, pch))), "-j",
+           str(jobs), "--top-module", TOP, "--Mdir", "obj_dir", "-o", "sim", *project.sources, "harness.cpp"]
     t0 = time.perf_counter()
     with progress.step(f"Verilator build of {project.path}"):
         res = subprocess.run(cmd, cwd=project.path, capture_output=True, text=True, env=_build_env())

@@ -10,7 +10,7 @@ import pytest
 import irgraphs
 from rtl_check import requires_verilator, rtl_project
 from compiler.backends.cache import compiler_id
-from compiler.backends.rtl.pch import HEADER, pch_flags, verilated_pch
+from compiler.backends.rtl.pch import HEADER, verilated_pch
 from compiler.backends.rtl.verilator import VERILATOR, build, make_flags, tool_version
 
 pytestmark = requires_verilator
@@ -37,8 +37,7 @@ def test_made_once_beside_the_cache_and_accepted_by_gxx(cache, tmp_path):
     (tmp_path / "m.v").write_text("module m(input clk, input [7:0] a, output reg [7:0] q);\n"
                                   "always @(posedge clk) q <= a + 8'd1;\nendmodule\n")
     assert subprocess.run([VERILATOR, "--cc", "m.v", "--Mdir", "obj"], cwd=tmp_path, capture_output=True).returncode == 0
-    flags = [f if not f.startswith("OPT_FAST=") else f"OPT_FAST=-O1{pch_flags(folder)} -Winvalid-pch"
-             for f in make_flags(1)]
+    flags = [f + " -Winvalid-pch" if f.startswith("OPT_FAST=") else f for f in make_flags(1, folder)]
     res = subprocess.run(["make", "-f", "Vm.mk", "OBJCACHE=", *flags, "Vm.o"], cwd=tmp_path / "obj",
                          capture_output=True, text=True)
     assert res.returncode == 0 and (tmp_path / "obj" / "Vm.o").is_file(), res.stderr
