@@ -47,6 +47,11 @@ def _search(text: str | None) -> tuple[str, ...]:
 @click.option("--target-fps", required=True, help="frames/s the student must reach on the board, or 'max'")
 @click.option("--lut-budget", default=None, type=float,
               help="LUT budget of morphnet/prune/the search (default: the widest student's estimate at half width)")
+@click.option("--dsp-budget", default=None, type=click.FloatRange(min=0),
+              help="with --search: DSP slices the searched student (and its uniform baseline) may use; 0 keeps every "
+                   "multiplier in LUTs")
+@click.option("--bram-budget", default=None, type=click.FloatRange(min=0),
+              help="with --search: 18 Kb block RAMs the searched student (and its uniform baseline) may use")
 @click.option("--epochs", default=5, show_default=True, type=click.IntRange(min=1))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="output folder; rerun with the same folder to continue an interrupted run")
@@ -99,10 +104,10 @@ def _search(text: str | None) -> tuple[str, ...]:
                    "students everywhere")
 @click.option("--no-progress", is_flag=True, help="no progress bars")
 @click.option("--no-deploy", is_flag=True, help="no deploy folder for the recommended student")
-def compress_cmd(teacher, model_code, teacher_input, dataset, board, target_fps, lut_budget, epochs, out_dir, search,
-                 rtl, synth, methods, student, bits, input_bits, widths, joint, distill_kind, temperature, alpha,
-                 data_root, limit, teacher_epochs, batch_size, lr, seed, strength, cost_metric, no_expand,
-                 granularity, rank, lowrank_layer, margin, verify_samples, rtl_frames, cluster, workers, device,
+def compress_cmd(teacher, model_code, teacher_input, dataset, board, target_fps, lut_budget, dsp_budget, bram_budget,
+                 epochs, out_dir, search, rtl, synth, methods, student, bits, input_bits, widths, joint, distill_kind,
+                 temperature, alpha, data_root, limit, teacher_epochs, batch_size, lr, seed, strength, cost_metric,
+                 no_expand, granularity, rank, lowrank_layer, margin, verify_samples, rtl_frames, cluster, workers, device,
                  threads, no_progress, no_deploy):
     """Compress a trained TEACHER into a family of verified binarized students for BOARD at TARGET-FPS: they are
     trained together (one weight-shared supernet), every one is compiled with verification, and DIR gets
@@ -115,8 +120,9 @@ def compress_cmd(teacher, model_code, teacher_input, dataset, board, target_fps,
         input_bits=input_bits, widths=_floats(widths), methods=tuple(methods), joint=joint, distill=distill_kind,
         temperature=temperature, alpha=alpha, model_code=model_code, teacher_input=teacher_input,
         teacher_epochs=teacher_epochs, data_root=str(data_root) if data_root else None, limit=limit, epochs=epochs,
-        batch_size=batch_size, lr=lr, seed=seed, lut_budget=lut_budget, strength=strength, cost_metric=cost_metric,
-        expand=not no_expand, granularity=granularity, rank=rank, lowrank_layer=lowrank_layer, margin=margin,
+        batch_size=batch_size, lr=lr, seed=seed, lut_budget=lut_budget, dsp_budget=dsp_budget, bram_budget=bram_budget,
+        strength=strength, cost_metric=cost_metric, expand=not no_expand, granularity=granularity, rank=rank,
+        lowrank_layer=lowrank_layer, margin=margin,
         search=_search(search), rtl=rtl, synth=synth, rtl_frames=rtl_frames, verify_samples=verify_samples,
         cluster=cluster, workers=workers, device=device, threads=threads, progress=not no_progress,
         deploy=not no_deploy)

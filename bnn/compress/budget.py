@@ -8,6 +8,7 @@ check catches). `expand_to_budget` then scales all widths by one factor to use t
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import torch
 
@@ -167,27 +168,33 @@ def _scaled(widths: list[int], f: float, granularity: int = 1) -> list[int]:
     return [max(1, int(round(w * f))) for w in widths]
 
 
+def _largest_factor(widths: list[int], fits: Callable[[list[int]], bool], granularity: int, max_factor: float,
+                    iters: int) -> float:
+    """The largest uniform factor f (bisection) whose scaled widths `fits`; 0 when none tried does."""
+    lo, hi = 0.0, 1.0
+    while fits(_scaled(widths, hi, granularity)) and hi < max_factor:
+        lo, hi = hi, hi * 2
+    if fits(_scaled(widths, hi, granularity)):
+        return hi
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        if fits(_scaled(widths, mid, granularity)):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def scale_to_budget(spec: ModelSpec, widths: list[int], budget: float, board: str, target_fps, *,
                     metric: str = "lut", margin: float = 0.85, max_factor: float = 16.0, iters: int = 12,
                     granularity: int = 1, flow: str = "hls") -> BudgetFit:
     """The largest uniform factor f (bisection) with cost(round(widths * f)) <= budget; f may be < 1."""
-    def cost(f: float) -> float:
-        return _cost(spec, _scaled(widths, f, granularity), board, target_fps, metric, margin, flow)
+    def cost(w: list[int]) -> float:
+        return _cost(spec, w, board, target_fps, metric, margin, flow)
 
-    lo, hi = 0.0, 1.0
-    while cost(hi) <= budget and hi < max_factor:
-        lo, hi = hi, hi * 2
-    if cost(hi) <= budget:
-        lo = hi
-    else:
-        for _ in range(iters):
-            mid = (lo + hi) / 2
-            if cost(mid) <= budget:
-                lo = mid
-            else:
-                hi = mid
+    lo = _largest_factor(widths, lambda w: cost(w) <= budget, granularity, max_factor, iters)
     w = _scaled(widths, lo, granularity) if lo > 0 else [max(1, granularity)] * len(widths)
-    c = _cost(spec, w, board, target_fps, metric, margin, flow)
+    c = cost(w)
     ok = c <= budget
     msg = (f"widths x{lo:.3f} -> {w}: {c:,.0f} {metric} (budget {budget:,.0f})" if ok else
            f"cannot meet {budget:,.0f} {metric} by uniform scaling: smallest tried {w} costs {c:,.0f}")
@@ -210,3 +217,21 @@ def uniform_to_budget(spec: ModelSpec, budget: float, board: str, target_fps, *,
     base = ModelSpec(**{**spec.to_dict(), "hidden": None, "width": 1.0})
     return scale_to_budget(base, hidden_widths(base), budget, board, target_fps, metric=metric, margin=margin,
                            granularity=granularity, flow=flow)
+
+
+def uniform_within(spec: ModelSpec, budget: ResourceBudget, *, granularity: int = 1, max_factor: float = 16.0,
+                   iters: int = 12) -> BudgetFit:
+    """The uniform width multiplier within every limit of `budget` (LUT, BRAM18, DSP, and the target FPS reached):
+    the baseline a search under that budget is compared with."""
+    base = ModelSpec(**{**spec.to_dict(), "hidden": None, "width": 1.0})
+    budget = budget.binding(base)
+    widths = hidden_widths(base)
+    price = lambda w: budget.estimate(with_widths(base, w))   # noqa: E731
+    f = _largest_factor(widths, lambda w: budget.ok(price(w)), granularity, max_factor, iters)
+    w = _scaled(widths, f, granularity) if f > 0 else [max(1, granularity)] * len(widths)
+    est = price(w)
+    ok = budget.ok(est)
+    msg = (f"widths x{f:.3f} -> {w}: {budget.describe(est)}" if ok else
+           f"no uniform width meets the budget: the narrowest tried, {w}, costs {budget.describe(est)}")
+    return BudgetFit(with_widths(base, w), None, budget.amount(est), budget.limits()[budget.resource],
+                     budget.resource, ok, msg)

@@ -56,6 +56,8 @@ class CompressConfig:
     lr: float = 1e-3
     seed: int = 0
     lut_budget: float | None = None
+    dsp_budget: float | None = None       # --search: DSP slices the searched and uniform students may use
+    bram_budget: float | None = None      # --search: 18 Kb block RAMs they may use
     strength: float = 0.5
     cost_metric: str = "lut"
     expand: bool = True

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from bnn.compress.bits import BIT_CHOICES, assign_bits, with_bits
-from bnn.compress.budget import ResourceBudget, fit_to_budget, uniform_to_budget
+from bnn.compress.budget import ResourceBudget, fit_to_budget, uniform_to_budget, uniform_within
 from bnn.compress.hwcost import channel_costs
 from bnn.compress.morphnet import CostWeightedL1, fit_budget_morphing
 from bnn.compress.sensitivity import Sensitivity, layer_sensitivity
@@ -196,6 +196,10 @@ def search(base: ModelSpec, budget: ResourceBudget, train_set, val_set, train_co
         if not fit.met:
             log(f"  share {share:.2f}: no widths ({fit.message})")
             continue
+        if "bits" not in config.search and not budget.ok(budget.estimate(fit.spec)):
+            # widths are fitted to the spent resource alone; the other limits (DSP, BRAM18) are checked here
+            log(f"  share {share:.2f}: widths {fit.widths} miss the budget: {budget.describe(budget.estimate(fit.spec))}")
+            continue
         if "bits" in config.search:
             ba = assign_bits(fit.spec, sens, budget, choices=config.bit_choices)
             if not ba.met:
@@ -311,9 +315,9 @@ def check_search_config(cfg) -> float:
 
 def choose_students(ctx) -> list:
     """The plug-in `bnn.compress.run` calls for `--search` (bnn.compress.workflow.choose_students): the searched
-    student within `--lut-budget` at `--target-fps` on `--board`, and beside it the uniform width multiplier at the
-    same budget (the baseline it has to beat). The search is cached in OUT/search.json, so a resumed run does not
-    search again."""
+    student within `--lut-budget` (and `--dsp-budget`, `--bram-budget`) at `--target-fps` on `--board`, and beside it
+    the uniform width multiplier within the same limits (the baseline it has to beat). The search is cached in
+    OUT/search.json, so a resumed run does not search again."""
     import json
 
     from bnn.compress.plan import CompressError, StudentPlan
@@ -321,13 +325,16 @@ def choose_students(ctx) -> list:
     cfg = ctx.config
     fps = check_search_config(cfg)
     base = ctx.make_spec(width=max(cfg.widths))
-    budget = ResourceBudget(cfg.board, fps, lut=float(cfg.lut_budget), flow="rtl", margin=cfg.margin)
+    budget = ResourceBudget(cfg.board, fps, lut=float(cfg.lut_budget), dsp=cfg.dsp_budget, bram18=cfg.bram_budget,
+                            flow="rtl", margin=cfg.margin)
+    key = {"search": list(cfg.search), "budget": cfg.lut_budget, "base": base.to_dict(), "fps": fps, "board": cfg.board}
+    if cfg.dsp_budget is not None or cfg.bram_budget is not None:   # a LUT-only run keeps the key it always had
+        key.update(dsp_budget=cfg.dsp_budget, bram_budget=cfg.bram_budget)
     cache = ctx.out_dir / "search.json"
     doc = None
     if cache.is_file():
         doc = json.loads(cache.read_text())
-        if doc.get("key") != {"search": list(cfg.search), "budget": cfg.lut_budget, "base": base.to_dict(),
-                              "fps": fps, "board": cfg.board}:
+        if doc.get("key") != key:
             doc = None
     if doc is None:
         from bnn.train import TrainConfig
@@ -341,14 +348,12 @@ def choose_students(ctx) -> list:
             res = search(base, budget, tr, val, tcfg, sc, log=ctx.log, proxy_runner=_proxy_runner(ctx))
         except ValueError as e:
             raise CompressError(f"search: {e}") from None
-        doc = {"key": {"search": list(cfg.search), "budget": cfg.lut_budget, "base": base.to_dict(), "fps": fps,
-                       "board": cfg.board}, **res.as_dict()}
+        doc = {"key": key, **res.as_dict()}
         tmp = cache.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, indent=1))
         tmp.replace(cache)
     found = ModelSpec(**doc["spec"])
-    uni = uniform_to_budget(base, budget.lut, budget.board, fps, granularity=cfg.granularity, flow="rtl",
-                            margin=cfg.margin)
+    uni = uniform_within(base, budget, granularity=cfg.granularity)
     plans = [StudentPlan(f"search-{'+'.join(cfg.search)}", found, "search")]
     if uni.met:
         plans.append(StudentPlan(f"uniform-{'-'.join(str(w) for w in uni.widths)}", uni.spec, "uniform"))

@@ -88,6 +88,10 @@ def check_config(cfg: CompressConfig) -> tuple[int | None, int | None]:
                             "nested-width family")
     if cfg.search:
         _search_module().check_search_config(cfg)
+    elif cfg.dsp_budget is not None or cfg.bram_budget is not None:
+        raise CompressError("--dsp-budget and --bram-budget limit the searched student and its uniform baseline: "
+                            "they need --search bits,width (the other students are sized by --widths and "
+                            "--lut-budget)")
     if cfg.teacher is None:
         raise CompressError("a teacher is required (--teacher: an .onnx file, a bnnc checkpoint, a state dict with "
                             "--model-code, or a topology name to train one here)")
@@ -423,8 +427,9 @@ def _config_guard(cfg: CompressConfig, out_dir: Path) -> None:
     if f.is_file():
         old = json.loads(f.read_text()).get("training_key")
         trained = (out_dir / "supernet" / "last.pt").exists() or any((out_dir / "students").glob("*/student.pt"))
-        if old is not None and old != key and trained:
-            diff = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))
+        # an option a run predates reads as None there, the default of every option added since
+        diff = sorted(k for k in set(old or {}) | set(key) if (old or {}).get(k) != key.get(k))
+        if old is not None and diff and trained:
             raise CompressError(f"{out_dir} holds a compression run with other settings ({', '.join(diff)}); rerun "
                                 "with the same options to continue it, or choose another -o")
     write_json_atomic(f, {"training_key": key, "config": cfg.to_dict()})

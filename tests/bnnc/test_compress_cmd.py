@@ -70,6 +70,10 @@ def test_compress_checks_options_before_training(teacher_ckpt, tmp_path):
     assert r.exit_code != 0 and "none.npz: no such file" in r.output
     r = CliRunner().invoke(main, base + ["--dataset", "synthetic", "--search", "bits,depth"])
     assert r.exit_code != 0 and "--search takes bits and/or width" in r.output
+    r = CliRunner().invoke(main, base + ["--dataset", "synthetic", "--dsp-budget", "0"])
+    assert r.exit_code != 0 and "--dsp-budget and --bram-budget limit the searched student" in r.output
+    r = CliRunner().invoke(main, base + ["--dataset", "synthetic", "--dsp-budget", "-1"])
+    assert r.exit_code != 0 and "--dsp-budget" in r.output
     import importlib
 
     try:

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from bnn.compress.budget import fit_to_budget, uniform_to_budget
+from bnn.compress.budget import ResourceBudget, fit_to_budget, uniform_to_budget, uniform_within
 from bnn.compress.hwcost import estimate_spec, with_widths
 from bnn.compress.morphnet import CostWeightedL1, shrink
 from bnn.compress.surgery import bn_scales, hidden_layers
@@ -71,3 +71,22 @@ def test_granularity_and_uniform_baseline():
     assert uni.met and uni.cost <= budget and len(set(uni.widths)) == 1
     bigger = [w + 8 for w in uni.widths]
     assert estimate_spec(with_widths(spec, bigger), BOARD, FPS).lut > budget   # the largest uniform that fits
+
+
+def test_uniform_baseline_keeps_every_limit():
+    """`--dsp-budget` / `--bram-budget` beside the LUT budget: the uniform multiplier the search is compared with is
+    the widest one within all of them, not only within the LUTs."""
+    spec = make_spec("tfc", 2, 2, hidden=[64, 64, 64], input_bits=8)        # k-bit layers use DSP slices
+    est = estimate_spec(spec, BOARD, FPS, flow="rtl")
+    lut_only = uniform_within(spec, ResourceBudget(BOARD, FPS, lut=est.lut))
+    assert lut_only.met and lut_only.widths == uniform_to_budget(spec, est.lut, BOARD, FPS, flow="rtl").widths
+    for limit in ({"dsp": est.dsp // 2}, {"bram18": est.bram18 // 2}):
+        b = ResourceBudget(BOARD, FPS, lut=est.lut, **limit)
+        uni = uniform_within(spec, b, granularity=8)
+        got = estimate_spec(uni.spec, BOARD, FPS, flow="rtl")
+        assert uni.met and b.ok(got) and uni.metric == b.binding(spec).resource, (limit, uni.message)
+        assert len(set(uni.widths)) == 1 and uni.widths[0] < lut_only.widths[0]
+        wider = estimate_spec(with_widths(uni.spec, [w + 8 for w in uni.widths]), BOARD, FPS, flow="rtl")
+        assert not b.ok(wider)                                                    # the widest within the limits
+    none = uniform_within(spec, ResourceBudget(BOARD, FPS, lut=est.lut, dsp=0), granularity=8)
+    assert not none.met and "no uniform width meets the budget" in none.message and "dsp" in none.message
