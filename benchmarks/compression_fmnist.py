@@ -49,7 +49,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bnn.compress.budget import ResourceBudget, uniform_to_budget  # noqa: E402
+from bnn.compress.budget import ResourceBudget, uniform_within  # noqa: E402
 from bnn.compress.hwcost import estimate_spec  # noqa: E402
 from bnn.topologies import ModelSpec, hidden_widths, layer_bits, make_spec  # noqa: E402
 from bnn.train import TrainConfig  # noqa: E402
@@ -71,7 +71,9 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="first N training images (reduced runs); test set full")
     ap.add_argument("--test-limit", type=int, default=None)
     ap.add_argument("--val", type=int, default=5000, help="training images held out for the search's proxy")
-    ap.add_argument("--families", default="mlp,cnn")
+    ap.add_argument("--families", default="mlp,cnn", help="mlp, cnn, cnn28 (comma-separated)")
+    ap.add_argument("--base-width", type=float, default=1.0,
+                    help="width multiplier of every family's base (the widest student); budgets are shares of it")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--budget-widths", default="0.25,0.5,1.0",
                     help="LUT budgets = RTL estimates of the uniform multiplier at these widths of the base")
@@ -121,13 +123,14 @@ def main() -> None:
         student, teacher_name = FAMILIES[fam]
         train_set, val_set, test_set, _ = family_data(fam, args.data_root, args.limit, args.val, args.test_limit)
         c, h = train_set.sample_shape[0], train_set.sample_shape[1]
-        base = make_spec(student, 1, 1, in_channels=c, in_size=h, input_bits=8)
+        base = make_spec(student, 1, 1, in_channels=c, in_size=h, input_bits=8, width=args.base_width)
         log(f"{fam}: {student} {hidden_widths(base)}, Fashion-MNIST {len(train_set)} train / {len(val_set)} val / "
             f"{len(test_set)} test; {args.epochs} epochs, seeds {seeds}")
         if args.budgets:
             budgets = [float(b) for b in args.budgets.split(",")]
         else:
-            budgets = [estimate_spec(replace(base, width=float(w)), args.board, args.target_fps, flow="rtl").lut
+            budgets = [estimate_spec(replace(base, width=float(w) * args.base_width), args.board, args.target_fps,
+                                     flow="rtl").lut
                        for w in args.budget_widths.split(",")]
         # rows of earlier invocations with the same --out are kept (a later run may add methods or KD settings)
         old = (prev or {}).get("families", {}).get(fam, {})
@@ -234,7 +237,8 @@ def budget_tag(fam: str, budget: float, args) -> str:
     return (f"{fam}_{budget:.0f}_n{args.limit or 'all'}_v{args.val}_t{args.test_limit or 'all'}_e{args.epochs}"
             f"_p{args.probe_epochs}c{args.cycles}x{args.proxy_epochs}_{args.sensitivity}_g{args.granularity}"
             + (f"_dsp{args.dsp_limit:g}" if args.dsp_limit is not None else "")
-            + (f"_bram{args.bram_limit:g}" if args.bram_limit is not None else ""))
+            + (f"_bram{args.bram_limit:g}" if args.bram_limit is not None else "")
+            + (f"_base{args.base_width:g}" if getattr(args, "base_width", 1.0) != 1.0 else ""))
 
 
 def row_spec(method: str, base: ModelSpec, rb: ResourceBudget, tag: str, out: Path, train_set, val_set, cfg, args
@@ -242,7 +246,7 @@ def row_spec(method: str, base: ModelSpec, rb: ResourceBudget, tag: str, out: Pa
     """The spec a row trains (None for prune: its widths come from the trained base of each seed; a searched
     method's from its search, run before as a task and cached)."""
     if method in ("uniform", "distill"):
-        return uniform_to_budget(base, rb.lut, rb.board, rb.target_fps, granularity=args.granularity, flow="rtl").spec
+        return uniform_within(base, rb, granularity=args.granularity).spec
     if method == "prune":
         return None
     doc = load_json(out / "search" / f"{tag}_{method}.json")
