@@ -128,10 +128,12 @@ def hidden_widths(spec: ModelSpec) -> list[int]:
         if spec.name == "mobilenet" and len(widths) != 1 + len(MOBILENET_BLOCKS):
             raise ValueError(f"mobilenet takes {1 + len(MOBILENET_BLOCKS)} hidden widths (stem, 5 blocks), got "
                              f"{len(widths)}")
-        if spec.name in CNV_PLANS and len(widths) != len(CNV_PLANS[spec.name]) + len(CNV_FC):
+        if spec.name in CNV_PLANS and not 0 <= len(widths) - len(CNV_PLANS[spec.name]) <= len(CNV_FC):
+            # its convs fix the spatial size, so they all stay; the FC layers after them may be fewer (MorphNet's
+            # topology morphing removes an FC layer that lost all its channels)
             n_conv = len(CNV_PLANS[spec.name])
-            raise ValueError(f"{spec.name} takes {n_conv + len(CNV_FC)} hidden widths ({n_conv} convs, 2 FCs), got "
-                             f"{len(widths)}")
+            raise ValueError(f"{spec.name} takes {n_conv} to {n_conv + len(CNV_FC)} hidden widths ({n_conv} convs, "
+                             f"then up to {len(CNV_FC)} FCs), got {len(widths)}")
         if not widths or any(n < 1 for n in widths):
             raise ValueError(f"hidden widths must be a non-empty list of positive integers, got {spec.hidden}")
         return widths

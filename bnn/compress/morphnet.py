@@ -16,7 +16,7 @@ from torch import nn
 from bnn.compress.budget import BudgetFit, expand_to_budget, fit_to_budget
 from bnn.compress.hwcost import ChannelCosts
 from bnn.compress.surgery import bn_scales, hidden_layers
-from bnn.topologies import ModelSpec
+from bnn.topologies import CNV_PLANS, ModelSpec
 
 
 class CostWeightedL1:
@@ -67,8 +67,8 @@ def morph(spec: ModelSpec, remove: list[int]) -> ModelSpec:
 
     A hidden layer whose channels all lost their scale emits a constant; removing it connects its producer
     straight to its consumer, whose weights then take a new shape, so the morphed model is retrained (MorphNet
-    retrains every found structure from scratch). MLPs only: CNV's convolutions set the spatial size its fixed
-    layer list expects.
+    retrains every found structure from scratch). The MLPs' layers and CNV's FC layers can go; CNV's
+    convolutions cannot (each sets the spatial size the next layers expect): `removable` says which can.
     """
     from dataclasses import replace
 
@@ -76,12 +76,16 @@ def morph(spec: ModelSpec, remove: list[int]) -> ModelSpec:
 
     if not remove:
         return spec
-    if spec.name not in ("tfc", "sfc", "lfc"):
-        raise ValueError(f"topology morphing (removing a hidden layer) is supported for the MLPs, not {spec.name!r}")
     widths = hidden_widths(spec)
     bad = [i for i in remove if not 0 <= i < len(widths)]
     if bad:
         raise ValueError(f"cannot remove hidden layers {bad}: the spec has {len(widths)}")
+    fixed = sorted(set(remove) - set(removable(spec)))
+    if fixed:
+        raise ValueError(f"topology morphing cannot remove hidden layers {fixed} of {spec.name!r}: "
+                         + ("its convolutions set the spatial size the later layers expect; only its FC layers "
+                            f"{removable(spec)} can go" if spec.name in CNV_PLANS else
+                            "it is supported for the MLPs and CNV's FC layers"))
     if len(set(remove)) >= len(widths):
         raise ValueError(f"removing every hidden layer ({sorted(set(remove))}) leaves no network")
     keep = [i for i in range(len(widths)) if i not in set(remove)]
@@ -92,6 +96,18 @@ def morph(spec: ModelSpec, remove: list[int]) -> ModelSpec:
     return new
 
 
+def removable(spec: ModelSpec) -> list[int]:
+    """The hidden layers topology morphing may remove: every layer of an MLP, the FC layers after CNV's convs."""
+    from bnn.topologies import hidden_widths
+
+    n = len(hidden_widths(spec))
+    if spec.name in ("tfc", "sfc", "lfc"):
+        return list(range(n))
+    if spec.name in CNV_PLANS:
+        return list(range(len(CNV_PLANS[spec.name]), n))
+    return []
+
+
 def fit_budget_morphing(model: nn.Sequential, spec: ModelSpec, budget: float, board: str, target_fps, *,
                         metric: str = "lut", margin: float = 0.85, granularity: int = 1, flow: str = "hls",
                         dead: float = 1e-3, expand: bool = True) -> tuple[ModelSpec, list[int], BudgetFit, BudgetFit]:
@@ -100,8 +116,8 @@ def fit_budget_morphing(model: nn.Sequential, spec: ModelSpec, budget: float, bo
     from bnn.compress.surgery import bn_scales as scales_of
 
     scores = scales_of(model)
-    removed = dead_layers(scores, dead)
-    if removed and spec.name in ("tfc", "sfc", "lfc") and len(removed) < len(scores):
+    removed = [i for i in dead_layers(scores, dead) if i in removable(spec)]   # a dead conv stays, at min width
+    if removed and len(removed) < len(scores):
         spec = morph(spec, removed)
         scores = [s for i, s in enumerate(scores) if i not in set(removed)]
     else:

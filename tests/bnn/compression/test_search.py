@@ -36,11 +36,11 @@ def _spread_bn(model, seed=0):
     return model.eval()
 
 
-def _compile_verify(model, tmp_path, name, rtl=True):
+def _compile_verify(model, tmp_path, name, rtl=True, fps=FPS):
     onnx = tmp_path / f"{name}.onnx"
     export_qonnx(model, onnx, (1, 28, 28), dynamo=False)
     out = tmp_path / name
-    args = ["compile", str(onnx), "--verify", "--board", BOARD, "--target-fps", str(FPS), "-o", str(out)]
+    args = ["compile", str(onnx), "--verify", "--board", BOARD, "--target-fps", str(fps), "-o", str(out)]
     res = CliRunner().invoke(bnnc, args + (["--rtl"] if rtl else []))       # in this process: no interpreter start
     assert res.exit_code == 0, res.output + repr(res.exception)
     assert "0 output mismatches" in res.output and "all exact" in res.output, res.output
@@ -159,8 +159,38 @@ def test_morphing_removes_an_emptied_layer_and_compiles_exactly(tmp_path):
     _compile_verify(_spread_bn(from_spec(final.spec)), tmp_path, "morphed")
     with pytest.raises(ValueError, match="every hidden layer"):
         morph(spec, [0, 1, 2])
-    with pytest.raises(ValueError, match="MLPs"):
+    with pytest.raises(ValueError, match=r"hidden layers \[0\] of 'cnv': its convolutions set the spatial size"):
         morph(make_spec("cnv", 1, 1), [0])
+    with pytest.raises(ValueError, match="supported for the MLPs and CNV's FC layers"):
+        morph(make_spec("mobilenet", 4, 4), [1])
+
+
+def test_morphing_removes_an_emptied_fc_layer_of_a_cnn_and_compiles_exactly(tmp_path):
+    """CNV keeps its convolutions (they set the spatial size), but an FC layer after them that lost all its
+    channels is removed like an MLP layer; a dead conv stays and is only narrowed. The morphed CNN compiles
+    bit-exactly (`bnnc compile --verify`)."""
+    spec = make_spec("cnv28", 1, 1, hidden=[4, 4, 8, 8, 8, 16, 16], input_bits=8,
+                     layer_weight_bits=[1, 1, 1, 1, 1, 2, 1, 1], layer_act_bits=[1, 1, 1, 1, 1, 2, 1])
+    torch.manual_seed(0)
+    model = _spread_bn(from_spec(spec))
+    layers = hidden_layers(model)
+    with torch.no_grad():
+        model[layers[5].bn].weight.zero_()                         # the first FC layer died
+        model[layers[1].bn].weight.zero_()                         # and so did a conv, which must stay
+    from bnn.compress.surgery import bn_scales
+
+    assert dead_layers(bn_scales(model)) == [1, 5]
+    fps = 10000                                                     # a CNV's first window caps it at ~16k
+    big = estimate_spec(spec, BOARD, fps, flow="rtl").lut
+    new_spec, removed, fit, final = fit_budget_morphing(model, spec, big * 2, BOARD, fps, flow="rtl")
+    assert removed == [5] and hidden_widths(new_spec) == [4, 4, 8, 8, 8, 16]
+    assert layer_bits(new_spec) == ([1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1])
+    morphed = from_spec(final.spec)
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in morphed) == 1    # one hidden FC layer left
+    torch.manual_seed(1)
+    _compile_verify(_spread_bn(morphed), tmp_path, "morphed_cnn", rtl=False, fps=fps)
+    with pytest.raises(ValueError, match="takes 5 to 7 hidden widths"):
+        hidden_widths(make_spec("cnv28", 1, 1, hidden=[4, 4, 8, 8]))
 
 
 @pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator not installed (make setup)")
