@@ -1,7 +1,8 @@
 """Compression that pays? Every method against the uniform width multiplier at equal budgets, on Fashion-MNIST,
 with the hardware of every row compiled, simulated and synthesized.
 
-For each family (MLP: SFC 3 x 256, W1A1, 8-bit input; CNN: CNV on 32x32-padded images, W1A1, 8-bit input) and
+For each family (MLP: SFC 3 x 256, W1A1, 8-bit input; CNN: CNV on 32x32-padded images, W1A1, 8-bit input; cnn28:
+CNV for 28x28; `--base-width` narrows every family's base) and
 each LUT budget (default: the RTL-flow estimate of the uniform multiplier at x0.25, x0.5, x1 of the family's base),
 on `--board` at `--target-fps`, every row trains `--epochs` epochs per seed (the same for every row):
 
