@@ -239,7 +239,7 @@ def budget_tag(fam: str, budget: float, args) -> str:
             f"_p{args.probe_epochs}c{args.cycles}x{args.proxy_epochs}_{args.sensitivity}_g{args.granularity}"
             + (f"_dsp{args.dsp_limit:g}" if args.dsp_limit is not None else "")
             + (f"_bram{args.bram_limit:g}" if args.bram_limit is not None else "")
-            + (f"_base{args.base_width:g}" if getattr(args, "base_width", 1.0) != 1.0 else ""))
+            + (f"_base{args.base_width:g}" if args.base_width != 1.0 else ""))
 
 
 def row_spec(method: str, base: ModelSpec, rb: ResourceBudget, tag: str, out: Path, train_set, val_set, cfg, args

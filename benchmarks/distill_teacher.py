@@ -18,12 +18,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-BNNC = [sys.executable, "-c", "from bnnc import main; main()"]
+BNNC = str(Path(sys.executable).with_name("bnnc"))     # the console script beside this interpreter
 
 
 def run(cmd: list[str]) -> None:
     print("+ bnnc " + " ".join(cmd), flush=True)
-    subprocess.run(BNNC + cmd, check=True)
+    subprocess.run([BNNC, *cmd], check=True)
 
 
 def teacher(args) -> tuple[Path, float]:
@@ -47,7 +47,7 @@ def student(args, ckpt: Path, distill: str, seed: int) -> dict:
              "--threads", str(args.threads), "--no-progress", "--no-deploy", "-o", str(out)])
     fam = json.loads((out / "family.json").read_text())
     s = fam["students"][0]
-    return {"acc": s["accuracy"]["value"], "n": s["accuracy"]["n"], "seconds": fam["training"]["seconds"],
+    return {"acc": s["accuracy"]["value"], "seconds": fam["training"]["seconds"],
             "mismatches": s["verify"]["output_mismatches"]}
 
 
@@ -68,8 +68,9 @@ def main() -> None:
     ckpt, t_acc = teacher(args)
     rows = {d: [student(args, ckpt, d, s) for s in args.seeds] for d in ("none", "response")}
     base = statistics.mean(r["acc"] for r in rows["none"])
-    print(f"\n{args.student}-{args.bits} (input 8 bits) on full Fashion-MNIST, {args.epochs} epochs, seeds {args.seeds}; "
-          f"float {args.teacher} x{args.teacher_width:g} teacher: {t_acc:.2%} (PyTorch, whole test set)\n")
+    print(f"\n{args.student}-{args.bits} (input 8 bits) on full Fashion-MNIST, {args.epochs} epochs, "
+          f"seeds {args.seeds}; float {args.teacher} x{args.teacher_width:g} teacher: {t_acc:.2%} "
+          "(PyTorch, whole test set)\n")
     print("| student | test acc (mean) | per seed | vs alone | training time (mean) | verify mismatches |")
     print("|---|---|---|---|---|---|")
     for d, rs in rows.items():

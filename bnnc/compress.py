@@ -107,8 +107,8 @@ def _search(text: str | None) -> tuple[str, ...]:
 def compress_cmd(teacher, model_code, teacher_input, dataset, board, target_fps, lut_budget, dsp_budget, bram_budget,
                  epochs, out_dir, search, rtl, synth, methods, student, bits, input_bits, widths, joint, distill_kind,
                  temperature, alpha, data_root, limit, teacher_epochs, batch_size, lr, seed, strength, cost_metric,
-                 no_expand, granularity, rank, lowrank_layer, margin, verify_samples, rtl_frames, cluster, workers, device,
-                 threads, no_progress, no_deploy):
+                 no_expand, granularity, rank, lowrank_layer, margin, verify_samples, rtl_frames, cluster, workers,
+                 device, threads, no_progress, no_deploy):
     """Compress a trained TEACHER into a family of verified binarized students for BOARD at TARGET-FPS: they are
     trained together (one weight-shared supernet), every one is compiled with verification, and DIR gets
     family.json, family.png, a table and a deploy folder for the recommended one (docs/compression.md)."""

@@ -168,21 +168,23 @@ def _scaled(widths: list[int], f: float, granularity: int = 1) -> list[int]:
     return [max(1, int(round(w * f))) for w in widths]
 
 
-def _largest_factor(widths: list[int], fits: Callable[[list[int]], bool], granularity: int, max_factor: float,
-                    iters: int) -> float:
-    """The largest uniform factor f (bisection) whose scaled widths `fits`; 0 when none tried does."""
+def _largest_uniform(widths: list[int], fits: Callable[[list[int]], bool], granularity: int, max_factor: float,
+                     iters: int) -> tuple[float, list[int]]:
+    """(f, widths): the largest uniform factor f (bisection) whose scaled widths `fits`, and those widths; when none
+    tried fits, (0, the narrowest widths: one granule per layer)."""
     lo, hi = 0.0, 1.0
     while fits(_scaled(widths, hi, granularity)) and hi < max_factor:
         lo, hi = hi, hi * 2
     if fits(_scaled(widths, hi, granularity)):
-        return hi
-    for _ in range(iters):
-        mid = (lo + hi) / 2
-        if fits(_scaled(widths, mid, granularity)):
-            lo = mid
-        else:
-            hi = mid
-    return lo
+        lo = hi
+    else:
+        for _ in range(iters):
+            mid = (lo + hi) / 2
+            if fits(_scaled(widths, mid, granularity)):
+                lo = mid
+            else:
+                hi = mid
+    return lo, _scaled(widths, lo, granularity) if lo > 0 else [max(1, granularity)] * len(widths)
 
 
 def scale_to_budget(spec: ModelSpec, widths: list[int], budget: float, board: str, target_fps, *,
@@ -192,8 +194,7 @@ def scale_to_budget(spec: ModelSpec, widths: list[int], budget: float, board: st
     def cost(w: list[int]) -> float:
         return _cost(spec, w, board, target_fps, metric, margin, flow)
 
-    lo = _largest_factor(widths, lambda w: cost(w) <= budget, granularity, max_factor, iters)
-    w = _scaled(widths, lo, granularity) if lo > 0 else [max(1, granularity)] * len(widths)
+    lo, w = _largest_uniform(widths, lambda w: cost(w) <= budget, granularity, max_factor, iters)
     c = cost(w)
     ok = c <= budget
     msg = (f"widths x{lo:.3f} -> {w}: {c:,.0f} {metric} (budget {budget:,.0f})" if ok else
@@ -211,10 +212,15 @@ def expand_to_budget(fit: BudgetFit, board: str, target_fps, *, margin: float = 
     return out
 
 
+def _full_width(spec: ModelSpec) -> ModelSpec:
+    """The spec's topology at its full widths: what a uniform multiplier scales."""
+    return ModelSpec(**{**spec.to_dict(), "hidden": None, "width": 1.0})
+
+
 def uniform_to_budget(spec: ModelSpec, budget: float, board: str, target_fps, *, metric: str = "lut",
                       margin: float = 0.85, granularity: int = 1, flow: str = "hls") -> BudgetFit:
     """The uniform width-multiplier baseline at the same budget (all of the topology's widths x one factor)."""
-    base = ModelSpec(**{**spec.to_dict(), "hidden": None, "width": 1.0})
+    base = _full_width(spec)
     return scale_to_budget(base, hidden_widths(base), budget, board, target_fps, metric=metric, margin=margin,
                            granularity=granularity, flow=flow)
 
@@ -223,12 +229,10 @@ def uniform_within(spec: ModelSpec, budget: ResourceBudget, *, granularity: int 
                    iters: int = 12) -> BudgetFit:
     """The uniform width multiplier within every limit of `budget` (LUT, BRAM18, DSP, and the target FPS reached):
     the baseline a search under that budget is compared with."""
-    base = ModelSpec(**{**spec.to_dict(), "hidden": None, "width": 1.0})
+    base = _full_width(spec)
     budget = budget.binding(base)
-    widths = hidden_widths(base)
     price = lambda w: budget.estimate(with_widths(base, w))   # noqa: E731
-    f = _largest_factor(widths, lambda w: budget.ok(price(w)), granularity, max_factor, iters)
-    w = _scaled(widths, f, granularity) if f > 0 else [max(1, granularity)] * len(widths)
+    f, w = _largest_uniform(hidden_widths(base), lambda w: budget.ok(price(w)), granularity, max_factor, iters)
     est = price(w)
     ok = budget.ok(est)
     msg = (f"widths x{f:.3f} -> {w}: {budget.describe(est)}" if ok else

@@ -10,13 +10,15 @@ rescaled per parameter and the cost weighting would be lost; the proximal step k
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 
 from bnn.compress.budget import BudgetFit, expand_to_budget, fit_to_budget
 from bnn.compress.hwcost import ChannelCosts
 from bnn.compress.surgery import bn_scales, hidden_layers
-from bnn.topologies import CNV_PLANS, ModelSpec
+from bnn.topologies import CNV_PLANS, FC_HIDDEN, ModelSpec, hidden_widths, layer_bits
 
 
 class CostWeightedL1:
@@ -70,21 +72,18 @@ def morph(spec: ModelSpec, remove: list[int]) -> ModelSpec:
     retrains every found structure from scratch). The MLPs' layers and CNV's FC layers can go; CNV's
     convolutions cannot (each sets the spatial size the next layers expect): `removable` says which can.
     """
-    from dataclasses import replace
-
-    from bnn.topologies import hidden_widths, layer_bits
-
     if not remove:
         return spec
     widths = hidden_widths(spec)
     bad = [i for i in remove if not 0 <= i < len(widths)]
     if bad:
         raise ValueError(f"cannot remove hidden layers {bad}: the spec has {len(widths)}")
-    fixed = sorted(set(remove) - set(removable(spec)))
+    can = removable(spec)
+    fixed = sorted(set(remove) - set(can))
     if fixed:
         raise ValueError(f"topology morphing cannot remove hidden layers {fixed} of {spec.name!r}: "
                          + ("its convolutions set the spatial size the later layers expect; only its FC layers "
-                            f"{removable(spec)} can go" if spec.name in CNV_PLANS else
+                            f"{can} can go" if spec.name in CNV_PLANS else
                             "it is supported for the MLPs and CNV's FC layers"))
     if len(set(remove)) >= len(widths):
         raise ValueError(f"removing every hidden layer ({sorted(set(remove))}) leaves no network")
@@ -98,10 +97,8 @@ def morph(spec: ModelSpec, remove: list[int]) -> ModelSpec:
 
 def removable(spec: ModelSpec) -> list[int]:
     """The hidden layers topology morphing may remove: every layer of an MLP, the FC layers after CNV's convs."""
-    from bnn.topologies import hidden_widths
-
     n = len(hidden_widths(spec))
-    if spec.name in ("tfc", "sfc", "lfc"):
+    if spec.name in FC_HIDDEN:
         return list(range(n))
     if spec.name in CNV_PLANS:
         return list(range(len(CNV_PLANS[spec.name]), n))

@@ -196,9 +196,10 @@ def search(base: ModelSpec, budget: ResourceBudget, train_set, val_set, train_co
         if not fit.met:
             log(f"  share {share:.2f}: no widths ({fit.message})")
             continue
-        if "bits" not in config.search and not budget.ok(budget.estimate(fit.spec)):
-            # widths are fitted to the spent resource alone; the other limits (DSP, BRAM18) are checked here
-            log(f"  share {share:.2f}: widths {fit.widths} miss the budget: {budget.describe(budget.estimate(fit.spec))}")
+        # widths are fitted to the spent resource alone; the other limits (DSP, BRAM18) are checked here
+        est = budget.estimate(fit.spec) if "bits" not in config.search else None
+        if est is not None and not budget.ok(est):
+            log(f"  share {share:.2f}: widths {fit.widths} miss the budget: {budget.describe(est)}")
             continue
         if "bits" in config.search:
             ba = assign_bits(fit.spec, sens, budget, choices=config.bit_choices)

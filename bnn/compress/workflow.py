@@ -428,8 +428,8 @@ def _config_guard(cfg: CompressConfig, out_dir: Path) -> None:
         old = json.loads(f.read_text()).get("training_key")
         trained = (out_dir / "supernet" / "last.pt").exists() or any((out_dir / "students").glob("*/student.pt"))
         # an option a run predates reads as None there, the default of every option added since
-        diff = sorted(k for k in set(old or {}) | set(key) if (old or {}).get(k) != key.get(k))
-        if old is not None and diff and trained:
+        diff = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k)) if old is not None else []
+        if diff and trained:
             raise CompressError(f"{out_dir} holds a compression run with other settings ({', '.join(diff)}); rerun "
                                 "with the same options to continue it, or choose another -o")
     write_json_atomic(f, {"training_key": key, "config": cfg.to_dict()})
